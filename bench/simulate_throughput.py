@@ -1,0 +1,49 @@
+"""How fast ``relance simulate`` replays generated shop traffic (events per second).
+
+    python bench/simulate_throughput.py [--contacts 50000] [--repeat 3]
+
+Writes the traffic as JSON lines once, then runs the same path as the CLI (read, decode,
+decide, encode commands) and prints the best of ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import tempfile
+import time
+from pathlib import Path
+
+from relance.codec.json import encode
+from relance.samples.traffic import generate
+from relance.scenarios import DEFAULT_CONFIG
+from relance.simulate import open_events, simulate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    events = generate(args.contacts)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "traffic.jsonl"
+        path.write_bytes(b"".join(encode(e) + b"\n" for e in events))
+        print(f"generated {len(events):,} events for {args.contacts:,} contacts "
+              f"({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s")
+        best = None
+        for run in range(1, args.repeat + 1):
+            out = io.BytesIO()
+            with open_events(str(path)) as lines:
+                summary = simulate(lines, DEFAULT_CONFIG, out)
+            rate = summary.events / summary.seconds
+            best = rate if best is None else max(best, rate)
+            print(f"run {run}: {summary.events:,} events in {summary.seconds:.2f}s = "
+                  f"{rate:,.0f} events/s; " + "; ".join(summary.lines()[1:]))
+    print(f"simulate throughput (best of {args.repeat}): {best:,.0f} events/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+import sys
+
+from relance.cli import main
+
+sys.exit(main())

@@ -1,0 +1,86 @@
+"""The ``relance`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+from relance.errors import ConfigError
+from relance.scenarios import DEFAULT_CONFIG, Config, load_config_file
+from relance.simulate import StrictModeError, open_events, simulate
+from relance.timestamps import parse_iso
+
+EXIT_USAGE = 2
+
+
+def _time(text: str) -> int:
+    try:
+        return int(text) if text.isdigit() else parse_iso(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relance", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sim = commands.add_parser(
+        "simulate", help="replay events offline in virtual time and print the decided commands")
+    sim.add_argument("--events", required=True,
+                     help="JSON-lines events file ('-' for stdin, .gz accepted)")
+    sim.add_argument("--config", help="scenario configuration (YAML); built-in defaults if absent")
+    sim.add_argument("--out", help="write commands here instead of stdout")
+    sim.add_argument("--until", type=_time,
+                     help="move the clock to this time at the end (ISO-8601 or epoch ms)")
+    sim.add_argument("--strict", action="store_true",
+                     help="fail with exit code 2 at the first invalid line")
+    check = commands.add_parser("check-config", help="validate a scenario configuration")
+    check.add_argument("file")
+    return parser
+
+
+def load_config(path: str | None) -> Config:
+    return DEFAULT_CONFIG if path is None else load_config_file(path)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with ExitStack() as stack:
+        events = stack.enter_context(open_events(args.events))
+        out: IO[bytes] = (stack.enter_context(Path(args.out).open("wb")) if args.out
+                          else sys.stdout.buffer)
+        try:
+            summary = simulate(events, config, out, until=args.until, strict=args.strict,
+                               source=args.events, report=sys.stderr)
+        except StrictModeError as exc:
+            print(f"relance simulate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        out.flush()
+    for line in summary.lines():
+        print(f"relance simulate: {line}", file=sys.stderr)
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    load_config_file(args.file)
+    print(f"{args.file}: ok")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "simulate":
+            return _simulate(args)
+        return _check_config(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"relance: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Plain (schemaless) Avro for the canonical events, with the schemas from ``schemas/``."""
+
+from __future__ import annotations
+
+import io
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import fastavro
+
+from relance.codec.records import event_from_record, event_to_record
+from relance.errors import InvalidEventError
+from relance.events import Event, EventType
+
+# Files in dependency order: a named type must be parsed before a record refers to it.
+SCHEMA_FILES: Final = ("product", "order_item", "page_view", "cart_change", "order",
+                       "contact_profile")
+RECORD_SCHEMA: Final[dict[EventType, str]] = {
+    "page_view": "relance.PageView",
+    "cart": "relance.CartChange",
+    "order": "relance.Order",
+    "contact": "relance.ContactProfile",
+}
+
+
+def schema_dir() -> Path:
+    """``relance/schemas`` inside a wheel, ``schemas/`` at the root of a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "schemas"
+    return packaged if packaged.is_dir() else here.parent.parent / "schemas"
+
+
+@cache
+def schemas() -> dict[str, Any]:
+    """Every schema by full name (``relance.PageView`` ...), named types expanded inline.
+
+    Expanded schemas stand alone, as a schema registry and the reference ``avro`` package
+    need them.
+    """
+    named: dict[str, Any] = {}
+    raw = [json.loads((schema_dir() / f"{name}.avsc").read_text(encoding="utf-8"))
+           for name in SCHEMA_FILES]
+    for schema in raw:
+        fastavro.parse_schema(schema, named_schemas=named)
+    return {f"{s['namespace']}.{s['name']}": fastavro.parse_schema(
+        s, named_schemas=dict(named), expand=True) for s in raw}
+
+
+def schema_for(event_type: EventType) -> Any:
+    return schemas()[RECORD_SCHEMA[event_type]]
+
+
+def decode(raw: bytes, event_type: EventType) -> Event:
+    try:
+        record = fastavro.schemaless_reader(io.BytesIO(raw), schema_for(event_type), None)
+    except Exception as exc:  # fastavro raises many kinds on truncated or foreign bytes
+        raise InvalidEventError("not_avro", f"not a {RECORD_SCHEMA[event_type]} record: "
+                                f"{type(exc).__name__}: {exc}") from None
+    return event_from_record(record, event_type)
+
+
+def encode(event: Event) -> bytes:
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, schema_for(event.type), event_to_record(event))
+    return buffer.getvalue()

@@ -1,0 +1,74 @@
+"""JSON events: one object per line with a ``type`` field.
+
+Well-formed events take a fast path (msgspec decodes and type-checks in C); anything it
+refuses, or that breaks a rule types cannot express, is decoded again by the checking path
+in ``records``, which accepts the same events and explains what is wrong with the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import orjson
+
+from relance.codec.records import event_from_record, event_to_record
+from relance.errors import InvalidEventError
+from relance.events import CartChange, Event, EventType, Order, PageView
+
+
+class _Tag(msgspec.Struct):
+    type: str | None = None
+
+
+_TAG = msgspec.json.Decoder(_Tag)
+_FAST: dict[Any, msgspec.json.Decoder[Any]] = {
+    "page_view": msgspec.json.Decoder(PageView),
+    "cart": msgspec.json.Decoder(CartChange),
+    "order": msgspec.json.Decoder(Order),
+}
+
+
+def _fits_rules(event: Event) -> bool:
+    """The rules of ``records`` that types alone do not enforce."""
+    if not (event.event_id and event.contact_id):
+        return False
+    if isinstance(event, PageView):
+        return event.product is None or bool(event.product.id)
+    if isinstance(event, CartChange):
+        if event.product is None:
+            return event.action == "clear" and event.quantity >= 0
+        return bool(event.product.id) and (
+            event.quantity > 0 or (event.quantity == 0 and event.action == "update"))
+    if isinstance(event, Order):
+        return bool(event.order_id and event.currency) and all(
+            i.quantity > 0 and i.product.id for i in event.items)
+    return False
+
+
+def _fast(raw: bytes | str, event_type: EventType | None) -> Event | None:
+    try:
+        tag = _TAG.decode(raw).type
+        if event_type is not None and tag is not None and tag != event_type:
+            return None
+        decoder = _FAST.get(event_type or tag)
+        event: Event | None = None if decoder is None else decoder.decode(raw)
+    except msgspec.MsgspecError:
+        return None
+    return event if event is not None and _fits_rules(event) else None
+
+
+def decode(raw: bytes | str, event_type: EventType | None = None) -> Event:
+    """Decode one JSON object into an event; ``event_type`` pins the type (per topic)."""
+    event = _fast(raw, event_type)
+    if event is not None:
+        return event
+    try:
+        record: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEventError("not_json", f"not valid JSON: {exc}") from None
+    return event_from_record(record, event_type)
+
+
+def encode(event: Event) -> bytes:
+    return orjson.dumps(event_to_record(event))

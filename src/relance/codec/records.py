@@ -1,0 +1,263 @@
+"""Plain records (decoded JSON or Avro dicts) to canonical events and back, with validation.
+
+Both wire formats decode to the same record shape, so validation lives here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from relance.errors import InvalidEventError
+from relance.events import (
+    CART_ACTIONS,
+    ORDER_STATUSES,
+    PAGE_TYPES,
+    CartChange,
+    ContactProfile,
+    Event,
+    EventType,
+    Order,
+    OrderItem,
+    PageView,
+    Product,
+)
+from relance.timestamps import from_datetime, parse_iso
+
+Record = Mapping[str, Any]
+_MISSING: Any = object()
+
+
+def _required(record: Record, key: str, where: str) -> Any:
+    value = record.get(key, _MISSING)
+    if value is _MISSING or value is None:
+        raise InvalidEventError("missing_field", f"{where}{key} is required")
+    return value
+
+
+def _string(record: Record, key: str, where: str = "", *, required: bool = False) -> Any:
+    value = _required(record, key, where) if required else record.get(key)
+    if value is None or type(value) is str:
+        if required and not value:
+            raise InvalidEventError("bad_value", f"{where}{key} must not be empty")
+        return value
+    raise InvalidEventError("bad_type", f"{where}{key} must be a string, not {_kind(value)}")
+
+
+def _number(record: Record, key: str, where: str = "", *, required: bool = False) -> Any:
+    value = _required(record, key, where) if required else record.get(key)
+    if value is None or type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise InvalidEventError("bad_type", f"{where}{key} must be a number, not {_kind(value)}")
+
+
+def _integer(record: Record, key: str, default: int) -> int:
+    value = record.get(key)
+    if value is None:
+        return default
+    if type(value) is int:
+        return value
+    raise InvalidEventError("bad_type", f"{key} must be an integer, not {_kind(value)}")
+
+
+def _boolean(record: Record, key: str) -> bool | None:
+    value = record.get(key)
+    if value is None or type(value) is bool:
+        return value
+    raise InvalidEventError("bad_type", f"{key} must be true or false, not {_kind(value)}")
+
+
+def _choice(record: Record, key: str, allowed: frozenset[str]) -> Any:
+    value = _required(record, key, "")
+    if type(value) is str and value in allowed:
+        return value
+    raise InvalidEventError(
+        "bad_value", f"{key} must be one of {', '.join(sorted(allowed))}, not {value!r}")
+
+
+def _kind(value: object) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _occurred_at(record: Record) -> int:
+    value = _required(record, "occurred_at", "")
+    kind = type(value)
+    if kind is int:
+        return int(value)
+    try:
+        if kind is str:
+            return parse_iso(value)
+        if isinstance(value, datetime):
+            return from_datetime(value)
+    except ValueError as exc:
+        raise InvalidEventError("bad_value", f"occurred_at: {exc}") from None
+    raise InvalidEventError(
+        "bad_type", f"occurred_at must be epoch milliseconds or ISO-8601, not {_kind(value)}")
+
+
+def _product(value: Any, where: str) -> Product:
+    if not isinstance(value, Mapping):
+        raise InvalidEventError("bad_type", f"{where} must be an object, not {_kind(value)}")
+    prefix = f"{where}."
+    in_stock = value.get("in_stock")
+    if in_stock is not None and type(in_stock) is not bool:
+        raise InvalidEventError("bad_type", f"{prefix}in_stock must be true or false")
+    return Product(
+        id=_string(value, "id", prefix, required=True),
+        name=_string(value, "name", prefix),
+        price=_number(value, "price", prefix),
+        currency=_string(value, "currency", prefix),
+        category_id=_string(value, "category_id", prefix),
+        url=_string(value, "url", prefix),
+        image_url=_string(value, "image_url", prefix),
+        in_stock=in_stock,
+    )
+
+
+def _optional_product(record: Record) -> Product | None:
+    value = record.get("product")
+    return None if value is None else _product(value, "product")
+
+
+def _envelope(record: Record) -> tuple[str, str, int]:
+    """The fields every event has, checked first so their errors come first."""
+    return (_string(record, "event_id", required=True),
+            _string(record, "contact_id", required=True), _occurred_at(record))
+
+
+def page_view(record: Record) -> PageView:
+    return PageView(
+        *_envelope(record),
+        page_type=_choice(record, "page_type", PAGE_TYPES),
+        product=_optional_product(record),
+        category_id=_string(record, "category_id"),
+        search_query=_string(record, "search_query"),
+        url=_string(record, "url"),
+    )
+
+
+def cart_change(record: Record) -> CartChange:
+    event_id, contact_id, occurred_at = _envelope(record)
+    action = _choice(record, "action", CART_ACTIONS)
+    product = _optional_product(record)
+    if product is None and action != "clear":
+        raise InvalidEventError("missing_field", f"product is required for a cart {action}")
+    quantity = _integer(record, "quantity", 1)
+    if quantity < 0 or (quantity == 0 and action != "update"):
+        raise InvalidEventError("bad_value", f"quantity {quantity} is not valid for {action}")
+    return CartChange(event_id, contact_id, occurred_at, action, product, quantity,
+                      _string(record, "cart_id"))
+
+
+def _order_items(record: Record) -> tuple[OrderItem, ...]:
+    raw = _required(record, "items", "")
+    if not isinstance(raw, list):
+        raise InvalidEventError("bad_type", f"items must be a list, not {_kind(raw)}")
+    items = []
+    for index, item in enumerate(raw):
+        where = f"items[{index}]"
+        if not isinstance(item, Mapping):
+            raise InvalidEventError("bad_type", f"{where} must be an object")
+        quantity = _integer(item, "quantity", 1)
+        if quantity <= 0:
+            raise InvalidEventError("bad_value", f"{where}.quantity must be positive")
+        items.append(OrderItem(_product(_required(item, "product", f"{where}."),
+                                        f"{where}.product"), quantity))
+    return tuple(items)
+
+
+def order(record: Record) -> Order:
+    return Order(
+        *_envelope(record),
+        order_id=_string(record, "order_id", required=True),
+        status=_choice(record, "status", ORDER_STATUSES),
+        items=_order_items(record),
+        total=_number(record, "total", required=True),
+        currency=_string(record, "currency", required=True),
+        cart_id=_string(record, "cart_id"),
+    )
+
+
+def _birthday(record: Record) -> date | None:
+    value = record.get("birthday")
+    if value is None or type(value) is date:
+        return value
+    if type(value) is str:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidEventError("bad_value", f"birthday must be a date like 1990-04-21, not {value!r}")
+
+
+def _timezone(record: Record) -> str | None:
+    value: str | None = _string(record, "timezone")
+    if value is not None and not _known_zone(value):
+        raise InvalidEventError("bad_value", f"timezone {value!r} is not an IANA time zone")
+    return value
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_zone(name: str) -> bool:
+    return name in _known_zones()
+
+
+def contact_profile(record: Record) -> ContactProfile:
+    return ContactProfile(
+        *_envelope(record),
+        email=_string(record, "email"),
+        phone=_string(record, "phone"),
+        locale=_string(record, "locale"),
+        timezone=_timezone(record),
+        marketing_opt_in=_boolean(record, "marketing_opt_in"),
+        birthday=_birthday(record),
+    )
+
+
+DECODERS: dict[str, Callable[[Record], Event]] = {
+    "page_view": page_view,
+    "cart": cart_change,
+    "order": order,
+    "contact": contact_profile,
+}
+
+
+def event_from_record(record: Any, event_type: EventType | None = None) -> Event:
+    """Validate a record into an event; ``event_type`` defaults to the record's ``type``."""
+    if not isinstance(record, Mapping):
+        raise InvalidEventError("not_an_object", f"an event must be an object, not {_kind(record)}")
+    kind = record.get("type")
+    if event_type is not None:
+        if kind is not None and kind != event_type:
+            raise InvalidEventError(
+                "unknown_type", f"type {kind!r} does not belong here (expected {event_type!r})")
+        kind = event_type
+    decoder = DECODERS.get(kind) if type(kind) is str else None
+    if decoder is None:
+        raise InvalidEventError(
+            "unknown_type", f"type must be one of {', '.join(sorted(DECODERS))}, not {kind!r}")
+    return decoder(record)
+
+
+def event_to_record(event: Event) -> dict[str, Any]:
+    """The event as a plain record: the Avro field layout plus ``type``, times as epoch ms."""
+    record: dict[str, Any] = {"type": event.type}
+    for name in event.__dataclass_fields__:
+        value = getattr(event, name)
+        if isinstance(value, Product):
+            value = value.to_record()
+        elif name == "items":
+            value = [{"product": i.product.to_record(), "quantity": i.quantity}
+                     for i in value]
+        record[name] = value
+    return record

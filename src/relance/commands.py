@@ -1,0 +1,91 @@
+"""What the core decides: candidates from detectors, then send commands or suppressions.
+
+A command's id is a UUID derived from (contact, scenario, instance, step): replaying the same
+events yields the same ids, which is what lets the sender drop a redelivered command.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from relance.timestamps import to_iso
+
+COMMAND_NAMESPACE: Final = uuid.UUID("5b0f3c3e-8d1a-4f43-9a55-6a3c1b2f7e10")
+
+SuppressionReason = Literal["quiet_period", "no_address", "no_consent"]
+
+
+def command_id(contact_id: str, scenario: str, instance: str, step: int) -> str:
+    return str(uuid.uuid5(COMMAND_NAMESPACE, f"{contact_id}\x1f{scenario}\x1f{instance}\x1f{step}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A detector's wish to message a contact, before contact policy has had its say.
+
+    ``payload`` is JSON-ready data for the template; it is built once and never mutated.
+    """
+
+    scenario: str
+    instance: str
+    step: int
+    due_at: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    email: str | None
+    locale: str | None
+    timezone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SendCommand:
+    command_id: str
+    contact_id: str
+    scenario: str
+    step: int
+    channel: str
+    template: str
+    priority: int
+    decided_at: int
+    recipient: Recipient
+    payload: dict[str, Any]
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "command_id": self.command_id,
+            "contact_id": self.contact_id,
+            "scenario": self.scenario,
+            "step": self.step,
+            "channel": self.channel,
+            "template": self.template,
+            "priority": self.priority,
+            "decided_at": to_iso(self.decided_at),
+            "recipient": {"email": self.recipient.email, "locale": self.recipient.locale,
+                          "timezone": self.recipient.timezone},
+            "payload": self.payload,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """A candidate that policy stopped, with the id the command would have had."""
+
+    command_id: str
+    contact_id: str
+    scenario: str
+    reason: SuppressionReason
+    decided_at: int
+
+    def to_record(self) -> dict[str, Any]:
+        return {"command_id": self.command_id, "contact_id": self.contact_id,
+                "scenario": self.scenario, "reason": self.reason,
+                "decided_at": to_iso(self.decided_at)}
+
+
+Outcome = SendCommand | Suppression
+

@@ -1,0 +1,51 @@
+"""Browse abandonment: product views with no cart and no order raise one reminder."""
+
+from __future__ import annotations
+
+from relance.commands import Candidate
+from relance.events import CartChange, Order, PageView
+from relance.scenarios import Scenario
+from relance.state import Browse, ViewedProduct
+
+SCENARIO = "browse_abandonment"
+PRODUCTS_SHOWN = 3
+# Bounds state per contact; the reminder shows only the top few anyway.
+PRODUCTS_KEPT = 10
+
+
+def _rank(viewed: ViewedProduct) -> tuple[int, int]:
+    return viewed.views, viewed.last_viewed_at
+
+
+def _record_view(viewed: tuple[ViewedProduct, ...], view: PageView) -> tuple[ViewedProduct, ...]:
+    assert view.product is not None
+    product_id = view.product.id
+    seen = next((v for v in viewed if v.product.id == product_id), None)
+    fresh = ViewedProduct(view.product, 1 if seen is None else seen.views + 1, view.occurred_at)
+    kept = [v for v in viewed if v.product.id != product_id]
+    if len(kept) >= PRODUCTS_KEPT:
+        kept.remove(min(kept, key=_rank))
+    kept.append(fresh)
+    return tuple(kept)
+
+
+def on_event(browse: Browse, event: PageView | CartChange | Order, *, cart_open: bool,
+             scenario: Scenario | None) -> Browse:
+    if isinstance(event, PageView):
+        if scenario is None or cart_open or event.page_type != "product" or event.product is None:
+            return browse
+        return Browse(_record_view(browse.viewed, event), event.occurred_at + scenario.delay_ms,
+                      event.event_id)
+    if isinstance(event, CartChange):
+        return Browse() if event.action == "add" and browse.viewed else browse
+    return Browse() if event.status == "placed" and browse.viewed else browse
+
+
+def on_due(browse: Browse, now: int) -> tuple[Browse, Candidate | None]:
+    if browse.due_at is None or browse.due_at > now:
+        return browse, None
+    if browse.armed_by is None or not browse.viewed:
+        return Browse(), None
+    top = sorted(browse.viewed, key=_rank, reverse=True)[:PRODUCTS_SHOWN]
+    payload = {"products": [{"product": v.product.to_record(), "views": v.views} for v in top]}
+    return Browse(), Candidate(SCENARIO, browse.armed_by, 1, browse.due_at, payload)

@@ -1,0 +1,69 @@
+"""The core driven by an explicit clock: contact states, their due-index, and ``now``.
+
+``relance simulate`` feeds it events from a file; the live worker feeds it from Kafka. Both
+call ``apply`` for each event and ``advance`` when time moves, so both decide the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+
+from relance.commands import Outcome
+from relance.contact import on_due, on_event
+from relance.due import DueIndex
+from relance.events import Event
+from relance.scenarios import Config
+from relance.state import ContactState
+
+
+class Engine:
+    def __init__(self, config: Config,
+                 states: MutableMapping[str, ContactState] | None = None) -> None:
+        self.config = config
+        self.states: MutableMapping[str, ContactState] = {} if states is None else states
+        self.due = DueIndex()
+        self.now: int | None = None
+        for key, state in self.states.items():
+            self.due.schedule(key, state.next_due)
+
+    def feed(self, event: Event) -> list[Outcome]:
+        """Move the clock to the event's time (never back), fire what is due, then apply it."""
+        moment = event.occurred_at
+        if self.now is None or moment > self.now:
+            self.now = moment
+            if self.due.any_due(moment):
+                outcomes = self.advance(moment)
+                outcomes.extend(self.apply(event))
+                return outcomes
+        return self.apply(event)
+
+    def apply(self, event: Event) -> list[Outcome]:
+        """Fold an event into its contact; deadlines the event has reached fire first."""
+        key = event.contact_id
+        before = self.states.get(key)
+        state = ContactState(key) if before is None else before
+        outcomes: list[Outcome] = []
+        due_at = state.next_due
+        if due_at is not None and due_at <= event.occurred_at:
+            state, outcomes = on_due(state, event.occurred_at, self.config)
+        state = on_event(state, event, self.config)
+        if state is not before:
+            self.states[key] = state
+            self.due.schedule(key, state.next_due)
+        return outcomes
+
+    def advance(self, now: int) -> list[Outcome]:
+        """Move the clock to ``now`` and fire every deadline at or before it, in due order."""
+        self.now = now
+        outcomes: list[Outcome] = []
+        for key in list(self.due.pop_due(now)):
+            state, fired = on_due(self.states[key], now, self.config)
+            self.states[key] = state
+            self.due.schedule(key, state.next_due)
+            outcomes.extend(fired)
+        outcomes.sort(key=_decided_at)
+        return outcomes
+
+
+def _decided_at(outcome: Outcome) -> int:
+    return outcome.decided_at

@@ -1,0 +1,110 @@
+"""Canonical inbound events: what a shop's tracking tells relance about a contact.
+
+Times are epoch milliseconds (UTC) so the core compares integers and never touches a clock.
+The Avro schemas in ``schemas/`` describe the same records field for field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar, Final, Literal
+
+PageType = Literal["product", "category", "search", "cart", "checkout", "home", "other"]
+CartAction = Literal["add", "remove", "update", "clear"]
+OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded"]
+EventType = Literal["page_view", "cart", "order", "contact"]
+
+PAGE_TYPES: Final = frozenset(PageType.__args__)  # type: ignore[attr-defined]
+CART_ACTIONS: Final = frozenset(CartAction.__args__)  # type: ignore[attr-defined]
+ORDER_STATUSES: Final = frozenset(OrderStatus.__args__)  # type: ignore[attr-defined]
+EVENT_TYPES: Final = frozenset(EventType.__args__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product as the shop describes it at the time of the event."""
+
+    id: str
+    name: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    category_id: str | None = None
+    url: str | None = None
+    image_url: str | None = None
+    in_stock: bool | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "price": self.price,
+                "currency": self.currency, "category_id": self.category_id, "url": self.url,
+                "image_url": self.image_url, "in_stock": self.in_stock}
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    page_type: PageType
+    product: Product | None = None
+    category_id: str | None = None
+    search_query: str | None = None
+    url: str | None = None
+
+    type: ClassVar[EventType] = "page_view"
+
+
+@dataclass(frozen=True, slots=True)
+class CartChange:
+    """``quantity`` is the new quantity for ``update`` and the delta for ``add``/``remove``."""
+
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    action: CartAction
+    product: Product | None = None
+    quantity: int = 1
+    cart_id: str | None = None
+
+    type: ClassVar[EventType] = "cart"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    product: Product
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    order_id: str
+    status: OrderStatus
+    items: tuple[OrderItem, ...]
+    total: float
+    currency: str
+    cart_id: str | None = None
+
+    type: ClassVar[EventType] = "order"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactProfile:
+    """A profile upsert: a field left as ``None`` keeps the value already known."""
+
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    marketing_opt_in: bool | None = None
+    birthday: date | None = None
+
+    type: ClassVar[EventType] = "contact"
+
+
+Event = PageView | CartChange | Order | ContactProfile

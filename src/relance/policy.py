@@ -1,0 +1,40 @@
+"""Contact policy: the one place a candidate becomes a send command or a suppression.
+
+Checks run in this order, and the first that fails names the reason: a known address,
+marketing consent, then the scenario's quiet period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from relance.commands import Candidate, Outcome, Recipient, SendCommand, Suppression, command_id
+from relance.scenarios import Scenario
+from relance.state import ContactState
+
+
+def decide(state: ContactState, candidate: Candidate,
+           scenario: Scenario) -> tuple[ContactState, Outcome]:
+    cid = command_id(state.contact_id, candidate.scenario, candidate.instance, candidate.step)
+    at = candidate.due_at
+    profile = state.profile
+    if not profile.email:
+        return state, Suppression(cid, state.contact_id, candidate.scenario, "no_address", at)
+    if profile.marketing_opt_in is not True:
+        return state, Suppression(cid, state.contact_id, candidate.scenario, "no_consent", at)
+    last = state.sent_at(candidate.scenario)
+    if last is not None and at - last < scenario.quiet_period_ms:
+        return state, Suppression(cid, state.contact_id, candidate.scenario, "quiet_period", at)
+    command = SendCommand(
+        command_id=cid,
+        contact_id=state.contact_id,
+        scenario=candidate.scenario,
+        step=candidate.step,
+        channel=scenario.channel,
+        template=scenario.template,
+        priority=scenario.priority,
+        decided_at=at,
+        recipient=Recipient(profile.email, profile.locale, profile.timezone),
+        payload=candidate.payload,
+    )
+    return replace(state, last_sent=state.with_sent(candidate.scenario, at)), command

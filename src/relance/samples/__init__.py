@@ -1,0 +1,1 @@
+"""Event streams for demos, tests and benchmarks: the real OTTO sample and generated traffic."""

@@ -1,0 +1,102 @@
+"""Per-contact state: what the contact has in the cart, what they looked at, what was sent.
+
+Every value is frozen; a change builds a new value, so a store that persists on assignment
+(a changelogged table) never misses a write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from relance.events import ContactProfile, Product
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    marketing_opt_in: bool | None = None
+    birthday: date | None = None
+
+    def updated(self, event: ContactProfile) -> Profile:
+        """Upsert: fields the event leaves empty keep their known value."""
+        return Profile(
+            email=event.email if event.email is not None else self.email,
+            phone=event.phone if event.phone is not None else self.phone,
+            locale=event.locale if event.locale is not None else self.locale,
+            timezone=event.timezone if event.timezone is not None else self.timezone,
+            marketing_opt_in=(event.marketing_opt_in if event.marketing_opt_in is not None
+                              else self.marketing_opt_in),
+            birthday=event.birthday if event.birthday is not None else self.birthday,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    product: Product
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cart:
+    """The contact's cart; it is open while it holds a line.
+
+    ``due_at`` is the abandonment deadline and ``armed_by`` the event id of the change that
+    set it: that id names the instance the reminder answers.
+    """
+
+    lines: tuple[CartLine, ...] = ()
+    cart_id: str | None = None
+    due_at: int | None = None
+    armed_by: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ViewedProduct:
+    product: Product
+    views: int
+    last_viewed_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Browse:
+    """Product views since browse abandonment was armed, with its deadline."""
+
+    viewed: tuple[ViewedProduct, ...] = ()
+    due_at: int | None = None
+    armed_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactState:
+    contact_id: str
+    profile: Profile = field(default_factory=Profile)
+    cart: Cart = field(default_factory=Cart)
+    browse: Browse = field(default_factory=Browse)
+    last_sent: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def next_due(self) -> int | None:
+        """The earliest pending deadline, which the due-index keys this contact by."""
+        cart, browse = self.cart.due_at, self.browse.due_at
+        if cart is None:
+            return browse
+        if browse is None:
+            return cart
+        return min(cart, browse)
+
+    def sent_at(self, scenario: str) -> int | None:
+        for name, at in self.last_sent:
+            if name == scenario:
+                return at
+        return None
+
+    def with_sent(self, scenario: str, at: int) -> tuple[tuple[str, int], ...]:
+        return (*((n, t) for n, t in self.last_sent if n != scenario), (scenario, at))

@@ -1,0 +1,59 @@
+"""The JSON fast path accepts nothing the checking path refuses, and decodes it identically."""
+
+from __future__ import annotations
+
+import json
+from itertools import product as pairs
+from typing import Any
+
+import pytest
+
+from relance.codec.json import _fast
+from relance.codec.records import event_from_record
+from relance.errors import InvalidEventError
+
+PRODUCT = {"id": "p1", "name": "Shoe", "price": 59.9, "currency": "EUR", "category_id": "c",
+           "url": "u", "image_url": "i", "in_stock": True}
+BASES: list[dict[str, Any]] = [
+    {"type": "page_view", "event_id": "e", "contact_id": "c", "occurred_at": 1,
+     "page_type": "product", "product": PRODUCT, "url": "u"},
+    {"type": "cart", "event_id": "e", "contact_id": "c", "occurred_at": 1, "action": "add",
+     "product": PRODUCT, "quantity": 2, "cart_id": "k"},
+    {"type": "order", "event_id": "e", "contact_id": "c", "occurred_at": 1, "order_id": "o",
+     "status": "placed", "items": [{"product": PRODUCT, "quantity": 1}], "total": 10,
+     "currency": "EUR"},
+]
+VALUES: list[Any] = [None, "", "x", 0, -1, 3, 1.5, True, [], {}, "2024-05-01T10:00:00Z",
+                     "clear", "update", "product", 2**70]
+
+
+def mutations(record: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for key, value in pairs(list(record), VALUES):
+        out.append({**record, key: value})
+        out.append({k: v for k, v in record.items() if k != key})
+    for key, value in pairs(list(PRODUCT), VALUES):
+        if "product" in record:
+            out.append({**record, "product": {**PRODUCT, key: value}})
+    return out
+
+
+def slow(record: dict[str, Any]) -> Any:
+    try:
+        return event_from_record(record)
+    except InvalidEventError:
+        return None
+
+
+@pytest.mark.parametrize("base", BASES, ids=lambda b: b["type"])
+def test_fast_path_agrees_with_the_checking_path(base: dict[str, Any]) -> None:
+    accepted = 0
+    for record in [base, *mutations(base)]:
+        fast = _fast(json.dumps(record).encode(), None)
+        if fast is None:
+            continue
+        accepted += 1
+        checked = slow(record)
+        assert checked == fast, record
+        assert repr(checked) == repr(fast), record  # same types too (1.0 vs 1)
+    assert accepted > 10

@@ -1,0 +1,69 @@
+"""Contact policy: address, consent and quiet period, and deterministic command ids."""
+
+from __future__ import annotations
+
+import uuid
+
+from relance.commands import command_id
+
+from .timeline import cart, profile, replay, sent, suppressed, view
+
+
+def test_no_email_suppresses_with_no_address() -> None:
+    outcomes = replay([profile(email=None), cart(0)], 600)
+    assert sent(outcomes) == []
+    assert suppressed(outcomes) == [("cart_abandonment", "no_address")]
+
+
+def test_no_profile_at_all_is_no_address() -> None:
+    assert suppressed(replay([cart(0)], 600)) == [("cart_abandonment", "no_address")]
+
+
+def test_opt_in_unknown_or_false_suppresses_with_no_consent() -> None:
+    for opt_in in (None, False):
+        outcomes = replay([profile(opt_in=opt_in), view(0)], 600)
+        assert suppressed(outcomes) == [("browse_abandonment", "no_consent")]
+
+
+def test_the_latest_profile_decides() -> None:
+    opted_out = replay([profile(), profile(10, opt_in=False), cart(0)], 600)
+    assert suppressed(opted_out) == [("cart_abandonment", "no_consent")]
+    opted_in = replay([profile(opt_in=False), profile(10, opt_in=True), cart(0)], 600)
+    assert len(sent(opted_in)) == 1
+
+
+def test_a_profile_upsert_keeps_fields_it_does_not_carry() -> None:
+    events = [profile(), profile(5, email=None, opt_in=None), cart(0)]
+    (command,) = sent(replay(events, 600))
+    assert command.recipient.email == "ann@example.com"
+
+
+def test_quiet_period_is_per_scenario() -> None:
+    events = [profile(), view(0), cart(120)]  # browse fires at 60, cart at 180
+    assert [c.scenario for c in sent(replay(events, 600))] == [
+        "browse_abandonment", "cart_abandonment"]
+
+
+def test_suppressed_firing_does_not_start_a_quiet_period() -> None:
+    events = [profile(opt_in=False), cart(0), profile(100, opt_in=True), cart(120, pid="p2")]
+    outcomes = replay(events, 600)
+    assert suppressed(outcomes) == [("cart_abandonment", "no_consent")]
+    assert len(sent(outcomes)) == 1
+
+
+def test_command_ids_are_the_same_on_every_replay() -> None:
+    events = [profile(), cart(0), cart(5, pid="p2"), view(2000)]
+    first, second = ([c.command_id for c in sent(replay(events, 5000))] for _ in range(2))
+    armed_by = events[2].event_id
+    assert first == second
+    assert first[0] == command_id("c1", "cart_abandonment", armed_by, 1)
+
+
+def test_command_id_depends_on_contact_scenario_instance_and_step() -> None:
+    base = command_id("c1", "cart_abandonment", "e1", 1)
+    assert uuid.UUID(base).version == 5
+    others = {command_id("c2", "cart_abandonment", "e1", 1),
+              command_id("c1", "browse_abandonment", "e1", 1),
+              command_id("c1", "cart_abandonment", "e2", 1),
+              command_id("c1", "cart_abandonment", "e1", 2)}
+    assert base not in others and len(others) == 4

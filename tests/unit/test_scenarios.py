@@ -1,0 +1,106 @@
+"""Scenario configuration: defaults, durations, and errors that name file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from relance.errors import ConfigError
+from relance.scenarios import DEFAULT_CONFIG, load_config, load_config_file, parse_duration
+from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
+
+SPEC_DEFAULTS = """\
+scenarios:
+  cart_abandonment:   {delay: 1h, quiet_period: 24h, priority: 100, channel: email, template: cart_abandonment}
+  browse_abandonment: {delay: 1h, quiet_period: 24h, priority: 50,  channel: email, template: browse_abandonment}
+"""  # noqa: E501 -- the issue's YAML, verbatim
+
+
+def test_built_in_defaults_equal_the_documented_yaml() -> None:
+    assert load_config(SPEC_DEFAULTS) == DEFAULT_CONFIG
+
+
+@pytest.mark.parametrize(("text", "ms"), [
+    ("30m", 30 * MINUTE_MS), ("1h", HOUR_MS), ("2d", 2 * DAY_MS), ("1h30m", 90 * MINUTE_MS),
+    ("45s", 45_000), ("500ms", 500), ("1w", 7 * DAY_MS), ("0m", 0),
+])
+def test_durations(text: str, ms: int) -> None:
+    assert parse_duration(text) == ms
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "1x", "-1h", "1.5h", "1h 30m", "1hh"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(text)
+
+
+def test_a_key_left_out_takes_its_default_and_a_scenario_left_out_is_off() -> None:
+    config = load_config("scenarios:\n  cart_abandonment: {delay: 30m}\n")
+    assert config.browse_abandonment is None
+    assert config.cart_abandonment is not None
+    assert config.cart_abandonment.delay_ms == 30 * MINUTE_MS
+    assert config.cart_abandonment.quiet_period_ms == 24 * HOUR_MS
+
+
+def test_enabled_false_turns_a_scenario_off() -> None:
+    config = load_config("scenarios:\n  cart_abandonment: {enabled: false}\n"
+                         "  browse_abandonment: {}\n")
+    assert config.cart_abandonment is None and config.browse_abandonment is not None
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(text, "shop.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_every_problem_is_reported_with_file_line_and_key() -> None:
+    text = ("scenarios:\n"
+            "  cart_abandonment:\n"
+            "    delay: 1x\n"
+            "    priority: high\n"
+            "    colour: red\n"
+            "  browse_abandonment:\n"
+            "    channel: pigeon\n"
+            "  cart_abandonmint: {}\n"
+            "extra: 1\n")
+    assert problems(text) == [
+        "shop.yaml:3: scenarios.cart_abandonment.delay: '1x' is not a duration "
+        "(write e.g. 30m, 1h, 2d or 1h30m)",
+        "shop.yaml:4: scenarios.cart_abandonment.priority: must be a whole number, not 'high'",
+        "shop.yaml:5: scenarios.cart_abandonment.colour: unknown key "
+        "(allowed: delay, quiet_period, priority, channel, template, enabled)",
+        "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
+        "(email)",
+        "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario "
+        "(known: browse_abandonment, cart_abandonment)",
+        "shop.yaml:9: extra: unknown key (allowed: scenarios)",
+    ]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("scenarios: [1]\n", "shop.yaml:1: scenarios: must be a mapping"),
+    ("scenarios:\n  cart_abandonment:\n    delay:\n", "shop.yaml:3: "
+     "scenarios.cart_abandonment.delay: needs a value"),
+    ("scenarios:\n  cart_abandonment: {delay: 1h, delay: 2h}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.delay: is given twice"),
+    ("scenarios:\n  cart_abandonment: {enabled: maybe}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.enabled: must be true or false"),
+    ("scenarios:\n  cart_abandonment: {template: '../etc/passwd'}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.template: '../etc/passwd' is not a template name"),
+    ("other: 1\n", "shop.yaml:1: other: unknown key (allowed: scenarios)"),
+    ("", "shop.yaml:1: the file is empty"),
+])
+def test_single_problems(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_invalid_yaml_names_the_line() -> None:
+    (problem,) = problems("scenarios:\n  cart_abandonment: {delay: 1h\n  x: [\n")
+    assert problem.startswith("shop.yaml:3: not valid YAML")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yaml: No such file"):
+        load_config_file(tmp_path / "nope.yaml")

@@ -1,0 +1,96 @@
+"""``relance simulate`` as a user runs it: files, stdin, gzip, --until, --strict, bad config."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from relance.codec.json import encode
+
+from .timeline import cart, profile, view
+
+GOOD = [profile(), cart(0), view(5, "p9", contact="c2")]
+LINES = b"".join(encode(e) + b"\n" for e in GOOD)
+
+
+def relance(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "relance", *args], input=stdin,
+                          capture_output=True, timeout=60, check=False)
+
+
+def test_commands_as_json_lines_with_the_documented_fields(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(LINES)
+    result = relance("simulate", "--events", str(events), "--until", "2024-05-02T00:00:00Z")
+    assert result.returncode == 0, result.stderr
+    (command,) = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert {"command_id", "contact_id", "scenario", "channel", "template", "decided_at",
+            "payload"} <= command.keys()
+    assert command["decided_at"] == "2024-05-01T11:00:00.000Z"
+    assert command["contact_id"] == "c1" and command["scenario"] == "cart_abandonment"
+    err = result.stderr.decode()
+    assert "events read: 3, invalid lines: 0" in err
+    assert "commands: cart_abandonment=1" in err
+    assert "suppressed: no_address=1 (browse_abandonment=1)" in err
+    assert "events/s" in err
+
+
+def test_clock_stops_at_the_last_event_without_until(tmp_path: Path) -> None:
+    result = relance("simulate", "--events", "-", stdin=LINES)
+    assert result.returncode == 0 and result.stdout == b""
+
+
+def test_gzip_input_and_out_file(tmp_path: Path) -> None:
+    events, out = tmp_path / "events.jsonl.gz", tmp_path / "commands.jsonl"
+    events.write_bytes(gzip.compress(LINES))
+    result = relance("simulate", "--events", str(events), "--out", str(out),
+                     "--until", "1714600000000")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"" and len(out.read_bytes().splitlines()) == 1
+
+
+def test_invalid_lines_are_reported_with_their_number_and_skipped() -> None:
+    stdin = encode(profile()) + b"\n{oops\n\n" + encode(cart(0)) + b'\n{"type":"cart"}\n'
+    result = relance("simulate", "--events", "-", "--until", "1714600000000", stdin=stdin)
+    assert result.returncode == 0
+    err = result.stderr.decode()
+    assert "-:2: not_json: not valid JSON" in err
+    assert "-:5: missing_field: event_id is required" in err
+    assert "invalid lines: 2" in err
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_strict_fails_with_exit_code_2_at_the_first_invalid_line() -> None:
+    stdin = encode(profile()) + b'\n{"type":"cart"}\n' + encode(cart(0)) + b"\n"
+    result = relance("simulate", "--events", "-", "--strict", stdin=stdin)
+    assert result.returncode == 2
+    assert "-:2: missing_field: event_id is required" in result.stderr.decode()
+
+
+def test_bad_config_fails_at_start_naming_file_line_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "shop.yaml"
+    config.write_text("scenarios:\n  cart_abandonment:\n    delay: soon\n")
+    result = relance("simulate", "--events", "-", "--config", str(config), stdin=LINES)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert f"{config}:3: scenarios.cart_abandonment.delay: 'soon' is not a duration" in (
+        result.stderr.decode())
+
+
+def test_config_changes_the_decisions(tmp_path: Path) -> None:
+    config = tmp_path / "shop.yaml"
+    config.write_text("scenarios:\n  cart_abandonment: {delay: 30m, template: my_cart}\n")
+    result = relance("simulate", "--events", "-", "--config", str(config),
+                     "--until", "2024-05-01T10:30:00Z", stdin=LINES)
+    (command,) = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert command["template"] == "my_cart" and command["decided_at"].startswith("2024-05-01T10:30")
+
+
+@pytest.mark.parametrize("args", [["check-config"], ["simulate"], ["nonsense"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert relance(*args).returncode == 2
