@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -11,7 +12,7 @@ from typing import IO
 
 from relance.errors import ConfigError
 from relance.scenarios import DEFAULT_CONFIG, Config, load_config_file
-from relance.simulate import StrictModeError, open_events, simulate
+from relance.simulate import StrictModeError, simulate
 from relance.timestamps import parse_iso
 
 EXIT_USAGE = 2
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="move the clock to this time at the end (ISO-8601 or epoch ms)")
     sim.add_argument("--strict", action="store_true",
                      help="fail with exit code 2 at the first invalid line")
+    sim.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                     help="processes sharing the contacts (default: the CPUs, at most 4); "
+                          "stdin is always read by one")
     check = commands.add_parser("check-config", help="validate a scenario configuration")
     check.add_argument("file")
     return parser
@@ -49,12 +53,11 @@ def load_config(path: str | None) -> Config:
 def _simulate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with ExitStack() as stack:
-        events = stack.enter_context(open_events(args.events))
         out: IO[bytes] = (stack.enter_context(Path(args.out).open("wb")) if args.out
                           else sys.stdout.buffer)
         try:
-            summary = simulate(events, config, out, until=args.until, strict=args.strict,
-                               source=args.events, report=sys.stderr)
+            summary = simulate(args.events, config, out, workers=args.workers,
+                               until=args.until, strict=args.strict, report=sys.stderr)
         except StrictModeError as exc:
             print(f"relance simulate: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -17,16 +17,15 @@ from relance.state import Browse, Cart, ContactState, Profile
 def on_event(state: ContactState, event: Event, config: Config) -> ContactState:
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
     if isinstance(event, PageView):
-        if event.page_type != "product":
-            return state
-        new_browse = browse_detector.on_event(state.browse, event, cart_open=state.cart.is_open,
-                                     scenario=config.browse_abandonment)
-        return state if new_browse is state.browse else _with(state, browse=new_browse)
-    if isinstance(event, CartChange | Order):
-        new_cart = cart_detector.on_event(state.cart, event, config.cart_abandonment)
-        new_browse = browse_detector.on_event(state.browse, event, cart_open=new_cart.is_open,
-                                     scenario=config.browse_abandonment)
-        return _with(state, cart=new_cart, browse=new_browse)
+        browse = browse_detector.on_view(state.browse, event, cart_open=state.cart.is_open,
+                                         scenario=config.browse_abandonment)
+        return state if browse is state.browse else _with(state, browse=browse)
+    if isinstance(event, CartChange):
+        cart = cart_detector.on_change(state.cart, event, config.cart_abandonment)
+        return _with(state, cart=cart, browse=browse_detector.on_cart(state.browse, event))
+    if isinstance(event, Order):
+        return _with(state, cart=cart_detector.on_order(state.cart, event),
+                     browse=browse_detector.on_order(state.browse, event))
     if isinstance(event, ContactProfile):
         return _with(state, profile=state.profile.updated(event))
     raise TypeError(f"not an event: {event!r}")

@@ -28,14 +28,19 @@ class Engine:
 
     def feed(self, event: Event) -> list[Outcome]:
         """Move the clock to the event's time (never back), fire what is due, then apply it."""
-        moment = event.occurred_at
+        outcomes = self.tick(event.occurred_at)
+        if outcomes:
+            outcomes.extend(self.apply(event))
+            return outcomes
+        return self.apply(event)
+
+    def tick(self, moment: int) -> list[Outcome]:
+        """Move the clock forward to ``moment`` if it is later, firing what became due."""
         if self.now is None or moment > self.now:
             self.now = moment
             if self.due.any_due(moment):
-                outcomes = self.advance(moment)
-                outcomes.extend(self.apply(event))
-                return outcomes
-        return self.apply(event)
+                return self.advance(moment)
+        return []
 
     def apply(self, event: Event) -> list[Outcome]:
         """Fold an event into its contact; deadlines the event has reached fire first."""

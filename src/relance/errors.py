@@ -54,3 +54,6 @@ class InvalidEventError(RelanceError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}")
+
+    def __reduce__(self) -> tuple[type[InvalidEventError], tuple[str, str]]:
+        return InvalidEventError, (self.reason, self.detail)

@@ -6,8 +6,6 @@ marketing consent, then the scenario's quiet period.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from relance.commands import Candidate, Outcome, Recipient, SendCommand, Suppression, command_id
 from relance.scenarios import Scenario
 from relance.state import ContactState
@@ -37,4 +35,4 @@ def decide(state: ContactState, candidate: Candidate,
         recipient=Recipient(profile.email, profile.locale, profile.timezone),
         payload=candidate.payload,
     )
-    return replace(state, last_sent=state.with_sent(candidate.scenario, at)), command
+    return state._replace(last_sent=state.with_sent(candidate.scenario, at)), command

@@ -1,14 +1,23 @@
 """Offline replay: events from a JSON-lines file through the core, in virtual time.
 
-The clock follows event time: before each event it moves to that event's time (never back),
-firing what became due; at the end it stops at the latest event time, or at ``until``.
+The clock follows event time: before each line it moves to that line's time (never back),
+firing what became due; a line whose contact and time can be read moves the clock even if
+the rest of it is invalid. At the end the clock stops at the latest time, or at ``until``.
+
+With several workers each process reads every line but decides only for the contacts of its
+shard; every process still moves its clock with every line, and a contact's decisions depend
+only on its own events and that clock, so the result is the same as with one worker.
+Commands are written sorted by (decided_at, command_id) whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import gzip
+import heapq
+import multiprocessing
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,11 +27,13 @@ from typing import IO
 
 import orjson
 
-from relance.codec import json as json_codec
+from relance.codec.json import decode, envelope
 from relance.commands import Outcome, SendCommand
 from relance.engine import Engine
 from relance.errors import InvalidEventError, RelanceError
 from relance.scenarios import Config
+
+Command = tuple[int, str, bytes]  # decided_at, command_id, JSON line
 
 
 class StrictModeError(RelanceError):
@@ -30,8 +41,12 @@ class StrictModeError(RelanceError):
 
     def __init__(self, source: str, line: int, error: InvalidEventError) -> None:
         super().__init__(f"{source}:{line}: {error}")
+        self.source = source
         self.line = line
         self.error = error
+
+    def __reduce__(self) -> tuple[type[StrictModeError], tuple[str, int, InvalidEventError]]:
+        return StrictModeError, (self.source, self.line, self.error)
 
 
 @dataclass
@@ -47,6 +62,12 @@ class Summary:
             self.commands[outcome.scenario] += 1
         else:
             self.suppressed[outcome.reason, outcome.scenario] += 1
+
+    def add(self, other: Summary) -> None:
+        self.events += other.events
+        self.invalid += other.invalid
+        self.commands.update(other.commands)
+        self.suppressed.update(other.suppressed)
 
     def lines(self) -> list[str]:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
@@ -70,6 +91,13 @@ def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{key}={n}" for key, n in sorted(counter.items())) or "none"
 
 
+@dataclass
+class ShardResult:
+    summary: Summary
+    commands: list[Command]
+    invalid: list[tuple[int, InvalidEventError]]
+
+
 @contextmanager
 def open_events(path: str) -> Iterator[IO[bytes]]:
     """``-`` is stdin; a name ending in ``.gz`` is decompressed."""
@@ -84,23 +112,33 @@ def open_events(path: str) -> Iterator[IO[bytes]]:
             yield raw
 
 
-def simulate(lines: Iterable[bytes], config: Config, emit: IO[bytes], *,
-             until: int | None = None, strict: bool = False, source: str = "<events>",
-             report: IO[str] | None = None) -> Summary:
-    """Replay ``lines`` and write one JSON line per decided command to ``emit``."""
-    engine = Engine(config)
-    summary = Summary()
-    started = time.perf_counter()
-    decode = json_codec.decode
+def shard_of(contact_id: str, shards: int) -> int:
+    return zlib.crc32(contact_id.encode()) % shards
 
-    def write(outcomes: list[Outcome]) -> None:
+
+def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0, shards: int = 1,
+                 until: int | None = None, strict: bool = False,
+                 source: str = "<events>") -> ShardResult:
+    """Replay the lines of one shard's contacts; lines no contact can be read from go to 0."""
+    engine = Engine(config)
+    result = ShardResult(Summary(), [], [])
+    summary, commands = result.summary, result.commands
+
+    def keep(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             summary.count(outcome)
             if isinstance(outcome, SendCommand):
-                emit.write(orjson.dumps(outcome.to_record()) + b"\n")
+                line = orjson.dumps(outcome.to_record()) + b"\n"
+                commands.append((outcome.decided_at, outcome.command_id, line))
 
     for number, line in enumerate(lines, 1):
         if line.isspace() or not line:
+            continue
+        found = envelope(line) if shards > 1 else None
+        if found is not None and shard_of(found[0], shards) != shard:
+            keep(engine.tick(found[1]))
+            continue
+        if shards > 1 and found is None and shard != 0:
             continue
         try:
             event = decode(line)
@@ -108,14 +146,54 @@ def simulate(lines: Iterable[bytes], config: Config, emit: IO[bytes], *,
             if strict:
                 raise StrictModeError(source, number, exc) from None
             summary.invalid += 1
-            if report is not None:
-                report.write(f"{source}:{number}: {exc}\n")
+            result.invalid.append((number, exc))
+            found = found or envelope(line)
+            if found is not None:
+                keep(engine.tick(found[1]))
             continue
         summary.events += 1
-        write(engine.feed(event))
+        keep(engine.feed(event))
     ends = [t for t in (engine.now, until) if t is not None]
     if ends:
-        write(engine.advance(max(ends)))
+        keep(engine.advance(max(ends)))
+    return result
+
+
+def _replay_file(path: str, config: Config, shard: int, shards: int, until: int | None,
+                 strict: bool) -> ShardResult | StrictModeError:
+    with open_events(path) as lines:
+        try:
+            return replay_shard(lines, config, shard=shard, shards=shards, until=until,
+                                strict=strict, source=path)
+        except StrictModeError as exc:
+            return exc  # returned, not raised: the parent picks the earliest line of all shards
+
+
+def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
+             until: int | None = None, strict: bool = False,
+             report: IO[str] | None = None) -> Summary:
+    """Replay a file (``-`` for stdin) and write the decided commands as JSON lines."""
+    started = time.perf_counter()
+    if workers <= 1 or path == "-":
+        with open_events(path) as lines:
+            results = [replay_shard(lines, config, until=until, strict=strict, source=path)]
+    else:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+            outcomes = pool.starmap(_replay_file, [(path, config, shard, workers, until, strict)
+                                                   for shard in range(workers)])
+        errors = [o for o in outcomes if isinstance(o, StrictModeError)]
+        if errors:
+            raise min(errors, key=lambda error: error.line)
+        results = [o for o in outcomes if isinstance(o, ShardResult)]
+    summary = Summary()
+    for result in results:
+        summary.add(result.summary)
+    for _, _, line in heapq.merge(*(sorted(r.commands) for r in results)):
+        emit.write(line)
+    if report is not None:
+        for number, error in sorted((i for r in results for i in r.invalid),
+                                    key=lambda item: item[0]):
+            report.write(f"{path}:{number}: {error}\n")
     summary.seconds = time.perf_counter() - started
     return summary
-

@@ -1,19 +1,20 @@
 """Per-contact state: what the contact has in the cart, what they looked at, what was sent.
 
-Every value is frozen; a change builds a new value, so a store that persists on assignment
-(a changelogged table) never misses a write.
+Every value is immutable; a change builds a new value, so a store that persists on
+assignment (a changelogged table) never misses a write. They are NamedTuples rather than
+frozen dataclasses because one is built per event and a frozen dataclass costs about three
+times as much to construct.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from relance.events import ContactProfile, Product
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+class Profile(NamedTuple):
     email: str | None = None
     phone: str | None = None
     locale: str | None = None
@@ -34,14 +35,12 @@ class Profile:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class CartLine:
+class CartLine(NamedTuple):
     product: Product
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
-class Cart:
+class Cart(NamedTuple):
     """The contact's cart; it is open while it holds a line.
 
     ``due_at`` is the abandonment deadline and ``armed_by`` the event id of the change that
@@ -58,15 +57,13 @@ class Cart:
         return bool(self.lines)
 
 
-@dataclass(frozen=True, slots=True)
-class ViewedProduct:
+class ViewedProduct(NamedTuple):
     product: Product
     views: int
     last_viewed_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class Browse:
+class Browse(NamedTuple):
     """Product views since browse abandonment was armed, with its deadline."""
 
     viewed: tuple[ViewedProduct, ...] = ()
@@ -74,12 +71,11 @@ class Browse:
     armed_by: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ContactState:
+class ContactState(NamedTuple):
     contact_id: str
-    profile: Profile = field(default_factory=Profile)
-    cart: Cart = field(default_factory=Cart)
-    browse: Browse = field(default_factory=Browse)
+    profile: Profile = Profile()
+    cart: Cart = Cart()
+    browse: Browse = Browse()
     last_sent: tuple[tuple[str, int], ...] = ()
 
     @property

@@ -94,3 +94,37 @@ def test_config_changes_the_decisions(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["check-config"], ["simulate"], ["nonsense"]])
 def test_usage_errors_exit_2(args: list[str]) -> None:
     assert relance(*args).returncode == 2
+
+
+def traffic_file(tmp_path: Path, bad_lines: dict[int, bytes] | None = None) -> Path:
+    from relance.samples.traffic import generate
+
+    lines = [encode(e) + b"\n" for e in generate(300, seed=5)]
+    for number, raw in sorted((bad_lines or {}).items()):
+        lines.insert(number - 1, raw)
+    path = tmp_path / "traffic.jsonl"
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def test_workers_decide_exactly_what_one_worker_decides(tmp_path: Path) -> None:
+    path = traffic_file(tmp_path, {40: b"{broken\n", 900: b'{"type":"cart","contact_id":"x"}\n'})
+    runs = {n: relance("simulate", "--events", str(path), "--workers", str(n),
+                       "--until", "2024-06-01T00:00:00Z") for n in (1, 2, 3)}
+    assert all(r.returncode == 0 for r in runs.values())
+    assert runs[1].stdout.count(b"\n") > 50
+    assert runs[1].stdout == runs[2].stdout == runs[3].stdout
+    first = runs[1].stderr.decode().splitlines()
+    for n in (2, 3):
+        other = runs[n].stderr.decode().splitlines()
+        assert first[:2] == other[:2]  # the two invalid lines, in line order
+        assert first[-2:] == other[-2:]  # commands and suppressions
+    assert first[0].startswith(f"{path}:40: not_json")
+    assert first[1].startswith(f"{path}:900: missing_field")
+
+
+def test_strict_with_workers_names_the_first_invalid_line(tmp_path: Path) -> None:
+    path = traffic_file(tmp_path, {700: b'{"type":"cart","contact_id":"x"}\n', 1200: b"nope\n"})
+    result = relance("simulate", "--events", str(path), "--workers", "2", "--strict")
+    assert result.returncode == 2
+    assert f"{path}:700: missing_field" in result.stderr.decode()

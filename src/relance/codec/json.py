@@ -15,6 +15,7 @@ import orjson
 from relance.codec.records import event_from_record, event_to_record
 from relance.errors import InvalidEventError
 from relance.events import CartChange, Event, EventType, Order, PageView
+from relance.timestamps import parse_iso
 
 
 class _Tag(msgspec.Struct):
@@ -27,6 +28,31 @@ _FAST: dict[Any, msgspec.json.Decoder[Any]] = {
     "cart": msgspec.json.Decoder(CartChange),
     "order": msgspec.json.Decoder(Order),
 }
+
+
+class _Envelope(msgspec.Struct):
+    contact_id: str | None = None
+    occurred_at: int | str | None = None
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+def envelope(raw: bytes | str) -> tuple[str, int] | None:
+    """The contact and time of a line, if readable, without validating the rest of it."""
+    try:
+        found = _ENVELOPE.decode(raw)
+    except msgspec.MsgspecError:
+        return None
+    moment = found.occurred_at
+    if not found.contact_id or moment is None:
+        return None
+    if isinstance(moment, str):
+        try:
+            moment = parse_iso(moment)
+        except ValueError:
+            return None
+    return found.contact_id, moment
 
 
 def _fits_rules(event: Event) -> bool:

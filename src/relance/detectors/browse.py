@@ -29,16 +29,21 @@ def _record_view(viewed: tuple[ViewedProduct, ...], view: PageView) -> tuple[Vie
     return tuple(kept)
 
 
-def on_event(browse: Browse, event: PageView | CartChange | Order, *, cart_open: bool,
-             scenario: Scenario | None) -> Browse:
-    if isinstance(event, PageView):
-        if scenario is None or cart_open or event.page_type != "product" or event.product is None:
-            return browse
-        return Browse(_record_view(browse.viewed, event), event.occurred_at + scenario.delay_ms,
-                      event.event_id)
-    if isinstance(event, CartChange):
-        return Browse() if event.action == "add" and browse.viewed else browse
-    return Browse() if event.status == "placed" and browse.viewed else browse
+def on_view(browse: Browse, view: PageView, *, cart_open: bool,
+            scenario: Scenario | None) -> Browse:
+    """A product view with no open cart arms the reminder or moves its deadline."""
+    if scenario is None or cart_open or view.page_type != "product" or view.product is None:
+        return browse
+    return Browse(_record_view(browse.viewed, view), view.occurred_at + scenario.delay_ms,
+                  view.event_id)
+
+
+def on_cart(browse: Browse, change: CartChange) -> Browse:
+    return Browse() if change.action == "add" and browse.viewed else browse
+
+
+def on_order(browse: Browse, order: Order) -> Browse:
+    return Browse() if order.status == "placed" and browse.viewed else browse
 
 
 def on_due(browse: Browse, now: int) -> tuple[Browse, Candidate | None]:

@@ -31,17 +31,19 @@ def _apply_change(lines: tuple[CartLine, ...], change: CartChange) -> tuple[Cart
     return (*others, CartLine(product, quantity))
 
 
-def on_event(cart: Cart, event: CartChange | Order, scenario: Scenario | None) -> Cart:
+def on_change(cart: Cart, change: CartChange, scenario: Scenario | None) -> Cart:
     """Track contents always (browse needs them); arm a deadline only if the scenario is on."""
-    if isinstance(event, Order):
-        return Cart() if event.status == "placed" else cart
-    lines = _apply_change(cart.lines, event)
+    lines = _apply_change(cart.lines, change)
+    cart_id = change.cart_id or cart.cart_id
     if not lines:
-        return Cart(cart_id=event.cart_id or cart.cart_id)
+        return Cart(cart_id=cart_id)
     if scenario is None:
-        return Cart(lines, event.cart_id or cart.cart_id)
-    return Cart(lines, event.cart_id or cart.cart_id, event.occurred_at + scenario.delay_ms,
-                event.event_id)
+        return Cart(lines, cart_id)
+    return Cart(lines, cart_id, change.occurred_at + scenario.delay_ms, change.event_id)
+
+
+def on_order(cart: Cart, order: Order) -> Cart:
+    return Cart() if order.status == "placed" else cart
 
 
 def on_due(cart: Cart, now: int) -> tuple[Cart, Candidate | None]:
