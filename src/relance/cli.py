@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                           "stdin is always read by one")
     check = commands.add_parser("check-config", help="validate a scenario configuration")
     check.add_argument("file")
+    commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
+    commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
     return parser
 
 
@@ -73,11 +75,31 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_app(kind: str) -> int:
+    import faust
+    from prometheus_client import CollectorRegistry
+
+    from relance.runtime.factory import sender_app, worker_app
+    from relance.settings import load_settings
+
+    settings = load_settings()
+    registry = CollectorRegistry()
+    if kind == "worker":
+        config = load_config(str(settings.scenarios) if settings.scenarios else None)
+        app = worker_app(settings, config, registry)
+    else:
+        app = sender_app(settings, registry)
+    faust.Worker(app, loglevel="info").execute_from_commandline()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "simulate":
             return _simulate(args)
+        if args.command in ("worker", "sender"):
+            return _run_app(args.command)
         return _check_config(args)
     except ConfigError as exc:
         for problem in exc.problems:

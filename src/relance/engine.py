@@ -6,7 +6,7 @@ call ``apply`` for each event and ``advance`` when time moves, so both decide th
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from typing import Protocol
 
 from relance.commands import Outcome
 from relance.contact import on_due, on_event
@@ -16,15 +16,24 @@ from relance.scenarios import Config
 from relance.state import ContactState
 
 
+class States(Protocol):
+    """Where contact states live: a dict offline, a changelogged table live."""
+
+    def get(self, key: str, /) -> ContactState | None: ...
+    def __getitem__(self, key: str, /) -> ContactState: ...
+    def __setitem__(self, key: str, state: ContactState, /) -> None: ...
+
+
 class Engine:
-    def __init__(self, config: Config,
-                 states: MutableMapping[str, ContactState] | None = None) -> None:
+    def __init__(self, config: Config, states: States | None = None) -> None:
         self.config = config
-        self.states: MutableMapping[str, ContactState] = {} if states is None else states
+        self.states: States = {} if states is None else states
         self.due = DueIndex()
         self.now: int | None = None
-        for key, state in self.states.items():
-            self.due.schedule(key, state.next_due)
+
+    def schedule(self, key: str, state: ContactState) -> None:
+        """Index a state the engine did not write itself (one restored from a changelog)."""
+        self.due.schedule(key, state.next_due)
 
     def feed(self, event: Event) -> list[Outcome]:
         """Move the clock to the event's time (never back), fire what is due, then apply it."""

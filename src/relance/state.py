@@ -44,13 +44,16 @@ class Cart(NamedTuple):
     """The contact's cart; it is open while it holds a line.
 
     ``due_at`` is the abandonment deadline and ``armed_by`` the event id of the change that
-    set it: that id names the instance the reminder answers.
+    set it: that id names the instance the reminder answers. ``closed_at`` is the time of
+    the last placed order: a change older than that was settled by the order, even when
+    the order is read first (orders and cart changes come from different topics).
     """
 
     lines: tuple[CartLine, ...] = ()
     cart_id: str | None = None
     due_at: int | None = None
     armed_by: str | None = None
+    closed_at: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -64,11 +67,16 @@ class ViewedProduct(NamedTuple):
 
 
 class Browse(NamedTuple):
-    """Product views since browse abandonment was armed, with its deadline."""
+    """Product views since browse abandonment was armed, with its deadline.
+
+    ``disarmed_at`` is the time of the last cart add or placed order: a view older than that
+    arms nothing, whichever was read first.
+    """
 
     viewed: tuple[ViewedProduct, ...] = ()
     due_at: int | None = None
     armed_by: str | None = None
+    disarmed_at: int = 0
 
 
 class ContactState(NamedTuple):

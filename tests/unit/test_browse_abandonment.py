@@ -52,3 +52,20 @@ def test_products_only_from_the_current_instance() -> None:
     events = [profile(), view(0, "old"), view(25 * 60, "new")]
     second = sent(replay(events, 27 * 60))[1]
     assert [p["product"]["id"] for p in second.payload["products"]] == ["new"]
+
+
+ACROSS_TOPICS: dict[str, tuple[list[Event], float, list[float]]] = {
+    "a cart add read before an older view still disarms it":
+        ([profile(), cart(30), cart(31, "clear", pid=None), view(10)], 600, []),
+    "an order read before an older view still disarms it":
+        ([profile(), order(30), view(10)], 600, []),
+    "an older cart add read late does not disarm newer views":
+        ([profile(), order(30), view(40), cart(20)], 600, [100]),
+}
+
+
+@pytest.mark.parametrize("name", list(ACROSS_TOPICS))
+def test_reading_order_across_topics(name: str) -> None:
+    events, until, expected = ACROSS_TOPICS[name]
+    commands = [c for c in sent(replay(events, until)) if c.scenario == "browse_abandonment"]
+    assert [c.decided_at for c in commands] == [at(m) for m in expected]

@@ -72,3 +72,18 @@ def test_refire_inside_quiet_period_is_suppressed_not_dropped_silently() -> None
 def test_one_command_per_instance_however_far_the_clock_moves() -> None:
     outcomes = replay([profile(), cart(0), view(200, page_type="home")], 100_000)
     assert len(sent(outcomes)) == 1
+
+
+ORDER_FIRST: dict[str, tuple[list[Event], float, list[float]]] = {
+    # Orders and cart changes come from different topics: the later one may be read first.
+    "an order read before an older cart add still settles that cart":
+        ([profile(), order(30), cart(0)], 600, []),
+    "a cart change newer than the order read first opens a new cart":
+        ([profile(), order(30), cart(40)], 600, [100]),
+}
+
+
+@pytest.mark.parametrize("name", list(ORDER_FIRST))
+def test_reading_order_across_topics(name: str) -> None:
+    events, until, expected = ORDER_FIRST[name]
+    assert [c.decided_at for c in sent(replay(events, until))] == [at(m) for m in expected]

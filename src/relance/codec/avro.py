@@ -16,13 +16,15 @@ from relance.events import Event, EventType
 
 # Files in dependency order: a named type must be parsed before a record refers to it.
 SCHEMA_FILES: Final = ("product", "order_item", "page_view", "cart_change", "order",
-                       "contact_profile")
+                       "contact_profile", "send_command", "delivery_result")
 RECORD_SCHEMA: Final[dict[EventType, str]] = {
     "page_view": "relance.PageView",
     "cart": "relance.CartChange",
     "order": "relance.Order",
     "contact": "relance.ContactProfile",
 }
+COMMAND_SCHEMA: Final = "relance.SendCommand"
+RESULT_SCHEMA: Final = "relance.DeliveryResult"
 
 
 def schema_dir() -> Path:

@@ -149,7 +149,7 @@ def cart_change(record: Record) -> CartChange:
     if product is None and action != "clear":
         raise InvalidEventError("missing_field", f"product is required for a cart {action}")
     quantity = _integer(record, "quantity", 1)
-    if quantity < 0 or (quantity == 0 and action != "update"):
+    if quantity < 0 or (quantity == 0 and action in ("add", "remove")):
         raise InvalidEventError("bad_value", f"quantity {quantity} is not valid for {action}")
     return CartChange(event_id, contact_id, occurred_at, action, product, quantity,
                       _string(record, "cart_id"))

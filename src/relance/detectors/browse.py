@@ -32,25 +32,33 @@ def _record_view(viewed: tuple[ViewedProduct, ...], view: PageView) -> tuple[Vie
 def on_view(browse: Browse, view: PageView, *, cart_open: bool,
             scenario: Scenario | None) -> Browse:
     """A product view with no open cart arms the reminder or moves its deadline."""
-    if scenario is None or cart_open or view.page_type != "product" or view.product is None:
+    if (scenario is None or cart_open or view.page_type != "product" or view.product is None
+            or view.occurred_at <= browse.disarmed_at):
         return browse
     return Browse(_record_view(browse.viewed, view), view.occurred_at + scenario.delay_ms,
-                  view.event_id)
+                  view.event_id, browse.disarmed_at)
 
 
 def on_cart(browse: Browse, change: CartChange) -> Browse:
-    return Browse() if change.action == "add" and browse.viewed else browse
+    return _disarmed(browse, change.occurred_at) if change.action == "add" else browse
 
 
 def on_order(browse: Browse, order: Order) -> Browse:
-    return Browse() if order.status == "placed" and browse.viewed else browse
+    return _disarmed(browse, order.occurred_at) if order.status == "placed" else browse
+
+
+def _disarmed(browse: Browse, at: int) -> Browse:
+    # A disarming event older than the last one changes nothing: the views kept since then
+    # came after both.
+    return browse if at <= browse.disarmed_at else Browse(disarmed_at=at)
 
 
 def on_due(browse: Browse, now: int) -> tuple[Browse, Candidate | None]:
     if browse.due_at is None or browse.due_at > now:
         return browse, None
     if browse.armed_by is None or not browse.viewed:
-        return Browse(), None
+        return Browse(disarmed_at=browse.disarmed_at), None
     top = sorted(browse.viewed, key=_rank, reverse=True)[:PRODUCTS_SHOWN]
     payload = {"products": [{"product": v.product.to_record(), "views": v.views} for v in top]}
-    return Browse(), Candidate(SCENARIO, browse.armed_by, 1, browse.due_at, payload)
+    return Browse(disarmed_at=browse.disarmed_at), Candidate(
+        SCENARIO, browse.armed_by, 1, browse.due_at, payload)

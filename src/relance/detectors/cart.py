@@ -33,28 +33,33 @@ def _apply_change(lines: tuple[CartLine, ...], change: CartChange) -> tuple[Cart
 
 def on_change(cart: Cart, change: CartChange, scenario: Scenario | None) -> Cart:
     """Track contents always (browse needs them); arm a deadline only if the scenario is on."""
+    if change.occurred_at <= cart.closed_at:
+        return cart
     lines = _apply_change(cart.lines, change)
     cart_id = change.cart_id or cart.cart_id
     if not lines:
-        return Cart(cart_id=cart_id)
+        return Cart(cart_id=cart_id, closed_at=cart.closed_at)
     if scenario is None:
-        return Cart(lines, cart_id)
-    return Cart(lines, cart_id, change.occurred_at + scenario.delay_ms, change.event_id)
+        return Cart(lines, cart_id, closed_at=cart.closed_at)
+    return Cart(lines, cart_id, change.occurred_at + scenario.delay_ms, change.event_id,
+                cart.closed_at)
 
 
 def on_order(cart: Cart, order: Order) -> Cart:
-    return Cart() if order.status == "placed" else cart
+    if order.status != "placed":
+        return cart
+    return Cart(closed_at=max(cart.closed_at, order.occurred_at))
 
 
 def on_due(cart: Cart, now: int) -> tuple[Cart, Candidate | None]:
     if cart.due_at is None or cart.due_at > now:
         return cart, None
     if not cart.lines or cart.armed_by is None:
-        return Cart(cart.lines, cart.cart_id), None
+        return Cart(cart.lines, cart.cart_id, closed_at=cart.closed_at), None
     payload = {
         "cart_id": cart.cart_id,
         "items": [{"product": line.product.to_record(), "quantity": line.quantity}
                   for line in cart.lines],
     }
     candidate = Candidate(SCENARIO, cart.armed_by, 1, cart.due_at, payload)
-    return Cart(cart.lines, cart.cart_id), candidate
+    return Cart(cart.lines, cart.cart_id, closed_at=cart.closed_at), candidate

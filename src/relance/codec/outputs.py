@@ -1,0 +1,131 @@
+"""What relance writes: send commands and delivery results, as JSON or plain Avro.
+
+The records are the dicts of ``SendCommand.to_record()`` and its delivery-result sibling
+(times as ISO-8601 text, ``payload`` a dict). In Avro the times are ``timestamp-millis`` and
+the payload is JSON text, since its shape is free-form per scenario.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, Protocol
+
+import fastavro
+import orjson
+
+from relance.codec import avro
+from relance.codec.compiled import Reader, compile_reader
+from relance.errors import InvalidEventError
+from relance.timestamps import parse_iso, to_iso
+
+Record = dict[str, Any]
+
+
+class OutputCodec(Protocol):
+    """How send commands and delivery results become bytes and back."""
+
+    def encode_command(self, record: Mapping[str, Any]) -> bytes: ...
+    def decode_command(self, raw: bytes) -> Record: ...
+    def encode_result(self, record: Mapping[str, Any]) -> bytes: ...
+    def decode_result(self, raw: bytes) -> Record: ...
+
+
+class JsonOutputCodec:
+    """One JSON object per message, exactly the record."""
+
+    def encode_command(self, record: Mapping[str, Any]) -> bytes:
+        return orjson.dumps(record)
+
+    def decode_command(self, raw: bytes) -> Record:
+        return _json_object(raw)
+
+    def encode_result(self, record: Mapping[str, Any]) -> bytes:
+        return orjson.dumps(record)
+
+    def decode_result(self, raw: bytes) -> Record:
+        return _json_object(raw)
+
+
+def _json_object(raw: bytes) -> Record:
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEventError("not_json", f"not valid JSON: {exc}") from None
+    if not isinstance(record, dict):
+        raise InvalidEventError("not_an_object", "a record must be a JSON object")
+    return record
+
+
+# The Avro shape of each record: which fields are times, and which is JSON text.
+def command_to_avro(record: Mapping[str, Any]) -> Record:
+    return {**record, "decided_at": parse_iso(record["decided_at"]),
+            "payload": orjson.dumps(record["payload"]).decode()}
+
+
+def command_from_avro(record: Record) -> Record:
+    try:
+        payload = orjson.loads(record["payload"])
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEventError("bad_value", f"payload is not JSON text: {exc}") from None
+    return {**record, "decided_at": to_iso(_epoch_ms(record["decided_at"])), "payload": payload}
+
+
+def result_to_avro(record: Mapping[str, Any]) -> Record:
+    return {**record, "at": parse_iso(record["at"])}
+
+
+def result_from_avro(record: Record) -> Record:
+    return {**record, "at": to_iso(_epoch_ms(record["at"]))}
+
+
+def _epoch_ms(value: Any) -> int:
+    """fastavro's schema resolution gives datetimes; our compiled readers give epoch ms."""
+    if isinstance(value, int):
+        return value
+    return int(value.timestamp() * 1000)
+
+
+@cache
+def output_reader(full_name: str) -> Reader:
+    return compile_reader(avro.schemas()[full_name])
+
+
+def write_avro(full_name: str, record: Mapping[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        fastavro.schemaless_writer(buffer, avro.schemas()[full_name], record)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"not a {full_name} record: {exc}") from exc
+    return buffer.getvalue()
+
+
+def read_avro(full_name: str, raw: bytes, start: int = 0) -> Record:
+    try:
+        record: Record = output_reader(full_name)(raw, start)
+    except Exception as exc:  # truncated, foreign or garbage bytes fail in many ways
+        kind = "truncated" if isinstance(exc, IndexError) else f"{type(exc).__name__}: {exc}"
+        raise InvalidEventError("not_avro", f"not a {full_name} record: {kind}") from None
+    return record
+
+
+class AvroOutputCodec:
+    """Plain schemaless Avro with ``schemas/send_command.avsc`` and ``delivery_result.avsc``."""
+
+    def encode_command(self, record: Mapping[str, Any]) -> bytes:
+        return write_avro(avro.COMMAND_SCHEMA, command_to_avro(record))
+
+    def decode_command(self, raw: bytes) -> Record:
+        return command_from_avro(read_avro(avro.COMMAND_SCHEMA, raw))
+
+    def encode_result(self, record: Mapping[str, Any]) -> bytes:
+        return write_avro(avro.RESULT_SCHEMA, result_to_avro(record))
+
+    def decode_result(self, raw: bytes) -> Record:
+        return result_from_avro(read_avro(avro.RESULT_SCHEMA, raw))
+
+
+AVRO_SHAPES: dict[str, tuple[Callable[[Mapping[str, Any]], Record], Callable[[Record], Record]]]
+AVRO_SHAPES = {avro.COMMAND_SCHEMA: (command_to_avro, command_from_avro),
+               avro.RESULT_SCHEMA: (result_to_avro, result_from_avro)}

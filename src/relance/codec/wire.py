@@ -1,0 +1,155 @@
+"""Event formats on Kafka behind one small protocol: JSON, plain Avro, Confluent-framed Avro.
+
+Every decoder raises ``InvalidEventError`` (a reason from its fixed set) and nothing else, so
+the consumer can dead-letter any bad message. A topic's format is ``"json"``, ``"avro"``
+(Confluent framing when a registry is configured, plain schemaless Avro otherwise) or
+``"auto"``, which looks at each message's first byte:
+
+- ``{`` is JSON. It cannot start a valid Avro record of ours: each begins with a string
+  (``event_id``) whose length is a zigzag varint, and 0x7B is a negative length.
+- 0x00 with a registry configured is Confluent framing (magic byte 0, a 4-byte big-endian
+  schema id, the Avro body). As plain Avro it would be an empty ``event_id``, which no valid
+  event has, so the two cannot be confused.
+- anything else is plain Avro.
+
+Plain Avro is read by readers compiled from the schemas (``codec.compiled``) that build the
+events directly; the few rules a schema cannot express are checked here, and a record that
+breaks one is decoded again by the checking path in ``records`` to say what is wrong.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal, Protocol
+
+from relance.codec import avro
+from relance.codec import json as json_codec
+from relance.codec.compiled import Reader, compile_reader
+from relance.codec.records import _known_zone
+from relance.errors import InvalidEventError
+from relance.events import (
+    CartChange,
+    ContactProfile,
+    Event,
+    EventType,
+    Order,
+    OrderItem,
+    PageView,
+    Product,
+)
+
+Format = Literal["avro", "json", "auto"]
+FORMATS: frozenset[str] = frozenset({"avro", "json", "auto"})
+EVENT_CLASSES = {"relance.Product": Product, "relance.OrderItem": OrderItem,
+                 "relance.PageView": PageView, "relance.CartChange": CartChange,
+                 "relance.Order": Order, "relance.ContactProfile": ContactProfile}
+
+
+class EventCodec(Protocol):
+    """How one topic's events become bytes and back."""
+
+    def decode(self, raw: bytes, event_type: EventType) -> Event:
+        """The event in ``raw``, or ``InvalidEventError``; never another exception."""
+        ...
+
+    def encode(self, event: Event) -> bytes: ...
+
+
+class JsonEventCodec:
+    """One JSON object per message, with or without a ``type`` field."""
+
+    def decode(self, raw: bytes, event_type: EventType) -> Event:
+        try:
+            return json_codec.decode(raw, event_type)
+        except InvalidEventError:
+            raise
+        except Exception as exc:  # e.g. bytes that are not UTF-8 on the checking path
+            raise InvalidEventError("not_json", f"not valid JSON: {exc}") from None
+
+    def encode(self, event: Event) -> bytes:
+        return json_codec.encode(event)
+
+
+@cache
+def _event_readers() -> dict[str, Reader]:
+    return {event_type: compile_reader(avro.schema_for(event_type), EVENT_CLASSES)
+            for event_type in avro.RECORD_SCHEMA}
+
+
+def _fits_rules(event: Event) -> bool:
+    """The rules of ``records`` that the Avro schemas do not enforce."""
+    if not (event.event_id and event.contact_id):
+        return False
+    if isinstance(event, PageView):
+        return event.product is None or bool(event.product.id)
+    if isinstance(event, CartChange):
+        quantity_ok = event.quantity > 0 or (event.quantity == 0 and event.action == "update")
+        if event.product is None:
+            return quantity_ok and event.action == "clear"
+        return quantity_ok and bool(event.product.id)
+    if isinstance(event, Order):
+        return bool(event.order_id and event.currency) and all(
+            item.quantity > 0 and item.product.id for item in event.items)
+    return event.timezone is None or _known_zone(event.timezone)
+
+
+def read_avro_event(raw: bytes, start: int, event_type: EventType) -> Event:
+    """The event in the Avro body ``raw[start:]``, written with our own schema."""
+    try:
+        event: Event = _event_readers()[event_type](raw, start)
+    except Exception as exc:  # truncated, foreign or garbage bytes fail in many ways
+        kind = "truncated" if isinstance(exc, IndexError) else f"{type(exc).__name__}: {exc}"
+        raise InvalidEventError(
+            "not_avro", f"not a {avro.RECORD_SCHEMA[event_type]} record: {kind}") from None
+    if _fits_rules(event):
+        return event
+    return avro.decode(raw[start:], event_type)  # raises with the field and the problem
+
+
+class AvroEventCodec:
+    """Plain schemaless Avro, written and read with the schemas in ``schemas/``."""
+
+    def decode(self, raw: bytes, event_type: EventType) -> Event:
+        return read_avro_event(raw, 0, event_type)
+
+    def encode(self, event: Event) -> bytes:
+        return avro.encode(event)
+
+
+class AutoEventCodec:
+    """Chooses JSON, Confluent framing or plain Avro per message (see the module docstring).
+
+    Encodes with ``writer`` (Avro, framed when a registry codec is given, by default).
+    """
+
+    def __init__(self, registry: EventCodec | None = None,
+                 writer: EventCodec | None = None) -> None:
+        self.json = JsonEventCodec()
+        self.avro = AvroEventCodec()
+        self.registry = registry
+        self.writer = writer or registry or self.avro
+
+    def decode(self, raw: bytes, event_type: EventType) -> Event:
+        first = raw[:1]
+        if first == b"{":
+            return self.json.decode(raw, event_type)
+        if first == b"\x00":
+            if self.registry is None:
+                raise InvalidEventError("not_avro", "starts with 0x00 like Confluent framing, "
+                                        "but no schema registry is configured")
+            return self.registry.decode(raw, event_type)
+        return self.avro.decode(raw, event_type)
+
+    def encode(self, event: Event) -> bytes:
+        return self.writer.encode(event)
+
+
+def event_codec(fmt: str, registry: EventCodec | None = None) -> EventCodec:
+    """The codec for a topic's format setting; ``registry`` is that topic's registry codec."""
+    if fmt == "json":
+        return JsonEventCodec()
+    if fmt == "avro":
+        return registry or AvroEventCodec()
+    if fmt == "auto":
+        return AutoEventCodec(registry)
+    raise ValueError(f"format must be one of {', '.join(sorted(FORMATS))}, not {fmt!r}")

@@ -1,0 +1,57 @@
+"""Prometheus metrics, built once from an injected registry and passed to who counts.
+
+Labels are bounded (topic, reason, scenario, channel, outcome): never a contact or command
+id, which would grow a series per shopper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# From a deadline to its command: normally sub-second, hours when the worker was behind.
+DEADLINE_LAG_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+                               900.0, 1800.0, 3600.0, 3 * 3600.0, 6 * 3600.0, 24 * 3600.0)
+# From a command to its delivery: a provider call, or retries over minutes.
+DELIVERY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+                           300.0, 600.0, 1800.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    events_consumed: Counter
+    events_rejected: Counter
+    commands_decided: Counter
+    suppressions: Counter
+    deliveries: Counter
+    deadline_to_command: Histogram
+    command_to_delivery: Histogram
+    deadlines_pending: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry, prefix: str = "relance") -> Metrics:
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(f"{prefix}_{name}", doc, labels, registry=registry)
+
+        return cls(
+            events_consumed=counter("events_consumed", "Events read, by topic.", "topic"),
+            events_rejected=counter("events_rejected", "Messages dead-lettered, by reason.",
+                                    "topic", "reason"),
+            commands_decided=counter("commands_decided", "Send commands decided.", "scenario"),
+            suppressions=counter("suppressions", "Candidates stopped by contact policy.",
+                                 "scenario", "reason"),
+            deliveries=counter("deliveries", "Delivery attempts, by outcome.",
+                               "channel", "outcome"),
+            deadline_to_command=Histogram(
+                f"{prefix}_deadline_to_command_seconds",
+                "From a scenario's deadline to the command decided for it.", ["scenario"],
+                buckets=DEADLINE_LAG_BUCKETS, registry=registry),
+            command_to_delivery=Histogram(
+                f"{prefix}_command_to_delivery_seconds",
+                "From a command's decision to its delivery outcome.", ["channel"],
+                buckets=DELIVERY_BUCKETS, registry=registry),
+            deadlines_pending=Gauge(f"{prefix}_deadlines_pending",
+                                    "Deadlines armed and not yet due.", registry=registry),
+        )

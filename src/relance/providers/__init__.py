@@ -1,0 +1,1 @@
+"""Delivery providers: one module per backend beside the ``Provider`` protocol in ``base``."""

@@ -1,0 +1,1 @@
+"""The live runtime on Kafka: the only package that imports faust."""

@@ -1,0 +1,115 @@
+"""The sender's per-command path: ledger check, render, deliver with retries, record.
+
+The ledger (a changelogged table keyed by command id) is written and flushed right after the
+provider accepted a message, before the outcome is reported and long before the offset is
+committed: a sender killed after that point finds the id on restart and sends nothing. Only a
+crash inside the few milliseconds between acceptance and that flush can repeat a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from relance.providers.base import Provider
+from relance.providers.errors import PermanentDeliveryError, TemporaryDeliveryError
+from relance.sender.errors import MessageError, RenderError
+from relance.sender.message import build_message
+from relance.sender.render import Renderer
+from relance.timestamps import parse_iso, to_iso
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    backoff: float = 1.0
+
+    def delay(self, attempt: int) -> float:
+        return float(self.backoff * 2 ** (attempt - 1))
+
+
+class Delivery:
+    def __init__(self, *, ledger: MutableMapping[bytes, bytes], renderer: Renderer,
+                 provider: Provider, sender: str, report: Report,
+                 flush: Callable[[], Awaitable[None]], clock: Callable[[], int],
+                 observe: Callable[[str, str, float | None], None],
+                 retry: RetryPolicy = RetryPolicy(),
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.ledger = ledger
+        self.renderer = renderer
+        self.provider = provider
+        self.sender = sender
+        self.report = report
+        self.flush = flush
+        self.clock = clock
+        self.observe = observe
+        self.retry = retry
+        self.sleep = sleep
+
+    async def handle(self, command: Mapping[str, Any]) -> None:
+        key = str(command["command_id"]).encode()
+        if self.ledger.get(key) is not None:
+            log.info("command %s for contact %s already handled: skipped",
+                     command["command_id"], command.get("contact_id"))
+            await self._record(command, "duplicate", 0, None)
+            return
+        try:
+            message = self._message(command)
+        except (RenderError, MessageError) as error:
+            await self._settle(key, command, "render_failure", 0, str(error))
+            return
+        await self._deliver(key, command, message)
+
+    def _message(self, command: Mapping[str, Any]) -> EmailMessage:
+        return build_message(command, self.renderer.render(command), sender=self.sender)
+
+    async def _deliver(self, key: bytes, command: Mapping[str, Any],
+                       message: EmailMessage) -> None:
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                await self.provider.send(message)
+            except TemporaryDeliveryError as error:
+                if attempt == self.retry.max_attempts:
+                    await self._settle(key, command, "temporary_failure", attempt,
+                                       f"gave up after {attempt} attempts: {error}")
+                    return
+                await self._record(command, "temporary_failure", attempt, str(error))
+                await self.sleep(self.retry.delay(attempt))
+            except PermanentDeliveryError as error:
+                await self._settle(key, command, "permanent_failure", attempt, str(error))
+                return
+            else:
+                await self._settle(key, command, "delivered", attempt, None)
+                return
+
+    async def _settle(self, key: bytes, command: Mapping[str, Any], outcome: str,
+                      attempt: int, detail: str | None) -> None:
+        """The final outcome: into the ledger (flushed) first, then reported."""
+        self.ledger[key] = f"{outcome}@{to_iso(self.clock())}".encode()
+        await self.flush()
+        await self._record(command, outcome, attempt, detail)
+
+    async def _record(self, command: Mapping[str, Any], outcome: str, attempt: int,
+                      detail: str | None) -> None:
+        now = self.clock()
+        channel = str(command.get("channel", "email"))
+        latency = None
+        if outcome == "delivered":
+            latency = max(0.0, (now - parse_iso(str(command["decided_at"]))) / 1000)
+        self.observe(channel, outcome, latency)
+        if outcome not in ("delivered", "duplicate"):
+            log.warning("command %s for contact %s: %s (attempt %d) %s", command["command_id"],
+                        command.get("contact_id"), outcome, attempt, detail or "")
+        await self.report({
+            "command_id": command["command_id"], "contact_id": command["contact_id"],
+            "scenario": command["scenario"], "channel": channel, "attempt": attempt,
+            "outcome": outcome, "detail": detail, "at": to_iso(now),
+        })

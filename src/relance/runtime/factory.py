@@ -1,0 +1,143 @@
+"""Wiring: settings in, ready faust apps out. The one place parts are put together."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from relance.codec.deadletter import dead_letter
+from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
+from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
+from relance.codec.wire import EventCodec, event_codec
+from relance.commands import Outcome, SendCommand
+from relance.errors import InvalidEventError
+from relance.events import Event, EventType
+from relance.metrics import Metrics
+from relance.providers.smtp import SmtpProvider
+from relance.runtime.delivery import Delivery, RetryPolicy
+from relance.runtime.faustapp import raw_topic
+from relance.runtime.sender import build_sender
+from relance.runtime.worker import build_worker, inputs_of, wall_clock_ms
+from relance.scenarios import Config
+from relance.sender.render import Renderer
+from relance.settings import Settings
+
+
+def output_codec(settings: Settings) -> OutputCodec:
+    if settings.output_format == "json":
+        return JsonOutputCodec()
+    if settings.schema_registry_url:
+        return RegistryOutputCodec(settings.schema_registry_url, settings.topic_deliveries,
+                                   settings.topic_results)
+    return AvroOutputCodec()
+
+
+def input_decoder(settings: Settings) -> Any:
+    registry = (SchemaRegistry(settings.schema_registry_url) if settings.schema_registry_url
+                else None)
+    codecs: dict[str, EventCodec] = {}
+    for topic, _ in inputs_of(settings).topics:
+        framed = RegistryEventCodec(registry, topic) if registry is not None else None
+        codecs[topic] = event_codec(settings.input_format, framed)
+    by_type = {event_type: codecs[topic] for topic, event_type in inputs_of(settings).topics}
+
+    def decode(raw: bytes, event_type: EventType) -> Event:
+        return by_type[event_type].decode(raw, event_type)
+
+    return decode
+
+
+class KafkaSink:
+    """Sends to the output topics and waits for the broker's acknowledgement."""
+
+    def __init__(self, app: faust.App, settings: Settings, codec: OutputCodec) -> None:
+        self.codec = codec
+        self.deliveries = raw_topic(app, settings, settings.topic_deliveries)
+        self.dlq = raw_topic(app, settings, settings.topic_dlq)
+        self.results = raw_topic(app, settings, settings.topic_results)
+
+    async def command(self, command: SendCommand) -> None:
+        sent = await self.deliveries.send(key=command.contact_id.encode(),
+                                          value=self.codec.encode_command(command.to_record()))
+        await sent
+
+    async def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
+                          value: bytes | None, error: InvalidEventError) -> None:
+        key, value, headers = dead_letter(key, value, error, topic=topic, partition=partition,
+                                          offset=offset, now_ms=wall_clock_ms())
+        sent = await self.dlq.send(key=key, value=value, headers=headers)
+        await sent
+
+    async def result(self, record: dict[str, Any]) -> None:
+        sent = await self.results.send(key=str(record["contact_id"]).encode(),
+                                       value=self.codec.encode_result(record))
+        await sent
+
+
+class MetricsObserver:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def consumed(self, topic: str) -> None:
+        self.metrics.events_consumed.labels(topic).inc()
+
+    def rejected(self, topic: str, reason: str) -> None:
+        self.metrics.events_rejected.labels(topic, reason).inc()
+
+    def decided(self, outcome: Outcome, wall_now_ms: int) -> None:
+        if isinstance(outcome, SendCommand):
+            self.metrics.commands_decided.labels(outcome.scenario).inc()
+            lag = max(0.0, (wall_now_ms - outcome.decided_at) / 1000)
+            self.metrics.deadline_to_command.labels(outcome.scenario).observe(lag)
+        else:
+            self.metrics.suppressions.labels(outcome.scenario, outcome.reason).inc()
+
+    def pending(self, deadlines: int) -> None:
+        self.metrics.deadlines_pending.set(deadlines)
+
+    def delivered(self, channel: str, outcome: str, latency: float | None) -> None:
+        self.metrics.deliveries.labels(channel, outcome).inc()
+        if latency is not None:
+            self.metrics.command_to_delivery.labels(channel).observe(latency)
+
+
+def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) -> faust.App:
+    observer = MetricsObserver(Metrics.create(registry))
+    codec = output_codec(settings)
+    return build_worker(settings, config, decode=input_decoder(settings),
+                        sink_factory=lambda app: KafkaSink(app, settings, codec),
+                        observer=observer, registry=registry)
+
+
+def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpProvider(settings.smtp_host, settings.smtp_port, username=settings.smtp_username,
+                        password=password, starttls=settings.smtp_starttls,
+                        use_tls=settings.smtp_tls, tls_context=tls_context)
+
+
+def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
+    observer = MetricsObserver(Metrics.create(registry))
+    codec = output_codec(settings)
+    sinks: dict[int, KafkaSink] = {}
+
+    def sink_for(app: faust.App) -> KafkaSink:
+        if id(app) not in sinks:
+            sinks[id(app)] = KafkaSink(app, settings, codec)
+        return sinks[id(app)]
+
+    def delivery(app: faust.App, ledger: Any) -> Delivery:
+        async def flush() -> None:
+            await app.producer.flush()
+
+        return Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
+                        provider=smtp_provider(settings), sender=settings.mail_from,
+                        report=sink_for(app).result, flush=flush, clock=wall_clock_ms,
+                        observe=observer.delivered,
+                        retry=RetryPolicy(settings.smtp_max_attempts, settings.smtp_backoff))
+
+    return build_sender(settings, codec=codec, delivery_factory=delivery,
+                        sink_factory=sink_for, registry=registry)

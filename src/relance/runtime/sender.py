@@ -1,0 +1,45 @@
+"""The sender: a faust agent over the delivery topic, with the delivered-ids ledger table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from relance.codec.outputs import OutputCodec
+from relance.errors import InvalidEventError
+from relance.runtime.delivery import Delivery
+from relance.runtime.faustapp import new_app, raw_table, raw_topic
+from relance.runtime.pipeline import Sink
+from relance.settings import Settings
+
+
+def build_sender(settings: Settings, *, codec: OutputCodec,
+                 delivery_factory: Callable[[faust.App, Any], Delivery],
+                 sink_factory: Callable[[faust.App], Sink],
+                 registry: CollectorRegistry) -> faust.App:
+    app = new_app(settings, f"{settings.app_id}-sender", settings.sender_web_port)
+    commands = raw_topic(app, settings, settings.topic_deliveries)
+    ledger = raw_table(app, "delivery-ledger", settings.partitions)
+    delivery = delivery_factory(app, ledger)
+    sink = sink_factory(app)
+
+    @app.agent(commands)
+    async def send(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                command = codec.decode_command(message.value)
+            except InvalidEventError as error:
+                await sink.dead_letter(message.topic, message.partition, message.offset,
+                                       message.key, message.value, error)
+                continue
+            await delivery.handle(command)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,1 @@
+"""The sender side: render a send command into an email message, then hand it to a provider."""

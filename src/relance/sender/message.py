@@ -1,0 +1,57 @@
+"""Build the MIME message of a rendered send command, ready for any provider.
+
+The Message-ID is derived from the command id, so a redelivered command yields the same
+Message-ID and a receiving system (or a human) can tell the duplicate apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any, Final
+
+from relance.sender.errors import MessageError
+from relance.sender.render import RenderedEmail
+
+COMMAND_ID_HEADER: Final = "X-Relance-Command-Id"
+
+
+def _domain_of(sender: str) -> str | None:
+    _, address = parseaddr(sender)
+    local, at, domain = address.rpartition("@")
+    return domain if at and local and domain else None
+
+
+def build_message(command: Mapping[str, Any], rendered: RenderedEmail, *, sender: str,
+                  domain: str | None = None, now: datetime | None = None) -> EmailMessage:
+    """A multipart/alternative message (text, then HTML) addressed to the command's recipient.
+
+    ``domain`` is the right-hand side of the Message-ID (default: the sender's domain);
+    ``now`` is the Date header (default: the wall clock).
+    """
+    command_id = command.get("command_id")
+    if not isinstance(command_id, str) or not command_id:
+        raise MessageError(None, "the command has no command_id")
+    recipient = command.get("recipient") or {}
+    to = recipient.get("email") if isinstance(recipient, Mapping) else None
+    if not isinstance(to, str) or not to.strip():
+        raise MessageError(command_id, "the recipient has no email address")
+    id_domain = domain or _domain_of(sender)
+    if id_domain is None:
+        raise MessageError(command_id, f"no domain for the Message-ID: sender {sender!r} has "
+                                       "none and no domain was given")
+    message = EmailMessage()
+    try:
+        message["From"] = sender
+        message["To"] = to.strip()
+        message["Subject"] = rendered.subject
+        message["Date"] = format_datetime(now or datetime.now(UTC))
+        message["Message-ID"] = f"<{command_id}@{id_domain}>"
+        message[COMMAND_ID_HEADER] = command_id
+    except ValueError as exc:  # e.g. a header value with a line break in it
+        raise MessageError(command_id, f"bad header: {exc}") from exc
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message

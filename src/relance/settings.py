@@ -1,0 +1,84 @@
+"""The one place that reads the environment: every setting, its default and its meaning.
+
+Variables are prefixed ``RELANCE_`` (``RELANCE_BROKER``, ``RELANCE_SMTP_HOST`` ...), except
+``SCHEMA_REGISTRY_URL``, which keeps the name the Confluent tools use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from relance.errors import ConfigError, ConfigProblem
+
+WireFormat = Literal["auto", "avro", "json"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RELANCE_", frozen=True, extra="forbid")
+
+    broker: str = Field("kafka://localhost:9092", description="Kafka bootstrap URL(s) for faust, "
+                        "e.g. kafka://k1:9092;k2:9092")
+    store: str = Field("rocksdb://", description="Table store: rocksdb:// (default, durable on "
+                       "local disk) or memory:// (tests)")
+    data_dir: Path = Field(Path("relance-data"), description="Where tables keep local state")
+    app_id: str = Field("relance", description="Consumer group and table namespace prefix")
+    scenarios: Path | None = Field(None, description="Scenario configuration (YAML); built-in "
+                                   "defaults when unset")
+    partitions: int = Field(8, ge=1, description="Partitions of the input topics; all inputs "
+                            "must have this many and be keyed by contact id with one partitioner")
+
+    topic_page_views: str = Field("page-views", description="Input: page views")
+    topic_carts: str = Field("carts", description="Input: cart changes")
+    topic_orders: str = Field("orders", description="Input: orders")
+    topic_contacts: str = Field("contacts", description="Input: contact profiles (compacted)")
+    topic_deliveries: str = Field("relance-deliveries", description="Output: send commands")
+    topic_dlq: str = Field("relance-dlq", description="Output: rejected messages with reasons")
+    topic_results: str = Field("relance-delivery-results",
+                               description="Output: one record per delivery attempt outcome")
+    topic_ticks: str = Field("relance-ticks", description="Internal: timer ticks that fire "
+                             "deadlines inside stream processing")
+    input_format: WireFormat = Field("auto", description="Format of the input topics: avro, "
+                                     "json, or auto (JSON if a message starts with '{')")
+    output_format: Literal["avro", "json"] = Field("avro", description="Format of the output "
+                                                   "topics")
+    schema_registry_url: str | None = Field(
+        None, validation_alias=AliasChoices("SCHEMA_REGISTRY_URL", "RELANCE_SCHEMA_REGISTRY_URL"),
+        description="Confluent Schema Registry; Confluent wire format when set, plain Avro "
+        "otherwise")
+
+    smtp_host: str = Field("localhost", description="SMTP relay host")
+    smtp_port: int = Field(25, description="SMTP relay port")
+    smtp_username: str | None = Field(None, description="SMTP AUTH user")
+    smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_tls: bool = Field(False, description="Connect with implicit TLS (port 465)")
+    smtp_max_attempts: int = Field(5, ge=1, description="Attempts for temporary SMTP failures")
+    smtp_backoff: float = Field(1.0, gt=0, description="First retry delay in seconds; doubles "
+                                "each attempt")
+    mail_from: str = Field("relance <noreply@localhost>", description="From address of emails")
+    template_dir: Path | None = Field(None, description="Folder whose templates override the "
+                                      "shipped ones")
+
+    web_port: int = Field(6066, description="HTTP port for /metrics (worker)")
+    sender_web_port: int = Field(6067, description="HTTP port for /metrics (sender)")
+    session_timeout: float = Field(10.0, description="Consumer group session timeout, seconds")
+    commit_interval: float = Field(1.0, description="Offset commit interval, seconds")
+    tick_interval: float = Field(0.5, description="How often due deadlines are looked for, "
+                                 "seconds")
+    producer_max_batch_size: int = Field(16384, description="Producer batch size; the embedded "
+                                         "broker needs 1")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; a bad value fails at start naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [ConfigProblem("environment", None,
+                                  "RELANCE_" + ".".join(str(p) for p in error["loc"]).upper(),
+                                  error["msg"]) for error in exc.errors()]
+        raise ConfigError(problems) from None

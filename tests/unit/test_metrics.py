@@ -1,0 +1,88 @@
+"""Metrics: built from the registry they are given, named by convention, labels bounded."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from relance.metrics import Metrics
+
+BOUNDED_LABELS = {"topic", "reason", "scenario", "channel", "outcome", "le"}
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def metrics(registry: CollectorRegistry) -> Metrics:
+    return Metrics.create(registry)
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+def test_counters_move(registry: CollectorRegistry, metrics: Metrics) -> None:
+    metrics.events_consumed.labels(topic="page-views").inc()
+    metrics.events_consumed.labels(topic="page-views").inc()
+    metrics.events_rejected.labels(topic="carts", reason="not_avro").inc()
+    metrics.commands_decided.labels(scenario="cart_abandonment").inc()
+    metrics.suppressions.labels(scenario="cart_abandonment", reason="quiet_period").inc()
+    metrics.deliveries.labels(channel="email", outcome="delivered").inc()
+    assert value(registry, "relance_events_consumed_total", topic="page-views") == 2
+    assert value(registry, "relance_events_rejected_total", topic="carts",
+                 reason="not_avro") == 1
+    assert value(registry, "relance_commands_decided_total", scenario="cart_abandonment") == 1
+    assert value(registry, "relance_suppressions_total", scenario="cart_abandonment",
+                 reason="quiet_period") == 1
+    assert value(registry, "relance_deliveries_total", channel="email",
+                 outcome="delivered") == 1
+
+
+def test_histograms_and_gauge(registry: CollectorRegistry, metrics: Metrics) -> None:
+    metrics.deadline_to_command.labels(scenario="browse_abandonment").observe(0.2)
+    metrics.deadline_to_command.labels(scenario="browse_abandonment").observe(7200)
+    metrics.command_to_delivery.labels(channel="email").observe(1.5)
+    metrics.deadlines_pending.set(12)
+    name = "relance_deadline_to_command_seconds"
+    assert value(registry, f"{name}_count", scenario="browse_abandonment") == 2
+    assert value(registry, f"{name}_bucket", scenario="browse_abandonment", le="0.25") == 1
+    assert value(registry, f"{name}_bucket", scenario="browse_abandonment", le="10800.0") == 2
+    assert value(registry, "relance_command_to_delivery_seconds_sum", channel="email") == 1.5
+    assert value(registry, "relance_deadlines_pending") == 12
+
+
+def test_each_registry_is_its_own(registry: CollectorRegistry, metrics: Metrics) -> None:
+    metrics.events_consumed.labels(topic="orders").inc()
+    other = CollectorRegistry()
+    Metrics.create(other)
+    assert value(other, "relance_events_consumed_total", topic="orders") is None
+    with pytest.raises(ValueError, match="Duplicated"):
+        Metrics.create(registry)
+
+
+def test_prefix(registry: CollectorRegistry) -> None:
+    Metrics.create(registry, prefix="shop").events_consumed.labels(topic="t").inc()
+    assert value(registry, "shop_events_consumed_total", topic="t") == 1
+
+
+def test_names_follow_conventions_and_no_label_can_carry_a_contact(
+        registry: CollectorRegistry, metrics: Metrics) -> None:
+    text = generate_latest(registry).decode()
+    types = dict(line.split()[2:4] for line in text.splitlines() if line.startswith("# TYPE"))
+    counters = {name for name, kind in types.items() if kind == "counter"}
+    histograms = {name for name, kind in types.items() if kind == "histogram"}
+    assert counters == {"relance_events_consumed_total", "relance_events_rejected_total",
+                        "relance_commands_decided_total", "relance_suppressions_total",
+                        "relance_deliveries_total"}
+    assert histograms == {"relance_deadline_to_command_seconds",
+                          "relance_command_to_delivery_seconds"}
+    assert types["relance_deadlines_pending"] == "gauge"
+    declared = {label for field in fields(metrics)
+                for label in getattr(metrics, field.name)._labelnames}
+    assert declared <= BOUNDED_LABELS
+    assert not any("contact" in label or label.endswith("_id") for label in declared)

@@ -1,0 +1,142 @@
+"""Rendering send commands: shipped templates, escaping, overrides, strictness, nulls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relance.commands import Recipient, SendCommand
+from relance.sender.errors import RenderError
+from relance.sender.render import Renderer, money
+
+SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
+        "category_id": "c-1", "url": "https://shop.example/p/sku-1",
+        "image_url": "https://shop.example/i/sku-1.jpg", "in_stock": True}
+SOCKS = {"id": "sku-2", "name": "Wool socks", "price": 12, "currency": "EUR",
+         "category_id": "c-2", "url": "https://shop.example/p/sku-2",
+         "image_url": "https://shop.example/i/sku-2.jpg", "in_stock": True}
+BARE = {"id": "sku-3", "name": None, "price": None, "currency": None, "category_id": None,
+        "url": None, "image_url": None, "in_stock": None}
+
+
+def record(template: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return SendCommand(
+        command_id="4f0abcfc-c65d-5759-b93e-b13a7fadd55f", contact_id="c1", scenario=template,
+        step=1, channel="email", template=template, priority=100, decided_at=1714561200000,
+        recipient=Recipient("ann@example.com", None, None), payload=payload,
+    ).to_record()
+
+
+def cart(*lines: tuple[dict[str, Any], int]) -> dict[str, Any]:
+    return record("cart_abandonment", {"cart_id": "cart-9", "items": [
+        {"product": product, "quantity": quantity} for product, quantity in lines]})
+
+
+def browse(*lines: tuple[dict[str, Any], int]) -> dict[str, Any]:
+    return record("browse_abandonment", {"products": [
+        {"product": product, "views": views} for product, views in lines]})
+
+
+def write_template(folder: Path, name: str, subject: str, html: str, text: str) -> None:
+    for suffix, body in (("subject.txt", subject), ("html", html), ("txt", text)):
+        (folder / f"{name}.{suffix}").write_text(body)
+
+
+@pytest.mark.parametrize("command", [cart((SHOE, 2), (SOCKS, 1)), browse((SHOE, 3), (SOCKS, 1))],
+                         ids=["cart", "browse"])
+def test_shipped_templates_show_every_product(command: dict[str, Any]) -> None:
+    email = Renderer().render(command)
+    for part in (email.html, email.text):
+        assert "Trail shoe" in part and "Wool socks" in part
+        assert "89.90 EUR" in part and "12.00 EUR" in part
+        assert "https://shop.example/p/sku-1" in part
+    assert '<img src="https://shop.example/i/sku-1.jpg" alt="Trail shoe"' in email.html
+    assert '<a href="https://shop.example/p/sku-2"' in email.html
+    assert "<table" in email.html
+
+
+def test_subjects_and_cart_quantities() -> None:
+    email = Renderer().render(cart((SHOE, 2)))
+    assert email.subject == "You left something in your cart"
+    assert "Quantity: 2" in email.html and "Quantity: 2" in email.text
+    assert Renderer().render(browse((SHOE, 1))).subject == "Still thinking about these?"
+
+
+def test_product_names_are_escaped_in_html_but_not_in_text() -> None:
+    evil = {**SHOE, "name": "<script>alert(1)</script>"}
+    email = Renderer().render(cart((evil, 1)))
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email.html
+    assert "<script>alert(1)</script>" in email.text
+
+
+@pytest.mark.parametrize("command", [cart((BARE, 1)), browse((BARE, 1)),
+                                     cart(({"id": "only-id"}, 1)), browse(({"id": "x"}, 2))],
+                         ids=["cart-nulls", "browse-nulls", "cart-id-only", "browse-id-only"])
+def test_null_product_fields_do_not_crash(command: dict[str, Any]) -> None:
+    email = Renderer().render(command)
+    assert "None" not in email.html and "None" not in email.text
+    assert "<img" not in email.html
+    assert email.subject
+
+
+def test_an_empty_payload_still_renders() -> None:
+    assert Renderer().render(record("cart_abandonment", {})).subject
+
+
+def test_a_user_folder_overrides_one_shipped_file(tmp_path: Path) -> None:
+    (tmp_path / "cart_abandonment.subject.txt").write_text(
+        "{{ items | length }} items wait for {{ recipient.email }}")
+    email = Renderer(tmp_path).render(cart((SHOE, 1), (SOCKS, 1)))
+    assert email.subject == "2 items wait for ann@example.com"
+    assert "Trail shoe" in email.html  # the other parts are still the shipped ones
+
+
+def test_a_user_folder_adds_new_templates(tmp_path: Path) -> None:
+    write_template(tmp_path, "welcome", "Hi {{ recipient.email }}",
+                   "<p>{{ payload.note }}</p>", "{{ payload.note }}")
+    email = Renderer(tmp_path).render(record("welcome", {"note": "a & b"}))
+    assert (email.subject, email.html, email.text) == (
+        "Hi ann@example.com", "<p>a &amp; b</p>", "a & b")
+
+
+def test_an_undefined_variable_is_a_render_error(tmp_path: Path) -> None:
+    write_template(tmp_path, "oops", "Hi {{ recipient.first_name }}", "<p></p>", "")
+    with pytest.raises(RenderError, match=r"oops\.subject\.txt.*first_name"):
+        Renderer(tmp_path).render(record("oops", {}))
+
+
+def test_a_missing_template_is_a_render_error(tmp_path: Path) -> None:
+    (tmp_path / "half.subject.txt").write_text("Half")
+    with pytest.raises(RenderError, match=r"half\.html.*not found") as caught:
+        Renderer(tmp_path).render(record("half", {}))
+    assert caught.value.template == "half.html"
+    with pytest.raises(RenderError, match="nowhere"):
+        Renderer().render(record("nowhere", {}))
+
+
+def test_a_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    write_template(tmp_path, "broken", "ok", "<p>\n{% if %}</p>", "")
+    with pytest.raises(RenderError, match=r"broken\.html.*line 2"):
+        Renderer(tmp_path).render(record("broken", {}))
+
+
+def test_a_failing_expression_is_a_render_error(tmp_path: Path) -> None:
+    write_template(tmp_path, "math", "{{ 1 / 0 }}", "", "")
+    with pytest.raises(RenderError, match="ZeroDivisionError"):
+        Renderer(tmp_path).render(record("math", {}))
+
+
+def test_a_subject_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "cart_abandonment.subject.txt").write_text("  Your\ncart \n\n is waiting\n")
+    assert Renderer(tmp_path).render(cart((SHOE, 1))).subject == "Your cart is waiting"
+
+
+@pytest.mark.parametrize(("price", "currency", "shown"), [
+    (89.9, "EUR", "89.90 EUR"), (1234, "USD", "1,234.00 USD"), (5, None, "5.00"),
+    (None, "EUR", ""), ("9,99", "EUR", "9,99 EUR"), (True, None, "True"),
+])
+def test_money(price: Any, currency: str | None, shown: str) -> None:
+    assert money(price, currency) == shown

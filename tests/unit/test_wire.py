@@ -1,0 +1,194 @@
+"""Wire formats: every event through every codec, auto-detection, and refusals with reasons."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import fastavro
+import pytest
+
+from relance.codec import avro
+from relance.codec.deadletter import dead_letter
+from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
+from relance.codec.standalone import standalone
+from relance.codec.wire import (
+    AutoEventCodec,
+    AvroEventCodec,
+    EventCodec,
+    JsonEventCodec,
+    event_codec,
+)
+from relance.commands import Recipient, SendCommand
+from relance.errors import InvalidEventError
+from relance.events import CartChange, Event, PageView, Product
+from tests.unit.test_codec import EVENTS
+
+CODECS: dict[str, EventCodec] = {"json": JsonEventCodec(), "avro": AvroEventCodec(),
+                                 "auto": AutoEventCodec()}
+COMMAND = SendCommand(
+    "4f0abcfc-c65d-5759-b93e-b13a7fadd55f", "c1", "cart_abandonment", 1, "email",
+    "cart_abandonment", 100, 1714561200000, Recipient("ann@example.com", "de-DE", None),
+    {"cart_id": None, "items": [{"product": {"id": "p1", "name": "Shoe"}, "quantity": 1}]},
+).to_record()
+RESULT = {"command_id": COMMAND["command_id"], "contact_id": "c1",
+          "scenario": "cart_abandonment", "channel": "email", "attempt": 2,
+          "outcome": "temporary_failure", "detail": "421 try later",
+          "at": "2024-05-01T11:00:05.250Z"}
+OUTPUTS: dict[str, OutputCodec] = {"json": JsonOutputCodec(), "avro": AvroOutputCodec()}
+
+
+def refusal(codec: EventCodec, raw: bytes, event_type: Any = "page_view") -> InvalidEventError:
+    with pytest.raises(InvalidEventError) as caught:
+        codec.decode(raw, event_type)
+    return caught.value
+
+
+@pytest.mark.parametrize("name", CODECS)
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
+def test_round_trip(name: str, event: Event) -> None:
+    codec = CODECS[name]
+    assert codec.decode(codec.encode(event), event.type) == event
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
+def test_compiled_avro_reads_what_the_reference_path_reads(event: Event) -> None:
+    raw = avro.encode(event)
+    assert AvroEventCodec().decode(raw, event.type) == avro.decode(raw, event.type)
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
+def test_auto_detects_json_and_plain_avro(event: Event) -> None:
+    auto = AutoEventCodec()
+    assert auto.decode(JsonEventCodec().encode(event), event.type) == event
+    assert auto.decode(AvroEventCodec().encode(event), event.type) == event
+
+
+def test_auto_refuses_framing_without_a_registry() -> None:
+    error = refusal(AutoEventCodec(), b"\x00\x00\x00\x00\x01" + avro.encode(EVENTS[0]))
+    assert error.reason == "not_avro"
+    assert "no schema registry" in error.detail
+
+
+def test_format_setting_chooses_the_codec() -> None:
+    assert isinstance(event_codec("json"), JsonEventCodec)
+    assert isinstance(event_codec("avro"), AvroEventCodec)
+    assert isinstance(event_codec("auto"), AutoEventCodec)
+    with pytest.raises(ValueError, match="format must be one of"):
+        event_codec("xml")
+
+
+def written_with(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), record)
+    return buffer.getvalue()
+
+
+PAGE_VIEW = avro.encode(EVENTS[0])
+CART = avro.encode(EVENTS[2])
+NO_EVENT_ID = written_with(
+    {"type": "record", "name": "Other", "fields": [
+        {"name": "contact_id", "type": "string"},
+        {"name": "occurred_at", "type": "long"},
+        {"name": "page_type", "type": "int"}]},
+    {"contact_id": "c1", "occurred_at": 1714557600000, "page_type": 0})
+
+
+@pytest.mark.parametrize(("name", "raw", "event_type", "reason", "detail"), [
+    ("garbage", b"\xff\xfe\xfd\xfc", "page_view", "not_avro", "not a relance.PageView record"),
+    ("empty", b"", "page_view", "not_avro", "truncated"),
+    ("truncated", PAGE_VIEW[:-3], "page_view", "not_avro", "truncated"),
+    ("trailing bytes", PAGE_VIEW + b"\x00\x00", "page_view", "not_avro", "left over"),
+    ("a cart change read as a page view", CART, "page_view", "not_avro", "relance.PageView"),
+    ("a page view read as an order", PAGE_VIEW, "order", "not_avro", "relance.Order"),
+    ("another schema, no event_id", NO_EVENT_ID, "page_view", "not_avro", "relance.PageView"),
+    ("empty contact id", avro.encode(PageView("e1", "", 1, "home")), "page_view",
+     "bad_value", "contact_id must not be empty"),
+    ("empty product id", avro.encode(PageView("e1", "c1", 1, "product", Product(""))),
+     "page_view", "bad_value", "product.id must not be empty"),
+    ("cart add without product", avro.encode(CartChange("e1", "c1", 1, "clear")).replace(
+        b"\x06\x00", b"\x00\x00", 1), "cart", "missing_field", "product is required"),
+])
+def test_avro_refusals_have_a_reason(name: str, raw: bytes, event_type: Any, reason: str,
+                                     detail: str) -> None:
+    for codec in (CODECS["avro"], CODECS["auto"]):
+        error = refusal(codec, raw, event_type)
+        assert (error.reason, name) == (reason, name)
+        assert detail in error.detail
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b"{not json", "not_json"),
+    (b'{"type": "page_view", "event_id": "e1"}', "missing_field"),
+    (b'{"type": "page_view", "event_id": "e1", "contact_id": "c1", "occurred_at": 1, '
+     b'"page_type": "shop"}', "bad_value"),
+    (b"{\xff\xfe}", "not_json"),
+])
+def test_json_refusals_have_a_reason(raw: bytes, reason: str) -> None:
+    for codec in (CODECS["json"], CODECS["auto"]):
+        assert refusal(codec, raw).reason == reason
+
+
+def test_missing_required_field_in_avro_is_not_avro() -> None:
+    schema = standalone("relance.PageView")
+    without_page_type = {**schema, "name": "relance.Partial",
+                         "fields": [f for f in schema["fields"] if f["name"] != "page_type"]}
+    raw = written_with(json.loads(json.dumps(without_page_type)),
+                       {"event_id": "e1", "contact_id": "c1", "occurred_at": 1})
+    error = refusal(AvroEventCodec(), raw)
+    assert error.reason == "not_avro"
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_command_and_result_round_trip(name: str) -> None:
+    codec = OUTPUTS[name]
+    assert codec.decode_command(codec.encode_command(COMMAND)) == COMMAND
+    assert codec.decode_result(codec.encode_result(RESULT)) == RESULT
+    assert codec.decode_result(codec.encode_result({**RESULT, "detail": None}))["detail"] is None
+
+
+def test_avro_command_carries_the_payload_as_json_text() -> None:
+    raw = AvroOutputCodec().encode_command(COMMAND)
+    record = fastavro.schemaless_reader(io.BytesIO(raw), avro.schemas()[avro.COMMAND_SCHEMA],
+                                        None)
+    assert isinstance(record, dict)
+    assert json.loads(record["payload"]) == COMMAND["payload"]
+
+
+@pytest.mark.parametrize(("name", "raw", "reason"), [
+    ("avro", b"\x01\x02", "not_avro"), ("json", b"[1]", "not_an_object"),
+    ("json", b"nope", "not_json")])
+def test_garbage_commands_are_refused(name: str, raw: bytes, reason: str) -> None:
+    with pytest.raises(InvalidEventError) as caught:
+        OUTPUTS[name].decode_command(raw)
+    assert caught.value.reason == reason
+
+
+def test_dead_letter_keeps_the_bytes_and_says_why() -> None:
+    error = InvalidEventError("not_avro", "not a relance.PageView record: truncated")
+    key, value, headers = dead_letter(b"c1", b"\xff\x00", error, topic="page-views",
+                                      partition=3, offset=42, now_ms=1714557600000)
+    assert (key, value) == (b"c1", b"\xff\x00")
+    assert dict(headers) == {
+        "relance.reason": b"not_avro",
+        "relance.detail": b"not a relance.PageView record: truncated",
+        "relance.source.topic": b"page-views",
+        "relance.source.partition": b"3",
+        "relance.source.offset": b"42",
+        "relance.rejected_at": b"2024-05-01T10:00:00.000Z",
+    }
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
+def test_damaged_avro_is_refused_or_read_never_raised(event: Event) -> None:
+    raw = avro.encode(event)
+    damaged = [raw[:cut] for cut in range(len(raw))]
+    damaged += [raw[:i] + bytes([raw[i] ^ flip]) + raw[i + 1:]
+                for i in range(len(raw)) for flip in (0x01, 0x80, 0xFF)]
+    for codec in (CODECS["avro"], CODECS["auto"]):
+        for bad in damaged:
+            try:
+                codec.decode(bad, event.type)
+            except InvalidEventError as error:
+                assert error.reason in InvalidEventError.REASONS
