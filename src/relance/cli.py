@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
     commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
+    demo = commands.add_parser(
+        "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
+    demo.add_argument("--outbox", default="outbox",
+                      help="folder where the emails are saved as .eml (default: ./outbox)")
+    demo.add_argument("--duration", type=float,
+                      help="stop after this many seconds (default: run until Ctrl-C)")
+    demo.add_argument("--folder", default=".relance-demo",
+                      help="folder for logs and state (default: ./.relance-demo)")
     return parser
 
 
@@ -100,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command in ("worker", "sender"):
             return _run_app(args.command)
+        if args.command == "demo":
+            from relance.demo import run_demo
+
+            return run_demo(Path(args.outbox), Path(args.folder), args.duration)
         return _check_config(args)
     except ConfigError as exc:
         for problem in exc.problems:

@@ -3,7 +3,13 @@
     RelanceError
      ├── ConfigError          a scenario file or setting is wrong (file, line, key, problem)
      ├── InvalidEventError    an inbound message cannot become a canonical event
-     └── StrictModeError      ``simulate --strict`` met an invalid line (relance.simulate)
+     ├── StrictModeError      ``simulate --strict`` met an invalid line (relance.simulate)
+     ├── BrokerError          the embedded broker did not start (relance.broker)
+     ├── RenderError          a template failed to render (relance.sender.errors)
+     ├── MessageError         a command cannot become an email, e.g. no address (same)
+     └── DeliveryError        a provider did not take a message (relance.providers.errors)
+          ├── TemporaryDeliveryError   worth retrying: 4xx, connection lost, timeout
+          └── PermanentDeliveryError   not worth retrying: 5xx, refused, bad credentials
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -85,10 +86,10 @@ class Stack:
             for name in ("page-views", "carts", "orders", "contacts", "relance-deliveries",
                          "relance-dlq", "relance-delivery-results", "relance-ticks"))
 
-    def start(self, kind: str) -> subprocess.Popen[bytes]:
+    def start(self, kind: str, **overrides: str) -> subprocess.Popen[bytes]:
         log = (self.root / f"{kind}.log").open("ab")
         process = subprocess.Popen([sys.executable, "-m", "relance", kind],
-                                   env={**os.environ, **self.env}, stdout=log,
+                                   env={**os.environ, **self.env, **overrides}, stdout=log,
                                    stderr=subprocess.STDOUT, cwd=self.root)
         self.processes[kind] = process
         return process
@@ -108,6 +109,21 @@ class Stack:
                 process.kill()
                 process.wait()
         self.processes.clear()
+
+    def metrics(self, kind: str) -> dict[str, float]:
+        """The process's /metrics, as {'name{labels}': value}; empty while it is not up."""
+        port = self.env["RELANCE_WEB_PORT" if kind == "worker" else "RELANCE_SENDER_WEB_PORT"]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as page:
+                text = page.read().decode()
+        except OSError:
+            return {}
+        samples: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                samples[name] = float(value)
+        return samples
 
     def log(self, kind: str) -> str:
         return (self.root / f"{kind}.log").read_text(errors="replace")

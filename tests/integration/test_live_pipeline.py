@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import orjson
 import pytest
 
 from relance.codec import avro
+from relance.codec import json as json_codec
+from relance.codec.outputs import AvroOutputCodec
 from relance.events import CartChange, ContactProfile, Event, Order, OrderItem, PageView, Product
+from relance.samples import otto
 
-from .conftest import Stack, wait_for
+from .conftest import Stack, read_all, wait_for
 
 pytestmark = pytest.mark.integration
 
 TOPIC_OF = {"page_view": "page-views", "cart": "carts", "order": "orders",
             "contact": "contacts"}
+OTTO_SAMPLE = (Path(__file__).resolve().parents[3] / "shared" / "data"
+               / "otto-sessions-sample.jsonl.gz")
 SHOE = Product("sku-1", "Trail shoe", 89.9, "EUR", "shoes", "https://shop.example/p/sku-1",
                "https://shop.example/img/sku-1.jpg", True)
 
@@ -65,3 +74,133 @@ def test_an_order_before_the_deadline_cancels_and_browsing_gets_its_email(stack:
     assert [m["To"] for m in stack.sink.messages()] == ["cy@example.com"]
     body = messages[0].get_body(("plain",))
     assert body is not None and "Trail shoe" in body.get_content()
+
+
+def test_poison_messages_go_to_the_dlq_with_their_reason_and_the_next_event_still_counts(
+        stack: Stack) -> None:
+    stack.start("worker")
+    stack.start("sender")
+    t = now_ms()
+    producer = stack.producer()
+    carts = stack.topic("carts")
+    foreign = b"\x02\x0e\x80\x80\x80\x80\x80\x80"  # an Avro long and string of another schema
+    poison = [b"\xff\xfe\x00garbage", foreign,
+              b'{"type": "cart", "event_id": "x", "occurred_at": 1, "action": "add"}']
+    for value in poison:
+        producer.produce(carts, key=b"dan", value=value)
+    producer.flush(10)
+    produce(stack, [profile("dan", t), CartChange("dan-1", "dan", t + 10, "add", SHOE, 1)])
+
+    dlq = stack.consumer("relance-dlq")
+    try:
+        rejected = read_all(dlq, 3)
+    finally:
+        dlq.close()
+    assert sorted(m.value() for m in rejected) == sorted(poison)
+    headers = [dict(m.headers()) for m in rejected]
+    assert all(h["relance.source.topic"] == carts.encode() for h in headers)
+    reasons = {m.value(): dict(m.headers())["relance.reason"] for m in rejected}
+    assert reasons[poison[0]] == b"not_avro"
+    assert reasons[poison[1]] == b"not_avro"
+    assert reasons[poison[2]] == b"missing_field"
+    assert b"contact_id" in dict(rejected[[m.value() for m in rejected].index(poison[2])]
+                                 .headers())["relance.detail"]
+    assert {h["relance.source.offset"] for h in headers} == {b"0", b"1", b"2"}
+    wait_for(lambda: stack.sink.messages(), timeout=60)
+    assert [m["To"] for m in stack.sink.messages()] == ["dan@example.com"]
+    metrics = stack.metrics("worker")
+    rejected_total = sum(v for k, v in metrics.items()
+                         if k.startswith("relance_events_rejected_total{"))
+    assert rejected_total == 3
+
+
+def test_worker_killed_between_cart_add_and_deadline_sends_exactly_one_email(
+        stack: Stack) -> None:
+    longer = stack.root / "longer.yaml"
+    longer.write_text("scenarios:\n  cart_abandonment: {delay: 20s}\n")
+    stack.start("worker", RELANCE_SCENARIOS=str(longer))
+    stack.start("sender")
+    t = now_ms()
+    produce(stack, [profile("eve", t), CartChange("eve-1", "eve", t + 10, "add", SHOE, 1)])
+    consumed = f'relance_events_consumed_total{{topic="{stack.topic("carts")}"}}'
+    wait_for(lambda: stack.metrics("worker").get(consumed, 0) >= 1, timeout=60)
+    time.sleep(1.5)  # let the state write reach the changelog (commit interval 0.5 s)
+    stack.kill("worker")
+    assert stack.sink.messages() == []
+    stack.start("worker", RELANCE_SCENARIOS=str(longer))
+    wait_for(lambda: stack.sink.messages(), timeout=120)
+    time.sleep(5)
+    assert [m["To"] for m in stack.sink.messages()] == ["eve@example.com"]
+
+
+def test_sender_killed_after_smtp_acceptance_does_not_send_twice(stack: Stack) -> None:
+    stack.start("worker")
+    slow_commits = {"RELANCE_COMMIT_INTERVAL": "600"}
+    stack.start("sender", **slow_commits)
+    t = now_ms()
+    produce(stack, [profile("fay", t), CartChange("fay-1", "fay", t + 10, "add", SHOE, 1)])
+    results = stack.consumer("relance-delivery-results")
+    codec = AvroOutputCodec()
+    try:
+        (delivered,) = read_all(results, 1, timeout=90)
+        assert codec.decode_result(delivered.value())["outcome"] == "delivered"
+        stack.kill("sender")  # accepted by SMTP, ledger written, offset not yet committed
+        assert len(stack.sink.messages()) == 1
+        stack.start("sender", **slow_commits)
+        (again,) = read_all(results, 1, timeout=120)
+    finally:
+        results.close()
+    assert codec.decode_result(again.value())["outcome"] == "duplicate"
+    assert len(stack.sink.messages()) == 1
+
+
+def test_metrics_over_http_show_the_counters_moving(stack: Stack) -> None:
+    stack.start("worker")
+    stack.start("sender")
+    wait_for(lambda: stack.metrics("worker") and stack.metrics("sender"), timeout=60)
+    before = stack.metrics("worker")
+    assert "relance_deadlines_pending" in before
+    t = now_ms()
+    produce(stack, [profile("gus", t), CartChange("gus-1", "gus", t + 10, "add", SHOE, 1)])
+    wait_for(lambda: stack.sink.messages(), timeout=60)
+    delivered = 'relance_deliveries_total{channel="email",outcome="delivered"}'
+    wait_for(lambda: stack.metrics("sender").get(delivered) == 1.0, timeout=30)
+    after = stack.metrics("worker")
+    carts = f'relance_events_consumed_total{{topic="{stack.topic("carts")}"}}'
+    assert before.get(carts, 0.0) == 0.0 and after[carts] == 1.0
+    assert after['relance_commands_decided_total{scenario="cart_abandonment"}'] == 1.0
+    assert after['relance_deadline_to_command_seconds_count{scenario="cart_abandonment"}'] == 1.0
+    sender = stack.metrics("sender")
+    assert sender['relance_command_to_delivery_seconds_count{channel="email"}'] == 1.0
+    assert not any("gus" in name for name in {**after, **sender})
+
+
+@pytest.mark.xfail(reason="known gap (issue 3 stays open): the worker reads its four input "
+                   "topics in arrival order, not event-time order, so on a backfill a deadline "
+                   "can be decided before the contact's profile or order from another topic is "
+                   "read; an event-time merge of the inputs is the fix", strict=False)
+def test_live_and_simulated_runs_decide_the_same_commands_on_the_otto_sample(
+        stack: Stack, tmp_path: Path) -> None:
+    events = otto.load(OTTO_SAMPLE)
+    events_file = tmp_path / "otto.jsonl"
+    events_file.write_bytes(b"".join(json_codec.encode(e) + b"\n" for e in events))
+    simulated = subprocess.run(
+        [sys.executable, "-m", "relance", "simulate", "--events", str(events_file),
+         "--config", stack.env["RELANCE_SCENARIOS"], "--until", "2030-01-01T00:00:00Z"],
+        capture_output=True, check=True, timeout=60)
+    expected = {orjson.loads(line)["command_id"] for line in simulated.stdout.splitlines()}
+    assert len(expected) > 20
+
+    stack.start("worker")
+    produce(stack, events)
+    deliveries = stack.consumer("relance-deliveries")
+    codec = AvroOutputCodec()
+    try:
+        live = read_all(deliveries, len(expected), timeout=60)
+        time.sleep(5)
+        live += read_all(deliveries, 0, timeout=1)
+    finally:
+        deliveries.close()
+    decided = [codec.decode_command(m.value())["command_id"] for m in live]
+    assert set(decided) == expected
+    assert len(decided) == len(expected)

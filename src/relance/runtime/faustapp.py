@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import faust
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from relance.settings import Settings
 
@@ -35,19 +36,25 @@ def new_app(settings: Settings, app_id: str, web_port: int) -> faust.App:
     )
 
 
+def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
+    """Prometheus text format at /metrics on the app's web port."""
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def raw_topic(app: faust.App, settings: Settings, *names: str) -> Any:
     """Bytes in, bytes out: relance decodes itself so poison messages reach the DLQ."""
     return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
                      value_serializer="raw", partitions=settings.partitions)
 
 
-def raw_schema() -> faust.Schema[bytes, bytes]:
-    return faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw",
-                        value_serializer="raw")
-
-
 def raw_table(app: faust.App, name: str, partitions: int) -> Any:
-    return app.Table(name, default=None, schema=raw_schema(), partitions=partitions)
+    # key_type and value_type bytes are what make faust pick the raw serializer for the
+    # changelog, in writes and in recovery alike.
+    return app.Table(name, default=None, key_type=bytes, value_type=bytes,
+                     partitions=partitions)
 
 
 class StateTable(faust.Table[bytes, bytes]):
@@ -57,8 +64,8 @@ class StateTable(faust.Table[bytes, bytes]):
 
     @classmethod
     def attach(cls, app: faust.App, name: str, partitions: int) -> StateTable:
-        table = cls(app, name=name, default=None, schema=raw_schema(), partitions=partitions,
-                    beacon=app.tables.beacon)
+        table = cls(app, name=name, default=None, key_type=bytes, value_type=bytes,
+                    partitions=partitions, beacon=app.tables.beacon)
         app.tables.add(table)
         return table
 

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from relance.codec.outputs import OutputCodec
 from relance.errors import InvalidEventError
 from relance.runtime.delivery import Delivery
-from relance.runtime.faustapp import new_app, raw_table, raw_topic
+from relance.runtime.faustapp import add_metrics_page, new_app, raw_table, raw_topic
 from relance.runtime.pipeline import Sink
 from relance.settings import Settings
 
@@ -38,8 +38,5 @@ def build_sender(settings: Settings, *, codec: OutputCodec,
                 continue
             await delivery.handle(command)
 
-    @app.page("/metrics")
-    async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-
+    add_metrics_page(app, registry)
     return app

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
-from relance.runtime.faustapp import StateTable, new_app, raw_topic
+from relance.runtime.faustapp import StateTable, add_metrics_page, new_app, raw_topic
 from relance.runtime.pipeline import Decode, Inputs, Observer, Pipeline, Sink
 from relance.scenarios import Config
 from relance.settings import Settings
@@ -79,12 +79,10 @@ def build_worker(settings: Settings, config: Config, *, decode: Decode,
         last = pipeline.processed.get((topic, partition))
         if last is not None:
             return last + 1 >= highwater
-        # Nothing processed yet: caught up only if there is nothing to read from where the
-        # group stands and faust has read nothing of it either (faust keeps these private).
-        consumer: Any = app.consumer
-        committed = consumer._committed_offset.get(tp)
-        at_end = highwater == 0 or (committed is not None and committed >= highwater)
-        return at_end and consumer._read_offset.get(tp) is None
+        # Nothing processed since assignment: caught up only if there was nothing to read
+        # from where the group stands (faust keeps the committed offsets private).
+        committed = getattr(app.consumer, "_committed_offset", {}).get(tp)
+        return highwater == 0 or (committed is not None and committed >= highwater)
 
     @app.timer(settings.tick_interval)  # type: ignore[untyped-decorator]  # faust's own typing
     async def tick() -> None:
@@ -94,8 +92,5 @@ def build_worker(settings: Settings, config: Config, *, decode: Decode,
                 ticking[partition] = now
                 await ticks.send(value=_TICK.pack(moment), partition=partition)
 
-    @app.page("/metrics")
-    async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-
+    add_metrics_page(app, registry)
     return app

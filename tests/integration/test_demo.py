@@ -1,0 +1,32 @@
+"""``relance demo`` end to end: the command a newcomer runs first, as a subprocess."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_runs_the_live_pipeline_and_saves_emails_into_the_outbox(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELANCE_")}
+    run = subprocess.run(
+        [sys.executable, "-m", "relance", "demo", "--duration", "75", "--outbox", str(outbox),
+         "--folder", str(tmp_path / "demo")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert str(outbox.resolve()) in output
+    assert "http://127.0.0.1:" in output and "/metrics" in output
+    saved = sorted(outbox.glob("*.eml"))
+    assert saved, f"no email in the outbox\n{output}"
+    message = email.message_from_bytes(saved[0].read_bytes(), policy=email.policy.default)
+    assert str(message["To"]).endswith("@example.com")
+    assert f"{len(saved)} emails saved" in output
