@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from relance.broker import EmbeddedBroker, TopicSpec, free_port
+from relance.demo import metrics as scrape_metrics
 from relance.mailsink import MailSink
 
 PARTITIONS = 4
@@ -113,17 +113,7 @@ class Stack:
     def metrics(self, kind: str) -> dict[str, float]:
         """The process's /metrics, as {'name{labels}': value}; empty while it is not up."""
         port = self.env["RELANCE_WEB_PORT" if kind == "worker" else "RELANCE_SENDER_WEB_PORT"]
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as page:
-                text = page.read().decode()
-        except OSError:
-            return {}
-        samples: dict[str, float] = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                samples[name] = float(value)
-        return samples
+        return scrape_metrics(int(port))
 
     def log(self, kind: str) -> str:
         return (self.root / f"{kind}.log").read_text(errors="replace")

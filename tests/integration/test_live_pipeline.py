@@ -114,11 +114,14 @@ def test_poison_messages_go_to_the_dlq_with_their_reason_and_the_next_event_stil
     assert rejected_total == 3
 
 
+@pytest.mark.parametrize("store", ["rocksdb://", "memory://"])
 def test_worker_killed_between_cart_add_and_deadline_sends_exactly_one_email(
-        stack: Stack) -> None:
+        stack: Stack, store: str) -> None:
+    """rocksdb (the default) recovers from its local files; memory from the changelog."""
     longer = stack.root / "longer.yaml"
     longer.write_text("scenarios:\n  cart_abandonment: {delay: 20s}\n")
-    stack.start("worker", RELANCE_SCENARIOS=str(longer))
+    worker = {"RELANCE_SCENARIOS": str(longer), "RELANCE_STORE": store}
+    stack.start("worker", **worker)
     stack.start("sender")
     t = now_ms()
     produce(stack, [profile("eve", t), CartChange("eve-1", "eve", t + 10, "add", SHOE, 1)])
@@ -127,7 +130,7 @@ def test_worker_killed_between_cart_add_and_deadline_sends_exactly_one_email(
     time.sleep(1.5)  # let the state write reach the changelog (commit interval 0.5 s)
     stack.kill("worker")
     assert stack.sink.messages() == []
-    stack.start("worker", RELANCE_SCENARIOS=str(longer))
+    stack.start("worker", **worker)
     wait_for(lambda: stack.sink.messages(), timeout=120)
     time.sleep(5)
     assert [m["To"] for m in stack.sink.messages()] == ["eve@example.com"]

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import msgspec
 import orjson
 
-from relance.codec.records import event_from_record, event_to_record
+from relance.codec.records import event_from_record, event_to_record, fits_rules
 from relance.errors import InvalidEventError
 from relance.events import CartChange, Event, EventType, Order, PageView
 from relance.timestamps import parse_iso
@@ -62,23 +62,6 @@ def envelope(raw: bytes | str) -> Envelope | None:
     return Envelope(found.contact_id, moment, found.type)
 
 
-def _fits_rules(event: Event) -> bool:
-    """The rules of ``records`` that types alone do not enforce."""
-    if not (event.event_id and event.contact_id):
-        return False
-    if isinstance(event, PageView):
-        return event.product is None or bool(event.product.id)
-    if isinstance(event, CartChange):
-        if event.product is None:
-            return event.action == "clear" and event.quantity >= 0
-        return bool(event.product.id) and (
-            event.quantity > 0 or (event.quantity == 0 and event.action == "update"))
-    if isinstance(event, Order):
-        return bool(event.order_id and event.currency) and all(
-            i.quantity > 0 and i.product.id for i in event.items)
-    return False
-
-
 _UNREAD: Any = object()
 
 
@@ -92,7 +75,7 @@ def _fast(raw: bytes | str, event_type: EventType | None, tag: str | None) -> Ev
         event: Event | None = None if decoder is None else decoder.decode(raw)
     except msgspec.MsgspecError:
         return None
-    return event if event is not None and _fits_rules(event) else None
+    return event if event is not None and fits_rules(event) else None
 
 
 def decode(raw: bytes | str, event_type: EventType | None = None, *,

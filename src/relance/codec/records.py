@@ -249,6 +249,23 @@ def event_from_record(record: Any, event_type: EventType | None = None) -> Event
     return decoder(record)
 
 
+def fits_rules(event: Event) -> bool:
+    """Whether an event decoded by a type-checking fast path also keeps the rules above that
+    types cannot express; if not, the caller decodes it again here to learn why."""
+    if not (event.event_id and event.contact_id):
+        return False
+    if isinstance(event, PageView):
+        return event.product is None or bool(event.product.id)
+    if isinstance(event, CartChange):
+        if event.quantity < 0 or (event.quantity == 0 and event.action in ("add", "remove")):
+            return False
+        return event.action == "clear" if event.product is None else bool(event.product.id)
+    if isinstance(event, Order):
+        return bool(event.order_id and event.currency) and all(
+            item.quantity > 0 and item.product.id for item in event.items)
+    return event.timezone is None or _known_zone(event.timezone)
+
+
 def event_to_record(event: Event) -> dict[str, Any]:
     """The event as a plain record: the Avro field layout plus ``type``, times as epoch ms."""
     record: dict[str, Any] = {"type": event.type}

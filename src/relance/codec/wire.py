@@ -25,7 +25,7 @@ from typing import Literal, Protocol
 from relance.codec import avro
 from relance.codec import json as json_codec
 from relance.codec.compiled import Reader, compile_reader
-from relance.codec.records import _known_zone
+from relance.codec.records import fits_rules
 from relance.errors import InvalidEventError
 from relance.events import (
     CartChange,
@@ -76,23 +76,6 @@ def _event_readers() -> dict[str, Reader]:
             for event_type in avro.RECORD_SCHEMA}
 
 
-def _fits_rules(event: Event) -> bool:
-    """The rules of ``records`` that the Avro schemas do not enforce."""
-    if not (event.event_id and event.contact_id):
-        return False
-    if isinstance(event, PageView):
-        return event.product is None or bool(event.product.id)
-    if isinstance(event, CartChange):
-        quantity_ok = event.quantity > 0 or (event.quantity == 0 and event.action == "update")
-        if event.product is None:
-            return quantity_ok and event.action == "clear"
-        return quantity_ok and bool(event.product.id)
-    if isinstance(event, Order):
-        return bool(event.order_id and event.currency) and all(
-            item.quantity > 0 and item.product.id for item in event.items)
-    return event.timezone is None or _known_zone(event.timezone)
-
-
 def read_avro_event(raw: bytes, start: int, event_type: EventType) -> Event:
     """The event in the Avro body ``raw[start:]``, written with our own schema."""
     try:
@@ -101,7 +84,7 @@ def read_avro_event(raw: bytes, start: int, event_type: EventType) -> Event:
         kind = "truncated" if isinstance(exc, IndexError) else f"{type(exc).__name__}: {exc}"
         raise InvalidEventError(
             "not_avro", f"not a {avro.RECORD_SCHEMA[event_type]} record: {kind}") from None
-    if _fits_rules(event):
+    if fits_rules(event):
         return event
     return avro.decode(raw[start:], event_type)  # raises with the field and the problem
 
