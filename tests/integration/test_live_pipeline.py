@@ -178,10 +178,6 @@ def test_metrics_over_http_show_the_counters_moving(stack: Stack) -> None:
     assert not any("gus" in name for name in {**after, **sender})
 
 
-@pytest.mark.xfail(reason="known gap (issue 3 stays open): the worker reads its four input "
-                   "topics in arrival order, not event-time order, so on a backfill a deadline "
-                   "can be decided before the contact's profile or order from another topic is "
-                   "read; an event-time merge of the inputs is the fix", strict=False)
 def test_live_and_simulated_runs_decide_the_same_commands_on_the_otto_sample(
         stack: Stack, tmp_path: Path) -> None:
     events = otto.load(OTTO_SAMPLE)

@@ -16,6 +16,7 @@ from relance.commands import Outcome, SendCommand
 from relance.engine import Engine
 from relance.errors import InvalidEventError
 from relance.events import Event, EventType
+from relance.runtime.merge import EventTimeMerge, Pending
 from relance.runtime.store import PartitionStates, decode_stored
 from relance.scenarios import Config
 from relance.watermark import Watermarks
@@ -77,7 +78,8 @@ class Pipeline:
         self.engines: dict[int, Engine] = {}
         self.states: dict[int, PartitionStates] = {}
         self.watermarks = Watermarks(inputs.names)
-        self.processed: dict[tuple[str, int], int] = {}
+        self.merge = EventTimeMerge(inputs.names)
+        self.received: dict[tuple[str, int], int] = {}
 
     def engine(self, partition: int) -> Engine:
         engine = self.engines.get(partition)
@@ -104,16 +106,20 @@ class Pipeline:
             self.engines.pop(partition, None)
             self.states.pop(partition, None)
             self.watermarks.forget(partition)
+            self.merge.drop(partition)
             for topic in self.inputs.names:
-                self.processed.pop((topic, partition), None)
+                self.received.pop((topic, partition), None)
 
     def pending(self) -> int:
         return sum(len(engine.due) for engine in self.engines.values())
 
     async def handle(self, topic: str, partition: int, offset: int, key: bytes | None,
-                     value: bytes | None) -> None:
-        """One input message: decode, apply to its contact, emit what was decided."""
+                     value: bytes | None, ack: Callable[[], object],
+                     caught_up: Callable[[str, int], bool]) -> None:
+        """One input message: decode (or dead-letter), queue it in event-time order, and
+        apply whatever may go now. A message is acked only once applied."""
         self.observer.consumed(topic)
+        self.received[topic, partition] = offset
         try:
             if value is None:
                 raise InvalidEventError("missing_field", "the message has no value")
@@ -122,38 +128,65 @@ class Pipeline:
             self.observer.rejected(topic, error.reason)
             log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error)
             await self.sink.dead_letter(topic, partition, offset, key, value, error)
-            self.processed[topic, partition] = offset
-            return
-        self.watermarks.observe(topic, partition, event.occurred_at)
+            ack()
+        else:
+            self.watermarks.observe(topic, partition, event.occurred_at)
+            self.merge.push(partition, Pending(event, topic, offset, ack))
+        await self.drain(partition, caught_up)
+
+    async def drain(self, partition: int, caught_up: Callable[[str, int], bool]) -> None:
+        while (item := self.merge.pop_ready(partition, caught_up)) is not None:
+            await self._apply(partition, item)
+            item.ack()
+
+    async def _apply(self, partition: int, item: Pending) -> None:
+        event, topic, offset = item.event, item.topic, item.offset
         engine = self.engine(partition)
         states = self.states[partition]
         index = self.inputs.index(topic)
         if states.already_applied(event.contact_id, index, offset):
             log.info("%s[%d]@%d contact %s: already applied, skipped", topic, partition,
                      offset, event.contact_id)
-        else:
-            states.applying = (index, offset)
-            try:
-                outcomes = engine.apply(event)
-            finally:
-                states.applying = None
-            await self._emit(outcomes, partition)
-        self.processed[topic, partition] = offset
+            return
+        states.applying = (index, offset)
+        try:
+            outcomes = engine.apply(event)
+        finally:
+            states.applying = None
+        await self._emit(outcomes, partition)
 
-    async def fire(self, partition: int, now: int) -> None:
-        """Fire the deadlines of ``partition`` due at or before ``now`` (a tick)."""
+    async def fire(self, partition: int, now: int,
+                   caught_up: Callable[[str, int], bool]) -> None:
+        """A tick: apply what may go now, then fire the deadlines of ``partition`` due at or
+        before ``now`` and before every event still waiting."""
+        await self.drain(partition, caught_up)
+        waiting = self.merge.earliest(partition)
+        limit = now if waiting is None else min(now, waiting - 1)
         if partition in self.engines:
-            await self._emit(self.engines[partition].advance(now), partition)
+            await self._emit(self.engines[partition].advance(limit), partition)
 
     def due_partitions(self, caught_up: Callable[[str, int], bool],
                        wall_now: int) -> list[tuple[int, int]]:
-        """(partition, time) for each partition whose event time has reached a deadline."""
+        """(partition, time) for each partition with a deadline its event time reached, or
+        waiting events that may go now (an input caught up without a new message)."""
         due = []
         for partition, engine in self.engines.items():
             moment = self.watermarks.time(partition, caught_up=caught_up, wall_now=wall_now)
-            if moment is not None and engine.due.any_due(moment):
+            if moment is None:
+                continue
+            waiting = self.merge.earliest(partition)
+            limit = moment if waiting is None else min(moment, waiting - 1)
+            if engine.due.any_due(limit) or (
+                    waiting is not None and self._may_release(partition, caught_up)):
                 due.append((partition, moment))
         return due
+
+    def _may_release(self, partition: int, caught_up: Callable[[str, int], bool]) -> bool:
+        return all(caught_up(topic, partition) or self._has_waiting(topic, partition)
+                   for topic in self.inputs.names)
+
+    def _has_waiting(self, topic: str, partition: int) -> bool:
+        return self.merge.has_waiting(partition, topic)
 
     async def _emit(self, outcomes: list[Outcome], partition: int) -> None:
         for outcome in outcomes:

@@ -2,8 +2,9 @@
 
 One agent reads every input topic and the tick topic (all co-partitioned), so every state
 write happens inside stream iteration, where faust writes the changelog. The timer never
-writes state: when a partition's event time reaches a deadline it sends a tick to that
-partition, and the agent fires the deadline when the tick comes round.
+writes state: when a partition's event time reaches a deadline (or waiting events may be
+applied because a lagging input caught up) it sends a tick to that partition, and the agent
+does the work when the tick comes round.
 """
 
 from __future__ import annotations
@@ -59,30 +60,33 @@ def build_worker(settings: Settings, config: Config, *, decode: Decode,
 
     table.recovered_callback = on_recovered
 
-    @app.agent(source)
-    async def process(stream: Any) -> None:
-        async for event in stream.events():
-            message = event.message
-            if message.topic == settings.topic_ticks:
-                ticking.pop(message.partition, None)
-                (moment,) = _TICK.unpack(message.value)
-                await pipeline.fire(message.partition, moment)
-            else:
-                await pipeline.handle(message.topic, message.partition, message.offset,
-                                      message.key, message.value)
-
     def caught_up(topic: str, partition: int) -> bool:
         tp = faust.types.TP(topic, partition)
         highwater = app.consumer.highwater(tp)
         if highwater is None:
             return False
-        last = pipeline.processed.get((topic, partition))
+        last = pipeline.received.get((topic, partition))
         if last is not None:
             return last + 1 >= highwater
         # Nothing processed since assignment: caught up only if there was nothing to read
         # from where the group stands (faust keeps the committed offsets private).
         committed = getattr(app.consumer, "_committed_offset", {}).get(tp)
         return highwater == 0 or (committed is not None and committed >= highwater)
+
+    @app.agent(source)
+    async def process(stream: Any) -> None:
+        # Acks are manual: a message waiting for older events of another topic must not
+        # have its offset committed before it is applied.
+        async for event in stream.noack().events():
+            message = event.message
+            if message.topic == settings.topic_ticks:
+                ticking.pop(message.partition, None)
+                (moment,) = _TICK.unpack(message.value)
+                await pipeline.fire(message.partition, moment, caught_up)
+                event.ack()
+            else:
+                await pipeline.handle(message.topic, message.partition, message.offset,
+                                      message.key, message.value, event.ack, caught_up)
 
     @app.timer(settings.tick_interval)  # type: ignore[untyped-decorator]  # faust's own typing
     async def tick() -> None:

@@ -1,0 +1,63 @@
+"""Event-time order across co-partitioned input topics.
+
+faust hands over messages in arrival order; a contact's profile (``contacts``) may arrive
+after a page view (``page-views``) that happened later. Per partition, messages wait here
+and are released oldest first, and only while no input that is still behind (not caught up)
+has nothing waiting: that input could still hold an older event. Kafka Streams does the same
+when it picks the next record of a task by timestamp.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from relance.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    event: Event
+    topic: str
+    offset: int
+    ack: Callable[[], object]
+
+
+class EventTimeMerge:
+    def __init__(self, topics: tuple[str, ...]) -> None:
+        self.topics = topics
+        self._waiting: dict[int, dict[str, deque[Pending]]] = {}
+
+    def push(self, partition: int, item: Pending) -> None:
+        queues = self._waiting.setdefault(partition, {t: deque() for t in self.topics})
+        queues[item.topic].append(item)
+
+    def pop_ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> Pending | None:
+        """The oldest waiting event of ``partition``, if nothing older can still arrive."""
+        queues = self._waiting.get(partition)
+        if not queues:
+            return None
+        oldest: deque[Pending] | None = None
+        for topic, queue in queues.items():
+            if not queue:
+                if not caught_up(topic, partition):
+                    return None
+            elif oldest is None or queue[0].event.occurred_at < oldest[0].event.occurred_at:
+                oldest = queue
+        return None if oldest is None else oldest.popleft()
+
+    def earliest(self, partition: int) -> int | None:
+        queues = self._waiting.get(partition, {})
+        times = [queue[0].event.occurred_at for queue in queues.values() if queue]
+        return min(times) if times else None
+
+    def has_waiting(self, partition: int, topic: str) -> bool:
+        return bool(self._waiting.get(partition, {}).get(topic))
+
+    def waiting(self, partition: int) -> int:
+        return sum(len(queue) for queue in self._waiting.get(partition, {}).values())
+
+    def drop(self, partition: int) -> None:
+        """Forget a revoked partition; its messages were not acked and will be read again."""
+        self._waiting.pop(partition, None)
