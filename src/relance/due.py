@@ -61,7 +61,7 @@ class DueIndex:
         while heap and heap[0][0] <= now:
             popped = heapq.heappop(heap)
             if self._settle(popped):
-                due_at, key = popped
+                key = popped[1]
                 del self._due[key], self._entry[key]
                 yield key
 

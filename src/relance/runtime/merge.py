@@ -33,27 +33,25 @@ class EventTimeMerge:
         queues = self._waiting.setdefault(partition, {t: deque() for t in self.topics})
         queues[item.topic].append(item)
 
+    def ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> bool:
+        """Whether an event is waiting and no input that is behind has nothing waiting."""
+        queues = self._waiting.get(partition, {})
+        return any(queues.values()) and all(
+            queue or caught_up(topic, partition) for topic, queue in queues.items())
+
     def pop_ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> Pending | None:
         """The oldest waiting event of ``partition``, if nothing older can still arrive."""
-        queues = self._waiting.get(partition)
-        if not queues:
+        if not self.ready(partition, caught_up):
             return None
-        oldest: deque[Pending] | None = None
-        for topic, queue in queues.items():
-            if not queue:
-                if not caught_up(topic, partition):
-                    return None
-            elif oldest is None or queue[0].event.occurred_at < oldest[0].event.occurred_at:
-                oldest = queue
-        return None if oldest is None else oldest.popleft()
+        queues = self._waiting[partition].values()
+        oldest = min((queue for queue in queues if queue),
+                     key=lambda queue: queue[0].event.occurred_at)
+        return oldest.popleft()
 
     def earliest(self, partition: int) -> int | None:
         queues = self._waiting.get(partition, {})
         times = [queue[0].event.occurred_at for queue in queues.values() if queue]
         return min(times) if times else None
-
-    def has_waiting(self, partition: int, topic: str) -> bool:
-        return bool(self._waiting.get(partition, {}).get(topic))
 
     def waiting(self, partition: int) -> int:
         return sum(len(queue) for queue in self._waiting.get(partition, {}).values())

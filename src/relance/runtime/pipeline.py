@@ -160,10 +160,14 @@ class Pipeline:
         """A tick: apply what may go now, then fire the deadlines of ``partition`` due at or
         before ``now`` and before every event still waiting."""
         await self.drain(partition, caught_up)
-        waiting = self.merge.earliest(partition)
-        limit = now if waiting is None else min(now, waiting - 1)
         if partition in self.engines:
-            await self._emit(self.engines[partition].advance(limit), partition)
+            await self._emit(self.engines[partition].advance(self._fire_limit(partition, now)),
+                             partition)
+
+    def _fire_limit(self, partition: int, moment: int) -> int:
+        """Deadlines fire up to ``moment`` but never past an event still waiting."""
+        waiting = self.merge.earliest(partition)
+        return moment if waiting is None else min(moment, waiting - 1)
 
     def due_partitions(self, caught_up: Callable[[str, int], bool],
                        wall_now: int) -> list[tuple[int, int]]:
@@ -174,19 +178,10 @@ class Pipeline:
             moment = self.watermarks.time(partition, caught_up=caught_up, wall_now=wall_now)
             if moment is None:
                 continue
-            waiting = self.merge.earliest(partition)
-            limit = moment if waiting is None else min(moment, waiting - 1)
-            if engine.due.any_due(limit) or (
-                    waiting is not None and self._may_release(partition, caught_up)):
+            if (engine.due.any_due(self._fire_limit(partition, moment))
+                    or self.merge.ready(partition, caught_up)):
                 due.append((partition, moment))
         return due
-
-    def _may_release(self, partition: int, caught_up: Callable[[str, int], bool]) -> bool:
-        return all(caught_up(topic, partition) or self._has_waiting(topic, partition)
-                   for topic in self.inputs.names)
-
-    def _has_waiting(self, topic: str, partition: int) -> bool:
-        return self.merge.has_waiting(partition, topic)
 
     async def _emit(self, outcomes: list[Outcome], partition: int) -> None:
         for outcome in outcomes:
