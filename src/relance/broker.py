@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Protocol
 
 from relance.errors import RelanceError
 
@@ -27,6 +27,30 @@ class TopicSpec:
     name: str
     partitions: int
     compacted: bool = False
+
+
+class Broker(Protocol):
+    """What the demo and the tests need of a broker, embedded or not."""
+
+    @property
+    def bootstrap(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    def create_topics(self, topics: Iterable[TopicSpec]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingBroker:
+    """A Kafka cluster already running elsewhere, e.g. one a testcontainers Kafka started."""
+
+    bootstrap: str
+
+    @property
+    def url(self) -> str:
+        return f"kafka://{self.bootstrap}"
+
+    def create_topics(self, topics: Iterable[TopicSpec]) -> None:
+        create_topics(self.bootstrap, topics)
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from relance.broker import EmbeddedBroker, TopicSpec, free_port
+from relance.broker import Broker, EmbeddedBroker, ExistingBroker, TopicSpec, free_port
 from relance.demo import metrics as scrape_metrics
 from relance.mailsink import MailSink
 
@@ -30,7 +30,13 @@ scenarios:
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """The embedded broker; RELANCE_TEST_BOOTSTRAP=host:port runs the same tests against a
+    Kafka that is already running (a local cluster, or a testcontainers Kafka)."""
+    existing = os.environ.get("RELANCE_TEST_BOOTSTRAP")
+    if existing:
+        yield ExistingBroker(existing)
+        return
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
     with EmbeddedBroker(log=log) as running:
         yield running
@@ -51,7 +57,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.2
 class Stack:
     """One test's relance deployment: its settings, processes, SMTP sink and topics."""
 
-    broker: EmbeddedBroker
+    broker: Broker
     root: Path
     sink: MailSink
     prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}")
@@ -86,12 +92,15 @@ class Stack:
             for name in ("page-views", "carts", "orders", "contacts", "relance-deliveries",
                          "relance-dlq", "relance-delivery-results", "relance-ticks"))
 
-    def start(self, kind: str, **overrides: str) -> subprocess.Popen[bytes]:
-        log = (self.root / f"{kind}.log").open("ab")
+    def start(self, kind: str, *, name: str | None = None,
+              **overrides: str) -> subprocess.Popen[bytes]:
+        """Start ``relance worker`` or ``relance sender``; ``name`` tells apart two of a kind."""
+        name = name or kind
+        log = (self.root / f"{name}.log").open("ab")
         process = subprocess.Popen([sys.executable, "-m", "relance", kind],
                                    env={**os.environ, **self.env, **overrides}, stdout=log,
                                    stderr=subprocess.STDOUT, cwd=self.root)
-        self.processes[kind] = process
+        self.processes[name] = process
         return process
 
     def kill(self, kind: str) -> None:
@@ -135,7 +144,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Stack]:
+def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
     with MailSink(tmp_path / "outbox") as sink:
         deployment = Stack(broker, tmp_path, sink)
         try:

@@ -10,9 +10,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from relance.broker import free_port
 from relance.codec import avro
 from relance.codec import json as json_codec
 from relance.codec.outputs import AvroOutputCodec
+from relance.demo import metrics as scrape_metrics
 from relance.events import CartChange, ContactProfile, Event, Order, OrderItem, PageView, Product
 from relance.samples import otto
 
@@ -203,3 +205,32 @@ def test_live_and_simulated_runs_decide_the_same_commands_on_the_otto_sample(
     decided = [codec.decode_command(m.value())["command_id"] for m in live]
     assert set(decided) == expected
     assert len(decided) == len(expected)
+
+
+def test_deadlines_survive_a_rebalance_between_two_workers(stack: Stack) -> None:
+    longer = stack.root / "longer.yaml"
+    longer.write_text("scenarios:\n  cart_abandonment: {delay: 25s}\n")
+    workers = {name: {"RELANCE_SCENARIOS": str(longer), "RELANCE_WEB_PORT": str(free_port()),
+                      "RELANCE_DATA_DIR": str(stack.root / name)} for name in ("w1", "w2")}
+    for name, env in workers.items():
+        stack.start("worker", name=name, **env)
+    stack.start("sender")
+    contacts = [f"shopper-{n}" for n in range(12)]  # spread over the four partitions
+    t = now_ms()
+    produce(stack, [e for c in contacts for e in (
+        profile(c, t), CartChange(f"{c}-1", c, t + 10, "add", SHOE, 1))])
+
+    def consumed(name: str) -> float:
+        port = int(workers[name]["RELANCE_WEB_PORT"])
+        return sum(v for k, v in scrape_metrics(port).items()
+                   if k.startswith("relance_events_consumed_total{"))
+
+    wait_for(lambda: consumed("w1") + consumed("w2") >= 2 * len(contacts), timeout=60)
+    assert consumed("w1") > 0 and consumed("w2") > 0, "both workers hold partitions"
+    time.sleep(1.5)
+    stack.kill("w2")
+    assert stack.sink.messages() == []
+    wait_for(lambda: len(stack.sink.messages()) >= len(contacts), timeout=120)
+    time.sleep(5)
+    assert sorted(m["To"] for m in stack.sink.messages()) == sorted(
+        f"{c}@example.com" for c in contacts)
