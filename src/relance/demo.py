@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -167,17 +167,23 @@ class Pipeline:
         return next((kind for kind, p in self.processes.items() if p.poll() is not None), None)
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(self.processes.values())
         self.processes.clear()
 
+
+
+def stop_processes(processes: Iterable[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """SIGTERM every process, then wait up to ``grace`` seconds each before killing it."""
+    running = list(processes)
+    for process in running:
+        if process.poll() is None:
+            process.terminate()
+    for process in running:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 @contextmanager
 def stop_signals() -> Iterator[None]:

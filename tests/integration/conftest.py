@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, Producer
 
 from relance.broker import Broker, EmbeddedBroker, ExistingBroker, TopicSpec, free_port
 from relance.demo import metrics as scrape_metrics
+from relance.demo import stop_processes
 from relance.mailsink import MailSink
 
 PARTITIONS = 4
@@ -109,14 +110,7 @@ class Stack:
         process.wait(timeout=10)
 
     def stop_all(self) -> None:
-        for process in self.processes.values():
-            process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(self.processes.values())
         self.processes.clear()
 
     def metrics(self, kind: str) -> dict[str, float]:
