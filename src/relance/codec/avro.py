@@ -54,13 +54,24 @@ def schema_for(event_type: EventType) -> Any:
     return schemas()[RECORD_SCHEMA[event_type]]
 
 
-def decode(raw: bytes, event_type: EventType) -> Event:
+def read_record(full_name: str, raw: bytes, start: int = 0) -> Any:
+    """The record in the Avro body ``raw[start:]``, which must end exactly at its last byte
+    (fastavro alone would ignore trailing bytes, the sign of a foreign schema)."""
+    body = io.BytesIO(raw)
+    body.seek(start)
     try:
-        record = fastavro.schemaless_reader(io.BytesIO(raw), schema_for(event_type), None)
+        record = fastavro.schemaless_reader(body, schemas()[full_name], None)
     except Exception as exc:  # fastavro raises many kinds on truncated or foreign bytes
-        raise InvalidEventError("not_avro", f"not a {RECORD_SCHEMA[event_type]} record: "
-                                f"{type(exc).__name__}: {exc}") from None
-    return event_from_record(record, event_type)
+        kind = "truncated" if isinstance(exc, EOFError) else f"{type(exc).__name__}: {exc}"
+        raise InvalidEventError("not_avro", f"not a {full_name} record: {kind}") from None
+    if body.tell() != len(raw):
+        raise InvalidEventError("not_avro", f"not a {full_name} record: "
+                                f"{len(raw) - body.tell()} bytes left over")
+    return record
+
+
+def decode(raw: bytes, event_type: EventType, start: int = 0) -> Event:
+    return event_from_record(read_record(RECORD_SCHEMA[event_type], raw, start), event_type)
 
 
 def encode(event: Event) -> bytes:

@@ -2,8 +2,8 @@
 
 Subjects follow TopicNameStrategy (``<topic>-value``), so a codec is made per topic. Our
 schemas are registered once per subject; a writer schema is fetched once per id. A body
-written with exactly our schema (same Parsing Canonical Form) takes the compiled fast path;
-another writer schema is resolved against ours by fastavro, then validated by ``records``.
+written with exactly our schema (same Parsing Canonical Form) is read with it directly;
+another writer schema is resolved against ours by fastavro; both are validated by ``records``.
 """
 
 from __future__ import annotations
