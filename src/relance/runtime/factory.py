@@ -19,7 +19,7 @@ from relance.metrics import Metrics
 from relance.providers.smtp import SmtpProvider
 from relance.runtime.delivery import Delivery, RetryPolicy
 from relance.runtime.faustapp import raw_topic
-from relance.runtime.sender import build_sender
+from relance.runtime.sender import ResultSink, build_sender
 from relance.runtime.worker import build_worker, inputs_of, wall_clock_ms
 from relance.scenarios import Config
 from relance.sender.render import Renderer
@@ -122,22 +122,17 @@ def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None)
 def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
-    sinks: dict[int, KafkaSink] = {}
 
-    def sink_for(app: faust.App) -> KafkaSink:
-        if id(app) not in sinks:
-            sinks[id(app)] = KafkaSink(app, settings, codec)
-        return sinks[id(app)]
-
-    def delivery(app: faust.App, ledger: Any) -> Delivery:
+    def delivery(app: faust.App, ledger: Any, sink: ResultSink) -> Delivery:
         async def flush() -> None:
             await app.producer.flush()
 
         return Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
                         provider=smtp_provider(settings), sender=settings.mail_from,
-                        report=sink_for(app).result, flush=flush, clock=wall_clock_ms,
+                        report=sink.result, flush=flush, clock=wall_clock_ms,
                         observe=observer.delivered,
                         retry=RetryPolicy(settings.smtp_max_attempts, settings.smtp_backoff))
 
     return build_sender(settings, codec=codec, delivery_factory=delivery,
-                        sink_factory=sink_for, registry=registry)
+                        sink_factory=lambda app: KafkaSink(app, settings, codec),
+                        registry=registry)

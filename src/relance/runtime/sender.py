@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from prometheus_client import CollectorRegistry
@@ -16,15 +16,21 @@ from relance.runtime.pipeline import Sink
 from relance.settings import Settings
 
 
+class ResultSink(Sink, Protocol):
+    """A sink that also records delivery outcomes."""
+
+    async def result(self, record: dict[str, Any]) -> None: ...
+
+
 def build_sender(settings: Settings, *, codec: OutputCodec,
-                 delivery_factory: Callable[[faust.App, Any], Delivery],
-                 sink_factory: Callable[[faust.App], Sink],
+                 delivery_factory: Callable[[faust.App, Any, ResultSink], Delivery],
+                 sink_factory: Callable[[faust.App], ResultSink],
                  registry: CollectorRegistry) -> faust.App:
     app = new_app(settings, f"{settings.app_id}-sender", settings.sender_web_port)
     commands = raw_topic(app, settings, settings.topic_deliveries)
     ledger = raw_table(app, "delivery-ledger", settings.partitions)
-    delivery = delivery_factory(app, ledger)
     sink = sink_factory(app)
+    delivery = delivery_factory(app, ledger, sink)
 
     @app.agent(commands)
     async def send(stream: Any) -> None:
