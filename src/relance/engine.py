@@ -37,10 +37,13 @@ class Engine:
 
     def feed(self, event: Event) -> list[Outcome]:
         """Move the clock to the event's time (never back), fire what is due, then apply it."""
-        outcomes = self.tick(event.occurred_at)
-        if outcomes:
-            outcomes.extend(self.apply(event))
-            return outcomes
+        moment = event.occurred_at
+        if self.now is None or moment > self.now:
+            self.now = moment
+            if self.due.any_due(moment):
+                outcomes = self.advance(moment)
+                outcomes.extend(self.apply(event))
+                return outcomes
         return self.apply(event)
 
     def tick(self, moment: int) -> list[Outcome]:

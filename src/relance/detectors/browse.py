@@ -18,14 +18,19 @@ def _rank(viewed: ViewedProduct) -> tuple[int, int]:
 
 
 def _record_view(viewed: tuple[ViewedProduct, ...], view: PageView) -> tuple[ViewedProduct, ...]:
-    assert view.product is not None
-    product_id = view.product.id
-    seen = next((v for v in viewed if v.product.id == product_id), None)
-    fresh = ViewedProduct(view.product, 1 if seen is None else seen.views + 1, view.occurred_at)
-    kept = [v for v in viewed if v.product.id != product_id]
+    product = view.product
+    assert product is not None
+    product_id = product.id
+    views = 1
+    kept = []
+    for seen in viewed:
+        if seen.product.id == product_id:
+            views = seen.views + 1
+        else:
+            kept.append(seen)
     if len(kept) >= PRODUCTS_KEPT:
         kept.remove(min(kept, key=_rank))
-    kept.append(fresh)
+    kept.append(ViewedProduct(product, views, view.occurred_at))
     return tuple(kept)
 
 
