@@ -42,7 +42,7 @@ scenarios:
 """
 # Setting name -> the RELANCE_* variable naming that topic; names are the Settings defaults.
 TOPIC_SETTINGS: Final = ("topic_page_views", "topic_carts", "topic_orders", "topic_contacts",
-                         "topic_deliveries", "topic_dlq", "topic_results", "topic_ticks")
+                         "topic_deliveries", "topic_dlq", "topic_results")
 INPUT_OF: Final = {"page_view": "topic_page_views", "cart": "topic_carts",
                    "order": "topic_orders", "contact": "topic_contacts"}
 SHOPPERS_PER_SECOND: Final = 2.0

@@ -22,7 +22,9 @@ class Settings(BaseSettings):
 
     broker: str = Field("kafka://localhost:9092", description="Kafka bootstrap URL(s) for faust, "
                         "e.g. kafka://k1:9092;k2:9092")
-    store: str = Field("rocksdb://", description="Table store: rocksdb:// (default, durable on "
+    store: str = Field("rocksdb://", description="Store of the sender's delivery ledger (the "
+                       "worker keeps contact states in memory, restored from their changelog "
+                       "topic): rocksdb:// (default, durable on "
                        "local disk) or memory:// (tests)")
     data_dir: Path = Field(Path("relance-data"), description="Where tables keep local state")
     app_id: str = Field("relance", description="Consumer group and table namespace prefix")
@@ -39,8 +41,6 @@ class Settings(BaseSettings):
     topic_dlq: str = Field("relance-dlq", description="Output: rejected messages with reasons")
     topic_results: str = Field("relance-delivery-results",
                                description="Output: one record per delivery attempt outcome")
-    topic_ticks: str = Field("relance-ticks", description="Internal: timer ticks that fire "
-                             "deadlines inside stream processing")
     input_format: WireFormat = Field("auto", description="Format of the input topics: avro, "
                                      "json, or auto (JSON if a message starts with '{')")
     output_format: Literal["avro", "json"] = Field("avro", description="Format of the output "
@@ -67,8 +67,10 @@ class Settings(BaseSettings):
     sender_web_port: int = Field(6067, description="HTTP port for /metrics (sender)")
     session_timeout: float = Field(10.0, description="Consumer group session timeout, seconds")
     commit_interval: float = Field(1.0, description="Offset commit interval, seconds")
-    tick_interval: float = Field(0.5, description="How often due deadlines are looked for, "
-                                 "seconds")
+    tick_interval: float = Field(0.2, gt=0, description="Longest wait for input before due "
+                                 "deadlines are looked for, seconds")
+    batch_size: int = Field(5000, ge=1, description="Most input messages the worker applies "
+                            "between two sends and commits")
     producer_max_batch_size: int = Field(16384, description="Producer batch size; the embedded "
                                          "broker needs 1")
 

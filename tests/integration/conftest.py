@@ -82,16 +82,15 @@ class Stack:
             "RELANCE_SMTP_BACKOFF": "0.2",
         }
         for name in ("page-views", "carts", "orders", "contacts", "relance-deliveries",
-                     "relance-dlq", "relance-delivery-results", "relance-ticks"):
+                     "relance-dlq", "relance-delivery-results"):
             key = "RELANCE_TOPIC_" + {"relance-deliveries": "DELIVERIES", "relance-dlq": "DLQ",
-                                      "relance-delivery-results": "RESULTS",
-                                      "relance-ticks": "TICKS"}.get(
+                                      "relance-delivery-results": "RESULTS"}.get(
                 name, name.upper().replace("-", "_"))
             self.env[key] = self.topic(name)
         self.broker.create_topics(
             TopicSpec(self.topic(name), PARTITIONS, compacted=name == "contacts")
             for name in ("page-views", "carts", "orders", "contacts", "relance-deliveries",
-                         "relance-dlq", "relance-delivery-results", "relance-ticks"))
+                         "relance-dlq", "relance-delivery-results"))
 
     def start(self, kind: str, *, name: str | None = None,
               **overrides: str) -> subprocess.Popen[bytes]:

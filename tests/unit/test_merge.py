@@ -9,7 +9,7 @@ TOPICS = ("views", "profiles")
 
 
 def pending(topic: str, at: int, offset: int = 0) -> Pending:
-    return Pending(PageView(f"{topic}{at}", "c", at, "home"), topic, offset, lambda: None)
+    return Pending(PageView(f"{topic}{at}", "c", at, "home"), topic, offset)
 
 
 def test_waits_while_a_lagging_input_has_nothing_waiting() -> None:

@@ -17,10 +17,12 @@ from relance.errors import InvalidEventError
 from relance.events import Event, EventType
 from relance.metrics import Metrics
 from relance.providers.smtp import SmtpProvider
+from relance.runtime import kafka
 from relance.runtime.delivery import Delivery, RetryPolicy
 from relance.runtime.faustapp import raw_topic
+from relance.runtime.outputs import Outputs
 from relance.runtime.sender import ResultSink, build_sender
-from relance.runtime.worker import build_worker, inputs_of, wall_clock_ms
+from relance.runtime.worker import build_loop, build_worker, inputs_of, wall_clock_ms
 from relance.scenarios import Config
 from relance.sender.render import Renderer
 from relance.settings import Settings
@@ -51,18 +53,12 @@ def input_decoder(settings: Settings) -> Any:
 
 
 class KafkaSink:
-    """Sends to the output topics and waits for the broker's acknowledgement."""
+    """The sender's writes (results, dead letters); each waits for the broker's ack."""
 
     def __init__(self, app: faust.App, settings: Settings, codec: OutputCodec) -> None:
         self.codec = codec
-        self.deliveries = raw_topic(app, settings, settings.topic_deliveries)
         self.dlq = raw_topic(app, settings, settings.topic_dlq)
         self.results = raw_topic(app, settings, settings.topic_results)
-
-    async def command(self, command: SendCommand) -> None:
-        sent = await self.deliveries.send(key=command.contact_id.encode(),
-                                          value=self.codec.encode_command(command.to_record()))
-        await sent
 
     async def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
                           value: bytes | None, error: InvalidEventError) -> None:
@@ -81,8 +77,8 @@ class MetricsObserver:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def consumed(self, topic: str) -> None:
-        self.metrics.events_consumed.labels(topic).inc()
+    def consumed(self, topic: str, count: int = 1) -> None:
+        self.metrics.events_consumed.labels(topic).inc(count)
 
     def rejected(self, topic: str, reason: str) -> None:
         self.metrics.events_rejected.labels(topic, reason).inc()
@@ -106,10 +102,12 @@ class MetricsObserver:
 
 def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) -> faust.App:
     observer = MetricsObserver(Metrics.create(registry))
-    codec = output_codec(settings)
-    return build_worker(settings, config, decode=input_decoder(settings),
-                        sink_factory=lambda app: KafkaSink(app, settings, codec),
-                        observer=observer, registry=registry)
+    outputs = Outputs(kafka.producer(settings), output_codec(settings),
+                      deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
+                      clock=wall_clock_ms)
+    loop = build_loop(settings, config, decode=input_decoder(settings), outputs=outputs,
+                      observer=observer)
+    return build_worker(settings, loop, registry)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:

@@ -11,10 +11,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from relance.settings import Settings
 
 
-def new_app(settings: Settings, app_id: str, web_port: int) -> faust.App:
-    """A faust app configured from settings; nothing is created at import time."""
+def new_app(settings: Settings, app_id: str, web_port: int, *, kafka: bool = True) -> faust.App:
+    """A faust app configured from settings; nothing is created at import time.
+
+    ``kafka=False`` starts neither faust's consumer nor its producer (the worker has its own
+    clients), only the web server and the app's tasks.
+    """
     (settings.data_dir / app_id).mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    app = faust.App(
         app_id,
         broker=settings.broker,
         store=settings.store,
@@ -34,6 +38,10 @@ def new_app(settings: Settings, app_id: str, web_port: int) -> faust.App:
         # lack): relance is at-least-once with idempotent sends.
         processing_guarantee="at_least_once",
     )
+    if not kafka:
+        app.boot_strategy = app.BootStrategy(app, enable_kafka_consumer=False,
+                                             enable_kafka_producer=False)
+    return app
 
 
 def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:

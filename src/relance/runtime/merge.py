@@ -21,7 +21,6 @@ class Pending:
     event: Event
     topic: str
     offset: int
-    ack: Callable[[], object]
 
 
 class EventTimeMerge:
@@ -57,5 +56,11 @@ class EventTimeMerge:
         return sum(len(queue) for queue in self._waiting.get(partition, {}).values())
 
     def drop(self, partition: int) -> None:
-        """Forget a revoked partition; its messages were not acked and will be read again."""
+        """Forget a revoked partition; its waiting messages were not committed and will be
+        read again."""
         self._waiting.pop(partition, None)
+
+    def first_offset(self, partition: int, topic: str) -> int | None:
+        """The offset of the oldest message of ``topic`` still waiting (not yet applied)."""
+        queue = self._waiting.get(partition, {}).get(topic)
+        return queue[0].offset if queue else None

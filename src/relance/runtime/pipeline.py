@@ -2,15 +2,16 @@
 
 Raw bytes in; decoded here so a poison message goes to the dead-letter topic with its reason
 instead of being dropped by the framework. Each partition has its own ``Engine`` (the same
-core ``relance simulate`` runs) over the contact states of that partition.
+core ``relance simulate`` runs) over the contact states of that partition. Nothing here
+talks to Kafka: what a batch produced waits in an ``Outbox`` for the consume loop to send.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, MutableMapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from relance.commands import Outcome, SendCommand
 from relance.engine import Engine
@@ -23,25 +24,38 @@ from relance.watermark import Watermarks
 
 log = logging.getLogger(__name__)
 
-
-class Sink(Protocol):
-    """Where the pipeline's output goes; every call returns once the broker acknowledged."""
-
-    async def command(self, command: SendCommand) -> None: ...
-    async def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
-                          value: bytes | None, error: InvalidEventError) -> None: ...
+CaughtUp = Callable[[str, int], bool]
+Decode = Callable[[bytes, EventType], Event]
 
 
 class Observer(Protocol):
     """What the pipeline reports (metrics); labels stay bounded."""
 
-    def consumed(self, topic: str) -> None: ...
+    def consumed(self, topic: str, count: int) -> None: ...
     def rejected(self, topic: str, reason: str) -> None: ...
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None: ...
     def pending(self, deadlines: int) -> None: ...
 
 
-Decode = Callable[[bytes, EventType], Event]
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    error: InvalidEventError
+
+
+@dataclass(slots=True)
+class Outbox:
+    """What applying messages produced, to be sent before their offsets are committed."""
+
+    commands: list[SendCommand] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.commands or self.dead_letters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +79,11 @@ class Inputs:
 
 
 class Pipeline:
-    def __init__(self, config: Config, inputs: Inputs, table: MutableMapping[bytes, Any],
-                 decode: Decode, sink: Sink, observer: Observer,
+    def __init__(self, config: Config, inputs: Inputs, decode: Decode, observer: Observer,
                  clock: Callable[[], int]) -> None:
         self.config = config
         self.inputs = inputs
-        self.table = table
         self.decode = decode
-        self.sink = sink
         self.observer = observer
         self.clock = clock
         self.engines: dict[int, Engine] = {}
@@ -80,70 +91,59 @@ class Pipeline:
         self.watermarks = Watermarks(inputs.names)
         self.merge = EventTimeMerge(inputs.names)
         self.received: dict[tuple[str, int], int] = {}
+        self.outbox = Outbox()
+        self._index = {name: position for position, (name, _) in enumerate(inputs.topics)}
+        self._types = dict(inputs.topics)
 
-    def engine(self, partition: int) -> Engine:
-        engine = self.engines.get(partition)
-        if engine is None:
-            states = PartitionStates(self.table, partition, len(self.inputs.topics))
-            engine = self.engines[partition] = Engine(self.config, states)
-            self.states[partition] = states
-        return engine
-
-    def assign(self, partitions: Iterable[int], items: Iterable[tuple[bytes, bytes]]) -> None:
-        """Rebuild the due-indexes of ``partitions`` from the recovered table."""
-        wanted = set(partitions)
-        for partition in wanted:
-            self.engines.pop(partition, None)
-            self.engine(partition)
-        for key, raw in items:
-            stored = decode_stored(raw)
-            if stored.partition in wanted:
-                self.engines[stored.partition].schedule(key.decode(), stored.state)
+    def assign(self, partition: int, table: dict[bytes, bytes]) -> None:
+        """Take a partition with its recovered states, and index their deadlines."""
+        states = PartitionStates(table, partition, len(self.inputs.topics))
+        engine = Engine(self.config, states)
+        for key, raw in table.items():
+            engine.schedule(key.decode(), decode_stored(raw).state)
+        self.engines[partition] = engine
+        self.states[partition] = states
         self.observer.pending(self.pending())
 
-    def revoke(self, partitions: Iterable[int]) -> None:
-        for partition in partitions:
-            self.engines.pop(partition, None)
-            self.states.pop(partition, None)
-            self.watermarks.forget(partition)
-            self.merge.drop(partition)
-            for topic in self.inputs.names:
-                self.received.pop((topic, partition), None)
+    def revoke(self, partition: int) -> None:
+        self.engines.pop(partition, None)
+        self.states.pop(partition, None)
+        self.watermarks.forget(partition)
+        self.merge.drop(partition)
+        for topic in self.inputs.names:
+            self.received.pop((topic, partition), None)
+        self.observer.pending(self.pending())
 
     def pending(self) -> int:
         return sum(len(engine.due) for engine in self.engines.values())
 
-    async def handle(self, topic: str, partition: int, offset: int, key: bytes | None,
-                     value: bytes | None, ack: Callable[[], object],
-                     caught_up: Callable[[str, int], bool]) -> None:
-        """One input message: decode (or dead-letter), queue it in event-time order, and
-        apply whatever may go now. A message is acked only once applied."""
-        self.observer.consumed(topic)
+    def handle(self, topic: str, partition: int, offset: int, key: bytes | None,
+               value: bytes | None) -> None:
+        """One input message: decode it (or dead-letter it) and queue it in event-time
+        order; ``drain`` applies it once nothing older can still arrive."""
         self.received[topic, partition] = offset
         try:
             if value is None:
                 raise InvalidEventError("missing_field", "the message has no value")
-            event = self.decode(value, self.inputs.event_type(topic))
+            event = self.decode(value, self._types[topic])
         except InvalidEventError as error:
             self.observer.rejected(topic, error.reason)
             log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error)
-            await self.sink.dead_letter(topic, partition, offset, key, value, error)
-            ack()
+            self.outbox.dead_letters.append(
+                DeadLetter(topic, partition, offset, key, value, error))
         else:
             self.watermarks.observe(topic, partition, event.occurred_at)
-            self.merge.push(partition, Pending(event, topic, offset, ack))
-        await self.drain(partition, caught_up)
+            self.merge.push(partition, Pending(event, topic, offset))
 
-    async def drain(self, partition: int, caught_up: Callable[[str, int], bool]) -> None:
+    def drain(self, partition: int, caught_up: CaughtUp) -> None:
         while (item := self.merge.pop_ready(partition, caught_up)) is not None:
-            await self._apply(partition, item)
-            item.ack()
+            self._apply(partition, item)
 
-    async def _apply(self, partition: int, item: Pending) -> None:
+    def _apply(self, partition: int, item: Pending) -> None:
         event, topic, offset = item.event, item.topic, item.offset
-        engine = self.engine(partition)
+        engine = self.engines[partition]
         states = self.states[partition]
-        index = self.inputs.index(topic)
+        index = self._index[topic]
         if states.already_applied(event.contact_id, index, offset):
             log.info("%s[%d]@%d contact %s: already applied, skipped", topic, partition,
                      offset, event.contact_id)
@@ -153,41 +153,48 @@ class Pipeline:
             outcomes = engine.apply(event)
         finally:
             states.applying = None
-        await self._emit(outcomes, partition)
+        if outcomes:
+            self._emit(outcomes)
 
-    async def fire(self, partition: int, now: int,
-                   caught_up: Callable[[str, int], bool]) -> None:
-        """A tick: apply what may go now, then fire the deadlines of ``partition`` due at or
-        before ``now`` and before every event still waiting."""
-        await self.drain(partition, caught_up)
-        if partition in self.engines:
-            await self._emit(self.engines[partition].advance(self._fire_limit(partition, now)),
-                             partition)
-
-    def _fire_limit(self, partition: int, moment: int) -> int:
-        """Deadlines fire up to ``moment`` but never past an event still waiting."""
+    def fire(self, partition: int, caught_up: CaughtUp, wall_now: int) -> None:
+        """Fire the deadlines of ``partition`` its event time has reached, never past an
+        event still waiting."""
+        engine = self.engines.get(partition)
+        moment = self.watermarks.time(partition, caught_up=caught_up, wall_now=wall_now)
+        if engine is None or moment is None:
+            return
         waiting = self.merge.earliest(partition)
-        return moment if waiting is None else min(moment, waiting - 1)
+        limit = moment if waiting is None else min(moment, waiting - 1)
+        if engine.due.any_due(limit):
+            self._emit(engine.advance(limit))
 
-    def due_partitions(self, caught_up: Callable[[str, int], bool],
-                       wall_now: int) -> list[tuple[int, int]]:
-        """(partition, time) for each partition with a deadline its event time reached, or
-        waiting events that may go now (an input caught up without a new message)."""
-        due = []
-        for partition, engine in self.engines.items():
-            moment = self.watermarks.time(partition, caught_up=caught_up, wall_now=wall_now)
-            if moment is None:
-                continue
-            if (engine.due.any_due(self._fire_limit(partition, moment))
-                    or self.merge.ready(partition, caught_up)):
-                due.append((partition, moment))
-        return due
-
-    async def _emit(self, outcomes: list[Outcome], partition: int) -> None:
+    def _emit(self, outcomes: list[Outcome]) -> None:
+        now = self.clock()
         for outcome in outcomes:
             if isinstance(outcome, SendCommand):
-                await self.sink.command(outcome)
-            self.observer.decided(outcome, self.clock())
-        self.states[partition].commit()
-        self.observer.pending(self.pending())
+                self.outbox.commands.append(outcome)
+            self.observer.decided(outcome, now)
 
+    def take_outbox(self) -> Outbox:
+        outbox, self.outbox = self.outbox, Outbox()
+        return outbox
+
+    def commit_states(self) -> dict[int, list[tuple[bytes, bytes]]]:
+        """Make staged states current; per partition, the records the changelog must get."""
+        changes = {partition: states.commit() for partition, states in self.states.items()}
+        self.observer.pending(self.pending())
+        return {partition: c for partition, c in changes.items() if c}
+
+    def positions(self, assigned: Iterable[tuple[str, int]]) -> Mapping[tuple[str, int], int]:
+        """Per input topic-partition, the offset to commit: the oldest message still waiting,
+        or the one after the last read."""
+        found = {}
+        for topic, partition in assigned:
+            first = self.merge.first_offset(partition, topic)
+            if first is not None:
+                found[topic, partition] = first
+            else:
+                last = self.received.get((topic, partition))
+                if last is not None:
+                    found[topic, partition] = last + 1
+        return found

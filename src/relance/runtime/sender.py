@@ -12,13 +12,14 @@ from relance.codec.outputs import OutputCodec
 from relance.errors import InvalidEventError
 from relance.runtime.delivery import Delivery
 from relance.runtime.faustapp import add_metrics_page, new_app, raw_table, raw_topic
-from relance.runtime.pipeline import Sink
 from relance.settings import Settings
 
 
-class ResultSink(Sink, Protocol):
-    """A sink that also records delivery outcomes."""
+class ResultSink(Protocol):
+    """Where the sender writes; every call returns once the broker acknowledged."""
 
+    async def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
+                          value: bytes | None, error: InvalidEventError) -> None: ...
     async def result(self, record: dict[str, Any]) -> None: ...
 
 

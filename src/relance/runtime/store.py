@@ -1,8 +1,9 @@
-"""Contact states in a faust table, shaped as the mapping the core ``Engine`` reads and writes.
+"""Contact states of one partition, shaped as the mapping the core ``Engine`` reads and writes.
 
-Writes are staged and reach the table (and its changelog) only on ``commit``, after the
-commands they produced were acknowledged: a crash in between replays the event and decides
-the same command id again, which the sender drops; it never loses the command.
+The table holds each state encoded (compact: a few hundred bytes a contact). Writes are
+staged and reach the table (and the changelog) only on ``commit``, after the commands they
+produced were acknowledged: a crash in between replays the event and decides the same
+command id again, which the sender drops; it never loses the command.
 Each stored state remembers the offset of the last event applied per input topic, so an
 event replayed after a crash is recognised and not applied twice.
 """
@@ -36,7 +37,7 @@ def decode_stored(raw: bytes) -> Stored:
 
 
 class PartitionStates:
-    """One partition's states; ``table`` is a faust Table with raw keys and values."""
+    """One partition's states; ``table`` maps contact id bytes to encoded ``Stored``."""
 
     def __init__(self, table: MutableMapping[bytes, Any], partition: int, inputs: int) -> None:
         self.table = table
@@ -77,9 +78,10 @@ class PartitionStates:
             offsets = (*offsets[:index], offset, *offsets[index + 1:])
         self._staged[key] = Stored(self.partition, offsets, state)
 
-    def commit(self) -> None:
-        """Write staged states to the table: a reassignment each, so the changelog sees it."""
-        for key, stored in self._staged.items():
-            self.table[key.encode()] = encode_stored(stored)
+    def commit(self) -> list[tuple[bytes, bytes]]:
+        """Write staged states to the table; the changes are what the changelog must get."""
+        changes = [(key.encode(), encode_stored(stored)) for key, stored in self._staged.items()]
+        self.table.update(changes)
         self._staged.clear()
         self._read.clear()
+        return changes

@@ -1,0 +1,190 @@
+"""The worker's hot path: consume input in batches, apply, send, then commit.
+
+One thread owns the consumer, the pipeline and every contact state, so rebalance callbacks
+(which confluent-kafka runs inside ``consume``) see states between two batches, never in
+the middle of one. Each round:
+
+1. consume up to ``batch_size`` messages and hand them to the pipeline, which decodes them
+   and applies them in event-time order per partition;
+2. fire the deadlines each partition's event time has reached;
+3. send the commands and dead letters, and wait for the broker's acknowledgement;
+4. write the states that changed to the changelog, once per contact however many events
+   touched it, and wait again;
+5. commit the input offsets of what was applied (waiting messages are not committed).
+
+A crash anywhere replays from the last commit: states carry the offsets they applied, so an
+event is not applied twice, and a command decided again has the same id.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+
+from relance.runtime.changelog import Changelog
+from relance.runtime.outputs import Outputs
+from relance.runtime.pipeline import Observer, Pipeline
+
+log = logging.getLogger(__name__)
+
+TopicPartitionKey = tuple[str, int]
+
+
+class BatchLoop:
+    def __init__(self, pipeline: Pipeline, changelog: Changelog, outputs: Outputs,
+                 new_consumer: Callable[[], Consumer], observer: Observer, *,
+                 clock: Callable[[], int], batch_size: int, wait: float,
+                 commit_interval: float) -> None:
+        self.pipeline = pipeline
+        self.changelog = changelog
+        self.outputs = outputs
+        self.new_consumer = new_consumer
+        self.observer = observer
+        self.clock = clock
+        self.batch_size = batch_size
+        self.wait = wait
+        self.commit_interval = commit_interval
+        self.assigned: set[TopicPartitionKey] = set()
+        self.ready = threading.Event()  # set while partitions are assigned and recovered
+        self._start: dict[TopicPartitionKey, int] = {}
+        self._highwater: dict[TopicPartitionKey, int] = {}
+        self._committed: dict[TopicPartitionKey, int] = {}
+        self._last_commit = 0.0
+        self._consumer: Consumer | None = None
+
+    def run(self, stopping: threading.Event) -> None:
+        consumer = self._consumer = self.new_consumer()
+        consumer.subscribe(list(self.pipeline.inputs.names), on_assign=self._on_assign,
+                           on_revoke=self._on_revoke, on_lost=self._on_lost)
+        try:
+            while not stopping.is_set():
+                self.step(consumer.consume(self.batch_size, self.wait))
+            self._settle(sync=True)
+        finally:
+            consumer.close()
+            self.ready.clear()
+
+    def step(self, messages: Sequence[Message[bytes, bytes]]) -> None:
+        pipeline = self.pipeline
+        counts: Counter[str] = Counter()
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.fatal():
+                    raise KafkaException(error)
+                log.warning("consumer: %s", error)
+                continue
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            assert topic is not None and partition is not None and offset is not None
+            pipeline.handle(topic, partition, offset, message.key(), message.value())
+            counts[topic] += 1
+        for topic, count in counts.items():
+            self.observer.consumed(topic, count)
+        self._refresh_highwater()
+        now = self.clock()
+        for partition in list(pipeline.engines):
+            pipeline.drain(partition, self.caught_up)
+            pipeline.fire(partition, self.caught_up, now)
+        self._settle(sync=False)
+
+    def caught_up(self, topic: str, partition: int) -> bool:
+        """Whether everything in the topic-partition so far has been read."""
+        key = (topic, partition)
+        highwater = self._highwater.get(key, -1)
+        if highwater < 0:
+            return False
+        last = self.pipeline.received.get(key)
+        return (self._start.get(key, 0) if last is None else last + 1) >= highwater
+
+    def _refresh_highwater(self) -> None:
+        # Cached: the end offset the last fetch response reported, no request per call.
+        assert self._consumer is not None
+        for topic, partition in self.assigned:
+            _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                           cached=True)
+            self._highwater[topic, partition] = high
+
+    def _settle(self, *, sync: bool) -> None:
+        """Send what was decided, then the changed states, then commit input offsets."""
+        outbox = self.pipeline.take_outbox()
+        if outbox:
+            self.outputs.send(outbox)
+        changes = self.pipeline.commit_states()
+        if changes:
+            for partition, records in changes.items():
+                self.outputs.write(self.changelog.topic, partition, records)
+            self.outputs.wait()
+        if sync or time.monotonic() - self._last_commit >= self.commit_interval:
+            self._commit(sync=sync)
+
+    def _commit(self, *, sync: bool, only: set[TopicPartitionKey] | None = None) -> None:
+        assert self._consumer is not None
+        positions = self.pipeline.positions(self.assigned if only is None else only)
+        offsets = [TopicPartition(topic, partition, offset)
+                   for (topic, partition), offset in positions.items()
+                   if self._committed.get((topic, partition)) != offset]
+        self._last_commit = time.monotonic()
+        if not offsets:
+            return
+        try:
+            if sync:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+            else:
+                self._consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                raise
+        for tp in offsets:
+            self._committed[tp.topic, tp.partition] = tp.offset
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        numbers = sorted({tp.partition for tp in partitions})
+        log.info("assigned partitions %s; restoring their states", numbers)
+        tables = self.changelog.recover(numbers)
+        for number in numbers:
+            self.pipeline.assign(number, tables[number])
+        for tp in consumer.committed(partitions, timeout=30):
+            start = tp.offset
+            if start == OFFSET_INVALID or start < 0:
+                start, _ = consumer.get_watermark_offsets(tp, timeout=10)
+            self._start[tp.topic, tp.partition] = start
+            self._committed[tp.topic, tp.partition] = tp.offset
+            self.assigned.add((tp.topic, tp.partition))
+        self.ready.set()
+        log.info("ready: partitions %s, %d deadlines pending", numbers, self.pipeline.pending())
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        log.info("revoking partitions %s", sorted({p for _, p in revoked}))
+        self._settle(sync=False)
+        self._commit(sync=True, only=revoked & self.assigned)
+        self._forget(revoked)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        lost = {(tp.topic, tp.partition) for tp in partitions}
+        log.warning("partitions lost %s: dropped without commit", sorted({p for _, p in lost}))
+        self._forget(lost)
+
+    def _forget(self, revoked: set[TopicPartitionKey]) -> None:
+        self.assigned -= revoked
+        for key in revoked:
+            self._start.pop(key, None)
+            self._highwater.pop(key, None)
+            self._committed.pop(key, None)
+        held = {partition for _, partition in self.assigned}
+        for number in {partition for _, partition in revoked} - held:
+            self.pipeline.revoke(number)
+        if not self.assigned:
+            self.ready.clear()

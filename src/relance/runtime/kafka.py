@@ -1,0 +1,63 @@
+"""confluent-kafka clients for the worker's hot path, configured from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+from relance.broker import BrokerError, TopicSpec, create_topics
+from relance.settings import Settings
+
+
+def bootstrap_servers(broker_url: str) -> str:
+    """``kafka://h1:9092;h2:9092`` (faust's form) as ``h1:9092,h2:9092``."""
+    hosts = []
+    for part in broker_url.replace(",", ";").split(";"):
+        part = part.strip()
+        if "://" in part:
+            part = part.split("://", 1)[1]
+        if part:
+            hosts.append(part.rstrip("/"))
+    return ",".join(hosts)
+
+
+def consumer(settings: Settings, group: str, **overrides: Any) -> Consumer:
+    return Consumer({
+        "bootstrap.servers": bootstrap_servers(settings.broker),
+        "group.id": group,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": int(settings.session_timeout * 1000),
+        "heartbeat.interval.ms": max(200, int(settings.session_timeout * 100)),
+        # Inputs are co-partitioned: the range assignor gives one member the same partition
+        # number of every input topic.
+        "partition.assignment.strategy": "range",
+        "enable.partition.eof": False,
+        **overrides,
+    })
+
+
+def producer(settings: Settings) -> Producer:
+    return Producer({
+        "bootstrap.servers": bootstrap_servers(settings.broker),
+        "linger.ms": 5,
+        "batch.num.messages": 10_000,
+        "queue.buffering.max.messages": 1_000_000,
+        # Sends are idempotent downstream (command ids and the ledger); retries may reorder
+        # nothing that matters, but a lost record would.
+        "acks": "all",
+        "partitioner": "murmur2_random",
+    })
+
+
+def ensure_topic(settings: Settings, spec: TopicSpec) -> None:
+    """Create ``spec`` if missing; an existing topic must have its partition count."""
+    servers = bootstrap_servers(settings.broker)
+    create_topics(servers, [spec])
+    found = AdminClient({"bootstrap.servers": servers}).list_topics(spec.name, timeout=10)
+    partitions = len(found.topics[spec.name].partitions)
+    if partitions != spec.partitions:
+        raise BrokerError(f"topic {spec.name} has {partitions} partitions, expected "
+                          f"{spec.partitions} (RELANCE_PARTITIONS)")
