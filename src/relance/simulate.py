@@ -12,7 +12,6 @@ Commands are written sorted by (decided_at, command_id) whatever the number of w
 
 from __future__ import annotations
 
-import gc
 import gzip
 import heapq
 import multiprocessing
@@ -32,6 +31,7 @@ from relance.codec.json import decode, envelope
 from relance.commands import Outcome, SendCommand
 from relance.engine import Engine
 from relance.errors import InvalidEventError, RelanceError
+from relance.gc_tuning import rare_collections
 from relance.scenarios import Config
 
 Command = tuple[int, str, bytes]  # decided_at, command_id, JSON line
@@ -121,21 +121,8 @@ def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0, shar
                  until: int | None = None, strict: bool = False,
                  source: str = "<events>") -> ShardResult:
     """Replay the lines of one shard's contacts; lines no contact can be read from go to 0."""
-    with _rare_collections():
+    with rare_collections():
         return _replay(lines, config, shard, shards, until, strict, source)
-
-
-@contextmanager
-def _rare_collections() -> Iterator[None]:
-    """A replay allocates millions of short-lived, acyclic objects: collect them rarely."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 def _replay(lines: Iterable[bytes], config: Config, shard: int, shards: int,

@@ -123,3 +123,25 @@ def test_schema_fields_match_the_dataclass(name: str) -> None:
     schema = json.loads(schema_path.read_text())
     assert schema["namespace"] == "relance"
     assert [f["name"] for f in schema["fields"]] == [f.name for f in fields(DATACLASSES[name])]
+
+
+def untyped(**extra: Any) -> dict[str, Any]:
+    return {k: v for k, v in base(**extra).items() if k != "type"}
+
+
+@pytest.mark.parametrize(("raw", "accepted"), [
+    (b'{"type":"cart",' + json.dumps(untyped())[1:].encode(), True),
+    (b'{"type": "cart", ' + json.dumps(untyped())[1:].encode(), True),
+    (b'{"type":"order",' + json.dumps(untyped())[1:].encode(), False),
+    (json.dumps(untyped()).encode(), True),
+    # the expected tag nested, a different one at the top: the top one counts
+    (json.dumps({**untyped(extra={"type": "cart"}), "type": "order"}).encode(), False),
+    (json.dumps(untyped(extra={"type": "cart"})).encode(), True),
+    (json.dumps(untyped(cart_id="type")).encode(), True),
+])
+def test_the_type_is_read_exactly_however_it_is_written(raw: bytes, accepted: bool) -> None:
+    if accepted:
+        assert isinstance(json_codec.decode(raw, "cart"), CartChange)
+    else:
+        with pytest.raises(InvalidEventError, match="does not belong here"):
+            json_codec.decode(raw, "cart")

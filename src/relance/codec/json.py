@@ -63,12 +63,29 @@ def envelope(raw: bytes | str) -> Envelope | None:
 
 
 _UNREAD: Any = object()
+_TYPED = {kind: b'"type":"' + kind.encode() + b'"' for kind in _FAST}
+
+
+def _tag(raw: bytes | str, expected: EventType | None) -> str | None:
+    """The record's ``type``, without a parse in the common cases.
+
+    ``"type"`` can only occur in JSON as a whole string token (inside another string its
+    quotes are escaped); followed by a colon it is a key. No occurrence means no ``type``,
+    one occurrence as ``"type":"<expected>"`` means that type; anything else is parsed.
+    """
+    if isinstance(raw, bytes):
+        found = raw.count(b'"type"')
+        if found == 0:
+            return None
+        if found == 1 and expected is not None and _TYPED.get(expected, b"\0") in raw:
+            return expected
+    return _TAG.decode(raw).type
 
 
 def _fast(raw: bytes | str, event_type: EventType | None, tag: str | None) -> Event | None:
     try:
         if tag is _UNREAD:
-            tag = _TAG.decode(raw).type
+            tag = _tag(raw, event_type)
         if event_type is not None and tag is not None and tag != event_type:
             return None
         decoder = _FAST.get(event_type or tag)

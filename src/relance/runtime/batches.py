@@ -33,6 +33,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from relance.gc_tuning import rare_collections
 from relance.runtime.changelog import Changelog
 from relance.runtime.outputs import Outputs
 from relance.runtime.pipeline import Observer, Pipeline
@@ -69,9 +70,10 @@ class BatchLoop:
         consumer.subscribe(list(self.pipeline.inputs.names), on_assign=self._on_assign,
                            on_revoke=self._on_revoke, on_lost=self._on_lost)
         try:
-            while not stopping.is_set():
-                self.step(consumer.consume(self.batch_size, self.wait))
-            self._settle(sync=True)
+            with rare_collections():
+                while not stopping.is_set():
+                    self.step(consumer.consume(self.batch_size, self.wait))
+                self._settle(sync=True)
         finally:
             consumer.close()
             self.ready.clear()

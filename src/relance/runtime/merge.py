@@ -29,7 +29,9 @@ class EventTimeMerge:
         self._waiting: dict[int, dict[str, deque[Pending]]] = {}
 
     def push(self, partition: int, item: Pending) -> None:
-        queues = self._waiting.setdefault(partition, {t: deque() for t in self.topics})
+        queues = self._waiting.get(partition)
+        if queues is None:
+            queues = self._waiting[partition] = {t: deque() for t in self.topics}
         queues[item.topic].append(item)
 
     def ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> bool:
@@ -40,12 +42,14 @@ class EventTimeMerge:
 
     def pop_ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> Pending | None:
         """The oldest waiting event of ``partition``, if nothing older can still arrive."""
-        if not self.ready(partition, caught_up):
-            return None
-        queues = self._waiting[partition].values()
-        oldest = min((queue for queue in queues if queue),
-                     key=lambda queue: queue[0].event.occurred_at)
-        return oldest.popleft()
+        oldest: deque[Pending] | None = None
+        for topic, queue in self._waiting.get(partition, {}).items():
+            if not queue:
+                if not caught_up(topic, partition):
+                    return None
+            elif oldest is None or queue[0].event.occurred_at < oldest[0].event.occurred_at:
+                oldest = queue
+        return None if oldest is None else oldest.popleft()
 
     def earliest(self, partition: int) -> int | None:
         queues = self._waiting.get(partition, {})
