@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo replay test check lint typecheck bench clean
+.PHONY: demo replay test check lint typecheck bench bench-simulate bench-worker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,14 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-bench: $(STAMP)
+bench: bench-simulate bench-worker
+
+bench-simulate: $(STAMP)
 	$(BIN)/python bench/simulate_throughput.py
+
+# relance worker end to end on the embedded broker, with the plain faust agent beside it
+bench-worker: $(STAMP)
+	$(BIN)/python bench/worker_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

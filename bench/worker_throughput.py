@@ -214,15 +214,16 @@ def latency(broker: EmbeddedBroker, root: Path, events: list[Event], rate: float
 def _read_lags(broker: EmbeddedBroker, topic: str, lags: list[float],
                stop: threading.Event) -> None:
     consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "lat-reader",
-                         "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
+                         "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+                         "fetch.wait.max.ms": 20})
     consumer.subscribe([topic])
     try:
         while not stop.is_set():
-            for message in consumer.consume(1000, 0.1):
-                if message.error() is None:
-                    arrived = time.time_ns() // 1_000_000
-                    decided = parse_iso(orjson.loads(message.value())["decided_at"])
-                    lags.append((arrived - decided) / 1000)
+            message = consumer.poll(0.05)  # one at a time: each is timed as it arrives
+            if message is not None and message.error() is None:
+                arrived = time.time_ns() // 1_000_000
+                decided = parse_iso(orjson.loads(message.value())["decided_at"])
+                lags.append((arrived - decided) / 1000)
     finally:
         consumer.close()
 
@@ -281,13 +282,17 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=50_000)
     parser.add_argument("--baseline-events", type=int, default=15_000)
     parser.add_argument("--latency-seconds", type=float, default=40.0)
+    parser.add_argument("--latency-rate", type=float,
+                        help="events/s of the latency run (default: half the measured rate)")
     parser.add_argument("--recovery-contacts", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path,
+                        help="a folder to keep the logs in (default: a temporary one)")
     parser.add_argument("--skip", action="append", default=[],
                         choices=["baseline", "latency", "recovery"])
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, embedded_broker(Path(tmp)) as broker:
-        root = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp, embedded_broker(args.keep or Path(tmp)) as broker:
+        root = args.keep or Path(tmp)
         events = generate(args.contacts)
         print(f"generated {len(events):,} events for {args.contacts:,} contacts")
         fast = throughput(broker, root, events)
@@ -299,7 +304,8 @@ def main() -> None:
         if "latency" not in args.skip:
             fresh = generate(20_000, seed=2)
             report("latency at half rate (seconds)",
-                   latency(broker, root, fresh, fast["rate"] / 2, args.latency_seconds))
+                   latency(broker, root, fresh, args.latency_rate or fast["rate"] / 2,
+                           args.latency_seconds))
         if "recovery" not in args.skip:
             settings = load_settings(broker=broker.url, app_id="thr", partitions=PARTITIONS)
             tables = Changelog(settings, "thr-worker-contact-state-changelog").recover(

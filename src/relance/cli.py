@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
+from relance.broker import BrokerError
 from relance.errors import ConfigError
 from relance.scenarios import DEFAULT_CONFIG, Config, load_config_file
 from relance.simulate import StrictModeError, simulate
@@ -117,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"relance: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokerError as exc:
+        print(f"relance: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     sender_web_port: int = Field(6067, description="HTTP port for /metrics (sender)")
     session_timeout: float = Field(10.0, description="Consumer group session timeout, seconds")
     commit_interval: float = Field(1.0, description="Offset commit interval, seconds")
-    tick_interval: float = Field(0.2, gt=0, description="Longest wait for input before due "
+    tick_interval: float = Field(0.05, gt=0, description="Longest wait for input before due "
                                  "deadlines are looked for, seconds")
     batch_size: int = Field(5000, ge=1, description="Most input messages the worker applies "
                             "between two sends and commits")

@@ -35,6 +35,9 @@ def consumer(settings: Settings, group: str, **overrides: Any) -> Consumer:
         # number of every input topic.
         "partition.assignment.strategy": "range",
         "enable.partition.eof": False,
+        # How long the broker may hold a fetch with nothing new; some brokers (Tansu) hold
+        # it that long even when records arrive, which would add to every deadline's lag.
+        "fetch.wait.max.ms": 100,
         **overrides,
     })
 
