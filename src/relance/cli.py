@@ -12,7 +12,8 @@ from typing import IO
 
 from relance.broker import BrokerError
 from relance.errors import ConfigError
-from relance.scenarios import DEFAULT_CONFIG, Config, load_config_file
+from relance.scenario_file import load_config_file
+from relance.scenarios import DEFAULT_CONFIG, Config
 from relance.simulate import StrictModeError, simulate
 from relance.timestamps import parse_iso
 

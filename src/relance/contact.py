@@ -5,60 +5,94 @@ This is the whole per-contact decision path; the simulator and the live worker b
 
 from __future__ import annotations
 
-from relance.commands import Candidate, Outcome
+from relance.commands import Candidate, Outcome, Suppression, command_id
 from relance.detectors import browse as browse_detector
 from relance.detectors import cart as cart_detector
+from relance.detectors import orders as order_detector
 from relance.events import CartChange, ContactProfile, Event, Order, PageView
+from relance.journeys import next_step
 from relance.policy import decide
-from relance.scenarios import Config
-from relance.state import Browse, Cart, ContactState, Profile
+from relance.scenarios import Config, Scenario
+from relance.state import ContactState, Journey
 
 
 def on_event(state: ContactState, event: Event, config: Config) -> ContactState:
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
+    cart, browse, journeys = state.cart, state.browse, state.journeys
     if isinstance(event, PageView):
-        browse = browse_detector.on_view(state.browse, event, cart_open=state.cart.is_open,
-                                         scenario=config.browse_abandonment)
-        return state if browse is state.browse else _with(state, browse=browse)
-    if isinstance(event, CartChange):
-        cart = cart_detector.on_change(state.cart, event, config.cart_abandonment)
-        return _with(state, cart=cart, browse=browse_detector.on_cart(state.browse, event))
-    if isinstance(event, Order):
-        return _with(state, cart=cart_detector.on_order(state.cart, event),
-                     browse=browse_detector.on_order(state.browse, event))
-    if isinstance(event, ContactProfile):
-        return _with(state, profile=state.profile.updated(event))
-    raise TypeError(f"not an event: {event!r}")
+        browse, journeys = browse_detector.on_view(
+            browse, journeys, event, cart_open=bool(cart.lines),
+            scenarios=config.of_kind("browse_abandonment"))
+        if browse is state.browse:
+            return state
+    elif isinstance(event, CartChange):
+        cart, journeys = cart_detector.on_change(cart, journeys, event,
+                                                 config.of_kind("cart_abandonment"))
+        browse, journeys = browse_detector.on_cart(browse, journeys, event,
+                                                   config.of_kind("browse_abandonment"))
+    elif isinstance(event, Order):
+        cart, journeys = cart_detector.on_order(cart, journeys, event,
+                                                config.of_kind("cart_abandonment"))
+        browse, journeys = browse_detector.on_order(browse, journeys, event,
+                                                    config.of_kind("browse_abandonment"))
+        journeys = order_detector.on_order(journeys, event, config.of_kind("order_status"))
+    elif isinstance(event, ContactProfile):
+        return state._replace(profile=state.profile.updated(event))
+    else:
+        raise TypeError(f"not an event: {event!r}")
+    return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys)
 
 
 def on_due(state: ContactState, now: int, config: Config) -> tuple[ContactState, list[Outcome]]:
-    """Fire every deadline at or before ``now``, earliest first, through contact policy."""
-    new_cart, cart_candidate = cart_detector.on_due(state.cart, now)
-    new_browse, browse_candidate = browse_detector.on_due(state.browse, now)
-    state = _with(state, cart=new_cart, browse=new_browse)
-    candidates = [c for c in (cart_candidate, browse_candidate) if c is not None]
-    candidates.sort(key=_firing_order)
+    """Fire every step due at or before ``now``, earliest first, through contact policy."""
     outcomes: list[Outcome] = []
-    for candidate in candidates:
-        scenario = config.get(candidate.scenario)
-        if scenario is None:
+    while state.journeys and (due := min(state.journeys, key=_firing_order)).due_at <= now:
+        rest = tuple(j for j in state.journeys if j is not due)
+        scenario = config.get(due.scenario)
+        if scenario is None:  # no longer configured: the journey ends quietly
+            state = _ended(state._replace(journeys=rest), config)
             continue
-        state, outcome = decide(state, candidate, scenario)
-        outcomes.append(outcome)
+        following = next_step(due, scenario)
+        candidate = _candidate(state, due, scenario)
+        if candidate is None:
+            following = None
+        elif _stale(due, scenario):
+            outcomes.append(Suppression(
+                command_id(state.contact_id, due.scenario, due.instance, due.step),
+                state.contact_id, due.scenario, "stale", due.due_at))
+            following = None
+        else:
+            state, outcome = decide(state, candidate, scenario)
+            outcomes.append(outcome)
+            if isinstance(outcome, Suppression) and outcome.reason == "quiet_period":
+                following = None
+        journeys = rest if following is None else (*rest, following)
+        state = _ended(state._replace(journeys=journeys), config)
     return state, outcomes
 
 
-def _firing_order(candidate: Candidate) -> tuple[int, str]:
-    return candidate.due_at, candidate.scenario
+def _firing_order(journey: Journey) -> tuple[int, str, str]:
+    return journey.due_at, journey.scenario, journey.instance
 
 
-def _with(state: ContactState, *, profile: Profile | None = None, cart: Cart | None = None,
-          browse: Browse | None = None) -> ContactState:
-    # Hand-written ``replace``: this runs once per event and dataclasses.replace is slower.
-    return ContactState(
-        state.contact_id,
-        state.profile if profile is None else profile,
-        state.cart if cart is None else cart,
-        state.browse if browse is None else browse,
-        state.last_sent,
-    )
+def _candidate(state: ContactState, journey: Journey, scenario: Scenario) -> Candidate | None:
+    if scenario.kind == "cart_abandonment":
+        return cart_detector.candidate(state.cart, journey)
+    if scenario.kind == "browse_abandonment":
+        return browse_detector.candidate(state.browse, journey)
+    return order_detector.candidate(journey)
+
+
+def _stale(journey: Journey, scenario: Scenario) -> bool:
+    limit = scenario.stale_after_ms
+    return limit is not None and journey.due_at - journey.started_at > limit
+
+
+def _ended(state: ContactState, config: Config) -> ContactState:
+    """Views are answered once no browse journey is left to use them."""
+    if not state.browse.viewed:
+        return state
+    browsing = {s.name for s in config.of_kind("browse_abandonment")}
+    if any(j.scenario in browsing for j in state.journeys):
+        return state
+    return state._replace(browse=browse_detector.answered(state.browse))

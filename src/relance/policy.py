@@ -1,7 +1,9 @@
 """Contact policy: the one place a candidate becomes a send command or a suppression.
 
 Checks run in this order, and the first that fails names the reason: a known address,
-marketing consent, then the scenario's quiet period.
+marketing consent, then the scenario's quiet period. A transactional scenario (an order
+confirmation) needs only the address. The quiet period holds back a scenario's first step;
+the later steps of a journey already under way are its own follow-ups.
 """
 
 from __future__ import annotations
@@ -18,18 +20,20 @@ def decide(state: ContactState, candidate: Candidate,
     profile = state.profile
     if not profile.email:
         return state, Suppression(cid, state.contact_id, candidate.scenario, "no_address", at)
-    if profile.marketing_opt_in is not True:
-        return state, Suppression(cid, state.contact_id, candidate.scenario, "no_consent", at)
-    last = state.sent_at(candidate.scenario)
-    if last is not None and at - last < scenario.quiet_period_ms:
-        return state, Suppression(cid, state.contact_id, candidate.scenario, "quiet_period", at)
+    if not scenario.transactional:
+        if profile.marketing_opt_in is not True:
+            return state, Suppression(cid, state.contact_id, candidate.scenario, "no_consent", at)
+        last = state.sent_at(candidate.scenario)
+        if candidate.step == 1 and last is not None and at - last < scenario.quiet_period_ms:
+            return state, Suppression(cid, state.contact_id, candidate.scenario, "quiet_period",
+                                      at)
     command = SendCommand(
         command_id=cid,
         contact_id=state.contact_id,
         scenario=candidate.scenario,
         step=candidate.step,
         channel=scenario.channel,
-        template=scenario.template,
+        template=scenario.steps[min(candidate.step, len(scenario.steps)) - 1].template,
         priority=scenario.priority,
         decided_at=at,
         recipient=Recipient(profile.email, profile.locale, profile.timezone),

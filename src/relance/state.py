@@ -9,7 +9,7 @@ times as much to construct.
 from __future__ import annotations
 
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from relance.events import ContactProfile, Product
 
@@ -43,16 +43,15 @@ class CartLine(NamedTuple):
 class Cart(NamedTuple):
     """The contact's cart; it is open while it holds a line.
 
-    ``due_at`` is the abandonment deadline and ``armed_by`` the event id of the change that
-    set it: that id names the instance the reminder answers. ``closed_at`` is the time of
-    the last placed order: a change older than that was settled by the order, even when
-    the order is read first (orders and cart changes come from different topics).
+    ``changed_by`` is the event id of the last change: it names the abandonment instance a
+    reminder answers. ``closed_at`` is the time of the last placed order: a change older
+    than that was settled by the order, even when the order is read first (orders and cart
+    changes come from different topics).
     """
 
     lines: tuple[CartLine, ...] = ()
     cart_id: str | None = None
-    due_at: int | None = None
-    armed_by: str | None = None
+    changed_by: str | None = None
     closed_at: int = 0
 
     @property
@@ -67,16 +66,30 @@ class ViewedProduct(NamedTuple):
 
 
 class Browse(NamedTuple):
-    """Product views since browse abandonment was armed, with its deadline.
+    """Product views since browse abandonment was last armed, answered or disarmed.
 
     ``disarmed_at`` is the time of the last cart add or placed order: a view older than that
     arms nothing, whichever was read first.
     """
 
     viewed: tuple[ViewedProduct, ...] = ()
-    due_at: int | None = None
-    armed_by: str | None = None
     disarmed_at: int = 0
+
+
+class Journey(NamedTuple):
+    """One scenario under way for the contact: its next step and when it is due.
+
+    ``instance`` is the id of the event that started it (the command ids derive from it) and
+    ``started_at`` the trigger's time, from which every step's delay counts. ``data`` is what
+    the messages need that the contact's state does not keep (an order's items).
+    """
+
+    scenario: str
+    instance: str
+    step: int
+    started_at: int
+    due_at: int
+    data: dict[str, Any] | None = None
 
 
 class ContactState(NamedTuple):
@@ -85,16 +98,17 @@ class ContactState(NamedTuple):
     cart: Cart = Cart()
     browse: Browse = Browse()
     last_sent: tuple[tuple[str, int], ...] = ()
+    journeys: tuple[Journey, ...] = ()
 
     @property
     def next_due(self) -> int | None:
         """The earliest pending deadline, which the due-index keys this contact by."""
-        cart, browse = self.cart.due_at, self.browse.due_at
-        if cart is None:
-            return browse
-        if browse is None:
-            return cart
-        return min(cart, browse)
+        journeys = self.journeys
+        if not journeys:
+            return None
+        if len(journeys) == 1:
+            return journeys[0].due_at
+        return min(journey.due_at for journey in journeys)
 
     def sent_at(self, scenario: str) -> int | None:
         for name, at in self.last_sent:

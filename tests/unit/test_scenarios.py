@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from relance.errors import ConfigError
-from relance.scenarios import DEFAULT_CONFIG, load_config, load_config_file, parse_duration
+from relance.scenario_file import load_config, load_config_file, parse_duration
+from relance.scenarios import DEFAULT_CONFIG
 from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 SPEC_DEFAULTS = """\
@@ -37,16 +38,18 @@ def test_bad_durations(text: str) -> None:
 
 def test_a_key_left_out_takes_its_default_and_a_scenario_left_out_is_off() -> None:
     config = load_config("scenarios:\n  cart_abandonment: {delay: 30m}\n")
-    assert config.browse_abandonment is None
-    assert config.cart_abandonment is not None
-    assert config.cart_abandonment.delay_ms == 30 * MINUTE_MS
-    assert config.cart_abandonment.quiet_period_ms == 24 * HOUR_MS
+    cart = config.get("cart_abandonment")
+    assert config.get("browse_abandonment") is None
+    assert cart is not None
+    assert cart.delay_ms == 30 * MINUTE_MS
+    assert cart.quiet_period_ms == 24 * HOUR_MS
 
 
 def test_enabled_false_turns_a_scenario_off() -> None:
     config = load_config("scenarios:\n  cart_abandonment: {enabled: false}\n"
                          "  browse_abandonment: {}\n")
-    assert config.cart_abandonment is None and config.browse_abandonment is not None
+    assert config.get("cart_abandonment") is None
+    assert config.get("browse_abandonment") is not None
 
 
 def problems(text: str) -> list[str]:
@@ -70,11 +73,14 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "(write e.g. 30m, 1h, 2d or 1h30m)",
         "shop.yaml:4: scenarios.cart_abandonment.priority: must be a whole number, not 'high'",
         "shop.yaml:5: scenarios.cart_abandonment.colour: unknown key "
-        "(allowed: delay, quiet_period, priority, channel, template, enabled)",
+        "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
+        "template, transactional, statuses, enabled)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email)",
-        "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario "
-        "(known: browse_abandonment, cart_abandonment)",
+        "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario: give its kind (one of "
+        "browse_abandonment, cart_abandonment, order_status) or use a built-in name "
+        "(browse_abandonment, cart_abandonment, delivery_update, order_cancellation, "
+        "order_confirmation, shipping_update)",
         "shop.yaml:9: extra: unknown key (allowed: scenarios)",
     ]
 
@@ -104,3 +110,71 @@ def test_invalid_yaml_names_the_line() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.yaml: No such file"):
         load_config_file(tmp_path / "nope.yaml")
+
+
+def test_steps_count_from_the_trigger_and_take_their_own_templates() -> None:
+    config = load_config("scenarios:\n"
+                         "  cart_abandonment:\n"
+                         "    stale_after: 7d\n"
+                         "    steps:\n"
+                         "      - {delay: 1h}\n"
+                         "      - {delay: 24h, template: cart_last_call}\n")
+    cart = config.get("cart_abandonment")
+    assert cart is not None
+    assert [(s.delay_ms, s.template) for s in cart.steps] == [
+        (HOUR_MS, "cart_abandonment"), (24 * HOUR_MS, "cart_last_call")]
+    assert cart.stale_after_ms == 7 * DAY_MS
+
+
+def test_a_new_scenario_of_an_existing_kind_is_configuration_only() -> None:
+    config = load_config("scenarios:\n"
+                         "  cart_nudge: {kind: cart_abandonment, delay: 15m, priority: 10}\n"
+                         "  refund_notice: {kind: order_status, statuses: [refunded]}\n"
+                         "  order_confirmation: {}\n")
+    nudge, refund, confirmation = (config.get(n) for n in
+                                   ("cart_nudge", "refund_notice", "order_confirmation"))
+    assert nudge is not None and nudge.kind == "cart_abandonment"
+    assert (nudge.delay_ms, nudge.priority, nudge.template) == (15 * MINUTE_MS, 10,
+                                                                "cart_abandonment")
+    assert refund is not None and refund.statuses == {"refunded"} and refund.transactional
+    assert confirmation is not None and confirmation.statuses == {"placed"}
+    assert [s.name for s in config.of_kind("order_status")] == ["order_confirmation",
+                                                                "refund_notice"]
+
+
+def test_order_notifications_are_in_the_catalogue_but_off_without_a_file() -> None:
+    assert [s.name for s in DEFAULT_CONFIG.enabled()] == ["cart_abandonment",
+                                                          "browse_abandonment"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("scenarios:\n  x: {kind: cart}\n", "shop.yaml:2: scenarios.x.kind: 'cart' is not a kind "
+     "(known: browse_abandonment, cart_abandonment, order_status)"),
+    ("scenarios:\n  cart_abandonment: {kind: order_status}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.kind: cart_abandonment is a built-in "
+     "cart_abandonment scenario; give a new scenario a name of its own"),
+    ("scenarios:\n  x: {kind: order_status}\n",
+     "shop.yaml:2: scenarios.x.statuses: an order_status scenario needs statuses"),
+    ("scenarios:\n  x: {kind: order_status, statuses: [lost]}\n",
+     "shop.yaml:2: scenarios.x.statuses: 'lost' is not an order status (cancelled, delivered, "
+     "paid, placed, refunded, shipped)"),
+    ("scenarios:\n  cart_abandonment: {statuses: [placed]}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.statuses: only order_status scenarios have "
+     "statuses, not cart_abandonment"),
+    ("scenarios:\n  cart_abandonment:\n    delay: 1h\n    steps: [{delay: 2h}]\n",
+     "shop.yaml:3: scenarios.cart_abandonment.delay: give either delay (one message) or "
+     "steps, not both"),
+    ("scenarios:\n  cart_abandonment:\n    steps: [{delay: 2h}, {delay: 1h}]\n",
+     "shop.yaml:3: scenarios.cart_abandonment.steps[1].delay: step delays count from the "
+     "trigger and must increase from one step to the next"),
+    ("scenarios:\n  cart_abandonment:\n    steps: [{template: x}]\n",
+     "shop.yaml:3: scenarios.cart_abandonment.steps[0]: a step needs a delay"),
+    ("scenarios:\n  cart_abandonment:\n    steps: []\n",
+     "shop.yaml:3: scenarios.cart_abandonment.steps: must be a list of steps, each with a "
+     "delay"),
+    ("scenarios:\n  cart_abandonment: {stale_after: soon}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.stale_after: 'soon' is not a duration (write "
+     "e.g. 30m, 1h, 2d or 1h30m)"),
+])
+def test_scenario_shape_problems(text: str, expected: str) -> None:
+    assert problems(text) == [expected]

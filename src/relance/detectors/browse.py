@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from relance.commands import Candidate
 from relance.events import CartChange, Order, PageView
+from relance.journeys import cancel, start
 from relance.scenarios import Scenario
-from relance.state import Browse, ViewedProduct
+from relance.state import Browse, Journey, ViewedProduct
 
-SCENARIO = "browse_abandonment"
+Journeys = tuple[Journey, ...]
+
 PRODUCTS_SHOWN = 3
 # Bounds state per contact; the reminder shows only the top few anyway.
 PRODUCTS_KEPT = 10
@@ -34,36 +36,47 @@ def _record_view(viewed: tuple[ViewedProduct, ...], view: PageView) -> tuple[Vie
     return tuple(kept)
 
 
-def on_view(browse: Browse, view: PageView, *, cart_open: bool,
-            scenario: Scenario | None) -> Browse:
-    """A product view with no open cart arms the reminder or moves its deadline."""
-    if (scenario is None or cart_open or view.page_type != "product" or view.product is None
+def on_view(browse: Browse, journeys: Journeys, view: PageView, *, cart_open: bool,
+            scenarios: tuple[Scenario, ...]) -> tuple[Browse, Journeys]:
+    """A product view with no open cart arms the reminders or moves them later."""
+    if (not scenarios or cart_open or view.page_type != "product" or view.product is None
             or view.occurred_at <= browse.disarmed_at):
-        return browse
-    return Browse(_record_view(browse.viewed, view), view.occurred_at + scenario.delay_ms,
-                  view.event_id, browse.disarmed_at)
+        return browse, journeys
+    return (Browse(_record_view(browse.viewed, view), browse.disarmed_at),
+            start(journeys, scenarios, view.event_id, view.occurred_at))
 
 
-def on_cart(browse: Browse, change: CartChange) -> Browse:
-    return _disarmed(browse, change.occurred_at) if change.action == "add" else browse
+def on_cart(browse: Browse, journeys: Journeys, change: CartChange,
+            scenarios: tuple[Scenario, ...]) -> tuple[Browse, Journeys]:
+    if change.action != "add":
+        return browse, journeys
+    return _disarmed(browse, journeys, change.occurred_at, scenarios)
 
 
-def on_order(browse: Browse, order: Order) -> Browse:
-    return _disarmed(browse, order.occurred_at) if order.status == "placed" else browse
+def on_order(browse: Browse, journeys: Journeys, order: Order,
+             scenarios: tuple[Scenario, ...]) -> tuple[Browse, Journeys]:
+    if order.status != "placed":
+        return browse, journeys
+    return _disarmed(browse, journeys, order.occurred_at, scenarios)
 
 
-def _disarmed(browse: Browse, at: int) -> Browse:
+def _disarmed(browse: Browse, journeys: Journeys, at: int,
+              scenarios: tuple[Scenario, ...]) -> tuple[Browse, Journeys]:
     # A disarming event older than the last one changes nothing: the views kept since then
     # came after both.
-    return browse if at <= browse.disarmed_at else Browse(disarmed_at=at)
+    if at <= browse.disarmed_at:
+        return browse, journeys
+    return Browse(disarmed_at=at), cancel(journeys, scenarios)
 
 
-def on_due(browse: Browse, now: int) -> tuple[Browse, Candidate | None]:
-    if browse.due_at is None or browse.due_at > now:
-        return browse, None
-    if browse.armed_by is None or not browse.viewed:
-        return Browse(disarmed_at=browse.disarmed_at), None
+def candidate(browse: Browse, journey: Journey) -> Candidate | None:
+    if not browse.viewed:
+        return None
     top = sorted(browse.viewed, key=_rank, reverse=True)[:PRODUCTS_SHOWN]
     payload = {"products": [{"product": v.product.to_record(), "views": v.views} for v in top]}
-    return Browse(disarmed_at=browse.disarmed_at), Candidate(
-        SCENARIO, browse.armed_by, 1, browse.due_at, payload)
+    return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)
+
+
+def answered(browse: Browse) -> Browse:
+    """Views already answered (or given up on) arm nothing again."""
+    return Browse(disarmed_at=browse.disarmed_at)

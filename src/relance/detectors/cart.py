@@ -1,13 +1,14 @@
-"""Cart abandonment: an open cart left alone for ``delay`` raises one reminder."""
+"""Cart abandonment: an open cart left alone raises its reminders, until the cart closes."""
 
 from __future__ import annotations
 
 from relance.commands import Candidate
 from relance.events import CartChange, Order
+from relance.journeys import cancel, start
 from relance.scenarios import Scenario
-from relance.state import Cart, CartLine
+from relance.state import Cart, CartLine, Journey
 
-SCENARIO = "cart_abandonment"
+Journeys = tuple[Journey, ...]
 
 
 def _apply_change(lines: tuple[CartLine, ...], change: CartChange) -> tuple[CartLine, ...]:
@@ -31,35 +32,33 @@ def _apply_change(lines: tuple[CartLine, ...], change: CartChange) -> tuple[Cart
     return (*others, CartLine(product, quantity))
 
 
-def on_change(cart: Cart, change: CartChange, scenario: Scenario | None) -> Cart:
-    """Track contents always (browse needs them); arm a deadline only if the scenario is on."""
+def on_change(cart: Cart, journeys: Journeys, change: CartChange,
+              scenarios: tuple[Scenario, ...]) -> tuple[Cart, Journeys]:
+    """Track contents always (browse needs them); every change restarts the reminders."""
     if change.occurred_at <= cart.closed_at:
-        return cart
+        return cart, journeys
     lines = _apply_change(cart.lines, change)
     cart_id = change.cart_id or cart.cart_id
     if not lines:
-        return Cart(cart_id=cart_id, closed_at=cart.closed_at)
-    if scenario is None:
-        return Cart(lines, cart_id, closed_at=cart.closed_at)
-    return Cart(lines, cart_id, change.occurred_at + scenario.delay_ms, change.event_id,
-                cart.closed_at)
+        return Cart(cart_id=cart_id, closed_at=cart.closed_at), cancel(journeys, scenarios)
+    return (Cart(lines, cart_id, change.event_id, cart.closed_at),
+            start(journeys, scenarios, change.event_id, change.occurred_at))
 
 
-def on_order(cart: Cart, order: Order) -> Cart:
+def on_order(cart: Cart, journeys: Journeys, order: Order,
+             scenarios: tuple[Scenario, ...]) -> tuple[Cart, Journeys]:
+    """A placed order converts: the cart is closed and its reminders stop."""
     if order.status != "placed":
-        return cart
-    return Cart(closed_at=max(cart.closed_at, order.occurred_at))
+        return cart, journeys
+    return Cart(closed_at=max(cart.closed_at, order.occurred_at)), cancel(journeys, scenarios)
 
 
-def on_due(cart: Cart, now: int) -> tuple[Cart, Candidate | None]:
-    if cart.due_at is None or cart.due_at > now:
-        return cart, None
-    if not cart.lines or cart.armed_by is None:
-        return Cart(cart.lines, cart.cart_id, closed_at=cart.closed_at), None
+def candidate(cart: Cart, journey: Journey) -> Candidate | None:
+    if not cart.lines:
+        return None
     payload = {
         "cart_id": cart.cart_id,
         "items": [{"product": line.product.to_record(), "quantity": line.quantity}
                   for line in cart.lines],
     }
-    candidate = Candidate(SCENARIO, cart.armed_by, 1, cart.due_at, payload)
-    return Cart(cart.lines, cart.cart_id, closed_at=cart.closed_at), candidate
+    return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)

@@ -1,0 +1,45 @@
+"""Journeys: the scenarios under way for one contact, as an immutable tuple.
+
+Detectors start and cancel them; ``contact.on_due`` fires their steps. Pure functions, so a
+state that persists on assignment never misses a change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relance.scenarios import Scenario
+from relance.state import Journey
+
+
+def start(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...], instance: str,
+          at: int, data: dict[str, Any] | None = None, *,
+          one_per_scenario: bool = True) -> tuple[Journey, ...]:
+    """Start each scenario at its first step, triggered at ``at`` by event ``instance``.
+
+    With ``one_per_scenario`` a scenario's running journey is replaced (a cart has one
+    abandonment at a time); without it instances run side by side (one per order).
+    """
+    if not scenarios:
+        return journeys
+    names = {s.name for s in scenarios}
+    kept = [j for j in journeys
+            if j.scenario not in names or (not one_per_scenario and j.instance != instance)]
+    return (*kept, *(Journey(s.name, instance, 1, at, at + s.steps[0].delay_ms, data)
+                     for s in scenarios))
+
+
+def cancel(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...]) -> tuple[Journey, ...]:
+    if not journeys or not scenarios:
+        return journeys
+    names = {s.name for s in scenarios}
+    kept = tuple(j for j in journeys if j.scenario not in names)
+    return journeys if len(kept) == len(journeys) else kept
+
+
+def next_step(journey: Journey, scenario: Scenario) -> Journey | None:
+    """The journey at its following step, or ``None`` after the last one."""
+    if journey.step >= len(scenario.steps):
+        return None
+    delay = scenario.steps[journey.step].delay_ms
+    return journey._replace(step=journey.step + 1, due_at=journey.started_at + delay)

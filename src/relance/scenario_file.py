@@ -1,0 +1,258 @@
+"""Scenario configuration files: YAML in, a validated ``Config`` out.
+
+Errors name the file, the line and the key, and every problem in the file is reported at once.
+A scenario missing from a file is off; a key missing from a scenario takes its default (the
+built-in scenario of that name, or of its kind). A name outside the catalogue is a new
+scenario of an existing kind and must say which (``kind: cart_abandonment``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from relance.errors import ConfigError, ConfigProblem
+from relance.events import ORDER_STATUSES
+from relance.scenarios import CATALOGUE, KINDS, Config, Scenario, Step
+from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
+
+_UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS,
+                 "w": 7 * DAY_MS}
+_DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
+_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
+                "template", "transactional", "statuses", "enabled")
+_STEP_KEYS: Final = ("delay", "template")
+
+
+def parse_duration(text: str) -> int:
+    """``30m``, ``1h``, ``2d``, ``1h30m`` to milliseconds."""
+    text = text.strip()
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a duration (write e.g. 30m, 1h, 2d or 1h30m)")
+    return sum(int(number) * _UNITS[unit] for number, unit in parts)
+
+
+class _Reader:
+    """Walks YAML nodes so every problem keeps its line."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[ConfigProblem] = []
+
+    def problem(self, node: yaml.Node | None, key: str | None, text: str) -> None:
+        line = None if node is None else node.start_mark.line + 1
+        self.problems.append(ConfigProblem(self.file, line, key, text))
+
+    def mapping(self, node: yaml.Node, key: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, key, "must be a mapping")
+            return {}
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            name = str(key_node.value)
+            if name in entries:
+                self.problem(key_node, f"{key}.{name}" if key else name, "is given twice")
+            entries[name] = (key_node, value_node)
+        return entries
+
+    def scalar(self, node: yaml.Node, key: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(node, key, "must be a single value")
+            return None
+        value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+        if value is None:
+            self.problem(node, key, "needs a value")
+        return value
+
+    def duration(self, node: yaml.Node, key: str) -> int | None:
+        value = self.scalar(node, key)
+        if value is None:
+            return None
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.problem(node, key, str(exc))
+            return None
+
+    def name(self, node: yaml.Node, key: str, what: str) -> str | None:
+        value = self.scalar(node, key)
+        if value is not None and not (isinstance(value, str) and _NAME.fullmatch(value)):
+            self.problem(node, key, f"{value!r} is not a {what} name")
+            return None
+        return value
+
+
+def _steps(reader: _Reader, node: yaml.Node, where: str, template: str) -> tuple[Step, ...]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        reader.problem(node, where, "must be a list of steps, each with a delay")
+        return ()
+    steps: list[Step] = []
+    for index, step_node in enumerate(node.value):
+        here = f"{where}[{index}]"
+        entries = reader.mapping(step_node, here)
+        delay: int | None = None
+        step_template = template
+        for key, (key_node, value_node) in entries.items():
+            if key == "delay":
+                delay = reader.duration(value_node, f"{here}.delay")
+            elif key == "template":
+                step_template = reader.name(value_node, f"{here}.template", "template") or ""
+            else:
+                reader.problem(key_node, f"{here}.{key}",
+                               f"unknown key (allowed: {', '.join(_STEP_KEYS)})")
+        if "delay" not in entries and isinstance(step_node, yaml.MappingNode):
+            reader.problem(step_node, here, "a step needs a delay")
+        if delay is not None:
+            if steps and delay <= steps[-1].delay_ms:
+                reader.problem(entries["delay"][1], f"{here}.delay", "step delays count from "
+                               "the trigger and must increase from one step to the next")
+            steps.append(Step(delay, step_template))
+    return tuple(steps)
+
+
+def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
+    where = f"scenarios.{name}"
+    entries = reader.mapping(node, where)
+    base = CATALOGUE.get(name)
+    if "kind" in entries:
+        key_node, value_node = entries["kind"]
+        kind = reader.scalar(value_node, f"{where}.kind")
+        if kind not in KINDS:
+            reader.problem(value_node, f"{where}.kind",
+                           f"{kind!r} is not a kind (known: {', '.join(sorted(KINDS))})")
+            return None
+        if base is not None and base.kind != kind:
+            reader.problem(value_node, f"{where}.kind", f"{name} is a built-in "
+                           f"{base.kind} scenario; give a new scenario a name of its own")
+            return None
+        if base is None:
+            base = replace(_kind_default(kind), name=name)
+    if base is None:
+        reader.problem(node, where, "unknown scenario: give its kind (one of "
+                       f"{', '.join(sorted(KINDS))}) or use a built-in name "
+                       f"({', '.join(sorted(CATALOGUE))})")
+        return None
+    fields: dict[str, Any] = {}
+    enabled = True
+    steps_node: yaml.Node | None = None
+    for key, (key_node, value_node) in entries.items():
+        here = f"{where}.{key}"
+        if key == "kind":
+            continue
+        if key == "steps":
+            steps_node = value_node
+        elif key == "delay":
+            delay = reader.duration(value_node, here)
+            if delay is not None:
+                fields["delay"] = delay
+        elif key in ("quiet_period", "stale_after"):
+            value = reader.duration(value_node, here)
+            if value is not None:
+                fields[f"{key}_ms"] = value
+        elif key == "priority":
+            value = reader.scalar(value_node, here)
+            if value is not None and type(value) is not int:
+                reader.problem(value_node, here, f"must be a whole number, not {value!r}")
+            fields["priority"] = value
+        elif key == "channel":
+            value = reader.scalar(value_node, here)
+            if value is not None and value != "email":
+                reader.problem(value_node, here, f"channel {value!r} is not supported (email)")
+        elif key == "template":
+            fields["template"] = reader.name(value_node, here, "template")
+        elif key in ("transactional", "enabled"):
+            value = reader.scalar(value_node, here)
+            if value is not None and type(value) is not bool:
+                reader.problem(value_node, here, "must be true or false")
+            elif key == "enabled":
+                enabled = value is not False
+            else:
+                fields["transactional"] = value
+        elif key == "statuses":
+            fields["statuses"] = _statuses(reader, value_node, here, base)
+        else:
+            reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_KEYS)})")
+    if "delay" in entries and steps_node is not None:
+        reader.problem(entries["delay"][0], f"{where}.delay",
+                       "give either delay (one message) or steps, not both")
+    template = fields.pop("template", None) or base.template
+    delay = fields.pop("delay", None)
+    if steps_node is not None:
+        fields["steps"] = _steps(reader, steps_node, f"{where}.steps", template)
+    else:
+        fields["steps"] = (Step(base.delay_ms if delay is None else delay, template),)
+    scenario = replace(base, **fields)
+    if scenario.kind == "order_status" and not scenario.statuses:
+        reader.problem(node, f"{where}.statuses", "an order_status scenario needs statuses")
+    return scenario if enabled else None
+
+
+def _statuses(reader: _Reader, node: yaml.Node, where: str, base: Scenario) -> frozenset[str]:
+    if base.kind != "order_status":
+        reader.problem(node, where, f"only order_status scenarios have statuses, not {base.kind}")
+        return frozenset()
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    found = set()
+    for item in items:
+        value = reader.scalar(item, where)
+        if value is not None and value not in ORDER_STATUSES:
+            reader.problem(item, where, f"{value!r} is not an order status "
+                           f"({', '.join(sorted(ORDER_STATUSES))})")
+        found.add(value)
+    return frozenset(found)
+
+
+def _kind_default(kind: str) -> Scenario:
+    if kind == "order_status":
+        return replace(CATALOGUE["order_confirmation"], statuses=frozenset())
+    return CATALOGUE[kind]
+
+
+def load_config(text: str, file: str = "<config>") -> Config:
+    """Parse and validate a scenario configuration; raise ``ConfigError`` listing every problem."""
+    reader = _Reader(file)
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = None if mark is None else mark.line + 1
+        raise ConfigError([ConfigProblem(file, line, None, f"not valid YAML: {exc}")]) from None
+    if root is None:
+        raise ConfigError([ConfigProblem(file, 1, None, "the file is empty")])
+    scenarios: list[Scenario] = []
+    top = reader.mapping(root, "")
+    for key, (key_node, value_node) in top.items():
+        if key != "scenarios":
+            reader.problem(key_node, key, "unknown key (allowed: scenarios)")
+            continue
+        for name, (name_node, scenario_node) in reader.mapping(value_node, "scenarios").items():
+            if not _NAME.fullmatch(name):
+                reader.problem(name_node, f"scenarios.{name}", "is not a scenario name")
+                continue
+            scenario = _scenario(reader, name, scenario_node)
+            if scenario is not None:
+                scenarios.append(scenario)
+    if "scenarios" not in top and not reader.problems:
+        reader.problem(root, None, "a 'scenarios' mapping is required")
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    # Catalogue order first, then the file's own scenarios: firing order among ties is stable.
+    order = {name: n for n, name in enumerate(CATALOGUE)}
+    scenarios.sort(key=lambda s: (order.get(s.name, len(order)), s.name))
+    return Config(tuple(scenarios))
+
+
+def load_config_file(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = ConfigProblem(str(path), None, None, exc.strerror or str(exc))
+        raise ConfigError([problem]) from None
+    return load_config(text, str(path))
