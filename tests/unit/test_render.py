@@ -140,3 +140,26 @@ def test_a_subject_is_one_line(tmp_path: Path) -> None:
 ])
 def test_money(price: Any, currency: str | None, shown: str) -> None:
     assert money(price, currency) == shown
+
+
+def order_update(template: str) -> dict[str, Any]:
+    return record(template, {"order": {
+        "order_id": "o-77", "status": "placed", "total": 191.8, "currency": "EUR",
+        "cart_id": None, "items": [{"product": SHOE, "quantity": 2}, {"product": BARE,
+                                                                      "quantity": 1}]}})
+
+
+@pytest.mark.parametrize(("template", "subject"), [
+    ("order_confirmation", "Thank you for your order (o-77)"),
+    ("shipping_update", "Your order is on its way (o-77)"),
+    ("delivery_update", "Your order has been delivered"),
+    ("order_cancellation", "Your order has been cancelled (o-77)"),
+])
+def test_order_notifications_show_the_order(template: str, subject: str) -> None:
+    email = Renderer().render(order_update(template))
+    assert email.subject.strip() == subject
+    for part in (email.html, email.text):
+        assert "o-77" in part
+        assert "Trail shoe" in part and "Quantity: 2" in part
+        assert "An item of your order" in part
+        assert "191.80 EUR" in part

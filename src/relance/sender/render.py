@@ -10,8 +10,10 @@ The context every template sees:
     command    the send command record (``SendCommand.to_record()``)
     recipient  ``command["recipient"]``: email, locale, timezone
     payload    ``command["payload"]``, as decided by the scenario
-    items      the cart lines ``[{"product": {...}, "quantity": n}]`` (empty if none)
+    items      the cart or order lines ``[{"product": {...}, "quantity": n}]`` (or empty)
     products   the viewed products ``[{"product": {...}, "views": n}]`` (empty if none)
+    order      an order notification's order: order_id, status, total, currency, cart_id
+               (``{}`` for other scenarios)
 
 In ``items`` and ``products`` every product has all of ``PRODUCT_FIELDS`` (a field absent
 from the command is ``None``), so ``{% if product.image_url %}`` is always safe. The
@@ -66,12 +68,14 @@ def _lines(payload: Mapping[str, Any], key: str, count: str) -> list[dict[str, A
 def template_context(command: Mapping[str, Any]) -> dict[str, Any]:
     """What the templates see (see the module docstring)."""
     payload = command.get("payload") or {}
+    order = payload.get("order") or {}
     return {
         "command": command,
         "recipient": command.get("recipient") or {},
         "payload": payload,
-        "items": _lines(payload, "items", "quantity"),
+        "items": _lines(payload, "items", "quantity") or _lines(order, "items", "quantity"),
         "products": _lines(payload, "products", "views"),
+        "order": order,
     }
 
 

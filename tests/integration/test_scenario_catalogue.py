@@ -1,0 +1,64 @@
+"""Catalogue scenarios end to end: worker and sender on the embedded broker, SMTP sink."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from relance.events import CartChange, ContactProfile, Order, OrderItem
+
+from .conftest import Stack, wait_for
+from .test_live_pipeline import SHOE, now_ms, produce, profile
+
+pytestmark = pytest.mark.integration
+
+
+def configure(stack: Stack, text: str) -> dict[str, str]:
+    path = stack.root / "catalogue.yaml"
+    path.write_text(text)
+    return {"RELANCE_SCENARIOS": str(path)}
+
+
+def test_a_two_step_cart_reminder_stops_when_the_contact_orders_after_step_one(
+        stack: Stack) -> None:
+    env = configure(stack, "scenarios:\n  cart_abandonment:\n    steps:\n"
+                           "      - {delay: 3s}\n      - {delay: 15s}\n")
+    stack.start("worker", **env)
+    stack.start("sender")
+    t = now_ms()
+    produce(stack, [profile("ida", t), CartChange("ida-1", "ida", t + 10, "add", SHOE, 1),
+                    profile("jo", t), CartChange("jo-1", "jo", t + 10, "add", SHOE, 1)])
+    wait_for(lambda: len(stack.sink.messages()) >= 2, timeout=90)
+    produce(stack, [Order("ida-2", "ida", now_ms(), "o-1", "placed", (OrderItem(SHOE, 1),),
+                          89.9, "EUR")])
+    # jo never orders: step 2 arrives for jo, and only for jo
+    wait_for(lambda: len(stack.sink.messages()) >= 3, timeout=90)
+    time.sleep(4)
+    assert sorted(m["To"] for m in stack.sink.messages()) == [
+        "ida@example.com", "jo@example.com", "jo@example.com"]
+
+
+def test_an_order_confirmation_reaches_a_contact_without_marketing_consent(
+        stack: Stack) -> None:
+    env = configure(stack, "scenarios:\n  order_confirmation: {}\n"
+                           "  cart_abandonment: {delay: 3s}\n")
+    stack.start("worker", **env)
+    stack.start("sender")
+    t = now_ms()
+    produce(stack, [
+        ContactProfile("kim-p", "kim", t, email="kim@example.com", marketing_opt_in=False),
+        CartChange("kim-1", "kim", t + 5, "add", SHOE, 2),
+        CartChange("kim-2", "kim", t + 6, "remove", SHOE, 1),
+        Order("kim-3", "kim", t + 10, "o-9", "placed", (OrderItem(SHOE, 1),), 89.9, "EUR"),
+        CartChange("kim-4", "kim", t + 20, "add", SHOE, 1),  # no consent: no cart reminder
+    ])
+    (message,) = wait_for(lambda: stack.sink.messages(), timeout=90)
+    time.sleep(6)
+    assert len(stack.sink.messages()) == 1
+    assert message["To"] == "kim@example.com"
+    assert message["Subject"] == "Thank you for your order (o-9)"
+    body = message.get_body(("plain",))
+    assert body is not None and "Trail shoe" in body.get_content()
+    suppressed = 'relance_suppressions_total{reason="no_consent",scenario="cart_abandonment"}'
+    assert stack.metrics("worker").get(suppressed) == 1.0
