@@ -19,24 +19,23 @@ from relance.state import ContactState, Journey
 def on_event(state: ContactState, event: Event, config: Config) -> ContactState:
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
     cart, browse, journeys = state.cart, state.browse, state.journeys
-    if isinstance(event, PageView):
+    kinds = config.by_kind
+    if type(event) is PageView:
         browse, journeys = browse_detector.on_view(
             browse, journeys, event, cart_open=bool(cart.lines),
-            scenarios=config.of_kind("browse_abandonment"))
+            scenarios=kinds["browse_abandonment"])
         if browse is state.browse:
             return state
-    elif isinstance(event, CartChange):
-        cart, journeys = cart_detector.on_change(cart, journeys, event,
-                                                 config.of_kind("cart_abandonment"))
+    elif type(event) is CartChange:
+        cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"])
         browse, journeys = browse_detector.on_cart(browse, journeys, event,
-                                                   config.of_kind("browse_abandonment"))
-    elif isinstance(event, Order):
-        cart, journeys = cart_detector.on_order(cart, journeys, event,
-                                                config.of_kind("cart_abandonment"))
+                                                   kinds["browse_abandonment"])
+    elif type(event) is Order:
+        cart, journeys = cart_detector.on_order(cart, journeys, event, kinds["cart_abandonment"])
         browse, journeys = browse_detector.on_order(browse, journeys, event,
-                                                    config.of_kind("browse_abandonment"))
-        journeys = order_detector.on_order(journeys, event, config.of_kind("order_status"))
-    elif isinstance(event, ContactProfile):
+                                                    kinds["browse_abandonment"])
+        journeys = order_detector.on_order(journeys, event, kinds["order_status"])
+    elif type(event) is ContactProfile:
         return state._replace(profile=state.profile.updated(event))
     else:
         raise TypeError(f"not an event: {event!r}")
@@ -92,7 +91,7 @@ def _ended(state: ContactState, config: Config) -> ContactState:
     """Views are answered once no browse journey is left to use them."""
     if not state.browse.viewed:
         return state
-    browsing = {s.name for s in config.of_kind("browse_abandonment")}
+    browsing = config.browsing
     if any(j.scenario in browsing for j in state.journeys):
         return state
     return state._replace(browse=browse_detector.answered(state.browse))

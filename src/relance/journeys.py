@@ -22,6 +22,12 @@ def start(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...], instan
     """
     if not scenarios:
         return journeys
+    if one_per_scenario and len(scenarios) == 1:  # the common case, once per product view
+        only = scenarios[0]
+        fresh = Journey(only.name, instance, 1, at, at + only.steps[0].delay_ms, data)
+        if not journeys:
+            return (fresh,)
+        return (*[j for j in journeys if j.scenario != only.name], fresh)
     names = {s.name for s in scenarios}
     kept = [j for j in journeys
             if j.scenario not in names or (not one_per_scenario and j.instance != instance)]

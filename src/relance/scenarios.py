@@ -58,13 +58,16 @@ class Scenario:
 class Config:
     scenarios: tuple[Scenario, ...]
     _by_name: dict[str, Scenario] = field(init=False, repr=False, compare=False)
-    _by_kind: dict[str, tuple[Scenario, ...]] = field(init=False, repr=False, compare=False)
+    # Looked up once per event: plain attributes rather than a method call.
+    by_kind: dict[Kind, tuple[Scenario, ...]] = field(init=False, repr=False, compare=False)
+    browsing: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        by_kind = {kind: tuple(s for s in self.scenarios if s.kind == kind) for kind in KINDS}
         object.__setattr__(self, "_by_name", {s.name: s for s in self.scenarios})
-        object.__setattr__(self, "_by_kind", {kind: tuple(s for s in self.scenarios
-                                                           if s.kind == kind)
-                                              for kind in KINDS})
+        object.__setattr__(self, "by_kind", by_kind)
+        object.__setattr__(self, "browsing",
+                           frozenset(s.name for s in by_kind["browse_abandonment"]))
 
     def enabled(self) -> Iterator[Scenario]:
         yield from self.scenarios
@@ -73,7 +76,7 @@ class Config:
         return self._by_name.get(name)
 
     def of_kind(self, kind: Kind) -> tuple[Scenario, ...]:
-        return self._by_kind[kind]
+        return self.by_kind[kind]
 
     def with_delays(self, delay_ms: int) -> Config:
         """Every step ``delay_ms`` after the previous one (the demo's short delays)."""
