@@ -6,6 +6,8 @@ This is the whole per-contact decision path; the simulator and the live worker b
 from __future__ import annotations
 
 from relance.commands import Candidate, Outcome, Suppression, command_id
+from relance.detectors import activity as activity_detector
+from relance.detectors import birthday as birthday_detector
 from relance.detectors import browse as browse_detector
 from relance.detectors import cart as cart_detector
 from relance.detectors import orders as order_detector
@@ -20,11 +22,18 @@ def on_event(state: ContactState, event: Event, config: Config) -> ContactState:
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
     cart, browse, journeys = state.cart, state.browse, state.journeys
     kinds = config.by_kind
+    if type(event) is ContactProfile:
+        profile = state.profile.updated(event)
+        journeys = birthday_detector.on_profile(state.profile, profile, journeys,
+                                                kinds["birthday"], event.occurred_at)
+        return state._replace(profile=profile, journeys=journeys)
+    if kinds["reactivation"] and not isinstance(event, ContactProfile):
+        journeys = activity_detector.on_activity(journeys, event, kinds["reactivation"])
     if type(event) is PageView:
         browse, journeys = browse_detector.on_view(
             browse, journeys, event, cart_open=bool(cart.lines),
             scenarios=kinds["browse_abandonment"])
-        if browse is state.browse:
+        if browse is state.browse and journeys is state.journeys:
             return state
     elif type(event) is CartChange:
         cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"])
@@ -35,8 +44,6 @@ def on_event(state: ContactState, event: Event, config: Config) -> ContactState:
         browse, journeys = browse_detector.on_order(browse, journeys, event,
                                                     kinds["browse_abandonment"])
         journeys = order_detector.on_order(journeys, event, kinds["order_status"])
-    elif type(event) is ContactProfile:
-        return state._replace(profile=state.profile.updated(event))
     else:
         raise TypeError(f"not an event: {event!r}")
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys)
@@ -51,7 +58,7 @@ def on_due(state: ContactState, now: int, config: Config) -> tuple[ContactState,
         if scenario is None:  # no longer configured: the journey ends quietly
             state = _ended(state._replace(journeys=rest), config)
             continue
-        following = next_step(due, scenario)
+        following = _following(state, due, scenario)
         candidate = _candidate(state, due, scenario)
         if candidate is None:
             following = None
@@ -63,7 +70,8 @@ def on_due(state: ContactState, now: int, config: Config) -> tuple[ContactState,
         else:
             state, outcome = decide(state, candidate, scenario)
             outcomes.append(outcome)
-            if isinstance(outcome, Suppression) and outcome.reason == "quiet_period":
+            if (isinstance(outcome, Suppression) and outcome.reason == "quiet_period"
+                    and scenario.kind != "birthday"):
                 following = None
         journeys = rest if following is None else (*rest, following)
         state = _ended(state._replace(journeys=journeys), config)
@@ -79,7 +87,18 @@ def _candidate(state: ContactState, journey: Journey, scenario: Scenario) -> Can
         return cart_detector.candidate(state.cart, journey)
     if scenario.kind == "browse_abandonment":
         return browse_detector.candidate(state.browse, journey)
+    if scenario.kind == "birthday":
+        return birthday_detector.candidate(state.profile, journey)
+    if scenario.kind == "reactivation":
+        return activity_detector.candidate(journey)
     return order_detector.candidate(journey)
+
+
+def _following(state: ContactState, journey: Journey, scenario: Scenario) -> Journey | None:
+    """The journey's next step; a birthday's next is next year's."""
+    if scenario.kind == "birthday":
+        return birthday_detector.planned(state.profile, scenario, journey.due_at)
+    return next_step(journey, scenario)
 
 
 def _stale(journey: Journey, scenario: Scenario) -> bool:

@@ -25,7 +25,8 @@ _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY
 _DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
-                "template", "transactional", "statuses", "enabled")
+                "template", "transactional", "statuses", "send_at", "enabled")
+_TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 
 
@@ -176,8 +177,24 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["transactional"] = value
         elif key == "statuses":
             fields["statuses"] = _statuses(reader, value_node, here, base)
+        elif key == "send_at":
+            value = reader.scalar(value_node, here)
+            # The node's text: YAML 1.1 reads an unquoted 10:30 as the number 630.
+            text = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
+            match = _TIME_OF_DAY.fullmatch(str(text)) if value is not None else None
+            if base.kind != "birthday":
+                reader.problem(value_node, here, f"only birthday scenarios have send_at, not "
+                               f"{base.kind}")
+            elif match is None:
+                reader.problem(value_node, here, f"{text!r} is not a local time like 09:00")
+            else:
+                fields["send_at_minute"] = int(match[1]) * 60 + int(match[2])
         else:
             reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_KEYS)})")
+    if base.kind == "birthday" and ("delay" in entries or steps_node is not None):
+        key = "delay" if "delay" in entries else "steps"
+        reader.problem(entries[key][0], f"{where}.{key}",
+                       "a birthday scenario is sent on the day at send_at; it has no delay")
     if "delay" in entries and steps_node is not None:
         reader.problem(entries["delay"][0], f"{where}.delay",
                        "give either delay (one message) or steps, not both")

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
-from relance.timestamps import HOUR_MS
+from relance.timestamps import DAY_MS, HOUR_MS
 
-Kind = Literal["cart_abandonment", "browse_abandonment", "order_status"]
+Kind = Literal["cart_abandonment", "browse_abandonment", "order_status", "birthday",
+               "reactivation"]
 Channel = Literal["email"]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 
@@ -44,6 +45,8 @@ class Scenario:
     stale_after_ms: int | None = None
     # order_status scenarios: the order statuses that trigger them.
     statuses: frozenset[str] = frozenset()
+    # birthday scenarios: the local time of day they are sent at, minutes after midnight.
+    send_at_minute: int = 9 * 60
 
     @property
     def delay_ms(self) -> int:
@@ -104,7 +107,13 @@ CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
     _order_update("shipping_update", "shipped", 900),
     _order_update("delivery_update", "delivered", 900),
     _order_update("order_cancellation", "cancelled", 1000),
+    Scenario("review_request", "order_status", _one_step(14 * DAY_MS, "review_request"),
+             0, 40, "email", statuses=frozenset({"delivered"})),
+    Scenario("birthday", "birthday", _one_step(0, "birthday"), 0, 60, "email"),
+    Scenario("reactivation", "reactivation", _one_step(60 * DAY_MS, "reactivation"),
+             30 * DAY_MS, 10, "email"),
 )}
-# What runs without a configuration file. The order notifications are in the catalogue but
-# off until configured: most shop platforms already send them, and twice is worse than once.
+# What runs without a configuration file. The rest of the catalogue is off until a file
+# lists it; the order notifications above all: most shop platforms already send them, and
+# twice is worse than once.
 DEFAULT_CONFIG: Final = Config((CATALOGUE["cart_abandonment"], CATALOGUE["browse_abandonment"]))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 
 from relance.events import CartChange, ContactProfile, Order, OrderItem
+from relance.timestamps import from_datetime, parse_iso
 
-from .conftest import Stack, wait_for
+from .conftest import Stack, read_all, wait_for
 from .test_live_pipeline import SHOE, now_ms, produce, profile
 
 pytestmark = pytest.mark.integration
@@ -62,3 +66,38 @@ def test_an_order_confirmation_reaches_a_contact_without_marketing_consent(
     assert body is not None and "Trail shoe" in body.get_content()
     suppressed = 'relance_suppressions_total{reason="no_consent",scenario="cart_abandonment"}'
     assert stack.metrics("worker").get(suppressed) == 1.0
+
+
+def last_nine_oclock(zone: str) -> datetime:
+    """The latest 09:00 that has already passed in ``zone``."""
+    local = datetime.now(ZoneInfo(zone))
+    nine = local.replace(hour=9, minute=0, second=0, microsecond=0)
+    return nine if nine <= local else nine - timedelta(days=1)
+
+
+def test_a_birthday_is_decided_at_nine_in_the_contacts_time_zone(stack: Stack) -> None:
+    env = configure(stack, "scenarios:\n  birthday: {send_at: '09:00'}\n")
+    stack.start("worker", **env, RELANCE_OUTPUT_FORMAT="json")
+    stack.start("sender", RELANCE_OUTPUT_FORMAT="json")
+    tokyo = last_nine_oclock("Asia/Tokyo")
+    new_york_tomorrow = datetime.now(ZoneInfo("America/New_York")).date() + timedelta(days=1)
+    before = from_datetime(tokyo) - 3_600_000
+    produce(stack, [
+        ContactProfile("lea-p", "lea", before, email="lea@example.com", timezone="Asia/Tokyo",
+                       marketing_opt_in=True, birthday=tokyo.date().replace(year=1992)),
+        ContactProfile("max-p", "max", before, email="max@example.com",
+                       timezone="America/New_York", marketing_opt_in=True,
+                       birthday=new_york_tomorrow.replace(year=1992)),
+    ])
+    (message,) = wait_for(lambda: stack.sink.messages(), timeout=90)
+    deliveries = stack.consumer("relance-deliveries")
+    try:
+        (command,) = read_all(deliveries, 1, timeout=30)
+    finally:
+        deliveries.close()
+    time.sleep(3)
+    assert [m["To"] for m in stack.sink.messages()] == ["lea@example.com"]
+    assert message["Subject"] == "Happy birthday!"
+    record = orjson.loads(command.value())
+    assert parse_iso(record["decided_at"]) == from_datetime(tokyo)
+    assert record["payload"] == {"year": tokyo.year}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from relance.events import Event
+from relance.events import ContactProfile, Event
 from relance.scenario_file import load_config
+from relance.timestamps import parse_iso, to_iso
 
 from .timeline import at, cart, order, profile, replay, sent, suppressed, view
 
@@ -93,3 +96,82 @@ def test_order_notifications_follow_the_status_and_still_need_an_address() -> No
 def test_order_notifications_fire_without_a_later_event_once_time_moves() -> None:
     assert sent(replay([profile(), order(0)], None, ORDERS)) == []
     assert len(sent(replay([profile(), order(0)], 0, ORDERS))) == 1
+
+
+def birthday_profile(minute: float, birthday: str, zone: str | None, contact: str = "c1",
+                     opt_in: bool = True) -> ContactProfile:
+    return ContactProfile(f"b{minute}{contact}", contact, at(minute), email=f"{contact}@x.org",
+                          timezone=zone, marketing_opt_in=opt_in,
+                          birthday=date.fromisoformat(birthday))
+
+
+BIRTHDAYS = load_config("scenarios:\n  birthday: {}\n")
+DAYS = 24 * 60  # minutes; T0 is 2024-05-01T10:00:00Z
+
+
+@pytest.mark.parametrize(("zone", "expected"), [
+    ("Asia/Tokyo", "2024-05-03T00:00:00Z"),          # 09:00 +09:00
+    ("America/New_York", "2024-05-03T13:00:00Z"),    # 09:00 -04:00 (summer time)
+    (None, "2024-05-03T09:00:00Z"),                  # no zone known: UTC
+])
+def test_a_birthday_is_sent_at_nine_in_the_contacts_own_time_zone(
+        zone: str | None, expected: str) -> None:
+    (command,) = sent(replay([birthday_profile(0, "1990-05-03", zone)], 3 * DAYS, BIRTHDAYS))
+    assert command.decided_at == parse_iso(expected)
+    assert command.payload == {"year": 2024}
+
+
+def test_a_birthday_comes_back_every_year_with_its_own_id() -> None:
+    outcomes = sent(replay([birthday_profile(0, "1990-05-03", "Europe/Paris")],
+                           2 * 365 * DAYS, BIRTHDAYS))
+    assert [to_iso(c.decided_at) for c in outcomes] == [
+        "2024-05-03T07:00:00.000Z", "2025-05-03T07:00:00.000Z"]
+    assert outcomes[0].command_id != outcomes[1].command_id
+
+
+def test_a_profile_read_after_the_send_time_waits_for_next_year() -> None:
+    # T0 is 12:00 in Paris on 1 May: today's 09:00 has gone
+    outcomes = sent(replay([birthday_profile(0, "1990-05-01", "Europe/Paris")], 300 * DAYS,
+                           BIRTHDAYS))
+    assert outcomes == []
+
+
+def test_the_29th_of_february_is_the_28th_in_other_years_and_consent_still_counts() -> None:
+    events = [birthday_profile(0, "2000-02-29", None), birthday_profile(1, "1980-06-01", None,
+                                                                        contact="c2",
+                                                                        opt_in=False)]
+    outcomes = replay(events, 365 * DAYS, BIRTHDAYS)
+    assert [to_iso(c.decided_at) for c in sent(outcomes)] == ["2025-02-28T09:00:00.000Z"]
+    assert suppressed(outcomes) == [("birthday", "no_consent")]
+
+
+def test_a_changed_birthday_replans_and_a_removed_one_is_not_sent() -> None:
+    moved = [birthday_profile(0, "1990-05-03", None), birthday_profile(1, "1990-05-05", None)]
+    assert [c.decided_at for c in sent(replay(moved, 10 * DAYS, BIRTHDAYS))] == [
+        parse_iso("2024-05-05T09:00:00Z")]
+
+
+REACTIVATION = load_config("scenarios:\n  reactivation:\n"
+                           "    steps: [{delay: 60d}, {delay: 75d}]\n")
+
+
+def test_reactivation_after_sixty_days_without_activity_and_a_return_stops_the_series() -> None:
+    quiet = sent(replay([profile(), view(0, page_type="home")], 100 * DAYS, REACTIVATION))
+    assert [(c.step, c.decided_at) for c in quiet] == [(1, at(60 * DAYS)), (2, at(75 * DAYS))]
+    back = sent(replay([profile(), view(0, page_type="home"), view(61 * DAYS, "p2")],
+                       100 * DAYS, REACTIVATION))
+    assert [(c.step, c.decided_at) for c in back] == [(1, at(60 * DAYS))]
+
+
+def test_every_activity_moves_the_wait_and_an_older_event_read_late_does_not() -> None:
+    events = [profile(), view(0), cart(10 * DAYS), view(5 * DAYS)]
+    (first, _) = sent(replay(events, 100 * DAYS, REACTIVATION))
+    assert first.decided_at == at(70 * DAYS)
+
+
+def test_a_review_request_goes_fourteen_days_after_delivery_to_consenting_contacts() -> None:
+    config = load_config("scenarios:\n  review_request: {}\n")
+    (command,) = sent(replay([profile(), order(0, "delivered")], 20 * DAYS, config))
+    assert command.decided_at == at(14 * DAYS) and command.template == "review_request"
+    assert suppressed(replay([profile(opt_in=False), order(0, "delivered")], 20 * DAYS,
+                             config)) == [("review_request", "no_consent")]

@@ -74,13 +74,14 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "shop.yaml:4: scenarios.cart_abandonment.priority: must be a whole number, not 'high'",
         "shop.yaml:5: scenarios.cart_abandonment.colour: unknown key "
         "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
-        "template, transactional, statuses, enabled)",
+        "template, transactional, statuses, send_at, enabled)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email)",
         "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario: give its kind (one of "
-        "browse_abandonment, cart_abandonment, order_status) or use a built-in name "
-        "(browse_abandonment, cart_abandonment, delivery_update, order_cancellation, "
-        "order_confirmation, shipping_update)",
+        "birthday, browse_abandonment, cart_abandonment, order_status, reactivation) or use a "
+        "built-in name (birthday, browse_abandonment, cart_abandonment, delivery_update, "
+        "order_cancellation, order_confirmation, reactivation, review_request, "
+        "shipping_update)",
         "shop.yaml:9: extra: unknown key (allowed: scenarios)",
     ]
 
@@ -149,7 +150,15 @@ def test_order_notifications_are_in_the_catalogue_but_off_without_a_file() -> No
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("scenarios:\n  x: {kind: cart}\n", "shop.yaml:2: scenarios.x.kind: 'cart' is not a kind "
-     "(known: browse_abandonment, cart_abandonment, order_status)"),
+     "(known: birthday, browse_abandonment, cart_abandonment, order_status, reactivation)"),
+    ("scenarios:\n  birthday: {send_at: '9am'}\n",
+     "shop.yaml:2: scenarios.birthday.send_at: '9am' is not a local time like 09:00"),
+    ("scenarios:\n  cart_abandonment: {send_at: '09:00'}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.send_at: only birthday scenarios have send_at, "
+     "not cart_abandonment"),
+    ("scenarios:\n  birthday: {delay: 1h}\n",
+     "shop.yaml:2: scenarios.birthday.delay: a birthday scenario is sent on the day at send_at;"
+     " it has no delay"),
     ("scenarios:\n  cart_abandonment: {kind: order_status}\n",
      "shop.yaml:2: scenarios.cart_abandonment.kind: cart_abandonment is a built-in "
      "cart_abandonment scenario; give a new scenario a name of its own"),
@@ -178,3 +187,10 @@ def test_order_notifications_are_in_the_catalogue_but_off_without_a_file() -> No
 ])
 def test_scenario_shape_problems(text: str, expected: str) -> None:
     assert problems(text) == [expected]
+
+
+def test_send_at_is_read_as_written_even_where_yaml_sees_a_number() -> None:
+    for text, minute in (("10:30", 630), ("'07:05'", 425), ("23:59", 1439)):
+        config = load_config(f"scenarios:\n  birthday: {{send_at: {text}}}\n")
+        birthday = config.get("birthday")
+        assert birthday is not None and birthday.send_at_minute == minute

@@ -1,0 +1,81 @@
+"""Birthday: one message a year, on the contact's birthday at a local time of day.
+
+The day and the time are the contact's own (their profile's time zone, UTC when unknown). A
+birthday on 29 February is celebrated on 28 February in other years. A profile read after
+the day's send time plans next year's: a birthday message is never late.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from relance.commands import Candidate
+from relance.scenarios import Scenario
+from relance.state import Journey, Profile
+from relance.timestamps import from_datetime
+
+Journeys = tuple[Journey, ...]
+
+
+def _zone(name: str | None) -> tzinfo:
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return UTC
+
+
+def _celebrated(birthday: date, year: int) -> date:
+    try:
+        return birthday.replace(year=year)
+    except ValueError:  # 29 February outside a leap year
+        return date(year, 2, 28)
+
+
+def next_time(profile: Profile, send_at_minute: int, after: int) -> tuple[int, int] | None:
+    """(year, epoch ms) of the first birthday send time strictly after ``after``."""
+    if profile.birthday is None:
+        return None
+    zone = _zone(profile.timezone)
+    year = datetime.fromtimestamp(after / 1000, zone).year
+    for candidate_year in (year, year + 1):
+        day = _celebrated(profile.birthday, candidate_year)
+        local = datetime(day.year, day.month, day.day, send_at_minute // 60,
+                         send_at_minute % 60, tzinfo=zone)
+        moment = from_datetime(local)
+        if moment > after:
+            return candidate_year, moment
+    return None  # unreachable: next year's is always later
+
+
+def planned(profile: Profile, scenario: Scenario, after: int) -> Journey | None:
+    found = next_time(profile, scenario.send_at_minute, after)
+    if found is None:
+        return None
+    year, moment = found
+    return Journey(scenario.name, f"{year}", 1, moment, moment)
+
+
+def on_profile(before: Profile, after: Profile, journeys: Journeys,
+               scenarios: tuple[Scenario, ...], at: int) -> Journeys:
+    """Plan each birthday scenario when the birthday or time zone is new or changed."""
+    if not scenarios or (before.birthday == after.birthday and before.timezone == after.timezone
+                         and all(any(j.scenario == s.name for j in journeys)
+                                 or after.birthday is None for s in scenarios)):
+        return journeys
+    names = {s.name for s in scenarios}
+    kept = [j for j in journeys if j.scenario not in names]
+    for scenario in scenarios:
+        journey = planned(after, scenario, at)
+        if journey is not None:
+            kept.append(journey)
+    return tuple(kept)
+
+
+def candidate(profile: Profile, journey: Journey) -> Candidate | None:
+    if profile.birthday is None:
+        return None
+    return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
+                     {"year": int(journey.instance)})
