@@ -5,22 +5,27 @@ This is the whole per-contact decision path; the simulator and the live worker b
 
 from __future__ import annotations
 
+from relance.catalog import Catalog
 from relance.commands import Candidate, Outcome, Suppression, command_id
 from relance.detectors import activity as activity_detector
 from relance.detectors import birthday as birthday_detector
 from relance.detectors import browse as browse_detector
 from relance.detectors import cart as cart_detector
 from relance.detectors import orders as order_detector
+from relance.detectors import stock as stock_detector
 from relance.events import CartChange, ContactProfile, Event, Order, PageView
 from relance.journeys import next_step
 from relance.policy import decide
 from relance.scenarios import Config, Scenario
 from relance.state import ContactState, Journey
 
+_NO_CATALOG = Catalog()  # read only: an empty catalog changes nothing
 
-def on_event(state: ContactState, event: Event, config: Config) -> ContactState:
+
+def on_event(state: ContactState, event: Event, config: Config,
+             catalog: Catalog = _NO_CATALOG) -> ContactState:
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
-    cart, browse, journeys = state.cart, state.browse, state.journeys
+    cart, browse, journeys, watching = state.cart, state.browse, state.journeys, state.watching
     kinds = config.by_kind
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
@@ -33,7 +38,9 @@ def on_event(state: ContactState, event: Event, config: Config) -> ContactState:
         browse, journeys = browse_detector.on_view(
             browse, journeys, event, cart_open=bool(cart.lines),
             scenarios=kinds["browse_abandonment"])
-        if browse is state.browse and journeys is state.journeys:
+        watching = stock_detector.on_view(watching, event, catalog, kinds["back_in_stock"])
+        if (browse is state.browse and journeys is state.journeys
+                and watching is state.watching):
             return state
     elif type(event) is CartChange:
         cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"])
@@ -46,10 +53,12 @@ def on_event(state: ContactState, event: Event, config: Config) -> ContactState:
         journeys = order_detector.on_order(journeys, event, kinds["order_status"])
     else:
         raise TypeError(f"not an event: {event!r}")
-    return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys)
+    return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
+                        watching)
 
 
-def on_due(state: ContactState, now: int, config: Config) -> tuple[ContactState, list[Outcome]]:
+def on_due(state: ContactState, now: int, config: Config,
+           catalog: Catalog = _NO_CATALOG) -> tuple[ContactState, list[Outcome]]:
     """Fire every step due at or before ``now``, earliest first, through contact policy."""
     outcomes: list[Outcome] = []
     while state.journeys and (due := min(state.journeys, key=_firing_order)).due_at <= now:
@@ -59,7 +68,7 @@ def on_due(state: ContactState, now: int, config: Config) -> tuple[ContactState,
             state = _ended(state._replace(journeys=rest), config)
             continue
         following = _following(state, due, scenario)
-        candidate = _candidate(state, due, scenario)
+        candidate = _candidate(state, due, scenario, catalog)
         if candidate is None:
             following = None
         elif _stale(due, scenario):
@@ -82,11 +91,14 @@ def _firing_order(journey: Journey) -> tuple[int, str, str]:
     return journey.due_at, journey.scenario, journey.instance
 
 
-def _candidate(state: ContactState, journey: Journey, scenario: Scenario) -> Candidate | None:
+def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
+               catalog: Catalog) -> Candidate | None:
     if scenario.kind == "cart_abandonment":
-        return cart_detector.candidate(state.cart, journey)
+        return cart_detector.candidate(state.cart, journey, catalog)
     if scenario.kind == "browse_abandonment":
-        return browse_detector.candidate(state.browse, journey)
+        return browse_detector.candidate(state.browse, journey, catalog)
+    if scenario.kind == "back_in_stock":
+        return stock_detector.candidate(journey, catalog)
     if scenario.kind == "birthday":
         return birthday_detector.candidate(state.profile, journey)
     if scenario.kind == "reactivation":

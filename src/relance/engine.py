@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from relance.catalog import Catalog
 from relance.commands import Outcome
 from relance.contact import on_due, on_event
+from relance.detectors.stock import on_restock
 from relance.due import DueIndex
-from relance.events import Event
+from relance.events import CatalogUpdate, Event
 from relance.scenarios import Config
 from relance.state import ContactState
 
@@ -25,15 +27,24 @@ class States(Protocol):
 
 
 class Engine:
-    def __init__(self, config: Config, states: States | None = None) -> None:
+    def __init__(self, config: Config, states: States | None = None,
+                 catalog: Catalog | None = None) -> None:
         self.config = config
         self.states: States = {} if states is None else states
+        self.catalog = Catalog() if catalog is None else catalog
         self.due = DueIndex()
         self.now: int | None = None
+        # product id -> contacts that may be watching it; checked against the state on use.
+        self.watchers: dict[str, set[str]] = {}
 
     def schedule(self, key: str, state: ContactState) -> None:
         """Index a state the engine did not write itself (one restored from a changelog)."""
         self.due.schedule(key, state.next_due)
+        self._watch(key, state)
+
+    def _watch(self, key: str, state: ContactState) -> None:
+        for product_id, _ in state.watching:
+            self.watchers.setdefault(product_id, set()).add(key)
 
     def feed(self, event: Event) -> list[Outcome]:
         """Move the clock to the event's time (never back), fire what is due, then apply it."""
@@ -62,19 +73,44 @@ class Engine:
         outcomes: list[Outcome] = []
         due_at = state.next_due
         if due_at is not None and due_at <= event.occurred_at:
-            state, outcomes = on_due(state, event.occurred_at, self.config)
-        state = on_event(state, event, self.config)
+            state, outcomes = on_due(state, event.occurred_at, self.config, self.catalog)
+        state = on_event(state, event, self.config, self.catalog)
         if state is not before:
             self.states[key] = state
             self.due.schedule(key, state.next_due)
+            if state.watching and (before is None or state.watching is not before.watching):
+                self._watch(key, state)
         return outcomes
+
+    def feed_catalog(self, update: CatalogUpdate) -> list[Outcome]:
+        """Move the clock to the update's time, fire what is due, then take the update."""
+        outcomes = self.tick(update.occurred_at)
+        if self.catalog.update(update):
+            self.restock(update)
+        return outcomes
+
+    def restock(self, update: CatalogUpdate) -> None:
+        """After the catalog took ``update``: start back-in-stock for the contacts (of these
+        states) who saw the product out of stock. Their messages fire when time reaches the
+        update's time."""
+        scenarios = self.config.of_kind("back_in_stock")
+        if update.product.in_stock is not True or not scenarios:
+            return
+        for key in sorted(self.watchers.pop(update.product.id, ())):
+            before = self.states.get(key)
+            if before is None:
+                continue
+            state = on_restock(before, update, scenarios)
+            if state is not before:
+                self.states[key] = state
+                self.due.schedule(key, state.next_due)
 
     def advance(self, now: int) -> list[Outcome]:
         """Move the clock to ``now`` and fire every deadline at or before it, in due order."""
         self.now = now
         outcomes: list[Outcome] = []
         for key in list(self.due.pop_due(now)):
-            state, fired = on_due(self.states[key], now, self.config)
+            state, fired = on_due(self.states[key], now, self.config, self.catalog)
             self.states[key] = state
             self.due.schedule(key, state.next_due)
             outcomes.extend(fired)

@@ -108,3 +108,18 @@ class ContactProfile:
 
 
 Event = PageView | CartChange | Order | ContactProfile
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogUpdate:
+    """A product as the shop's catalog now describes it (topic ``catalog``, keyed by id).
+
+    Not a contact event: it has no contact, every worker reads all of it, and it changes
+    what contacts are told (stock, price, current name and image) rather than who they are.
+    """
+
+    event_id: str
+    occurred_at: int
+    product: Product
+
+    type: ClassVar[str] = "product"

@@ -17,7 +17,7 @@ from typing import Final, Literal
 from relance.timestamps import DAY_MS, HOUR_MS
 
 Kind = Literal["cart_abandonment", "browse_abandonment", "order_status", "birthday",
-               "reactivation"]
+               "reactivation", "back_in_stock"]
 Channel = Literal["email"]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 
@@ -110,6 +110,8 @@ CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
     Scenario("review_request", "order_status", _one_step(14 * DAY_MS, "review_request"),
              0, 40, "email", statuses=frozenset({"delivered"})),
     Scenario("birthday", "birthday", _one_step(0, "birthday"), 0, 60, "email"),
+    Scenario("back_in_stock", "back_in_stock", _one_step(0, "back_in_stock"), 0, 70, "email",
+             stale_after_ms=30 * DAY_MS),
     Scenario("reactivation", "reactivation", _one_step(60 * DAY_MS, "reactivation"),
              30 * DAY_MS, 10, "email"),
 )}

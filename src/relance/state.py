@@ -99,6 +99,8 @@ class ContactState(NamedTuple):
     browse: Browse = Browse()
     last_sent: tuple[tuple[str, int], ...] = ()
     journeys: tuple[Journey, ...] = ()
+    # (product id, time) of products seen out of stock, for back-in-stock.
+    watching: tuple[tuple[str, int], ...] = ()
 
     @property
     def next_due(self) -> int | None:

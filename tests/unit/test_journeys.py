@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from relance.events import ContactProfile, Event
+from relance.events import CatalogUpdate, ContactProfile, Event, PageView, Product
 from relance.scenario_file import load_config
 from relance.timestamps import parse_iso, to_iso
 
-from .timeline import at, cart, order, profile, replay, sent, suppressed, view
+from .timeline import at, cart, order, profile, replay, sent, stock, suppressed, view
 
 TWO_STEPS = load_config("""\
 scenarios:
@@ -175,3 +175,54 @@ def test_a_review_request_goes_fourteen_days_after_delivery_to_consenting_contac
     assert command.decided_at == at(14 * DAYS) and command.template == "review_request"
     assert suppressed(replay([profile(opt_in=False), order(0, "delivered")], 20 * DAYS,
                              config)) == [("review_request", "no_consent")]
+
+
+RESTOCK = load_config("scenarios:\n  back_in_stock: {}\n  cart_abandonment: {}\n")
+
+
+def sold_out_view(minute: float, pid: str = "p1") -> PageView:
+    return PageView(f"o{minute}{pid}", "c1", at(minute), "product",
+                    Product(pid, name=f"Product {pid}", in_stock=False))
+
+
+STOCK_CASES: dict[str, tuple[list[Event | CatalogUpdate], float, list[float]]] = {
+    # name: (events and catalog updates, clock at the end, minutes of back-in-stock messages)
+    "seen sold out, told when it is back":
+        ([profile(), sold_out_view(0), stock(100)], 200, [100]),
+    "seen in stock: nothing to tell":
+        ([profile(), view(0), stock(100)], 200, []),
+    "the catalog said sold out when the page did not say":
+        ([profile(), stock(-10, in_stock=False), view(0), stock(100)], 200, [100]),
+    "seen sold out, then seen in stock: the watch ends":
+        ([profile(), sold_out_view(0), view(10), stock(100)], 200, []),
+    "a restock of another product tells nothing":
+        ([profile(), sold_out_view(0, "p2"), stock(100)], 200, []),
+    "told once, however many restocks follow":
+        ([profile(), sold_out_view(0), stock(100), stock(150, in_stock=False), stock(160)], 300,
+         [100]),
+    "a watch older than 30 days is stale":
+        ([profile(), sold_out_view(0), stock(31 * 24 * 60)], 32 * 24 * 60, []),
+}
+
+
+@pytest.mark.parametrize("name", list(STOCK_CASES))
+def test_back_in_stock(name: str) -> None:
+    events, until, expected = STOCK_CASES[name]
+    commands = [c for c in sent(replay(events, until, RESTOCK)) if c.scenario == "back_in_stock"]
+    assert [c.decided_at for c in commands] == [at(m) for m in expected]
+
+
+def test_back_in_stock_shows_the_catalogs_current_product() -> None:
+    events = [profile(), sold_out_view(0), stock(100, price=7.5)]
+    (command,) = [c for c in sent(replay(events, 200, RESTOCK)) if c.scenario == "back_in_stock"]
+    assert command.payload["product"]["price"] == 7.5
+
+
+def test_a_cart_reminder_leaves_out_what_the_catalog_says_is_sold_out() -> None:
+    events = [profile(), cart(0, pid="p1"), cart(1, pid="p2"), stock(30, "p2", in_stock=False),
+              stock(31, "p1", price=8.0)]
+    (command,) = sent(replay(events, 200, RESTOCK))
+    assert [(i["product"]["id"], i["product"]["price"]) for i in command.payload["items"]] == [
+        ("p1", 8.0)]
+    gone = [profile(), cart(0, pid="p1"), stock(30, "p1", in_stock=False)]
+    assert sent(replay(gone, 200, RESTOCK)) == []

@@ -163,3 +163,13 @@ def test_order_notifications_show_the_order(template: str, subject: str) -> None
         assert "Trail shoe" in part and "Quantity: 2" in part
         assert "An item of your order" in part
         assert "191.80 EUR" in part
+
+
+def test_back_in_stock_shows_the_product() -> None:
+    email = Renderer().render(record("back_in_stock", {"product": SHOE}))
+    assert email.subject.strip() == "Back in stock: Trail shoe"
+    for part in (email.html, email.text):
+        assert "Trail shoe" in part and "89.90 EUR" in part
+        assert "https://shop.example/p/sku-1" in part
+    bare = Renderer().render(record("back_in_stock", {"product": BARE}))
+    assert bare.subject.strip() == "Back in stock: a product you looked at"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import count
 
 from relance.commands import Outcome, SendCommand, Suppression
@@ -9,6 +10,7 @@ from relance.engine import Engine
 from relance.events import (
     CartAction,
     CartChange,
+    CatalogUpdate,
     ContactProfile,
     Event,
     Order,
@@ -57,13 +59,23 @@ def profile(minute: float = -60, contact: str = "c1", email: str | None = "ann@e
                           marketing_opt_in=opt_in)
 
 
-def replay(events: list[Event], until: float | None = None,
+def stock(minute: float, pid: str = "p1", in_stock: bool = True,
+          price: float = 10.0) -> CatalogUpdate:
+    return CatalogUpdate(f"s{next(_ids)}", at(minute), Product(
+        pid, name=f"Product {pid}", price=price, currency="EUR",
+        url=f"https://shop.example/p/{pid}", in_stock=in_stock))
+
+
+def replay(events: Sequence[Event | CatalogUpdate], until: float | None = None,
            config: Config = DEFAULT_CONFIG) -> list[Outcome]:
     """Feed events in order as ``relance simulate`` does, then move the clock to ``until``."""
     engine = Engine(config)
     outcomes: list[Outcome] = []
     for event in events:
-        outcomes.extend(engine.feed(event))
+        if isinstance(event, CatalogUpdate):
+            outcomes.extend(engine.feed_catalog(event))
+        else:
+            outcomes.extend(engine.feed(event))
     if until is not None:
         outcomes.extend(engine.advance(at(until)))
     return outcomes

@@ -16,7 +16,7 @@ from relance.events import Event, EventType
 
 # Files in dependency order: a named type must be parsed before a record refers to it.
 SCHEMA_FILES: Final = ("product", "order_item", "page_view", "cart_change", "order",
-                       "contact_profile", "send_command", "delivery_result")
+                       "contact_profile", "send_command", "delivery_result", "catalog_update")
 RECORD_SCHEMA: Final[dict[EventType, str]] = {
     "page_view": "relance.PageView",
     "cart": "relance.CartChange",

@@ -17,6 +17,7 @@ from relance.events import (
     ORDER_STATUSES,
     PAGE_TYPES,
     CartChange,
+    CatalogUpdate,
     ContactProfile,
     Event,
     EventType,
@@ -222,6 +223,14 @@ def contact_profile(record: Record) -> ContactProfile:
         marketing_opt_in=_boolean(record, "marketing_opt_in"),
         birthday=_birthday(record),
     )
+
+
+def catalog_update(record: Any) -> CatalogUpdate:
+    if not isinstance(record, Mapping):
+        raise InvalidEventError("not_an_object",
+                                f"a catalog update must be an object, not {_kind(record)}")
+    return CatalogUpdate(_string(record, "event_id", required=True), _occurred_at(record),
+                         _product(_required(record, "product", ""), "product"))
 
 
 DECODERS: dict[str, Callable[[Record], Event]] = {

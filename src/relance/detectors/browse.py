@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from relance.catalog import Catalog
 from relance.commands import Candidate
 from relance.events import CartChange, Order, PageView
 from relance.journeys import cancel, start
@@ -69,11 +70,14 @@ def _disarmed(browse: Browse, journeys: Journeys, at: int,
     return Browse(disarmed_at=at), cancel(journeys, scenarios)
 
 
-def candidate(browse: Browse, journey: Journey) -> Candidate | None:
-    if not browse.viewed:
+def candidate(browse: Browse, journey: Journey, catalog: Catalog) -> Candidate | None:
+    """The most viewed products still on sale, as the catalog now describes them."""
+    on_sale = [v for v in browse.viewed if not catalog.sold_out(v.product.id)]
+    if not on_sale:
         return None
-    top = sorted(browse.viewed, key=_rank, reverse=True)[:PRODUCTS_SHOWN]
-    payload = {"products": [{"product": v.product.to_record(), "views": v.views} for v in top]}
+    top = sorted(on_sale, key=_rank, reverse=True)[:PRODUCTS_SHOWN]
+    payload = {"products": [{"product": catalog.current(v.product).to_record(), "views": v.views}
+                            for v in top]}
     return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from relance.catalog import Catalog
 from relance.commands import Candidate
 from relance.events import CartChange, Order
 from relance.journeys import cancel, start
@@ -53,12 +54,11 @@ def on_order(cart: Cart, journeys: Journeys, order: Order,
     return Cart(closed_at=max(cart.closed_at, order.occurred_at)), cancel(journeys, scenarios)
 
 
-def candidate(cart: Cart, journey: Journey) -> Candidate | None:
-    if not cart.lines:
+def candidate(cart: Cart, journey: Journey, catalog: Catalog) -> Candidate | None:
+    """The cart as the catalog now describes it; what is sold out is not advertised."""
+    items = [{"product": catalog.current(line.product).to_record(), "quantity": line.quantity}
+             for line in cart.lines if not catalog.sold_out(line.product.id)]
+    if not items:
         return None
-    payload = {
-        "cart_id": cart.cart_id,
-        "items": [{"product": line.product.to_record(), "quantity": line.quantity}
-                  for line in cart.lines],
-    }
+    payload = {"cart_id": cart.cart_id, "items": items}
     return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)

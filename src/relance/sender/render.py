@@ -10,7 +10,8 @@ The context every template sees:
     command    the send command record (``SendCommand.to_record()``)
     recipient  ``command["recipient"]``: email, locale, timezone
     payload    ``command["payload"]``, as decided by the scenario
-    items      the cart or order lines ``[{"product": {...}, "quantity": n}]`` (or empty)
+    items      the cart or order lines ``[{"product": {...}, "quantity": n}]``, or the one
+               product a back-in-stock message is about (or empty)
     products   the viewed products ``[{"product": {...}, "views": n}]`` (empty if none)
     order      an order notification's order: order_id, status, total, currency, cart_id
                (``{}`` for other scenarios)
@@ -73,7 +74,9 @@ def template_context(command: Mapping[str, Any]) -> dict[str, Any]:
         "command": command,
         "recipient": command.get("recipient") or {},
         "payload": payload,
-        "items": _lines(payload, "items", "quantity") or _lines(order, "items", "quantity"),
+        "items": (_lines(payload, "items", "quantity") or _lines(order, "items", "quantity")
+                  or _lines({"items": [payload]} if "product" in payload else {}, "items",
+                            "quantity")),
         "products": _lines(payload, "products", "views"),
         "order": order,
     }
