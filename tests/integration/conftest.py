@@ -81,16 +81,16 @@ class Stack:
             "RELANCE_MAIL_FROM": "Shop <shop@example.com>", "RELANCE_SCENARIOS": str(scenarios),
             "RELANCE_SMTP_BACKOFF": "0.2",
         }
-        for name in ("page-views", "carts", "orders", "contacts", "relance-deliveries",
-                     "relance-dlq", "relance-delivery-results"):
+        for name in ("page-views", "carts", "orders", "contacts", "catalog",
+                     "relance-deliveries", "relance-dlq", "relance-delivery-results"):
             key = "RELANCE_TOPIC_" + {"relance-deliveries": "DELIVERIES", "relance-dlq": "DLQ",
                                       "relance-delivery-results": "RESULTS"}.get(
                 name, name.upper().replace("-", "_"))
             self.env[key] = self.topic(name)
         self.broker.create_topics(
-            TopicSpec(self.topic(name), PARTITIONS, compacted=name == "contacts")
-            for name in ("page-views", "carts", "orders", "contacts", "relance-deliveries",
-                         "relance-dlq", "relance-delivery-results"))
+            TopicSpec(self.topic(name), PARTITIONS, compacted=name in ("contacts", "catalog"))
+            for name in ("page-views", "carts", "orders", "contacts", "catalog",
+                         "relance-deliveries", "relance-dlq", "relance-delivery-results"))
 
     def start(self, kind: str, *, name: str | None = None,
               **overrides: str) -> subprocess.Popen[bytes]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 
-from relance.events import CartChange, ContactProfile, Order, OrderItem
+from relance.codec import catalog as catalog_codec
+from relance.events import CartChange, CatalogUpdate, ContactProfile, Order, OrderItem, PageView
 from relance.timestamps import from_datetime, parse_iso
 
 from .conftest import Stack, read_all, wait_for
@@ -101,3 +103,27 @@ def test_a_birthday_is_decided_at_nine_in_the_contacts_time_zone(stack: Stack) -
     record = orjson.loads(command.value())
     assert parse_iso(record["decided_at"]) == from_datetime(tokyo)
     assert record["payload"] == {"year": tokyo.year}
+
+
+def test_a_contact_who_saw_a_product_sold_out_is_told_when_the_catalog_has_it_again(
+        stack: Stack) -> None:
+    env = configure(stack, "scenarios:\n  back_in_stock: {}\n")
+    stack.start("worker", **env)
+    stack.start("sender")
+    t = now_ms()
+    sold_out = replace(SHOE, in_stock=False)
+    produce(stack, [profile("ned", t), PageView("ned-1", "ned", t + 10, "product", sold_out),
+                    profile("ola", t), PageView("ola-1", "ola", t + 10, "product", SHOE)])
+    consumed = f'relance_events_consumed_total{{topic="{stack.topic("page-views")}"}}'
+    wait_for(lambda: stack.metrics("worker").get(consumed, 0) >= 2, timeout=60)
+    producer = stack.producer()
+    back = CatalogUpdate("restock-1", now_ms(), replace(SHOE, in_stock=True, price=79.9))
+    producer.produce(stack.topic("catalog"), key=SHOE.id.encode(),
+                     value=catalog_codec.encode_avro(back))
+    assert producer.flush(10) == 0
+    (message,) = wait_for(lambda: stack.sink.messages(), timeout=60)
+    time.sleep(3)
+    assert [m["To"] for m in stack.sink.messages()] == ["ned@example.com"]
+    assert message["Subject"] == "Back in stock: Trail shoe"
+    body = message.get_body(("plain",))
+    assert body is not None and "79.90 EUR" in body.get_content()

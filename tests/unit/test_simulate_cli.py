@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -128,3 +130,37 @@ def test_strict_with_workers_names_the_first_invalid_line(tmp_path: Path) -> Non
     result = relance("simulate", "--events", str(path), "--workers", "2", "--strict")
     assert result.returncode == 2
     assert f"{path}:700: missing_field" in result.stderr.decode()
+
+
+def test_catalog_lines_reach_every_worker_and_back_in_stock_is_decided(tmp_path: Path) -> None:
+    from relance.codec import catalog as catalog_codec
+    from relance.events import CatalogUpdate, PageView, Product
+    from relance.samples.traffic import generate
+
+    events = generate(300, seed=5)
+    sold_out = {f"sku-{n}" for n in range(10)}
+
+    def shown(event: Any) -> Any:
+        if isinstance(event, PageView) and event.product and event.product.id in sold_out:
+            return replace(event, product=replace(event.product, in_stock=False))
+        return event
+
+    middle = events[len(events) // 2].occurred_at
+    lines = [encode(shown(e)) + b"\n" for e in events]
+    restocks = [catalog_codec.encode_json(CatalogUpdate(f"r-{pid}", middle, Product(
+        pid, name=f"Restocked {pid}", price=1.0, currency="EUR", in_stock=True))) + b"\n"
+        for pid in sorted(sold_out)]
+    lines[len(lines) // 2:len(lines) // 2] = restocks
+    path = tmp_path / "traffic.jsonl"
+    path.write_bytes(b"".join(lines))
+    config = tmp_path / "stock.yaml"
+    config.write_text("scenarios:\n  back_in_stock: {}\n  cart_abandonment: {}\n")
+    runs = {n: relance("simulate", "--events", str(path), "--workers", str(n), "--config",
+                       str(config), "--until", "2024-06-01T00:00:00Z") for n in (1, 2)}
+    assert runs[1].returncode == 0 and runs[1].stdout == runs[2].stdout
+    decided = [orjson.loads(line) for line in runs[1].stdout.splitlines()]
+    restocked = [c for c in decided if c["scenario"] == "back_in_stock"]
+    assert restocked and all(c["payload"]["product"]["name"].startswith("Restocked")
+                             for c in restocked)
+    for run in runs.values():
+        assert f"events read: {len(lines)}, invalid lines: 0" in run.stderr.decode()

@@ -55,10 +55,13 @@ def producer(settings: Settings) -> Producer:
     })
 
 
-def ensure_topic(settings: Settings, spec: TopicSpec) -> None:
-    """Create ``spec`` if missing; an existing topic must have its partition count."""
+def ensure_topic(settings: Settings, spec: TopicSpec, *, exact: bool = True) -> None:
+    """Create ``spec`` if missing; an existing topic must have its partition count, unless
+    not ``exact`` (a topic read whole, like the catalog)."""
     servers = bootstrap_servers(settings.broker)
     create_topics(servers, [spec])
+    if not exact:
+        return
     found = AdminClient({"bootstrap.servers": servers}).list_topics(spec.name, timeout=10)
     partitions = len(found.topics[spec.name].partitions)
     if partitions != spec.partitions:

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from relance.catalog import Catalog
+from relance.codec import catalog as catalog_codec
 from relance.commands import Outcome, SendCommand
 from relance.engine import Engine
 from relance.errors import InvalidEventError
-from relance.events import Event, EventType
+from relance.events import CatalogUpdate, Event, EventType
 from relance.runtime.merge import EventTimeMerge, Pending
 from relance.runtime.store import PartitionStates, decode_stored
 from relance.scenarios import Config
@@ -80,8 +82,10 @@ class Inputs:
 
 class Pipeline:
     def __init__(self, config: Config, inputs: Inputs, decode: Decode, observer: Observer,
-                 clock: Callable[[], int]) -> None:
+                 clock: Callable[[], int],
+                 decode_catalog: Callable[[bytes], CatalogUpdate] = catalog_codec.decode) -> None:
         self.config = config
+        self.decode_catalog = decode_catalog
         self.inputs = inputs
         self.decode = decode
         self.observer = observer
@@ -92,13 +96,14 @@ class Pipeline:
         self.merge = EventTimeMerge(inputs.names)
         self.received: dict[tuple[str, int], int] = {}
         self.outbox = Outbox()
+        self.catalog = Catalog()  # one for every partition: the catalog is not partitioned
         self._index = {name: position for position, (name, _) in enumerate(inputs.topics)}
         self._types = dict(inputs.topics)
 
     def assign(self, partition: int, table: dict[bytes, bytes]) -> None:
         """Take a partition with its recovered states, and index their deadlines."""
         states = PartitionStates(table, partition, len(self.inputs.topics))
-        engine = Engine(self.config, states)
+        engine = Engine(self.config, states, self.catalog)
         for key, raw in table.items():
             engine.schedule(key.decode(), decode_stored(raw).state)
         self.engines[partition] = engine
@@ -134,6 +139,25 @@ class Pipeline:
         else:
             self.watermarks.observe(topic, partition, event.occurred_at)
             self.merge.push(partition, Pending(event, topic, offset))
+
+    def catalog_update(self, topic: str, partition: int, offset: int, key: bytes | None,
+                       value: bytes | None, *, live: bool = True) -> None:
+        """A catalog message: the catalog takes it, and (``live``) contacts who watched the
+        product while sold out get back in stock. Reading the catalog up at start is not
+        live: those updates happened before and were answered then."""
+        try:
+            if value is None:
+                raise InvalidEventError("missing_field", "the message has no value")
+            update = self.decode_catalog(value)
+        except InvalidEventError as error:
+            self.observer.rejected(topic, error.reason)
+            log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error)
+            self.outbox.dead_letters.append(
+                DeadLetter(topic, partition, offset, key, value, error))
+            return
+        if self.catalog.update(update) and live:
+            for engine in self.engines.values():
+                engine.restock(update)
 
     def drain(self, partition: int, caught_up: CaughtUp) -> None:
         while (item := self.merge.pop_ready(partition, caught_up)) is not None:

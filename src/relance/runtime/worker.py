@@ -58,9 +58,21 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
     def new_consumer() -> Consumer:
         return kafka.consumer(settings, f"{settings.app_id}-worker")
 
+    def new_catalog_reader() -> Consumer:
+        # Assigned, never subscribed: every worker reads all of the catalog; nothing is
+        # committed (it is read from the start on every start).
+        return kafka.consumer(settings, f"{settings.app_id}-worker-catalog",
+                              **{"enable.partition.eof": True})
+
+    catalog = None
+    if settings.topic_catalog:
+        kafka.ensure_topic(settings, TopicSpec(settings.topic_catalog, settings.partitions,
+                                               compacted=True), exact=False)
+        catalog = (settings.topic_catalog, new_catalog_reader)
     return BatchLoop(Pipeline(config, inputs, decode, observer, clock), changelog, outputs,
                      new_consumer, observer, clock=clock, batch_size=settings.batch_size,
-                     wait=settings.tick_interval, commit_interval=settings.commit_interval)
+                     wait=settings.tick_interval, commit_interval=settings.commit_interval,
+                     catalog=catalog)
 
 
 def build_worker(settings: Settings, loop: BatchLoop, registry: CollectorRegistry) -> faust.App:
