@@ -11,7 +11,9 @@ from relance.detectors import activity as activity_detector
 from relance.detectors import birthday as birthday_detector
 from relance.detectors import browse as browse_detector
 from relance.detectors import cart as cart_detector
+from relance.detectors import category as category_detector
 from relance.detectors import orders as order_detector
+from relance.detectors import search as search_detector
 from relance.detectors import stock as stock_detector
 from relance.events import CartChange, ContactProfile, Event, Order, PageView
 from relance.journeys import next_step
@@ -25,7 +27,8 @@ _NO_CATALOG = Catalog()  # read only: an empty catalog changes nothing
 def on_event(state: ContactState, event: Event, config: Config,
              catalog: Catalog = _NO_CATALOG) -> ContactState:
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
-    cart, browse, journeys, watching = state.cart, state.browse, state.journeys, state.watching
+    cart, browse, journeys = state.cart, state.browse, state.journeys
+    watching, categories = state.watching, state.categories
     kinds = config.by_kind
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
@@ -35,26 +38,37 @@ def on_event(state: ContactState, event: Event, config: Config,
     if kinds["reactivation"] and not isinstance(event, ContactProfile):
         journeys = activity_detector.on_activity(journeys, event, kinds["reactivation"])
     if type(event) is PageView:
+        cart_open = bool(cart.lines)
+        categories, journeys = category_detector.on_view(
+            categories, journeys, event, cart_open=cart_open,
+            scenarios=kinds["category_abandonment"], disarmed_at=browse.disarmed_at)
         browse, journeys = browse_detector.on_view(
-            browse, journeys, event, cart_open=bool(cart.lines),
-            scenarios=kinds["browse_abandonment"])
+            browse, journeys, event, cart_open=cart_open, scenarios=kinds["browse_abandonment"],
+            keep_views=bool(kinds["category_abandonment"]))
         watching = stock_detector.on_view(watching, event, catalog, kinds["back_in_stock"])
+        journeys = search_detector.on_view(journeys, event, kinds["search_abandonment"])
         if (browse is state.browse and journeys is state.journeys
-                and watching is state.watching):
+                and watching is state.watching and categories is state.categories):
             return state
     elif type(event) is CartChange:
         cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"])
         browse, journeys = browse_detector.on_cart(browse, journeys, event,
                                                    kinds["browse_abandonment"])
+        categories, journeys = category_detector.on_cart(categories, journeys, event,
+                                                         kinds["category_abandonment"])
+        journeys = search_detector.on_cart(journeys, event, kinds["search_abandonment"])
     elif type(event) is Order:
         cart, journeys = cart_detector.on_order(cart, journeys, event, kinds["cart_abandonment"])
         browse, journeys = browse_detector.on_order(browse, journeys, event,
                                                     kinds["browse_abandonment"])
+        categories, journeys = category_detector.on_order(categories, journeys, event,
+                                                          kinds["category_abandonment"])
+        journeys = search_detector.on_order(journeys, event, kinds["search_abandonment"])
         journeys = order_detector.on_order(journeys, event, kinds["order_status"])
     else:
         raise TypeError(f"not an event: {event!r}")
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
-                        watching)
+                        watching, categories)
 
 
 def on_due(state: ContactState, now: int, config: Config,
@@ -84,6 +98,10 @@ def on_due(state: ContactState, now: int, config: Config,
                 following = None
         journeys = rest if following is None else (*rest, following)
         state = _ended(state._replace(journeys=journeys), config)
+        if following is None and scenario.kind == "category_abandonment" and due.data:
+            # Answered: that category's views count again from zero.
+            state = state._replace(categories=tuple(
+                c for c in state.categories if c[0] != due.data["category_id"]))
     return state, outcomes
 
 
@@ -99,6 +117,10 @@ def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
         return browse_detector.candidate(state.browse, journey, catalog)
     if scenario.kind == "back_in_stock":
         return stock_detector.candidate(journey, catalog)
+    if scenario.kind == "category_abandonment":
+        return category_detector.candidate(state.browse, journey, catalog)
+    if scenario.kind == "search_abandonment":
+        return search_detector.candidate(journey)
     if scenario.kind == "birthday":
         return birthday_detector.candidate(state.profile, journey)
     if scenario.kind == "reactivation":

@@ -25,7 +25,7 @@ _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY
 _DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
-                "template", "transactional", "statuses", "send_at", "enabled")
+                "template", "transactional", "statuses", "send_at", "min_views", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 
@@ -177,6 +177,15 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["transactional"] = value
         elif key == "statuses":
             fields["statuses"] = _statuses(reader, value_node, here, base)
+        elif key == "min_views":
+            value = reader.scalar(value_node, here)
+            if base.kind != "category_abandonment":
+                reader.problem(value_node, here, "only category_abandonment scenarios have "
+                               f"min_views, not {base.kind}")
+            elif type(value) is not int or value < 1:
+                reader.problem(value_node, here, f"must be a whole number from 1, not {value!r}")
+            else:
+                fields["min_views"] = value
         elif key == "send_at":
             value = reader.scalar(value_node, here)
             # The node's text: YAML 1.1 reads an unquoted 10:30 as the number 630.

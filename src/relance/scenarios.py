@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
-from relance.timestamps import DAY_MS, HOUR_MS
+from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
-Kind = Literal["cart_abandonment", "browse_abandonment", "order_status", "birthday",
-               "reactivation", "back_in_stock"]
+Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
+               "search_abandonment", "order_status", "birthday", "reactivation",
+               "back_in_stock"]
 Channel = Literal["email"]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 
@@ -47,6 +48,8 @@ class Scenario:
     statuses: frozenset[str] = frozenset()
     # birthday scenarios: the local time of day they are sent at, minutes after midnight.
     send_at_minute: int = 9 * 60
+    # category_abandonment scenarios: product views in one category that arm it.
+    min_views: int = 3
 
     @property
     def delay_ms(self) -> int:
@@ -69,8 +72,9 @@ class Config:
         by_kind = {kind: tuple(s for s in self.scenarios if s.kind == kind) for kind in KINDS}
         object.__setattr__(self, "_by_name", {s.name: s for s in self.scenarios})
         object.__setattr__(self, "by_kind", by_kind)
-        object.__setattr__(self, "browsing",
-                           frozenset(s.name for s in by_kind["browse_abandonment"]))
+        # Scenarios whose messages show the viewed products: those are kept while one runs.
+        object.__setattr__(self, "browsing", frozenset(
+            s.name for s in (*by_kind["browse_abandonment"], *by_kind["category_abandonment"])))
 
     def enabled(self) -> Iterator[Scenario]:
         yield from self.scenarios
@@ -103,6 +107,10 @@ CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
              24 * HOUR_MS, 100, "email"),
     Scenario("browse_abandonment", "browse_abandonment",
              _one_step(HOUR_MS, "browse_abandonment"), 24 * HOUR_MS, 50, "email"),
+    Scenario("category_abandonment", "category_abandonment",
+             _one_step(HOUR_MS, "category_abandonment"), 24 * HOUR_MS, 45, "email"),
+    Scenario("search_abandonment", "search_abandonment",
+             _one_step(30 * MINUTE_MS, "search_abandonment"), 24 * HOUR_MS, 40, "email"),
     _order_update("order_confirmation", "placed", 1000),
     _order_update("shipping_update", "shipped", 900),
     _order_update("delivery_update", "delivered", 900),

@@ -101,6 +101,8 @@ class ContactState(NamedTuple):
     journeys: tuple[Journey, ...] = ()
     # (product id, time) of products seen out of stock, for back-in-stock.
     watching: tuple[tuple[str, int], ...] = ()
+    # (category id, product views, last view time) since the last cart add or order.
+    categories: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def next_due(self) -> int | None:

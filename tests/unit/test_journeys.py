@@ -226,3 +226,63 @@ def test_a_cart_reminder_leaves_out_what_the_catalog_says_is_sold_out() -> None:
         ("p1", 8.0)]
     gone = [profile(), cart(0, pid="p1"), stock(30, "p1", in_stock=False)]
     assert sent(replay(gone, 200, RESTOCK)) == []
+
+
+BEHAVIOUR = load_config("scenarios:\n  category_abandonment: {min_views: 3, delay: 1h}\n"
+                        "  search_abandonment: {delay: 30m}\n")
+
+
+def in_category(minute: float, pid: str, category: str = "shoes") -> PageView:
+    return PageView(f"g{minute}{pid}", "c1", at(minute), "product",
+                    Product(pid, name=f"Product {pid}", category_id=category, in_stock=True))
+
+
+def search(minute: float, query: str = "red shoes") -> PageView:
+    return PageView(f"q{minute}", "c1", at(minute), "search", search_query=query)
+
+
+BEHAVIOUR_CASES: dict[str, tuple[list[Event], float, list[tuple[str, float]]]] = {
+    "three product views in one category, no cart":
+        ([profile(), in_category(0, "a"), in_category(5, "b"), in_category(10, "a")], 300,
+         [("category_abandonment", 70)]),
+    "two views are not several":
+        ([profile(), in_category(0, "a"), in_category(5, "b")], 300, []),
+    "views spread over categories do not add up":
+        ([profile(), in_category(0, "a"), in_category(5, "b", "bags"),
+          in_category(10, "c", "hats")], 300, []),
+    "a fourth view moves the deadline":
+        ([profile(), in_category(0, "a"), in_category(5, "b"), in_category(10, "a"),
+          in_category(40, "c")], 300, [("category_abandonment", 100)]),
+    "a cart add disarms the category":
+        ([profile(), in_category(0, "a"), in_category(5, "b"), in_category(10, "a"),
+          cart(20, pid="a")], 300, []),
+    "a search with nothing after it":
+        ([profile(), search(0)], 300, [("search_abandonment", 30)]),
+    "a product view after the search answers it":
+        ([profile(), search(0), view(10)], 300, []),
+    "a new search restarts the wait and is the one answered":
+        ([profile(), search(0), search(20, "blue shoes")], 300, [("search_abandonment", 50)]),
+    "a search without a query is no search":
+        ([profile(), PageView("q", "c1", at(0), "search")], 300, []),
+}
+
+
+@pytest.mark.parametrize("name", list(BEHAVIOUR_CASES))
+def test_category_and_search_abandonment(name: str) -> None:
+    events, until, expected = BEHAVIOUR_CASES[name]
+    commands = sent(replay(events, until, BEHAVIOUR))
+    assert [(c.scenario, c.decided_at) for c in commands] == [
+        (scenario, at(m)) for scenario, m in expected]
+
+
+def test_the_category_reminder_shows_the_category_and_its_most_viewed_products() -> None:
+    events = [profile(), in_category(0, "a"), in_category(5, "b"), in_category(10, "a"),
+              in_category(12, "z", "bags")]
+    (command,) = sent(replay(events, 300, BEHAVIOUR))
+    assert command.payload["category_id"] == "shoes"
+    assert [p["product"]["id"] for p in command.payload["products"]] == ["a", "b"]
+
+
+def test_the_search_reminder_carries_the_query() -> None:
+    (command,) = sent(replay([profile(), search(0, "linen shirt")], 300, BEHAVIOUR))
+    assert command.payload == {"search_query": "linen shirt"}

@@ -38,10 +38,14 @@ def _record_view(viewed: tuple[ViewedProduct, ...], view: PageView) -> tuple[Vie
 
 
 def on_view(browse: Browse, journeys: Journeys, view: PageView, *, cart_open: bool,
-            scenarios: tuple[Scenario, ...]) -> tuple[Browse, Journeys]:
-    """A product view with no open cart arms the reminders or moves them later."""
-    if (not scenarios or cart_open or view.page_type != "product" or view.product is None
-            or view.occurred_at <= browse.disarmed_at):
+            scenarios: tuple[Scenario, ...], keep_views: bool = False
+            ) -> tuple[Browse, Journeys]:
+    """A product view with no open cart arms the reminders or moves them later.
+
+    ``keep_views``: record the view even without a browse scenario (another kind shows
+    the viewed products)."""
+    if ((not scenarios and not keep_views) or cart_open or view.page_type != "product"
+            or view.product is None or view.occurred_at <= browse.disarmed_at):
         return browse, journeys
     return (Browse(_record_view(browse.viewed, view), browse.disarmed_at),
             start(journeys, scenarios, view.event_id, view.occurred_at))
