@@ -15,6 +15,7 @@ from relance.detectors import category as category_detector
 from relance.detectors import orders as order_detector
 from relance.detectors import search as search_detector
 from relance.detectors import stock as stock_detector
+from relance.detectors import subscription as subscription_detector
 from relance.events import CartChange, ContactProfile, Event, Order, PageView
 from relance.journeys import next_step
 from relance.policy import decide
@@ -34,6 +35,9 @@ def on_event(state: ContactState, event: Event, config: Config,
         profile = state.profile.updated(event)
         journeys = birthday_detector.on_profile(state.profile, profile, journeys,
                                                 kinds["birthday"], event.occurred_at)
+        journeys = subscription_detector.on_profile(state.profile, profile, journeys,
+                                                    kinds["subscription_expiry"],
+                                                    event.occurred_at)
         return state._replace(profile=profile, journeys=journeys)
     if kinds["reactivation"] and not isinstance(event, ContactProfile):
         journeys = activity_detector.on_activity(journeys, event, kinds["reactivation"])
@@ -94,7 +98,7 @@ def on_due(state: ContactState, now: int, config: Config,
             state, outcome = decide(state, candidate, scenario)
             outcomes.append(outcome)
             if (isinstance(outcome, Suppression) and outcome.reason == "quiet_period"
-                    and scenario.kind != "birthday"):
+                    and scenario.kind not in ("birthday", "subscription_expiry")):
                 following = None
         journeys = rest if following is None else (*rest, following)
         state = _ended(state._replace(journeys=journeys), config)
@@ -125,6 +129,8 @@ def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
         return birthday_detector.candidate(state.profile, journey)
     if scenario.kind == "reactivation":
         return activity_detector.candidate(journey)
+    if scenario.kind == "subscription_expiry":
+        return subscription_detector.candidate(state.profile, journey, scenario)
     return order_detector.candidate(journey)
 
 
@@ -132,6 +138,8 @@ def _following(state: ContactState, journey: Journey, scenario: Scenario) -> Jou
     """The journey's next step; a birthday's next is next year's."""
     if scenario.kind == "birthday":
         return birthday_detector.planned(state.profile, scenario, journey.due_at)
+    if scenario.kind == "subscription_expiry":
+        return subscription_detector.following(state.profile, journey, scenario)
     return next_step(journey, scenario)
 
 

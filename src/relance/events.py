@@ -103,6 +103,7 @@ class ContactProfile:
     timezone: str | None = None
     marketing_opt_in: bool | None = None
     birthday: date | None = None
+    subscription_ends_on: date | None = None
 
     type: ClassVar[EventType] = "contact"
 

@@ -25,9 +25,10 @@ _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY
 _DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
-                "template", "transactional", "statuses", "send_at", "min_views", "enabled")
+                "template", "transactional", "statuses", "send_at", "min_views", "days_before", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
+_DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
 
 
 def parse_duration(text: str) -> int:
@@ -177,6 +178,8 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["transactional"] = value
         elif key == "statuses":
             fields["statuses"] = _statuses(reader, value_node, here, base)
+        elif key == "days_before":
+            fields["days_before"] = _days_before(reader, value_node, here, base)
         elif key == "min_views":
             value = reader.scalar(value_node, here)
             if base.kind != "category_abandonment":
@@ -191,19 +194,19 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
             # The node's text: YAML 1.1 reads an unquoted 10:30 as the number 630.
             text = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
             match = _TIME_OF_DAY.fullmatch(str(text)) if value is not None else None
-            if base.kind != "birthday":
-                reader.problem(value_node, here, f"only birthday scenarios have send_at, not "
-                               f"{base.kind}")
+            if base.kind not in _DATED:
+                reader.problem(value_node, here, "only birthday and subscription_expiry "
+                               f"scenarios have send_at, not {base.kind}")
             elif match is None:
                 reader.problem(value_node, here, f"{text!r} is not a local time like 09:00")
             else:
                 fields["send_at_minute"] = int(match[1]) * 60 + int(match[2])
         else:
             reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_KEYS)})")
-    if base.kind == "birthday" and ("delay" in entries or steps_node is not None):
+    if base.kind in _DATED and ("delay" in entries or steps_node is not None):
         key = "delay" if "delay" in entries else "steps"
-        reader.problem(entries[key][0], f"{where}.{key}",
-                       "a birthday scenario is sent on the day at send_at; it has no delay")
+        reader.problem(entries[key][0], f"{where}.{key}", f"a {base.kind} scenario is sent "
+                       "on its dates at send_at; it has no delay")
     if "delay" in entries and steps_node is not None:
         reader.problem(entries["delay"][0], f"{where}.delay",
                        "give either delay (one message) or steps, not both")
@@ -217,6 +220,22 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
     if scenario.kind == "order_status" and not scenario.statuses:
         reader.problem(node, f"{where}.statuses", "an order_status scenario needs statuses")
     return scenario if enabled else None
+
+
+def _days_before(reader: _Reader, node: yaml.Node, where: str,
+                 base: Scenario) -> tuple[int, ...]:
+    if base.kind != "subscription_expiry":
+        reader.problem(node, where, "only subscription_expiry scenarios have days_before, "
+                       f"not {base.kind}")
+        return ()
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    days = [reader.scalar(item, where) for item in items]
+    if not days or any(type(d) is not int or d < 0 for d in days) or days != sorted(
+            set(days), reverse=True):
+        reader.problem(node, where, "must be whole numbers of days from 0, largest first, "
+                       f"like [7, 3, 0], not {days!r}")
+        return ()
+    return tuple(days)
 
 
 def _statuses(reader: _Reader, node: yaml.Node, where: str, base: Scenario) -> frozenset[str]:

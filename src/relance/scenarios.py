@@ -18,7 +18,7 @@ from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
                "search_abandonment", "order_status", "birthday", "reactivation",
-               "back_in_stock"]
+               "back_in_stock", "subscription_expiry"]
 Channel = Literal["email"]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 
@@ -46,8 +46,11 @@ class Scenario:
     stale_after_ms: int | None = None
     # order_status scenarios: the order statuses that trigger them.
     statuses: frozenset[str] = frozenset()
-    # birthday scenarios: the local time of day they are sent at, minutes after midnight.
+    # birthday and subscription_expiry scenarios: the local time of day they are sent at,
+    # minutes after midnight.
     send_at_minute: int = 9 * 60
+    # subscription_expiry scenarios: the days before the last day that each have a message.
+    days_before: tuple[int, ...] = (3, 0)
     # category_abandonment scenarios: product views in one category that arm it.
     min_views: int = 3
 
@@ -120,6 +123,8 @@ CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
     Scenario("birthday", "birthday", _one_step(0, "birthday"), 0, 60, "email"),
     Scenario("back_in_stock", "back_in_stock", _one_step(0, "back_in_stock"), 0, 70, "email",
              stale_after_ms=30 * DAY_MS),
+    Scenario("subscription_expiry", "subscription_expiry",
+             _one_step(0, "subscription_expiry"), 0, 80, "email", transactional=True),
     Scenario("reactivation", "reactivation", _one_step(60 * DAY_MS, "reactivation"),
              30 * DAY_MS, 10, "email"),
 )}

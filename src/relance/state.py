@@ -21,6 +21,7 @@ class Profile(NamedTuple):
     timezone: str | None = None
     marketing_opt_in: bool | None = None
     birthday: date | None = None
+    subscription_ends_on: date | None = None
 
     def updated(self, event: ContactProfile) -> Profile:
         """Upsert: fields the event leaves empty keep their known value."""
@@ -32,6 +33,9 @@ class Profile(NamedTuple):
             marketing_opt_in=(event.marketing_opt_in if event.marketing_opt_in is not None
                               else self.marketing_opt_in),
             birthday=event.birthday if event.birthday is not None else self.birthday,
+            subscription_ends_on=(event.subscription_ends_on
+                                  if event.subscription_ends_on is not None
+                                  else self.subscription_ends_on),
         )
 
 

@@ -286,3 +286,29 @@ def test_the_category_reminder_shows_the_category_and_its_most_viewed_products()
 def test_the_search_reminder_carries_the_query() -> None:
     (command,) = sent(replay([profile(), search(0, "linen shirt")], 300, BEHAVIOUR))
     assert command.payload == {"search_query": "linen shirt"}
+
+
+SUBSCRIPTIONS = load_config("scenarios:\n  subscription_expiry: {send_at: '08:30'}\n")
+
+
+def subscriber(minute: float, ends_on: str, zone: str | None = "Europe/Berlin",
+               opt_in: bool | None = None) -> ContactProfile:
+    return ContactProfile(f"s{minute}", "c1", at(minute), email="sub@x.org", timezone=zone,
+                          marketing_opt_in=opt_in,
+                          subscription_ends_on=date.fromisoformat(ends_on))
+
+
+def test_subscription_reminders_three_days_before_and_on_the_day_at_local_time() -> None:
+    commands = sent(replay([subscriber(0, "2024-05-20")], 30 * DAYS, SUBSCRIPTIONS))
+    assert [(to_iso(c.decided_at), c.payload["days_left"]) for c in commands] == [
+        ("2024-05-17T06:30:00.000Z", 3), ("2024-05-20T06:30:00.000Z", 0)]
+    assert commands[0].payload["ends_on"] == "2024-05-20"
+
+
+def test_a_renewal_replans_and_a_step_already_past_is_skipped() -> None:
+    renewed = [subscriber(0, "2024-05-20"), subscriber(18 * DAYS, "2024-06-20")]
+    commands = sent(replay(renewed, 60 * DAYS, SUBSCRIPTIONS))
+    assert [(c.payload["ends_on"], c.payload["days_left"]) for c in commands] == [
+        ("2024-05-20", 3), ("2024-06-20", 3), ("2024-06-20", 0)]
+    late = sent(replay([subscriber(0, "2024-05-02")], 30 * DAYS, SUBSCRIPTIONS))
+    assert [c.payload["days_left"] for c in late] == [0]

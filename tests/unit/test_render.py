@@ -9,6 +9,7 @@ import pytest
 
 from relance.commands import Recipient, SendCommand
 from relance.sender.errors import RenderError
+from relance.scenarios import CATALOGUE
 from relance.sender.render import Renderer, money
 
 SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
@@ -173,3 +174,25 @@ def test_back_in_stock_shows_the_product() -> None:
         assert "https://shop.example/p/sku-1" in part
     bare = Renderer().render(record("back_in_stock", {"product": BARE}))
     assert bare.subject.strip() == "Back in stock: a product you looked at"
+
+
+SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
+    "cart_abandonment": {"cart_id": "k", "items": [{"product": SHOE, "quantity": 1}]},
+    "browse_abandonment": {"products": [{"product": SHOE, "views": 2}]},
+    "category_abandonment": {"category_id": "c-1", "products": [{"product": SHOE, "views": 3}]},
+    "search_abandonment": {"search_query": "trail <shoes>"},
+    "back_in_stock": {"product": SHOE},
+    "birthday": {"year": 2024},
+    "reactivation": {"last_active_at": "2024-03-01T10:00:00.000Z"},
+    "subscription_expiry": {"ends_on": "2024-06-30", "days_left": 3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_every_catalogue_scenario_has_a_shipped_template_that_renders(name: str) -> None:
+    scenario = CATALOGUE[name]
+    payload = SAMPLE_PAYLOADS.get(name) or order_update(name)["payload"]
+    email = Renderer().render(record(scenario.template, payload))
+    assert email.subject.strip() and email.html.strip() and email.text.strip()
+    if name == "search_abandonment":
+        assert "trail &lt;shoes&gt;" in email.html and "trail <shoes>" in email.text

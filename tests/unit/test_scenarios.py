@@ -75,7 +75,7 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "shop.yaml:4: scenarios.cart_abandonment.priority: must be a whole number, not 'high'",
         "shop.yaml:5: scenarios.cart_abandonment.colour: unknown key "
         "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
-        "template, transactional, statuses, send_at, min_views, enabled)",
+        "template, transactional, statuses, send_at, min_views, days_before, enabled)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email)",
         "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario: give its kind (one of "
@@ -152,11 +152,14 @@ def test_order_notifications_are_in_the_catalogue_but_off_without_a_file() -> No
     ("scenarios:\n  birthday: {send_at: '9am'}\n",
      "shop.yaml:2: scenarios.birthday.send_at: '9am' is not a local time like 09:00"),
     ("scenarios:\n  cart_abandonment: {send_at: '09:00'}\n",
-     "shop.yaml:2: scenarios.cart_abandonment.send_at: only birthday scenarios have send_at, "
-     "not cart_abandonment"),
+     "shop.yaml:2: scenarios.cart_abandonment.send_at: only birthday and subscription_expiry "
+     "scenarios have send_at, not cart_abandonment"),
     ("scenarios:\n  birthday: {delay: 1h}\n",
-     "shop.yaml:2: scenarios.birthday.delay: a birthday scenario is sent on the day at send_at;"
-     " it has no delay"),
+     "shop.yaml:2: scenarios.birthday.delay: a birthday scenario is sent on its dates at "
+     "send_at; it has no delay"),
+    ("scenarios:\n  subscription_expiry: {days_before: [0, 3]}\n",
+     "shop.yaml:2: scenarios.subscription_expiry.days_before: must be whole numbers of days "
+     "from 0, largest first, like [7, 3, 0], not [0, 3]"),
     ("scenarios:\n  cart_abandonment: {kind: order_status}\n",
      "shop.yaml:2: scenarios.cart_abandonment.kind: cart_abandonment is a built-in "
      "cart_abandonment scenario; give a new scenario a name of its own"),

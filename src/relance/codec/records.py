@@ -185,8 +185,8 @@ def order(record: Record) -> Order:
     )
 
 
-def _birthday(record: Record) -> date | None:
-    value = record.get("birthday")
+def _date(record: Record, key: str) -> date | None:
+    value = record.get(key)
     if value is None or type(value) is date:
         return value
     if type(value) is str:
@@ -194,7 +194,7 @@ def _birthday(record: Record) -> date | None:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise InvalidEventError("bad_value", f"birthday must be a date like 1990-04-21, not {value!r}")
+    raise InvalidEventError("bad_value", f"{key} must be a date like 1990-04-21, not {value!r}")
 
 
 def _timezone(record: Record) -> str | None:
@@ -221,7 +221,8 @@ def contact_profile(record: Record) -> ContactProfile:
         locale=_string(record, "locale"),
         timezone=_timezone(record),
         marketing_opt_in=_boolean(record, "marketing_opt_in"),
-        birthday=_birthday(record),
+        birthday=_date(record, "birthday"),
+        subscription_ends_on=_date(record, "subscription_ends_on"),
     )
 
 

@@ -7,24 +7,14 @@ the day's send time plans next year's: a birthday message is never late.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date
 
 from relance.commands import Candidate
+from relance.localtime import at_local, local_year
 from relance.scenarios import Scenario
 from relance.state import Journey, Profile
-from relance.timestamps import from_datetime
 
 Journeys = tuple[Journey, ...]
-
-
-def _zone(name: str | None) -> tzinfo:
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return UTC
 
 
 def _celebrated(birthday: date, year: int) -> date:
@@ -38,13 +28,10 @@ def next_time(profile: Profile, send_at_minute: int, after: int) -> tuple[int, i
     """(year, epoch ms) of the first birthday send time strictly after ``after``."""
     if profile.birthday is None:
         return None
-    zone = _zone(profile.timezone)
-    year = datetime.fromtimestamp(after / 1000, zone).year
+    year = local_year(after, profile.timezone)
     for candidate_year in (year, year + 1):
         day = _celebrated(profile.birthday, candidate_year)
-        local = datetime(day.year, day.month, day.day, send_at_minute // 60,
-                         send_at_minute % 60, tzinfo=zone)
-        moment = from_datetime(local)
+        moment = at_local(day, send_at_minute, profile.timezone)
         if moment > after:
             return candidate_year, moment
     return None  # unreachable: next year's is always later
