@@ -25,7 +25,8 @@ _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY
 _DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
-                "template", "transactional", "statuses", "send_at", "min_views", "days_before", "enabled")
+                "template", "transactional", "statuses", "send_at", "min_views", "days_before",
+                "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from relance.commands import Recipient, SendCommand
-from relance.sender.errors import RenderError
 from relance.scenarios import CATALOGUE
+from relance.sender.errors import RenderError
 from relance.sender.render import Renderer, money
 
 SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
