@@ -16,6 +16,7 @@ from relance.detectors import orders as order_detector
 from relance.detectors import search as search_detector
 from relance.detectors import stock as stock_detector
 from relance.detectors import subscription as subscription_detector
+from relance.detectors import welcome as welcome_detector
 from relance.events import CartChange, ContactProfile, Event, Order, PageView
 from relance.journeys import next_step
 from relance.policy import decide
@@ -38,6 +39,8 @@ def on_event(state: ContactState, event: Event, config: Config,
         journeys = subscription_detector.on_profile(state.profile, profile, journeys,
                                                     kinds["subscription_expiry"],
                                                     event.occurred_at)
+        journeys = welcome_detector.on_profile(state, profile, journeys, kinds["welcome"],
+                                               event.event_id, event.occurred_at)
         return state._replace(profile=profile, journeys=journeys)
     if kinds["reactivation"] and not isinstance(event, ContactProfile):
         journeys = activity_detector.on_activity(journeys, event, kinds["reactivation"])
@@ -69,6 +72,7 @@ def on_event(state: ContactState, event: Event, config: Config,
                                                           kinds["category_abandonment"])
         journeys = search_detector.on_order(journeys, event, kinds["search_abandonment"])
         journeys = order_detector.on_order(journeys, event, kinds["order_status"])
+        journeys = welcome_detector.on_order(journeys, event, kinds["welcome"])
     else:
         raise TypeError(f"not an event: {event!r}")
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
@@ -131,6 +135,8 @@ def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
         return activity_detector.candidate(journey)
     if scenario.kind == "subscription_expiry":
         return subscription_detector.candidate(state.profile, journey, scenario)
+    if scenario.kind == "welcome":
+        return welcome_detector.candidate(journey)
     return order_detector.candidate(journey)
 
 
@@ -140,6 +146,8 @@ def _following(state: ContactState, journey: Journey, scenario: Scenario) -> Jou
         return birthday_detector.planned(state.profile, scenario, journey.due_at)
     if scenario.kind == "subscription_expiry":
         return subscription_detector.following(state.profile, journey, scenario)
+    if scenario.kind == "welcome":
+        return welcome_detector.following(journey, scenario)
     return next_step(journey, scenario)
 
 

@@ -26,7 +26,7 @@ _DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
-                "enabled")
+                "window", "if_ordered", "otherwise", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -179,6 +179,19 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["transactional"] = value
         elif key == "statuses":
             fields["statuses"] = _statuses(reader, value_node, here, base)
+        elif key in ("if_ordered", "otherwise"):
+            if base.kind != "welcome":
+                reader.problem(key_node, here, f"only welcome scenarios have {key}, not "
+                               f"{base.kind}")
+            else:
+                fields[key] = _branch(reader, value_node, here)
+        elif key == "window":
+            value = reader.duration(value_node, here)
+            if base.kind != "welcome":
+                reader.problem(key_node, here, f"only welcome scenarios have a window, not "
+                               f"{base.kind}")
+            elif value is not None:
+                fields["window_ms"] = value
         elif key == "days_before":
             fields["days_before"] = _days_before(reader, value_node, here, base)
         elif key == "min_views":
@@ -213,7 +226,15 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                        "give either delay (one message) or steps, not both")
     template = fields.pop("template", None) or base.template
     delay = fields.pop("delay", None)
-    if steps_node is not None:
+    branches = (fields.pop("if_ordered", None), fields.pop("otherwise", None))
+    if base.kind == "welcome":
+        if steps_node is not None:
+            reader.problem(entries["steps"][0], f"{where}.steps", "a welcome series has its "
+                           "first message (delay, template), if_ordered and otherwise")
+        first = Step(base.delay_ms if delay is None else delay, template)
+        fields["steps"] = (first, *(
+            _merged(base.steps[n + 1], branch) for n, branch in enumerate(branches)))
+    elif steps_node is not None:
         fields["steps"] = _steps(reader, steps_node, f"{where}.steps", template)
     else:
         fields["steps"] = (Step(base.delay_ms if delay is None else delay, template),)
@@ -221,6 +242,23 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
     if scenario.kind == "order_status" and not scenario.statuses:
         reader.problem(node, f"{where}.statuses", "an order_status scenario needs statuses")
     return scenario if enabled else None
+
+
+def _branch(reader: _Reader, node: yaml.Node, where: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, (key_node, value_node) in reader.mapping(node, where).items():
+        if key == "delay":
+            found["delay_ms"] = reader.duration(value_node, f"{where}.delay")
+        elif key == "template":
+            found["template"] = reader.name(value_node, f"{where}.template", "template")
+        else:
+            reader.problem(key_node, f"{where}.{key}",
+                           f"unknown key (allowed: {', '.join(_STEP_KEYS)})")
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _merged(step: Step, branch: dict[str, Any] | None) -> Step:
+    return step if branch is None else replace(step, **branch)
 
 
 def _days_before(reader: _Reader, node: yaml.Node, where: str,

@@ -18,7 +18,7 @@ from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
                "search_abandonment", "order_status", "birthday", "reactivation",
-               "back_in_stock", "subscription_expiry"]
+               "back_in_stock", "subscription_expiry", "welcome"]
 Channel = Literal["email"]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 
@@ -51,6 +51,8 @@ class Scenario:
     send_at_minute: int = 9 * 60
     # subscription_expiry scenarios: the days before the last day that each have a message.
     days_before: tuple[int, ...] = (3, 0)
+    # welcome scenarios: how long after the start an order takes the ordered branch.
+    window_ms: int = 14 * 24 * 60 * 60 * 1000
     # category_abandonment scenarios: product views in one category that arm it.
     min_views: int = 3
 
@@ -125,6 +127,8 @@ CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
              stale_after_ms=30 * DAY_MS),
     Scenario("subscription_expiry", "subscription_expiry",
              _one_step(0, "subscription_expiry"), 0, 80, "email", transactional=True),
+    Scenario("welcome", "welcome", (Step(0, "welcome"), Step(DAY_MS, "welcome_ordered"),
+                                    Step(25 * DAY_MS, "welcome_reminder")), 0, 90, "email"),
     Scenario("reactivation", "reactivation", _one_step(60 * DAY_MS, "reactivation"),
              30 * DAY_MS, 10, "email"),
 )}

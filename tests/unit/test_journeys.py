@@ -312,3 +312,49 @@ def test_a_renewal_replans_and_a_step_already_past_is_skipped() -> None:
         ("2024-05-20", 3), ("2024-06-20", 3), ("2024-06-20", 0)]
     late = sent(replay([subscriber(0, "2024-05-02")], 30 * DAYS, SUBSCRIPTIONS))
     assert [c.payload["days_left"] for c in late] == [0]
+
+
+WELCOME = load_config("""\
+scenarios:
+  welcome:
+    delay: 10m
+    window: 14d
+    if_ordered: {delay: 1d}
+    otherwise: {delay: 25d}
+""")
+
+
+def consent(minute: float, opt_in: bool | None = True) -> ContactProfile:
+    return ContactProfile(f"w{minute}", "c1", at(minute), email="new@x.org",
+                          marketing_opt_in=opt_in)
+
+
+WELCOME_CASES: dict[str, tuple[list[Event], float, list[tuple[int, str, float]]]] = {
+    # name: (events, clock at the end, (step, template, minute) of each message)
+    "no order: the welcome, then the reminder after 25 days":
+        ([consent(0)], 40 * DAYS, [(1, "welcome", 10), (3, "welcome_reminder", 25 * DAYS)]),
+    "an order in the window: the welcome, then the ordered follow-up a day after it":
+        ([consent(0), order(3 * DAYS)], 40 * DAYS,
+         [(1, "welcome", 10), (2, "welcome_ordered", 4 * DAYS)]),
+    "an order before the welcome went out: the follow-up comes after the welcome":
+        ([consent(0), order(5)], 40 * DAYS,
+         [(1, "welcome", 10), (2, "welcome_ordered", 5 + DAYS)]),
+    "an order after the window: the reminder":
+        ([consent(0), order(15 * DAYS)], 40 * DAYS,
+         [(1, "welcome", 10), (3, "welcome_reminder", 25 * DAYS)]),
+    "no consent: no series":
+        ([consent(0, opt_in=False)], 40 * DAYS, []),
+    "consent given later starts it then":
+        ([consent(0, opt_in=False), consent(60)], 2 * DAYS, [(1, "welcome", 70)]),
+    "a second consent does not start it again (and an opt-out holds the reminder)":
+        ([consent(0), consent(DAYS, opt_in=False), consent(30 * DAYS)], 60 * DAYS,
+         [(1, "welcome", 10)]),
+}
+
+
+@pytest.mark.parametrize("name", list(WELCOME_CASES))
+def test_welcome_series(name: str) -> None:
+    events, until, expected = WELCOME_CASES[name]
+    commands = sent(replay(events, until, WELCOME))
+    assert [(c.step, c.template, c.decided_at) for c in commands] == [
+        (step, template, at(m)) for step, template, m in expected]

@@ -185,6 +185,7 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "birthday": {"year": 2024},
     "reactivation": {"last_active_at": "2024-03-01T10:00:00.000Z"},
     "subscription_expiry": {"ends_on": "2024-06-30", "days_left": 3},
+    "welcome": {"order_id": "o-1"},
 }
 
 
@@ -192,7 +193,8 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
 def test_every_catalogue_scenario_has_a_shipped_template_that_renders(name: str) -> None:
     scenario = CATALOGUE[name]
     payload = SAMPLE_PAYLOADS.get(name) or order_update(name)["payload"]
-    email = Renderer().render(record(scenario.template, payload))
-    assert email.subject.strip() and email.html.strip() and email.text.strip()
+    for step in scenario.steps:
+        email = Renderer().render(record(step.template, payload))
+        assert email.subject.strip() and email.html.strip() and email.text.strip()
     if name == "search_abandonment":
         assert "trail &lt;shoes&gt;" in email.html and "trail <shoes>" in email.text

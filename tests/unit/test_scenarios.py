@@ -75,7 +75,8 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "shop.yaml:4: scenarios.cart_abandonment.priority: must be a whole number, not 'high'",
         "shop.yaml:5: scenarios.cart_abandonment.colour: unknown key "
         "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
-        "template, transactional, statuses, send_at, min_views, days_before, enabled)",
+        "template, transactional, statuses, send_at, min_views, days_before, window, "
+        "if_ordered, otherwise, enabled)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email)",
         "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario: give its kind (one of "
