@@ -164,3 +164,37 @@ def test_catalog_lines_reach_every_worker_and_back_in_stock_is_decided(tmp_path:
                              for c in restocked)
     for run in runs.values():
         assert f"events read: {len(lines)}, invalid lines: 0" in run.stderr.decode()
+
+
+def test_the_small_catalogue_case_in_the_readme() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    result = relance("simulate", "--events", str(examples / "catalogue-small.jsonl"),
+                     "--config", str(examples / "catalogue.yaml"),
+                     "--until", "2024-05-04T00:00:00Z")
+    assert result.returncode == 0
+    summary = result.stderr.decode().splitlines()
+    assert summary[-2] == ("relance simulate: commands: back_in_stock=1, birthday=1, "
+                           "browse_abandonment=1, cart_abandonment=2, order_confirmation=2, "
+                           "search_abandonment=1, welcome=5")
+    assert summary[-1] == "relance simulate: suppressed: no_consent=1 (search_abandonment=1)"
+    decided = {(r["contact_id"], r["scenario"], r["step"]): r["decided_at"]
+               for r in map(orjson.loads, result.stdout.splitlines())}
+    assert decided["dan", "birthday", 1] == "2024-05-03T00:00:00.000Z"
+    assert decided["ann", "cart_abandonment", 2] == "2024-05-02T10:00:00.000Z"
+    assert decided["bob", "welcome", 2] == "2024-05-02T10:30:00.000Z"
+
+
+def test_a_generated_month_decides_every_scenario_of_the_example_file(tmp_path: Path) -> None:
+    month = subprocess.run([sys.executable, "-m", "relance.samples.month", "--contacts", "300",
+                            "--days", "30"], capture_output=True, check=True, timeout=120)
+    path = tmp_path / "month.jsonl"
+    path.write_bytes(month.stdout)
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    result = relance("simulate", "--events", str(path), "--config",
+                     str(examples / "catalogue.yaml"))
+    counts = result.stderr.decode().splitlines()[-2].split(": ", 2)[2]
+    decided = {part.split("=")[0] for part in counts.split(", ")}
+    assert decided == {"back_in_stock", "birthday", "browse_abandonment", "cart_abandonment",
+                       "category_abandonment", "delivery_update", "order_confirmation",
+                       "reactivation", "review_request", "search_abandonment",
+                       "shipping_update", "welcome"}

@@ -93,3 +93,4 @@ def generate(contacts: int, *, sessions_per_contact: float = 2.0, hours: int = 4
                                   with_profile=index == 0 and rng.random() < 0.7))
     events.sort(key=lambda event: event.occurred_at)
     return events
+
