@@ -39,15 +39,15 @@ def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
         if isinstance(event, ContactProfile):
             event = replace(event, timezone=rng.choice(ZONES), birthday=date(
                 1970 + rng.randrange(35), 5, 1 + rng.randrange(min(days, 28))))
-        elif isinstance(event, PageView) and event.product is not None:
-            number = int(event.product.id.rsplit("-", 1)[-1])
+        elif isinstance(event, PageView) and (product := event.product) is not None:
+            number = int(product.id.rsplit("-", 1)[-1])
             if number % SOLD_OUT_EVERY == 0 and event.occurred_at < middle:
-                event = replace(event, product=replace(event.product, in_stock=False))
-                sold_out.setdefault(event.product.id, event)
+                event = replace(event, product=replace(product, in_stock=False))
+                sold_out.setdefault(product.id, event)
             if rng.random() < 0.02:
                 extra.append(PageView(f"{event.event_id}-s", event.contact_id,
                                       event.occurred_at + MINUTE_MS, "search",
-                                      search_query=event.product.category_id))
+                                      search_query=product.category_id))
         elif isinstance(event, Order):
             extra.append(replace(event, event_id=f"{event.event_id}-shipped", status="shipped",
                                  occurred_at=event.occurred_at + DAY_MS))
