@@ -6,6 +6,7 @@ state that persists on assignment never misses a change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from relance.scenarios import Scenario
@@ -49,3 +50,12 @@ def next_step(journey: Journey, scenario: Scenario) -> Journey | None:
         return None
     delay = scenario.steps[journey.step].delay_ms
     return journey._replace(step=journey.step + 1, due_at=journey.started_at + delay)
+
+
+def replan(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...],
+           plan: Callable[[Scenario], Journey | None]) -> tuple[Journey, ...]:
+    """Replace each scenario's journey by what ``plan`` makes of it now (``None``: none)."""
+    names = {s.name for s in scenarios}
+    kept = [j for j in journeys if j.scenario not in names]
+    kept.extend(j for j in map(plan, scenarios) if j is not None)
+    return tuple(kept)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from relance.commands import Candidate
+from relance.journeys import replan
 from relance.localtime import at_local, local_year
 from relance.scenarios import Scenario
 from relance.state import Journey, Profile
@@ -52,13 +53,7 @@ def on_profile(before: Profile, after: Profile, journeys: Journeys,
                          and all(any(j.scenario == s.name for j in journeys)
                                  or after.birthday is None for s in scenarios)):
         return journeys
-    names = {s.name for s in scenarios}
-    kept = [j for j in journeys if j.scenario not in names]
-    for scenario in scenarios:
-        journey = planned(after, scenario, at)
-        if journey is not None:
-            kept.append(journey)
-    return tuple(kept)
+    return replan(journeys, scenarios, lambda scenario: planned(after, scenario, at))
 
 
 def candidate(profile: Profile, journey: Journey) -> Candidate | None:

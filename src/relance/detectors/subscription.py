@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from relance.commands import Candidate
+from relance.journeys import replan
 from relance.localtime import at_local
 from relance.scenarios import Scenario
 from relance.state import Journey, Profile
@@ -43,13 +44,7 @@ def on_profile(before: Profile, after: Profile, journeys: Journeys,
     if not scenarios or (before.subscription_ends_on == after.subscription_ends_on
                          and before.timezone == after.timezone):
         return journeys
-    names = {s.name for s in scenarios}
-    kept = [j for j in journeys if j.scenario not in names]
-    for scenario in scenarios:
-        journey = planned(after, scenario, at)
-        if journey is not None:
-            kept.append(journey)
-    return tuple(kept)
+    return replan(journeys, scenarios, lambda scenario: planned(after, scenario, at))
 
 
 def following(profile: Profile, journey: Journey, scenario: Scenario) -> Journey | None:
