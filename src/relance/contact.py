@@ -44,16 +44,21 @@ def on_event(state: ContactState, event: Event, config: Config,
         return state._replace(profile=profile, journeys=journeys)
     if kinds["reactivation"] and not isinstance(event, ContactProfile):
         journeys = activity_detector.on_activity(journeys, event, kinds["reactivation"])
+    # Each detector runs only when a scenario of its kind is configured: most shops use a
+    # few kinds, and this runs once per event.
     if type(event) is PageView:
         cart_open = bool(cart.lines)
-        categories, journeys = category_detector.on_view(
-            categories, journeys, event, cart_open=cart_open,
-            scenarios=kinds["category_abandonment"], disarmed_at=browse.disarmed_at)
+        if kinds["category_abandonment"]:
+            categories, journeys = category_detector.on_view(
+                categories, journeys, event, cart_open=cart_open,
+                scenarios=kinds["category_abandonment"], disarmed_at=browse.disarmed_at)
         browse, journeys = browse_detector.on_view(
             browse, journeys, event, cart_open=cart_open, scenarios=kinds["browse_abandonment"],
             keep_views=bool(kinds["category_abandonment"]))
-        watching = stock_detector.on_view(watching, event, catalog, kinds["back_in_stock"])
-        journeys = search_detector.on_view(journeys, event, kinds["search_abandonment"])
+        if kinds["back_in_stock"]:
+            watching = stock_detector.on_view(watching, event, catalog, kinds["back_in_stock"])
+        if kinds["search_abandonment"]:
+            journeys = search_detector.on_view(journeys, event, kinds["search_abandonment"])
         if (browse is state.browse and journeys is state.journeys
                 and watching is state.watching and categories is state.categories):
             return state
@@ -61,16 +66,20 @@ def on_event(state: ContactState, event: Event, config: Config,
         cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"])
         browse, journeys = browse_detector.on_cart(browse, journeys, event,
                                                    kinds["browse_abandonment"])
-        categories, journeys = category_detector.on_cart(categories, journeys, event,
-                                                         kinds["category_abandonment"])
-        journeys = search_detector.on_cart(journeys, event, kinds["search_abandonment"])
+        if kinds["category_abandonment"]:
+            categories, journeys = category_detector.on_cart(categories, journeys, event,
+                                                             kinds["category_abandonment"])
+        if kinds["search_abandonment"]:
+            journeys = search_detector.on_cart(journeys, event, kinds["search_abandonment"])
     elif type(event) is Order:
         cart, journeys = cart_detector.on_order(cart, journeys, event, kinds["cart_abandonment"])
         browse, journeys = browse_detector.on_order(browse, journeys, event,
                                                     kinds["browse_abandonment"])
-        categories, journeys = category_detector.on_order(categories, journeys, event,
-                                                          kinds["category_abandonment"])
-        journeys = search_detector.on_order(journeys, event, kinds["search_abandonment"])
+        if kinds["category_abandonment"]:
+            categories, journeys = category_detector.on_order(categories, journeys, event,
+                                                              kinds["category_abandonment"])
+        if kinds["search_abandonment"]:
+            journeys = search_detector.on_order(journeys, event, kinds["search_abandonment"])
         journeys = order_detector.on_order(journeys, event, kinds["order_status"])
         journeys = welcome_detector.on_order(journeys, event, kinds["welcome"])
     else:

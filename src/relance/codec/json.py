@@ -71,13 +71,16 @@ def _tag(raw: bytes | str, expected: EventType | None) -> str | None:
 
     ``"type"`` can only occur in JSON as a whole string token (inside another string its
     quotes are escaped); followed by a colon it is a key. No occurrence means no ``type``,
-    one occurrence as ``"type":"<expected>"`` means that type; anything else is parsed.
+    a single occurrence written ``"type":"<expected>"`` means that type; anything else is
+    parsed.
     """
     if isinstance(raw, bytes):
-        found = raw.count(b'"type"')
-        if found == 0:
+        first = raw.find(b'"type"')
+        if first < 0:
             return None
-        if found == 1 and expected is not None and _TYPED.get(expected, b"\0") in raw:
+        pattern = _TYPED.get(expected) if expected is not None else None
+        if (pattern is not None and raw.startswith(pattern, first)
+                and raw.find(b'"type"', first + 6) < 0):
             return expected
     return _TAG.decode(raw).type
 
