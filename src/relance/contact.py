@@ -13,6 +13,7 @@ from relance.detectors import browse as browse_detector
 from relance.detectors import cart as cart_detector
 from relance.detectors import category as category_detector
 from relance.detectors import orders as order_detector
+from relance.detectors import price as price_detector
 from relance.detectors import search as search_detector
 from relance.detectors import stock as stock_detector
 from relance.detectors import subscription as subscription_detector
@@ -30,7 +31,7 @@ def on_event(state: ContactState, event: Event, config: Config,
              catalog: Catalog = _NO_CATALOG) -> ContactState:
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
     cart, browse, journeys = state.cart, state.browse, state.journeys
-    watching, categories = state.watching, state.categories
+    watching, categories, interests = state.watching, state.categories, state.interests
     kinds = config.by_kind
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
@@ -59,8 +60,11 @@ def on_event(state: ContactState, event: Event, config: Config,
             watching = stock_detector.on_view(watching, event, catalog, kinds["back_in_stock"])
         if kinds["search_abandonment"]:
             journeys = search_detector.on_view(journeys, event, kinds["search_abandonment"])
+        if kinds["price_drop"]:
+            interests = price_detector.on_event(interests, event)
         if (browse is state.browse and journeys is state.journeys
-                and watching is state.watching and categories is state.categories):
+                and watching is state.watching and categories is state.categories
+                and interests is state.interests):
             return state
     elif type(event) is CartChange:
         cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"])
@@ -71,6 +75,8 @@ def on_event(state: ContactState, event: Event, config: Config,
                                                              kinds["category_abandonment"])
         if kinds["search_abandonment"]:
             journeys = search_detector.on_cart(journeys, event, kinds["search_abandonment"])
+        if kinds["price_drop"]:
+            interests = price_detector.on_event(interests, event)
     elif type(event) is Order:
         cart, journeys = cart_detector.on_order(cart, journeys, event, kinds["cart_abandonment"])
         browse, journeys = browse_detector.on_order(browse, journeys, event,
@@ -85,7 +91,7 @@ def on_event(state: ContactState, event: Event, config: Config,
     else:
         raise TypeError(f"not an event: {event!r}")
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
-                        watching, categories)
+                        watching, categories, interests)
 
 
 def on_due(state: ContactState, now: int, config: Config,
@@ -134,6 +140,8 @@ def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
         return browse_detector.candidate(state.browse, journey, catalog)
     if scenario.kind == "back_in_stock":
         return stock_detector.candidate(journey, catalog)
+    if scenario.kind == "price_drop":
+        return price_detector.candidate(journey, catalog)
     if scenario.kind == "category_abandonment":
         return category_detector.candidate(state.browse, journey, catalog)
     if scenario.kind == "search_abandonment":

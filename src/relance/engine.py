@@ -6,11 +6,13 @@ call ``apply`` for each event and ``advance`` when time moves, so both decide th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from relance.catalog import Catalog
 from relance.commands import Outcome
 from relance.contact import on_due, on_event
+from relance.detectors.price import on_price
 from relance.detectors.stock import on_restock
 from relance.due import DueIndex
 from relance.events import CatalogUpdate, Event
@@ -34,8 +36,10 @@ class Engine:
         self.catalog = Catalog() if catalog is None else catalog
         self.due = DueIndex()
         self.now: int | None = None
-        # product id -> contacts that may be watching it; checked against the state on use.
+        # product id -> contacts that may be watching it (sold out) or have seen its price;
+        # checked against the state on use.
         self.watchers: dict[str, set[str]] = {}
+        self.interested: dict[str, set[str]] = {}
 
     def schedule(self, key: str, state: ContactState) -> None:
         """Index a state the engine did not write itself (one restored from a changelog)."""
@@ -45,6 +49,8 @@ class Engine:
     def _watch(self, key: str, state: ContactState) -> None:
         for product_id, _ in state.watching:
             self.watchers.setdefault(product_id, set()).add(key)
+        for product_id, _, _ in state.interests:
+            self.interested.setdefault(product_id, set()).add(key)
 
     def feed(self, event: Event) -> list[Outcome]:
         """Move the clock to the event's time (never back), fire what is due, then apply it."""
@@ -78,7 +84,8 @@ class Engine:
         if state is not before:
             self.states[key] = state
             self.due.schedule(key, state.next_due)
-            if state.watching and (before is None or state.watching is not before.watching):
+            if before is None or (state.watching is not before.watching
+                                  or state.interests is not before.interests):
                 self._watch(key, state)
         return outcomes
 
@@ -91,19 +98,29 @@ class Engine:
 
     def restock(self, update: CatalogUpdate) -> None:
         """After the catalog took ``update``: start back-in-stock for the contacts (of these
-        states) who saw the product out of stock. Their messages fire when time reaches the
-        update's time."""
-        scenarios = self.config.of_kind("back_in_stock")
-        if update.product.in_stock is not True or not scenarios:
-            return
-        for key in sorted(self.watchers.pop(update.product.id, ())):
+        states) who saw the product sold out, and price drop for those who saw it dearer.
+        Their messages fire when time reaches the update's time."""
+        product = update.product
+        back = self.config.of_kind("back_in_stock")
+        if product.in_stock is True and back:
+            self._answer(self.watchers.pop(product.id, ()),
+                         lambda state: on_restock(state, update, back))
+        cheaper = self.config.of_kind("price_drop")
+        if product.price is not None and cheaper and product.in_stock is not False:
+            self._answer(self.interested.pop(product.id, ()),
+                         lambda state: on_price(state, update, cheaper))
+
+    def _answer(self, keys: Iterable[str],
+                step: Callable[[ContactState], ContactState]) -> None:
+        for key in sorted(keys):
             before = self.states.get(key)
             if before is None:
                 continue
-            state = on_restock(before, update, scenarios)
+            state = step(before)
             if state is not before:
                 self.states[key] = state
                 self.due.schedule(key, state.next_due)
+            self._watch(key, state)  # what the update did not answer stays indexed
 
     def advance(self, now: int) -> list[Outcome]:
         """Move the clock to ``now`` and fire every deadline at or before it, in due order."""

@@ -26,7 +26,8 @@ _DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
-                "window", "if_ordered", "otherwise", "enabled")
+                "window", "if_ordered", "otherwise", "min_drop_percent",
+                "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -194,6 +195,16 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["window_ms"] = value
         elif key == "days_before":
             fields["days_before"] = _days_before(reader, value_node, here, base)
+        elif key == "min_drop_percent":
+            value = reader.scalar(value_node, here)
+            if base.kind != "price_drop":
+                reader.problem(value_node, here, "only price_drop scenarios have "
+                               f"min_drop_percent, not {base.kind}")
+            elif type(value) is not int or not 0 < value < 100:
+                reader.problem(value_node, here, f"must be a whole percentage from 1 to 99, "
+                               f"not {value!r}")
+            else:
+                fields["min_drop_percent"] = value
         elif key == "min_views":
             value = reader.scalar(value_node, here)
             if base.kind != "category_abandonment":

@@ -18,7 +18,7 @@ from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
                "search_abandonment", "order_status", "birthday", "reactivation",
-               "back_in_stock", "subscription_expiry", "welcome"]
+               "back_in_stock", "subscription_expiry", "welcome", "price_drop"]
 Channel = Literal["email"]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 
@@ -51,6 +51,8 @@ class Scenario:
     send_at_minute: int = 9 * 60
     # subscription_expiry scenarios: the days before the last day that each have a message.
     days_before: tuple[int, ...] = (3, 0)
+    # price_drop scenarios: how much lower than the price seen a new price must be.
+    min_drop_percent: int = 10
     # welcome scenarios: how long after the start an order takes the ordered branch.
     window_ms: int = 14 * 24 * 60 * 60 * 1000
     # category_abandonment scenarios: product views in one category that arm it.
@@ -122,6 +124,8 @@ CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
     _order_update("order_cancellation", "cancelled", 1000),
     Scenario("review_request", "order_status", _one_step(14 * DAY_MS, "review_request"),
              0, 40, "email", statuses=frozenset({"delivered"})),
+    Scenario("price_drop", "price_drop", _one_step(0, "price_drop"), 7 * DAY_MS, 65, "email",
+             stale_after_ms=14 * DAY_MS),
     Scenario("birthday", "birthday", _one_step(0, "birthday"), 0, 60, "email"),
     Scenario("back_in_stock", "back_in_stock", _one_step(0, "back_in_stock"), 0, 70, "email",
              stale_after_ms=30 * DAY_MS),

@@ -107,6 +107,8 @@ class ContactState(NamedTuple):
     watching: tuple[tuple[str, int], ...] = ()
     # (category id, product views, last view time) since the last cart add or order.
     categories: tuple[tuple[str, int, int], ...] = ()
+    # (product id, price seen, time) of recent product views and cart adds, for price drop.
+    interests: tuple[tuple[str, float, int], ...] = ()
 
     @property
     def next_due(self) -> int | None:

@@ -358,3 +358,40 @@ def test_welcome_series(name: str) -> None:
     commands = sent(replay(events, until, WELCOME))
     assert [(c.step, c.template, c.decided_at) for c in commands] == [
         (step, template, at(m)) for step, template, m in expected]
+
+
+PRICES = load_config("scenarios:\n  price_drop: {min_drop_percent: 10}\n")
+
+
+def priced_view(minute: float, price: float, pid: str = "p1") -> PageView:
+    return PageView(f"pv{minute}{pid}", "c1", at(minute), "product",
+                    Product(pid, name=f"Product {pid}", price=price, currency="EUR"))
+
+
+PRICE_CASES: dict[str, tuple[list[Event | CatalogUpdate], float, list[float]]] = {
+    "viewed at 10, now 8: told":
+        ([profile(), priced_view(0, 10.0), stock(60, price=8.0)], 120, [60]),
+    "a drop under the threshold is not one":
+        ([profile(), priced_view(0, 10.0), stock(60, price=9.5)], 120, []),
+    "carted at 10, now 9: told":
+        ([profile(), cart(0), stock(60, price=9.0)], 120, [60]),
+    "told once, however many drops follow":
+        ([profile(), priced_view(0, 10.0), stock(60, price=8.0), stock(70, price=6.0)], 120,
+         [60]),
+    "viewed again at the lower price: a later drop counts from there":
+        ([profile(), priced_view(0, 10.0), priced_view(30, 8.0), stock(60, price=7.5)], 120,
+         []),
+    "sold out: no price-drop message":
+        ([profile(), priced_view(0, 10.0), stock(60, price=8.0, in_stock=False)], 120, []),
+    "an interest older than 14 days is stale":
+        ([profile(), priced_view(0, 10.0), stock(15 * DAYS, price=5.0)], 16 * DAYS, []),
+}
+
+
+@pytest.mark.parametrize("name", list(PRICE_CASES))
+def test_price_drop(name: str) -> None:
+    events, until, expected = PRICE_CASES[name]
+    commands = sent(replay(events, until, PRICES))
+    assert [c.decided_at for c in commands] == [at(m) for m in expected]
+    for command in commands:
+        assert command.payload["previous_price"] > command.payload["product"]["price"]

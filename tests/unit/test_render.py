@@ -182,6 +182,7 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "category_abandonment": {"category_id": "c-1", "products": [{"product": SHOE, "views": 3}]},
     "search_abandonment": {"search_query": "trail <shoes>"},
     "back_in_stock": {"product": SHOE},
+    "price_drop": {"product": SHOE, "previous_price": 99.0},
     "birthday": {"year": 2024},
     "reactivation": {"last_active_at": "2024-03-01T10:00:00.000Z"},
     "subscription_expiry": {"ends_on": "2024-06-30", "days_left": 3},

@@ -196,5 +196,5 @@ def test_a_generated_month_decides_every_scenario_of_the_example_file(tmp_path: 
     decided = {part.split("=")[0] for part in counts.split(", ")}
     assert decided == {"back_in_stock", "birthday", "browse_abandonment", "cart_abandonment",
                        "category_abandonment", "delivery_update", "order_confirmation",
-                       "reactivation", "review_request", "search_abandonment",
+                       "price_drop", "reactivation", "review_request", "search_abandonment",
                        "shipping_update", "welcome"}

@@ -4,8 +4,8 @@
 
 The shoppers of ``traffic.generate``, plus what the other scenarios answer: birthdays and
 time zones in the profiles, searches that lead nowhere, a few products sold out for the
-first half of the period (views show ``in_stock: false``) and back in the catalog then, and
-orders that are shipped and delivered days later.
+first half of the period (views show ``in_stock: false``) and back in the catalog then, a
+few 20% cheaper from the middle on, and orders that are shipped and delivered days later.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from datetime import date
 
 from relance.codec import catalog as catalog_codec
 from relance.codec.json import encode
-from relance.events import CatalogUpdate, ContactProfile, Event, Order, PageView
+from relance.events import CatalogUpdate, ContactProfile, Event, Order, PageView, Product
 from relance.samples.traffic import generate
 from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 ZONES = ("Europe/London", "Europe/Paris", "America/New_York", "Asia/Tokyo")
 SOLD_OUT_EVERY = 40  # one product in 40 is sold out for the first half
+PRICE_CUT_EVERY = 25  # one in 25 is 20% cheaper from the middle on
 
 
 def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
@@ -33,6 +34,7 @@ def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
                       seed=seed)
     middle = start + days * DAY_MS // 2
     sold_out: dict[str, PageView] = {}
+    cut: dict[str, Product] = {}
     extra: list[Event | CatalogUpdate] = []
     out: list[Event | CatalogUpdate] = []
     for event in events:
@@ -41,6 +43,8 @@ def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
                 1970 + rng.randrange(35), 5, 1 + rng.randrange(min(days, 28))))
         elif isinstance(event, PageView) and (product := event.product) is not None:
             number = int(product.id.rsplit("-", 1)[-1])
+            if number % PRICE_CUT_EVERY == 5:
+                cut.setdefault(product.id, product)
             if number % SOLD_OUT_EVERY == 0 and event.occurred_at < middle:
                 event = replace(event, product=replace(product, in_stock=False))
                 sold_out.setdefault(product.id, event)
@@ -58,6 +62,9 @@ def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
         assert view.product is not None
         extra.append(CatalogUpdate(f"restock-{product_id}", middle + HOUR_MS,
                                    replace(view.product, in_stock=True)))
+    for product_id, product in sorted(cut.items()):
+        extra.append(CatalogUpdate(f"price-cut-{product_id}", middle + 2 * HOUR_MS,
+                                   replace(product, price=round((product.price or 0) * 0.8, 2))))
     out.extend(extra)
     out.sort(key=lambda e: e.occurred_at)
     return out
