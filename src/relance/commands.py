@@ -40,6 +40,7 @@ class Recipient:
     email: str | None
     locale: str | None
     timezone: str | None
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class SendCommand:
             "priority": self.priority,
             "decided_at": to_iso(self.decided_at),
             "recipient": {"email": self.recipient.email, "locale": self.recipient.locale,
-                          "timezone": self.recipient.timezone},
+                          "timezone": self.recipient.timezone, "phone": self.recipient.phone},
             "payload": self.payload,
         }
 

@@ -1,6 +1,7 @@
 """Contact policy: the one place a candidate becomes a send command or a suppression.
 
-Checks run in this order, and the first that fails names the reason: a known address,
+Checks run in this order, and the first that fails names the reason: a known address (an
+email address, or a phone number for the sms channel),
 marketing consent, then the scenario's quiet period. A transactional scenario (an order
 confirmation) needs only the address. The quiet period holds back a scenario's first step;
 the later steps of a journey already under way are its own follow-ups.
@@ -18,7 +19,7 @@ def decide(state: ContactState, candidate: Candidate,
     cid = command_id(state.contact_id, candidate.scenario, candidate.instance, candidate.step)
     at = candidate.due_at
     profile = state.profile
-    if not profile.email:
+    if not (profile.phone if scenario.channel == "sms" else profile.email):
         return state, Suppression(cid, state.contact_id, candidate.scenario, "no_address", at)
     if not scenario.transactional:
         if profile.marketing_opt_in is not True:
@@ -36,7 +37,7 @@ def decide(state: ContactState, candidate: Candidate,
         template=scenario.steps[min(candidate.step, len(scenario.steps)) - 1].template,
         priority=scenario.priority,
         decided_at=at,
-        recipient=Recipient(profile.email, profile.locale, profile.timezone),
+        recipient=Recipient(profile.email, profile.locale, profile.timezone, profile.phone),
         payload=candidate.payload,
     )
     return state._replace(last_sent=state.with_sent(candidate.scenario, at)), command

@@ -17,7 +17,7 @@ import yaml
 
 from relance.errors import ConfigError, ConfigProblem
 from relance.events import ORDER_STATUSES
-from relance.scenarios import CATALOGUE, KINDS, Config, Scenario, Step
+from relance.scenarios import CATALOGUE, CHANNELS, KINDS, Config, Scenario, Step
 from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 
 _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS,
@@ -166,8 +166,11 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
             fields["priority"] = value
         elif key == "channel":
             value = reader.scalar(value_node, here)
-            if value is not None and value != "email":
-                reader.problem(value_node, here, f"channel {value!r} is not supported (email)")
+            if value is not None and value not in CHANNELS:
+                reader.problem(value_node, here, f"channel {value!r} is not supported "
+                               f"({', '.join(sorted(CHANNELS))})")
+            elif value is not None:
+                fields["channel"] = value
         elif key == "template":
             fields["template"] = reader.name(value_node, here, "template")
         elif key in ("transactional", "enabled"):

@@ -19,7 +19,8 @@ from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
                "search_abandonment", "order_status", "birthday", "reactivation",
                "back_in_stock", "subscription_expiry", "welcome", "price_drop"]
-Channel = Literal["email"]
+Channel = Literal["email", "sms"]
+CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 
 

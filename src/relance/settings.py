@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     smtp_max_attempts: int = Field(5, ge=1, description="Attempts for temporary SMTP failures")
     smtp_backoff: float = Field(1.0, gt=0, description="First retry delay in seconds; doubles "
                                 "each attempt")
+    sms_url: str | None = Field(None, description="SMS gateway endpoint (HTTP POST of JSON "
+                                "{id, to, from, text}); sms scenarios fail without it")
+    sms_token: SecretStr | None = Field(None, description="Bearer token for the SMS gateway")
+    sms_from: str | None = Field(None, description="Sender id or number of SMS messages")
     mail_from: str = Field("relance <noreply@localhost>", description="From address of emails")
     template_dir: Path | None = Field(None, description="Folder whose templates override the "
                                       "shipped ones")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -127,3 +130,59 @@ def test_a_contact_who_saw_a_product_sold_out_is_told_when_the_catalog_has_it_ag
     assert message["Subject"] == "Back in stock: Trail shoe"
     body = message.get_body(("plain",))
     assert body is not None and "79.90 EUR" in body.get_content()
+
+
+class SmsGateway:
+    """A real HTTP server that takes SMS the way relance sends them, and keeps them."""
+
+    def __init__(self) -> None:
+        received: list[tuple[dict[str, Any], dict[str, str]]] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((orjson.loads(body), dict(self.headers)))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_sms_scenario_reaches_the_sms_gateway_over_http(stack: Stack) -> None:
+    gateway = SmsGateway()
+    try:
+        env = configure(stack, "scenarios:\n  cart_abandonment: {delay: 3s, channel: sms}\n")
+        stack.start("worker", **env)
+        stack.start("sender", RELANCE_SMS_URL=gateway.url, RELANCE_SMS_TOKEN="s3cret",
+                    RELANCE_SMS_FROM="Shop")
+        t = now_ms()
+        produce(stack, [
+            ContactProfile("pia-p", "pia", t, phone="+4915112345678", marketing_opt_in=True),
+            CartChange("pia-1", "pia", t + 10, "add", SHOE, 1)])
+        wait_for(lambda: gateway.received, timeout=90)
+        time.sleep(3)
+        ((body, headers),) = gateway.received
+    finally:
+        gateway.close()
+    assert body["to"] == "+4915112345678" and body["from"] == "Shop"
+    assert body["text"].startswith("Your cart is waiting: Trail shoe.")
+    assert headers["Authorization"] == "Bearer s3cret"
+    assert headers["Idempotency-Key"] == body["id"]
+    assert stack.sink.messages() == []
+    delivered = 'relance_deliveries_total{channel="sms",outcome="delivered"}'
+    wait_for(lambda: stack.metrics("sender").get(delivered) == 1.0, timeout=30)

@@ -67,3 +67,17 @@ def test_command_id_depends_on_contact_scenario_instance_and_step() -> None:
               command_id("c1", "cart_abandonment", "e2", 1),
               command_id("c1", "cart_abandonment", "e1", 2)}
     assert base not in others and len(others) == 4
+
+
+def test_an_sms_scenario_needs_a_phone_number_and_carries_it() -> None:
+    from relance.events import ContactProfile
+    from relance.scenario_file import load_config
+
+    from .timeline import at
+
+    config = load_config("scenarios:\n  cart_abandonment: {channel: sms}\n")
+    assert suppressed(replay([profile(), cart(0)], 600, config)) == [
+        ("cart_abandonment", "no_address")]
+    with_phone = ContactProfile("p", "c1", at(-5), phone="+4915112345678")
+    (command,) = sent(replay([profile(), with_phone, cart(0)], 600, config))
+    assert command.channel == "sms" and command.recipient.phone == "+4915112345678"

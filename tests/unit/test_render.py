@@ -197,5 +197,13 @@ def test_every_catalogue_scenario_has_a_shipped_template_that_renders(name: str)
     for step in scenario.steps:
         email = Renderer().render(record(step.template, payload))
         assert email.subject.strip() and email.html.strip() and email.text.strip()
+        sms = Renderer().render_sms(record(step.template, payload))
+        assert sms and "\n" not in sms and len(sms) <= 320
     if name == "search_abandonment":
         assert "trail &lt;shoes&gt;" in email.html and "trail <shoes>" in email.text
+
+
+def test_sms_text_is_one_short_line() -> None:
+    sms = Renderer().render_sms(cart((SHOE, 1), (SOCKS, 2)))
+    assert sms == ("Your cart is waiting: Trail shoe, Wool socks. "
+                   "https://shop.example/p/sku-1")

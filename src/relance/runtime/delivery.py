@@ -17,6 +17,7 @@ from typing import Any
 
 from relance.providers.base import Provider
 from relance.providers.errors import PermanentDeliveryError, TemporaryDeliveryError
+from relance.providers.sms import HttpSmsProvider, SmsMessage
 from relance.sender.errors import MessageError, RenderError
 from relance.sender.message import build_message
 from relance.sender.render import Renderer
@@ -39,6 +40,7 @@ class RetryPolicy:
 class Delivery:
     def __init__(self, *, ledger: MutableMapping[bytes, bytes], renderer: Renderer,
                  provider: Provider, sender: str, report: Report,
+                 sms: HttpSmsProvider | None = None,
                  flush: Callable[[], Awaitable[None]], clock: Callable[[], int],
                  observe: Callable[[str, str, float | None], None],
                  retry: RetryPolicy = RetryPolicy(),
@@ -46,6 +48,7 @@ class Delivery:
         self.ledger = ledger
         self.renderer = renderer
         self.provider = provider
+        self.sms = sms
         self.sender = sender
         self.report = report
         self.flush = flush
@@ -61,21 +64,38 @@ class Delivery:
                      command["command_id"], command.get("contact_id"))
             await self._record(command, "duplicate", 0, None)
             return
+        if command.get("channel") == "sms" and self.sms is None:
+            await self._settle(key, command, "permanent_failure", 0,
+                               "no SMS gateway is configured (RELANCE_SMS_URL)")
+            return
         try:
-            message = self._message(command)
+            send = self._sending(command)
         except (RenderError, MessageError) as error:
             await self._settle(key, command, "render_failure", 0, str(error))
             return
-        await self._deliver(key, command, message)
+        await self._deliver(key, command, send)
 
-    def _message(self, command: Mapping[str, Any]) -> EmailMessage:
-        return build_message(command, self.renderer.render(command), sender=self.sender)
+    def _sending(self, command: Mapping[str, Any]) -> Callable[[], Awaitable[None]]:
+        """The message built (a render or address error shows here, before any attempt)."""
+        if command.get("channel") == "sms":
+            assert self.sms is not None
+            recipient = command.get("recipient") or {}
+            phone = recipient.get("phone") if isinstance(recipient, Mapping) else None
+            if not isinstance(phone, str) or not phone.strip():
+                raise MessageError(str(command.get("command_id")),
+                                   "the recipient has no phone number")
+            sms = SmsMessage(str(command["command_id"]), phone, self.renderer.render_sms(command))
+            gateway = self.sms
+            return lambda: gateway.send(sms)
+        message: EmailMessage = build_message(command, self.renderer.render(command),
+                                              sender=self.sender)
+        return lambda: self.provider.send(message)
 
     async def _deliver(self, key: bytes, command: Mapping[str, Any],
-                       message: EmailMessage) -> None:
+                       send: Callable[[], Awaitable[None]]) -> None:
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                await self.provider.send(message)
+                await send()
             except TemporaryDeliveryError as error:
                 if attempt == self.retry.max_attempts:
                     await self._settle(key, command, "temporary_failure", attempt,

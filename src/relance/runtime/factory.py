@@ -16,6 +16,7 @@ from relance.commands import Outcome, SendCommand
 from relance.errors import InvalidEventError
 from relance.events import Event, EventType
 from relance.metrics import Metrics
+from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.runtime import kafka
 from relance.runtime.delivery import Delivery, RetryPolicy
@@ -117,6 +118,13 @@ def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None)
                         use_tls=settings.smtp_tls, tls_context=tls_context)
 
 
+def sms_provider(settings: Settings) -> HttpSmsProvider | None:
+    if not settings.sms_url:
+        return None
+    token = settings.sms_token.get_secret_value() if settings.sms_token else None
+    return HttpSmsProvider(settings.sms_url, token=token, sender=settings.sms_from)
+
+
 def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
@@ -127,6 +135,7 @@ def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
 
         return Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
                         provider=smtp_provider(settings), sender=settings.mail_from,
+                        sms=sms_provider(settings),
                         report=sink.result, flush=flush, clock=wall_clock_ms,
                         observe=observer.delivered,
                         retry=RetryPolicy(settings.smtp_max_attempts, settings.smtp_backoff))

@@ -1,6 +1,7 @@
 """Render a send command into an email's subject, HTML and text with Jinja2 templates.
 
-A template named ``X`` is three files: ``X.subject.txt``, ``X.html`` and ``X.txt``. A user
+A template named ``X`` is three files: ``X.subject.txt``, ``X.html`` and ``X.txt``, plus
+``X.sms.txt`` for the sms channel (one short text; whitespace is folded). A user
 folder (``Renderer(template_dir)``) is searched before the shipped ``templates/``, so a shop
 overrides one file by dropping a file of the same name there. Only ``.html`` is
 HTML-escaped; an undefined variable is an error, never a silent blank.
@@ -110,6 +111,16 @@ class Renderer:
         subject, html, text = (self._part(f"{name}.{part}", context) for part in PARTS)
         # A subject is one header line: fold any newline or run of spaces into one space.
         return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text)
+
+    def render_sms(self, command: Mapping[str, Any]) -> str:
+        """The command's ``template`` as SMS text (``X.sms.txt``), whitespace folded."""
+        name = command.get("template")
+        if not isinstance(name, str) or not name:
+            raise RenderError(str(name), "the command names no template")
+        text = " ".join(self._part(f"{name}.sms.txt", template_context(command)).split())
+        if not text:
+            raise RenderError(f"{name}.sms.txt", "renders an empty message")
+        return text
 
     def _part(self, filename: str, context: Mapping[str, Any]) -> str:
         try:
