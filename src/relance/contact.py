@@ -86,7 +86,8 @@ def on_event(state: ContactState, event: Event, config: Config,
                                                               kinds["category_abandonment"])
         if kinds["search_abandonment"]:
             journeys = search_detector.on_order(journeys, event, kinds["search_abandonment"])
-        journeys = order_detector.on_order(journeys, event, kinds["order_status"])
+        journeys = order_detector.on_order(journeys, event,
+                                           kinds["order_status"] + kinds["cross_sell"])
         journeys = welcome_detector.on_order(journeys, event, kinds["welcome"])
     else:
         raise TypeError(f"not an event: {event!r}")
@@ -154,7 +155,7 @@ def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
         return subscription_detector.candidate(state.profile, journey, scenario)
     if scenario.kind == "welcome":
         return welcome_detector.candidate(journey)
-    return order_detector.candidate(journey)
+    return order_detector.candidate(journey, scenario, catalog)
 
 
 def _following(state: ContactState, journey: Journey, scenario: Scenario) -> Journey | None:

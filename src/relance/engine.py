@@ -15,7 +15,7 @@ from relance.contact import on_due, on_event
 from relance.detectors.price import on_price
 from relance.detectors.stock import on_restock
 from relance.due import DueIndex
-from relance.events import CatalogUpdate, Event
+from relance.events import CatalogUpdate, Event, Order
 from relance.scenarios import Config
 from relance.state import ContactState
 
@@ -52,8 +52,16 @@ class Engine:
         for product_id, _, _ in state.interests:
             self.interested.setdefault(product_id, set()).add(key)
 
+    def basket(self, order: Order) -> None:
+        """Learn what is bought together from any contact's order (not only this engine's)."""
+        self.catalog.basket(order)
+
     def feed(self, event: Event) -> list[Outcome]:
-        """Move the clock to the event's time (never back), fire what is due, then apply it."""
+        """Move the clock to the event's time (never back), fire what is due, then apply it.
+
+        Offline, orders teach related products here; live, the worker reads every order."""
+        if type(event) is Order:
+            self.basket(event)
         moment = event.occurred_at
         if self.now is None or moment > self.now:
             self.now = moment

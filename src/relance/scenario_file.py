@@ -27,7 +27,7 @@ _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
-                "enabled")
+                "cross_sell", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -173,14 +173,17 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["channel"] = value
         elif key == "template":
             fields["template"] = reader.name(value_node, here, "template")
-        elif key in ("transactional", "enabled"):
+        elif key in ("transactional", "enabled", "cross_sell"):
             value = reader.scalar(value_node, here)
             if value is not None and type(value) is not bool:
                 reader.problem(value_node, here, "must be true or false")
             elif key == "enabled":
                 enabled = value is not False
+            elif key == "cross_sell" and base.kind != "order_status":
+                reader.problem(value_node, here, "only order_status scenarios take a "
+                               f"cross_sell block, not {base.kind}")
             else:
-                fields["transactional"] = value
+                fields[key] = value
         elif key == "statuses":
             fields["statuses"] = _statuses(reader, value_node, here, base)
         elif key in ("if_ordered", "otherwise"):
@@ -253,8 +256,10 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
     else:
         fields["steps"] = (Step(base.delay_ms if delay is None else delay, template),)
     scenario = replace(base, **fields)
-    if scenario.kind == "order_status" and not scenario.statuses:
-        reader.problem(node, f"{where}.statuses", "an order_status scenario needs statuses")
+    if scenario.kind in ("order_status", "cross_sell") and not scenario.statuses:
+        reader.problem(node, f"{where}.statuses",
+                       f"{scenario.kind} scenarios need statuses (the order statuses that "
+                       "trigger them)")
     return scenario if enabled else None
 
 
@@ -292,8 +297,9 @@ def _days_before(reader: _Reader, node: yaml.Node, where: str,
 
 
 def _statuses(reader: _Reader, node: yaml.Node, where: str, base: Scenario) -> frozenset[str]:
-    if base.kind != "order_status":
-        reader.problem(node, where, f"only order_status scenarios have statuses, not {base.kind}")
+    if base.kind not in ("order_status", "cross_sell"):
+        reader.problem(node, where, "only order_status and cross_sell scenarios have "
+                       f"statuses, not {base.kind}")
         return frozenset()
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
     found = set()

@@ -18,7 +18,7 @@ from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
                "search_abandonment", "order_status", "birthday", "reactivation",
-               "back_in_stock", "subscription_expiry", "welcome", "price_drop"]
+               "back_in_stock", "subscription_expiry", "welcome", "price_drop", "cross_sell"]
 Channel = Literal["email", "sms"]
 CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
@@ -45,8 +45,10 @@ class Scenario:
     transactional: bool = False
     # Never send once the interest that triggered the scenario is older than this.
     stale_after_ms: int | None = None
-    # order_status scenarios: the order statuses that trigger them.
+    # order_status and cross_sell scenarios: the order statuses that trigger them.
     statuses: frozenset[str] = frozenset()
+    # order_status scenarios: add products bought with the order's (a cross-sell block).
+    cross_sell: bool = False
     # birthday and subscription_expiry scenarios: the local time of day they are sent at,
     # minutes after midnight.
     send_at_minute: int = 9 * 60
@@ -125,6 +127,8 @@ CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
     _order_update("order_cancellation", "cancelled", 1000),
     Scenario("review_request", "order_status", _one_step(14 * DAY_MS, "review_request"),
              0, 40, "email", statuses=frozenset({"delivered"})),
+    Scenario("cross_sell", "cross_sell", _one_step(7 * DAY_MS, "cross_sell"), 7 * DAY_MS, 30,
+             "email", statuses=frozenset({"delivered"})),
     Scenario("price_drop", "price_drop", _one_step(0, "price_drop"), 7 * DAY_MS, 65, "email",
              stale_after_ms=14 * DAY_MS),
     Scenario("birthday", "birthday", _one_step(0, "birthday"), 0, 60, "email"),

@@ -186,3 +186,23 @@ def test_an_sms_scenario_reaches_the_sms_gateway_over_http(stack: Stack) -> None
     assert stack.sink.messages() == []
     delivered = 'relance_deliveries_total{channel="sms",outcome="delivered"}'
     wait_for(lambda: stack.metrics("sender").get(delivered) == 1.0, timeout=30)
+
+
+def test_cross_sell_after_delivery_offers_what_other_shoppers_bought_with_it(
+        stack: Stack) -> None:
+    env = configure(stack, "scenarios:\n  cross_sell: {delay: 3s}\n")
+    stack.start("worker", **env)
+    stack.start("sender")
+    socks = replace(SHOE, id="sku-2", name="Wool socks", url="https://shop.example/p/sku-2")
+    t = now_ms()
+    baskets = [Order(f"x{n}", f"other-{n}", t + n, f"o-x{n}", "placed",
+                     (OrderItem(SHOE, 1), OrderItem(socks, 1)), 99.0, "EUR") for n in range(3)]
+    produce(stack, [*baskets, profile("una", t),
+                    Order("una-1", "una", t + 100, "o-u", "delivered", (OrderItem(SHOE, 1),),
+                          89.9, "EUR")])
+    (message,) = wait_for(lambda: stack.sink.messages(), timeout=90)
+    time.sleep(3)
+    assert [m["To"] for m in stack.sink.messages()] == ["una@example.com"]
+    assert message["Subject"] == "Goes well with your order"
+    body = message.get_body(("plain",))
+    assert body is not None and "Wool socks" in body.get_content()

@@ -6,7 +6,16 @@ from datetime import date
 
 import pytest
 
-from relance.events import CatalogUpdate, ContactProfile, Event, PageView, Product
+from relance.events import (
+    CatalogUpdate,
+    ContactProfile,
+    Event,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PageView,
+    Product,
+)
 from relance.scenario_file import load_config
 from relance.timestamps import parse_iso, to_iso
 
@@ -395,3 +404,46 @@ def test_price_drop(name: str) -> None:
     assert [c.decided_at for c in commands] == [at(m) for m in expected]
     for command in commands:
         assert command.payload["previous_price"] > command.payload["product"]["price"]
+
+
+def basket(minute: float, contact: str, *pids: str, status: OrderStatus = "placed",
+           order_id: str | None = None) -> Order:
+    return Order(f"b{minute}{contact}{status}", contact, at(minute), order_id or f"o-{contact}",
+                 status, tuple(OrderItem(Product(p, name=f"Product {p}", category_id="shoes"), 1)
+                               for p in pids), 10.0, "EUR")
+
+
+CROSS_SELL = load_config("scenarios:\n  cross_sell: {delay: 7d}\n"
+                         "  order_confirmation: {cross_sell: true}\n")
+
+
+def test_cross_sell_offers_what_others_bought_with_it_seven_days_after_delivery() -> None:
+    events: list[Event | CatalogUpdate] = [
+        basket(0, "x1", "boot", "sock"), basket(1, "x2", "boot", "sock", "lace"),
+        basket(2, "x3", "boot", "lace"), basket(3, "x4", "boot", "polish"),
+        basket(4, "x5", "boot", "sock"),
+        profile(), basket(10, "c1", "boot"), basket(3 * DAYS, "c1", "boot", status="delivered")]
+    commands = sent(replay(events, 20 * DAYS, CROSS_SELL))
+    (offer,) = [c for c in commands if c.scenario == "cross_sell"]
+    assert offer.decided_at == at(10 * DAYS)
+    assert [p["product"]["id"] for p in offer.payload["products"]] == ["sock", "lace", "polish"]
+    (confirmation,) = [c for c in commands if c.scenario == "order_confirmation"]
+    assert [p["product"]["id"] for p in confirmation.payload["products"]] == [
+        "sock", "lace", "polish"]
+
+
+def test_cross_sell_falls_back_on_the_category_and_never_offers_what_was_bought() -> None:
+    events: list[Event | CatalogUpdate] = [
+        stock(-30, "hat"), CatalogUpdate("s-scarf", at(-20), Product(
+            "scarf", name="Scarf", category_id="winter", in_stock=True)),
+        CatalogUpdate("s-gloves", at(-19), Product("gloves", name="Gloves",
+                                                   category_id="winter", in_stock=True)),
+        profile(), Order("o", "c1", at(0), "o-9", "delivered", (OrderItem(Product(
+            "scarf", category_id="winter"), 1),), 5.0, "EUR")]
+    (offer,) = sent(replay(events, 20 * DAYS, CROSS_SELL))
+    assert [p["product"]["id"] for p in offer.payload["products"]] == ["gloves"]
+
+
+def test_nothing_to_offer_means_no_cross_sell_message() -> None:
+    events = [profile(), basket(0, "c1", "lonely", status="delivered")]
+    assert sent(replay(events, 20 * DAYS, CROSS_SELL)) == []

@@ -183,6 +183,8 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "search_abandonment": {"search_query": "trail <shoes>"},
     "back_in_stock": {"product": SHOE},
     "price_drop": {"product": SHOE, "previous_price": 99.0},
+    "cross_sell": {"order": {"order_id": "o-1", "items": [{"product": SHOE, "quantity": 1}]},
+                   "products": [{"product": SOCKS, "views": 0}]},
     "birthday": {"year": 2024},
     "reactivation": {"last_active_at": "2024-03-01T10:00:00.000Z"},
     "subscription_expiry": {"ends_on": "2024-06-30", "days_left": 3},
@@ -207,3 +209,12 @@ def test_sms_text_is_one_short_line() -> None:
     sms = Renderer().render_sms(cart((SHOE, 1), (SOCKS, 2)))
     assert sms == ("Your cart is waiting: Trail shoe, Wool socks. "
                    "https://shop.example/p/sku-1")
+
+
+def test_an_order_notification_with_a_cross_sell_block() -> None:
+    command = order_update("order_confirmation")
+    command["payload"] = {**command["payload"], "products": [{"product": SOCKS, "views": 0}]}
+    email = Renderer().render(command)
+    for part in (email.html, email.text):
+        assert "You may also like" in part and "Wool socks" in part
+    assert "You may also like" not in Renderer().render(order_update("order_confirmation")).text

@@ -76,7 +76,7 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "shop.yaml:5: scenarios.cart_abandonment.colour: unknown key "
         "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
         "template, transactional, statuses, send_at, min_views, days_before, window, "
-        "if_ordered, otherwise, min_drop_percent, enabled)",
+        "if_ordered, otherwise, min_drop_percent, cross_sell, enabled)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email, sms)",
         "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario: give its kind (one of "
@@ -165,13 +165,14 @@ def test_order_notifications_are_in_the_catalogue_but_off_without_a_file() -> No
      "shop.yaml:2: scenarios.cart_abandonment.kind: cart_abandonment is a built-in "
      "cart_abandonment scenario; give a new scenario a name of its own"),
     ("scenarios:\n  x: {kind: order_status}\n",
-     "shop.yaml:2: scenarios.x.statuses: an order_status scenario needs statuses"),
+     "shop.yaml:2: scenarios.x.statuses: order_status scenarios need statuses (the order "
+     "statuses that trigger them)"),
     ("scenarios:\n  x: {kind: order_status, statuses: [lost]}\n",
      "shop.yaml:2: scenarios.x.statuses: 'lost' is not an order status (cancelled, delivered, "
      "paid, placed, refunded, shipped)"),
     ("scenarios:\n  cart_abandonment: {statuses: [placed]}\n",
-     "shop.yaml:2: scenarios.cart_abandonment.statuses: only order_status scenarios have "
-     "statuses, not cart_abandonment"),
+     "shop.yaml:2: scenarios.cart_abandonment.statuses: only order_status and cross_sell "
+     "scenarios have statuses, not cart_abandonment"),
     ("scenarios:\n  cart_abandonment:\n    delay: 1h\n    steps: [{delay: 2h}]\n",
      "shop.yaml:3: scenarios.cart_abandonment.delay: give either delay (one message) or "
      "steps, not both"),

@@ -195,6 +195,7 @@ def test_a_generated_month_decides_every_scenario_of_the_example_file(tmp_path: 
     counts = result.stderr.decode().splitlines()[-2].split(": ", 2)[2]
     decided = {part.split("=")[0] for part in counts.split(", ")}
     assert decided == {"back_in_stock", "birthday", "browse_abandonment", "cart_abandonment",
+                       "cross_sell",
                        "category_abandonment", "delivery_update", "order_confirmation",
                        "price_drop", "reactivation", "review_request", "search_abandonment",
                        "shipping_update", "welcome"}

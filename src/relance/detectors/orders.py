@@ -1,9 +1,16 @@
-"""Order notifications: an order reaching a status the scenario names (placed, shipped ...)."""
+"""Order notifications and post-purchase cross-sell: an order reaching a status the scenario
+names (placed, shipped, delivered ...).
+
+A cross-sell message (kind ``cross_sell``, or an order notification with ``cross_sell:
+true``) offers products bought together with the order's, the catalog's category as
+fallback; a cross-sell with nothing to offer is not sent.
+"""
 
 from __future__ import annotations
 
+from relance.catalog import Catalog
 from relance.commands import Candidate
-from relance.events import Order
+from relance.events import Order, Product
 from relance.journeys import start
 from relance.scenarios import Scenario
 from relance.state import Journey
@@ -24,8 +31,16 @@ def on_order(journeys: Journeys, order: Order, scenarios: tuple[Scenario, ...]) 
                  one_per_scenario=False)
 
 
-def candidate(journey: Journey) -> Candidate | None:
+def candidate(journey: Journey, scenario: Scenario, catalog: Catalog) -> Candidate | None:
     if journey.data is None:
         return None
-    return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                     journey.data)
+    payload = journey.data
+    if scenario.kind == "cross_sell" or scenario.cross_sell:
+        bought = [Product(item["product"]["id"], category_id=item["product"].get("category_id"))
+                  for item in payload["order"]["items"]]
+        offered = catalog.related.suggest(bought, catalog)
+        if not offered and scenario.kind == "cross_sell":
+            return None
+        payload = {**payload, "products": [{"product": p.to_record(), "views": 0}
+                                           for p in offered]}
+    return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)

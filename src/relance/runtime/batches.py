@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from confluent_kafka import (
-    OFFSET_BEGINNING,
     OFFSET_INVALID,
     Consumer,
     KafkaError,
@@ -38,6 +37,7 @@ from relance.gc_tuning import rare_collections
 from relance.runtime.changelog import Changelog
 from relance.runtime.outputs import Outputs
 from relance.runtime.pipeline import Observer, Pipeline
+from relance.runtime.shared import SharedReader
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class BatchLoop:
                  new_consumer: Callable[[], Consumer], observer: Observer, *,
                  clock: Callable[[], int], batch_size: int, wait: float,
                  commit_interval: float,
-                 catalog: tuple[str, Callable[[], Consumer]] | None = None) -> None:
+                 shared: SharedReader | None = None) -> None:
         self.pipeline = pipeline
         self.changelog = changelog
         self.outputs = outputs
@@ -66,12 +66,11 @@ class BatchLoop:
         self._committed: dict[TopicPartitionKey, int] = {}
         self._last_commit = 0.0
         self._consumer: Consumer | None = None
-        self.catalog = catalog
-        self._catalog_reader: Consumer | None = None
+        self.shared = shared
 
     def run(self, stopping: threading.Event) -> None:
-        if self.catalog is not None:
-            self._catalog_reader = self._read_catalog(*self.catalog)
+        if self.shared is not None:
+            self.shared.start()
         consumer = self._consumer = self.new_consumer()
         consumer.subscribe(list(self.pipeline.inputs.names), on_assign=self._on_assign,
                            on_revoke=self._on_revoke, on_lost=self._on_lost)
@@ -82,44 +81,14 @@ class BatchLoop:
                 self._settle(sync=True)
         finally:
             consumer.close()
-            if self._catalog_reader is not None:
-                self._catalog_reader.close()
+            if self.shared is not None:
+                self.shared.close()
             self.ready.clear()
-
-    def _read_catalog(self, topic: str, new_reader: Callable[[], Consumer]) -> Consumer:
-        """Read the whole catalog before taking partitions; it stays assigned for updates."""
-        reader = new_reader()
-        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        open_ = set(partitions)
-        started = time.monotonic()
-        while open_:
-            for message in reader.consume(10_000, 0.5):
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        open_.discard(message.partition() or 0)
-                    elif error.fatal():
-                        raise KafkaException(error)
-                    continue
-                self._catalog_message(message, live=False)
-        log.info("catalog %s: %d products read in %.1fs", topic, len(self.pipeline.catalog),
-                 time.monotonic() - started)
-        return reader
-
-    def _catalog_message(self, message: Message[bytes, bytes], *, live: bool) -> None:
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        assert topic is not None and partition is not None and offset is not None
-        self.pipeline.catalog_update(topic, partition, offset, message.key(), message.value(),
-                                     live=live)
-        self.observer.consumed(topic, 1)
 
     def step(self, messages: Sequence[Message[bytes, bytes]]) -> None:
         pipeline = self.pipeline
-        if self._catalog_reader is not None:
-            for update in self._catalog_reader.consume(1000, 0):
-                if update.error() is None:
-                    self._catalog_message(update, live=True)
+        if self.shared is not None:
+            self.shared.poll()
         counts: Counter[str] = Counter()
         for message in messages:
             error = message.error()

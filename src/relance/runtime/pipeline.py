@@ -18,7 +18,7 @@ from relance.codec import catalog as catalog_codec
 from relance.commands import Outcome, SendCommand
 from relance.engine import Engine
 from relance.errors import InvalidEventError
-from relance.events import CatalogUpdate, Event, EventType
+from relance.events import CatalogUpdate, Event, EventType, Order
 from relance.runtime.merge import EventTimeMerge, Pending
 from relance.runtime.store import PartitionStates, decode_stored
 from relance.scenarios import Config
@@ -158,6 +158,18 @@ class Pipeline:
         if self.catalog.update(update) and live:
             for engine in self.engines.values():
                 engine.restock(update)
+
+    def basket(self, value: bytes | None) -> None:
+        """An order from any partition, for related products. One that cannot be decoded is
+        skipped here: the partition's owner dead-letters it."""
+        if value is None:
+            return
+        try:
+            order = self.decode(value, "order")
+        except InvalidEventError:
+            return
+        if isinstance(order, Order):
+            self.catalog.basket(order)
 
     def drain(self, partition: int, caught_up: CaughtUp) -> None:
         while (item := self.merge.pop_ready(partition, caught_up)) is not None:

@@ -27,6 +27,7 @@ from relance.runtime.changelog import Changelog
 from relance.runtime.faustapp import add_metrics_page, new_app
 from relance.runtime.outputs import Outputs
 from relance.runtime.pipeline import Decode, Inputs, Observer, Pipeline
+from relance.runtime.shared import SharedReader
 from relance.scenarios import Config
 from relance.settings import Settings
 
@@ -58,21 +59,25 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
     def new_consumer() -> Consumer:
         return kafka.consumer(settings, f"{settings.app_id}-worker")
 
-    def new_catalog_reader() -> Consumer:
-        # Assigned, never subscribed: every worker reads all of the catalog; nothing is
-        # committed (it is read from the start on every start).
-        return kafka.consumer(settings, f"{settings.app_id}-worker-catalog",
+    def new_shared_reader() -> Consumer:
+        return kafka.consumer(settings, f"{settings.app_id}-worker-shared",
                               **{"enable.partition.eof": True})
 
-    catalog = None
     if settings.topic_catalog:
         kafka.ensure_topic(settings, TopicSpec(settings.topic_catalog, settings.partitions,
                                                compacted=True), exact=False)
-        catalog = (settings.topic_catalog, new_catalog_reader)
-    return BatchLoop(Pipeline(config, inputs, decode, observer, clock), changelog, outputs,
-                     new_consumer, observer, clock=clock, batch_size=settings.batch_size,
-                     wait=settings.tick_interval, commit_interval=settings.commit_interval,
-                     catalog=catalog)
+    pipeline = Pipeline(config, inputs, decode, observer, clock)
+    shared = SharedReader(pipeline, observer, new_shared_reader,
+                          catalog=settings.topic_catalog or None,
+                          orders=settings.topic_orders if _learns_baskets(config) else None)
+    return BatchLoop(pipeline, changelog, outputs, new_consumer, observer, clock=clock,
+                     batch_size=settings.batch_size, wait=settings.tick_interval,
+                     commit_interval=settings.commit_interval, shared=shared)
+
+
+def _learns_baskets(config: Config) -> bool:
+    """Only cross-sell uses related products: without it the orders are not read twice."""
+    return bool(config.of_kind("cross_sell")) or any(s.cross_sell for s in config.enabled())
 
 
 def build_worker(settings: Settings, loop: BatchLoop, registry: CollectorRegistry) -> faust.App:
