@@ -6,12 +6,13 @@ This is the whole per-contact decision path; the simulator and the live worker b
 from __future__ import annotations
 
 from relance.catalog import Catalog
-from relance.commands import Candidate, Outcome, Suppression, command_id
+from relance.commands import Candidate, Outcome, SendCommand, Suppression, command_id
 from relance.detectors import activity as activity_detector
 from relance.detectors import birthday as birthday_detector
 from relance.detectors import browse as browse_detector
 from relance.detectors import cart as cart_detector
 from relance.detectors import category as category_detector
+from relance.detectors import digest as digest_detector
 from relance.detectors import orders as order_detector
 from relance.detectors import price as price_detector
 from relance.detectors import search as search_detector
@@ -91,8 +92,9 @@ def on_event(state: ContactState, event: Event, config: Config,
         journeys = welcome_detector.on_order(journeys, event, kinds["welcome"])
     else:
         raise TypeError(f"not an event: {event!r}")
+    # Positional, for speed (once per event): every field of ContactState, in order.
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
-                        watching, categories, interests)
+                        watching, categories, interests, state.pending)
 
 
 def on_due(state: ContactState, now: int, config: Config,
@@ -100,33 +102,45 @@ def on_due(state: ContactState, now: int, config: Config,
     """Fire every step due at or before ``now``, earliest first, through contact policy."""
     outcomes: list[Outcome] = []
     while state.journeys and (due := min(state.journeys, key=_firing_order)).due_at <= now:
-        rest = tuple(j for j in state.journeys if j is not due)
         scenario = config.get(due.scenario)
-        if scenario is None:  # no longer configured: the journey ends quietly
-            state = _ended(state._replace(journeys=rest), config)
-            continue
-        following = _following(state, due, scenario)
-        candidate = _candidate(state, due, scenario, catalog)
-        if candidate is None:
-            following = None
-        elif _stale(due, scenario):
-            outcomes.append(Suppression(
-                command_id(state.contact_id, due.scenario, due.instance, due.step),
-                state.contact_id, due.scenario, "stale", due.due_at))
-            following = None
-        else:
-            state, outcome = decide(state, candidate, scenario)
-            outcomes.append(outcome)
-            if (isinstance(outcome, Suppression) and outcome.reason == "quiet_period"
-                    and scenario.kind not in ("birthday", "subscription_expiry")):
-                following = None
+        following = None
+        if scenario is not None:  # else no longer configured: the journey ends quietly
+            state, outcome, following = _fire(state, due, scenario, catalog)
+            if outcome is not None:
+                outcomes.append(outcome)
+        rest = tuple(j for j in state.journeys if j is not due)
         journeys = rest if following is None else (*rest, following)
         state = _ended(state._replace(journeys=journeys), config)
-        if following is None and scenario.kind == "category_abandonment" and due.data:
+        if scenario is not None and scenario.kind == "category_abandonment" and \
+                following is None and due.data:
             # Answered: that category's views count again from zero.
             state = state._replace(categories=tuple(
                 c for c in state.categories if c[0] != due.data["category_id"]))
     return state, outcomes
+
+
+def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalog
+          ) -> tuple[ContactState, Outcome | None, Journey | None]:
+    """One step: what policy decides of it, and the journey's next step (if it goes on)."""
+    following = _following(state, due, scenario)
+    candidate = _candidate(state, due, scenario, catalog)
+    if scenario.kind == "digest":
+        state = digest_detector.sent(state, due)
+    if candidate is None:
+        return state, None, None
+    if _stale(due, scenario):
+        return state, Suppression(
+            command_id(state.contact_id, due.scenario, due.instance, due.step),
+            state.contact_id, due.scenario, "stale", due.due_at), None
+    state, outcome = decide(state, candidate, scenario)
+    if isinstance(outcome, SendCommand) and scenario.digest is not None:
+        state = digest_detector.hold(state, outcome, scenario)
+        outcome = Suppression(outcome.command_id, state.contact_id, outcome.scenario,
+                              "digested", outcome.decided_at)
+    if (isinstance(outcome, Suppression) and outcome.reason == "quiet_period"
+            and scenario.kind not in ("birthday", "subscription_expiry")):
+        following = None
+    return state, outcome, following
 
 
 def _firing_order(journey: Journey) -> tuple[int, str, str]:
@@ -155,6 +169,8 @@ def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
         return subscription_detector.candidate(state.profile, journey, scenario)
     if scenario.kind == "welcome":
         return welcome_detector.candidate(journey)
+    if scenario.kind == "digest":
+        return digest_detector.candidate(state, journey)
     return order_detector.candidate(journey, scenario, catalog)
 
 

@@ -17,7 +17,7 @@ import yaml
 
 from relance.errors import ConfigError, ConfigProblem
 from relance.events import ORDER_STATUSES
-from relance.scenarios import CATALOGUE, CHANNELS, KINDS, Config, Scenario, Step
+from relance.scenarios import CATALOGUE, CHANNELS, KINDS, Config, Scenario, Step, digest_scenario
 from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 
 _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS,
@@ -27,7 +27,7 @@ _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
-                "cross_sell", "enabled")
+                "cross_sell", "digest", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -201,6 +201,15 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["window_ms"] = value
         elif key == "days_before":
             fields["days_before"] = _days_before(reader, value_node, here, base)
+        elif key == "digest":
+            value = reader.scalar(value_node, here)
+            if value not in ("daily", "weekly"):
+                reader.problem(value_node, here, f"must be daily or weekly, not {value!r}")
+            elif base.kind == "cart_abandonment" or base.kind == "browse_abandonment":
+                reader.problem(value_node, here, f"a {base.kind} reminder is about one visit: "
+                               "it is sent on its own, not in a digest")
+            else:
+                fields["digest"] = value
         elif key == "min_drop_percent":
             value = reader.scalar(value_node, here)
             if base.kind != "price_drop":
@@ -349,6 +358,10 @@ def load_config(text: str, file: str = "<config>") -> Config:
     # Catalogue order first, then the file's own scenarios: firing order among ties is stable.
     order = {name: n for n, name in enumerate(CATALOGUE)}
     scenarios.sort(key=lambda s: (order.get(s.name, len(order)), s.name))
+    for period in ("daily", "weekly"):
+        members = [s for s in scenarios if s.digest == period]
+        if members:
+            scenarios.append(digest_scenario(period, members))
     return Config(tuple(scenarios))
 
 

@@ -18,7 +18,8 @@ from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
                "search_abandonment", "order_status", "birthday", "reactivation",
-               "back_in_stock", "subscription_expiry", "welcome", "price_drop", "cross_sell"]
+               "back_in_stock", "subscription_expiry", "welcome", "price_drop", "cross_sell",
+               "digest"]
 Channel = Literal["email", "sms"]
 CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
@@ -49,6 +50,8 @@ class Scenario:
     statuses: frozenset[str] = frozenset()
     # order_status scenarios: add products bought with the order's (a cross-sell block).
     cross_sell: bool = False
+    # "daily" or "weekly": messages wait and go out combined in one digest per period.
+    digest: str | None = None
     # birthday and subscription_expiry scenarios: the local time of day they are sent at,
     # minutes after midnight.
     send_at_minute: int = 9 * 60
@@ -145,3 +148,9 @@ CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
 # lists it; the order notifications above all: most shop platforms already send them, and
 # twice is worse than once.
 DEFAULT_CONFIG: Final = Config((CATALOGUE["cart_abandonment"], CATALOGUE["browse_abandonment"]))
+
+
+def digest_scenario(period: str, members: list[Scenario]) -> Scenario:
+    """The scenario that sends a period's digest; its members passed contact policy already."""
+    return Scenario(f"digest_{period}", "digest", _one_step(0, "digest"), 0,
+                    max(s.priority for s in members), "email", transactional=True)

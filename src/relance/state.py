@@ -109,6 +109,8 @@ class ContactState(NamedTuple):
     categories: tuple[tuple[str, int, int], ...] = ()
     # (product id, price seen, time) of recent product views and cart adds, for price drop.
     interests: tuple[tuple[str, float, int], ...] = ()
+    # (digest scenario, period, message) of messages held for a digest.
+    pending: tuple[tuple[str, str, dict[str, Any]], ...] = ()
 
     @property
     def next_due(self) -> int | None:

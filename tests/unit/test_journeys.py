@@ -447,3 +447,48 @@ def test_cross_sell_falls_back_on_the_category_and_never_offers_what_was_bought(
 def test_nothing_to_offer_means_no_cross_sell_message() -> None:
     events = [profile(), basket(0, "c1", "lonely", status="delivered")]
     assert sent(replay(events, 20 * DAYS, CROSS_SELL)) == []
+
+
+DIGESTS = load_config("scenarios:\n  back_in_stock: {digest: daily}\n"
+                      "  price_drop: {digest: daily}\n  cart_abandonment: {}\n")
+
+
+def test_a_daily_digest_combines_the_days_notifications_into_one_message_next_morning() -> None:
+    events: list[Event | CatalogUpdate] = [
+        profile(), sold_out_view(0, "p1"), priced_view(5, 10.0, "p2"),
+        stock(60, "p1"), stock(120, "p2", price=7.0), cart(130)]
+    outcomes = replay(events, 2 * DAYS, DIGESTS)
+    commands = sent(outcomes)
+    assert [(c.scenario, to_iso(c.decided_at)) for c in commands] == [
+        ("cart_abandonment", "2024-05-01T13:10:00.000Z"),
+        ("digest_daily", "2024-05-02T09:00:00.000Z")]
+    digest = commands[1]
+    assert [i["scenario"] for i in digest.payload["items"]] == ["back_in_stock", "price_drop"]
+    assert digest.template == "digest" and digest.payload["period"] == "2024-05-01"
+    assert sorted(suppressed(outcomes)) == [("back_in_stock", "digested"),
+                                            ("price_drop", "digested")]
+
+
+def test_a_weekly_digest_goes_out_on_monday_and_each_period_has_its_own_id() -> None:
+    weekly = load_config("scenarios:\n  back_in_stock: {digest: weekly}\n")
+    events: list[Event | CatalogUpdate] = [
+        profile(), sold_out_view(0, "p1"), stock(60, "p1"),        # Wednesday 1 May
+        sold_out_view(7 * DAYS, "p2"), stock(7 * DAYS + 60, "p2")]  # the next Wednesday
+    commands = sent(replay(events, 20 * DAYS, weekly))
+    assert [(c.payload["period"], to_iso(c.decided_at)) for c in commands] == [
+        ("2024-W18", "2024-05-06T09:00:00.000Z"), ("2024-W19", "2024-05-13T09:00:00.000Z")]
+    assert commands[0].command_id != commands[1].command_id
+
+
+def test_an_event_keeps_every_part_of_the_state_it_does_not_change() -> None:
+    from relance.contact import on_event
+    from relance.state import ContactState
+
+    kept = ("profile", "last_sent", "watching", "categories", "interests", "pending")
+    full = ContactState("c1").\
+        _replace(**{name: f"<{name}>" for name in kept})
+    assert set(ContactState._fields) == {"contact_id", "cart", "browse", "journeys", *kept}
+    for event in (cart(0, "clear", pid=None), order(0, "paid"), view(0, page_type="home")):
+        after = on_event(full, event, load_config("scenarios:\n  order_confirmation: {}\n"))
+        for name in kept:
+            assert getattr(after, name) == f"<{name}>", (type(event).__name__, name)

@@ -218,3 +218,16 @@ def test_an_order_notification_with_a_cross_sell_block() -> None:
     for part in (email.html, email.text):
         assert "You may also like" in part and "Wool socks" in part
     assert "You may also like" not in Renderer().render(order_update("order_confirmation")).text
+
+
+def test_a_digest_lists_the_messages_it_combines() -> None:
+    command = record("digest", {"period": "2024-05-01", "items": [
+        {"scenario": "back_in_stock", "template": "back_in_stock", "decided_at": 0,
+         "payload": {"product": SHOE}},
+        {"scenario": "shipping_update", "template": "shipping_update", "decided_at": 0,
+         "payload": {"order": {"order_id": "o-1"}}}]})
+    email = Renderer().render(command)
+    assert email.subject == "2 updates for you"
+    for part in (email.html, email.text):
+        assert "Back in stock" in part and "Trail shoe" in part and "Order on its way" in part
+    assert Renderer().render_sms(command) == "2 updates: Back in stock; Order on its way"

@@ -61,6 +61,20 @@ def _product(raw: Any) -> dict[str, Any]:
     return {name: fields.get(name) for name in PRODUCT_FIELDS}
 
 
+DIGEST_NOTES: Final = {
+    "back_in_stock": "Back in stock", "price_drop": "Now cheaper",
+    "order_confirmation": "Order received", "shipping_update": "Order on its way",
+    "delivery_update": "Order delivered", "order_cancellation": "Order cancelled",
+    "review_request": "Tell us about your order", "cross_sell": "Goes well with your order",
+}
+
+
+def digest_note(item: Mapping[str, Any]) -> str:
+    """A digest line's title: what the held message was about."""
+    scenario = str(item.get("scenario", ""))
+    return DIGEST_NOTES.get(scenario, scenario.replace("_", " ").capitalize())
+
+
 def _lines(payload: Mapping[str, Any], key: str, count: str) -> list[dict[str, Any]]:
     lines = payload.get(key) or []
     return [{**line, "product": _product(line.get("product")), count: line.get(count, 1)}
@@ -101,6 +115,8 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.filters["money"] = money
+        self.env.globals["product_fields"] = _product
+        self.env.globals["digest_note"] = digest_note
 
     def render(self, command: Mapping[str, Any]) -> RenderedEmail:
         """Render the command's ``template``; any failure is a ``RenderError``."""
