@@ -6,6 +6,7 @@ This is the whole per-contact decision path; the simulator and the live worker b
 from __future__ import annotations
 
 from relance.catalog import Catalog
+from relance.codec.records import event_to_record
 from relance.commands import Candidate, Outcome, SendCommand, Suppression, command_id
 from relance.detectors import activity as activity_detector
 from relance.detectors import birthday as birthday_detector
@@ -33,7 +34,8 @@ def on_event(state: ContactState, event: Event, config: Config,
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
     cart, browse, journeys = state.cart, state.browse, state.journeys
     watching, categories, interests = state.watching, state.categories, state.interests
-    kinds = config.by_kind
+    kinds = (config.triggered_by(event.type, event_to_record(event)) if config.conditional
+             else config.by_kind)
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
         journeys = birthday_detector.on_profile(state.profile, profile, journeys,

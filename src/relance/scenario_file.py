@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import yaml
 
+from relance.conditions import Condition, condition
 from relance.errors import ConfigError, ConfigProblem
 from relance.events import ORDER_STATUSES
 from relance.scenarios import CATALOGUE, CHANNELS, KINDS, Config, Scenario, Step, digest_scenario
@@ -27,7 +28,7 @@ _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
-                "cross_sell", "digest", "enabled")
+                "cross_sell", "digest", "when", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -201,6 +202,8 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["window_ms"] = value
         elif key == "days_before":
             fields["days_before"] = _days_before(reader, value_node, here, base)
+        elif key == "when":
+            fields["when"] = _when(reader, value_node, here)
         elif key == "digest":
             value = reader.scalar(value_node, here)
             if value not in ("daily", "weekly"):
@@ -270,6 +273,21 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                        f"{scenario.kind} scenarios need statuses (the order statuses that "
                        "trigger them)")
     return scenario if enabled else None
+
+
+def _when(reader: _Reader, node: yaml.Node, where: str) -> tuple[Condition, ...]:
+    found = []
+    for path, (key_node, value_node) in reader.mapping(node, where).items():
+        here = f"{where}.{path}"
+        if isinstance(value_node, yaml.SequenceNode):
+            wanted: Any = [reader.scalar(item, here) for item in value_node.value]
+        else:
+            wanted = reader.scalar(value_node, here)
+        try:
+            found.append(condition(path, wanted))
+        except ValueError as exc:
+            reader.problem(key_node, here, str(exc))
+    return tuple(found)
 
 
 def _branch(reader: _Reader, node: yaml.Node, where: str) -> dict[str, Any]:

@@ -10,10 +10,11 @@ YAML; the catalogue below holds every built-in scenario with its defaults.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
+from relance.conditions import Condition, matches
 from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
@@ -23,6 +24,16 @@ Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
 Channel = Literal["email", "sms"]
 CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
+# The event types that start each kind: what a scenario's ``when`` conditions look at.
+TRIGGERS: Final[dict[str, frozenset[str]]] = {
+    "cart_abandonment": frozenset({"cart"}), "browse_abandonment": frozenset({"page_view"}),
+    "category_abandonment": frozenset({"page_view"}),
+    "search_abandonment": frozenset({"page_view"}), "back_in_stock": frozenset({"page_view"}),
+    "price_drop": frozenset({"page_view", "cart"}), "order_status": frozenset({"order"}),
+    "cross_sell": frozenset({"order"}), "welcome": frozenset({"contact"}),
+    "birthday": frozenset({"contact"}), "subscription_expiry": frozenset({"contact"}),
+    "reactivation": frozenset({"page_view", "cart", "order"}), "digest": frozenset(),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +63,8 @@ class Scenario:
     cross_sell: bool = False
     # "daily" or "weekly": messages wait and go out combined in one digest per period.
     digest: str | None = None
+    # Conditions on the triggering event (see ``conditions``); none: every trigger counts.
+    when: tuple[Condition, ...] = ()
     # birthday and subscription_expiry scenarios: the local time of day they are sent at,
     # minutes after midnight.
     send_at_minute: int = 9 * 60
@@ -79,12 +92,14 @@ class Config:
     _by_name: dict[str, Scenario] = field(init=False, repr=False, compare=False)
     # Looked up once per event: plain attributes rather than a method call.
     by_kind: dict[Kind, tuple[Scenario, ...]] = field(init=False, repr=False, compare=False)
+    conditional: bool = field(init=False, repr=False, compare=False)
     browsing: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_kind = {kind: tuple(s for s in self.scenarios if s.kind == kind) for kind in KINDS}
         object.__setattr__(self, "_by_name", {s.name: s for s in self.scenarios})
         object.__setattr__(self, "by_kind", by_kind)
+        object.__setattr__(self, "conditional", any(s.when for s in self.scenarios))
         # Scenarios whose messages show the viewed products: those are kept while one runs.
         object.__setattr__(self, "browsing", frozenset(
             s.name for s in (*by_kind["browse_abandonment"], *by_kind["category_abandonment"])))
@@ -97,6 +112,14 @@ class Config:
 
     def of_kind(self, kind: Kind) -> tuple[Scenario, ...]:
         return self.by_kind[kind]
+
+    def triggered_by(self, event_type: str, record: Mapping[str, Any]
+                     ) -> dict[Kind, tuple[Scenario, ...]]:
+        """``by_kind`` without the scenarios whose ``when`` an event of ``event_type`` (as
+        ``record``) does not meet; kinds it does not trigger are left whole."""
+        return {kind: tuple(s for s in scenarios if not s.when or matches(s.when, record))
+                if event_type in TRIGGERS[kind] else scenarios
+                for kind, scenarios in self.by_kind.items()}
 
     def with_delays(self, delay_ms: int) -> Config:
         """Every step ``delay_ms`` after the previous one (the demo's short delays)."""

@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 
 from relance.events import (
+    CartAction,
+    CartChange,
     CatalogUpdate,
     ContactProfile,
     Event,
@@ -492,3 +494,47 @@ def test_an_event_keeps_every_part_of_the_state_it_does_not_change() -> None:
         after = on_event(full, event, load_config("scenarios:\n  order_confirmation: {}\n"))
         for name in kept:
             assert getattr(after, name) == f"<{name}>", (type(event).__name__, name)
+
+
+CONDITIONAL = load_config("""\
+scenarios:
+  cart_abandonment:
+    when: {product.category_id: [shoes, bags], product.price: '>= 50'}
+  big_order_thanks:
+    kind: order_status
+    statuses: [placed]
+    transactional: true
+    template: order_confirmation
+    when: {total: '> 100', currency: EUR}
+""")
+
+
+def carted(minute: float, pid: str, category: str, price: float,
+           action: CartAction = "add") -> CartChange:
+    return CartChange(f"k{minute}{pid}", "c1", at(minute), action,
+                      Product(pid, name=pid, price=price, currency="EUR", category_id=category))
+
+
+CONDITION_CASES: dict[str, tuple[list[Event], list[tuple[str, float]]]] = {
+    "a matching cart add starts the reminder":
+        ([profile(), carted(0, "boot", "shoes", 80.0)], [("cart_abandonment", 60)]),
+    "one condition failing is enough to not start it":
+        ([profile(), carted(0, "sock", "shoes", 9.0)], []),
+    "a later non-matching change does not move it, and the order still ends it":
+        ([profile(), carted(0, "boot", "shoes", 80.0), carted(30, "hat", "hats", 60.0),
+          order(45)], []),
+    "a later non-matching change does not move the deadline":
+        ([profile(), carted(0, "boot", "shoes", 80.0), carted(30, "hat", "hats", 60.0)],
+         [("cart_abandonment", 60)]),
+    "order conditions look at the order":
+        ([profile(), Order("o1", "c1", at(0), "o-1", "placed", (), 120.0, "EUR"),
+          Order("o2", "c1", at(1), "o-2", "placed", (), 80.0, "EUR")],
+         [("big_order_thanks", 0)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CONDITION_CASES))
+def test_when_conditions_filter_the_trigger_only(name: str) -> None:
+    events, expected = CONDITION_CASES[name]
+    commands = sent(replay(events, 600, CONDITIONAL))
+    assert [(c.scenario, c.decided_at) for c in commands] == [(s, at(m)) for s, m in expected]

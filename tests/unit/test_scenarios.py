@@ -76,7 +76,7 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "shop.yaml:5: scenarios.cart_abandonment.colour: unknown key "
         "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
         "template, transactional, statuses, send_at, min_views, days_before, window, "
-        "if_ordered, otherwise, min_drop_percent, cross_sell, digest, enabled)",
+        "if_ordered, otherwise, min_drop_percent, cross_sell, digest, when, enabled)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email, sms)",
         "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario: give its kind (one of "
@@ -184,6 +184,11 @@ def test_order_notifications_are_in_the_catalogue_but_off_without_a_file() -> No
     ("scenarios:\n  cart_abandonment:\n    steps: []\n",
      "shop.yaml:3: scenarios.cart_abandonment.steps: must be a list of steps, each with a "
      "delay"),
+    ("scenarios:\n  cart_abandonment: {when: {product..id: x}}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.when.product..id: 'product..id' is not a field "
+     "path (write e.g. product.category_id)"),
+    ("scenarios:\n  cart_abandonment: {when: {product: {id: x}}}\n",
+     "shop.yaml:2: scenarios.cart_abandonment.when.product: must be a single value"),
     ("scenarios:\n  cart_abandonment: {stale_after: soon}\n",
      "shop.yaml:2: scenarios.cart_abandonment.stale_after: 'soon' is not a duration (write "
      "e.g. 30m, 1h, 2d or 1h30m)"),
