@@ -87,3 +87,21 @@ ORDER_FIRST: dict[str, tuple[list[Event], float, list[float]]] = {
 def test_reading_order_across_topics(name: str) -> None:
     events, until, expected = ORDER_FIRST[name]
     assert [c.decided_at for c in sent(replay(events, until))] == [at(m) for m in expected]
+
+
+def test_an_order_of_another_cart_does_not_close_this_one() -> None:
+    from relance.events import CartChange, Order, OrderItem
+
+    from .timeline import product
+
+    def change(minute: float, cart_id: str) -> CartChange:
+        return CartChange(f"k{minute}", "c1", at(minute), "add", product("p1"), 1, cart_id)
+
+    def placed(minute: float, cart_id: str | None) -> Order:
+        return Order(f"o{minute}", "c1", at(minute), f"order-{minute}", "placed",
+                     (OrderItem(product("p1"), 1),), 10.0, "EUR", cart_id)
+
+    other = sent(replay([profile(), change(0, "web"), placed(30, "app")], 600))
+    assert [c.decided_at for c in other] == [at(60)]
+    assert sent(replay([profile(), change(0, "web"), placed(30, "web")], 600)) == []
+    assert sent(replay([profile(), change(0, "web"), placed(30, None)], 600)) == []

@@ -48,8 +48,11 @@ def on_change(cart: Cart, journeys: Journeys, change: CartChange,
 
 def on_order(cart: Cart, journeys: Journeys, order: Order,
              scenarios: tuple[Scenario, ...]) -> tuple[Cart, Journeys]:
-    """A placed order converts: the cart is closed and its reminders stop."""
+    """A placed order converts: the cart is closed and its reminders stop. When both carry a
+    cart id, only the order of that cart closes it (a contact may have two carts)."""
     if order.status != "placed":
+        return cart, journeys
+    if order.cart_id and cart.cart_id and order.cart_id != cart.cart_id:
         return cart, journeys
     return Cart(closed_at=max(cart.closed_at, order.occurred_at)), cancel(journeys, scenarios)
 
