@@ -14,6 +14,8 @@ import orjson
 import pytest
 
 from relance.codec import catalog as catalog_codec
+from relance.codec.outputs import AvroOutputCodec
+from relance.commands import Recipient, SendCommand
 from relance.events import CartChange, CatalogUpdate, ContactProfile, Order, OrderItem, PageView
 from relance.timestamps import from_datetime, parse_iso
 
@@ -206,3 +208,28 @@ def test_cross_sell_after_delivery_offers_what_other_shoppers_bought_with_it(
     assert message["Subject"] == "Goes well with your order"
     body = message.get_body(("plain",))
     assert body is not None and "Wool socks" in body.get_content()
+
+
+def test_the_sender_withdraws_a_reminder_whose_products_sold_out_since_the_decision(
+        stack: Stack) -> None:
+    producer = stack.producer()
+    gone = CatalogUpdate("gone-1", now_ms(), replace(SHOE, in_stock=False))
+    producer.produce(stack.topic("catalog"), key=SHOE.id.encode(),
+                     value=catalog_codec.encode_avro(gone))
+    assert producer.flush(10) == 0
+    stack.start("sender")  # reads the catalog up before it sends
+    command = SendCommand("c0ffee00-0000-5000-8000-000000000001", "vic", "cart_abandonment", 1,
+                          "email", "cart_abandonment", 100, now_ms(),
+                          Recipient("vic@example.com", None, None),
+                          {"cart_id": None, "items": [{"product": SHOE.to_record(),
+                                                       "quantity": 1}]})
+    producer.produce(stack.topic("relance-deliveries"), key=b"vic",
+                     value=AvroOutputCodec().encode_command(command.to_record()))
+    assert producer.flush(10) == 0
+    results = stack.consumer("relance-delivery-results")
+    try:
+        (result,) = read_all(results, 1, timeout=90)
+    finally:
+        results.close()
+    assert AvroOutputCodec().decode_result(result.value())["outcome"] == "withdrawn"
+    assert stack.sink.messages() == []

@@ -231,3 +231,22 @@ def test_a_digest_lists_the_messages_it_combines() -> None:
     for part in (email.html, email.text):
         assert "Back in stock" in part and "Trail shoe" in part and "Order on its way" in part
     assert Renderer().render_sms(command) == "2 updates: Back in stock; Order on its way"
+
+
+def test_a_send_re_checks_the_catalog_and_withdraws_what_sold_out() -> None:
+    from relance.catalog import Catalog
+    from relance.events import CatalogUpdate, Product
+    from relance.sender.recheck import recheck
+
+    catalog = Catalog()
+    catalog.update(CatalogUpdate("u1", 1, Product("sku-2", name="Wool socks", in_stock=False)))
+    catalog.update(CatalogUpdate("u2", 1, Product("sku-1", name="Trail shoe v2", price=79.0,
+                                                  in_stock=True)))
+    checked = recheck(cart((SHOE, 1), (SOCKS, 2)), catalog)
+    assert checked is not None
+    assert [(i["product"]["name"], i["quantity"]) for i in checked["payload"]["items"]] == [
+        ("Trail shoe v2", 1)]
+    assert recheck(cart((SOCKS, 1)), catalog) is None
+    assert recheck(record("back_in_stock", {"product": SOCKS}), catalog) is None
+    order = order_update("order_confirmation")
+    assert recheck(order, catalog) == order  # what was bought is never touched

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from relance.catalog import Catalog
 from relance.providers.base import Provider
 from relance.providers.errors import PermanentDeliveryError, TemporaryDeliveryError
 from relance.providers.sms import HttpSmsProvider, SmsMessage
 from relance.sender.errors import MessageError, RenderError
 from relance.sender.message import build_message
+from relance.sender.recheck import recheck
 from relance.sender.render import Renderer
 from relance.timestamps import parse_iso, to_iso
 
@@ -40,7 +42,7 @@ class RetryPolicy:
 class Delivery:
     def __init__(self, *, ledger: MutableMapping[bytes, bytes], renderer: Renderer,
                  provider: Provider, sender: str, report: Report,
-                 sms: HttpSmsProvider | None = None,
+                 sms: HttpSmsProvider | None = None, catalog: Catalog | None = None,
                  flush: Callable[[], Awaitable[None]], clock: Callable[[], int],
                  observe: Callable[[str, str, float | None], None],
                  retry: RetryPolicy = RetryPolicy(),
@@ -49,6 +51,7 @@ class Delivery:
         self.renderer = renderer
         self.provider = provider
         self.sms = sms
+        self.catalog = catalog
         self.sender = sender
         self.report = report
         self.flush = flush
@@ -64,6 +67,13 @@ class Delivery:
                      command["command_id"], command.get("contact_id"))
             await self._record(command, "duplicate", 0, None)
             return
+        if self.catalog is not None:
+            checked = recheck(command, self.catalog)
+            if checked is None:
+                await self._settle(key, command, "withdrawn", 0,
+                                   "every product it shows is sold out now")
+                return
+            command = checked
         if command.get("channel") == "sms" and self.sms is None:
             await self._settle(key, command, "permanent_failure", 0,
                                "no SMS gateway is configured (RELANCE_SMS_URL)")

@@ -8,6 +8,7 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
+from relance.catalog import Catalog
 from relance.codec.deadletter import dead_letter
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
@@ -19,6 +20,7 @@ from relance.metrics import Metrics
 from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.runtime import kafka
+from relance.runtime.catalog_follower import follow_catalog
 from relance.runtime.delivery import Delivery, RetryPolicy
 from relance.runtime.faustapp import raw_topic
 from relance.runtime.outputs import Outputs
@@ -128,6 +130,7 @@ def sms_provider(settings: Settings) -> HttpSmsProvider | None:
 def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
+    catalog = Catalog() if settings.topic_catalog else None
 
     def delivery(app: faust.App, ledger: Any, sink: ResultSink) -> Delivery:
         async def flush() -> None:
@@ -135,11 +138,14 @@ def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
 
         return Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
                         provider=smtp_provider(settings), sender=settings.mail_from,
-                        sms=sms_provider(settings),
+                        sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
                         observe=observer.delivered,
                         retry=RetryPolicy(settings.smtp_max_attempts, settings.smtp_backoff))
 
-    return build_sender(settings, codec=codec, delivery_factory=delivery,
-                        sink_factory=lambda app: KafkaSink(app, settings, codec),
-                        registry=registry)
+    app = build_sender(settings, codec=codec, delivery_factory=delivery,
+                       sink_factory=lambda app: KafkaSink(app, settings, codec),
+                       registry=registry)
+    if catalog is not None:
+        follow_catalog(app, settings, catalog)
+    return app
