@@ -32,6 +32,13 @@ _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priori
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
+# Keys only some kinds have.
+_ONLY: Final[dict[str, tuple[str, ...]]] = {
+    "statuses": ("order_status", "cross_sell"), "cross_sell": ("order_status",),
+    "send_at": _DATED, "days_before": ("subscription_expiry",),
+    "min_views": ("category_abandonment",), "min_drop_percent": ("price_drop",),
+    "window": ("welcome",), "if_ordered": ("welcome",), "otherwise": ("welcome",),
+}
 
 
 def parse_duration(text: str) -> int:
@@ -150,6 +157,10 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
         here = f"{where}.{key}"
         if key == "kind":
             continue
+        if key in _ONLY and base.kind not in _ONLY[key]:
+            reader.problem(value_node, here, f"only {' and '.join(_ONLY[key])} scenarios have "
+                           f"{key}, not {base.kind}")
+            continue
         if key == "steps":
             steps_node = value_node
         elif key == "delay":
@@ -180,28 +191,18 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 reader.problem(value_node, here, "must be true or false")
             elif key == "enabled":
                 enabled = value is not False
-            elif key == "cross_sell" and base.kind != "order_status":
-                reader.problem(value_node, here, "only order_status scenarios take a "
-                               f"cross_sell block, not {base.kind}")
             else:
                 fields[key] = value
         elif key == "statuses":
-            fields["statuses"] = _statuses(reader, value_node, here, base)
+            fields["statuses"] = _statuses(reader, value_node, here)
         elif key in ("if_ordered", "otherwise"):
-            if base.kind != "welcome":
-                reader.problem(key_node, here, f"only welcome scenarios have {key}, not "
-                               f"{base.kind}")
-            else:
-                fields[key] = _branch(reader, value_node, here)
+            fields[key] = _branch(reader, value_node, here)
         elif key == "window":
             value = reader.duration(value_node, here)
-            if base.kind != "welcome":
-                reader.problem(key_node, here, f"only welcome scenarios have a window, not "
-                               f"{base.kind}")
-            elif value is not None:
+            if value is not None:
                 fields["window_ms"] = value
         elif key == "days_before":
-            fields["days_before"] = _days_before(reader, value_node, here, base)
+            fields["days_before"] = _days_before(reader, value_node, here)
         elif key == "when":
             fields["when"] = _when(reader, value_node, here)
         elif key == "digest":
@@ -213,34 +214,20 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                                "it is sent on its own, not in a digest")
             else:
                 fields["digest"] = value
-        elif key == "min_drop_percent":
+        elif key in ("min_drop_percent", "min_views"):
+            low, high = (1, 99) if key == "min_drop_percent" else (1, 10_000)
             value = reader.scalar(value_node, here)
-            if base.kind != "price_drop":
-                reader.problem(value_node, here, "only price_drop scenarios have "
-                               f"min_drop_percent, not {base.kind}")
-            elif type(value) is not int or not 0 < value < 100:
-                reader.problem(value_node, here, f"must be a whole percentage from 1 to 99, "
+            if type(value) is not int or not low <= value <= high:
+                reader.problem(value_node, here, f"must be a whole number from {low} to {high}, "
                                f"not {value!r}")
             else:
-                fields["min_drop_percent"] = value
-        elif key == "min_views":
-            value = reader.scalar(value_node, here)
-            if base.kind != "category_abandonment":
-                reader.problem(value_node, here, "only category_abandonment scenarios have "
-                               f"min_views, not {base.kind}")
-            elif type(value) is not int or value < 1:
-                reader.problem(value_node, here, f"must be a whole number from 1, not {value!r}")
-            else:
-                fields["min_views"] = value
+                fields[key] = value
         elif key == "send_at":
             value = reader.scalar(value_node, here)
             # The node's text: YAML 1.1 reads an unquoted 10:30 as the number 630.
             text = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
             match = _TIME_OF_DAY.fullmatch(str(text)) if value is not None else None
-            if base.kind not in _DATED:
-                reader.problem(value_node, here, "only birthday and subscription_expiry "
-                               f"scenarios have send_at, not {base.kind}")
-            elif match is None:
+            if match is None:
                 reader.problem(value_node, here, f"{text!r} is not a local time like 09:00")
             else:
                 fields["send_at_minute"] = int(match[1]) * 60 + int(match[2])
@@ -307,12 +294,7 @@ def _merged(step: Step, branch: dict[str, Any] | None) -> Step:
     return step if branch is None else replace(step, **branch)
 
 
-def _days_before(reader: _Reader, node: yaml.Node, where: str,
-                 base: Scenario) -> tuple[int, ...]:
-    if base.kind != "subscription_expiry":
-        reader.problem(node, where, "only subscription_expiry scenarios have days_before, "
-                       f"not {base.kind}")
-        return ()
+def _days_before(reader: _Reader, node: yaml.Node, where: str) -> tuple[int, ...]:
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
     days = [reader.scalar(item, where) for item in items]
     if not days or any(type(d) is not int or d < 0 for d in days) or days != sorted(
@@ -323,11 +305,7 @@ def _days_before(reader: _Reader, node: yaml.Node, where: str,
     return tuple(days)
 
 
-def _statuses(reader: _Reader, node: yaml.Node, where: str, base: Scenario) -> frozenset[str]:
-    if base.kind not in ("order_status", "cross_sell"):
-        reader.problem(node, where, "only order_status and cross_sell scenarios have "
-                       f"statuses, not {base.kind}")
-        return frozenset()
+def _statuses(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
     found = set()
     for item in items:
