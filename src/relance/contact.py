@@ -21,7 +21,7 @@ from relance.detectors import stock as stock_detector
 from relance.detectors import subscription as subscription_detector
 from relance.detectors import welcome as welcome_detector
 from relance.events import CartChange, ContactProfile, Event, Order, PageView
-from relance.journeys import next_step
+from relance.journeys import exit_on, next_step
 from relance.policy import decide
 from relance.scenarios import Config, Scenario
 from relance.state import ContactState, Journey
@@ -34,8 +34,10 @@ def on_event(state: ContactState, event: Event, config: Config,
     """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
     cart, browse, journeys = state.cart, state.browse, state.journeys
     watching, categories, interests = state.watching, state.categories, state.interests
-    kinds = (config.triggered_by(event.type, event_to_record(event)) if config.conditional
-             else config.by_kind)
+    record = event_to_record(event) if config.conditional else None
+    kinds = config.by_kind if record is None else config.triggered_by(event.type, record)
+    if record is not None:
+        journeys = exit_on(journeys, config.scenarios, record, event.occurred_at)
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
         journeys = birthday_detector.on_profile(state.profile, profile, journeys,

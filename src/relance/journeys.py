@@ -6,9 +6,10 @@ state that persists on assignment never misses a change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from relance.conditions import matches
 from relance.scenarios import Scenario
 from relance.state import Journey
 
@@ -59,3 +60,34 @@ def replan(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...],
     kept = [j for j in journeys if j.scenario not in names]
     kept.extend(j for j in map(plan, scenarios) if j is not None)
     return tuple(kept)
+
+
+# Fields that name an instance: an exit event carrying one ends only the journey of the same.
+INSTANCE_FIELDS = ("cart_id", "order_id")
+
+
+def exit_on(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...],
+            record: Mapping[str, Any], at: int) -> tuple[Journey, ...]:
+    """End the journeys whose scenario's ``exit_when`` the event (``record``) meets, when it
+    happened after they started and names the same instance (cart, order, product) if both
+    name one."""
+    ending = {s.name: s for s in scenarios if s.exit_when
+              and any(matches(conditions, record) for conditions in s.exit_when)}
+    if not ending:
+        return journeys
+    kept = tuple(j for j in journeys
+                 if j.scenario not in ending or j.started_at > at or not _same(j, record))
+    return journeys if len(kept) == len(journeys) else kept
+
+
+def _same(journey: Journey, record: Mapping[str, Any]) -> bool:
+    data = journey.data or {}
+    named = {**data, **(data.get("order") or {})}
+    for field in INSTANCE_FIELDS:
+        if named.get(field) and record.get(field) and named[field] != record[field]:
+            return False
+    product = data.get("product")
+    event_product = record.get("product")
+    if isinstance(product, Mapping) and isinstance(event_product, Mapping):
+        return bool(product.get("id") == event_product.get("id"))
+    return True

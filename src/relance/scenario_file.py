@@ -28,7 +28,7 @@ _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
-                "cross_sell", "digest", "when", "enabled")
+                "cross_sell", "digest", "when", "exit_when", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -205,6 +205,14 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
             fields["days_before"] = _days_before(reader, value_node, here)
         elif key == "when":
             fields["when"] = _when(reader, value_node, here)
+        elif key == "exit_when":
+            items = value_node.value if isinstance(value_node, yaml.SequenceNode) else None
+            if not items:
+                reader.problem(value_node, here, "must be a list of conditions, e.g. "
+                               "[{type: order, status: placed}]")
+            else:
+                fields["exit_when"] = tuple(_when(reader, item, f"{here}[{n}]")
+                                            for n, item in enumerate(items))
         elif key == "digest":
             value = reader.scalar(value_node, here)
             if value not in ("daily", "weekly"):

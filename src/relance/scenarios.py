@@ -65,6 +65,9 @@ class Scenario:
     digest: str | None = None
     # Conditions on the triggering event (see ``conditions``); none: every trigger counts.
     when: tuple[Condition, ...] = ()
+    # Events that end the scenario besides its kind's own exits: each a set of conditions
+    # on the event's record (its ``type`` included).
+    exit_when: tuple[tuple[Condition, ...], ...] = ()
     # birthday and subscription_expiry scenarios: the local time of day they are sent at,
     # minutes after midnight.
     send_at_minute: int = 9 * 60
@@ -99,7 +102,8 @@ class Config:
         by_kind = {kind: tuple(s for s in self.scenarios if s.kind == kind) for kind in KINDS}
         object.__setattr__(self, "_by_name", {s.name: s for s in self.scenarios})
         object.__setattr__(self, "by_kind", by_kind)
-        object.__setattr__(self, "conditional", any(s.when for s in self.scenarios))
+        object.__setattr__(self, "conditional",
+                           any(s.when or s.exit_when for s in self.scenarios))
         # Scenarios whose messages show the viewed products: those are kept while one runs.
         object.__setattr__(self, "browsing", frozenset(
             s.name for s in (*by_kind["browse_abandonment"], *by_kind["category_abandonment"])))

@@ -538,3 +538,31 @@ def test_when_conditions_filter_the_trigger_only(name: str) -> None:
     events, expected = CONDITION_CASES[name]
     commands = sent(replay(events, 600, CONDITIONAL))
     assert [(c.scenario, c.decided_at) for c in commands] == [(s, at(m)) for s, m in expected]
+
+
+EXITS = load_config("""\
+scenarios:
+  review_request:
+    delay: 7d
+    exit_when: [{type: order, status: [refunded, cancelled]}]
+  cart_abandonment:
+    exit_when: [{type: page_view, page_type: checkout}]
+""")
+
+
+def test_configured_exits_end_a_scenario_and_match_the_same_order() -> None:
+    def update(minute: float, order_id: str, status: OrderStatus) -> Order:
+        return Order(f"{order_id}-{status}", "c1", at(minute), order_id, status,
+                     (OrderItem(Product("p1"), 1),), 10.0, "EUR")
+
+    refunded = [profile(), update(0, "o-1", "delivered"), update(DAYS, "o-1", "refunded")]
+    assert sent(replay(refunded, 10 * DAYS, EXITS)) == []
+    other_order = [profile(), update(0, "o-1", "delivered"), update(DAYS, "o-2", "refunded")]
+    assert [c.scenario for c in sent(replay(other_order, 10 * DAYS, EXITS))] == [
+        "review_request"]
+
+
+def test_configured_exits_add_to_the_kinds_own() -> None:
+    at_checkout = [profile(), cart(0), view(10, page_type="checkout")]
+    assert sent(replay(at_checkout, 600, EXITS)) == []
+    assert len(sent(replay([profile(), cart(0), view(10, page_type="home")], 600, EXITS))) == 1
