@@ -172,7 +172,7 @@ def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
     if scenario.kind == "subscription_expiry":
         return subscription_detector.candidate(state.profile, journey, scenario)
     if scenario.kind == "welcome":
-        return welcome_detector.candidate(journey)
+        return welcome_detector.candidate(journey, catalog)
     if scenario.kind == "digest":
         return digest_detector.candidate(state, journey)
     return order_detector.candidate(journey, scenario, catalog)

@@ -566,3 +566,12 @@ def test_configured_exits_add_to_the_kinds_own() -> None:
     at_checkout = [profile(), cart(0), view(10, page_type="checkout")]
     assert sent(replay(at_checkout, 600, EXITS)) == []
     assert len(sent(replay([profile(), cart(0), view(10, page_type="home")], 600, EXITS))) == 1
+
+
+def test_the_ordered_branch_offers_what_goes_with_the_order() -> None:
+    events: list[Event | CatalogUpdate] = [
+        basket(-100, "x1", "boot", "sock"), basket(-90, "x2", "boot", "sock"),
+        consent(0), basket(60, "c1", "boot")]
+    (_, follow_up) = sent(replay(events, 40 * DAYS, WELCOME))
+    assert follow_up.step == 2
+    assert [p["product"]["id"] for p in follow_up.payload["products"]] == ["sock"]

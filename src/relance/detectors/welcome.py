@@ -2,6 +2,8 @@
 two: a follow-up shortly after their first order if they order within ``window`` of the
 start, or a reminder weeks later if they do not.
 
+The ordered branch offers products bought together with the order's (``related``).
+
 Steps: 1 is the welcome (``delay`` after consent), 2 the ordered branch (its delay counts
 from the order), 3 the other branch (its delay counts from the consent). Command ids differ
 by step, so the two branches never share one.
@@ -9,8 +11,11 @@ by step, so the two branches never share one.
 
 from __future__ import annotations
 
+from typing import Any
+
+from relance.catalog import Catalog
 from relance.commands import Candidate
-from relance.events import Order
+from relance.events import Order, Product
 from relance.journeys import start
 from relance.scenarios import Scenario
 from relance.state import ContactState, Journey, Profile
@@ -41,7 +46,9 @@ def on_order(journeys: Journeys, order: Order, scenarios: tuple[Scenario, ...]) 
                 and journey.started_at <= order.occurred_at
                 <= journey.started_at + scenario.window_ms
                 and not (journey.data or {}).get("ordered_at")):
-            data = {"ordered_at": order.occurred_at, "order_id": order.order_id}
+            data = {"ordered_at": order.occurred_at, "order_id": order.order_id,
+                    "bought": [{"id": item.product.id, "category_id": item.product.category_id}
+                               for item in order.items]}
             if journey.step == OTHERWISE:  # the welcome went out: the branch is next
                 journey = journey._replace(
                     step=ORDERED, data=data,
@@ -63,7 +70,14 @@ def following(journey: Journey, scenario: Scenario) -> Journey | None:
                             due_at=journey.started_at + scenario.steps[OTHERWISE - 1].delay_ms)
 
 
-def candidate(journey: Journey) -> Candidate:
+def candidate(journey: Journey, catalog: Catalog) -> Candidate:
+    """The ordered branch offers products that go with what was bought."""
     data = journey.data or {}
-    payload = {"order_id": data["order_id"]} if journey.step == ORDERED else {}
+    payload: dict[str, Any] = {}
+    if journey.step == ORDERED:
+        bought = [Product(p["id"], category_id=p.get("category_id"))
+                  for p in data.get("bought", ())]
+        payload = {"order_id": data["order_id"], "products": [
+            {"product": p.to_record(), "views": 0}
+            for p in catalog.related.suggest(bought, catalog)]}
     return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)
