@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", help="write commands here instead of stdout")
     sim.add_argument("--until", type=_time,
                      help="move the clock to this time at the end (ISO-8601 or epoch ms)")
+    sim.add_argument("--explain", action="store_true",
+                     help="write every decision (sent, or suppressed with its reason) instead "
+                     "of the commands")
     sim.add_argument("--strict", action="store_true",
                      help="fail with exit code 2 at the first invalid line")
     sim.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
@@ -69,6 +72,7 @@ def _simulate(args: argparse.Namespace) -> int:
                           else sys.stdout.buffer)
         try:
             summary = simulate(args.events, config, out, workers=args.workers,
+                               explain=args.explain,
                                until=args.until, strict=args.strict, report=sys.stderr)
         except StrictModeError as exc:
             print(f"relance simulate: {exc}", file=sys.stderr)

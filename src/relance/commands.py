@@ -81,6 +81,7 @@ class Suppression:
     scenario: str
     reason: SuppressionReason
     decided_at: int
+    step: int = 1
 
     def to_record(self) -> dict[str, Any]:
         return {"command_id": self.command_id, "contact_id": self.contact_id,
@@ -89,4 +90,19 @@ class Suppression:
 
 
 Outcome = SendCommand | Suppression
+
+
+def decision_record(outcome: Outcome) -> dict[str, Any]:
+    """What became of a candidate, for the decisions topic and ``simulate --explain``:
+    ``sent`` (with its channel and template) or ``suppressed`` with the reason."""
+    sent = isinstance(outcome, SendCommand)
+    return {
+        "command_id": outcome.command_id, "contact_id": outcome.contact_id,
+        "scenario": outcome.scenario, "step": outcome.step,
+        "outcome": "sent" if sent else "suppressed",
+        "reason": None if isinstance(outcome, SendCommand) else outcome.reason,
+        "channel": outcome.channel if isinstance(outcome, SendCommand) else None,
+        "template": outcome.template if isinstance(outcome, SendCommand) else None,
+        "decided_at": to_iso(outcome.decided_at),
+    }
 

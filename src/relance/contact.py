@@ -135,12 +135,12 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
     if _stale(due, scenario):
         return state, Suppression(
             command_id(state.contact_id, due.scenario, due.instance, due.step),
-            state.contact_id, due.scenario, "stale", due.due_at), None
+            state.contact_id, due.scenario, "stale", due.due_at, due.step), None
     state, outcome = decide(state, candidate, scenario)
     if isinstance(outcome, SendCommand) and scenario.digest is not None:
         state = digest_detector.hold(state, outcome, scenario)
         outcome = Suppression(outcome.command_id, state.contact_id, outcome.scenario,
-                              "digested", outcome.decided_at)
+                              "digested", outcome.decided_at, outcome.step)
     if (isinstance(outcome, Suppression) and outcome.reason == "quiet_period"
             and scenario.kind not in ("birthday", "subscription_expiry")):
         following = None

@@ -20,14 +20,16 @@ def decide(state: ContactState, candidate: Candidate,
     at = candidate.due_at
     profile = state.profile
     if not (profile.phone if scenario.channel == "sms" else profile.email):
-        return state, Suppression(cid, state.contact_id, candidate.scenario, "no_address", at)
+        return state, Suppression(cid, state.contact_id, candidate.scenario, "no_address", at,
+                                  candidate.step)
     if not scenario.transactional:
         if profile.marketing_opt_in is not True:
-            return state, Suppression(cid, state.contact_id, candidate.scenario, "no_consent", at)
+            return state, Suppression(cid, state.contact_id, candidate.scenario, "no_consent",
+                                      at, candidate.step)
         last = state.sent_at(candidate.scenario)
         if candidate.step == 1 and last is not None and at - last < scenario.quiet_period_ms:
             return state, Suppression(cid, state.contact_id, candidate.scenario, "quiet_period",
-                                      at)
+                                      at, candidate.step)
     command = SendCommand(
         command_id=cid,
         contact_id=state.contact_id,

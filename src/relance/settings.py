@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     topic_catalog: str = Field("catalog", description="Input: product updates keyed by "
                                "product id, read whole by every worker; empty for none")
     topic_deliveries: str = Field("relance-deliveries", description="Output: send commands")
+    topic_decisions: str = Field("relance-decisions", description="Output: every decision, "
+                                 "sent or suppressed with its reason (JSON); empty for none")
     topic_dlq: str = Field("relance-dlq", description="Output: rejected messages with reasons")
     topic_results: str = Field("relance-delivery-results",
                                description="Output: one record per delivery attempt outcome")

@@ -29,7 +29,7 @@ import orjson
 
 from relance.codec import catalog as catalog_codec
 from relance.codec.json import decode, envelope
-from relance.commands import Outcome, SendCommand
+from relance.commands import Outcome, SendCommand, decision_record
 from relance.engine import Engine
 from relance.errors import InvalidEventError, RelanceError
 from relance.events import Order
@@ -121,14 +121,14 @@ def shard_of(contact_id: str, shards: int) -> int:
 
 def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0, shards: int = 1,
                  until: int | None = None, strict: bool = False,
-                 source: str = "<events>") -> ShardResult:
+                 source: str = "<events>", explain: bool = False) -> ShardResult:
     """Replay the lines of one shard's contacts; lines no contact can be read from go to 0."""
     with rare_collections():
-        return _replay(lines, config, shard, shards, until, strict, source)
+        return _replay(lines, config, shard, shards, until, strict, source, explain)
 
 
 def _replay(lines: Iterable[bytes], config: Config, shard: int, shards: int,
-            until: int | None, strict: bool, source: str) -> ShardResult:
+            until: int | None, strict: bool, source: str, explain: bool) -> ShardResult:
     engine = Engine(config)
     result = ShardResult(Summary(), [], [])
     owners: dict[str, int] = {}
@@ -137,7 +137,10 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, shards: int,
     def keep(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             summary.count(outcome)
-            if isinstance(outcome, SendCommand):
+            if explain:
+                line = orjson.dumps(decision_record(outcome)) + b"\n"
+                commands.append((outcome.decided_at, outcome.command_id, line))
+            elif isinstance(outcome, SendCommand):
                 line = orjson.dumps(outcome.to_record()) + b"\n"
                 commands.append((outcome.decided_at, outcome.command_id, line))
 
@@ -200,27 +203,30 @@ def _is_catalog(line: bytes) -> bool:
 
 
 def _replay_file(path: str, config: Config, shard: int, shards: int, until: int | None,
-                 strict: bool) -> ShardResult | StrictModeError:
+                 strict: bool, explain: bool) -> ShardResult | StrictModeError:
     with open_events(path) as lines:
         try:
             return replay_shard(lines, config, shard=shard, shards=shards, until=until,
-                                strict=strict, source=path)
+                                strict=strict, source=path, explain=explain)
         except StrictModeError as exc:
             return exc  # returned, not raised: the parent picks the earliest line of all shards
 
 
 def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
              until: int | None = None, strict: bool = False,
-             report: IO[str] | None = None) -> Summary:
-    """Replay a file (``-`` for stdin) and write the decided commands as JSON lines."""
+             report: IO[str] | None = None, explain: bool = False) -> Summary:
+    """Replay a file (``-`` for stdin) and write the decided commands as JSON lines; with
+    ``explain``, one decision per candidate instead (sent, or suppressed with the reason)."""
     started = time.perf_counter()
     if workers <= 1 or path == "-":
         with open_events(path) as lines:
-            results = [replay_shard(lines, config, until=until, strict=strict, source=path)]
+            results = [replay_shard(lines, config, until=until, strict=strict, source=path,
+                                    explain=explain)]
     else:
         context = multiprocessing.get_context("fork")
         with context.Pool(workers) as pool:
-            outcomes = pool.starmap(_replay_file, [(path, config, shard, workers, until, strict)
+            outcomes = pool.starmap(_replay_file, [(path, config, shard, workers, until, strict,
+                                                    explain)
                                                    for shard in range(workers)])
         errors = [o for o in outcomes if isinstance(o, StrictModeError)]
         if errors:

@@ -82,15 +82,18 @@ class Stack:
             "RELANCE_SMTP_BACKOFF": "0.2",
         }
         for name in ("page-views", "carts", "orders", "contacts", "catalog",
-                     "relance-deliveries", "relance-dlq", "relance-delivery-results"):
+                     "relance-deliveries", "relance-dlq", "relance-delivery-results",
+                     "relance-decisions"):
             key = "RELANCE_TOPIC_" + {"relance-deliveries": "DELIVERIES", "relance-dlq": "DLQ",
-                                      "relance-delivery-results": "RESULTS"}.get(
+                                      "relance-delivery-results": "RESULTS",
+                                      "relance-decisions": "DECISIONS"}.get(
                 name, name.upper().replace("-", "_"))
             self.env[key] = self.topic(name)
         self.broker.create_topics(
             TopicSpec(self.topic(name), PARTITIONS, compacted=name in ("contacts", "catalog"))
             for name in ("page-views", "carts", "orders", "contacts", "catalog",
-                         "relance-deliveries", "relance-dlq", "relance-delivery-results"))
+                         "relance-deliveries", "relance-dlq", "relance-delivery-results",
+                         "relance-decisions"))
 
     def start(self, kind: str, *, name: str | None = None,
               **overrides: str) -> subprocess.Popen[bytes]:

@@ -73,6 +73,13 @@ def test_an_order_confirmation_reaches_a_contact_without_marketing_consent(
     assert body is not None and "Trail shoe" in body.get_content()
     suppressed = 'relance_suppressions_total{reason="no_consent",scenario="cart_abandonment"}'
     assert stack.metrics("worker").get(suppressed) == 1.0
+    decisions = stack.consumer("relance-decisions")
+    try:
+        explained = [orjson.loads(m.value()) for m in read_all(decisions, 2, timeout=30)]
+    finally:
+        decisions.close()
+    assert sorted((d["scenario"], d["outcome"], d["reason"]) for d in explained) == [
+        ("cart_abandonment", "suppressed", "no_consent"), ("order_confirmation", "sent", None)]
 
 
 def last_nine_oclock(zone: str) -> datetime:

@@ -199,3 +199,18 @@ def test_a_generated_month_decides_every_scenario_of_the_example_file(tmp_path: 
                        "category_abandonment", "delivery_update", "order_confirmation",
                        "price_drop", "reactivation", "review_request", "search_abandonment",
                        "shipping_update", "welcome"}
+
+
+def test_explain_prints_every_decision_with_its_reason() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    result = relance("simulate", "--events", str(examples / "catalogue-small.jsonl"),
+                     "--config", str(examples / "catalogue.yaml"),
+                     "--until", "2024-05-04T00:00:00Z", "--explain")
+    decisions = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert len(decisions) == 14  # 13 commands and one suppression
+    assert {d["outcome"] for d in decisions} == {"sent", "suppressed"}
+    (held,) = [d for d in decisions if d["outcome"] == "suppressed"]
+    assert (held["contact_id"], held["scenario"], held["reason"]) == (
+        "cy", "search_abandonment", "no_consent")
+    assert all(d["reason"] is None and d["channel"] == "email"
+               for d in decisions if d["outcome"] == "sent")

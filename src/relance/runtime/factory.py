@@ -107,7 +107,7 @@ def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) 
     observer = MetricsObserver(Metrics.create(registry))
     outputs = Outputs(kafka.producer(settings), output_codec(settings),
                       deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
-                      clock=wall_clock_ms)
+                      decisions=settings.topic_decisions or None, clock=wall_clock_ms)
     loop = build_loop(settings, config, decode=input_decoder(settings), outputs=outputs,
                       observer=observer)
     return build_worker(settings, loop, registry)

@@ -1,4 +1,5 @@
-"""The worker's writes to Kafka: send commands, dead letters and changelog records.
+"""The worker's writes to Kafka: send commands, decisions (JSON, one per candidate: sent or
+suppressed with its reason), dead letters and changelog records.
 
 ``send`` returns only once the broker acknowledged every record, and raises if one was
 refused: the consume loop commits input offsets only after that, so nothing decided is lost.
@@ -9,21 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from confluent_kafka import KafkaError, Producer
 
 from relance.broker import BrokerError
 from relance.codec.deadletter import dead_letter
 from relance.codec.outputs import OutputCodec
+from relance.commands import decision_record
 from relance.runtime.pipeline import Outbox
 
 
 class Outputs:
     def __init__(self, producer: Producer, codec: OutputCodec, *, deliveries: str, dlq: str,
-                 clock: Callable[[], int], flush_timeout: float = 60.0) -> None:
+                 clock: Callable[[], int], decisions: str | None = None,
+                 flush_timeout: float = 60.0) -> None:
         self.producer = producer
         self.codec = codec
         self.deliveries = deliveries
         self.dlq = dlq
+        self.decisions = decisions
         self.clock = clock
         self.flush_timeout = flush_timeout
         self._failed: list[str] = []
@@ -48,6 +53,10 @@ class Outputs:
                 letter.key, letter.value, letter.error, topic=letter.topic,
                 partition=letter.partition, offset=letter.offset, now_ms=self.clock())
             self._produce(self.dlq, value, key, headers=headers)
+        if self.decisions:
+            for outcome in outbox.decisions:
+                self._produce(self.decisions, orjson.dumps(decision_record(outcome)),
+                              outcome.contact_id.encode())
         self.wait()
 
     def write(self, topic: str, partition: int, records: Iterable[tuple[bytes, bytes]]) -> None:

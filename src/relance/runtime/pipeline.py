@@ -55,9 +55,10 @@ class Outbox:
 
     commands: list[SendCommand] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    decisions: list[Outcome] = field(default_factory=list)  # every outcome, sent or not
 
     def __bool__(self) -> bool:
-        return bool(self.commands or self.dead_letters)
+        return bool(self.commands or self.dead_letters or self.decisions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,7 @@ class Pipeline:
         for outcome in outcomes:
             if isinstance(outcome, SendCommand):
                 self.outbox.commands.append(outcome)
+            self.outbox.decisions.append(outcome)
             self.observer.decided(outcome, now)
 
     def take_outbox(self) -> Outbox:

@@ -66,6 +66,9 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
     if settings.topic_catalog:
         kafka.ensure_topic(settings, TopicSpec(settings.topic_catalog, settings.partitions,
                                                compacted=True), exact=False)
+    if settings.topic_decisions:
+        kafka.ensure_topic(settings, TopicSpec(settings.topic_decisions, settings.partitions),
+                           exact=False)
     pipeline = Pipeline(config, inputs, decode, observer, clock)
     shared = SharedReader(pipeline, observer, new_shared_reader,
                           catalog=settings.topic_catalog or None,
