@@ -14,7 +14,8 @@ from relance.timestamps import to_iso
 
 COMMAND_NAMESPACE: Final = uuid.UUID("5b0f3c3e-8d1a-4f43-9a55-6a3c1b2f7e10")
 
-SuppressionReason = Literal["quiet_period", "no_address", "no_consent", "stale", "digested"]
+SuppressionReason = Literal["quiet_period", "no_address", "no_consent", "stale", "digested",
+                            "unsubscribed", "bounced", "complained"]
 
 
 def command_id(contact_id: str, scenario: str, instance: str, step: int) -> str:

@@ -20,7 +20,7 @@ from relance.detectors import search as search_detector
 from relance.detectors import stock as stock_detector
 from relance.detectors import subscription as subscription_detector
 from relance.detectors import welcome as welcome_detector
-from relance.events import CartChange, ContactProfile, Event, Order, PageView
+from relance.events import CartChange, ContactProfile, Engagement, Event, Order, PageView
 from relance.journeys import exit_on, next_step
 from relance.policy import decide
 from relance.scenarios import Config, Scenario
@@ -38,6 +38,9 @@ def on_event(state: ContactState, event: Event, config: Config,
     kinds = config.by_kind if record is None else config.triggered_by(event.type, record)
     if record is not None:
         journeys = exit_on(journeys, config.scenarios, record, event.occurred_at)
+    if type(event) is Engagement:
+        profile = state.profile.engaged(event)
+        return state if profile is state.profile else state._replace(profile=profile)
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
         journeys = birthday_detector.on_profile(state.profile, profile, journeys,
@@ -48,7 +51,7 @@ def on_event(state: ContactState, event: Event, config: Config,
         journeys = welcome_detector.on_profile(state, profile, journeys, kinds["welcome"],
                                                event.event_id, event.occurred_at)
         return state._replace(profile=profile, journeys=journeys)
-    if kinds["reactivation"] and not isinstance(event, ContactProfile):
+    if kinds["reactivation"] and not isinstance(event, ContactProfile | Engagement):
         journeys = activity_detector.on_activity(journeys, event, kinds["reactivation"])
     # Each detector runs only when a scenario of its kind is configured: most shops use a
     # few kinds, and this runs once per event.

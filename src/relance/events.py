@@ -13,12 +13,15 @@ from typing import Any, ClassVar, Final, Literal
 PageType = Literal["product", "category", "search", "cart", "checkout", "home", "other"]
 CartAction = Literal["add", "remove", "update", "clear"]
 OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded"]
-EventType = Literal["page_view", "cart", "order", "contact"]
+EventType = Literal["page_view", "cart", "order", "contact", "engagement"]
+EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click"]
 
 PAGE_TYPES: Final = frozenset(PageType.__args__)  # type: ignore[attr-defined]
 CART_ACTIONS: Final = frozenset(CartAction.__args__)  # type: ignore[attr-defined]
 ORDER_STATUSES: Final = frozenset(OrderStatus.__args__)  # type: ignore[attr-defined]
 EVENT_TYPES: Final = frozenset(EventType.__args__)  # type: ignore[attr-defined]
+ENGAGEMENT_KINDS: Final = frozenset(EngagementKind.__args__)  # type: ignore[attr-defined]
+CHANNELS: Final = frozenset({"email", "sms"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,22 @@ class ContactProfile:
     type: ClassVar[EventType] = "contact"
 
 
-Event = PageView | CartChange | Order | ContactProfile
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """What a contact did with messages (topic ``engagement``, keyed by contact id): the
+    unsubscribes, hard bounces and spam complaints that stop marketing, opens and clicks."""
+
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    kind: EngagementKind
+    channel: str = "email"
+    command_id: str | None = None
+
+    type: ClassVar[EventType] = "engagement"
+
+
+Event = PageView | CartChange | Order | ContactProfile | Engagement
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 Checks run in this order, and the first that fails names the reason: a known address (an
 email address, or a phone number for the sms channel),
+no unsubscribe, hard bounce or spam complaint on the channel (from the engagement topic),
 marketing consent, then the scenario's quiet period. A transactional scenario (an order
 confirmation) needs only the address. The quiet period holds back a scenario's first step;
 the later steps of a journey already under way are its own follow-ups.
@@ -23,6 +24,11 @@ def decide(state: ContactState, candidate: Candidate,
         return state, Suppression(cid, state.contact_id, candidate.scenario, "no_address", at,
                                   candidate.step)
     if not scenario.transactional:
+        blocked = profile.blocked_on(scenario.channel)
+        if blocked is not None:
+            return state, Suppression(cid, state.contact_id, candidate.scenario,
+                                      blocked,  # type: ignore[arg-type]  # one of _BLOCKS
+                                      at, candidate.step)
         if profile.marketing_opt_in is not True:
             return state, Suppression(cid, state.contact_id, candidate.scenario, "no_consent",
                                       at, candidate.step)

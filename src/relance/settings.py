@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     topic_carts: str = Field("carts", description="Input: cart changes")
     topic_orders: str = Field("orders", description="Input: orders")
     topic_contacts: str = Field("contacts", description="Input: contact profiles (compacted)")
+    topic_engagement: str = Field("engagement", description="Input: unsubscribes, hard "
+                                  "bounces, spam complaints, opens and clicks, keyed by contact")
     topic_catalog: str = Field("catalog", description="Input: product updates keyed by "
                                "product id, read whole by every worker; empty for none")
     topic_deliveries: str = Field("relance-deliveries", description="Output: send commands")

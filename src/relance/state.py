@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from relance.events import ContactProfile, Product
+from relance.events import ContactProfile, Engagement, Product
 
 
 class Profile(NamedTuple):
@@ -22,9 +22,17 @@ class Profile(NamedTuple):
     marketing_opt_in: bool | None = None
     birthday: date | None = None
     subscription_ends_on: date | None = None
+    # (channel, reason, time): unsubscribed, bounced or complained; no marketing there.
+    blocked: tuple[tuple[str, str, int], ...] = ()
+    engaged_at: int | None = None  # the last open or click
 
     def updated(self, event: ContactProfile) -> Profile:
-        """Upsert: fields the event leaves empty keep their known value."""
+        """Upsert: fields the event leaves empty keep their known value. A newer consent
+        lifts an older unsubscribe (not a bounce or a complaint)."""
+        blocked = self.blocked
+        if event.marketing_opt_in is True and blocked:
+            blocked = tuple(b for b in blocked
+                            if not (b[1] == "unsubscribed" and b[2] < event.occurred_at))
         return Profile(
             email=event.email if event.email is not None else self.email,
             phone=event.phone if event.phone is not None else self.phone,
@@ -36,7 +44,31 @@ class Profile(NamedTuple):
             subscription_ends_on=(event.subscription_ends_on
                                   if event.subscription_ends_on is not None
                                   else self.subscription_ends_on),
+            blocked=blocked,
+            engaged_at=self.engaged_at,
         )
+
+    def engaged(self, event: Engagement) -> Profile:
+        """Opens and clicks are remembered; unsubscribes, hard bounces and complaints block
+        marketing on their channel."""
+        if event.kind in ("open", "click"):
+            latest = max(event.occurred_at, self.engaged_at or event.occurred_at)
+            return self._replace(engaged_at=latest)
+        reason = _BLOCKS[event.kind]
+        if any(c == event.channel and r == reason for c, r, _ in self.blocked):
+            return self
+        return self._replace(blocked=(*self.blocked, (event.channel, reason, event.occurred_at)))
+
+    def blocked_on(self, channel: str) -> str | None:
+        """Why marketing may not reach the contact on ``channel``, if it may not."""
+        for blocked_channel, reason, _ in self.blocked:
+            if blocked_channel == channel:
+                return reason
+        return None
+
+
+_BLOCKS = {"unsubscribe": "unsubscribed", "hard_bounce": "bounced",
+           "spam_complaint": "complained"}
 
 
 class CartLine(NamedTuple):

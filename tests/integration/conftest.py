@@ -81,7 +81,7 @@ class Stack:
             "RELANCE_MAIL_FROM": "Shop <shop@example.com>", "RELANCE_SCENARIOS": str(scenarios),
             "RELANCE_SMTP_BACKOFF": "0.2",
         }
-        for name in ("page-views", "carts", "orders", "contacts", "catalog",
+        for name in ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
                      "relance-deliveries", "relance-dlq", "relance-delivery-results",
                      "relance-decisions"):
             key = "RELANCE_TOPIC_" + {"relance-deliveries": "DELIVERIES", "relance-dlq": "DLQ",
@@ -91,7 +91,7 @@ class Stack:
             self.env[key] = self.topic(name)
         self.broker.create_topics(
             TopicSpec(self.topic(name), PARTITIONS, compacted=name in ("contacts", "catalog"))
-            for name in ("page-views", "carts", "orders", "contacts", "catalog",
+            for name in ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
                          "relance-deliveries", "relance-dlq", "relance-delivery-results",
                          "relance-decisions"))
 

@@ -16,7 +16,15 @@ import pytest
 from relance.codec import catalog as catalog_codec
 from relance.codec.outputs import AvroOutputCodec
 from relance.commands import Recipient, SendCommand
-from relance.events import CartChange, CatalogUpdate, ContactProfile, Order, OrderItem, PageView
+from relance.events import (
+    CartChange,
+    CatalogUpdate,
+    ContactProfile,
+    Engagement,
+    Order,
+    OrderItem,
+    PageView,
+)
 from relance.timestamps import from_datetime, parse_iso
 
 from .conftest import Stack, read_all, wait_for
@@ -240,3 +248,19 @@ def test_the_sender_withdraws_a_reminder_whose_products_sold_out_since_the_decis
         results.close()
     assert AvroOutputCodec().decode_result(result.value())["outcome"] == "withdrawn"
     assert stack.sink.messages() == []
+
+
+def test_an_unsubscribe_on_the_engagement_topic_stops_a_pending_cart_reminder(
+        stack: Stack) -> None:
+    env = configure(stack, "scenarios:\n  cart_abandonment: {delay: 8s}\n")
+    stack.start("worker", **env)
+    stack.start("sender")
+    t = now_ms()
+    produce(stack, [profile("wes", t), CartChange("wes-1", "wes", t + 10, "add", SHOE, 1),
+                    profile("xan", t), CartChange("xan-1", "xan", t + 10, "add", SHOE, 1)])
+    produce(stack, [Engagement("wes-u", "wes", now_ms(), "unsubscribe")])
+    wait_for(lambda: stack.sink.messages(), timeout=90)
+    time.sleep(4)
+    assert [m["To"] for m in stack.sink.messages()] == ["xan@example.com"]
+    stopped = 'relance_suppressions_total{reason="unsubscribed",scenario="cart_abandonment"}'
+    wait_for(lambda: stack.metrics("worker").get(stopped) == 1.0, timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from relance.commands import command_id
 
@@ -81,3 +82,43 @@ def test_an_sms_scenario_needs_a_phone_number_and_carries_it() -> None:
     with_phone = ContactProfile("p", "c1", at(-5), phone="+4915112345678")
     (command,) = sent(replay([profile(), with_phone, cart(0)], 600, config))
     assert command.channel == "sms" and command.recipient.phone == "+4915112345678"
+
+
+def unsubscribe(minute: float, kind: str = "unsubscribe", channel: str = "email") -> Any:
+    from relance.events import Engagement
+
+    from .timeline import at
+
+    return Engagement(f"e{minute}{kind}", "c1", at(minute), kind, channel)  # type: ignore[arg-type]
+
+
+def test_an_unsubscribe_between_decision_and_deadline_suppresses() -> None:
+    assert suppressed(replay([profile(), cart(0), unsubscribe(30)], 600)) == [
+        ("cart_abandonment", "unsubscribed")]
+
+
+def test_bounces_and_complaints_stop_marketing_and_opens_do_not() -> None:
+    assert suppressed(replay([profile(), cart(0), unsubscribe(1, "hard_bounce")], 600)) == [
+        ("cart_abandonment", "bounced")]
+    assert suppressed(replay([profile(), cart(0), unsubscribe(1, "spam_complaint")], 600)) == [
+        ("cart_abandonment", "complained")]
+    assert len(sent(replay([profile(), cart(0), unsubscribe(1, "open")], 600))) == 1
+    sms_only = [profile(), cart(0), unsubscribe(1, channel="sms")]
+    assert len(sent(replay(sms_only, 600))) == 1  # an SMS unsubscribe leaves email alone
+
+
+def test_a_transactional_message_still_reaches_an_unsubscribed_contact() -> None:
+    from relance.scenario_file import load_config
+
+    from .timeline import order
+
+    config = load_config("scenarios:\n  order_confirmation: {}\n")
+    (command,) = sent(replay([profile(), unsubscribe(0), order(5)], 600, config))
+    assert command.scenario == "order_confirmation"
+
+
+def test_a_newer_consent_lifts_an_unsubscribe_but_not_a_bounce() -> None:
+    again = [profile(), unsubscribe(0), profile(5), cart(10)]
+    assert len(sent(replay(again, 600))) == 1
+    bounced = [profile(), unsubscribe(0, "hard_bounce"), profile(5), cart(10)]
+    assert suppressed(replay(bounced, 600)) == [("cart_abandonment", "bounced")]

@@ -16,12 +16,14 @@ from relance.events import Event, EventType
 
 # Files in dependency order: a named type must be parsed before a record refers to it.
 SCHEMA_FILES: Final = ("product", "order_item", "page_view", "cart_change", "order",
-                       "contact_profile", "send_command", "delivery_result", "catalog_update")
+                       "contact_profile", "send_command", "delivery_result", "catalog_update",
+                       "engagement")
 RECORD_SCHEMA: Final[dict[EventType, str]] = {
     "page_view": "relance.PageView",
     "cart": "relance.CartChange",
     "order": "relance.Order",
     "contact": "relance.ContactProfile",
+    "engagement": "relance.Engagement",
 }
 COMMAND_SCHEMA: Final = "relance.SendCommand"
 RESULT_SCHEMA: Final = "relance.DeliveryResult"

@@ -14,11 +14,14 @@ from zoneinfo import available_timezones
 from relance.errors import InvalidEventError
 from relance.events import (
     CART_ACTIONS,
+    CHANNELS,
+    ENGAGEMENT_KINDS,
     ORDER_STATUSES,
     PAGE_TYPES,
     CartChange,
     CatalogUpdate,
     ContactProfile,
+    Engagement,
     Event,
     EventType,
     Order,
@@ -234,11 +237,22 @@ def catalog_update(record: Any) -> CatalogUpdate:
                          _product(_required(record, "product", ""), "product"))
 
 
+def engagement(record: Record) -> Engagement:
+    return Engagement(
+        *_envelope(record),
+        kind=_choice(record, "kind", ENGAGEMENT_KINDS),
+        channel=_choice(record, "channel", CHANNELS) if record.get("channel") is not None
+        else "email",
+        command_id=_string(record, "command_id"),
+    )
+
+
 DECODERS: dict[str, Callable[[Record], Event]] = {
     "page_view": page_view,
     "cart": cart_change,
     "order": order,
     "contact": contact_profile,
+    "engagement": engagement,
 }
 
 
@@ -273,7 +287,9 @@ def fits_rules(event: Event) -> bool:
     if isinstance(event, Order):
         return bool(event.order_id and event.currency) and all(
             item.quantity > 0 and item.product.id for item in event.items)
-    return event.timezone is None or _known_zone(event.timezone)
+    if isinstance(event, ContactProfile):
+        return event.timezone is None or _known_zone(event.timezone)
+    return True
 
 
 def event_to_record(event: Event) -> dict[str, Any]:

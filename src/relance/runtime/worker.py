@@ -40,7 +40,8 @@ def wall_clock_ms() -> int:
 
 def inputs_of(settings: Settings) -> Inputs:
     return Inputs(((settings.topic_page_views, "page_view"), (settings.topic_carts, "cart"),
-                   (settings.topic_orders, "order"), (settings.topic_contacts, "contact")))
+                   (settings.topic_orders, "order"), (settings.topic_contacts, "contact"),
+                   (settings.topic_engagement, "engagement")))
 
 
 def changelog_topic(settings: Settings) -> str:
