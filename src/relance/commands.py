@@ -15,7 +15,7 @@ from relance.timestamps import to_iso
 COMMAND_NAMESPACE: Final = uuid.UUID("5b0f3c3e-8d1a-4f43-9a55-6a3c1b2f7e10")
 
 SuppressionReason = Literal["quiet_period", "no_address", "no_consent", "stale", "digested",
-                            "unsubscribed", "bounced", "complained"]
+                            "unsubscribed", "bounced", "complained", "lower_priority"]
 
 
 def command_id(contact_id: str, scenario: str, instance: str, step: int) -> str:
@@ -90,7 +90,20 @@ class Suppression:
                 "decided_at": to_iso(self.decided_at)}
 
 
-Outcome = SendCommand | Suppression
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A candidate held back by contact policy and planned again for ``until``."""
+
+    command_id: str
+    contact_id: str
+    scenario: str
+    reason: Literal["lower_priority"]
+    decided_at: int
+    until: int
+    step: int = 1
+
+
+Outcome = SendCommand | Suppression | Deferral
 
 
 def decision_record(outcome: Outcome) -> dict[str, Any]:
@@ -100,10 +113,12 @@ def decision_record(outcome: Outcome) -> dict[str, Any]:
     return {
         "command_id": outcome.command_id, "contact_id": outcome.contact_id,
         "scenario": outcome.scenario, "step": outcome.step,
-        "outcome": "sent" if sent else "suppressed",
+        "outcome": "sent" if sent else "deferred" if isinstance(outcome, Deferral)
+        else "suppressed",
         "reason": None if isinstance(outcome, SendCommand) else outcome.reason,
         "channel": outcome.channel if isinstance(outcome, SendCommand) else None,
         "template": outcome.template if isinstance(outcome, SendCommand) else None,
         "decided_at": to_iso(outcome.decided_at),
+        "until": to_iso(outcome.until) if isinstance(outcome, Deferral) else None,
     }
 

@@ -5,9 +5,10 @@ This is the whole per-contact decision path; the simulator and the live worker b
 
 from __future__ import annotations
 
+from relance import arbitration
 from relance.catalog import Catalog
 from relance.codec.records import event_to_record
-from relance.commands import Candidate, Outcome, SendCommand, Suppression, command_id
+from relance.commands import Candidate, Deferral, Outcome, SendCommand, Suppression, command_id
 from relance.detectors import activity as activity_detector
 from relance.detectors import birthday as birthday_detector
 from relance.detectors import browse as browse_detector
@@ -112,7 +113,7 @@ def on_due(state: ContactState, now: int, config: Config,
         scenario = config.get(due.scenario)
         following = None
         if scenario is not None:  # else no longer configured: the journey ends quietly
-            state, outcome, following = _fire(state, due, scenario, catalog)
+            state, outcome, following = _fire(state, due, scenario, catalog, config)
             if outcome is not None:
                 outcomes.append(outcome)
         rest = tuple(j for j in state.journeys if j is not due)
@@ -126,8 +127,8 @@ def on_due(state: ContactState, now: int, config: Config,
     return state, outcomes
 
 
-def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalog
-          ) -> tuple[ContactState, Outcome | None, Journey | None]:
+def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalog,
+          config: Config) -> tuple[ContactState, Outcome | None, Journey | None]:
     """One step: what policy decides of it, and the journey's next step (if it goes on)."""
     following = _following(state, due, scenario)
     candidate = _candidate(state, due, scenario, catalog)
@@ -135,10 +136,18 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
         state = digest_detector.sent(state, due)
     if candidate is None:
         return state, None, None
+    cid = command_id(state.contact_id, due.scenario, due.instance, due.step)
     if _stale(due, scenario):
-        return state, Suppression(
-            command_id(state.contact_id, due.scenario, due.instance, due.step),
-            state.contact_id, due.scenario, "stale", due.due_at, due.step), None
+        return state, Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at,
+                                  due.step), None
+    winner = arbitration.outranked_until(state, due, scenario, config)
+    if winner is not None:
+        if scenario.on_hold == "defer":
+            until = winner + config.policy.arbitration_window_ms + 1
+            return state, Deferral(cid, state.contact_id, due.scenario, "lower_priority",
+                                   due.due_at, until, due.step), due._replace(due_at=until)
+        return state, Suppression(cid, state.contact_id, due.scenario, "lower_priority",
+                                  due.due_at, due.step), following
     state, outcome = decide(state, candidate, scenario)
     if isinstance(outcome, SendCommand) and scenario.digest is not None:
         state = digest_detector.hold(state, outcome, scenario)

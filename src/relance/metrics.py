@@ -25,6 +25,7 @@ class Metrics:
     events_rejected: Counter
     commands_decided: Counter
     suppressions: Counter
+    deferrals: Counter
     deliveries: Counter
     deadline_to_command: Histogram
     command_to_delivery: Histogram
@@ -42,6 +43,8 @@ class Metrics:
             commands_decided=counter("commands_decided", "Send commands decided.", "scenario"),
             suppressions=counter("suppressions", "Candidates stopped by contact policy.",
                                  "scenario", "reason"),
+            deferrals=counter("deferrals", "Candidates contact policy planned again for later.",
+                              "scenario", "reason"),
             deliveries=counter("deliveries", "Delivery attempts, by outcome.",
                                "channel", "outcome"),
             deadline_to_command=Histogram(

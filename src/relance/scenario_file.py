@@ -18,7 +18,16 @@ import yaml
 from relance.conditions import Condition, condition
 from relance.errors import ConfigError, ConfigProblem
 from relance.events import ORDER_STATUSES
-from relance.scenarios import CATALOGUE, CHANNELS, KINDS, Config, Scenario, Step, digest_scenario
+from relance.scenarios import (
+    CATALOGUE,
+    CHANNELS,
+    KINDS,
+    Config,
+    Policy,
+    Scenario,
+    Step,
+    digest_scenario,
+)
 from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 
 _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS,
@@ -28,7 +37,7 @@ _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
-                "cross_sell", "digest", "when", "exit_when", "enabled")
+                "cross_sell", "digest", "when", "exit_when", "on_hold", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -203,6 +212,12 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["window_ms"] = value
         elif key == "days_before":
             fields["days_before"] = _days_before(reader, value_node, here)
+        elif key == "on_hold":
+            value = reader.scalar(value_node, here)
+            if value not in ("drop", "defer"):
+                reader.problem(value_node, here, f"must be drop or defer, not {value!r}")
+            else:
+                fields["on_hold"] = value
         elif key == "when":
             fields["when"] = _when(reader, value_node, here)
         elif key == "exit_when":
@@ -285,6 +300,19 @@ def _when(reader: _Reader, node: yaml.Node, where: str) -> tuple[Condition, ...]
     return tuple(found)
 
 
+def _policy(reader: _Reader, node: yaml.Node) -> Policy:
+    fields: dict[str, Any] = {}
+    for key, (key_node, value_node) in reader.mapping(node, "policy").items():
+        here = f"policy.{key}"
+        if key == "arbitration_window":
+            value = reader.duration(value_node, here)
+            if value is not None:
+                fields["arbitration_window_ms"] = value
+        else:
+            reader.problem(key_node, here, "unknown key (allowed: arbitration_window)")
+    return Policy(**fields)
+
+
 def _branch(reader: _Reader, node: yaml.Node, where: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, (key_node, value_node) in reader.mapping(node, where).items():
@@ -343,10 +371,14 @@ def load_config(text: str, file: str = "<config>") -> Config:
     if root is None:
         raise ConfigError([ConfigProblem(file, 1, None, "the file is empty")])
     scenarios: list[Scenario] = []
+    policy = Policy()
     top = reader.mapping(root, "")
     for key, (key_node, value_node) in top.items():
+        if key == "policy":
+            policy = _policy(reader, value_node)
+            continue
         if key != "scenarios":
-            reader.problem(key_node, key, "unknown key (allowed: scenarios)")
+            reader.problem(key_node, key, "unknown key (allowed: scenarios, policy)")
             continue
         for name, (name_node, scenario_node) in reader.mapping(value_node, "scenarios").items():
             if not _NAME.fullmatch(name):
@@ -366,7 +398,7 @@ def load_config(text: str, file: str = "<config>") -> Config:
         members = [s for s in scenarios if s.digest == period]
         if members:
             scenarios.append(digest_scenario(period, members))
-    return Config(tuple(scenarios))
+    return Config(tuple(scenarios), policy)
 
 
 def load_config_file(path: str | Path) -> Config:

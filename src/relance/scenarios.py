@@ -63,6 +63,8 @@ class Scenario:
     cross_sell: bool = False
     # "daily" or "weekly": messages wait and go out combined in one digest per period.
     digest: str | None = None
+    # What a candidate that loses arbitration does: "drop" it, or "defer" it past the winner.
+    on_hold: str = "drop"
     # Conditions on the triggering event (see ``conditions``); none: every trigger counts.
     when: tuple[Condition, ...] = ()
     # Events that end the scenario besides its kind's own exits: each a set of conditions
@@ -90,8 +92,18 @@ class Scenario:
 
 
 @dataclass(frozen=True, slots=True)
+class Policy:
+    """Contact policy across scenarios (the file's ``policy`` section)."""
+
+    # Marketing candidates of one contact due within this window of each other: only the
+    # highest priority goes (0: no arbitration).
+    arbitration_window_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     scenarios: tuple[Scenario, ...]
+    policy: Policy = Policy()
     _by_name: dict[str, Scenario] = field(init=False, repr=False, compare=False)
     # Looked up once per event: plain attributes rather than a method call.
     by_kind: dict[Kind, tuple[Scenario, ...]] = field(init=False, repr=False, compare=False)
@@ -130,7 +142,7 @@ class Config:
         return Config(tuple(
             replace(s, steps=tuple(replace(step, delay_ms=delay_ms * (n + 1) if step.delay_ms
                                            else 0) for n, step in enumerate(s.steps)))
-            for s in self.scenarios))
+            for s in self.scenarios), self.policy)
 
 
 def _one_step(delay_ms: int, template: str) -> tuple[Step, ...]:

@@ -29,7 +29,7 @@ import orjson
 
 from relance.codec import catalog as catalog_codec
 from relance.codec.json import decode, envelope
-from relance.commands import Outcome, SendCommand, decision_record
+from relance.commands import Deferral, Outcome, SendCommand, decision_record
 from relance.engine import Engine
 from relance.errors import InvalidEventError, RelanceError
 from relance.events import Order
@@ -58,11 +58,14 @@ class Summary:
     invalid: int = 0
     commands: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    deferred: Counter[tuple[str, str]] = field(default_factory=Counter)
     seconds: float = 0.0
 
     def count(self, outcome: Outcome) -> None:
         if isinstance(outcome, SendCommand):
             self.commands[outcome.scenario] += 1
+        elif isinstance(outcome, Deferral):
+            self.deferred[outcome.reason, outcome.scenario] += 1
         else:
             self.suppressed[outcome.reason, outcome.scenario] += 1
 
@@ -71,6 +74,7 @@ class Summary:
         self.invalid += other.invalid
         self.commands.update(other.commands)
         self.suppressed.update(other.suppressed)
+        self.deferred.update(other.deferred)
 
     def lines(self) -> list[str]:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
@@ -80,14 +84,18 @@ class Summary:
             "commands: " + _counts(self.commands),
             "suppressed: " + (", ".join(
                 f"{reason}={n} ({_counts(by_scenario)})"
-                for reason, n, by_scenario in self._suppressions()) or "none"),
-        ]
+                for reason, n, by_scenario in _by_reason(self.suppressed)) or "none"),
+        ] + (["deferred: " + ", ".join(
+            f"{reason}={n} ({_counts(by_scenario)})"
+            for reason, n, by_scenario in _by_reason(self.deferred))] if self.deferred else [])
 
-    def _suppressions(self) -> list[tuple[str, int, Counter[str]]]:
-        by_reason: dict[str, Counter[str]] = {}
-        for (reason, scenario), n in self.suppressed.items():
-            by_reason.setdefault(reason, Counter())[scenario] += n
-        return [(reason, sum(c.values()), c) for reason, c in sorted(by_reason.items())]
+
+
+def _by_reason(counts: Counter[tuple[str, str]]) -> list[tuple[str, int, Counter[str]]]:
+    by_reason: dict[str, Counter[str]] = {}
+    for (reason, scenario), n in counts.items():
+        by_reason.setdefault(reason, Counter())[scenario] += n
+    return [(reason, sum(c.values()), c) for reason, c in sorted(by_reason.items())]
 
 
 def _counts(counter: Counter[str]) -> str:

@@ -122,3 +122,56 @@ def test_a_newer_consent_lifts_an_unsubscribe_but_not_a_bounce() -> None:
     assert len(sent(replay(again, 600))) == 1
     bounced = [profile(), unsubscribe(0, "hard_bounce"), profile(5), cart(10)]
     assert suppressed(replay(bounced, 600)) == [("cart_abandonment", "bounced")]
+
+
+ARBITRATED = """\
+policy: {arbitration_window: 5m}
+scenarios:
+  cart_abandonment: {delay: 1h}
+  back_in_stock: {%s}
+"""
+
+
+def arbitrated(restock_at: float, on_hold: str = "") -> list[Any]:
+    """A sold-out view at 0, a cart add at 2 (reminder due at 62), the restock at
+    ``restock_at`` (back in stock due then): cart (100) outranks back in stock (70)."""
+    from relance.events import PageView, Product
+    from relance.scenario_file import load_config
+
+    from .timeline import at, stock
+
+    sold_out = PageView("v0", "c1", at(0), "product", Product("p2", name="P2", in_stock=False))
+    events = [profile(), sold_out, cart(2), stock(restock_at, "p2")]
+    return replay(events, 600, load_config(ARBITRATED % on_hold))
+
+
+def test_two_marketing_messages_due_within_the_window_only_the_higher_priority_goes() -> None:
+    outcomes = arbitrated(60)
+    assert [c.scenario for c in sent(outcomes)] == ["cart_abandonment"]
+    assert suppressed(outcomes) == [("back_in_stock", "lower_priority")]
+    apart = arbitrated(30)
+    assert sorted(c.scenario for c in sent(apart)) == ["back_in_stock", "cart_abandonment"]
+
+
+def test_a_deferred_candidate_goes_after_the_window() -> None:
+    from relance.commands import Deferral
+
+    from .timeline import at
+
+    outcomes = arbitrated(60, "on_hold: defer")
+    (deferral,) = [o for o in outcomes if isinstance(o, Deferral)]
+    assert deferral.until == at(62) + 5 * 60_000 + 1
+    assert [(c.scenario, c.decided_at) for c in sent(outcomes)] == [
+        ("cart_abandonment", at(62)), ("back_in_stock", deferral.until)]
+
+
+def test_without_an_arbitration_window_both_are_sent() -> None:
+    from relance.events import PageView, Product
+    from relance.scenario_file import load_config
+
+    from .timeline import at, stock
+
+    config = load_config(ARBITRATED.replace("policy: {arbitration_window: 5m}\n", "") % "")
+    sold_out = PageView("v0", "c1", at(0), "product", Product("p2", name="P2", in_stock=False))
+    both = replay([profile(), sold_out, cart(2), stock(60, "p2")], 600, config)
+    assert len(sent(both)) == 2

@@ -13,7 +13,7 @@ from relance.codec.deadletter import dead_letter
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.wire import EventCodec, event_codec
-from relance.commands import Outcome, SendCommand
+from relance.commands import Deferral, Outcome, SendCommand
 from relance.errors import InvalidEventError
 from relance.events import Event, EventType
 from relance.metrics import Metrics
@@ -91,6 +91,8 @@ class MetricsObserver:
             self.metrics.commands_decided.labels(outcome.scenario).inc()
             lag = max(0.0, (wall_now_ms - outcome.decided_at) / 1000)
             self.metrics.deadline_to_command.labels(outcome.scenario).observe(lag)
+        elif isinstance(outcome, Deferral):
+            self.metrics.deferrals.labels(outcome.scenario, outcome.reason).inc()
         else:
             self.metrics.suppressions.labels(outcome.scenario, outcome.reason).inc()
 
