@@ -15,7 +15,7 @@ from relance.timestamps import to_iso
 COMMAND_NAMESPACE: Final = uuid.UUID("5b0f3c3e-8d1a-4f43-9a55-6a3c1b2f7e10")
 
 SuppressionReason = Literal["quiet_period", "no_address", "no_consent", "stale", "digested",
-                            "unsubscribed", "bounced", "complained", "lower_priority"]
+                            "unsubscribed", "bounced", "complained", "lower_priority", "holdout"]
 
 
 def command_id(contact_id: str, scenario: str, instance: str, step: int) -> str:
@@ -56,6 +56,7 @@ class SendCommand:
     decided_at: int
     recipient: Recipient
     payload: dict[str, Any]
+    variant: str | None = None  # the experiment variant the contact is assigned to
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class SendCommand:
             "recipient": {"email": self.recipient.email, "locale": self.recipient.locale,
                           "timezone": self.recipient.timezone, "phone": self.recipient.phone},
             "payload": self.payload,
+            "variant": self.variant,
         }
 
 
@@ -120,5 +122,6 @@ def decision_record(outcome: Outcome) -> dict[str, Any]:
         "template": outcome.template if isinstance(outcome, SendCommand) else None,
         "decided_at": to_iso(outcome.decided_at),
         "until": to_iso(outcome.until) if isinstance(outcome, Deferral) else None,
+        "variant": outcome.variant if isinstance(outcome, SendCommand) else None,
     }
 

@@ -100,9 +100,26 @@ def on_event(state: ContactState, event: Event, config: Config,
         journeys = welcome_detector.on_order(journeys, event, kinds["welcome"])
     else:
         raise TypeError(f"not an event: {event!r}")
+    if config.timed_variants and journeys is not state.journeys:
+        journeys = _timed(journeys, state, config)
     # Positional, for speed (once per event): every field of ContactState, in order.
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
                         watching, categories, interests, state.pending)
+
+
+def _timed(journeys: tuple[Journey, ...], state: ContactState,
+           config: Config) -> tuple[Journey, ...]:
+    """Journeys just started wait their experiment variant's delay, when it has one."""
+    timed = []
+    for journey in journeys:
+        scenario = config.get(journey.scenario)
+        if (scenario is not None and scenario.experiment is not None and journey.step == 1
+                and journey not in state.journeys):
+            variant = scenario.experiment.assign(state.contact_id, scenario.name)
+            if variant is not None and variant.delay_ms is not None:
+                journey = journey._replace(due_at=journey.started_at + variant.delay_ms)
+        timed.append(journey)
+    return tuple(timed)
 
 
 def on_due(state: ContactState, now: int, config: Config,

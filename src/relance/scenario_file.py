@@ -18,6 +18,7 @@ import yaml
 from relance.conditions import Condition, condition
 from relance.errors import ConfigError, ConfigProblem
 from relance.events import ORDER_STATUSES
+from relance.experiments import Experiment, Variant
 from relance.scenarios import (
     CATALOGUE,
     CHANNELS,
@@ -37,7 +38,8 @@ _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
-                "cross_sell", "digest", "when", "exit_when", "on_hold", "enabled")
+                "cross_sell", "digest", "when", "exit_when", "on_hold", "experiment",
+                "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -212,6 +214,8 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                 fields["window_ms"] = value
         elif key == "days_before":
             fields["days_before"] = _days_before(reader, value_node, here)
+        elif key == "experiment":
+            fields["experiment"] = _experiment(reader, value_node, here)
         elif key == "on_hold":
             value = reader.scalar(value_node, here)
             if value not in ("drop", "defer"):
@@ -298,6 +302,47 @@ def _when(reader: _Reader, node: yaml.Node, where: str) -> tuple[Condition, ...]
         except ValueError as exc:
             reader.problem(key_node, here, str(exc))
     return tuple(found)
+
+
+def _experiment(reader: _Reader, node: yaml.Node, where: str) -> Experiment:
+    holdout = 0.0
+    variants: list[Variant] = []
+    for key, (key_node, value_node) in reader.mapping(node, where).items():
+        here = f"{where}.{key}"
+        if key == "holdout":
+            value = reader.scalar(value_node, here)
+            text = str(value).strip().rstrip("%")
+            try:
+                holdout = float(text)
+            except ValueError:
+                holdout = -1.0
+            if not 0 <= holdout < 100:
+                reader.problem(value_node, here, f"must be a share like 10%, not {value!r}")
+        elif key == "variants":
+            for name, (_, variant_node) in reader.mapping(value_node, here).items():
+                variants.append(_variant(reader, name, variant_node, f"{here}.{name}"))
+        else:
+            reader.problem(key_node, here, "unknown key (allowed: holdout, variants)")
+    return Experiment(holdout, tuple(variants))
+
+
+def _variant(reader: _Reader, name: str, node: yaml.Node, where: str) -> Variant:
+    fields: dict[str, Any] = {"weight": 1}
+    for key, (key_node, value_node) in reader.mapping(node, where).items():
+        here = f"{where}.{key}"
+        if key == "weight":
+            value = reader.scalar(value_node, here)
+            if type(value) is not int or value < 1:
+                reader.problem(value_node, here, f"must be a whole number from 1, not {value!r}")
+            else:
+                fields["weight"] = value
+        elif key == "template":
+            fields["template"] = reader.name(value_node, here, "template")
+        elif key == "delay":
+            fields["delay_ms"] = reader.duration(value_node, here)
+        else:
+            reader.problem(key_node, here, "unknown key (allowed: weight, template, delay)")
+    return Variant(name, **fields)
 
 
 def _policy(reader: _Reader, node: yaml.Node) -> Policy:

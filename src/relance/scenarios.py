@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from relance.conditions import Condition, matches
+from relance.experiments import Experiment
 from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
@@ -65,6 +66,7 @@ class Scenario:
     digest: str | None = None
     # What a candidate that loses arbitration does: "drop" it, or "defer" it past the winner.
     on_hold: str = "drop"
+    experiment: Experiment | None = None
     # Conditions on the triggering event (see ``conditions``); none: every trigger counts.
     when: tuple[Condition, ...] = ()
     # Events that end the scenario besides its kind's own exits: each a set of conditions
@@ -108,6 +110,7 @@ class Config:
     # Looked up once per event: plain attributes rather than a method call.
     by_kind: dict[Kind, tuple[Scenario, ...]] = field(init=False, repr=False, compare=False)
     conditional: bool = field(init=False, repr=False, compare=False)
+    timed_variants: bool = field(init=False, repr=False, compare=False)
     browsing: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +119,9 @@ class Config:
         object.__setattr__(self, "by_kind", by_kind)
         object.__setattr__(self, "conditional",
                            any(s.when or s.exit_when for s in self.scenarios))
+        object.__setattr__(self, "timed_variants", any(
+            s.experiment and any(v.delay_ms is not None for v in s.experiment.variants)
+            for s in self.scenarios))
         # Scenarios whose messages show the viewed products: those are kept while one runs.
         object.__setattr__(self, "browsing", frozenset(
             s.name for s in (*by_kind["browse_abandonment"], *by_kind["category_abandonment"])))

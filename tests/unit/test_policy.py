@@ -175,3 +175,52 @@ def test_without_an_arbitration_window_both_are_sent() -> None:
     sold_out = PageView("v0", "c1", at(0), "product", Product("p2", name="P2", in_stock=False))
     both = replay([profile(), sold_out, cart(2), stock(60, "p2")], 600, config)
     assert len(sent(both)) == 2
+
+
+def test_a_holdout_share_of_ten_percent_over_100000_contacts_is_within_one_percent() -> None:
+    from relance.experiments import Experiment, Variant
+
+    experiment = Experiment(10.0, (Variant("a", 1), Variant("b", 3)))
+    first = [experiment.assign(f"contact-{n}", "cart_abandonment") for n in range(100_000)]
+    held = sum(v is None for v in first) / len(first)
+    assert 0.09 <= held <= 0.11
+    b_share = sum(v is not None and v.name == "b" for v in first) / (len(first) * 0.9)
+    assert 0.74 <= b_share <= 0.76
+    again = [experiment.assign(f"contact-{n}", "cart_abandonment") for n in range(100_000)]
+    assert again == first  # stable across runs
+    other = [experiment.assign(f"contact-{n}", "browse_abandonment") for n in range(1000)]
+    assert other != first[:1000]  # independent between scenarios
+
+
+def test_an_experiment_records_the_variant_and_holds_out_with_a_decision() -> None:
+    from relance.events import CartChange, ContactProfile
+    from relance.scenario_file import load_config
+
+    from .timeline import at, product
+
+    config = load_config("""\
+scenarios:
+  cart_abandonment:
+    experiment:
+      holdout: 50%
+      variants:
+        soon: {weight: 1, delay: 30m, template: cart_soon}
+        later: {weight: 1, delay: 2h}
+""")
+    seen = {"soon": 0, "later": 0, "holdout": 0}
+    for n in range(60):
+        contact = f"x{n}"
+        events = [ContactProfile(f"p{n}", contact, at(-1), email="x@y.z", marketing_opt_in=True),
+                  CartChange(f"k{n}", contact, at(0), "add", product("p1"), 1)]
+        outcomes = replay(events, 600, config)
+        if sent(outcomes):
+            (command,) = sent(outcomes)
+            assert command.variant in ("soon", "later")
+            seen[command.variant] += 1
+            expected = (at(30), "cart_soon") if command.variant == "soon" else (
+                at(120), "cart_abandonment")
+            assert (command.decided_at, command.template) == expected
+        else:
+            assert suppressed(outcomes) == [("cart_abandonment", "holdout")]
+            seen["holdout"] += 1
+    assert all(count > 5 for count in seen.values())
