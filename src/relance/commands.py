@@ -15,7 +15,8 @@ from relance.timestamps import to_iso
 COMMAND_NAMESPACE: Final = uuid.UUID("5b0f3c3e-8d1a-4f43-9a55-6a3c1b2f7e10")
 
 SuppressionReason = Literal["quiet_period", "no_address", "no_consent", "stale", "digested",
-                            "unsubscribed", "bounced", "complained", "lower_priority", "holdout"]
+                            "unsubscribed", "bounced", "complained", "lower_priority", "holdout",
+                            "frequency_cap"]
 
 
 def command_id(contact_id: str, scenario: str, instance: str, step: int) -> str:
@@ -99,7 +100,7 @@ class Deferral:
     command_id: str
     contact_id: str
     scenario: str
-    reason: Literal["lower_priority"]
+    reason: Literal["lower_priority", "frequency_cap", "quiet_hours"]
     decided_at: int
     until: int
     step: int = 1

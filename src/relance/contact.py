@@ -104,7 +104,7 @@ def on_event(state: ContactState, event: Event, config: Config,
         journeys = _timed(journeys, state, config)
     # Positional, for speed (once per event): every field of ContactState, in order.
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
-                        watching, categories, interests, state.pending)
+                        watching, categories, interests, state.pending, state.sends)
 
 
 def _timed(journeys: tuple[Journey, ...], state: ContactState,
@@ -165,7 +165,9 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
                                    due.due_at, until, due.step), due._replace(due_at=until)
         return state, Suppression(cid, state.contact_id, due.scenario, "lower_priority",
                                   due.due_at, due.step), following
-    state, outcome = decide(state, candidate, scenario)
+    state, outcome = decide(state, candidate, scenario, config.policy)
+    if isinstance(outcome, Deferral):
+        return state, outcome, due._replace(due_at=outcome.until)
     if isinstance(outcome, SendCommand) and scenario.digest is not None:
         state = digest_detector.hold(state, outcome, scenario)
         outcome = Suppression(outcome.command_id, state.contact_id, outcome.scenario,

@@ -10,13 +10,24 @@ the later steps of a journey already under way are its own follow-ups.
 
 from __future__ import annotations
 
-from relance.commands import Candidate, Outcome, Recipient, SendCommand, Suppression, command_id
-from relance.scenarios import Scenario
+from relance.commands import (
+    Candidate,
+    Deferral,
+    Outcome,
+    Recipient,
+    SendCommand,
+    Suppression,
+    command_id,
+)
+from relance.pacing import KEPT_MS, cap_until, quiet_until
+from relance.scenarios import Policy, Scenario
 from relance.state import ContactState
 
+_NO_POLICY = Policy()
 
-def decide(state: ContactState, candidate: Candidate,
-           scenario: Scenario) -> tuple[ContactState, Outcome]:
+
+def decide(state: ContactState, candidate: Candidate, scenario: Scenario,
+           policy: Policy = _NO_POLICY) -> tuple[ContactState, Outcome]:
     cid = command_id(state.contact_id, candidate.scenario, candidate.instance, candidate.step)
     at = candidate.due_at
     profile = state.profile
@@ -36,6 +47,9 @@ def decide(state: ContactState, candidate: Candidate,
         if candidate.step == 1 and last is not None and at - last < scenario.quiet_period_ms:
             return state, Suppression(cid, state.contact_id, candidate.scenario, "quiet_period",
                                       at, candidate.step)
+        held = _paced(state, candidate, scenario, policy, cid)
+        if held is not None:
+            return state, held
     variant: str | None = None
     template = scenario.steps[min(candidate.step, len(scenario.steps)) - 1].template
     if scenario.experiment is not None:
@@ -59,4 +73,31 @@ def decide(state: ContactState, candidate: Candidate,
         payload=candidate.payload,
         variant=variant,
     )
-    return state._replace(last_sent=state.with_sent(candidate.scenario, at)), command
+    state = state._replace(last_sent=state.with_sent(candidate.scenario, at))
+    if not scenario.transactional and scenario.channel in policy.caps:
+        state = state._replace(sends=(*(s for s in state.sends if at - s[1] < KEPT_MS),
+                                      (scenario.channel, at)))
+    return state, command
+
+
+def _paced(state: ContactState, candidate: Candidate, scenario: Scenario, policy: Policy,
+           cid: str) -> Outcome | None:
+    """Frequency caps (deferred or dropped, as the scenario says), then quiet hours
+    (deferred): ``None`` when the message may go now."""
+    at, channel, zone = candidate.due_at, scenario.channel, state.profile.timezone
+    if channel in policy.caps:
+        per_day, per_week = policy.caps[channel]
+        sends = tuple(t for c, t in state.sends if c == channel)
+        until = cap_until(sends, at, zone, per_day, per_week)
+        if until is not None:
+            if scenario.on_hold != "defer":
+                return Suppression(cid, state.contact_id, candidate.scenario, "frequency_cap",
+                                   at, candidate.step)
+            return Deferral(cid, state.contact_id, candidate.scenario, "frequency_cap", at,
+                            quiet_until(until, zone, policy.quiet_hours.get(channel)) or until,
+                            candidate.step)
+    until = quiet_until(at, zone, policy.quiet_hours.get(channel))
+    if until is not None:
+        return Deferral(cid, state.contact_id, candidate.scenario, "quiet_hours", at, until,
+                        candidate.step)
+    return None

@@ -19,6 +19,7 @@ from relance.conditions import Condition, condition
 from relance.errors import ConfigError, ConfigProblem
 from relance.events import ORDER_STATUSES
 from relance.experiments import Experiment, Variant
+from relance.pacing import parse_hours
 from relance.scenarios import (
     CATALOGUE,
     CHANNELS,
@@ -353,9 +354,47 @@ def _policy(reader: _Reader, node: yaml.Node) -> Policy:
             value = reader.duration(value_node, here)
             if value is not None:
                 fields["arbitration_window_ms"] = value
+        elif key == "caps":
+            fields["caps"] = _caps(reader, value_node, here)
+        elif key == "quiet_hours":
+            hours = {}
+            for channel, (channel_node, span_node) in reader.mapping(value_node, here).items():
+                text = reader.scalar(span_node, f"{here}.{channel}")
+                if channel not in CHANNELS:
+                    reader.problem(channel_node, f"{here}.{channel}", "is not a channel "
+                                   f"({', '.join(sorted(CHANNELS))})")
+                    continue
+                try:
+                    hours[channel] = parse_hours(str(text))
+                except ValueError as exc:
+                    reader.problem(span_node, f"{here}.{channel}", str(exc))
+            fields["quiet_hours"] = hours
         else:
-            reader.problem(key_node, here, "unknown key (allowed: arbitration_window)")
+            reader.problem(key_node, here,
+                           "unknown key (allowed: arbitration_window, caps, quiet_hours)")
     return Policy(**fields)
+
+
+def _caps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, tuple[int | None,
+                                                                           int | None]]:
+    caps: dict[str, tuple[int | None, int | None]] = {}
+    for channel, (channel_node, limits_node) in reader.mapping(node, where).items():
+        here = f"{where}.{channel}"
+        if channel not in CHANNELS:
+            reader.problem(channel_node, here, f"is not a channel ({', '.join(sorted(CHANNELS))})")
+            continue
+        limits: dict[str, int | None] = {"day": None, "week": None}
+        for period, (period_node, count_node) in reader.mapping(limits_node, here).items():
+            value = reader.scalar(count_node, f"{here}.{period}")
+            if period not in limits:
+                reader.problem(period_node, f"{here}.{period}", "unknown key (allowed: day, week)")
+            elif type(value) is not int or value < 1:
+                reader.problem(count_node, f"{here}.{period}",
+                               f"must be a whole number from 1, not {value!r}")
+            else:
+                limits[period] = value
+        caps[channel] = (limits["day"], limits["week"])
+    return caps
 
 
 def _branch(reader: _Reader, node: yaml.Node, where: str) -> dict[str, Any]:

@@ -93,13 +93,17 @@ class Scenario:
         return self.steps[0].template
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Policy:
     """Contact policy across scenarios (the file's ``policy`` section)."""
 
     # Marketing candidates of one contact due within this window of each other: only the
     # highest priority goes (0: no arbitration).
     arbitration_window_ms: int = 0
+    # Per channel: at most so many marketing messages a local day and an ISO week.
+    caps: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    # Per channel: local (start, end) minutes when no marketing message goes out.
+    quiet_hours: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

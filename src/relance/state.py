@@ -143,6 +143,8 @@ class ContactState(NamedTuple):
     interests: tuple[tuple[str, float, int], ...] = ()
     # (digest scenario, period, message) of messages held for a digest.
     pending: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+    # (channel, time) of the marketing messages of the last week, for frequency caps.
+    sends: tuple[tuple[str, int], ...] = ()
 
     @property
     def next_due(self) -> int | None:

@@ -486,7 +486,7 @@ def test_an_event_keeps_every_part_of_the_state_it_does_not_change() -> None:
     from relance.contact import on_event
     from relance.state import ContactState
 
-    kept = ("profile", "last_sent", "watching", "categories", "interests", "pending")
+    kept = ("profile", "last_sent", "watching", "categories", "interests", "pending", "sends")
     full = ContactState("c1").\
         _replace(**{name: f"<{name}>" for name in kept})
     assert set(ContactState._fields) == {"contact_id", "cart", "browse", "journeys", *kept}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from relance.commands import command_id
 
 from .timeline import cart, profile, replay, sent, suppressed, view
@@ -224,3 +226,71 @@ scenarios:
             assert suppressed(outcomes) == [("cart_abandonment", "holdout")]
             seen["holdout"] += 1
     assert all(count > 5 for count in seen.values())
+
+
+PACED = """\
+policy:
+  caps: {email: {day: 1, week: 3}}
+  quiet_hours: {email: '21:00-08:00'}
+scenarios:
+  cart_abandonment: {delay: 1h, on_hold: defer}
+  browse_abandonment: {delay: 1h, on_hold: %s}
+"""
+
+
+def paced_events(zone: str | None = "Europe/Berlin") -> list[Any]:
+    from relance.events import ContactProfile
+
+    from .timeline import at
+
+    # T0 is 2024-05-01 10:00 UTC = 12:00 in Berlin. Browse due 13:00, cart due 14:00 local.
+    return [ContactProfile("p", "c1", at(-60), email="a@b.c", marketing_opt_in=True,
+                           timezone=zone),
+            view(0, "p2"), cart(55, pid="p3", contact="c2"), cart(60)]
+
+
+def test_a_second_marketing_email_on_the_same_day_is_deferred_to_the_next_day() -> None:
+    from relance.commands import Deferral
+    from relance.scenario_file import load_config
+    from relance.timestamps import to_iso
+
+    outcomes = replay(paced_events(), 3 * 24 * 60, load_config(PACED % "defer"))
+    (deferral,) = [o for o in outcomes if isinstance(o, Deferral)]
+    assert (deferral.scenario, deferral.reason) == ("cart_abandonment", "frequency_cap")
+    # next local day 00:00 falls in quiet hours: 08:00 Berlin (UTC+2) = 06:00 UTC
+    assert to_iso(deferral.until) == "2024-05-02T06:00:00.000Z"
+    assert [(c.scenario, to_iso(c.decided_at)) for c in sent(outcomes)
+            if c.contact_id == "c1"] == [
+        ("browse_abandonment", "2024-05-01T11:00:00.000Z"),
+        ("cart_abandonment", "2024-05-02T06:00:00.000Z")]
+
+
+def test_over_the_cap_a_scenario_that_drops_says_so() -> None:
+    from relance.scenario_file import load_config
+
+    config = load_config(PACED.replace("cart_abandonment: {delay: 1h, on_hold: defer}",
+                                       "cart_abandonment: {delay: 1h}") % "defer")
+    outcomes = replay(paced_events(), 3 * 24 * 60, config)
+    assert ("cart_abandonment", "frequency_cap") in suppressed(outcomes)
+
+
+@pytest.mark.parametrize(("zone", "at_utc", "until_utc"), [
+    # 23:30 UTC on 1 May: 01:30 in Berlin (quiet until 08:00 = 06:00 UTC) ...
+    ("Europe/Berlin", "2024-05-01T23:30:00Z", "2024-05-02T06:00:00.000Z"),
+    # ... but 19:30 in New York: not quiet
+    ("America/New_York", "2024-05-01T23:30:00Z", None),
+    # across the switch to summer time in Berlin (31 March 2024, 02:00 -> 03:00):
+    # 01:30 UTC = 03:30 CEST, quiet until 08:00 CEST = 06:00 UTC
+    ("Europe/Berlin", "2024-03-31T01:30:00Z", "2024-03-31T06:00:00.000Z"),
+    # the evening before, 21:30 CET = 20:30 UTC: quiet until 08:00 CEST the next morning
+    ("Europe/Berlin", "2024-03-30T20:30:00Z", "2024-03-31T06:00:00.000Z"),
+    # and back to winter time (27 October 2024): 22:00 CET = 21:00 UTC, until 07:00 UTC
+    ("Europe/Berlin", "2024-10-26T21:00:00Z", "2024-10-27T07:00:00.000Z"),
+])
+def test_quiet_hours_in_the_contacts_time_zone_across_daylight_saving(
+        zone: str, at_utc: str, until_utc: str | None) -> None:
+    from relance.pacing import parse_hours, quiet_until
+    from relance.timestamps import parse_iso, to_iso
+
+    until = quiet_until(parse_iso(at_utc), zone, parse_hours("21:00-08:00"))
+    assert (None if until is None else to_iso(until)) == until_utc
