@@ -107,6 +107,7 @@ class ContactProfile:
     marketing_opt_in: bool | None = None
     birthday: date | None = None
     subscription_ends_on: date | None = None
+    sms_opt_in: bool | None = None  # marketing consent for SMS; email's is marketing_opt_in
 
     type: ClassVar[EventType] = "contact"
 

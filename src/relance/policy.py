@@ -40,7 +40,7 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario,
             return state, Suppression(cid, state.contact_id, candidate.scenario,
                                       blocked,  # type: ignore[arg-type]  # one of _BLOCKS
                                       at, candidate.step)
-        if profile.marketing_opt_in is not True:
+        if not profile.consents(scenario.channel):
             return state, Suppression(cid, state.contact_id, candidate.scenario, "no_consent",
                                       at, candidate.step)
         last = state.sent_at(candidate.scenario)

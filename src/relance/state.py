@@ -22,6 +22,7 @@ class Profile(NamedTuple):
     marketing_opt_in: bool | None = None
     birthday: date | None = None
     subscription_ends_on: date | None = None
+    sms_opt_in: bool | None = None
     # (channel, reason, time): unsubscribed, bounced or complained; no marketing there.
     blocked: tuple[tuple[str, str, int], ...] = ()
     engaged_at: int | None = None  # the last open or click
@@ -30,9 +31,11 @@ class Profile(NamedTuple):
         """Upsert: fields the event leaves empty keep their known value. A newer consent
         lifts an older unsubscribe (not a bounce or a complaint)."""
         blocked = self.blocked
-        if event.marketing_opt_in is True and blocked:
-            blocked = tuple(b for b in blocked
-                            if not (b[1] == "unsubscribed" and b[2] < event.occurred_at))
+        if blocked:
+            consented = {c for c, given in (("email", event.marketing_opt_in),
+                                            ("sms", event.sms_opt_in)) if given is True}
+            blocked = tuple(b for b in blocked if not (
+                b[0] in consented and b[1] == "unsubscribed" and b[2] < event.occurred_at))
         return Profile(
             email=event.email if event.email is not None else self.email,
             phone=event.phone if event.phone is not None else self.phone,
@@ -44,6 +47,7 @@ class Profile(NamedTuple):
             subscription_ends_on=(event.subscription_ends_on
                                   if event.subscription_ends_on is not None
                                   else self.subscription_ends_on),
+            sms_opt_in=event.sms_opt_in if event.sms_opt_in is not None else self.sms_opt_in,
             blocked=blocked,
             engaged_at=self.engaged_at,
         )
@@ -58,6 +62,10 @@ class Profile(NamedTuple):
         if any(c == event.channel and r == reason for c, r, _ in self.blocked):
             return self
         return self._replace(blocked=(*self.blocked, (event.channel, reason, event.occurred_at)))
+
+    def consents(self, channel: str) -> bool:
+        """Marketing consent on ``channel``: ``sms_opt_in`` for SMS, else the email one."""
+        return (self.sms_opt_in if channel == "sms" else self.marketing_opt_in) is True
 
     def blocked_on(self, channel: str) -> str | None:
         """Why marketing may not reach the contact on ``channel``, if it may not."""

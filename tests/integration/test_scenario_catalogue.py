@@ -189,7 +189,7 @@ def test_an_sms_scenario_reaches_the_sms_gateway_over_http(stack: Stack) -> None
                     RELANCE_SMS_FROM="Shop")
         t = now_ms()
         produce(stack, [
-            ContactProfile("pia-p", "pia", t, phone="+4915112345678", marketing_opt_in=True),
+            ContactProfile("pia-p", "pia", t, phone="+4915112345678", sms_opt_in=True),
             CartChange("pia-1", "pia", t + 10, "add", SHOE, 1)])
         wait_for(lambda: gateway.received, timeout=90)
         time.sleep(3)

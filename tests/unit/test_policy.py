@@ -82,7 +82,10 @@ def test_an_sms_scenario_needs_a_phone_number_and_carries_it() -> None:
     assert suppressed(replay([profile(), cart(0)], 600, config)) == [
         ("cart_abandonment", "no_address")]
     with_phone = ContactProfile("p", "c1", at(-5), phone="+4915112345678")
-    (command,) = sent(replay([profile(), with_phone, cart(0)], 600, config))
+    assert suppressed(replay([profile(), with_phone, cart(0)], 600, config)) == [
+        ("cart_abandonment", "no_consent")]  # email consent is not SMS consent
+    sms_consent = ContactProfile("s", "c1", at(-4), sms_opt_in=True)
+    (command,) = sent(replay([profile(), with_phone, sms_consent, cart(0)], 600, config))
     assert command.channel == "sms" and command.recipient.phone == "+4915112345678"
 
 

@@ -226,6 +226,7 @@ def contact_profile(record: Record) -> ContactProfile:
         marketing_opt_in=_boolean(record, "marketing_opt_in"),
         birthday=_date(record, "birthday"),
         subscription_ends_on=_date(record, "subscription_ends_on"),
+        sms_opt_in=_boolean(record, "sms_opt_in"),
     )
 
 
