@@ -23,6 +23,7 @@ class Counts:
         self.outcomes: list[Outcome] = []
 
     def consumed(self, topic: str, count: int) -> None: ...
+    def applied(self) -> None: ...
 
     def rejected(self, topic: str, reason: str) -> None:
         self.reasons.append(reason)

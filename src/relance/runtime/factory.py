@@ -83,6 +83,9 @@ class MetricsObserver:
     def consumed(self, topic: str, count: int = 1) -> None:
         self.metrics.events_consumed.labels(topic).inc(count)
 
+    def applied(self) -> None:
+        self.metrics.events_applied.inc()
+
     def rejected(self, topic: str, reason: str) -> None:
         self.metrics.events_rejected.labels(topic, reason).inc()
 
