@@ -297,3 +297,21 @@ def test_quiet_hours_in_the_contacts_time_zone_across_daylight_saving(
 
     until = quiet_until(parse_iso(at_utc), zone, parse_hours("21:00-08:00"))
     assert (None if until is None else to_iso(until)) == until_utc
+
+
+def test_cart_and_browse_due_within_the_window_only_the_cart_is_sent() -> None:
+    """A view arms browse; a cart ``update`` (which, unlike an add, does not disarm browse)
+    opens the cart a minute later: both reminders fall due within the 5-minute window."""
+    from relance.scenario_file import load_config
+
+    config = load_config("policy: {arbitration_window: 5m}\n"
+                         "scenarios:\n  cart_abandonment: {delay: 1h}\n"
+                         "  browse_abandonment: {delay: 1h}\n")
+    events = [profile(), view(49, "p2"), cart(50, "update", quantity=2)]
+    outcomes = replay(events, 600, config)
+    assert [c.scenario for c in sent(outcomes)] == ["cart_abandonment"]
+    assert suppressed(outcomes) == [("browse_abandonment", "lower_priority")]
+    without = replay(events, 600, load_config(
+        "scenarios:\n  cart_abandonment: {delay: 1h}\n  browse_abandonment: {delay: 1h}\n"))
+    assert sorted(c.scenario for c in sent(without)) == ["browse_abandonment",
+                                                        "cart_abandonment"]
