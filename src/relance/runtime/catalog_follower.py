@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 import faust
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from relance.catalog import Catalog
 from relance.codec import catalog as catalog_codec
@@ -25,19 +25,11 @@ from relance.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _take(catalog: Catalog, reader: Consumer, timeout: float) -> set[int]:
-    """Apply what one consume returns; the partitions that reported their end."""
-    ended = set()
-    for message in reader.consume(1000, timeout):
-        error, value = message.error(), message.value()
-        if error is not None:
-            if error.code() == KafkaError._PARTITION_EOF:
-                ended.add(message.partition() or 0)
-            continue
-        if value is not None:
-            with contextlib.suppress(InvalidEventError):  # the worker dead-letters it
-                catalog.update(catalog_codec.decode(value))
-    return ended
+def _take(catalog: Catalog, message: Message[bytes, bytes]) -> None:
+    value = message.value()
+    if value is not None:
+        with contextlib.suppress(InvalidEventError):  # the worker dead-letters it
+            catalog.update(catalog_codec.decode(value))
 
 
 def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog) -> None:
@@ -51,16 +43,17 @@ def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog) -> None
         reader.close()
         return
     reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
-    waiting = set(metadata.partitions)
-    while waiting:
-        waiting -= _take(catalog, reader, 0.5)
+    kafka.read_to_end(reader, [(topic, p) for p in metadata.partitions],
+                      lambda message: _take(catalog, message), what=f"catalog {topic}")
     log.info("catalog %s: %d products read", topic, len(catalog))
     stopping = threading.Event()
 
     def follow() -> None:
         try:
             while not stopping.is_set():
-                _take(catalog, reader, 0.2)
+                for message in reader.consume(1000, 0.2):
+                    if message.error() is None:
+                        _take(catalog, message)
         finally:
             reader.close()
 

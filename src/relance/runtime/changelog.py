@@ -2,8 +2,7 @@
 
 States live in memory, one dict per partition; the changelog is what makes them durable.
 A partition assigned to this process is rebuilt by reading its changelog partition to the
-end. The end is found by the fetch (partition EOF), not by asking for the high watermark:
-some brokers (Tansu) answer that with the base offset of the last batch.
+end. The end is found by the fetch (partition EOF, see ``kafka.read_to_end``).
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ import logging
 import time
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import Message, TopicPartition
 
-from relance.broker import BrokerError, TopicSpec
+from relance.broker import TopicSpec
 from relance.runtime import kafka
 from relance.settings import Settings
 
@@ -43,30 +42,21 @@ class Changelog:
                                    "fetch.max.bytes": 64 * 1024 * 1024,
                                    "max.partition.fetch.bytes": 16 * 1024 * 1024})
         started = time.monotonic()
+
+        def take(message: Message[bytes, bytes]) -> None:
+            key, value, partition = message.key(), message.value(), message.partition()
+            if key is None or partition is None:
+                return
+            if value is None:
+                tables[partition].pop(key, None)
+            else:
+                tables[partition][key] = value
+
         try:
             reader.assign([TopicPartition(self.topic, p, 0) for p in wanted])
-            open_ = set(wanted)
-            records = 0
-            while open_:
-                if time.monotonic() - started > timeout:
-                    raise BrokerError(f"changelog {self.topic} partitions {sorted(open_)} not "
-                                      f"read to their end within {timeout:.0f}s")
-                for message in reader.consume(10_000, 0.5):
-                    error = message.error()
-                    if error is not None:
-                        if error.code() == KafkaError._PARTITION_EOF:
-                            open_.discard(message.partition() or 0)
-                            continue
-                        raise BrokerError(f"reading changelog {self.topic}: {error}")
-                    key, value, partition = message.key(), message.value(), message.partition()
-                    if key is None or partition is None:
-                        continue
-                    table = tables[partition]
-                    if value is None:
-                        table.pop(key, None)
-                    else:
-                        table[key] = value
-                    records += 1
+            records = kafka.read_to_end(reader, [(self.topic, p) for p in wanted], take,
+                                        what=f"changelog {self.topic}", timeout=timeout,
+                                        strict=True)
         finally:
             reader.close()
         log.info("changelog %s: partitions %s restored, %d records, %d contacts in %.1fs",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from relance.broker import BrokerError, TopicSpec, create_topics
@@ -67,3 +69,32 @@ def ensure_topic(settings: Settings, spec: TopicSpec, *, exact: bool = True) -> 
     if partitions != spec.partitions:
         raise BrokerError(f"topic {spec.name} has {partitions} partitions, expected "
                           f"{spec.partitions} (RELANCE_PARTITIONS)")
+
+
+def read_to_end(reader: Consumer, partitions: Iterable[tuple[str, int]],
+                take: Callable[[Message[bytes, bytes]], None], *, what: str,
+                timeout: float = 600.0, strict: bool = False) -> int:
+    """Consume the assigned ``partitions`` until each reports its end (partition EOF, which
+    ``reader`` must enable), handing every record to ``take``; the count read.
+
+    The end is the fetch's, not the high watermark: some brokers (Tansu) answer ListOffsets
+    with the base offset of the last batch. ``strict`` fails on any consumer error, else only
+    on fatal ones; past ``timeout`` it fails naming what was not read to its end.
+    """
+    open_ = set(partitions)
+    started = time.monotonic()
+    read = 0
+    while open_:
+        if time.monotonic() - started > timeout:
+            raise BrokerError(f"{what}: {sorted(open_)} not read to their end within "
+                              f"{timeout:.0f}s")
+        for message in reader.consume(10_000, 0.5):
+            error = message.error()
+            if error is None:
+                take(message)
+                read += 1
+            elif error.code() == KafkaError._PARTITION_EOF:
+                open_.discard((message.topic() or "", message.partition() or 0))
+            elif strict or error.fatal():
+                raise BrokerError(f"{what}: {error}")
+    return read

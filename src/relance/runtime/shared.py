@@ -15,12 +15,11 @@ from collections.abc import Callable
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
-    KafkaError,
-    KafkaException,
     Message,
     TopicPartition,
 )
 
+from relance.runtime.kafka import read_to_end
 from relance.runtime.pipeline import Observer, Pipeline
 
 log = logging.getLogger(__name__)
@@ -47,20 +46,10 @@ class SharedReader:
             partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
             assigned += [TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions]
         reader.assign(assigned)
-        open_ = {(tp.topic, tp.partition) for tp in assigned}
         started = time.monotonic()
-        read = 0
-        while open_:
-            for message in reader.consume(10_000, 0.5):
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        open_.discard((message.topic() or "", message.partition() or 0))
-                    elif error.fatal():
-                        raise KafkaException(error)
-                    continue
-                self._take(message, live=False)
-                read += 1
+        read = read_to_end(reader, [(tp.topic, tp.partition) for tp in assigned],
+                           lambda message: self._take(message, live=False),
+                           what="shared topics")
         log.info("shared topics %s: %d messages read in %.1fs (%d products known)", topics,
                  read, time.monotonic() - started, len(self.pipeline.catalog))
 
