@@ -6,6 +6,7 @@ and in-memory storage. Production points relance at a real Kafka cluster instead
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import time
@@ -134,7 +135,8 @@ def create_topics(bootstrap: str, topics: Iterable[TopicSpec]) -> None:
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap},
+                        logger=logging.getLogger("relance.kafka"))
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [NewTopic(t.name, t.partitions, 1,
                        config={"cleanup.policy": "compact"} if t.compacted else {})

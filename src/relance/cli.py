@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
     commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
+    health = commands.add_parser(
+        "healthcheck", help="exit 0 if the worker or sender on this host answers /healthz "
+        "(a container HEALTHCHECK)")
+    health.add_argument("--ready", action="store_true", help="ask /readyz instead")
+    health.add_argument("--port", type=int, action="append",
+                        help="port to ask (default: RELANCE_WEB_PORT, then "
+                        "RELANCE_SENDER_WEB_PORT)")
+    commands.add_parser("settings", help="print every setting (environment variable, default, "
+                        "meaning) as a Markdown table")
     demo = commands.add_parser(
         "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
     demo.add_argument("--outbox", default="outbox",
@@ -90,20 +99,56 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _run_app(kind: str) -> int:
+    import logging.config
+
     import faust
-    from prometheus_client import CollectorRegistry
+    from prometheus_client import CollectorRegistry, ProcessCollector
 
     from relance.runtime.factory import sender_app, worker_app
+    from relance.runtime.logs import logging_config
     from relance.settings import load_settings
 
     settings = load_settings()
+    # Before the apps are built, which already log; faust's Worker applies it again.
+    logging.config.dictConfig(logging_config(settings))
     registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
     if kind == "worker":
         config = load_config(str(settings.scenarios) if settings.scenarios else None)
         app = worker_app(settings, config, registry)
     else:
         app = sender_app(settings, registry)
-    faust.Worker(app, loglevel="info").execute_from_commandline()
+    faust.Worker(app, loglevel=settings.log_level,
+                 logging_config=logging_config(settings)).execute_from_commandline()
+    return 0
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    import urllib.request
+
+    from relance.settings import load_settings
+
+    if args.port:
+        ports = args.port
+    else:
+        settings = load_settings()
+        ports = [settings.web_port, settings.sender_web_port]
+    path = "/readyz" if args.ready else "/healthz"
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as page:
+                if page.status == 200:
+                    return 0
+        except OSError:
+            continue
+    print(f"relance: no process answers {path} on port(s) {ports}", file=sys.stderr)
+    return 1
+
+
+def _settings_reference() -> int:
+    from relance.settings import reference
+
+    print(reference())
     return 0
 
 
@@ -114,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command in ("worker", "sender"):
             return _run_app(args.command)
+        if args.command == "healthcheck":
+            return _healthcheck(args)
+        if args.command == "settings":
+            return _settings_reference()
         if args.command == "demo":
             from relance.demo import run_demo
 

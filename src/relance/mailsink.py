@@ -8,6 +8,7 @@ client opens. ``reject`` makes it answer like a real relay that refuses (451, 55
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import hmac
@@ -40,14 +41,17 @@ def free_port(host: str) -> int:
 class _Outbox:
     """aiosmtpd handler: consult ``reject`` at the end of DATA, else save the message."""
 
-    def __init__(self, folder: Path, reject: Rejection | None) -> None:
+    def __init__(self, folder: Path, reject: Rejection | None, delay: float) -> None:
         self.folder = folder
         self.reject = reject
+        self.delay = delay
         self.lock = threading.Lock()
         self.saved: list[Path] = []
 
     async def handle_DATA(self, server: SMTP, session: Session,  # noqa: N802 (aiosmtpd hook)
                           envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         answer = self.reject(envelope) if self.reject is not None else None
         if answer is not None:
             code, text = answer
@@ -73,19 +77,20 @@ class MailSink:
     """An SMTP server on ``host:port`` (port 0: a free one) saving mail into ``outbox``.
 
     With ``tls_context`` it offers STARTTLS and requires it before MAIL; with
-    ``require_auth=(user, password)`` it requires AUTH (after STARTTLS when TLS is on).
+    ``require_auth=(user, password)`` it requires AUTH (after STARTTLS when TLS is on);
+    ``delay`` seconds pass before each message is answered, like a slow relay.
     """
 
     def __init__(self, outbox: Path, host: str = "127.0.0.1", port: int = 0, *,
                  tls_context: ssl.SSLContext | None = None,
                  require_auth: tuple[str, str] | None = None,
-                 reject: Rejection | None = None) -> None:
+                 reject: Rejection | None = None, delay: float = 0.0) -> None:
         self.outbox = outbox
         self.host = host
         self.port = port
         self.tls_context = tls_context
         self.require_auth = require_auth
-        self._handler = _Outbox(outbox, reject)
+        self._handler = _Outbox(outbox, reject, delay)
         self._controller: Controller | None = None
 
     def start(self) -> None:

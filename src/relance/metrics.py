@@ -31,6 +31,10 @@ class Metrics:
     deadline_to_command: Histogram
     command_to_delivery: Histogram
     deadlines_pending: Gauge
+    consumer_lag: Gauge
+    ready: Gauge
+    partitions_assigned: Gauge
+    state_recovery: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry, prefix: str = "relance") -> Metrics:
@@ -60,4 +64,14 @@ class Metrics:
                 buckets=DELIVERY_BUCKETS, registry=registry),
             deadlines_pending=Gauge(f"{prefix}_deadlines_pending",
                                     "Deadlines armed and not yet due.", registry=registry),
+            consumer_lag=Gauge(f"{prefix}_consumer_lag", "Messages behind the end of each "
+                               "consumed topic, over this process's partitions.", ["topic"],
+                               registry=registry),
+            ready=Gauge(f"{prefix}_ready", "1 when /readyz passes: in the group, state "
+                        "recovered, broker reachable.", registry=registry),
+            partitions_assigned=Gauge(f"{prefix}_partitions_assigned", "Partitions this "
+                                      "process is assigned.", registry=registry),
+            state_recovery=Gauge(f"{prefix}_state_recovery_seconds", "How long the latest "
+                                 "restore of contact states from the changelog took.",
+                                 registry=registry),
         )

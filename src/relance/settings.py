@@ -26,8 +26,12 @@ class Settings(BaseSettings):
                        "worker keeps contact states in memory, restored from their changelog "
                        "topic): rocksdb:// (default, durable on "
                        "local disk) or memory:// (tests)")
-    data_dir: Path = Field(Path("relance-data"), description="Where tables keep local state")
+    data_dir: Path = Field(Path("relance-data"), description="Local state: the sender's "
+                           "delivery ledger (RocksDB) and faust's own files")
     app_id: str = Field("relance", description="Consumer group and table namespace prefix")
+    instance_id: str | None = Field(None, description="Static group membership id of a worker "
+                                    "(its pod name in a StatefulSet): a restart within the "
+                                    "session timeout keeps its partitions, no rebalance")
     scenarios: Path | None = Field(None, description="Scenario configuration (YAML); built-in "
                                    "defaults when unset")
     partitions: int = Field(8, ge=1, description="Partitions of the input topics; all inputs "
@@ -73,8 +77,15 @@ class Settings(BaseSettings):
     template_dir: Path | None = Field(None, description="Folder whose templates override the "
                                       "shipped ones")
 
-    web_port: int = Field(6066, description="HTTP port for /metrics (worker)")
-    sender_web_port: int = Field(6067, description="HTTP port for /metrics (sender)")
+    web_port: int = Field(6066, description="HTTP port of the worker: /metrics, /healthz, "
+                          "/readyz")
+    sender_web_port: int = Field(6067, description="HTTP port of the sender: /metrics, "
+                                 "/healthz, /readyz")
+    log_format: Literal["text", "json"] = Field("text", description="text, or json: one "
+                                                "object a line with topic, partition, offset "
+                                                "and contact_id when a line is about a message")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="debug, info, warning or error")
     session_timeout: float = Field(10.0, description="Consumer group session timeout, seconds")
     commit_interval: float = Field(1.0, description="Offset commit interval, seconds")
     tick_interval: float = Field(0.05, gt=0, description="Longest wait for input before due "
@@ -94,3 +105,28 @@ def load_settings(**overrides: object) -> Settings:
                                   "RELANCE_" + ".".join(str(p) for p in error["loc"]).upper(),
                                   error["msg"]) for error in exc.errors()]
         raise ConfigError(problems) from None
+
+
+def env_name(field: str) -> str:
+    """The variable that sets ``field``."""
+    if field == "schema_registry_url":
+        return "SCHEMA_REGISTRY_URL"
+    return "RELANCE_" + field.upper()
+
+
+def _default(value: object) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`" if str(value) else "(empty)"
+
+
+def reference() -> str:
+    """Every setting as a Markdown table: variable, default, meaning (the README's copy is
+    checked against this by a test)."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        meaning = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{env_name(name)}` | {_default(field.default)} | {meaning} |")
+    return "\n".join(rows)

@@ -23,6 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from confluent_kafka import (
     OFFSET_INVALID,
@@ -44,9 +45,15 @@ log = logging.getLogger(__name__)
 TopicPartitionKey = tuple[str, int]
 
 
+class LoopObserver(Observer, Protocol):
+    def assigned(self, partitions: int) -> None: ...
+    def recovered(self, seconds: float) -> None: ...
+    def lag(self, topic: str, messages: int) -> None: ...
+
+
 class BatchLoop:
     def __init__(self, pipeline: Pipeline, changelog: Changelog, outputs: Outputs,
-                 new_consumer: Callable[[], Consumer], observer: Observer, *,
+                 new_consumer: Callable[[], Consumer], observer: LoopObserver, *,
                  clock: Callable[[], int], batch_size: int, wait: float,
                  commit_interval: float,
                  shared: SharedReader | None = None) -> None:
@@ -60,7 +67,8 @@ class BatchLoop:
         self.wait = wait
         self.commit_interval = commit_interval
         self.assigned: set[TopicPartitionKey] = set()
-        self.ready = threading.Event()  # set while partitions are assigned and recovered
+        self.joined = False  # a first assignment came, even an empty one
+        self.restoring: list[int] = []
         self._start: dict[TopicPartitionKey, int] = {}
         self._highwater: dict[TopicPartitionKey, int] = {}
         self._committed: dict[TopicPartitionKey, int] = {}
@@ -71,6 +79,9 @@ class BatchLoop:
     def run(self, stopping: threading.Event) -> None:
         if self.shared is not None:
             self.shared.start()
+        for topic in self.pipeline.inputs.names:
+            # Series from the start, so that rate() counts the very first event.
+            self.observer.consumed(topic, 0)
         consumer = self._consumer = self.new_consumer()
         consumer.subscribe(list(self.pipeline.inputs.names), on_assign=self._on_assign,
                            on_revoke=self._on_revoke, on_lost=self._on_lost)
@@ -83,7 +94,15 @@ class BatchLoop:
             consumer.close()
             if self.shared is not None:
                 self.shared.close()
-            self.ready.clear()
+            self.joined = False
+
+    def problems(self) -> list[str]:
+        """What keeps the loop from being ready (read from the web thread)."""
+        if not self.joined:
+            return ["not in the consumer group yet"]
+        if self.restoring:
+            return [f"restoring the states of partitions {self.restoring}"]
+        return []
 
     def step(self, messages: Sequence[Message[bytes, bytes]]) -> None:
         pipeline = self.pipeline
@@ -104,6 +123,7 @@ class BatchLoop:
         for topic, count in counts.items():
             self.observer.consumed(topic, count)
         self._refresh_highwater()
+        self._report_lag()
         now = self.clock()
         for partition in list(pipeline.engines):
             pipeline.drain(partition, self.caught_up)
@@ -126,6 +146,17 @@ class BatchLoop:
             _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition),
                                                            cached=True)
             self._highwater[topic, partition] = high
+
+    def _report_lag(self) -> None:
+        behind: Counter[str] = Counter({topic: 0 for topic in self.pipeline.inputs.names})
+        for topic, partition in self.assigned:
+            high = self._highwater.get((topic, partition), -1)
+            if high >= 0:
+                last = self.pipeline.received.get((topic, partition))
+                position = self._start.get((topic, partition), 0) if last is None else last + 1
+                behind[topic] += max(0, high - position)
+        for topic, messages in behind.items():
+            self.observer.lag(topic, messages)
 
     def _settle(self, *, sync: bool) -> None:
         """Send what was decided, then the changed states, then commit input offsets."""
@@ -163,7 +194,12 @@ class BatchLoop:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = sorted({tp.partition for tp in partitions})
         log.info("assigned partitions %s; restoring their states", numbers)
+        self.joined = True
+        self.restoring = numbers
+        started = time.monotonic()
         tables = self.changelog.recover(numbers)
+        if numbers:
+            self.observer.recovered(time.monotonic() - started)
         for number in numbers:
             self.pipeline.assign(number, tables[number])
         for tp in consumer.committed(partitions, timeout=30):
@@ -173,7 +209,8 @@ class BatchLoop:
             self._start[tp.topic, tp.partition] = start
             self._committed[tp.topic, tp.partition] = tp.offset
             self.assigned.add((tp.topic, tp.partition))
-        self.ready.set()
+        self.restoring = []
+        self.observer.assigned(len({partition for _, partition in self.assigned}))
         log.info("ready: partitions %s, %d deadlines pending", numbers, self.pipeline.pending())
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -197,5 +234,4 @@ class BatchLoop:
         held = {partition for _, partition in self.assigned}
         for number in {partition for _, partition in revoked} - held:
             self.pipeline.revoke(number)
-        if not self.assigned:
-            self.ready.clear()
+        self.observer.assigned(len(held))

@@ -28,6 +28,7 @@ from relance.timestamps import parse_iso, to_iso
 log = logging.getLogger(__name__)
 
 Report = Callable[[dict[str, Any]], Awaitable[None]]
+Where = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,30 +61,33 @@ class Delivery:
         self.retry = retry
         self.sleep = sleep
 
-    async def handle(self, command: Mapping[str, Any]) -> None:
+    async def handle(self, command: Mapping[str, Any], where: Where | None = None) -> None:
+        """``where``: the delivery message's topic, partition and offset, for the logs."""
         key = str(command["command_id"]).encode()
+        extra = {**(where or {}), "contact_id": command.get("contact_id"),
+                 "command_id": command.get("command_id")}
         if self.ledger.get(key) is not None:
             log.info("command %s for contact %s already handled: skipped",
-                     command["command_id"], command.get("contact_id"))
-            await self._record(command, "duplicate", 0, None)
+                     command["command_id"], command.get("contact_id"), extra=extra)
+            await self._record(command, "duplicate", 0, None, extra)
             return
         if self.catalog is not None:
             checked = recheck(command, self.catalog)
             if checked is None:
                 await self._settle(key, command, "withdrawn", 0,
-                                   "every product it shows is sold out now")
+                                   "every product it shows is sold out now", extra)
                 return
             command = checked
         if command.get("channel") == "sms" and self.sms is None:
             await self._settle(key, command, "permanent_failure", 0,
-                               "no SMS gateway is configured (RELANCE_SMS_URL)")
+                               "no SMS gateway is configured (RELANCE_SMS_URL)", extra)
             return
         try:
             send = self._sending(command)
         except (RenderError, MessageError) as error:
-            await self._settle(key, command, "render_failure", 0, str(error))
+            await self._settle(key, command, "render_failure", 0, str(error), extra)
             return
-        await self._deliver(key, command, send)
+        await self._deliver(key, command, send, extra)
 
     def _sending(self, command: Mapping[str, Any]) -> Callable[[], Awaitable[None]]:
         """The message built (a render or address error shows here, before any attempt)."""
@@ -102,33 +106,34 @@ class Delivery:
         return lambda: self.provider.send(message)
 
     async def _deliver(self, key: bytes, command: Mapping[str, Any],
-                       send: Callable[[], Awaitable[None]]) -> None:
+                       send: Callable[[], Awaitable[None]], extra: Where) -> None:
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 await send()
             except TemporaryDeliveryError as error:
                 if attempt == self.retry.max_attempts:
                     await self._settle(key, command, "temporary_failure", attempt,
-                                       f"gave up after {attempt} attempts: {error}")
+                                       f"gave up after {attempt} attempts: {error}", extra)
                     return
-                await self._record(command, "temporary_failure", attempt, str(error))
+                await self._record(command, "temporary_failure", attempt, str(error), extra)
                 await self.sleep(self.retry.delay(attempt))
             except PermanentDeliveryError as error:
-                await self._settle(key, command, "permanent_failure", attempt, str(error))
+                await self._settle(key, command, "permanent_failure", attempt, str(error),
+                                   extra)
                 return
             else:
-                await self._settle(key, command, "delivered", attempt, None)
+                await self._settle(key, command, "delivered", attempt, None, extra)
                 return
 
     async def _settle(self, key: bytes, command: Mapping[str, Any], outcome: str,
-                      attempt: int, detail: str | None) -> None:
+                      attempt: int, detail: str | None, extra: Where) -> None:
         """The final outcome: into the ledger (flushed) first, then reported."""
         self.ledger[key] = f"{outcome}@{to_iso(self.clock())}".encode()
         await self.flush()
-        await self._record(command, outcome, attempt, detail)
+        await self._record(command, outcome, attempt, detail, extra)
 
     async def _record(self, command: Mapping[str, Any], outcome: str, attempt: int,
-                      detail: str | None) -> None:
+                      detail: str | None, extra: Where) -> None:
         now = self.clock()
         channel = str(command.get("channel", "email"))
         latency = None
@@ -137,7 +142,7 @@ class Delivery:
         self.observe(channel, outcome, latency)
         if outcome not in ("delivered", "duplicate"):
             log.warning("command %s for contact %s: %s (attempt %d) %s", command["command_id"],
-                        command.get("contact_id"), outcome, attempt, detail or "")
+                        command.get("contact_id"), outcome, attempt, detail or "", extra=extra)
         await self.report({
             "command_id": command["command_id"], "contact_id": command["contact_id"],
             "scenario": command["scenario"], "channel": channel, "attempt": attempt,

@@ -58,13 +58,16 @@ def input_decoder(settings: Settings) -> Any:
 class KafkaSink:
     """The sender's writes (results, dead letters); each waits for the broker's ack."""
 
-    def __init__(self, app: faust.App, settings: Settings, codec: OutputCodec) -> None:
+    def __init__(self, app: faust.App, settings: Settings, codec: OutputCodec,
+                 observer: MetricsObserver) -> None:
         self.codec = codec
+        self.observer = observer
         self.dlq = raw_topic(app, settings, settings.topic_dlq)
         self.results = raw_topic(app, settings, settings.topic_results)
 
     async def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
                           value: bytes | None, error: InvalidEventError) -> None:
+        self.observer.rejected(topic, error.reason)
         key, value, headers = dead_letter(key, value, error, topic=topic, partition=partition,
                                           offset=offset, now_ms=wall_clock_ms())
         sent = await self.dlq.send(key=key, value=value, headers=headers)
@@ -102,6 +105,15 @@ class MetricsObserver:
     def pending(self, deadlines: int) -> None:
         self.metrics.deadlines_pending.set(deadlines)
 
+    def assigned(self, partitions: int) -> None:
+        self.metrics.partitions_assigned.set(partitions)
+
+    def recovered(self, seconds: float) -> None:
+        self.metrics.state_recovery.set(seconds)
+
+    def lag(self, topic: str, messages: int) -> None:
+        self.metrics.consumer_lag.labels(topic).set(messages)
+
     def delivered(self, channel: str, outcome: str, latency: float | None) -> None:
         self.metrics.deliveries.labels(channel, outcome).inc()
         if latency is not None:
@@ -115,7 +127,7 @@ def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) 
                       decisions=settings.topic_decisions or None, clock=wall_clock_ms)
     loop = build_loop(settings, config, decode=input_decoder(settings), outputs=outputs,
                       observer=observer)
-    return build_worker(settings, loop, registry)
+    return build_worker(settings, loop, registry, observer.metrics)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:
@@ -149,8 +161,8 @@ def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
                         retry=RetryPolicy(settings.smtp_max_attempts, settings.smtp_backoff))
 
     app = build_sender(settings, codec=codec, delivery_factory=delivery,
-                       sink_factory=lambda app: KafkaSink(app, settings, codec),
-                       registry=registry)
+                       sink_factory=lambda app: KafkaSink(app, settings, codec, observer),
+                       registry=registry, metrics=observer.metrics)
     if catalog is not None:
         follow_catalog(app, settings, catalog)
     return app

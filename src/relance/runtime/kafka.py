@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -11,6 +12,9 @@ from confluent_kafka.admin import AdminClient
 
 from relance.broker import BrokerError, TopicSpec, create_topics
 from relance.settings import Settings
+
+# librdkafka's own lines go through logging too, so they get the chosen format.
+CLIENT_LOG = logging.getLogger("relance.kafka")
 
 
 def bootstrap_servers(broker_url: str) -> str:
@@ -40,6 +44,7 @@ def consumer(settings: Settings, group: str, **overrides: Any) -> Consumer:
         # How long the broker may hold a fetch with nothing new; some brokers (Tansu) hold
         # it that long even when records arrive, which would add to every deadline's lag.
         "fetch.wait.max.ms": 100,
+        "logger": CLIENT_LOG,
         **overrides,
     })
 
@@ -54,6 +59,7 @@ def producer(settings: Settings) -> Producer:
         # nothing that matters, but a lost record would.
         "acks": "all",
         "partitioner": "murmur2_random",
+        "logger": CLIENT_LOG,
     })
 
 
@@ -64,7 +70,8 @@ def ensure_topic(settings: Settings, spec: TopicSpec, *, exact: bool = True) -> 
     create_topics(servers, [spec])
     if not exact:
         return
-    found = AdminClient({"bootstrap.servers": servers}).list_topics(spec.name, timeout=10)
+    found = AdminClient({"bootstrap.servers": servers},
+                        logger=CLIENT_LOG).list_topics(spec.name, timeout=10)
     partitions = len(found.topics[spec.name].partitions)
     if partitions != spec.partitions:
         raise BrokerError(f"topic {spec.name} has {partitions} partitions, expected "

@@ -19,6 +19,7 @@ from relance.commands import Outcome, SendCommand
 from relance.engine import Engine
 from relance.errors import InvalidEventError
 from relance.events import CatalogUpdate, Event, EventType, Order
+from relance.runtime.logs import about
 from relance.runtime.merge import EventTimeMerge, Pending
 from relance.runtime.store import PartitionStates, decode_stored
 from relance.scenarios import Config
@@ -135,7 +136,8 @@ class Pipeline:
             event = self.decode(value, self._types[topic])
         except InvalidEventError as error:
             self.observer.rejected(topic, error.reason)
-            log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error)
+            log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error,
+                        extra=about(topic, partition, offset, key))
             self.outbox.dead_letters.append(
                 DeadLetter(topic, partition, offset, key, value, error))
         else:
@@ -153,7 +155,9 @@ class Pipeline:
             update = self.decode_catalog(value)
         except InvalidEventError as error:
             self.observer.rejected(topic, error.reason)
-            log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error)
+            # Keyed by product id: no contact to name.
+            log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error,
+                        extra=about(topic, partition, offset, None))
             self.outbox.dead_letters.append(
                 DeadLetter(topic, partition, offset, key, value, error))
             return
@@ -184,7 +188,8 @@ class Pipeline:
         index = self._index[topic]
         if states.already_applied(event.contact_id, index, offset):
             log.info("%s[%d]@%d contact %s: already applied, skipped", topic, partition,
-                     offset, event.contact_id)
+                     offset, event.contact_id,
+                     extra=about(topic, partition, offset, event.contact_id))
             return
         states.applying = (index, offset)
         try:

@@ -21,12 +21,14 @@ from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry
 
 from relance.broker import TopicSpec
+from relance.metrics import Metrics
 from relance.runtime import kafka
-from relance.runtime.batches import BatchLoop
+from relance.runtime.batches import BatchLoop, LoopObserver
 from relance.runtime.changelog import Changelog
 from relance.runtime.faustapp import add_metrics_page, new_app
+from relance.runtime.health import BrokerProbe, add_health_pages
 from relance.runtime.outputs import Outputs
-from relance.runtime.pipeline import Decode, Inputs, Observer, Pipeline
+from relance.runtime.pipeline import Decode, Inputs, Pipeline
 from relance.runtime.shared import SharedReader
 from relance.scenarios import Config
 from relance.settings import Settings
@@ -49,7 +51,7 @@ def changelog_topic(settings: Settings) -> str:
 
 
 def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: Outputs,
-               observer: Observer, clock: Callable[[], int] = wall_clock_ms) -> BatchLoop:
+               observer: LoopObserver, clock: Callable[[], int] = wall_clock_ms) -> BatchLoop:
     inputs = inputs_of(settings)
     for name in inputs.names:
         kafka.ensure_topic(settings, TopicSpec(name, settings.partitions,
@@ -58,7 +60,8 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
     changelog.ensure()
 
     def new_consumer() -> Consumer:
-        return kafka.consumer(settings, f"{settings.app_id}-worker")
+        static = {"group.instance.id": settings.instance_id} if settings.instance_id else {}
+        return kafka.consumer(settings, f"{settings.app_id}-worker", **static)
 
     def new_shared_reader() -> Consumer:
         return kafka.consumer(settings, f"{settings.app_id}-worker-shared",
@@ -84,8 +87,11 @@ def _learns_baskets(config: Config) -> bool:
     return bool(config.of_kind("cross_sell")) or any(s.cross_sell for s in config.enabled())
 
 
-def build_worker(settings: Settings, loop: BatchLoop, registry: CollectorRegistry) -> faust.App:
+def build_worker(settings: Settings, loop: BatchLoop, registry: CollectorRegistry,
+                 metrics: Metrics) -> faust.App:
     app = new_app(settings, f"{settings.app_id}-worker-app", settings.web_port, kafka=False)
+    broker = BrokerProbe(settings)
+    broker.attach(app)
     stopping = threading.Event()
     stopped = asyncio.Event()
 
@@ -104,5 +110,9 @@ def build_worker(settings: Settings, loop: BatchLoop, registry: CollectorRegistr
         stopping.set()
         await stopped.wait()
 
+    def problems() -> list[str]:
+        return loop.problems() + ([broker.problem] if broker.problem else [])
+
     add_metrics_page(app, registry)
+    add_health_pages(app, problems, metrics.ready)
     return app
