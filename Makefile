@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo replay test check lint typecheck bench bench-simulate bench-worker clean
+.PHONY: demo replay test tools check lint typecheck bench bench-simulate bench-worker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ demo: $(STAMP)
 replay: $(STAMP)
 	$(BIN)/relance simulate --events examples/shop-events.jsonl --until 2024-05-03T00:00:00Z
 
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/pytest
+
+# Prometheus and promtool (Debian's package) for the observability tests.
+tools:
+	scripts/install-prometheus
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -23,7 +23,7 @@ CONTEXT = ("topic", "partition", "offset", "contact_id", "command_id")
 _EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 # E.164 and the usual spellings of an international number; a bare run of digits is an
 # offset or a timestamp, so only numbers written with a leading + are taken for phones.
-_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
+_PHONE = re.compile(r"\+\d(?:[\s().-]{0,2}\d){6,14}")
 
 
 def redact(text: str) -> str:

@@ -1,0 +1,46 @@
+"""The README's configuration reference is the settings model's, and every setting says what
+it is for."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from relance.settings import Settings, env_name, load_settings, reference
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_carries_the_reference_generated_from_the_settings_model() -> None:
+    found = re.search(r"<!-- settings:begin -->\n(.*?)<!-- settings:end -->",
+                      README.read_text(), re.S)
+    assert found is not None
+    assert found.group(1).strip() == reference(), "run `relance settings` and paste it"
+
+
+def test_every_setting_has_a_row_with_its_variable_and_a_meaning() -> None:
+    rows = reference().splitlines()[2:]
+    assert len(rows) == len(Settings.model_fields)
+    for row, (name, field) in zip(rows, Settings.model_fields.items(), strict=True):
+        assert row.startswith(f"| `{env_name(name)}` |")
+        assert field.description, name
+
+
+@pytest.mark.parametrize(("field", "text", "value"), [
+    ("log_format", "json", "json"), ("schema_registry_url", "http://r:8081", "http://r:8081"),
+    ("sender_web_port", "7000", 7000), ("instance_id", "relance-worker-0", "relance-worker-0"),
+])
+def test_the_variable_the_reference_names_sets_the_setting(
+        monkeypatch: pytest.MonkeyPatch, field: str, text: str, value: object) -> None:
+    monkeypatch.setenv(env_name(field), text)
+    assert getattr(load_settings(), field) == value
+
+
+def test_relance_settings_prints_the_reference() -> None:
+    printed = subprocess.run([sys.executable, "-m", "relance", "settings"], check=True,
+                             capture_output=True, text=True).stdout
+    assert printed.strip() == reference()
