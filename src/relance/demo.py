@@ -143,7 +143,7 @@ class Pipeline:
         inherited = {k: v for k, v in os.environ.items()
                      if not k.startswith("RELANCE_") and k != "SCHEMA_REGISTRY_URL"}
         self.env = {**inherited,
-                    "RELANCE_BROKER": broker.url, "RELANCE_STORE": "memory://",
+                    "RELANCE_BROKER": broker.url,
                     "RELANCE_DATA_DIR": str(folder / "data"), "RELANCE_APP_ID": "relance-demo",
                     "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
                     "RELANCE_COMMIT_INTERVAL": "0.5", "RELANCE_PRODUCER_MAX_BATCH_SIZE": "1",

@@ -22,12 +22,9 @@ class Settings(BaseSettings):
 
     broker: str = Field("kafka://localhost:9092", description="Kafka bootstrap URL(s) for faust, "
                         "e.g. kafka://k1:9092;k2:9092")
-    store: str = Field("rocksdb://", description="Store of the sender's delivery ledger (the "
-                       "worker keeps contact states in memory, restored from their changelog "
-                       "topic): rocksdb:// (default, durable on "
-                       "local disk) or memory:// (tests)")
-    data_dir: Path = Field(Path("relance-data"), description="Local state: the sender's "
-                           "delivery ledger (RocksDB) and faust's own files")
+    data_dir: Path = Field(Path("relance-data"), description="faust's own files (the "
+                           "worker's states and the sender's ledger live in memory, rebuilt "
+                           "from their changelog topics)")
     app_id: str = Field("relance", description="Consumer group and table namespace prefix")
     instance_id: str | None = Field(None, description="Static group membership id of a worker "
                                     "(its pod name in a StatefulSet): a restart within the "

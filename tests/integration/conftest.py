@@ -72,7 +72,7 @@ class Stack:
         scenarios = self.root / "scenarios.yaml"
         scenarios.write_text(SCENARIOS)
         self.env = {
-            "RELANCE_BROKER": self.broker.url, "RELANCE_STORE": "memory://",
+            "RELANCE_BROKER": self.broker.url,
             "RELANCE_DATA_DIR": str(self.root / "data"), "RELANCE_APP_ID": self.prefix,
             "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
             "RELANCE_COMMIT_INTERVAL": "0.5", "RELANCE_PRODUCER_MAX_BATCH_SIZE": "1",

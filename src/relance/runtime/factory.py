@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry
 
+from relance.broker import TopicSpec
 from relance.catalog import Catalog
-from relance.codec.deadletter import dead_letter
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.wire import EventCodec, event_codec
 from relance.commands import Deferral, Outcome, SendCommand
-from relance.errors import InvalidEventError
 from relance.events import Event, EventType
 from relance.metrics import Metrics
 from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.runtime import kafka
 from relance.runtime.catalog_follower import follow_catalog
+from relance.runtime.changelog import Changelog
 from relance.runtime.delivery import Delivery, RetryPolicy
-from relance.runtime.faustapp import raw_topic
+from relance.runtime.ledger import Ledger
 from relance.runtime.outputs import Outputs
-from relance.runtime.sender import ResultSink, build_sender
+from relance.runtime.sender import ResultSink, SenderLoop, build_sender
 from relance.runtime.worker import build_loop, build_worker, inputs_of, wall_clock_ms
 from relance.scenarios import Config
 from relance.sender.render import Renderer
@@ -53,30 +54,6 @@ def input_decoder(settings: Settings) -> Any:
         return by_type[event_type].decode(raw, event_type)
 
     return decode
-
-
-class KafkaSink:
-    """The sender's writes (results, dead letters); each waits for the broker's ack."""
-
-    def __init__(self, app: faust.App, settings: Settings, codec: OutputCodec,
-                 observer: MetricsObserver) -> None:
-        self.codec = codec
-        self.observer = observer
-        self.dlq = raw_topic(app, settings, settings.topic_dlq)
-        self.results = raw_topic(app, settings, settings.topic_results)
-
-    async def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
-                          value: bytes | None, error: InvalidEventError) -> None:
-        self.observer.rejected(topic, error.reason)
-        key, value, headers = dead_letter(key, value, error, topic=topic, partition=partition,
-                                          offset=offset, now_ms=wall_clock_ms())
-        sent = await self.dlq.send(key=key, value=value, headers=headers)
-        await sent
-
-    async def result(self, record: dict[str, Any]) -> None:
-        sent = await self.results.send(key=str(record["contact_id"]).encode(),
-                                       value=self.codec.encode_result(record))
-        await sent
 
 
 class MetricsObserver:
@@ -148,21 +125,31 @@ def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
     catalog = Catalog() if settings.topic_catalog else None
+    kafka.ensure_topic(settings, TopicSpec(settings.topic_deliveries, settings.partitions))
+    for name in (settings.topic_results, settings.topic_dlq):
+        kafka.ensure_topic(settings, TopicSpec(name, settings.partitions), exact=False)
+    outputs = Outputs(kafka.producer(settings), codec, deliveries=settings.topic_deliveries,
+                      dlq=settings.topic_dlq, clock=wall_clock_ms)
+    changelog = Changelog(settings, f"{settings.app_id}-sender-delivery-ledger-changelog")
+    changelog.ensure()
+    ledger = Ledger(changelog, outputs)
+    sink = ResultSink(outputs, codec, results=settings.topic_results, dlq=settings.topic_dlq,
+                      clock=wall_clock_ms, rejected=observer.rejected)
 
-    def delivery(app: faust.App, ledger: Any, sink: ResultSink) -> Delivery:
-        async def flush() -> None:
-            await app.producer.flush()
+    async def flush() -> None:
+        await asyncio.to_thread(outputs.wait)
 
-        return Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
+    delivery = Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
                         provider=smtp_provider(settings), sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
                         observe=observer.delivered,
                         retry=RetryPolicy(settings.smtp_max_attempts, settings.smtp_backoff))
-
-    app = build_sender(settings, codec=codec, delivery_factory=delivery,
-                       sink_factory=lambda app: KafkaSink(app, settings, codec, observer),
-                       registry=registry, metrics=observer.metrics)
+    loop = SenderLoop(topic=settings.topic_deliveries, codec=codec, delivery=delivery,
+                      sink=sink, ledger=ledger, metrics=observer.metrics,
+                      commit_interval=settings.commit_interval,
+                      new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
+    app = build_sender(settings, loop, registry, observer.metrics)
     if catalog is not None:
         follow_catalog(app, settings, catalog)
     return app

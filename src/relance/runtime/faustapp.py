@@ -1,8 +1,14 @@
-"""faust wiring shared by the worker and the sender: the app, raw topics, tables."""
+"""faust wiring shared by the worker and the sender: the app around a consume loop.
+
+Neither process lets faust consume: their loops use confluent-kafka and commit what they
+handled. faust runs the web server, the start-up and the signals.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -11,17 +17,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from relance.settings import Settings
 
 
-def new_app(settings: Settings, app_id: str, web_port: int, *, kafka: bool = True) -> faust.App:
-    """A faust app configured from settings; nothing is created at import time.
-
-    ``kafka=False`` starts neither faust's consumer nor its producer (the worker has its own
-    clients), only the web server and the app's tasks.
-    """
+def new_app(settings: Settings, app_id: str, web_port: int) -> faust.App:
+    """A faust app configured from settings, without faust's own Kafka clients: only the
+    web server and the app's tasks run."""
     (settings.data_dir / app_id).mkdir(parents=True, exist_ok=True)
     app = faust.App(
         app_id,
         broker=settings.broker,
-        store=settings.store,
+        store="memory://",  # no faust table: states and ledger have their own changelogs
         datadir=str(settings.data_dir / app_id),
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
@@ -38,10 +41,31 @@ def new_app(settings: Settings, app_id: str, web_port: int, *, kafka: bool = Tru
         # lack): relance is at-least-once with idempotent sends.
         processing_guarantee="at_least_once",
     )
-    if not kafka:
-        app.boot_strategy = app.BootStrategy(app, enable_kafka_consumer=False,
-                                             enable_kafka_producer=False)
+    app.boot_strategy = app.BootStrategy(app, enable_kafka_consumer=False,
+                                         enable_kafka_producer=False)
     return app
+
+
+def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]]) -> None:
+    """Run ``run(stopping)`` as the app's task; SIGTERM sets ``stopping`` and the app waits
+    for ``run`` to return (its last work settled and committed) before it stops."""
+    stopping = threading.Event()
+    stopped = asyncio.Event()
+
+    @app.task  # type: ignore[untyped-decorator]  # faust's own typing
+    async def consume() -> None:
+        try:
+            await run(stopping)
+        except Exception as exc:
+            # The loop is the process: without it the process must not look alive.
+            await app.crash(exc)
+        finally:
+            stopped.set()
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
+    async def stop(app: Any, **kwargs: Any) -> None:
+        stopping.set()
+        await stopped.wait()
 
 
 def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
@@ -50,39 +74,3 @@ def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def raw_topic(app: faust.App, settings: Settings, *names: str) -> Any:
-    """Bytes in, bytes out: relance decodes itself so poison messages reach the DLQ."""
-    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw", partitions=settings.partitions)
-
-
-def raw_table(app: faust.App, name: str, partitions: int) -> Any:
-    # key_type and value_type bytes are what make faust pick the raw serializer for the
-    # changelog, in writes and in recovery alike.
-    return app.Table(name, default=None, key_type=bytes, value_type=bytes,
-                     partitions=partitions)
-
-
-class StateTable(faust.Table[bytes, bytes]):
-    """A raw table that tells the runtime which partitions it holds once recovered."""
-
-    recovered_callback: Callable[[set[int]], None] | None = None
-
-    @classmethod
-    def attach(cls, app: faust.App, name: str, partitions: int) -> StateTable:
-        table = cls(app, name=name, default=None, key_type=bytes, value_type=bytes,
-                    partitions=partitions, beacon=app.tables.beacon)
-        app.tables.add(table)
-        return table
-
-    async def on_recovery_completed(self, active_tps: set[Any], standby_tps: set[Any]) -> None:
-        await super().on_recovery_completed(active_tps, standby_tps)
-        if self.recovered_callback is not None:
-            self.recovered_callback({tp.partition for tp in active_tps})
-
-    def raw_items(self) -> Iterator[tuple[bytes, bytes]]:
-        for key, value in self.items():
-            if value is not None:
-                yield key, value

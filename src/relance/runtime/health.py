@@ -50,7 +50,15 @@ class BrokerProbe:
                 await asyncio.sleep(self.interval)
 
 
-def add_health_pages(app: faust.App, problems: Problems, ready: Gauge) -> None:
+def add_health(app: faust.App, settings: Settings, loop_problems: Problems,
+               ready: Gauge) -> None:
+    """/healthz and /readyz: what the loop still misses, and whether the broker answers."""
+    broker = BrokerProbe(settings)
+    broker.attach(app)
+
+    def problems() -> list[str]:
+        return loop_problems() + ([broker.problem] if broker.problem else [])
+
     ready.set_function(lambda: 0.0 if problems() else 1.0)
 
     @app.page("/healthz")

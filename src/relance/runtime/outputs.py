@@ -59,6 +59,10 @@ class Outputs:
                               outcome.contact_id.encode())
         self.wait()
 
+    def put(self, topic: str, key: bytes | None, value: bytes | None, **extra: Any) -> None:
+        """One record (``headers=``, ``partition=`` ...); acknowledged by ``wait``."""
+        self._produce(topic, value, key, **extra)
+
     def write(self, topic: str, partition: int, records: Iterable[tuple[bytes, bytes]]) -> None:
         for key, value in records:
             self._produce(topic, value, key, partition=partition)

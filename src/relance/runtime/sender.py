@@ -1,98 +1,198 @@
-"""The sender: a faust agent over the delivery topic, with the delivered-ids ledger table."""
+"""The sender: send commands from the delivery topic to their providers, one at a time.
+
+It consumes with confluent-kafka and commits only the offsets of the commands it handled.
+A faust agent is not used: faust acks a message its stream takes while the flow is suspended
+(at a stop, in a rebalance) without handing it over, and commits past it; a SIGTERM in the
+middle of a burst lost sends that way. faust still runs the process around this loop: the
+web server (/metrics, /healthz, /readyz), start-up and signals.
+
+On SIGTERM the loop finishes the command in hand (its send completes, its outcome is in the
+ledger and reported), commits, and stops.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import faust
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from relance.codec.deadletter import dead_letter
 from relance.codec.outputs import OutputCodec
 from relance.errors import InvalidEventError
 from relance.metrics import Metrics
 from relance.runtime.delivery import Delivery
-from relance.runtime.faustapp import add_metrics_page, new_app, raw_table, raw_topic
-from relance.runtime.health import BrokerProbe, add_health_pages
+from relance.runtime.faustapp import add_metrics_page, host_loop, new_app
+from relance.runtime.health import add_health
+from relance.runtime.ledger import Ledger
 from relance.runtime.logs import about
+from relance.runtime.outputs import Outputs
 from relance.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LAG_INTERVAL = 5.0  # seconds
+
+class ResultSink:
+    """The sender's writes besides the ledger; each returns once the broker acknowledged."""
+
+    def __init__(self, outputs: Outputs, codec: OutputCodec, *, results: str, dlq: str,
+                 clock: Callable[[], int], rejected: Callable[[str, str], None]) -> None:
+        self.outputs = outputs
+        self.codec = codec
+        self.results = results
+        self.dlq = dlq
+        self.clock = clock
+        self.rejected = rejected
+
+    async def dead_letter(self, message: Message[bytes, bytes], error: InvalidEventError) -> None:
+        topic, partition, offset = message.topic() or "", message.partition() or 0, \
+            message.offset() or 0
+        self.rejected(topic, error.reason)
+        log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error,
+                    extra=about(topic, partition, offset, message.key()))
+        key, value, headers = dead_letter(message.key(), message.value(), error, topic=topic,
+                                          partition=partition, offset=offset,
+                                          now_ms=self.clock())
+        self.outputs.put(self.dlq, key, value, headers=headers)
+        await asyncio.to_thread(self.outputs.wait)
+
+    async def result(self, record: dict[str, Any]) -> None:
+        self.outputs.put(self.results, str(record["contact_id"]).encode(),
+                         self.codec.encode_result(record))
+        await asyncio.to_thread(self.outputs.wait)
 
 
-class ResultSink(Protocol):
-    """Where the sender writes; every call returns once the broker acknowledged."""
+class SenderLoop:
+    def __init__(self, *, topic: str, codec: OutputCodec, delivery: Delivery, sink: ResultSink,
+                 ledger: Ledger, new_consumer: Callable[[], Consumer], metrics: Metrics,
+                 commit_interval: float, batch_size: int = 100, wait: float = 0.5) -> None:
+        self.topic = topic
+        self.codec = codec
+        self.delivery = delivery
+        self.sink = sink
+        self.ledger = ledger
+        self.new_consumer = new_consumer
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.wait = wait
+        self.commit_interval = commit_interval
+        self._last_commit = 0.0
+        self.joined = False
+        self.restoring: list[int] = []
+        self.assigned: set[int] = set()
+        self._next: dict[int, int] = {}  # partition -> offset after the last command handled
+        self._lock = threading.Lock()  # commits come from the loop and from rebalances
 
-    async def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
-                          value: bytes | None, error: InvalidEventError) -> None: ...
-    async def result(self, record: dict[str, Any]) -> None: ...
+    def problems(self) -> list[str]:
+        if not self.joined:
+            return ["not in the consumer group yet"]
+        if self.restoring:
+            return [f"restoring the delivery ledger of partitions {self.restoring}"]
+        return []
 
+    async def run(self, stopping: threading.Event) -> None:
+        consumer = self.new_consumer()
+        consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
+                           on_lost=self._on_lost)
+        try:
+            while not stopping.is_set():
+                messages = await asyncio.to_thread(consumer.consume, self.batch_size, self.wait)
+                for message in messages:
+                    if stopping.is_set():
+                        break  # not handled, not committed: the next owner sends it
+                    await self._handle(message)
+                if time.monotonic() - self._last_commit >= self.commit_interval:
+                    self._commit(consumer, sync=False)
+                self._report_lag(consumer)
+            self._commit(consumer, sync=True)
+        finally:
+            await asyncio.to_thread(consumer.close)
+            self.joined = False
 
-def build_sender(settings: Settings, *, codec: OutputCodec,
-                 delivery_factory: Callable[[faust.App, Any, ResultSink], Delivery],
-                 sink_factory: Callable[[faust.App], ResultSink],
-                 registry: CollectorRegistry, metrics: Metrics) -> faust.App:
-    """On SIGTERM faust stops fetching, lets the agent finish the message in hand (its send
-    completes, its outcome is in the ledger) and commits: nothing is cut off halfway."""
-    app = new_app(settings, f"{settings.app_id}-sender", settings.sender_web_port)
-    broker = BrokerProbe(settings)
-    broker.attach(app)
-    commands = raw_topic(app, settings, settings.topic_deliveries)
-    ledger = raw_table(app, "delivery-ledger", settings.partitions)
-    sink = sink_factory(app)
-    delivery = delivery_factory(app, ledger, sink)
+    async def _handle(self, message: Message[bytes, bytes]) -> None:
+        error = message.error()
+        if error is not None:
+            if error.fatal():
+                raise KafkaException(error)
+            log.warning("consumer: %s", error)
+            return
+        partition, offset = message.partition(), message.offset()
+        assert partition is not None and offset is not None
+        if partition not in self.assigned:
+            return  # revoked while the batch waited; its new owner reads it
+        try:
+            command = self.codec.decode_command(message.value() or b"")
+        except InvalidEventError as invalid:
+            await self.sink.dead_letter(message, invalid)
+        else:
+            self.ledger.handling = partition
+            await self.delivery.handle(command, {"topic": self.topic, "partition": partition,
+                                                 "offset": offset})
+        self._next[partition] = offset + 1
 
-    read: dict[Any, int] = {}  # the last offset read, per delivery partition
-
-    @app.agent(commands)
-    async def send(stream: Any) -> None:
-        async for event in stream.events():
-            message = event.message
-            read[message.tp] = message.offset
+    def _commit(self, consumer: Consumer, *, sync: bool,
+                only: set[int] | None = None) -> None:
+        with self._lock:
+            self._last_commit = time.monotonic()
+            offsets = [TopicPartition(self.topic, p, o) for p, o in self._next.items()
+                       if only is None or p in only]
+            if not offsets:
+                return
             try:
-                command = codec.decode_command(message.value)
-            except InvalidEventError as error:
-                log.warning("%s[%d]@%d rejected: %s", message.topic, message.partition,
-                            message.offset, error, extra=about(
-                                message.topic, message.partition, message.offset, message.key))
-                await sink.dead_letter(message.topic, message.partition, message.offset,
-                                       message.key, message.value, error)
-                continue
-            handling = asyncio.ensure_future(delivery.handle(
-                command, {"topic": message.topic, "partition": message.partition,
-                          "offset": message.offset}))
-            try:
-                await asyncio.shield(handling)
-            except asyncio.CancelledError:
-                # Stopping: faust acknowledges the message in hand when the agent ends, and
-                # its offset is committed; the send must be complete (sent, in the ledger,
-                # reported) by then, or the message would be skipped on restart.
-                await handling
-                raise
+                if sync:
+                    consumer.commit(offsets=offsets, asynchronous=False)
+                else:
+                    consumer.commit(offsets=offsets, asynchronous=True)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError._NO_OFFSET:
+                    raise
 
-    @app.timer(LAG_INTERVAL)  # type: ignore[untyped-decorator]  # faust's own typing
-    async def report_lag() -> None:
-        # Only cached figures: asking the consumer for positions can wait on a partition
-        # being recovered or sought, in the middle of faust's own calls.
-        mine = [tp for tp in app.consumer.assignment() if tp.topic == settings.topic_deliveries]
+    def _report_lag(self, consumer: Consumer) -> None:
         behind = 0
-        for tp in mine:
-            high, last = app.consumer.highwater(tp), read.get(tp)
-            if high is not None and last is not None:
-                behind += max(0, high - last - 1)
-        metrics.consumer_lag.labels(settings.topic_deliveries).set(behind)
-        metrics.partitions_assigned.set(len(mine))
+        for partition in self.assigned:
+            tp = TopicPartition(self.topic, partition)
+            _, high = consumer.get_watermark_offsets(tp, cached=True)
+            (position,) = consumer.position([tp])
+            if high >= 0 and position.offset >= 0:
+                behind += max(0, high - position.offset)
+        self.metrics.consumer_lag.labels(self.topic).set(behind)
 
-    def problems() -> list[str]:
-        recovery = app.tables.recovery  # type: ignore[attr-defined]  # on the concrete class
-        joining = app.rebalancing or recovery.in_recovery or not recovery.completed.is_set()
-        missing = ["joining the consumer group or restoring the delivery ledger"] if joining else []
-        return missing + ([broker.problem] if broker.problem else [])
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        numbers = sorted(tp.partition for tp in partitions)
+        self.joined = True
+        self.restoring = numbers
+        self.ledger.restore(numbers)
+        self.assigned |= set(numbers)
+        self.restoring = []
+        self.metrics.partitions_assigned.set(len(self.assigned))
+        log.info("ready: delivery partitions %s", numbers)
 
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        revoked = {tp.partition for tp in partitions}
+        self._commit(consumer, sync=True, only=revoked)
+        self._forget(revoked)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._forget({tp.partition for tp in partitions})
+
+    def _forget(self, partitions: set[int]) -> None:
+        self.assigned -= partitions
+        for partition in partitions:
+            self._next.pop(partition, None)
+        self.ledger.drop(partitions)
+        self.metrics.partitions_assigned.set(len(self.assigned))
+
+
+def build_sender(settings: Settings, loop: SenderLoop, registry: CollectorRegistry,
+                 metrics: Metrics) -> faust.App:
+    app = new_app(settings, f"{settings.app_id}-sender", settings.sender_web_port)
+    host_loop(app, loop.run)
     add_metrics_page(app, registry)
-    add_health_pages(app, problems, metrics.ready)
+    add_health(app, settings, loop.problems, metrics.ready)
     return app

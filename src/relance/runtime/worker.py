@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import faust
 from confluent_kafka import Consumer
@@ -25,8 +24,8 @@ from relance.metrics import Metrics
 from relance.runtime import kafka
 from relance.runtime.batches import BatchLoop, LoopObserver
 from relance.runtime.changelog import Changelog
-from relance.runtime.faustapp import add_metrics_page, new_app
-from relance.runtime.health import BrokerProbe, add_health_pages
+from relance.runtime.faustapp import add_metrics_page, host_loop, new_app
+from relance.runtime.health import add_health
 from relance.runtime.outputs import Outputs
 from relance.runtime.pipeline import Decode, Inputs, Pipeline
 from relance.runtime.shared import SharedReader
@@ -89,30 +88,12 @@ def _learns_baskets(config: Config) -> bool:
 
 def build_worker(settings: Settings, loop: BatchLoop, registry: CollectorRegistry,
                  metrics: Metrics) -> faust.App:
-    app = new_app(settings, f"{settings.app_id}-worker-app", settings.web_port, kafka=False)
-    broker = BrokerProbe(settings)
-    broker.attach(app)
-    stopping = threading.Event()
-    stopped = asyncio.Event()
+    app = new_app(settings, f"{settings.app_id}-worker-app", settings.web_port)
 
-    @app.task  # type: ignore[untyped-decorator]  # faust's own typing
-    async def consume() -> None:
-        try:
-            await asyncio.to_thread(loop.run, stopping)
-        except Exception as exc:
-            # The hot path is the worker: without it the process must not look alive.
-            await app.crash(exc)
-        finally:
-            stopped.set()
+    async def run(stopping: threading.Event) -> None:
+        await asyncio.to_thread(loop.run, stopping)
 
-    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
-    async def stop(app: Any, **kwargs: Any) -> None:
-        stopping.set()
-        await stopped.wait()
-
-    def problems() -> list[str]:
-        return loop.problems() + ([broker.problem] if broker.problem else [])
-
+    host_loop(app, run)
     add_metrics_page(app, registry)
-    add_health_pages(app, problems, metrics.ready)
+    add_health(app, settings, loop.problems, metrics.ready)
     return app
