@@ -28,13 +28,13 @@ from typing import Protocol
 from confluent_kafka import (
     OFFSET_INVALID,
     Consumer,
-    KafkaError,
     KafkaException,
     Message,
     TopicPartition,
 )
 
 from relance.gc_tuning import rare_collections
+from relance.runtime import kafka
 from relance.runtime.changelog import Changelog
 from relance.runtime.outputs import Outputs
 from relance.runtime.pipeline import Observer, Pipeline
@@ -178,16 +178,7 @@ class BatchLoop:
                    for (topic, partition), offset in positions.items()
                    if self._committed.get((topic, partition)) != offset]
         self._last_commit = time.monotonic()
-        if not offsets:
-            return
-        try:
-            if sync:
-                self._consumer.commit(offsets=offsets, asynchronous=False)
-            else:
-                self._consumer.commit(offsets=offsets, asynchronous=True)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError._NO_OFFSET:
-                raise
+        kafka.commit(self._consumer, offsets, sync=sync)
         for tp in offsets:
             self._committed[tp.topic, tp.partition] = tp.offset
 

@@ -7,7 +7,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 from relance.broker import BrokerError, TopicSpec, create_topics
@@ -105,3 +112,18 @@ def read_to_end(reader: Consumer, partitions: Iterable[tuple[str, int]],
             elif strict or error.fatal():
                 raise BrokerError(f"{what}: {error}")
     return read
+
+
+def commit(consumer: Consumer, offsets: list[TopicPartition], *, sync: bool) -> None:
+    """Commit ``offsets`` (the next offset to read per partition); nothing to commit is not
+    an error."""
+    if not offsets:
+        return
+    try:
+        if sync:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        else:
+            consumer.commit(offsets=offsets, asynchronous=True)
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError._NO_OFFSET:
+            raise

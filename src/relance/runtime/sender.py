@@ -20,13 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from relance.codec.deadletter import dead_letter
 from relance.codec.outputs import OutputCodec
 from relance.errors import InvalidEventError
 from relance.metrics import Metrics
+from relance.runtime import kafka
 from relance.runtime.delivery import Delivery
 from relance.runtime.faustapp import add_metrics_page, host_loop, new_app
 from relance.runtime.health import add_health
@@ -142,16 +143,7 @@ class SenderLoop:
             self._last_commit = time.monotonic()
             offsets = [TopicPartition(self.topic, p, o) for p, o in self._next.items()
                        if only is None or p in only]
-            if not offsets:
-                return
-            try:
-                if sync:
-                    consumer.commit(offsets=offsets, asynchronous=False)
-                else:
-                    consumer.commit(offsets=offsets, asynchronous=True)
-            except KafkaException as exc:
-                if exc.args[0].code() != KafkaError._NO_OFFSET:
-                    raise
+            kafka.commit(consumer, offsets, sync=sync)
 
     def _report_lag(self, consumer: Consumer) -> None:
         behind = 0
