@@ -28,7 +28,6 @@ from typing import Protocol
 from confluent_kafka import (
     OFFSET_INVALID,
     Consumer,
-    KafkaException,
     Message,
     TopicPartition,
 )
@@ -110,11 +109,7 @@ class BatchLoop:
             self.shared.poll()
         counts: Counter[str] = Counter()
         for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.fatal():
-                    raise KafkaException(error)
-                log.warning("consumer: %s", error)
+            if not kafka.readable(message):
                 continue
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             assert topic is not None and partition is not None and offset is not None

@@ -22,6 +22,7 @@ from relance.settings import Settings
 
 # librdkafka's own lines go through logging too, so they get the chosen format.
 CLIENT_LOG = logging.getLogger("relance.kafka")
+log = logging.getLogger(__name__)
 
 
 def bootstrap_servers(broker_url: str) -> str:
@@ -112,6 +113,18 @@ def read_to_end(reader: Consumer, partitions: Iterable[tuple[str, int]],
             elif strict or error.fatal():
                 raise BrokerError(f"{what}: {error}")
     return read
+
+
+def readable(message: Message[bytes, bytes]) -> bool:
+    """Whether ``message`` carries a record: a consumer error in its place is logged and
+    skipped, or raised when fatal."""
+    error = message.error()
+    if error is None:
+        return True
+    if error.fatal():
+        raise KafkaException(error)
+    log.warning("consumer: %s", error)
+    return False
 
 
 def commit(consumer: Consumer, offsets: list[TopicPartition], *, sync: bool) -> None:

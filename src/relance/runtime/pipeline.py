@@ -135,11 +135,7 @@ class Pipeline:
                 raise InvalidEventError("missing_field", "the message has no value")
             event = self.decode(value, self._types[topic])
         except InvalidEventError as error:
-            self.observer.rejected(topic, error.reason)
-            log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error,
-                        extra=about(topic, partition, offset, key))
-            self.outbox.dead_letters.append(
-                DeadLetter(topic, partition, offset, key, value, error))
+            self._reject(DeadLetter(topic, partition, offset, key, value, error), key)
         else:
             self.watermarks.observe(topic, partition, event.occurred_at)
             self.merge.push(partition, Pending(event, topic, offset))
@@ -154,16 +150,19 @@ class Pipeline:
                 raise InvalidEventError("missing_field", "the message has no value")
             update = self.decode_catalog(value)
         except InvalidEventError as error:
-            self.observer.rejected(topic, error.reason)
             # Keyed by product id: no contact to name.
-            log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error,
-                        extra=about(topic, partition, offset, None))
-            self.outbox.dead_letters.append(
-                DeadLetter(topic, partition, offset, key, value, error))
+            self._reject(DeadLetter(topic, partition, offset, key, value, error), None)
             return
         if self.catalog.update(update) and live:
             for engine in self.engines.values():
                 engine.restock(update)
+
+    def _reject(self, letter: DeadLetter, contact: bytes | None) -> None:
+        topic, partition, offset = letter.topic, letter.partition, letter.offset
+        self.observer.rejected(topic, letter.error.reason)
+        log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, letter.error,
+                    extra=about(topic, partition, offset, contact))
+        self.outbox.dead_letters.append(letter)
 
     def basket(self, value: bytes | None) -> None:
         """An order from any partition, for related products. One that cannot be decoded is

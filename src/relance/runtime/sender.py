@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from relance.codec.deadletter import dead_letter
@@ -117,11 +117,7 @@ class SenderLoop:
             self.joined = False
 
     async def _handle(self, message: Message[bytes, bytes]) -> None:
-        error = message.error()
-        if error is not None:
-            if error.fatal():
-                raise KafkaException(error)
-            log.warning("consumer: %s", error)
+        if not kafka.readable(message):
             return
         partition, offset = message.partition(), message.offset()
         assert partition is not None and offset is not None
