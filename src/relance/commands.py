@@ -6,6 +6,7 @@ events yields the same ids, which is what lets the sender drop a redelivered com
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -19,8 +20,16 @@ SuppressionReason = Literal["quiet_period", "no_address", "no_consent", "stale",
                             "frequency_cap"]
 
 
+_NAMESPACE_BYTES: Final = COMMAND_NAMESPACE.bytes
+_VARIANT: Final = "89ab89ab89ab89ab"  # RFC 4122 variant: the top two bits of byte 8 are 10
+
+
 def command_id(contact_id: str, scenario: str, instance: str, step: int) -> str:
-    return str(uuid.uuid5(COMMAND_NAMESPACE, f"{contact_id}\x1f{scenario}\x1f{instance}\x1f{step}"))
+    """``str(uuid.uuid5(COMMAND_NAMESPACE, name))``, spelled out: a quarter of the cost,
+    and it runs for every decision."""
+    name = f"{contact_id}\x1f{scenario}\x1f{instance}\x1f{step}".encode()
+    h = hashlib.sha1(_NAMESPACE_BYTES + name).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"
 
 
 @dataclass(frozen=True, slots=True)

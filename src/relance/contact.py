@@ -153,7 +153,7 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
         state = digest_detector.sent(state, due)
     if candidate is None:
         return state, None, None
-    cid = command_id(state.contact_id, due.scenario, due.instance, due.step)
+    cid = command_id(state.contact_id, candidate.scenario, candidate.instance, candidate.step)
     if _stale(due, scenario):
         return state, Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at,
                                   due.step), None
@@ -165,7 +165,7 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
                                    due.due_at, until, due.step), due._replace(due_at=until)
         return state, Suppression(cid, state.contact_id, due.scenario, "lower_priority",
                                   due.due_at, due.step), following
-    state, outcome = decide(state, candidate, scenario, config.policy)
+    state, outcome = decide(state, candidate, scenario, config.policy, cid=cid)
     if isinstance(outcome, Deferral):
         return state, outcome, due._replace(due_at=outcome.until)
     if isinstance(outcome, SendCommand) and scenario.digest is not None:

@@ -27,8 +27,11 @@ _NO_POLICY = Policy()
 
 
 def decide(state: ContactState, candidate: Candidate, scenario: Scenario,
-           policy: Policy = _NO_POLICY) -> tuple[ContactState, Outcome]:
-    cid = command_id(state.contact_id, candidate.scenario, candidate.instance, candidate.step)
+           policy: Policy = _NO_POLICY, *, cid: str | None = None) -> tuple[ContactState, Outcome]:
+    """``cid``: the candidate's command id, when the caller has it already."""
+    if cid is None:
+        cid = command_id(state.contact_id, candidate.scenario, candidate.instance,
+                         candidate.step)
     at = candidate.due_at
     profile = state.profile
     if not (profile.phone if scenario.channel == "sms" else profile.email):

@@ -169,7 +169,9 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, shards: int,
                     else:
                         if isinstance(foreign, Order):
                             engine.basket(foreign)
-                keep(engine.tick(found.occurred_at))
+                fired = engine.tick(found.occurred_at)
+                if fired:
+                    keep(fired)
                 continue
         try:
             event = decode(line) if found is None else decode(line, tag=found.type)
@@ -195,7 +197,9 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, shards: int,
                 keep(engine.tick(found.occurred_at))
             continue
         summary.events += 1
-        keep(engine.feed(event))
+        decided = engine.feed(event)
+        if decided:  # most events decide nothing: spare the call
+            keep(decided)
     ends = [t for t in (engine.now, until) if t is not None]
     if ends:
         keep(engine.advance(max(ends)))

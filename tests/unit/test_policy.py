@@ -72,6 +72,17 @@ def test_command_id_depends_on_contact_scenario_instance_and_step() -> None:
     assert base not in others and len(others) == 4
 
 
+@pytest.mark.parametrize("contact", ["c1", "ann@example.com", "zoë", "客户-7", "a" * 300])
+@pytest.mark.parametrize("step", [1, 2, 12])
+def test_command_id_is_the_uuid5_of_its_parts(contact: str, step: int) -> None:
+    """Ids already sent stay valid: the hand-written derivation is exactly uuid5's."""
+    from relance.commands import COMMAND_NAMESPACE
+    for instance in ("e1", "order-9f3", "contact-5418-1714521673183-0"):
+        name = f"{contact}\x1fcart_abandonment\x1f{instance}\x1f{step}"
+        assert command_id(contact, "cart_abandonment", instance, step) == str(
+            uuid.uuid5(COMMAND_NAMESPACE, name))
+
+
 def test_an_sms_scenario_needs_a_phone_number_and_carries_it() -> None:
     from relance.events import ContactProfile
     from relance.scenario_file import load_config
