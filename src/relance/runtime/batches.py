@@ -97,11 +97,7 @@ class BatchLoop:
 
     def problems(self) -> list[str]:
         """What keeps the loop from being ready (read from the web thread)."""
-        if not self.joined:
-            return ["not in the consumer group yet"]
-        if self.restoring:
-            return [f"restoring the states of partitions {self.restoring}"]
-        return []
+        return kafka.group_problems(self.joined, self.restoring, "the states")
 
     def step(self, messages: Sequence[Message[bytes, bytes]]) -> None:
         pipeline = self.pipeline

@@ -91,11 +91,7 @@ class SenderLoop:
         self._lock = threading.Lock()  # commits come from the loop and from rebalances
 
     def problems(self) -> list[str]:
-        if not self.joined:
-            return ["not in the consumer group yet"]
-        if self.restoring:
-            return [f"restoring the delivery ledger of partitions {self.restoring}"]
-        return []
+        return kafka.group_problems(self.joined, self.restoring, "the delivery ledger")
 
     async def run(self, stopping: threading.Event) -> None:
         consumer = self.new_consumer()
