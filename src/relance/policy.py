@@ -17,21 +17,15 @@ from relance.commands import (
     Recipient,
     SendCommand,
     Suppression,
-    command_id,
 )
 from relance.pacing import KEPT_MS, cap_until, quiet_until
 from relance.scenarios import Policy, Scenario
 from relance.state import ContactState
 
-_NO_POLICY = Policy()
 
-
-def decide(state: ContactState, candidate: Candidate, scenario: Scenario,
-           policy: Policy = _NO_POLICY, *, cid: str | None = None) -> tuple[ContactState, Outcome]:
-    """``cid``: the candidate's command id, when the caller has it already."""
-    if cid is None:
-        cid = command_id(state.contact_id, candidate.scenario, candidate.instance,
-                         candidate.step)
+def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy: Policy,
+           cid: str) -> tuple[ContactState, Outcome]:
+    """``cid``: the candidate's command id, which the caller has derived already."""
     at = candidate.due_at
     profile = state.profile
     if not (profile.phone if scenario.channel == "sms" else profile.email):
