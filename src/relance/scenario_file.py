@@ -104,6 +104,13 @@ class _Reader:
             self.problem(node, key, str(exc))
             return None
 
+    def duration_into(self, fields: dict[str, Any], name: str, node: yaml.Node,
+                      key: str) -> None:
+        """``fields[name]``: the duration at ``node``, when it is one (else a problem)."""
+        value = self.duration(node, key)
+        if value is not None:
+            fields[name] = value
+
     def name(self, node: yaml.Node, key: str, what: str) -> str | None:
         value = self.scalar(node, key)
         if value is not None and not (isinstance(value, str) and _NAME.fullmatch(value)):
@@ -176,13 +183,9 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
         if key == "steps":
             steps_node = value_node
         elif key == "delay":
-            delay = reader.duration(value_node, here)
-            if delay is not None:
-                fields["delay"] = delay
+            reader.duration_into(fields, "delay", value_node, here)
         elif key in ("quiet_period", "stale_after"):
-            value = reader.duration(value_node, here)
-            if value is not None:
-                fields[f"{key}_ms"] = value
+            reader.duration_into(fields, f"{key}_ms", value_node, here)
         elif key == "priority":
             value = reader.scalar(value_node, here)
             if value is not None and type(value) is not int:
@@ -210,9 +213,7 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
         elif key in ("if_ordered", "otherwise"):
             fields[key] = _branch(reader, value_node, here)
         elif key == "window":
-            value = reader.duration(value_node, here)
-            if value is not None:
-                fields["window_ms"] = value
+            reader.duration_into(fields, "window_ms", value_node, here)
         elif key == "days_before":
             fields["days_before"] = _days_before(reader, value_node, here)
         elif key == "experiment":
@@ -351,9 +352,7 @@ def _policy(reader: _Reader, node: yaml.Node) -> Policy:
     for key, (key_node, value_node) in reader.mapping(node, "policy").items():
         here = f"policy.{key}"
         if key == "arbitration_window":
-            value = reader.duration(value_node, here)
-            if value is not None:
-                fields["arbitration_window_ms"] = value
+            reader.duration_into(fields, "arbitration_window_ms", value_node, here)
         elif key == "caps":
             fields["caps"] = _caps(reader, value_node, here)
         elif key == "quiet_hours":
