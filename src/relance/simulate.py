@@ -4,25 +4,22 @@ The clock follows event time: before each line it moves to that line's time (nev
 firing what became due; a line whose contact and time can be read moves the clock even if
 the rest of it is invalid. At the end the clock stops at the latest time, or at ``until``.
 
-With several workers each process reads every line but decides only for the contacts of its
-shard; every process still moves its clock with every line, and a contact's decisions depend
-only on its own events and that clock, so the result is the same as with one worker.
+With several workers, the contact, time and type of every line are read once (see
+``shards``); each process then decodes and decides only the lines of its shard's contacts,
+but moves its clock with every line's time. A contact's decisions depend only on its own
+events, that clock and the catalog (every shard reads every order and catalog line), so the
+result is the same as with one worker.
 Commands are written sorted by (decided_at, command_id) whatever the number of workers.
 """
 
 from __future__ import annotations
 
-import gzip
 import heapq
 import multiprocessing
-import sys
 import time
-import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO
 
 import orjson
@@ -32,9 +29,11 @@ from relance.codec.json import decode, envelope
 from relance.commands import Deferral, Outcome, SendCommand, decision_record
 from relance.engine import Engine
 from relance.errors import InvalidEventError, RelanceError
+from relance.eventfile import byte_ranges, open_events
 from relance.events import Order
 from relance.gc_tuning import rare_collections
 from relance.scenarios import Config
+from relance.shards import NO_OWNER, TYPES, LineIndex, index_range
 
 Command = tuple[int, str, bytes]  # decided_at, command_id, JSON line
 
@@ -109,38 +108,23 @@ class ShardResult:
     invalid: list[tuple[int, InvalidEventError]]
 
 
-@contextmanager
-def open_events(path: str) -> Iterator[IO[bytes]]:
-    """``-`` is stdin; a name ending in ``.gz`` is decompressed."""
-    if path == "-":
-        yield sys.stdin.buffer
-        return
-    if path.endswith(".gz"):
-        with gzip.open(path, "rb") as unzipped:
-            yield unzipped  # type: ignore[misc]
-    else:
-        with Path(path).open("rb") as raw:
-            yield raw
-
-
-def shard_of(contact_id: str, shards: int) -> int:
-    return zlib.crc32(contact_id.encode()) % shards
-
-
-def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0, shards: int = 1,
-                 until: int | None = None, strict: bool = False,
-                 source: str = "<events>", explain: bool = False) -> ShardResult:
-    """Replay the lines of one shard's contacts; lines no contact can be read from go to 0."""
+def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0,
+                 index: LineIndex | None = None, until: int | None = None,
+                 strict: bool = False, source: str = "<events>",
+                 explain: bool = False) -> ShardResult:
+    """Replay the lines of one shard's contacts, as ``index`` assigns them (without one,
+    every line is this shard's); lines without a readable contact are shard 0's to report."""
     with rare_collections():
-        return _replay(lines, config, shard, shards, until, strict, source, explain)
+        return _replay(lines, config, shard, index, until, strict, source, explain)
 
 
-def _replay(lines: Iterable[bytes], config: Config, shard: int, shards: int,
+def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex | None,
             until: int | None, strict: bool, source: str, explain: bool) -> ShardResult:
     engine = Engine(config)
     result = ShardResult(Summary(), [], [])
-    owners: dict[str, int] = {}
     summary, commands = result.summary, result.commands
+    owners, times, types = (None, [], b"") if index is None else (
+        index.owners, index.times, index.types)
 
     def keep(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
@@ -155,29 +139,28 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, shards: int,
     for number, line in enumerate(lines, 1):
         if line.isspace() or not line:
             continue
-        found = envelope(line) if shards > 1 else None
-        if found is not None:
-            owner = owners.get(found.contact_id)
-            if owner is None:
-                owner = owners[found.contact_id] = shard_of(found.contact_id, shards)
+        moment: int | None = None
+        tag: str | None = None  # None: the decoder reads the type itself
+        if owners is not None and (owner := owners[number - 1]) != NO_OWNER:
+            moment, tag = times[number - 1], TYPES[types[number - 1]]
             if owner != shard:
-                if found.type == "order":  # every shard learns from every basket
+                if tag == "order":  # every shard learns from every basket
                     try:
-                        foreign = decode(line, tag=found.type)
+                        foreign = decode(line, tag=tag)
                     except InvalidEventError:
                         pass
                     else:
                         if isinstance(foreign, Order):
                             engine.basket(foreign)
-                fired = engine.tick(found.occurred_at)
+                fired = engine.tick(moment)
                 if fired:
                     keep(fired)
                 continue
         try:
-            event = decode(line) if found is None else decode(line, tag=found.type)
+            event = decode(line) if tag is None else decode(line, tag=tag)
         except InvalidEventError as exc:
             error = exc
-            if found is None and _is_catalog(line):
+            if moment is None and _is_catalog(line):
                 try:
                     update = catalog_codec.decode(line)
                 except InvalidEventError as bad:
@@ -186,15 +169,17 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, shards: int,
                     summary.events += shard == 0
                     keep(engine.feed_catalog(update))
                     continue
-            if shard != 0 and found is None:
+            if shard != 0 and moment is None:
                 continue  # a line without a readable contact is shard 0's to report
             if strict:
                 raise StrictModeError(source, number, error) from None
             summary.invalid += 1
             result.invalid.append((number, error))
-            found = found or envelope(line)
-            if found is not None:
-                keep(engine.tick(found.occurred_at))
+            if moment is None and owners is None:
+                found = envelope(line)
+                moment = None if found is None else found.occurred_at
+            if moment is not None:
+                keep(engine.tick(moment))
             continue
         summary.events += 1
         decided = engine.feed(event)
@@ -214,11 +199,11 @@ def _is_catalog(line: bytes) -> bool:
     return isinstance(record, dict) and record.get("type") == "product"
 
 
-def _replay_file(path: str, config: Config, shard: int, shards: int, until: int | None,
+def _replay_file(path: str, config: Config, shard: int, index: LineIndex, until: int | None,
                  strict: bool, explain: bool) -> ShardResult | StrictModeError:
     with open_events(path) as lines:
         try:
-            return replay_shard(lines, config, shard=shard, shards=shards, until=until,
+            return replay_shard(lines, config, shard=shard, index=index, until=until,
                                 strict=strict, source=path, explain=explain)
         except StrictModeError as exc:
             return exc  # returned, not raised: the parent picks the earliest line of all shards
@@ -237,9 +222,10 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
     else:
         context = multiprocessing.get_context("fork")
         with context.Pool(workers) as pool:
-            outcomes = pool.starmap(_replay_file, [(path, config, shard, workers, until, strict,
-                                                    explain)
-                                                   for shard in range(workers)])
+            index = LineIndex.join(pool.starmap(index_range, [
+                (path, start, end, workers) for start, end in byte_ranges(path, workers)]))
+            outcomes = pool.starmap(_replay_file, [
+                (path, config, shard, index, until, strict, explain) for shard in range(workers)])
         errors = [o for o in outcomes if isinstance(o, StrictModeError)]
         if errors:
             raise min(errors, key=lambda error: error.line)

@@ -22,9 +22,14 @@ BASES: list[dict[str, Any]] = [
     {"type": "order", "event_id": "e", "contact_id": "c", "occurred_at": 1, "order_id": "o",
      "status": "placed", "items": [{"product": PRODUCT, "quantity": 1}], "total": 10,
      "currency": "EUR"},
+    {"type": "contact", "event_id": "e", "contact_id": "c", "occurred_at": 1,
+     "email": "a@example.com", "phone": "+33600000000", "locale": "fr-FR",
+     "timezone": "Europe/Paris", "marketing_opt_in": True, "birthday": "1990-04-21",
+     "subscription_ends_on": "2025-01-31", "sms_opt_in": False},
 ]
 VALUES: list[Any] = [None, "", "x", 0, -1, 3, 1.5, True, [], {}, "2024-05-01T10:00:00Z",
-                     "clear", "update", "product", 2**70]
+                     "clear", "update", "product", 2**70,
+                     "2024-02-30", "20240501", "2024-05-01", "Mars/Olympus", "UTC"]
 
 
 def mutations(record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -109,8 +109,13 @@ def traffic_file(tmp_path: Path, bad_lines: dict[int, bytes] | None = None) -> P
     return path
 
 
-def test_workers_decide_exactly_what_one_worker_decides(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_workers_decide_exactly_what_one_worker_decides(tmp_path: Path, compressed: bool) -> None:
     path = traffic_file(tmp_path, {40: b"{broken\n", 900: b'{"type":"cart","contact_id":"x"}\n'})
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))  # the last line without its newline
+    if compressed:
+        path = path.rename(path.with_suffix(".jsonl.gz"))
+        path.write_bytes(gzip.compress(path.read_bytes()))
     runs = {n: relance("simulate", "--events", str(path), "--workers", str(n),
                        "--until", "2024-06-01T00:00:00Z") for n in (1, 2, 3)}
     assert all(r.returncode == 0 for r in runs.values())

@@ -7,14 +7,14 @@ in ``records``, which accepts the same events and explains what is wrong with th
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 import orjson
 
 from relance.codec.records import event_from_record, event_to_record, fits_rules
 from relance.errors import InvalidEventError
-from relance.events import CartChange, Event, EventType, Order, PageView
+from relance.events import CartChange, ContactProfile, Event, EventType, Order, PageView
 from relance.timestamps import parse_iso
 
 
@@ -27,6 +27,7 @@ _FAST: dict[Any, msgspec.json.Decoder[Any]] = {
     "page_view": msgspec.json.Decoder(PageView),
     "cart": msgspec.json.Decoder(CartChange),
     "order": msgspec.json.Decoder(Order),
+    "contact": msgspec.json.Decoder(ContactProfile),
 }
 
 
@@ -36,7 +37,10 @@ class _Envelope(msgspec.Struct):
     type: str | None = None
 
 
-class Envelope(NamedTuple):
+class Envelope(msgspec.Struct, frozen=True, gc=False):
+    """What every line is read for first; a struct, as it is built for every line (a
+    NamedTuple costs about four times as much to build)."""
+
     contact_id: str
     occurred_at: int
     type: str | None
