@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def test_ranges_cover_the_file_in_whole_lines(tmp_path: Path, parts: int,
     ranges = byte_ranges(str(path), parts)
     assert 1 <= len(ranges) <= parts
     assert ranges[0][0] == 0 and ranges[-1][1] == path.stat().st_size
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in pairwise(ranges))
     read = [line for start, end in ranges for line in read_lines(str(path), start, end)]
     with path.open("rb") as lines:
         assert read == [line.rstrip(b"\n") for line in lines]
