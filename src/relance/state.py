@@ -1,20 +1,33 @@
 """Per-contact state: what the contact has in the cart, what they looked at, what was sent.
 
 Every value is immutable; a change builds a new value, so a store that persists on
-assignment (a changelogged table) never misses a write. They are NamedTuples rather than
-frozen dataclasses because one is built per event and a frozen dataclass costs about three
-times as much to construct.
+assignment (a changelogged table) never misses a write.
+
+They are frozen msgspec structs, not NamedTuples or frozen dataclasses, because several are
+built per event: a struct is built (or copied with a change) in C, three to eight times
+faster than a NamedTuple and more than a dataclass. ``array_like`` keeps their stored form
+what it was as NamedTuples (an array of the fields in order), so stored states still read.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, Self
+
+import msgspec
 
 from relance.events import ContactProfile, Engagement, Product
 
 
-class Profile(NamedTuple):
+class _Value(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """Immutable, compared by value, stored as an array; never part of a reference cycle."""
+
+    def _replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` (the NamedTuple spelling, which the core uses)."""
+        return msgspec.structs.replace(self, **changes)
+
+
+class Profile(_Value, frozen=True):
     email: str | None = None
     phone: str | None = None
     locale: str | None = None
@@ -79,12 +92,12 @@ _BLOCKS = {"unsubscribe": "unsubscribed", "hard_bounce": "bounced",
            "spam_complaint": "complained"}
 
 
-class CartLine(NamedTuple):
+class CartLine(_Value, frozen=True):
     product: Product
     quantity: int
 
 
-class Cart(NamedTuple):
+class Cart(_Value, frozen=True):
     """The contact's cart; it is open while it holds a line.
 
     ``changed_by`` is the event id of the last change: it names the abandonment instance a
@@ -103,13 +116,13 @@ class Cart(NamedTuple):
         return bool(self.lines)
 
 
-class ViewedProduct(NamedTuple):
+class ViewedProduct(_Value, frozen=True):
     product: Product
     views: int
     last_viewed_at: int
 
 
-class Browse(NamedTuple):
+class Browse(_Value, frozen=True):
     """Product views since browse abandonment was last armed, answered or disarmed.
 
     ``disarmed_at`` is the time of the last cart add or placed order: a view older than that
@@ -120,7 +133,7 @@ class Browse(NamedTuple):
     disarmed_at: int = 0
 
 
-class Journey(NamedTuple):
+class Journey(_Value, frozen=True):
     """One scenario under way for the contact: its next step and when it is due.
 
     ``instance`` is the id of the event that started it (the command ids derive from it) and
@@ -136,7 +149,7 @@ class Journey(NamedTuple):
     data: dict[str, Any] | None = None
 
 
-class ContactState(NamedTuple):
+class ContactState(_Value, frozen=True):
     contact_id: str
     profile: Profile = Profile()
     cart: Cart = Cart()
