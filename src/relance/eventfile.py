@@ -50,8 +50,21 @@ def read_lines(path: str, start: int, end: int | None) -> Iterator[bytes]:
         return
     with Path(path).open("rb") as raw:
         raw.seek(start)
-        data = raw.read(end - start)
-    lines = data.split(b"\n")
-    if not lines[-1]:
-        lines.pop()  # the range ended with a newline, not with a line missing one
-    yield from lines
+        partial = b""
+        left = end - start
+        while left > 0:
+            # A block at a time: the same memory is reused, rather than the range's size
+            # of fresh memory (which is paid for in page faults).
+            block = raw.read(min(left, _BLOCK))
+            if not block:
+                break
+            left -= len(block)
+            lines = block.split(b"\n")
+            lines[0] = partial + lines[0]
+            partial = lines.pop()  # up to the end of the block: a line perhaps not whole yet
+            yield from lines
+        if partial:
+            yield partial
+
+
+_BLOCK = 1 << 20

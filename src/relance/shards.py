@@ -8,6 +8,8 @@ its own contacts' lines, and moves its clock with the others' times without read
 from __future__ import annotations
 
 import zlib
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from relance.codec.json import envelope
@@ -26,16 +28,32 @@ def shard_of(contact_id: str, shards: int) -> int:
 @dataclass(frozen=True)
 class LineIndex:
     """Per line of a file, in order: its owner shard (or ``NO_OWNER``), its time (0 when it
-    has no owner) and its type code in ``TYPES``."""
+    has no owner) and its type code in ``TYPES``.
+
+    Times are packed 64-bit integers, ten times cheaper to hand between processes than a
+    list; a time out of that range (JSON allows it) keeps them a list."""
 
     owners: bytes
-    times: list[int]
+    times: Sequence[int]
     types: bytes
 
     @classmethod
     def join(cls, parts: list[LineIndex]) -> LineIndex:
-        return cls(b"".join(p.owners for p in parts), [t for p in parts for t in p.times],
-                   b"".join(p.types for p in parts))
+        packed = array("q")
+        try:
+            for part in parts:
+                packed.extend(part.times)
+            times: Sequence[int] = packed
+        except OverflowError:
+            times = [t for part in parts for t in part.times]
+        return cls(b"".join(p.owners for p in parts), times, b"".join(p.types for p in parts))
+
+
+def _packed(times: list[int]) -> Sequence[int]:
+    try:
+        return array("q", times)
+    except OverflowError:
+        return times
 
 
 def index_range(path: str, start: int, end: int | None, shards: int) -> LineIndex:
@@ -55,4 +73,4 @@ def index_range(path: str, start: int, end: int | None, shards: int) -> LineInde
         owners.append(owner)
         times.append(found.occurred_at)
         types.append(_CODES.get(found.type, 0))
-    return LineIndex(bytes(owners), times, bytes(types))
+    return LineIndex(bytes(owners), _packed(times), bytes(types))
