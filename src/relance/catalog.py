@@ -44,9 +44,11 @@ class Catalog:
             return []
         return [self._products[pid] for pid in self._categories.get(category_id, {})]
 
-    def basket(self, order: Order) -> None:
-        """Learn what is bought together from any contact's order, and its products."""
-        self.related.record(order)
+    def basket(self, order: Order, *, related: bool = True) -> None:
+        """Learn its products from any contact's order and, unless no message offers
+        ``related`` products, what is bought together."""
+        if related:
+            self.related.record(order)
         for item in order.items:
             self._learn(item.product)
 

@@ -54,7 +54,7 @@ class Engine:
 
     def basket(self, order: Order) -> None:
         """Learn what is bought together from any contact's order (not only this engine's)."""
-        self.catalog.basket(order)
+        self.catalog.basket(order, related=self.config.relates)
 
     def feed(self, event: Event) -> list[Outcome]:
         """Move the clock to the event's time (never back), fire what is due, then apply it.

@@ -116,6 +116,8 @@ class Config:
     conditional: bool = field(init=False, repr=False, compare=False)
     timed_variants: bool = field(init=False, repr=False, compare=False)
     browsing: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Whether a message offers related products (learnt from every order), or none does.
+    relates: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_kind = {kind: tuple(s for s in self.scenarios if s.kind == kind) for kind in KINDS}
@@ -129,6 +131,8 @@ class Config:
         # Scenarios whose messages show the viewed products: those are kept while one runs.
         object.__setattr__(self, "browsing", frozenset(
             s.name for s in (*by_kind["browse_abandonment"], *by_kind["category_abandonment"])))
+        object.__setattr__(self, "relates", any(
+            s.kind in ("cross_sell", "welcome") or s.cross_sell for s in self.scenarios))
 
     def enabled(self) -> Iterator[Scenario]:
         yield from self.scenarios

@@ -434,6 +434,21 @@ def test_cross_sell_offers_what_others_bought_with_it_seven_days_after_delivery(
         "sock", "lace", "polish"]
 
 
+@pytest.mark.parametrize(("scenarios", "relates"), [
+    ("cross_sell: {}", True), ("welcome: {}", True),
+    ("order_confirmation: {cross_sell: true}", True), ("order_confirmation: {}", False),
+    ("cart_abandonment: {}\n  browse_abandonment: {}", False)])
+def test_orders_teach_related_products_only_when_a_message_offers_them(
+        scenarios: str, relates: bool) -> None:
+    from relance.engine import Engine
+
+    engine = Engine(load_config(f"scenarios:\n  {scenarios}\n"))
+    engine.feed(basket(0, "x1", "boot", "sock"))
+    assert engine.config.relates is relates
+    assert bool(engine.catalog.related.suggest([Product("boot")], engine.catalog)) is relates
+    assert engine.catalog.get("sock") is not None  # the products are learnt either way
+
+
 def test_cross_sell_falls_back_on_the_category_and_never_offers_what_was_bought() -> None:
     events: list[Event | CatalogUpdate] = [
         stock(-30, "hat"), CatalogUpdate("s-scarf", at(-20), Product(

@@ -174,7 +174,7 @@ class Pipeline:
         except InvalidEventError:
             return
         if isinstance(order, Order):
-            self.catalog.basket(order)
+            self.catalog.basket(order, related=self.config.relates)
 
     def drain(self, partition: int, caught_up: CaughtUp) -> None:
         while (item := self.merge.pop_ready(partition, caught_up)) is not None:
