@@ -222,8 +222,10 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
     else:
         context = multiprocessing.get_context("fork")
         with context.Pool(workers) as pool:
+            # More ranges than workers, so that one slowed down does not hold up the rest.
+            ranges = byte_ranges(path, workers * 4)
             index = LineIndex.join(pool.starmap(index_range, [
-                (path, start, end, workers) for start, end in byte_ranges(path, workers)]))
+                (path, start, end, workers) for start, end in ranges], chunksize=1))
             outcomes = pool.starmap(_replay_file, [
                 (path, config, shard, index, until, strict, explain) for shard in range(workers)])
         errors = [o for o in outcomes if isinstance(o, StrictModeError)]
