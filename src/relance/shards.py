@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from relance.codec.json import envelope
 from relance.eventfile import read_lines
 
-NO_OWNER = 255  # no readable contact and time: every shard tries it, shard 0 reports it
+# No readable contact and time, or a catalog record: every shard reads it, shard 0 reports it.
+NO_OWNER = 255
 # Type codes of the index; 0 is any other type (or none), which the decoder reads itself.
 TYPES: tuple[str | None, ...] = (None, "page_view", "cart", "order", "contact", "engagement")
 _CODES: dict[str | None, int] = {name: code for code, name in enumerate(TYPES)}
@@ -62,7 +63,7 @@ def index_range(path: str, start: int, end: int | None, shards: int) -> LineInde
     shard_by_contact: dict[str, int] = {}
     for line in read_lines(path, start, end):
         found = envelope(line)
-        if found is None:
+        if found is None or found.type == "product":  # a catalog record is every shard's
             owners.append(NO_OWNER)
             times.append(0)
             types.append(0)

@@ -169,13 +169,12 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex
                     summary.events += shard == 0
                     keep(engine.feed_catalog(update))
                     continue
-            if shard != 0 and moment is None:
-                continue  # a line without a readable contact is shard 0's to report
-            if strict:
-                raise StrictModeError(source, number, error) from None
-            summary.invalid += 1
-            result.invalid.append((number, error))
-            if moment is None and owners is None:
+            if shard == 0 or moment is not None:  # every shard's line is shard 0's to report
+                if strict:
+                    raise StrictModeError(source, number, error) from None
+                summary.invalid += 1
+                result.invalid.append((number, error))
+            if moment is None:  # read again, as rare as invalid lines: each shard's clock
                 found = envelope(line)
                 moment = None if found is None else found.occurred_at
             if moment is not None:

@@ -155,7 +155,13 @@ def test_catalog_lines_reach_every_worker_and_back_in_stock_is_decided(tmp_path:
     restocks = [catalog_codec.encode_json(CatalogUpdate(f"r-{pid}", middle, Product(
         pid, name=f"Restocked {pid}", price=1.0, currency="EUR", in_stock=True))) + b"\n"
         for pid in sorted(sold_out)]
-    lines[len(lines) // 2:len(lines) // 2] = restocks
+    # A catalog record is every worker's even when it names a contact; an invalid one that
+    # has a contact and a time still moves every worker's clock.
+    restocks[0] = restocks[0].replace(b'{"type":"product",', b'{"type":"product",'
+                                      b'"contact_id":"contact-1",')
+    invalid = (b'{"type":"product","contact_id":"contact-2","occurred_at":' +
+               str(middle + 1).encode() + b"}\n")
+    lines[len(lines) // 2:len(lines) // 2] = [*restocks, invalid]
     path = tmp_path / "traffic.jsonl"
     path.write_bytes(b"".join(lines))
     config = tmp_path / "stock.yaml"
@@ -168,7 +174,10 @@ def test_catalog_lines_reach_every_worker_and_back_in_stock_is_decided(tmp_path:
     assert restocked and all(c["payload"]["product"]["name"].startswith("Restocked")
                              for c in restocked)
     for run in runs.values():
-        assert f"events read: {len(lines)}, invalid lines: 0" in run.stderr.decode()
+        assert f"events read: {len(lines) - 1}, invalid lines: 1" in run.stderr.decode()
+    one, two = (run.stderr.decode().splitlines() for run in (runs[1], runs[2]))
+    assert one[0] == two[0] and "invalid lines: 1" in one[1]  # the same line reported
+    assert one[2:] == two[2:]  # commands and suppressions
 
 
 def test_the_small_catalogue_case_in_the_readme() -> None:
