@@ -40,21 +40,19 @@ class LineIndex:
 
     @classmethod
     def join(cls, parts: list[LineIndex]) -> LineIndex:
-        packed = array("q")
-        try:
-            for part in parts:
-                packed.extend(part.times)
-            times: Sequence[int] = packed
-        except OverflowError:
-            times = [t for part in parts for t in part.times]
-        return cls(b"".join(p.owners for p in parts), times, b"".join(p.types for p in parts))
+        return cls(b"".join(p.owners for p in parts), _packed([p.times for p in parts]),
+                   b"".join(p.types for p in parts))
 
 
-def _packed(times: list[int]) -> Sequence[int]:
+def _packed(parts: list[Sequence[int]]) -> Sequence[int]:
+    """The times of ``parts`` one after the other, packed unless one does not fit."""
+    packed = array("q")
     try:
-        return array("q", times)
+        for part in parts:
+            packed.extend(part)
     except OverflowError:
-        return times
+        return [time for part in parts for time in part]
+    return packed
 
 
 def index_range(path: str, start: int, end: int | None, shards: int) -> LineIndex:
@@ -74,4 +72,4 @@ def index_range(path: str, start: int, end: int | None, shards: int) -> LineInde
         owners.append(owner)
         times.append(found.occurred_at)
         types.append(_CODES.get(found.type, 0))
-    return LineIndex(bytes(owners), _packed(times), bytes(types))
+    return LineIndex(bytes(owners), _packed([times]), bytes(types))

@@ -113,7 +113,8 @@ def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0,
                  strict: bool = False, source: str = "<events>",
                  explain: bool = False) -> ShardResult:
     """Replay the lines of one shard's contacts, as ``index`` assigns them (without one,
-    every line is this shard's); lines without a readable contact are shard 0's to report."""
+    every line is this shard's); a line that is every shard's (no readable contact and time,
+    or a catalog record) is shard 0's to report."""
     with rare_collections():
         return _replay(lines, config, shard, index, until, strict, source, explain)
 
