@@ -44,7 +44,7 @@ class Catalog:
             return []
         return [self._products[pid] for pid in self._categories.get(category_id, {})]
 
-    def basket(self, order: Order, *, related: bool = True) -> None:
+    def basket(self, order: Order, *, related: bool) -> None:
         """Learn its products from any contact's order and, unless no message offers
         ``related`` products, what is bought together."""
         if related:
