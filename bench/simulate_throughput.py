@@ -5,7 +5,9 @@
 Writes the traffic as JSON lines once, then runs the same path as the CLI (read, decode,
 decide, encode commands) with one worker and with ``--workers`` (default: the CPUs), and
 prints the best and the median of ``--repeat`` runs of each (the reference machine is shared,
-and one run can be a third slower than the next).
+and one run can be a third slower than the next). It also times a fixed pure-Python loop
+before and after, as a yardstick: the same machine has run it more than twice as fast on one
+day as on another, and so the replay.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
 
+    print(f"yardstick before: {_yardstick():.2f}s")
     started = time.perf_counter()
     events = generate(args.contacts)
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,6 +52,19 @@ def main() -> None:
                       + "; ".join(summary.lines()[1:]))
             print(f"simulate throughput, {workers} worker(s), best of {args.repeat}: "
                   f"{max(rates):,.0f} events/s (median {statistics.median(rates):,.0f})")
+    print(f"yardstick after: {_yardstick():.2f}s")
+
+
+def _yardstick() -> float:
+    """Seconds for twenty million additions in a Python loop, the best of three."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(20_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 if __name__ == "__main__":
