@@ -25,6 +25,7 @@ from relance.scenarios import (
     CHANNELS,
     KINDS,
     Config,
+    InputRules,
     Policy,
     Scenario,
     Step,
@@ -374,6 +375,32 @@ def _policy(reader: _Reader, node: yaml.Node) -> Policy:
     return Policy(**fields)
 
 
+# Key -> (field of InputRules, kind): durations are written like other durations.
+_INPUT_KEYS: Final = {"max_event_bytes": ("max_event_bytes", "count"),
+                      "max_field_chars": ("max_field_chars", "count"),
+                      "cart_lines": ("cart_lines", "count"),
+                      "dedupe_window": ("dedupe_window_ms", "duration")}
+
+
+def _inputs(reader: _Reader, node: yaml.Node) -> InputRules:
+    fields: dict[str, Any] = {}
+    for key, (key_node, value_node) in reader.mapping(node, "inputs").items():
+        here = f"inputs.{key}"
+        if key not in _INPUT_KEYS:
+            reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_INPUT_KEYS)})")
+            continue
+        name, kind = _INPUT_KEYS[key]
+        if kind == "duration":
+            reader.duration_into(fields, name, value_node, here)
+            continue
+        value = reader.scalar(value_node, here)
+        if type(value) is not int or value < 1:
+            reader.problem(value_node, here, f"must be a whole number from 1, not {value!r}")
+        else:
+            fields[name] = value
+    return InputRules(**fields)
+
+
 def _caps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, tuple[int | None,
                                                                            int | None]]:
     caps: dict[str, tuple[int | None, int | None]] = {}
@@ -455,13 +482,17 @@ def load_config(text: str, file: str = "<config>") -> Config:
         raise ConfigError([ConfigProblem(file, 1, None, "the file is empty")])
     scenarios: list[Scenario] = []
     policy = Policy()
+    inputs = InputRules()
     top = reader.mapping(root, "")
     for key, (key_node, value_node) in top.items():
         if key == "policy":
             policy = _policy(reader, value_node)
             continue
+        if key == "inputs":
+            inputs = _inputs(reader, value_node)
+            continue
         if key != "scenarios":
-            reader.problem(key_node, key, "unknown key (allowed: scenarios, policy)")
+            reader.problem(key_node, key, "unknown key (allowed: scenarios, policy, inputs)")
             continue
         for name, (name_node, scenario_node) in reader.mapping(value_node, "scenarios").items():
             if not _NAME.fullmatch(name):
@@ -481,7 +512,7 @@ def load_config(text: str, file: str = "<config>") -> Config:
         members = [s for s in scenarios if s.digest == period]
         if members:
             scenarios.append(digest_scenario(period, members))
-    return Config(tuple(scenarios), policy)
+    return Config(tuple(scenarios), policy, inputs)
 
 
 def load_config_file(path: str | Path) -> Config:

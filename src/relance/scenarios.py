@@ -106,10 +106,29 @@ class Policy:
     quiet_hours: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class InputRules:
+    """What the core accepts of inbound events (the file's ``inputs`` section).
+
+    They change decisions, so they live in the scenario file that ``relance simulate`` and
+    the worker share, not in process settings: both paths refuse and skip the same events.
+    """
+
+    # Most bytes of one encoded event; a larger one is refused as ``too_large``.
+    max_event_bytes: int = 64 * 1024
+    # Most characters of one string field (names, URLs, search queries, ids).
+    max_field_chars: int = 2048
+    # Most lines a cart keeps.
+    cart_lines: int = 100
+    # An event id applied to a contact within this window (event time) is a duplicate.
+    dedupe_window_ms: int = 24 * HOUR_MS
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     scenarios: tuple[Scenario, ...]
     policy: Policy = Policy()
+    inputs: InputRules = InputRules()
     _by_name: dict[str, Scenario] = field(init=False, repr=False, compare=False)
     # Looked up once per event: plain attributes rather than a method call.
     by_kind: dict[Kind, tuple[Scenario, ...]] = field(init=False, repr=False, compare=False)
@@ -156,7 +175,7 @@ class Config:
         return Config(tuple(
             replace(s, steps=tuple(replace(step, delay_ms=delay_ms * (n + 1) if step.delay_ms
                                            else 0) for n, step in enumerate(s.steps)))
-            for s in self.scenarios), self.policy)
+            for s in self.scenarios), self.policy, self.inputs)
 
 
 def _one_step(delay_ms: int, template: str) -> tuple[Step, ...]:
