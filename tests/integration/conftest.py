@@ -1,5 +1,9 @@
 """The live pipeline on real parts: the embedded broker, worker and sender processes, an SMTP
-sink. Each test gets its own topics, consumer groups and outbox on one shared broker."""
+sink. Each test gets its own topics, consumer groups and outbox on one shared broker.
+
+No process a test starts outlives it: each test ends with a check that none it started (or
+that those started) still runs, and the session with one for the broker and the rest;
+SIGTERM of pytest tears down like Ctrl-C."""
 
 from __future__ import annotations
 
@@ -19,8 +23,13 @@ from confluent_kafka import Consumer, Producer
 
 from relance.broker import Broker, EmbeddedBroker, ExistingBroker, TopicSpec, free_port
 from relance.demo import metrics as scrape_metrics
-from relance.demo import stop_processes
 from relance.mailsink import MailSink
+from relance.processes import interrupted_by_signals, spawn, stop_processes
+
+from .. import leftovers
+
+# Inherited by every process the run starts: how a leftover is told from other users'.
+RUN = os.environ.setdefault(leftovers.MARK, uuid.uuid4().hex)
 
 PARTITIONS = 4
 SCENARIOS = """\
@@ -28,6 +37,32 @@ scenarios:
   cart_abandonment:   {delay: 4s, quiet_period: 1h}
   browse_abandonment: {delay: 4s, quiet_period: 1h}
 """
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_by_the_session() -> Iterator[None]:
+    """Set up first, torn down last: after the broker and every other fixture."""
+    with interrupted_by_signals():
+        yield
+    _fail_if_left(leftovers.marked(RUN), "the test session")
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_by_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Torn down after the test's other fixtures (a Stack's processes, a Prometheus)."""
+    before = set(leftovers.marked(RUN))
+    yield
+    left = {pid: command for pid, command in leftovers.marked(RUN).items()
+            if pid not in before}
+    _fail_if_left(left, request.node.nodeid)
+
+
+def _fail_if_left(left: dict[int, str], who: str) -> None:
+    if left:
+        leftovers.kill(left)
+        pytest.fail(f"{who} left processes running (now killed): "
+                    + "; ".join(f"{pid} {command}" for pid, command in left.items()),
+                    pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -99,17 +134,17 @@ class Stack:
               **overrides: str) -> subprocess.Popen[bytes]:
         """Start ``relance worker`` or ``relance sender``; ``name`` tells apart two of a kind."""
         name = name or kind
-        log = (self.root / f"{name}.log").open("ab")
-        process = subprocess.Popen([sys.executable, "-m", "relance", kind],
-                                   env={**os.environ, **self.env, **overrides}, stdout=log,
-                                   stderr=subprocess.STDOUT, cwd=self.root)
+        process = spawn([sys.executable, "-m", "relance", kind], log=self.root / f"{name}.log",
+                        env={**os.environ, **self.env, **overrides}, cwd=self.root)
         self.processes[name] = process
         return process
 
     def kill(self, kind: str) -> None:
-        process = self.processes.pop(kind)
+        """SIGKILL; forgotten once it is dead, so a failed wait still leaves it to stop_all."""
+        process = self.processes[kind]
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
+        del self.processes[kind]
 
     def stop_all(self) -> None:
         stop_processes(self.processes.values())

@@ -11,18 +11,21 @@ from pathlib import Path
 
 import pytest
 
+from relance.processes import running
+
 pytestmark = pytest.mark.integration
 
 
 def test_demo_runs_the_live_pipeline_and_saves_emails_into_the_outbox(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELANCE_")}
-    run = subprocess.run(
-        [sys.executable, "-m", "relance", "demo", "--duration", "75", "--outbox", str(outbox),
-         "--folder", str(tmp_path / "demo")],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150)
-    output = run.stdout + run.stderr
-    assert run.returncode == 0, output
+    # SIGTERM, not subprocess.run's SIGKILL, if it overruns: the demo then stops its broker,
+    # worker and sender (each in a group of its own) before it exits.
+    with running([sys.executable, "-m", "relance", "demo", "--duration", "75", "--outbox",
+                  str(outbox), "--folder", str(tmp_path / "demo")], grace=60, env=env,
+                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as demo:
+        output = demo.communicate(timeout=150)[0].decode()
+    assert demo.returncode == 0, output
     assert str(outbox.resolve()) in output
     assert "http://127.0.0.1:" in output and "/metrics" in output
     saved = sorted(outbox.glob("*.eml"))

@@ -55,8 +55,8 @@ def test_alive_at_once_ready_once_in_the_group_with_its_state(stack: Stack, kind
 
 def test_the_worker_is_not_ready_while_the_broker_is_gone_and_alive_all_along(
         tmp_path: Path) -> None:
-    broker = EmbeddedBroker(log=tmp_path / "tansu.log").start()
-    with MailSink(tmp_path / "outbox") as sink:
+    with EmbeddedBroker(log=tmp_path / "tansu.log") as broker, \
+            MailSink(tmp_path / "outbox") as sink:
         stack = Stack(broker, tmp_path, sink)
         try:
             stack.start("worker")
@@ -72,4 +72,3 @@ def test_the_worker_is_not_ready_while_the_broker_is_gone_and_alive_all_along(
             assert stack.metrics("worker")["relance_ready"] == 0.0
         finally:
             stack.stop_all()
-            broker.stop()

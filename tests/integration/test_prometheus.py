@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import yaml
 
 from relance.broker import free_port
 from relance.events import CartChange
+from relance.processes import spawn, stop_processes
 
 from ..metric_names import GRAFANA, PROMETHEUS
 from .conftest import Stack, wait_for
@@ -40,11 +40,10 @@ class Prometheus:
         }
         (root / "prometheus.yml").write_text(yaml.safe_dump(config))
         self.port = free_port()
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [binary, f"--config.file={root / 'prometheus.yml'}",
              f"--storage.tsdb.path={root / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=(root / "prometheus.log").open("wb"), stderr=subprocess.STDOUT)
+             f"--web.listen-address=127.0.0.1:{self.port}"], log=root / "prometheus.log")
 
     def api(self, path: str, **params: str) -> Any:
         url = f"http://127.0.0.1:{self.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
@@ -64,8 +63,7 @@ class Prometheus:
         return {r["metric"].get("job", ""): float(r["value"][1]) for r in data["result"]}
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        stop_processes([self.process], grace=30)
 
 
 @pytest.fixture
