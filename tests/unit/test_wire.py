@@ -149,6 +149,13 @@ def test_a_command_that_expires_round_trips(name: str) -> None:
     assert codec.decode_command(codec.encode_command(expiring)) == expiring
 
 
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_an_expired_command_has_a_result(name: str) -> None:
+    codec = OUTPUTS[name]
+    expired = {**RESULT, "outcome": "expired", "detail": "not delivered by ..."}
+    assert codec.decode_result(codec.encode_result(expired)) == expired
+
+
 @pytest.mark.parametrize("dropped", [("expires_at",), ("variant", "expires_at")])
 def test_plain_avro_written_before_the_last_fields_reads_with_their_defaults(
         dropped: tuple[str, ...]) -> None:

@@ -132,10 +132,10 @@ def read_evolved(full_name: str, raw: bytes) -> Record:
     for writer in earlier_writers(full_name):
         body = io.BytesIO(raw)
         try:
-            record: Record = fastavro.schemaless_reader(body, writer, reader)
+            record = fastavro.schemaless_reader(body, writer, reader)
         except Exception:  # fastavro raises many kinds on bytes of another shape
             continue
-        if body.tell() == len(raw):
+        if body.tell() == len(raw) and isinstance(record, dict):
             return record
     raise first
 
