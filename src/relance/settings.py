@@ -48,7 +48,8 @@ class Settings(BaseSettings):
                                  "sent or suppressed with its reason (JSON); empty for none")
     topic_dlq: str = Field("relance-dlq", description="Output: rejected messages with reasons")
     topic_results: str = Field("relance-delivery-results",
-                               description="Output: one record per delivery attempt outcome")
+                               description="Output: one record per attempt that failed "
+                               "temporarily and one per command's final outcome")
     input_format: WireFormat = Field("auto", description="Format of the input topics: avro, "
                                      "json, or auto (JSON if a message starts with '{')")
     output_format: Literal["avro", "json"] = Field("avro", description="Format of the output "
