@@ -68,6 +68,9 @@ class SendCommand(msgspec.Struct, frozen=True, gc=False):
     recipient: Recipient
     payload: dict[str, Any]
     variant: str | None = None  # the experiment variant the contact is assigned to
+    # When the message is no longer worth sending (the journey's start + stale_after);
+    # the sender gives up retrying then, or at its own delivery horizon if that is sooner.
+    expires_at: int | None = None
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,7 @@ class SendCommand(msgspec.Struct, frozen=True, gc=False):
                           "timezone": self.recipient.timezone, "phone": self.recipient.phone},
             "payload": self.payload,
             "variant": self.variant,
+            "expires_at": None if self.expires_at is None else to_iso(self.expires_at),
         }
 
 

@@ -165,7 +165,7 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
                                    due.due_at, until, due.step), due._replace(due_at=until)
         return state, Suppression(cid, state.contact_id, due.scenario, "lower_priority",
                                   due.due_at, due.step), following
-    state, outcome = decide(state, candidate, scenario, config.policy, cid)
+    state, outcome = decide(state, candidate, scenario, config.policy, cid, due.started_at)
     if isinstance(outcome, Deferral):
         return state, outcome, due._replace(due_at=outcome.until)
     if isinstance(outcome, SendCommand) and scenario.digest is not None:

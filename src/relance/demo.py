@@ -149,7 +149,7 @@ class Pipeline:
                     "RELANCE_WEB_PORT": str(self.worker_port),
                     "RELANCE_SENDER_WEB_PORT": str(self.sender_port),
                     "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(smtp_port),
-                    "RELANCE_SMTP_BACKOFF": "0.2", "RELANCE_SCENARIOS": str(scenarios),
+                    "RELANCE_RETRY_BACKOFF": "0.2", "RELANCE_SCENARIOS": str(scenarios),
                     "RELANCE_MAIL_FROM": "Demo Shop <shop@example.com>"}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 

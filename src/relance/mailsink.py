@@ -78,7 +78,9 @@ class MailSink:
 
     With ``tls_context`` it offers STARTTLS and requires it before MAIL; with
     ``require_auth=(user, password)`` it requires AUTH (after STARTTLS when TLS is on);
-    ``delay`` seconds pass before each message is answered, like a slow relay.
+    ``delay`` seconds pass before each message is answered, like a slow relay. ``stop`` and
+    ``start`` again take it down and bring it back on the same port, keeping what it saved
+    (a relay outage).
     """
 
     def __init__(self, outbox: Path, host: str = "127.0.0.1", port: int = 0, *,

@@ -1,6 +1,6 @@
 """Prometheus metrics, built once from an injected registry and passed to who counts.
 
-Labels are bounded (topic, reason, scenario, channel, outcome): never a contact or command
+Labels are bounded (topic, reason, scenario, channel, outcome, result): never a contact or command
 id, which would grow a series per shopper.
 """
 
@@ -28,6 +28,7 @@ class Metrics:
     suppressions: Counter
     deferrals: Counter
     deliveries: Counter
+    delivery_attempts: Counter
     deadline_to_command: Histogram
     command_to_delivery: Histogram
     deadlines_pending: Gauge
@@ -35,6 +36,7 @@ class Metrics:
     ready: Gauge
     partitions_assigned: Gauge
     state_recovery: Gauge
+    oldest_undelivered: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry, prefix: str = "relance") -> Metrics:
@@ -52,8 +54,12 @@ class Metrics:
                                  "scenario", "reason"),
             deferrals=counter("deferrals", "Candidates contact policy planned again for later.",
                               "scenario", "reason"),
-            deliveries=counter("deliveries", "Delivery attempts, by outcome.",
+            deliveries=counter("deliveries", "Commands the sender is done with, by final "
+                               "outcome (a temporary failure is not one: it is retried).",
                                "channel", "outcome"),
+            delivery_attempts=counter("delivery_attempts", "Attempts at a provider, by "
+                                      "result: delivered, temporary_failure, "
+                                      "permanent_failure.", "channel", "result"),
             deadline_to_command=Histogram(
                 f"{prefix}_deadline_to_command_seconds",
                 "From a scenario's deadline to the command decided for it.", ["scenario"],
@@ -74,4 +80,8 @@ class Metrics:
             state_recovery=Gauge(f"{prefix}_state_recovery_seconds", "How long the latest "
                                  "restore of contact states from the changelog took.",
                                  registry=registry),
+            oldest_undelivered=Gauge(f"{prefix}_oldest_undelivered_seconds", "Age (from its "
+                                     "decision) of the command the sender keeps retrying, the "
+                                     "oldest undelivered one; 0 when none.", ["channel"],
+                                     registry=registry),
         )

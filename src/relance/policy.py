@@ -24,8 +24,9 @@ from relance.state import ContactState
 
 
 def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy: Policy,
-           cid: str) -> tuple[ContactState, Outcome]:
-    """``cid``: the candidate's command id, which the caller has derived already."""
+           cid: str, started_at: int) -> tuple[ContactState, Outcome]:
+    """``cid``: the candidate's command id, which the caller has derived already;
+    ``started_at``: when its journey started, from which ``stale_after`` counts."""
     at = candidate.due_at
     profile = state.profile
     if not (profile.phone if scenario.channel == "sms" else profile.email):
@@ -69,6 +70,8 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
         recipient=Recipient(profile.email, profile.locale, profile.timezone, profile.phone),
         payload=candidate.payload,
         variant=variant,
+        expires_at=(None if scenario.stale_after_ms is None
+                    else started_at + scenario.stale_after_ms),
     )
     state = state._replace(last_sent=state.with_sent(candidate.scenario, at))
     if not scenario.transactional and scenario.channel in policy.caps:

@@ -6,8 +6,9 @@ Variables are prefixed ``RELANCE_`` (``RELANCE_BROKER``, ``RELANCE_SMTP_HOST`` .
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,7 +48,8 @@ class Settings(BaseSettings):
                                  "sent or suppressed with its reason (JSON); empty for none")
     topic_dlq: str = Field("relance-dlq", description="Output: rejected messages with reasons")
     topic_results: str = Field("relance-delivery-results",
-                               description="Output: one record per delivery attempt outcome")
+                               description="Output: one record per attempt that failed "
+                               "temporarily and one per command's final outcome")
     input_format: WireFormat = Field("auto", description="Format of the input topics: avro, "
                                      "json, or auto (JSON if a message starts with '{')")
     output_format: Literal["avro", "json"] = Field("avro", description="Format of the output "
@@ -63,9 +65,6 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
     smtp_tls: bool = Field(False, description="Connect with implicit TLS (port 465)")
-    smtp_max_attempts: int = Field(5, ge=1, description="Attempts for temporary SMTP failures")
-    smtp_backoff: float = Field(1.0, gt=0, description="First retry delay in seconds; doubles "
-                                "each attempt")
     sms_url: str | None = Field(None, description="SMS gateway endpoint (HTTP POST of JSON "
                                 "{id, to, from, text}); sms scenarios fail without it")
     sms_token: SecretStr | None = Field(None, description="Bearer token for the SMS gateway")
@@ -73,6 +72,20 @@ class Settings(BaseSettings):
     mail_from: str = Field("relance <noreply@localhost>", description="From address of emails")
     template_dir: Path | None = Field(None, description="Folder whose templates override the "
                                       "shipped ones")
+    retry_backoff: float = Field(1.0, gt=0, description="Wait after a command's first "
+                                 "temporary delivery failure (SMTP or SMS), seconds; doubles "
+                                 "with each further one up to RELANCE_RETRY_BACKOFF_MAX, each "
+                                 "wait drawn between half and all of it")
+    retry_backoff_max: float = Field(300.0, gt=0, description="Longest wait between two "
+                                     "attempts at a command, seconds")
+    delivery_horizon: float = Field(86400.0, gt=0, description="How long after its decision "
+                                    "a command may still be delivered, seconds: temporary "
+                                    "failures are retried until then (or until the scenario's "
+                                    "stale_after, if sooner), then it ends expired")
+    ledger_retention: float = Field(691200.0, gt=0, description="How long the sender's "
+                                    "ledger remembers a handled command id, seconds (8 d); "
+                                    "raised to the delivery topic's retention.ms + 1 d when "
+                                    "that is longer; must exceed RELANCE_DELIVERY_HORIZON")
 
     web_port: int = Field(6066, description="HTTP port of the worker: /metrics, /healthz, "
                           "/readyz")
@@ -93,15 +106,48 @@ class Settings(BaseSettings):
                                          "broker needs 1")
 
 
+# Variables that are gone, and what replaced them: set, they would be silently ignored.
+REMOVED: Final = {
+    "RELANCE_SMTP_MAX_ATTEMPTS": "temporary failures are retried until a command expires "
+                                 "(RELANCE_DELIVERY_HORIZON, the scenario's stale_after)",
+    "RELANCE_SMTP_BACKOFF": "the first wait is RELANCE_RETRY_BACKOFF, for SMTP and SMS alike",
+}
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the environment; a bad value fails at start naming the variable."""
+    problems = [ConfigProblem("environment", None, name, f"no longer a setting: {instead}")
+                for name, instead in REMOVED.items() if name in os.environ]
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [ConfigProblem("environment", None,
-                                  "RELANCE_" + ".".join(str(p) for p in error["loc"]).upper(),
-                                  error["msg"]) for error in exc.errors()]
-        raise ConfigError(problems) from None
+        problems += [ConfigProblem("environment", None,
+                                   "RELANCE_" + ".".join(str(p) for p in error["loc"]).upper(),
+                                   error["msg"]) for error in exc.errors()]
+    else:
+        problems += _inconsistent(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _inconsistent(settings: Settings) -> list[ConfigProblem]:
+    """Settings each valid alone that do not go together."""
+    found = []
+    if settings.retry_backoff > settings.retry_backoff_max:
+        found.append(ConfigProblem(
+            "environment", None, "RELANCE_RETRY_BACKOFF",
+            f"{settings.retry_backoff:g} s is longer than RELANCE_RETRY_BACKOFF_MAX "
+            f"({settings.retry_backoff_max:g} s)"))
+    if settings.ledger_retention <= settings.delivery_horizon:
+        # A command is never sent past its horizon: an id forgotten after it cannot be sent
+        # again, one forgotten before it could.
+        found.append(ConfigProblem(
+            "environment", None, "RELANCE_LEDGER_RETENTION",
+            f"{settings.ledger_retention:g} s must be longer than RELANCE_DELIVERY_HORIZON "
+            f"({settings.delivery_horizon:g} s), or a command redelivered after its id was "
+            "forgotten could be sent twice"))
+    return found
 
 
 def env_name(field: str) -> str:

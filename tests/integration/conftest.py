@@ -114,7 +114,7 @@ class Stack:
             "RELANCE_WEB_PORT": str(free_port()), "RELANCE_SENDER_WEB_PORT": str(free_port()),
             "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(self.sink.port),
             "RELANCE_MAIL_FROM": "Shop <shop@example.com>", "RELANCE_SCENARIOS": str(scenarios),
-            "RELANCE_SMTP_BACKOFF": "0.2",
+            "RELANCE_RETRY_BACKOFF": "0.2",
         }
         for name in ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
                      "relance-deliveries", "relance-dlq", "relance-delivery-results",

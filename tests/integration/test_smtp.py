@@ -176,6 +176,20 @@ def test_a_closed_port_is_temporary() -> None:
         asyncio.run(provider.send(message()))
 
 
+def test_the_sink_stops_and_comes_back_on_its_port_keeping_what_it_saved(
+        sink: MailSink) -> None:
+    provider = SmtpProvider(sink.host, sink.port, timeout=5)
+    port = sink.port
+    asyncio.run(provider.send(message()))
+    sink.stop()
+    with pytest.raises(TemporaryDeliveryError):  # a relay that is down: refused, retried
+        asyncio.run(provider.send(message()))
+    sink.start()
+    assert sink.port == port
+    asyncio.run(provider.send(message()))
+    assert len(sink.messages()) == 2
+
+
 def test_a_missing_recipient_address_is_a_message_error() -> None:
     record = command(email=None)
     with pytest.raises(MessageError, match="no email address"):

@@ -27,6 +27,8 @@ REQUIRED = {
     "suppressions": "relance_suppressions_total",
     "deferrals": "relance_deferrals_total",
     "deliveries by outcome": "relance_deliveries_total",
+    "delivery attempts by result": "relance_delivery_attempts_total",
+    "oldest undelivered command": "relance_oldest_undelivered_seconds",
     "deadline-to-command latency": "relance_deadline_to_command_seconds_bucket",
     "command-to-delivery latency": "relance_command_to_delivery_seconds_bucket",
     "pending deadlines": "relance_deadlines_pending",

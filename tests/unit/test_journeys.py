@@ -76,6 +76,20 @@ def test_a_step_due_after_interest_went_stale_is_not_sent() -> None:
     assert suppressed(outcomes) == [("cart_abandonment", "stale")]
 
 
+def test_a_command_expires_when_its_journey_goes_stale_and_without_stale_after_never() -> None:
+    # The sender stops retrying a message at the moment the core would call it stale.
+    config = load_config("scenarios:\n  cart_abandonment:\n    stale_after: 12h\n"
+                         "    steps: [{delay: 1h}, {delay: 6h}]\n"
+                         "  browse_abandonment: {delay: 1h}\n")
+    commands = sent(replay([profile(), cart(0), cart(30)], 3000, config))
+    assert [(c.scenario, c.step, c.expires_at) for c in commands] == [
+        ("cart_abandonment", 1, at(30 + 12 * 60)), ("cart_abandonment", 2, at(30 + 12 * 60))]
+    assert commands[0].to_record()["expires_at"] == to_iso(at(30 + 12 * 60))
+    no_limit = sent(replay([profile(), view(0)], 3000, config))
+    assert [(c.scenario, c.expires_at) for c in no_limit] == [("browse_abandonment", None)]
+    assert no_limit[0].to_record()["expires_at"] is None
+
+
 ORDERS = load_config("""\
 scenarios:
   order_confirmation: {}

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from relance.metrics import Metrics
 
-BOUNDED_LABELS = {"topic", "reason", "scenario", "channel", "outcome", "le"}
+BOUNDED_LABELS = {"topic", "reason", "scenario", "channel", "outcome", "result", "le"}
 
 
 @pytest.fixture
@@ -33,6 +33,7 @@ def test_counters_move(registry: CollectorRegistry, metrics: Metrics) -> None:
     metrics.commands_decided.labels(scenario="cart_abandonment").inc()
     metrics.suppressions.labels(scenario="cart_abandonment", reason="quiet_period").inc()
     metrics.deliveries.labels(channel="email", outcome="delivered").inc()
+    metrics.delivery_attempts.labels(channel="email", result="temporary_failure").inc()
     assert value(registry, "relance_events_consumed_total", topic="page-views") == 2
     assert value(registry, "relance_events_rejected_total", topic="carts",
                  reason="not_avro") == 1
@@ -41,6 +42,8 @@ def test_counters_move(registry: CollectorRegistry, metrics: Metrics) -> None:
                  reason="quiet_period") == 1
     assert value(registry, "relance_deliveries_total", channel="email",
                  outcome="delivered") == 1
+    assert value(registry, "relance_delivery_attempts_total", channel="email",
+                 result="temporary_failure") == 1
 
 
 def test_histograms_and_gauge(registry: CollectorRegistry, metrics: Metrics) -> None:
@@ -79,10 +82,11 @@ def test_names_follow_conventions_and_no_label_can_carry_a_contact(
     assert counters == {"relance_events_consumed_total", "relance_events_rejected_total",
                         "relance_commands_decided_total", "relance_suppressions_total",
                         "relance_deliveries_total", "relance_deferrals_total",
-                        "relance_events_applied_total"}
+                        "relance_events_applied_total", "relance_delivery_attempts_total"}
     assert histograms == {"relance_deadline_to_command_seconds",
                           "relance_command_to_delivery_seconds"}
     assert types["relance_deadlines_pending"] == "gauge"
+    assert types["relance_oldest_undelivered_seconds"] == "gauge"
     declared = {label for field in fields(metrics)
                 for label in getattr(metrics, field.name)._labelnames}
     assert declared <= BOUNDED_LABELS

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from relance.errors import ConfigError
 from relance.settings import Settings, env_name, load_settings, reference
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -44,3 +45,32 @@ def test_relance_settings_prints_the_reference() -> None:
     printed = subprocess.run([sys.executable, "-m", "relance", "settings"], check=True,
                              capture_output=True, text=True).stdout
     assert printed.strip() == reference()
+
+
+@pytest.mark.parametrize("removed", ["RELANCE_SMTP_MAX_ATTEMPTS", "RELANCE_SMTP_BACKOFF"])
+def test_a_variable_that_is_no_longer_a_setting_stops_the_start_saying_what_replaced_it(
+        monkeypatch: pytest.MonkeyPatch, removed: str) -> None:
+    # Ignored, it would let an operator believe sends still give up after five attempts.
+    monkeypatch.setenv(removed, "5")
+    with pytest.raises(ConfigError, match=f"{removed}: no longer a setting: .*RELANCE_"):
+        load_settings()
+
+
+@pytest.mark.parametrize(("variables", "named"), [
+    ({"RELANCE_LEDGER_RETENTION": "86400"}, "RELANCE_LEDGER_RETENTION"),
+    ({"RELANCE_DELIVERY_HORIZON": "1000000"}, "RELANCE_LEDGER_RETENTION"),
+    ({"RELANCE_RETRY_BACKOFF": "10", "RELANCE_RETRY_BACKOFF_MAX": "5"}, "RELANCE_RETRY_BACKOFF"),
+])
+def test_settings_that_do_not_go_together_stop_the_start(
+        monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], named: str) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"environment: {named}: "):
+        load_settings()
+
+
+def test_the_retry_settings_default_to_a_day_of_retries_and_eight_days_of_ledger() -> None:
+    settings = load_settings()
+    assert (settings.retry_backoff, settings.retry_backoff_max) == (1.0, 300.0)
+    assert settings.delivery_horizon == 24 * 3600
+    assert settings.ledger_retention == 8 * 24 * 3600

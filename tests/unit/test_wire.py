@@ -142,6 +142,35 @@ def test_command_and_result_round_trip(name: str) -> None:
     assert codec.decode_result(codec.encode_result({**RESULT, "detail": None}))["detail"] is None
 
 
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_a_command_that_expires_round_trips(name: str) -> None:
+    codec = OUTPUTS[name]
+    expiring = {**COMMAND, "expires_at": "2024-05-04T11:00:00.000Z"}
+    assert codec.decode_command(codec.encode_command(expiring)) == expiring
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_an_expired_command_has_a_result(name: str) -> None:
+    codec = OUTPUTS[name]
+    expired = {**RESULT, "outcome": "expired", "detail": "not delivered by ..."}
+    assert codec.decode_result(codec.encode_result(expired)) == expired
+
+
+@pytest.mark.parametrize("dropped", [("expires_at",), ("variant", "expires_at")])
+def test_plain_avro_written_before_the_last_fields_reads_with_their_defaults(
+        dropped: tuple[str, ...]) -> None:
+    # What a worker not yet upgraded writes: the schema without its newest fields.
+    schema = standalone(avro.COMMAND_SCHEMA)
+    earlier = {**schema, "fields": [f for f in schema["fields"] if f["name"] not in dropped]}
+    old = {key: value for key, value in COMMAND.items() if key not in dropped}
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(earlier),
+                               {**old, "decided_at": 1714561200000,
+                                "payload": json.dumps(old["payload"])})
+    decoded = AvroOutputCodec().decode_command(buffer.getvalue())
+    assert decoded == {**COMMAND, "variant": None, "expires_at": None}
+
+
 def test_avro_command_carries_the_payload_as_json_text() -> None:
     raw = AvroOutputCodec().encode_command(COMMAND)
     record = fastavro.schemaless_reader(io.BytesIO(raw), avro.schemas()[avro.COMMAND_SCHEMA],

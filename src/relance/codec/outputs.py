@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any, Protocol
 
 import fastavro
@@ -58,8 +59,10 @@ def _json_object(raw: bytes) -> Record:
 
 # The Avro shape of each record: which fields are times, and which is JSON text.
 def command_to_avro(record: Mapping[str, Any]) -> Record:
+    expires = record.get("expires_at")
     return {**record, "decided_at": parse_iso(record["decided_at"]),
-            "payload": orjson.dumps(record["payload"]).decode()}
+            "payload": orjson.dumps(record["payload"]).decode(),
+            "expires_at": None if expires is None else parse_iso(expires)}
 
 
 def command_from_avro(record: Record) -> Record:
@@ -67,7 +70,9 @@ def command_from_avro(record: Record) -> Record:
         payload = orjson.loads(record["payload"])
     except orjson.JSONDecodeError as exc:
         raise InvalidEventError("bad_value", f"payload is not JSON text: {exc}") from None
-    return {**record, "decided_at": to_iso(_epoch_ms(record["decided_at"])), "payload": payload}
+    expires = record.get("expires_at")
+    return {**record, "decided_at": to_iso(_epoch_ms(record["decided_at"])), "payload": payload,
+            "expires_at": None if expires is None else to_iso(_epoch_ms(expires))}
 
 
 def result_to_avro(record: Mapping[str, Any]) -> Record:
@@ -99,6 +104,42 @@ def read_avro(full_name: str, raw: bytes, start: int = 0) -> Record:
     return record
 
 
+@cache
+def earlier_writers(full_name: str) -> tuple[Any, ...]:
+    """The record as written before each of its trailing fields with a default was added,
+    latest first (a send command before ``expires_at``, before ``variant`` ...)."""
+    from relance.codec.standalone import standalone  # it imports avro's schemas too
+
+    schema = standalone(full_name)
+    fields = list(schema["fields"])
+    writers = []
+    while fields and "default" in fields[-1]:
+        fields.pop()
+        writers.append(fastavro.parse_schema({**schema, "fields": list(fields)}))
+    return tuple(writers)
+
+
+def read_evolved(full_name: str, raw: bytes) -> Record:
+    """A plain Avro body written with our schema or an earlier one of ``earlier_writers``
+    (a rolling upgrade: a sender reads what a worker not yet upgraded wrote); the fields the
+    writer lacked take their defaults. Plain Avro carries no writer schema, so the earlier
+    shapes are tried in turn when ours does not read the body to its last byte."""
+    try:
+        return read_avro(full_name, raw)
+    except InvalidEventError as error:
+        first = error
+    reader = avro.schemas()[full_name]
+    for writer in earlier_writers(full_name):
+        body = io.BytesIO(raw)
+        try:
+            record = fastavro.schemaless_reader(body, writer, reader)
+        except Exception:  # fastavro raises many kinds on bytes of another shape
+            continue
+        if body.tell() == len(raw) and isinstance(record, dict):
+            return record
+    raise first
+
+
 class AvroOutputCodec:
     """Plain schemaless Avro with ``schemas/send_command.avsc`` and ``delivery_result.avsc``."""
 
@@ -106,7 +147,7 @@ class AvroOutputCodec:
         return write_avro(avro.COMMAND_SCHEMA, command_to_avro(record))
 
     def decode_command(self, raw: bytes) -> Record:
-        return command_from_avro(read_avro(avro.COMMAND_SCHEMA, raw))
+        return command_from_avro(read_evolved(avro.COMMAND_SCHEMA, raw))
 
     def encode_result(self, record: Mapping[str, Any]) -> bytes:
         return write_avro(avro.RESULT_SCHEMA, result_to_avro(record))

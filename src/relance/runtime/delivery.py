@@ -1,4 +1,9 @@
-"""The sender's per-command path: ledger check, render, deliver with retries, record.
+"""The sender's per-command path: ledger check, render, deliver, record.
+
+A temporary failure (a refused connection, a timeout, a 4xx, an SMS gateway's 429 or 5xx)
+never ends a command: it is retried after a backoff for as long as the command is worth
+sending (``backoff.expiry``), then it ends ``expired``. The waits go through the caller's
+``Wait``, which keeps the consumer polled and may abandon the command (``Abandoned``).
 
 The ledger (a changelogged table keyed by command id) is written and flushed right after the
 provider accepted a message, before the outcome is reported and long before the offset is
@@ -11,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
@@ -19,6 +23,8 @@ from relance.catalog import Catalog
 from relance.providers.base import Provider
 from relance.providers.errors import PermanentDeliveryError, TemporaryDeliveryError
 from relance.providers.sms import HttpSmsProvider, SmsMessage
+from relance.runtime.backoff import Backoff, expiry
+from relance.runtime.outage import Outages
 from relance.sender.errors import MessageError, RenderError
 from relance.sender.message import build_message
 from relance.sender.recheck import recheck
@@ -29,15 +35,12 @@ log = logging.getLogger(__name__)
 
 Report = Callable[[dict[str, Any]], Awaitable[None]]
 Where = Mapping[str, Any]
+Wait = Callable[[float], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    backoff: float = 1.0
-
-    def delay(self, attempt: int) -> float:
-        return float(self.backoff * 2 ** (attempt - 1))
+class Abandoned(Exception):  # noqa: N818  # an outcome, not an error
+    """Raised by a ``Wait``: the command in hand is left unsettled and uncommitted (its
+    partition was revoked, or the sender stops); whoever reads it next delivers it."""
 
 
 class Delivery:
@@ -46,8 +49,8 @@ class Delivery:
                  sms: HttpSmsProvider | None = None, catalog: Catalog | None = None,
                  flush: Callable[[], Awaitable[None]], clock: Callable[[], int],
                  observe: Callable[[str, str, float | None], None],
-                 retry: RetryPolicy = RetryPolicy(),
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 attempted: Callable[[str, str], None], outages: Outages,
+                 backoff: Backoff, horizon_ms: int) -> None:
         self.ledger = ledger
         self.renderer = renderer
         self.provider = provider
@@ -58,11 +61,15 @@ class Delivery:
         self.flush = flush
         self.clock = clock
         self.observe = observe
-        self.retry = retry
-        self.sleep = sleep
+        self.attempted = attempted
+        self.outages = outages
+        self.backoff = backoff
+        self.horizon_ms = horizon_ms
 
-    async def handle(self, command: Mapping[str, Any], where: Where | None = None) -> None:
-        """``where``: the delivery message's topic, partition and offset, for the logs."""
+    async def handle(self, command: Mapping[str, Any], where: Where | None = None,
+                     wait: Wait = asyncio.sleep) -> None:
+        """``where``: the delivery message's topic, partition and offset, for the logs;
+        ``wait`` sleeps between two attempts, and may raise ``Abandoned``."""
         key = str(command["command_id"]).encode()
         extra = {**(where or {}), "contact_id": command.get("contact_id"),
                  "command_id": command.get("command_id")}
@@ -87,7 +94,10 @@ class Delivery:
         except (RenderError, MessageError) as error:
             await self._settle(key, command, "render_failure", 0, str(error), extra)
             return
-        await self._deliver(key, command, send, extra)
+        try:
+            await self._deliver(key, command, send, extra, wait)
+        finally:
+            self.outages.released()
 
     def _sending(self, command: Mapping[str, Any]) -> Callable[[], Awaitable[None]]:
         """The message built (a render or address error shows here, before any attempt)."""
@@ -106,24 +116,37 @@ class Delivery:
         return lambda: self.provider.send(message)
 
     async def _deliver(self, key: bytes, command: Mapping[str, Any],
-                       send: Callable[[], Awaitable[None]], extra: Where) -> None:
-        for attempt in range(1, self.retry.max_attempts + 1):
+                       send: Callable[[], Awaitable[None]], extra: Where, wait: Wait) -> None:
+        """Attempts until one is final or the command expires; a temporary failure is
+        reported and retried after a backoff, never the end of a command."""
+        deadline, why = expiry(command, self.horizon_ms)
+        channel = str(command.get("channel", "email"))
+        failures, last = 0, ""
+        while self.clock() <= deadline:
             try:
                 await send()
             except TemporaryDeliveryError as error:
-                if attempt == self.retry.max_attempts:
-                    await self._settle(key, command, "temporary_failure", attempt,
-                                       f"gave up after {attempt} attempts: {error}", extra)
-                    return
-                await self._record(command, "temporary_failure", attempt, str(error), extra)
-                await self.sleep(self.retry.delay(attempt))
+                failures, last = failures + 1, str(error)
+                self.attempted(channel, "temporary_failure")
+                self.outages.failed(channel, parse_iso(str(command["decided_at"])), last)
+                await self._record(command, "temporary_failure", failures, last, extra)
+                left = (deadline - self.clock()) / 1000
+                await wait(max(0.0, min(self.backoff.delay(failures), left + 0.001)))
             except PermanentDeliveryError as error:
-                await self._settle(key, command, "permanent_failure", attempt, str(error),
-                                   extra)
+                self.attempted(channel, "permanent_failure")
+                self.outages.answered(channel)
+                await self._settle(key, command, "permanent_failure", failures + 1,
+                                   str(error), extra)
                 return
             else:
-                await self._settle(key, command, "delivered", attempt, None, extra)
+                self.attempted(channel, "delivered")
+                self.outages.answered(channel)
+                await self._settle(key, command, "delivered", failures + 1, None, extra)
                 return
+        tried = f" after {failures} attempts, the last: {last}" if failures else \
+            ", not attempted"
+        await self._settle(key, command, "expired", failures,
+                           f"not delivered by {to_iso(deadline)} ({why}){tried}", extra)
 
     async def _settle(self, key: bytes, command: Mapping[str, Any], outcome: str,
                       attempt: int, detail: str | None, extra: Where) -> None:
@@ -134,12 +157,14 @@ class Delivery:
 
     async def _record(self, command: Mapping[str, Any], outcome: str, attempt: int,
                       detail: str | None, extra: Where) -> None:
+        """On the results topic: a final outcome (also counted), or a temporary failure."""
         now = self.clock()
         channel = str(command.get("channel", "email"))
         latency = None
         if outcome == "delivered":
             latency = max(0.0, (now - parse_iso(str(command["decided_at"]))) / 1000)
-        self.observe(channel, outcome, latency)
+        if outcome != "temporary_failure":
+            self.observe(channel, outcome, latency)
         if outcome not in ("delivered", "duplicate"):
             log.warning("command %s for contact %s: %s (attempt %d) %s", command["command_id"],
                         command.get("contact_id"), outcome, attempt, detail or "", extra=extra)

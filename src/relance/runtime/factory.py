@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import ssl
+import urllib.parse
 from typing import Any
 
 import faust
@@ -20,16 +23,20 @@ from relance.metrics import Metrics
 from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.runtime import kafka
+from relance.runtime.backoff import Backoff
 from relance.runtime.catalog_follower import follow_catalog
 from relance.runtime.changelog import Changelog
-from relance.runtime.delivery import Delivery, RetryPolicy
+from relance.runtime.delivery import Delivery
 from relance.runtime.ledger import Ledger
+from relance.runtime.outage import Outages
 from relance.runtime.outputs import Outputs
 from relance.runtime.sender import ResultSink, SenderLoop, build_sender
 from relance.runtime.worker import build_loop, build_worker, inputs_of, wall_clock_ms
 from relance.scenarios import Config
 from relance.sender.render import Renderer
 from relance.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def output_codec(settings: Settings) -> OutputCodec:
@@ -96,6 +103,9 @@ class MetricsObserver:
         if latency is not None:
             self.metrics.command_to_delivery.labels(channel).observe(latency)
 
+    def attempted(self, channel: str, result: str) -> None:
+        self.metrics.delivery_attempts.labels(channel, result).inc()
+
 
 def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) -> faust.App:
     observer = MetricsObserver(Metrics.create(registry))
@@ -121,6 +131,47 @@ def sms_provider(settings: Settings) -> HttpSmsProvider | None:
     return HttpSmsProvider(settings.sms_url, token=token, sender=settings.sms_from)
 
 
+DAY_MS = 24 * 3600 * 1000
+
+
+def ledger_retention_ms(setting_ms: int, topic_retention_ms: int | None) -> int:
+    """How long the ledger remembers an id: the setting, raised to the delivery topic's
+    retention plus a day when the topic keeps commands longer, so that a redelivered command
+    is always found. A topic kept forever (-1) or of unknown retention leaves the setting:
+    past it a redelivered command is past its delivery horizon too, recorded ``expired``."""
+    if topic_retention_ms is None or topic_retention_ms < 0:
+        return setting_ms
+    return max(setting_ms, topic_retention_ms + DAY_MS)
+
+
+def provider_names(settings: Settings) -> dict[str, str]:
+    """How /readyz names each channel's provider: where it is, never a credential."""
+    sms = "not configured"
+    if settings.sms_url:
+        parts = urllib.parse.urlsplit(settings.sms_url)
+        sms = f"SMS gateway {parts.scheme}://{parts.hostname}" + (
+            f":{parts.port}" if parts.port else "")
+    return {"email": f"SMTP relay {settings.smtp_host}:{settings.smtp_port}", "sms": sms}
+
+
+def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
+    changelog = Changelog(settings, f"{settings.app_id}-sender-delivery-ledger-changelog")
+    changelog.ensure()
+    setting = int(settings.ledger_retention * 1000)
+    topic = kafka.retention_ms(settings, settings.topic_deliveries)
+    retention = ledger_retention_ms(setting, topic)
+    if retention > setting:
+        log.warning("%s keeps commands %.1f d (retention.ms=%d): the delivery ledger remembers "
+                    "ids %.1f d instead of RELANCE_LEDGER_RETENTION's %.1f d",
+                    settings.topic_deliveries, topic / DAY_MS if topic else 0, topic or 0,
+                    retention / DAY_MS, setting / DAY_MS)
+    elif topic is not None and topic < 0:
+        log.warning("%s keeps commands forever (retention.ms=-1): a command redelivered more "
+                    "than %.1f d after it was handled is recorded expired (past its delivery "
+                    "horizon), not duplicate", settings.topic_deliveries, setting / DAY_MS)
+    return Ledger(changelog, outputs, retention_ms=retention)
+
+
 def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
@@ -130,9 +181,11 @@ def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
         kafka.ensure_topic(settings, TopicSpec(name, settings.partitions), exact=False)
     outputs = Outputs(kafka.producer(settings), codec, deliveries=settings.topic_deliveries,
                       dlq=settings.topic_dlq, clock=wall_clock_ms)
-    changelog = Changelog(settings, f"{settings.app_id}-sender-delivery-ledger-changelog")
-    changelog.ensure()
-    ledger = Ledger(changelog, outputs)
+    ledger = _ledger(settings, outputs)
+    outages = Outages(provider_names(settings), wall_clock_ms)
+    for channel in ("email", "sms"):
+        observer.metrics.oldest_undelivered.labels(channel).set_function(
+            functools.partial(outages.age, channel))
     sink = ResultSink(outputs, codec, results=settings.topic_results, dlq=settings.topic_dlq,
                       clock=wall_clock_ms, rejected=observer.rejected)
 
@@ -143,13 +196,15 @@ def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
                         provider=smtp_provider(settings), sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
-                        observe=observer.delivered,
-                        retry=RetryPolicy(settings.smtp_max_attempts, settings.smtp_backoff))
+                        observe=observer.delivered, attempted=observer.attempted,
+                        outages=outages,
+                        backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
+                        horizon_ms=int(settings.delivery_horizon * 1000))
     loop = SenderLoop(topic=settings.topic_deliveries, codec=codec, delivery=delivery,
                       sink=sink, ledger=ledger, metrics=observer.metrics,
-                      commit_interval=settings.commit_interval,
+                      commit_interval=settings.commit_interval, clock=wall_clock_ms,
                       new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
-    app = build_sender(settings, loop, registry, observer.metrics)
+    app = build_sender(settings, loop, registry, observer.metrics, outages.problems)
     if catalog is not None:
         follow_catalog(app, settings, catalog)
     return app

@@ -15,7 +15,10 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import (  # type: ignore[attr-defined]  # exported, not in __all__
+    AdminClient,
+    ConfigResource,
+)
 
 from relance.broker import BrokerError, TopicSpec, create_topics
 from relance.settings import Settings
@@ -84,6 +87,23 @@ def ensure_topic(settings: Settings, spec: TopicSpec, *, exact: bool = True) -> 
     if partitions != spec.partitions:
         raise BrokerError(f"topic {spec.name} has {partitions} partitions, expected "
                           f"{spec.partitions} (RELANCE_PARTITIONS)")
+
+
+def retention_ms(settings: Settings, topic: str) -> int | None:
+    """The topic's ``retention.ms`` as the broker reports it (-1: forever), or ``None`` when
+    the broker does not say (some, Tansu among them, report only what was set)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers(settings.broker)},
+                        logger=CLIENT_LOG)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    try:
+        (future,) = admin.describe_configs([resource]).values()
+        entry = future.result(timeout=10).get("retention.ms")
+    except KafkaException as exc:
+        log.warning("cannot read the configuration of topic %s: %s", topic, exc)
+        return None
+    if entry is None or entry.value is None:
+        return None
+    return int(entry.value)
 
 
 def read_to_end(reader: Consumer, partitions: Iterable[tuple[str, int]],
