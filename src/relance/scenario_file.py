@@ -377,7 +377,10 @@ def _policy(reader: _Reader, node: yaml.Node) -> Policy:
 
 # Key -> (field of InputRules, kind): durations are written like other durations.
 _INPUT_KEYS: Final = {"max_event_bytes": ("max_event_bytes", "count"),
-                      "max_field_chars": ("max_field_chars", "count"),
+                      "max_id_bytes": ("max_id_bytes", "count"),
+                      "max_name_bytes": ("max_name_bytes", "count"),
+                      "max_url_bytes": ("max_url_bytes", "count"),
+                      "max_query_bytes": ("max_query_bytes", "count"),
                       "cart_lines": ("cart_lines", "count"),
                       "dedupe_window": ("dedupe_window_ms", "duration")}
 

@@ -11,6 +11,7 @@ import pytest
 from relance.codec.json import _UNREAD, _fast, envelope
 from relance.codec.records import event_from_record
 from relance.errors import InvalidEventError
+from relance.scenarios import InputRules
 
 PRODUCT = {"id": "p1", "name": "Shoe", "price": 59.9, "currency": "EUR", "category_id": "c",
            "url": "u", "image_url": "i", "in_stock": True}
@@ -45,7 +46,7 @@ def mutations(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 def slow(record: dict[str, Any]) -> Any:
     try:
-        return event_from_record(record)
+        return event_from_record(record, rules=InputRules())
     except InvalidEventError:
         return None
 

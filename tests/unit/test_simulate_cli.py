@@ -228,3 +228,41 @@ def test_explain_prints_every_decision_with_its_reason() -> None:
         "cy", "search_abandonment", "no_consent")
     assert all(d["reason"] is None and d["channel"] == "email"
                for d in decisions if d["outcome"] == "sent")
+
+
+FAR_AHEAD = b'{"type":"page_view","event_id":"x9","contact_id":"c3",' \
+            b'"occurred_at":"9999-12-31T00:00:00Z","page_type":"home"}\n'
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_event_far_ahead_of_now_is_refused_and_moves_no_clock(tmp_path: Path,
+                                                                 workers: str) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(LINES + FAR_AHEAD)
+    result = relance("simulate", "--events", str(events), "--workers", workers)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b""  # the cart reminder (due 11:00) never came due
+    err = result.stderr.decode()
+    assert f"{events}:4: bad_value: occurred_at 9999-12-31T00:00:00.000Z is more than 1h " \
+           "ahead of now (--now)" in err
+    assert "events read: 3, invalid lines: 1" in err
+
+
+def test_now_pins_the_present_the_events_are_checked_against() -> None:
+    later = encode(view(150, contact="c3")) + b"\n"  # 12:30, two and a half hours after 10:00
+    args = ["simulate", "--events", "-", "--now", "2024-05-01T10:00:00Z"]
+    refused = relance(*args, stdin=LINES + later)
+    assert "-:4: bad_value: occurred_at 2024-05-01T12:30:00.000Z is more than 1h ahead of " \
+           "now (--now) (2024-05-01T10:00:00.000Z)" in refused.stderr.decode()
+    assert refused.stdout == b""
+    skewed = relance(*args, "--max-clock-skew", "10800", stdin=LINES + later)
+    assert "invalid lines: 0" in skewed.stderr.decode()
+    assert len(skewed.stdout.splitlines()) == 1  # the cart reminder of 11:00
+    assert relance(*args, "--max-clock-skew", "0", stdin=LINES).returncode == 2
+
+
+def test_the_default_clock_skew_is_the_workers() -> None:
+    from relance.cli import _DEFAULT_SKEW
+    from relance.settings import Settings
+
+    assert Settings.model_fields["max_clock_skew"].default == _DEFAULT_SKEW
