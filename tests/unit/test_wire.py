@@ -10,7 +10,7 @@ import fastavro
 import pytest
 
 from relance.codec import avro
-from relance.codec.deadletter import dead_letter
+from relance.codec.deadletter import DETAIL_KEPT, KEY_KEPT, VALUE_KEPT, dead_letter
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.standalone import standalone
 from relance.codec.wire import (
@@ -176,6 +176,30 @@ def test_dead_letter_keeps_the_bytes_and_says_why() -> None:
         "relance.source.offset": b"42",
         "relance.rejected_at": b"2024-05-01T10:00:00.000Z",
     }
+
+
+def test_a_dead_letter_of_an_oversized_message_is_cut_to_stay_writable() -> None:
+    error = InvalidEventError("too_large", "x" * 5000)
+    value, key = b"v" * 5_000_000, b"k" * 20_000
+    cut_key, cut_value, headers = dead_letter(key, value, error, topic="carts", partition=0,
+                                              offset=7, now_ms=0)
+    found = dict(headers)
+    assert cut_value == value[:VALUE_KEPT] and cut_key == key[:KEY_KEPT]
+    assert found["relance.truncated"] == b"key,value"
+    assert found["relance.original_bytes"] == b"5000000"
+    assert found["relance.original_key_bytes"] == b"20000"
+    assert found["relance.detail"] == b"x" * DETAIL_KEPT + " …".encode()
+    record = len(cut_key) + len(cut_value) + sum(len(k) + len(v) for k, v in headers)
+    assert record < 1_000_000 - 1024  # the producer's default, with room for the framing
+
+
+def test_a_dead_letter_up_to_the_limit_keeps_its_bytes_whole() -> None:
+    error = InvalidEventError("too_large", "the event is large")
+    value = b"v" * VALUE_KEPT
+    key, kept, headers = dead_letter(b"c1", value, error, topic="carts", partition=0, offset=7,
+                                     now_ms=0)
+    assert (key, kept) == (b"c1", value)
+    assert "relance.truncated" not in dict(headers)
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
