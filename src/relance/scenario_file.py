@@ -19,7 +19,7 @@ from relance.conditions import Condition, condition
 from relance.errors import ConfigError, ConfigProblem
 from relance.events import ORDER_STATUSES
 from relance.experiments import Experiment, Variant
-from relance.pacing import parse_hours
+from relance.pacing import SENDS_KEPT, parse_hours
 from relance.scenarios import (
     CATALOGUE,
     CHANNELS,
@@ -417,9 +417,9 @@ def _caps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, tuple[int |
             value = reader.scalar(count_node, f"{here}.{period}")
             if period not in limits:
                 reader.problem(period_node, f"{here}.{period}", "unknown key (allowed: day, week)")
-            elif type(value) is not int or value < 1:
+            elif type(value) is not int or not 1 <= value <= SENDS_KEPT:
                 reader.problem(count_node, f"{here}.{period}",
-                               f"must be a whole number from 1, not {value!r}")
+                               f"must be a whole number from 1 to {SENDS_KEPT}, not {value!r}")
             else:
                 limits[period] = value
         caps[channel] = (limits["day"], limits["week"])
