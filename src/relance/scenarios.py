@@ -131,15 +131,18 @@ class InputRules:
     # An event id applied to a contact within this window (event time) is a duplicate.
     dedupe_window_ms: int = 24 * HOUR_MS
     # Derived, for the decoders (``codec.limits``): per kind, the characters up to which a
-    # field cannot be over its limit (a character is at most 4 bytes); the smallest limit.
+    # field cannot be over its limit (a character is at most 4 bytes); the smallest limit,
+    # and the smallest but the ids'.
     screen: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
     smallest_field_bytes: int = field(init=False, repr=False, compare=False)
+    smallest_other_bytes: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        limits = (self.max_id_bytes, self.max_name_bytes, self.max_url_bytes,
-                  self.max_query_bytes)
-        object.__setattr__(self, "screen", tuple(limit // 4 for limit in limits))
-        object.__setattr__(self, "smallest_field_bytes", min(limits))
+        others = (self.max_name_bytes, self.max_url_bytes, self.max_query_bytes)
+        object.__setattr__(self, "screen", tuple(limit // 4 for limit in (
+            self.max_id_bytes, *others)))
+        object.__setattr__(self, "smallest_field_bytes", min(self.max_id_bytes, *others))
+        object.__setattr__(self, "smallest_other_bytes", min(others))
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ def generated(rng: random.Random) -> str:
                      for _ in range(rng.randrange(1, 3)))
     labels = ["".join(rng.choice(label_parts[:2] if rng.random() < 0.8 else label_parts)
                       for _ in range(rng.randrange(1, 4))) for _ in range(rng.randrange(1, 3))]
-    tld = rng.choice(["com", "io", "de", "local", "TEST", "onion", "c0m", "x", "arpa"])
+    tld = rng.choice(["com", "io", "de", "local", "TEST", "test", "onion", "c0m", "x", "arpa"])
     if rng.random() < 0.05:
         local = "a" * rng.choice([63, 64, 65])
     if rng.random() < 0.05:

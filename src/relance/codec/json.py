@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from relance.codec.limits import check_fields, too_large_event
+from relance.codec.limits import SCREENS, measure, too_large_event
 from relance.codec.records import event_from_record, event_to_record, fits_rules
 from relance.errors import InvalidEventError
 from relance.events import CartChange, ContactProfile, Event, EventType, Order, PageView
@@ -123,8 +123,10 @@ def decode(raw: bytes | str, event_type: EventType | None = None, *, rules: Inpu
         raise too_large_event(size, rules, lambda: orjson.loads(raw))
     event = _fast(raw, event_type, tag)
     if event is not None:
-        if size > rules.smallest_field_bytes:
-            check_fields(event, rules)
+        # limits.check_fields, spelled out: this runs for most events.
+        if size > rules.smallest_field_bytes and SCREENS[type(event)](
+                event, rules.screen, size > rules.smallest_other_bytes):
+            measure(event, rules)
         return event
     try:
         record: Any = orjson.loads(raw)

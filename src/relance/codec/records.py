@@ -257,7 +257,7 @@ def catalog_update(record: Any, *, rules: InputRules, size: int | None = None) -
     update = CatalogUpdate(_string(record, "event_id", required=True), _occurred_at(record),
                            _product(_required(record, "product", ""), "product"))
     if size is None or size > rules.smallest_field_bytes:
-        check_fields(update, rules)
+        check_fields(update, rules, size)
     return update
 
 
@@ -299,7 +299,7 @@ def event_from_record(record: Any, event_type: EventType | None = None, *,
             "unknown_type", f"type must be one of {', '.join(sorted(DECODERS))}, not {kind!r}")
     event = decoder(record)
     if size is None or size > rules.smallest_field_bytes:
-        check_fields(event, rules)
+        check_fields(event, rules, size)
     return event
 
 
