@@ -14,7 +14,7 @@ from typing import IO
 from relance.broker import BrokerError
 from relance.errors import ConfigError
 from relance.scenario_file import load_config_file
-from relance.scenarios import DEFAULT_CONFIG, Config
+from relance.scenarios import DEFAULT_CONFIG, Config, InputRules
 from relance.simulate import Horizon, StrictModeError, simulate
 from relance.timestamps import parse_iso
 
@@ -137,11 +137,14 @@ def _run_app(kind: str) -> int:
     logging.config.dictConfig(logging_config(settings))
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
-    config = load_config(str(settings.scenarios) if settings.scenarios else None)
     if kind == "worker":
+        config = load_config(str(settings.scenarios) if settings.scenarios else None)
         app = worker_app(settings, config, registry)
-    else:  # the sender reads the catalog within the file's input limits too
-        app = sender_app(settings, registry, config.inputs)
+    else:
+        # The scenario file is the worker's (deployments mount it there only): the sender's
+        # copy of the catalog keeps the default limits, and the worker dead-letters what its
+        # own refuse.
+        app = sender_app(settings, registry, InputRules())
     faust.Worker(app, loglevel=settings.log_level,
                  logging_config=logging_config(settings)).execute_from_commandline()
     return 0

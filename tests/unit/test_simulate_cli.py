@@ -266,3 +266,25 @@ def test_the_default_clock_skew_is_the_workers() -> None:
     from relance.settings import Settings
 
     assert Settings.model_fields["max_clock_skew"].default == _DEFAULT_SKEW
+
+
+def test_a_catalog_update_far_ahead_of_now_is_refused_and_answers_no_one() -> None:
+    from relance.codec import catalog as catalog_codec
+    from relance.events import CatalogUpdate, PageView, Product
+    from relance.scenario_file import load_config
+    from relance.simulate import Horizon, replay_shard
+    from relance.timestamps import parse_iso
+
+    config = load_config("scenarios:\n  back_in_stock: {}\n")
+    seen = PageView("v1", "c1", parse_iso("2024-05-01T10:00:00Z"), "product",
+                    Product("sku-1", in_stock=False))
+    lines = [encode(profile()), encode(seen)] + [catalog_codec.encode_json(CatalogUpdate(
+        f"u-{at}", parse_iso(at), Product("sku-1", in_stock=True)))
+        for at in ("9999-01-01T00:00:00Z", "2024-05-01T12:00:00Z")]
+    result = replay_shard(lines, config, horizon=Horizon(parse_iso("2024-05-01T13:00:00Z"),
+                                                         3_600_000))
+    ((number, error),) = result.invalid
+    assert (number, error.reason) == (3, "bad_value")
+    assert error.detail.startswith("occurred_at 9999-01-01T00:00:00.000Z is more than 1h")
+    # The restock of 12:00 still answers the watch: the catalog did not keep year 9999.
+    assert [line for _, _, line in result.commands if b"back_in_stock" in line]
