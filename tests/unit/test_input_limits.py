@@ -214,3 +214,15 @@ def test_the_quick_screen_never_misses_a_field_over_its_limit() -> None:
                 assert over and error.detail.startswith(over[0]), (event, error)
             else:
                 assert not over, event
+
+
+@pytest.mark.parametrize("record", [
+    {"type": "cart", "action": "add", "quantity": 2**31, "product": {"id": "p1"}},
+    {"type": "order", "order_id": "o1", "status": "placed", "total": 1, "currency": "EUR",
+     "items": [{"product": {"id": "p1"}, "quantity": 2**31}]}])
+def test_a_quantity_is_at_most_an_avro_int_on_every_path(record: dict[str, Any]) -> None:
+    base = {"event_id": "e1", "contact_id": "c1", "occurred_at": 1}
+    for time in (1, "1970-01-01T00:00:00.001Z"):  # the fast path, the checking path
+        raw = json.dumps({**base, **record, "occurred_at": time}).encode()
+        error = refused(lambda raw=raw: json_codec.decode(raw, rules=RULES))
+        assert error.reason == "bad_value" and "2147483647" in error.detail

@@ -29,7 +29,7 @@ BASES: list[dict[str, Any]] = [
      "subscription_ends_on": "2025-01-31", "sms_opt_in": False},
 ]
 VALUES: list[Any] = [None, "", "x", 0, -1, 3, 1.5, True, [], {}, "2024-05-01T10:00:00Z",
-                     "clear", "update", "product", 2**70,
+                     "clear", "update", "product", 2**70, 2**31 - 1, 2**31,
                      "2024-02-30", "20240501", "2024-05-01", "Mars/Olympus", "UTC"]
 
 

@@ -22,6 +22,7 @@ from relance.detectors.stock import RESTOCKS_KEPT, WATCHED_KEPT
 from relance.engine import Engine
 from relance.errors import ConfigError
 from relance.events import (
+    MAX_QUANTITY,
     CartChange,
     CatalogUpdate,
     ContactProfile,
@@ -225,6 +226,14 @@ def test_a_full_cart_drops_the_line_added_first() -> None:
         CartChange("e10", "c1", T0 + 10, "remove", product(1))])
     assert [(line.product.id, line.quantity) for line in state.cart.lines] == [
         ("p0", 3), ("p2", 1)]
+
+
+def test_a_cart_line_adds_up_to_the_largest_quantity_an_event_may_carry() -> None:
+    engine = Engine(load_config("scenarios: {cart_abandonment: {}}\n"))
+    state = feed(engine, [CartChange(f"e{n}", "c1", T0 + n, "add", product(1), MAX_QUANTITY)
+                          for n in range(3)])
+    assert state.cart.lines[0].quantity == MAX_QUANTITY
+    encode_stored(Stored(0, (0,), state))  # an integer a stored state holds
 
 
 def test_the_default_cart_keeps_fifty_lines() -> None:

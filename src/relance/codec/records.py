@@ -18,6 +18,7 @@ from relance.events import (
     CART_ACTIONS,
     CHANNELS,
     ENGAGEMENT_KINDS,
+    MAX_QUANTITY,
     ORDER_STATUSES,
     PAGE_TYPES,
     CartChange,
@@ -158,6 +159,8 @@ def cart_change(record: Record) -> CartChange:
     quantity = _integer(record, "quantity", 1)
     if quantity < 0 or (quantity == 0 and action in ("add", "remove")):
         raise InvalidEventError("bad_value", f"quantity {quantity} is not valid for {action}")
+    if quantity > MAX_QUANTITY:
+        raise InvalidEventError("bad_value", f"quantity must be at most {MAX_QUANTITY}")
     return CartChange(event_id, contact_id, occurred_at, action, product, quantity,
                       _string(record, "cart_id"))
 
@@ -172,8 +175,9 @@ def _order_items(record: Record) -> tuple[OrderItem, ...]:
         if not isinstance(item, Mapping):
             raise InvalidEventError("bad_type", f"{where} must be an object")
         quantity = _integer(item, "quantity", 1)
-        if quantity <= 0:
-            raise InvalidEventError("bad_value", f"{where}.quantity must be positive")
+        if not 0 < quantity <= MAX_QUANTITY:
+            raise InvalidEventError("bad_value", f"{where}.quantity must be from 1 to "
+                                    f"{MAX_QUANTITY}")
         items.append(OrderItem(_product(_required(item, "product", f"{where}."),
                                         f"{where}.product"), quantity))
     return tuple(items)
@@ -311,12 +315,13 @@ def fits_rules(event: Event) -> bool:
     if isinstance(event, PageView):
         return event.product is None or bool(event.product.id)
     if isinstance(event, CartChange):
-        if event.quantity < 0 or (event.quantity == 0 and event.action in ("add", "remove")):
+        if (event.quantity < 0 or event.quantity > MAX_QUANTITY
+                or (event.quantity == 0 and event.action in ("add", "remove"))):
             return False
         return event.action == "clear" if event.product is None else bool(event.product.id)
     if isinstance(event, Order):
         return bool(event.order_id and event.currency) and all(
-            item.quantity > 0 and item.product.id for item in event.items)
+            0 < item.quantity <= MAX_QUANTITY and item.product.id for item in event.items)
     if isinstance(event, ContactProfile):
         return ((event.timezone is None or _known_zone(event.timezone))
                 and (event.email is None or email_problem(event.email) is None)

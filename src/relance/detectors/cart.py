@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from relance.catalog import Catalog
 from relance.commands import Candidate
-from relance.events import CartChange, Order
+from relance.events import MAX_QUANTITY, CartChange, Order
 from relance.journeys import cancel, start
 from relance.scenarios import Scenario
 from relance.state import Cart, CartLine, Journey
@@ -24,8 +24,8 @@ def _apply_change(lines: tuple[CartLine, ...], change: CartChange,
         return ()
     product = change.product
     current = next((line.quantity for line in lines if line.product.id == product.id), 0)
-    if change.action == "add":
-        quantity = current + change.quantity
+    if change.action == "add":  # never past what an event may say, however many add up
+        quantity = min(current + change.quantity, MAX_QUANTITY)
     elif change.action == "remove":
         quantity = current - change.quantity
     else:
