@@ -98,7 +98,8 @@ def build_app(args: argparse.Namespace) -> faust.App:
     async def apply(stream: Any) -> None:
         count, first = 0, 0.0
         async for event in stream.events():
-            engine.apply(decode(event.value, types[event.message.topic]))
+            engine.apply(decode(event.value, types[event.message.topic],
+                                rules=DEFAULT_CONFIG.inputs))
             count += 1
             if count == 1:
                 first = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,11 +14,13 @@ from typing import IO
 from relance.broker import BrokerError
 from relance.errors import ConfigError
 from relance.scenario_file import load_config_file
-from relance.scenarios import DEFAULT_CONFIG, Config
-from relance.simulate import StrictModeError, simulate
+from relance.scenarios import DEFAULT_CONFIG, Config, InputRules
+from relance.simulate import Horizon, StrictModeError, simulate
 from relance.timestamps import parse_iso
 
 EXIT_USAGE = 2
+# The worker's default (relance.settings), repeated: settings read the environment.
+_DEFAULT_SKEW = 3600.0
 
 
 def _time(text: str) -> int:
@@ -25,6 +28,16 @@ def _time(text: str) -> int:
         return int(text) if text.isdigit() else parse_iso(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--explain", action="store_true",
                      help="write every decision (sent, or suppressed with its reason) instead "
                      "of the commands")
+    sim.add_argument("--now", type=_time,
+                     help="the present the events are checked against (ISO-8601 or epoch ms; "
+                     "default: when the run starts): one dated more than --max-clock-skew "
+                     "later is refused, as the worker refuses it past its wall clock")
+    sim.add_argument("--max-clock-skew", type=_seconds, default=_DEFAULT_SKEW,
+                     metavar="SECONDS",
+                     help="how far past --now an event's time may be (default: "
+                     f"{_DEFAULT_SKEW:g}, as RELANCE_MAX_CLOCK_SKEW's)")
     sim.add_argument("--strict", action="store_true",
                      help="fail with exit code 2 at the first invalid line")
     sim.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
@@ -79,9 +100,12 @@ def _simulate(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         out: IO[bytes] = (stack.enter_context(Path(args.out).open("wb")) if args.out
                           else sys.stdout.buffer)
+        # The wall clock is read here, outside the core and the replay.
+        now = args.now if args.now is not None else time.time_ns() // 1_000_000
+        horizon = Horizon(now, int(args.max_clock_skew * 1000))
         try:
             summary = simulate(args.events, config, out, workers=args.workers,
-                               explain=args.explain,
+                               explain=args.explain, horizon=horizon,
                                until=args.until, strict=args.strict, report=sys.stderr)
         except StrictModeError as exc:
             print(f"relance simulate: {exc}", file=sys.stderr)
@@ -117,7 +141,10 @@ def _run_app(kind: str) -> int:
         config = load_config(str(settings.scenarios) if settings.scenarios else None)
         app = worker_app(settings, config, registry)
     else:
-        app = sender_app(settings, registry)
+        # The scenario file is the worker's (deployments mount it there only): the sender's
+        # copy of the catalog keeps the default limits, and the worker dead-letters what its
+        # own refuse.
+        app = sender_app(settings, registry, InputRules())
     faust.Worker(app, loglevel=settings.log_level,
                  logging_config=logging_config(settings)).execute_from_commandline()
     return 0

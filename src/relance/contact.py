@@ -76,7 +76,8 @@ def on_event(state: ContactState, event: Event, config: Config,
                 and interests is state.interests):
             return state
     elif type(event) is CartChange:
-        cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"])
+        cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"],
+                                                 max_lines=config.inputs.cart_lines)
         browse, journeys = browse_detector.on_cart(browse, journeys, event,
                                                    kinds["browse_abandonment"])
         if kinds["category_abandonment"]:

@@ -52,7 +52,7 @@ class InvalidEventError(RelanceError):
 
     REASONS = frozenset({
         "not_json", "not_avro", "not_an_object", "unknown_type",
-        "missing_field", "bad_type", "bad_value",
+        "missing_field", "bad_type", "bad_value", "too_large",
     })
 
     def __init__(self, reason: str, detail: str) -> None:

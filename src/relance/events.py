@@ -22,6 +22,9 @@ ORDER_STATUSES: Final = frozenset(OrderStatus.__args__)  # type: ignore[attr-def
 EVENT_TYPES: Final = frozenset(EventType.__args__)  # type: ignore[attr-defined]
 ENGAGEMENT_KINDS: Final = frozenset(EngagementKind.__args__)  # type: ignore[attr-defined]
 CHANNELS: Final = frozenset({"email", "sms"})
+# A quantity's largest value: Avro's int, which JSON keeps too, so that a cart line's sum
+# stays an integer a stored state can hold.
+MAX_QUANTITY: Final = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)

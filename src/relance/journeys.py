@@ -6,7 +6,7 @@ state that persists on assignment never misses a change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from relance.conditions import matches
@@ -35,6 +35,17 @@ def start(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...], instan
             if j.scenario not in names or (not one_per_scenario and j.instance != instance)]
     return (*kept, *(Journey(s.name, instance, 1, at, at + s.steps[0].delay_ms, data)
                      for s in scenarios))
+
+
+def keep_latest(journeys: tuple[Journey, ...], names: Collection[str],
+                count: int) -> tuple[Journey, ...]:
+    """At most ``count`` journeys of the scenarios ``names`` (instances side by side): the
+    ones started last; among equal start times, the ones added last."""
+    members = [n for n, journey in enumerate(journeys) if journey.scenario in names]
+    if len(members) <= count:
+        return journeys
+    dropped = set(sorted(members, key=lambda n: journeys[n].started_at)[:len(members) - count])
+    return tuple(journey for n, journey in enumerate(journeys) if n not in dropped)
 
 
 def cancel(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...]) -> tuple[Journey, ...]:

@@ -14,6 +14,9 @@ from relance.localtime import zone
 from relance.timestamps import DAY_MS, from_datetime
 
 KEPT_MS: Final = 8 * DAY_MS  # sends older than a week and a day count for no cap
+# The latest sends a contact keeps, which bounds its state: a cap counts at most this many
+# (the scenario file refuses a larger cap), so keeping no more changes no decision.
+SENDS_KEPT: Final = 64
 
 
 def parse_hours(text: str) -> tuple[int, int]:

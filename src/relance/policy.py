@@ -18,7 +18,7 @@ from relance.commands import (
     SendCommand,
     Suppression,
 )
-from relance.pacing import KEPT_MS, cap_until, quiet_until
+from relance.pacing import KEPT_MS, SENDS_KEPT, cap_until, quiet_until
 from relance.scenarios import Policy, Scenario
 from relance.state import ContactState
 
@@ -76,7 +76,7 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
     state = state._replace(last_sent=state.with_sent(candidate.scenario, at))
     if not scenario.transactional and scenario.channel in policy.caps:
         state = state._replace(sends=(*(s for s in state.sends if at - s[1] < KEPT_MS),
-                                      (scenario.channel, at)))
+                                      (scenario.channel, at))[-SENDS_KEPT:])
     return state, command
 
 

@@ -19,7 +19,7 @@ from relance.conditions import Condition, condition
 from relance.errors import ConfigError, ConfigProblem
 from relance.events import ORDER_STATUSES
 from relance.experiments import Experiment, Variant
-from relance.pacing import parse_hours
+from relance.pacing import SENDS_KEPT, parse_hours
 from relance.scenarios import (
     CATALOGUE,
     CHANNELS,
@@ -377,7 +377,10 @@ def _policy(reader: _Reader, node: yaml.Node) -> Policy:
 
 # Key -> (field of InputRules, kind): durations are written like other durations.
 _INPUT_KEYS: Final = {"max_event_bytes": ("max_event_bytes", "count"),
-                      "max_field_chars": ("max_field_chars", "count"),
+                      "max_id_bytes": ("max_id_bytes", "count"),
+                      "max_name_bytes": ("max_name_bytes", "count"),
+                      "max_url_bytes": ("max_url_bytes", "count"),
+                      "max_query_bytes": ("max_query_bytes", "count"),
                       "cart_lines": ("cart_lines", "count"),
                       "dedupe_window": ("dedupe_window_ms", "duration")}
 
@@ -414,9 +417,9 @@ def _caps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, tuple[int |
             value = reader.scalar(count_node, f"{here}.{period}")
             if period not in limits:
                 reader.problem(period_node, f"{here}.{period}", "unknown key (allowed: day, week)")
-            elif type(value) is not int or value < 1:
+            elif type(value) is not int or not 1 <= value <= SENDS_KEPT:
                 reader.problem(count_node, f"{here}.{period}",
-                               f"must be a whole number from 1, not {value!r}")
+                               f"must be a whole number from 1 to {SENDS_KEPT}, not {value!r}")
             else:
                 limits[period] = value
         caps[channel] = (limits["day"], limits["week"])

@@ -112,16 +112,37 @@ class InputRules:
 
     They change decisions, so they live in the scenario file that ``relance simulate`` and
     the worker share, not in process settings: both paths refuse and skip the same events.
+    Sizes are UTF-8 bytes: what a field costs in the stored state and on Kafka, whatever its
+    script. With these defaults the largest state a contact can reach stays under 1 MB, the
+    broker's default record limit (see ``tests/unit/test_state_bounds.py``).
     """
 
     # Most bytes of one encoded event; a larger one is refused as ``too_large``.
     max_event_bytes: int = 64 * 1024
-    # Most characters of one string field (names, URLs, search queries, ids).
-    max_field_chars: int = 2048
-    # Most lines a cart keeps.
-    cart_lines: int = 100
+    # Most bytes of one string field, by kind: ids (event, contact, product, order, cart,
+    # category and command ids, and the short codes currency and locale), product names,
+    # URLs (url, image_url), search queries.
+    max_id_bytes: int = 256
+    max_name_bytes: int = 512
+    max_url_bytes: int = 2048
+    max_query_bytes: int = 512
+    # Most lines a cart keeps; a new line in a full cart pushes out the oldest one.
+    cart_lines: int = 50
     # An event id applied to a contact within this window (event time) is a duplicate.
     dedupe_window_ms: int = 24 * HOUR_MS
+    # Derived, for the decoders (``codec.limits``): per kind, the characters up to which a
+    # field cannot be over its limit (a character is at most 4 bytes); the smallest limit,
+    # and the smallest but the ids'.
+    screen: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
+    smallest_field_bytes: int = field(init=False, repr=False, compare=False)
+    smallest_other_bytes: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        others = (self.max_name_bytes, self.max_url_bytes, self.max_query_bytes)
+        object.__setattr__(self, "screen", tuple(limit // 4 for limit in (
+            self.max_id_bytes, *others)))
+        object.__setattr__(self, "smallest_field_bytes", min(self.max_id_bytes, *others))
+        object.__setattr__(self, "smallest_other_bytes", min(others))
 
 
 @dataclass(frozen=True, slots=True)

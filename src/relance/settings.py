@@ -98,6 +98,9 @@ class Settings(BaseSettings):
         "info", description="debug, info, warning or error")
     session_timeout: float = Field(10.0, description="Consumer group session timeout, seconds")
     commit_interval: float = Field(1.0, description="Offset commit interval, seconds")
+    max_clock_skew: float = Field(3600.0, gt=0, description="Most seconds an event's "
+                                  "occurred_at may be ahead of the wall clock; a later one is "
+                                  "dead-lettered (bad_value)")
     tick_interval: float = Field(0.05, gt=0, description="Longest wait for input before due "
                                  "deadlines are looked for, seconds")
     batch_size: int = Field(5000, ge=1, description="Most input messages the worker applies "

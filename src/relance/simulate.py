@@ -10,6 +10,11 @@ but moves its clock with every line's time. A contact's decisions depend only on
 events, that clock and the catalog (every shard reads every order and catalog line), so the
 result is the same as with one worker.
 Commands are written sorted by (decided_at, command_id) whatever the number of workers.
+
+Events are refused as the live worker refuses them: the sizes of the file's ``inputs``, and
+a time more than the clock skew allowed ahead of now (``Horizon``: the run's start, or the
+``--now`` it is given for a reproducible run). Such a line moves no clock, not even another
+shard's, since one line dated in the year 9999 would otherwise fire every deadline at once.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import orjson
 
 from relance.codec import catalog as catalog_codec
 from relance.codec.json import decode, envelope
+from relance.codec.limits import too_far_ahead
 from relance.commands import Deferral, Outcome, SendCommand, decision_record
 from relance.engine import Engine
 from relance.errors import InvalidEventError, RelanceError
@@ -36,6 +42,23 @@ from relance.scenarios import Config
 from relance.shards import NO_OWNER, TYPES, LineIndex, index_range
 
 Command = tuple[int, str, bytes]  # decided_at, command_id, JSON line
+_NO_LIMIT = 1 << 63  # later than any epoch ms a file holds
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The latest event time a replay accepts: ``now`` (what the run takes for the present)
+    plus ``skew_ms``, the clock skew allowed, as the worker allows it past its wall clock."""
+
+    now: int
+    skew_ms: int
+
+    @property
+    def latest(self) -> int:
+        return self.now + self.skew_ms
+
+    def refusal(self, occurred_at: int) -> InvalidEventError:
+        return too_far_ahead(occurred_at, self.latest, self.skew_ms, "now (--now)")
 
 
 class StrictModeError(RelanceError):
@@ -111,17 +134,20 @@ class ShardResult:
 def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0,
                  index: LineIndex | None = None, until: int | None = None,
                  strict: bool = False, source: str = "<events>",
-                 explain: bool = False) -> ShardResult:
+                 explain: bool = False, horizon: Horizon | None = None) -> ShardResult:
     """Replay the lines of one shard's contacts, as ``index`` assigns them (without one,
     every line is this shard's); a line that is every shard's (no readable contact and time,
-    or a catalog record) is shard 0's to report."""
+    or a catalog record) is shard 0's to report. Without a ``horizon`` no time is too late."""
     with rare_collections():
-        return _replay(lines, config, shard, index, until, strict, source, explain)
+        return _replay(lines, config, shard, index, until, strict, source, explain, horizon)
 
 
 def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex | None,
-            until: int | None, strict: bool, source: str, explain: bool) -> ShardResult:
+            until: int | None, strict: bool, source: str, explain: bool,
+            horizon: Horizon | None) -> ShardResult:
     engine = Engine(config)
+    rules = config.inputs
+    latest = _NO_LIMIT if horizon is None else horizon.latest
     result = ShardResult(Summary(), [], [])
     summary, commands = result.summary, result.commands
     owners, times, types = (None, [], b"") if index is None else (
@@ -145,9 +171,11 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex
         if owners is not None and (owner := owners[number - 1]) != NO_OWNER:
             moment, tag = times[number - 1], TYPES[types[number - 1]]
             if owner != shard:
+                if moment > latest:  # its owner refuses it
+                    continue
                 if tag == "order":  # every shard learns from every basket
                     try:
-                        foreign = decode(line, tag=tag)
+                        foreign = decode(line, rules=rules, tag=tag)
                     except InvalidEventError:
                         pass
                     else:
@@ -158,12 +186,17 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex
                     keep(fired)
                 continue
         try:
-            event = decode(line) if tag is None else decode(line, tag=tag)
+            event = decode(line, rules=rules) if tag is None else decode(
+                line, rules=rules, tag=tag)
+            if event.occurred_at > latest:
+                raise _too_late(horizon, event.occurred_at)
         except InvalidEventError as exc:
             error = exc
             if moment is None and _is_catalog(line):
                 try:
-                    update = catalog_codec.decode(line)
+                    update = catalog_codec.decode(line, rules=rules)
+                    if update.occurred_at > latest:
+                        raise _too_late(horizon, update.occurred_at)
                 except InvalidEventError as bad:
                     error = bad
                 else:  # the catalog is every shard's
@@ -178,7 +211,7 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex
             if moment is None:  # read again, as rare as invalid lines: each shard's clock
                 found = envelope(line)
                 moment = None if found is None else found.occurred_at
-            if moment is not None:
+            if moment is not None and moment <= latest:
                 keep(engine.tick(moment))
             continue
         summary.events += 1
@@ -191,6 +224,11 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex
     return result
 
 
+def _too_late(horizon: Horizon | None, occurred_at: int) -> InvalidEventError:
+    assert horizon is not None  # no time is too late without one
+    return horizon.refusal(occurred_at)
+
+
 def _is_catalog(line: bytes) -> bool:
     try:
         record = orjson.loads(line)
@@ -200,25 +238,28 @@ def _is_catalog(line: bytes) -> bool:
 
 
 def _replay_file(path: str, config: Config, shard: int, index: LineIndex, until: int | None,
-                 strict: bool, explain: bool) -> ShardResult | StrictModeError:
+                 strict: bool, explain: bool,
+                 horizon: Horizon | None) -> ShardResult | StrictModeError:
     with open_events(path) as lines:
         try:
             return replay_shard(lines, config, shard=shard, index=index, until=until,
-                                strict=strict, source=path, explain=explain)
+                                strict=strict, source=path, explain=explain, horizon=horizon)
         except StrictModeError as exc:
             return exc  # returned, not raised: the parent picks the earliest line of all shards
 
 
 def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
              until: int | None = None, strict: bool = False,
-             report: IO[str] | None = None, explain: bool = False) -> Summary:
+             report: IO[str] | None = None, explain: bool = False,
+             horizon: Horizon | None = None) -> Summary:
     """Replay a file (``-`` for stdin) and write the decided commands as JSON lines; with
-    ``explain``, one decision per candidate instead (sent, or suppressed with the reason)."""
+    ``explain``, one decision per candidate instead (sent, or suppressed with the reason).
+    Events later than the ``horizon`` are refused (the command line always gives one)."""
     started = time.perf_counter()
     if workers <= 1 or path == "-":
         with open_events(path) as lines:
             results = [replay_shard(lines, config, until=until, strict=strict, source=path,
-                                    explain=explain)]
+                                    explain=explain, horizon=horizon)]
     else:
         context = multiprocessing.get_context("fork")
         with context.Pool(workers) as pool:
@@ -227,7 +268,8 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
             index = LineIndex.join(pool.starmap(index_range, [
                 (path, start, end, workers) for start, end in ranges], chunksize=1))
             outcomes = pool.starmap(_replay_file, [
-                (path, config, shard, index, until, strict, explain) for shard in range(workers)])
+                (path, config, shard, index, until, strict, explain, horizon)
+                for shard in range(workers)])
         errors = [o for o in outcomes if isinstance(o, StrictModeError)]
         if errors:
             raise min(errors, key=lambda error: error.line)

@@ -20,7 +20,7 @@ from .test_live_pipeline import SHOE, now_ms, produce
 pytestmark = pytest.mark.integration
 
 EMAIL = "ann.martin@example.com"
-PHONE = "+33 6 12 34 56 78"
+PHONE = "+33612345678"  # E.164: a profile refuses other forms
 
 
 def refuse(envelope: Envelope) -> tuple[int, str]:

@@ -17,9 +17,10 @@ from relance.codec.standalone import standalone
 from relance.codec.wire import AutoEventCodec, AvroEventCodec, JsonEventCodec, event_codec
 from relance.errors import InvalidEventError
 from relance.events import Event, PageView
+from relance.scenarios import InputRules
 from tests.integration.registry_server import Store, running_registry
 from tests.unit.test_codec import EVENTS
-from tests.unit.test_wire import COMMAND, RESULT
+from tests.unit.test_wire import COMMAND, RESULT, RULES
 
 pytestmark = pytest.mark.integration
 TOPICS = {"page_view": "page-views", "cart": "carts", "order": "orders", "contact": "contacts"}
@@ -32,7 +33,7 @@ def registry() -> Iterator[tuple[str, Store]]:
 
 
 def codec(url: str, event: Event) -> RegistryEventCodec:
-    return RegistryEventCodec(url, TOPICS[event.type])
+    return RegistryEventCodec(url, TOPICS[event.type], rules=RULES)
 
 
 def refusal(codec: RegistryEventCodec | AutoEventCodec, raw: bytes) -> InvalidEventError:
@@ -54,7 +55,7 @@ def test_round_trip_in_confluent_framing(registry: tuple[str, Store], event: Eve
     raw = codec(url, event).encode(event)
     schema_id = int.from_bytes(raw[1:5], "big")
     assert raw[0] == 0
-    assert raw[5:] == AvroEventCodec().encode(event)
+    assert raw[5:] == AvroEventCodec(rules=RULES).encode(event)
     assert store.subjects[f"{TOPICS[event.type]}-value"] == [schema_id]
     assert json.loads(store.schemas[schema_id]["schema"]) == standalone(
         avro.RECORD_SCHEMA[event.type])
@@ -64,7 +65,8 @@ def test_round_trip_in_confluent_framing(registry: tuple[str, Store], event: Eve
 
 def test_registers_once_and_fetches_each_id_once(registry: tuple[str, Store]) -> None:
     url, store = registry
-    writer, reader = RegistryEventCodec(url, "page-views"), RegistryEventCodec(url, "page-views")
+    writer = RegistryEventCodec(url, "page-views", rules=RULES)
+    reader = RegistryEventCodec(url, "page-views", rules=RULES)
     raws = [writer.encode(EVENTS[0]) for _ in range(3)]
     for raw in raws:
         assert reader.decode(raw, "page_view") == EVENTS[0]
@@ -74,8 +76,8 @@ def test_registers_once_and_fetches_each_id_once(registry: tuple[str, Store]) ->
 
 def test_unknown_schema_id_is_refused(registry: tuple[str, Store]) -> None:
     url, _ = registry
-    raw = b"\x00\x00\x00\x03\xe7" + AvroEventCodec().encode(EVENTS[0])
-    error = refusal(RegistryEventCodec(url, "page-views"), raw)
+    raw = b"\x00\x00\x00\x03\xe7" + AvroEventCodec(rules=RULES).encode(EVENTS[0])
+    error = refusal(RegistryEventCodec(url, "page-views", rules=RULES), raw)
     assert "schema id 999" in error.detail
     assert "not found" in error.detail
 
@@ -88,14 +90,14 @@ def test_an_older_compatible_writer_schema_is_resolved(registry: tuple[str, Stor
     raw = framed(older_id, older, {"event_id": "e1", "contact_id": "c1",
                                    "occurred_at": 1714557600000, "page_type": "home",
                                    "product": None, "category_id": None, "search_query": None})
-    event = RegistryEventCodec(url, "page-views").decode(raw, "page_view")
+    event = RegistryEventCodec(url, "page-views", rules=RULES).decode(raw, "page_view")
     assert event == PageView("e1", "c1", 1714557600000, "home")
 
 
 def test_a_record_of_another_schema_is_refused(registry: tuple[str, Store]) -> None:
     url, _ = registry
-    cart = RegistryEventCodec(url, "carts").encode(EVENTS[2])
-    error = refusal(RegistryEventCodec(url, "page-views"), cart)
+    cart = RegistryEventCodec(url, "carts", rules=RULES).encode(EVENTS[2])
+    error = refusal(RegistryEventCodec(url, "page-views", rules=RULES), cart)
     assert "relance.CartChange" in error.detail
     assert "relance.PageView" in error.detail
 
@@ -103,8 +105,8 @@ def test_a_record_of_another_schema_is_refused(registry: tuple[str, Store]) -> N
 @pytest.mark.parametrize("raw", [b"\x00\x00", b"\x00\x00\x00\x00\x01\xff\xff"])
 def test_short_or_garbage_bodies_are_refused(registry: tuple[str, Store], raw: bytes) -> None:
     url, _ = registry
-    RegistryEventCodec(url, "page-views").encode(EVENTS[0])  # schema id 1 exists
-    refusal(RegistryEventCodec(url, "page-views"), raw)
+    RegistryEventCodec(url, "page-views", rules=RULES).encode(EVENTS[0])  # schema id 1 exists
+    refusal(RegistryEventCodec(url, "page-views", rules=RULES), raw)
 
 
 def test_unreachable_registry_is_refused_not_raised() -> None:
@@ -112,17 +114,18 @@ def test_unreachable_registry_is_refused_not_raised() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     registry = SchemaRegistry(f"http://127.0.0.1:{port}", {"max.retries": 0, "timeout": 2})
-    error = refusal(RegistryEventCodec(registry, "page-views"), b"\x00\x00\x00\x00\x01\x02")
+    error = refusal(RegistryEventCodec(registry, "page-views", rules=RULES),
+                    b"\x00\x00\x00\x00\x01\x02")
     assert "schema id 1" in error.detail
 
 
 def test_auto_reads_framed_json_and_plain_avro(registry: tuple[str, Store]) -> None:
     url, _ = registry
-    framing = RegistryEventCodec(url, "page-views")
-    auto = event_codec("auto", framing)
+    framing = RegistryEventCodec(url, "page-views", rules=RULES)
+    auto = event_codec("auto", framing, rules=RULES)
     assert isinstance(auto, AutoEventCodec)
-    for raw in (framing.encode(EVENTS[0]), JsonEventCodec().encode(EVENTS[0]),
-                AvroEventCodec().encode(EVENTS[0])):
+    for raw in (framing.encode(EVENTS[0]), JsonEventCodec(rules=RULES).encode(EVENTS[0]),
+                AvroEventCodec(rules=RULES).encode(EVENTS[0])):
         assert auto.decode(raw, "page_view") == EVENTS[0]
     assert auto.encode(EVENTS[0])[0] == 0
 
@@ -135,3 +138,23 @@ def test_commands_and_results_through_the_registry(registry: tuple[str, Store]) 
     assert reader.decode_command(writer.encode_command(COMMAND)) == COMMAND
     assert reader.decode_result(writer.encode_result(RESULT)) == RESULT
     assert set(store.subjects) == {"send-commands-value", "delivery-results-value"}
+
+
+def test_framed_events_keep_the_input_limits(registry: tuple[str, Store]) -> None:
+    url, _ = registry
+    framing = RegistryEventCodec(url, "page-views", rules=RULES)
+
+    def refused(raw: bytes) -> InvalidEventError:
+        with pytest.raises(InvalidEventError) as caught:
+            framing.decode(raw, "page_view")
+        assert caught.value.reason == "too_large"
+        return caught.value
+
+    long_url = PageView("e1", "c1", 1, "home", url="u" * (RULES.max_url_bytes + 1))
+    assert refused(framing.encode(long_url)).detail == (
+        f"url is {RULES.max_url_bytes + 1:,} bytes, more than inputs.max_url_bytes "
+        f"({RULES.max_url_bytes:,})")
+    huge = PageView("e1", "c1", 1, "search", search_query="q" * 100_000)
+    raw = RegistryEventCodec(url, "page-views", rules=InputRules(
+        max_query_bytes=200_000)).encode(huge)
+    assert refused(raw).detail.endswith("its largest field is search_query (100,000 bytes)")

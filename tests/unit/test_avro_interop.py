@@ -18,7 +18,7 @@ from relance.codec.standalone import standalone
 from relance.codec.wire import AvroEventCodec
 from relance.events import Event
 from tests.unit.test_codec import EVENTS
-from tests.unit.test_wire import COMMAND, RESULT
+from tests.unit.test_wire import COMMAND, RESULT, RULES
 
 
 def reference_schema(full_name: str) -> avro.schema.Schema:
@@ -50,8 +50,8 @@ def test_every_schema_is_valid_for_the_reference_parser(full_name: str) -> None:
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
 def test_reference_reads_what_we_write(event: Event) -> None:
     full_name = relance_avro.RECORD_SCHEMA[event.type]
-    record = reference_read(full_name, AvroEventCodec().encode(event))
-    assert event_from_record(record, event.type) == event
+    record = reference_read(full_name, AvroEventCodec(rules=RULES).encode(event))
+    assert event_from_record(record, event.type, rules=RULES) == event
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
@@ -61,8 +61,8 @@ def test_we_read_what_reference_writes(event: Event) -> None:
     del record["type"]
     record["occurred_at"] = moment(event.occurred_at)
     raw = reference_write(full_name, record)
-    assert raw == AvroEventCodec().encode(event)
-    assert AvroEventCodec().decode(raw, event.type) == event
+    assert raw == AvroEventCodec(rules=RULES).encode(event)
+    assert AvroEventCodec(rules=RULES).decode(raw, event.type) == event
 
 
 def test_send_command_both_ways() -> None:

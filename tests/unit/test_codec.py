@@ -21,7 +21,9 @@ from relance.events import (
     PageView,
     Product,
 )
+from relance.scenarios import InputRules
 
+RULES = InputRules()
 SHOE = Product("p1", "Shoe", 59.9, "EUR", "c7", "https://s.example/p1", "https://i.example/1.jpg",
                True)
 EVENTS: list[Event] = [
@@ -38,12 +40,12 @@ EVENTS: list[Event] = [
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
 def test_json_round_trip(event: Event) -> None:
-    assert json_codec.decode(json_codec.encode(event)) == event
+    assert json_codec.decode(json_codec.encode(event), rules=RULES) == event
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
 def test_avro_round_trip(event: Event) -> None:
-    assert avro.decode(avro.encode(event), event.type) == event
+    assert avro.decode(avro.encode(event), event.type, rules=RULES) == event
 
 
 def base(**extra: Any) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def base(**extra: Any) -> dict[str, Any]:
     "2024-05-01T12:00:00+02:00", "2024-05-01T10:00:00.000Z",
 ])
 def test_occurred_at_as_epoch_ms_or_iso_with_offset(occurred_at: object) -> None:
-    event = json_codec.decode(json.dumps(base(occurred_at=occurred_at)))
+    event = json_codec.decode(json.dumps(base(occurred_at=occurred_at)), rules=RULES)
     assert event.occurred_at == 1714557600000
 
 
@@ -84,7 +86,7 @@ def test_occurred_at_as_epoch_ms_or_iso_with_offset(occurred_at: object) -> None
 ])
 def test_invalid_records_say_why(record: dict[str, Any], reason: str, detail: str) -> None:
     with pytest.raises(InvalidEventError) as caught:
-        json_codec.decode(json.dumps(record))
+        json_codec.decode(json.dumps(record), rules=RULES)
     assert caught.value.reason == reason
     assert detail in caught.value.detail
 
@@ -94,19 +96,20 @@ def test_invalid_records_say_why(record: dict[str, Any], reason: str, detail: st
 ])
 def test_undecodable_json(raw: bytes, reason: str) -> None:
     with pytest.raises(InvalidEventError) as caught:
-        json_codec.decode(raw)
+        json_codec.decode(raw, rules=RULES)
     assert caught.value.reason == reason
 
 
 def test_a_type_pinned_by_the_topic_must_match_the_record() -> None:
-    assert isinstance(json_codec.decode(json.dumps({**base(), "type": None}), "cart"), CartChange)
+    assert isinstance(json_codec.decode(json.dumps({**base(), "type": None}), "cart",
+                                       rules=RULES), CartChange)
     with pytest.raises(InvalidEventError, match="does not belong here"):
-        json_codec.decode(json.dumps(base()), "order")
+        json_codec.decode(json.dumps(base()), "order", rules=RULES)
 
 
 def test_garbage_is_not_avro() -> None:
     with pytest.raises(InvalidEventError) as caught:
-        avro.decode(b"\x02garbage", "order")
+        avro.decode(b"\x02garbage", "order", rules=RULES)
     assert caught.value.reason == "not_avro"
 
 
@@ -141,7 +144,7 @@ def untyped(**extra: Any) -> dict[str, Any]:
 ])
 def test_the_type_is_read_exactly_however_it_is_written(raw: bytes, accepted: bool) -> None:
     if accepted:
-        assert isinstance(json_codec.decode(raw, "cart"), CartChange)
+        assert isinstance(json_codec.decode(raw, "cart", rules=RULES), CartChange)
     else:
         with pytest.raises(InvalidEventError, match="does not belong here"):
-            json_codec.decode(raw, "cart")
+            json_codec.decode(raw, "cart", rules=RULES)

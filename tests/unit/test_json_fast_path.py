@@ -11,6 +11,7 @@ import pytest
 from relance.codec.json import _UNREAD, _fast, envelope
 from relance.codec.records import event_from_record
 from relance.errors import InvalidEventError
+from relance.scenarios import InputRules
 
 PRODUCT = {"id": "p1", "name": "Shoe", "price": 59.9, "currency": "EUR", "category_id": "c",
            "url": "u", "image_url": "i", "in_stock": True}
@@ -28,7 +29,7 @@ BASES: list[dict[str, Any]] = [
      "subscription_ends_on": "2025-01-31", "sms_opt_in": False},
 ]
 VALUES: list[Any] = [None, "", "x", 0, -1, 3, 1.5, True, [], {}, "2024-05-01T10:00:00Z",
-                     "clear", "update", "product", 2**70,
+                     "clear", "update", "product", 2**70, 2**31 - 1, 2**31,
                      "2024-02-30", "20240501", "2024-05-01", "Mars/Olympus", "UTC"]
 
 
@@ -45,7 +46,7 @@ def mutations(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 def slow(record: dict[str, Any]) -> Any:
     try:
-        return event_from_record(record)
+        return event_from_record(record, rules=InputRules())
     except InvalidEventError:
         return None
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from relance.codec import catalog as catalog_codec
 from relance.codec import json as json_codec
 from relance.commands import Outcome
-from relance.events import CartChange, ContactProfile, Event, PageView, Product
+from relance.events import CartChange, CatalogUpdate, ContactProfile, Event, PageView, Product
 from relance.runtime.pipeline import Inputs, Pipeline
 from relance.runtime.store import decode_stored
 from relance.scenarios import DEFAULT_CONFIG
@@ -36,7 +39,8 @@ class Counts:
 
 def pipeline() -> tuple[Pipeline, Counts]:
     counts = Counts()
-    made = Pipeline(DEFAULT_CONFIG, INPUTS, json_codec.decode, counts, lambda: 0)
+    decode = partial(json_codec.decode, rules=DEFAULT_CONFIG.inputs)
+    made = Pipeline(DEFAULT_CONFIG, INPUTS, decode, counts, lambda: 0)
     made.assign(0, {})
     return made, counts
 
@@ -83,7 +87,8 @@ def test_a_poison_message_is_dead_lettered_counted_and_committed() -> None:
 
 def test_an_event_replayed_after_a_crash_is_not_applied_twice() -> None:
     made, _ = pipeline()
-    feed(made, "contacts", 0, ContactProfile("p", "ann", 1, email="a@x", marketing_opt_in=True))
+    feed(made, "contacts", 0, ContactProfile("p", "ann", 1, email="a@x.example",
+                                             marketing_opt_in=True))
     feed(made, "carts", 0, CartChange("c", "ann", 2, "add", SHOE, 1))
     made.drain(0, everything_read)
     table = dict(made.commit_states()[0])
@@ -98,7 +103,8 @@ def test_an_event_replayed_after_a_crash_is_not_applied_twice() -> None:
 
 def test_a_deadline_fires_once_event_time_passes_it_and_the_command_waits_in_the_outbox() -> None:
     made, counts = pipeline()
-    feed(made, "contacts", 0, ContactProfile("p", "ann", 1, email="a@x", marketing_opt_in=True))
+    feed(made, "contacts", 0, ContactProfile("p", "ann", 1, email="a@x.example",
+                                             marketing_opt_in=True))
     feed(made, "carts", 0, CartChange("c", "ann", 2, "add", SHOE, 1))
     made.drain(0, everything_read)
     made.fire(0, lambda topic, partition: False, wall_now=10 * HOUR)
@@ -107,3 +113,53 @@ def test_a_deadline_fires_once_event_time_passes_it_and_the_command_waits_in_the
     (command,) = made.take_outbox().commands
     assert command.scenario == "cart_abandonment" and command.contact_id == "ann"
     assert counts.outcomes == [command]
+
+
+def skewed_pipeline(wall: int) -> tuple[Pipeline, Counts]:
+    counts = Counts()
+    decode = partial(json_codec.decode, rules=DEFAULT_CONFIG.inputs)
+    made = Pipeline(DEFAULT_CONFIG, INPUTS, decode, counts, lambda: wall, max_skew_ms=HOUR)
+    made.assign(0, {})
+    return made, counts
+
+
+def test_an_event_far_ahead_of_the_wall_clock_is_dead_lettered_and_moves_no_clock() -> None:
+    wall = 1_000 * HOUR
+    made, counts = skewed_pipeline(wall)
+    feed(made, "contacts", 0, ContactProfile("p", "ann", wall, email="a@x.example",
+                                             marketing_opt_in=True))
+    feed(made, "carts", 0, CartChange("c", "ann", wall, "add", SHOE, 1))
+    feed(made, "carts", 1, CartChange("d", "ann", wall + HOUR + 1, "add", SHOE, 1))
+    (letter,) = made.take_outbox().dead_letters
+    assert (letter.offset, letter.error.reason) == (1, "bad_value")
+    assert letter.error.detail == (
+        "occurred_at 1970-02-11T17:00:00.001Z is more than 1h ahead of the wall clock "
+        "(1970-02-11T16:00:00.000Z)")
+    assert counts.reasons == ["bad_value"]
+    made.drain(0, everything_read)
+    made.fire(0, everything_read, wall_now=wall)
+    # Applied, it would have fired the reminder due at wall + 1h.
+    assert made.take_outbox().commands == []
+    assert made.positions([("carts", 0)]) == {("carts", 0): 2}
+
+
+def test_an_event_within_the_clock_skew_is_applied() -> None:
+    wall = 1_000 * HOUR
+    made, _ = skewed_pipeline(wall)
+    feed(made, "carts", 0, CartChange("c", "ann", wall + HOUR, "add", SHOE, 1))
+    assert not made.take_outbox().dead_letters
+    made.drain(0, everything_read)
+    state = made.states[0].get("ann")
+    assert state is not None and state.cart.is_open
+
+
+def test_a_catalog_update_far_ahead_of_the_wall_clock_is_dead_lettered() -> None:
+    made, _ = pipeline()  # the wall clock reads 0
+    update = CatalogUpdate("u1", 2 * HOUR, SHOE)
+    made.catalog_update("catalog", 0, 5, b"sku-1", catalog_codec.encode_json(update))
+    (letter,) = made.take_outbox().dead_letters
+    assert letter.error.reason == "bad_value" and "occurred_at" in letter.error.detail
+    assert made.catalog.get("sku-1") is None
+    made.catalog_update("catalog", 0, 6, b"sku-1",
+                        catalog_codec.encode_json(CatalogUpdate("u2", HOUR, SHOE)))
+    assert made.catalog.get("sku-1") == SHOE

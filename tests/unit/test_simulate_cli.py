@@ -228,3 +228,63 @@ def test_explain_prints_every_decision_with_its_reason() -> None:
         "cy", "search_abandonment", "no_consent")
     assert all(d["reason"] is None and d["channel"] == "email"
                for d in decisions if d["outcome"] == "sent")
+
+
+FAR_AHEAD = b'{"type":"page_view","event_id":"x9","contact_id":"c3",' \
+            b'"occurred_at":"9999-12-31T00:00:00Z","page_type":"home"}\n'
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_event_far_ahead_of_now_is_refused_and_moves_no_clock(tmp_path: Path,
+                                                                 workers: str) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(LINES + FAR_AHEAD)
+    result = relance("simulate", "--events", str(events), "--workers", workers)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b""  # the cart reminder (due 11:00) never came due
+    err = result.stderr.decode()
+    assert f"{events}:4: bad_value: occurred_at 9999-12-31T00:00:00.000Z is more than 1h " \
+           "ahead of now (--now)" in err
+    assert "events read: 3, invalid lines: 1" in err
+
+
+def test_now_pins_the_present_the_events_are_checked_against() -> None:
+    later = encode(view(150, contact="c3")) + b"\n"  # 12:30, two and a half hours after 10:00
+    args = ["simulate", "--events", "-", "--now", "2024-05-01T10:00:00Z"]
+    refused = relance(*args, stdin=LINES + later)
+    assert "-:4: bad_value: occurred_at 2024-05-01T12:30:00.000Z is more than 1h ahead of " \
+           "now (--now) (2024-05-01T10:00:00.000Z)" in refused.stderr.decode()
+    assert refused.stdout == b""
+    skewed = relance(*args, "--max-clock-skew", "10800", stdin=LINES + later)
+    assert "invalid lines: 0" in skewed.stderr.decode()
+    assert len(skewed.stdout.splitlines()) == 1  # the cart reminder of 11:00
+    assert relance(*args, "--max-clock-skew", "0", stdin=LINES).returncode == 2
+
+
+def test_the_default_clock_skew_is_the_workers() -> None:
+    from relance.cli import _DEFAULT_SKEW
+    from relance.settings import Settings
+
+    assert Settings.model_fields["max_clock_skew"].default == _DEFAULT_SKEW
+
+
+def test_a_catalog_update_far_ahead_of_now_is_refused_and_answers_no_one() -> None:
+    from relance.codec import catalog as catalog_codec
+    from relance.events import CatalogUpdate, PageView, Product
+    from relance.scenario_file import load_config
+    from relance.simulate import Horizon, replay_shard
+    from relance.timestamps import parse_iso
+
+    config = load_config("scenarios:\n  back_in_stock: {}\n")
+    seen = PageView("v1", "c1", parse_iso("2024-05-01T10:00:00Z"), "product",
+                    Product("sku-1", in_stock=False))
+    lines = [encode(profile()), encode(seen)] + [catalog_codec.encode_json(CatalogUpdate(
+        f"u-{at}", parse_iso(at), Product("sku-1", in_stock=True)))
+        for at in ("9999-01-01T00:00:00Z", "2024-05-01T12:00:00Z")]
+    result = replay_shard(lines, config, horizon=Horizon(parse_iso("2024-05-01T13:00:00Z"),
+                                                         3_600_000))
+    ((number, error),) = result.invalid
+    assert (number, error.reason) == (3, "bad_value")
+    assert error.detail.startswith("occurred_at 9999-01-01T00:00:00.000Z is more than 1h")
+    # The restock of 12:00 still answers the watch: the catalog did not keep year 9999.
+    assert [line for _, _, line in result.commands if b"back_in_stock" in line]

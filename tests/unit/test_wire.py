@@ -10,7 +10,7 @@ import fastavro
 import pytest
 
 from relance.codec import avro
-from relance.codec.deadletter import dead_letter
+from relance.codec.deadletter import DETAIL_KEPT, KEY_KEPT, VALUE_KEPT, dead_letter
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.standalone import standalone
 from relance.codec.wire import (
@@ -23,10 +23,14 @@ from relance.codec.wire import (
 from relance.commands import Recipient, SendCommand
 from relance.errors import InvalidEventError
 from relance.events import CartChange, Event, PageView, Product
+from relance.scenarios import InputRules
 from tests.unit.test_codec import EVENTS
 
-CODECS: dict[str, EventCodec] = {"json": JsonEventCodec(), "avro": AvroEventCodec(),
-                                 "auto": AutoEventCodec()}
+RULES = InputRules()
+
+CODECS: dict[str, EventCodec] = {"json": JsonEventCodec(rules=RULES),
+                                 "avro": AvroEventCodec(rules=RULES),
+                                 "auto": AutoEventCodec(rules=RULES)}
 COMMAND = SendCommand(
     "4f0abcfc-c65d-5759-b93e-b13a7fadd55f", "c1", "cart_abandonment", 1, "email",
     "cart_abandonment", 100, 1714561200000, Recipient("ann@example.com", "de-DE", None),
@@ -54,23 +58,23 @@ def test_round_trip(name: str, event: Event) -> None:
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)
 def test_auto_detects_json_and_plain_avro(event: Event) -> None:
-    auto = AutoEventCodec()
-    assert auto.decode(JsonEventCodec().encode(event), event.type) == event
-    assert auto.decode(AvroEventCodec().encode(event), event.type) == event
+    auto = AutoEventCodec(rules=RULES)
+    assert auto.decode(JsonEventCodec(rules=RULES).encode(event), event.type) == event
+    assert auto.decode(AvroEventCodec(rules=RULES).encode(event), event.type) == event
 
 
 def test_auto_refuses_framing_without_a_registry() -> None:
-    error = refusal(AutoEventCodec(), b"\x00\x00\x00\x00\x01" + avro.encode(EVENTS[0]))
+    error = refusal(AutoEventCodec(rules=RULES), b"\x00\x00\x00\x00\x01" + avro.encode(EVENTS[0]))
     assert error.reason == "not_avro"
     assert "no schema registry" in error.detail
 
 
 def test_format_setting_chooses_the_codec() -> None:
-    assert isinstance(event_codec("json"), JsonEventCodec)
-    assert isinstance(event_codec("avro"), AvroEventCodec)
-    assert isinstance(event_codec("auto"), AutoEventCodec)
+    assert isinstance(event_codec("json", rules=RULES), JsonEventCodec)
+    assert isinstance(event_codec("avro", rules=RULES), AvroEventCodec)
+    assert isinstance(event_codec("auto", rules=RULES), AutoEventCodec)
     with pytest.raises(ValueError, match="format must be one of"):
-        event_codec("xml")
+        event_codec("xml", rules=RULES)
 
 
 def written_with(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
@@ -130,7 +134,7 @@ def test_missing_required_field_in_avro_is_not_avro() -> None:
                          "fields": [f for f in schema["fields"] if f["name"] != "page_type"]}
     raw = written_with(json.loads(json.dumps(without_page_type)),
                        {"event_id": "e1", "contact_id": "c1", "occurred_at": 1})
-    error = refusal(AvroEventCodec(), raw)
+    error = refusal(AvroEventCodec(rules=RULES), raw)
     assert error.reason == "not_avro"
 
 
@@ -201,6 +205,30 @@ def test_dead_letter_keeps_the_bytes_and_says_why() -> None:
         "relance.source.offset": b"42",
         "relance.rejected_at": b"2024-05-01T10:00:00.000Z",
     }
+
+
+def test_a_dead_letter_of_an_oversized_message_is_cut_to_stay_writable() -> None:
+    error = InvalidEventError("too_large", "x" * 5000)
+    value, key = b"v" * 5_000_000, b"k" * 20_000
+    cut_key, cut_value, headers = dead_letter(key, value, error, topic="carts", partition=0,
+                                              offset=7, now_ms=0)
+    found = dict(headers)
+    assert cut_value == value[:VALUE_KEPT] and cut_key == key[:KEY_KEPT]
+    assert found["relance.truncated"] == b"key,value"
+    assert found["relance.original_bytes"] == b"5000000"
+    assert found["relance.original_key_bytes"] == b"20000"
+    assert found["relance.detail"] == b"x" * DETAIL_KEPT + " …".encode()
+    record = len(cut_key) + len(cut_value) + sum(len(k) + len(v) for k, v in headers)
+    assert record < 1_000_000 - 1024  # the producer's default, with room for the framing
+
+
+def test_a_dead_letter_up_to_the_limit_keeps_its_bytes_whole() -> None:
+    error = InvalidEventError("too_large", "the event is large")
+    value = b"v" * VALUE_KEPT
+    key, kept, headers = dead_letter(b"c1", value, error, topic="carts", partition=0, offset=7,
+                                     now_ms=0)
+    assert (key, kept) == (b"c1", value)
+    assert "relance.truncated" not in dict(headers)
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_id)

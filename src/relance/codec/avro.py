@@ -10,9 +10,11 @@ from typing import Any, Final
 
 import fastavro
 
+from relance.codec.limits import too_large_event
 from relance.codec.records import event_from_record, event_to_record
 from relance.errors import InvalidEventError
 from relance.events import Event, EventType
+from relance.scenarios import InputRules
 
 # Files in dependency order: a named type must be parsed before a record refers to it.
 SCHEMA_FILES: Final = ("product", "order_item", "page_view", "cart_change", "order",
@@ -72,8 +74,15 @@ def read_record(full_name: str, raw: bytes, start: int = 0) -> Any:
     return record
 
 
-def decode(raw: bytes, event_type: EventType, start: int = 0) -> Event:
-    return event_from_record(read_record(RECORD_SCHEMA[event_type], raw, start), event_type)
+def decode(raw: bytes, event_type: EventType, start: int = 0, *, rules: InputRules) -> Event:
+    """The event in the Avro body ``raw[start:]``; ``rules`` bound the message's size (all of
+    ``raw``, framing included) and its fields'."""
+    full_name = RECORD_SCHEMA[event_type]
+    size = len(raw)
+    if size > rules.max_event_bytes:
+        raise too_large_event(size, rules, lambda: read_record(full_name, raw, start))
+    return event_from_record(read_record(full_name, raw, start), event_type, rules=rules,
+                             size=size)
 
 
 def encode(event: Event) -> bytes:

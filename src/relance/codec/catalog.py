@@ -14,15 +14,21 @@ import fastavro
 import orjson
 
 from relance.codec import avro
+from relance.codec.limits import too_large_event
 from relance.codec.records import catalog_update
 from relance.errors import InvalidEventError
 from relance.events import CatalogUpdate
+from relance.scenarios import InputRules
 
 SCHEMA = "relance.CatalogUpdate"
 
 
-def decode(raw: bytes) -> CatalogUpdate:
+def decode(raw: bytes, *, rules: InputRules) -> CatalogUpdate:
+    """The update in ``raw``; ``rules`` bound its size and its fields' (as an event's)."""
+    size = len(raw)
     if raw[:1] == b"{":
+        if size > rules.max_event_bytes:
+            raise too_large_event(size, rules, lambda: orjson.loads(raw))
         try:
             record: Any = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -30,15 +36,17 @@ def decode(raw: bytes) -> CatalogUpdate:
         if isinstance(record, dict) and record.get("type", "product") != "product":
             raise InvalidEventError("unknown_type", f"type {record['type']!r} does not belong "
                                     "here (expected 'product')")
-        return catalog_update(record)
-    start = 5 if raw[:1] == b"\x00" and len(raw) > 5 else 0
+        return catalog_update(record, rules=rules, size=size)
+    start = 5 if raw[:1] == b"\x00" and size > 5 else 0
+    if size > rules.max_event_bytes:
+        raise too_large_event(size, rules, lambda: avro.read_record(SCHEMA, raw, start))
     try:
         record = avro.read_record(SCHEMA, raw, start)
     except InvalidEventError:
         raise
     except Exception as exc:
         raise InvalidEventError("not_avro", f"not a catalog update in Avro: {exc}") from None
-    return catalog_update(record)
+    return catalog_update(record, rules=rules, size=size)
 
 
 def encode_json(update: CatalogUpdate) -> bytes:

@@ -3,6 +3,8 @@
 Well-formed events take a fast path (msgspec decodes and type-checks in C); anything it
 refuses, or that breaks a rule types cannot express, is decoded again by the checking path
 in ``records``, which accepts the same events and explains what is wrong with the others.
+Both keep the size limits of ``inputs`` (``limits``): the message's length first, then the
+fields, which the fast path measures only in messages longer than the smallest field limit.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from typing import Any
 import msgspec
 import orjson
 
+from relance.codec.limits import SCREENS, measure, too_large_event
 from relance.codec.records import event_from_record, event_to_record, fits_rules
 from relance.errors import InvalidEventError
 from relance.events import CartChange, ContactProfile, Event, EventType, Order, PageView
+from relance.scenarios import InputRules
 from relance.timestamps import parse_iso
 
 
@@ -90,6 +94,8 @@ def _tag(raw: bytes | str, expected: EventType | None) -> str | None:
 
 
 def _fast(raw: bytes | str, event_type: EventType | None, tag: str | None) -> Event | None:
+    """The event if msgspec reads it and it keeps the rules types cannot express (sizes
+    apart: the caller checks those)."""
     try:
         if tag is _UNREAD:
             tag = _tag(raw, event_type)
@@ -102,21 +108,31 @@ def _fast(raw: bytes | str, event_type: EventType | None, tag: str | None) -> Ev
     return event if event is not None and fits_rules(event) else None
 
 
-def decode(raw: bytes | str, event_type: EventType | None = None, *,
+def decode(raw: bytes | str, event_type: EventType | None = None, *, rules: InputRules,
            tag: str | None = _UNREAD) -> Event:
-    """Decode one JSON object into an event; ``event_type`` pins the type (per topic).
+    """Decode one JSON object into an event; ``event_type`` pins the type (per topic) and
+    ``rules`` bound its sizes.
 
     ``tag`` is the record's ``type`` field when the caller has already read it (from its
     ``envelope``), which saves reading it again.
     """
+    if type(raw) is str:  # measured as the bytes it would be on the wire
+        raw = raw.encode("utf-8", "surrogatepass")
+    size = len(raw)
+    if size > rules.max_event_bytes:
+        raise too_large_event(size, rules, lambda: orjson.loads(raw))
     event = _fast(raw, event_type, tag)
     if event is not None:
+        # limits.check_fields, spelled out: this runs for most events.
+        if size > rules.smallest_field_bytes and SCREENS[type(event)](
+                event, rules.screen, size > rules.smallest_other_bytes):
+            measure(event, rules)
         return event
     try:
         record: Any = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidEventError("not_json", f"not valid JSON: {exc}") from None
-    return event_from_record(record, event_type)
+    return event_from_record(record, event_type, rules=rules)
 
 
 def encode(event: Event) -> bytes:

@@ -11,11 +11,14 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from relance.addresses import email_problem, is_phone
+from relance.codec.limits import check_fields
 from relance.errors import InvalidEventError
 from relance.events import (
     CART_ACTIONS,
     CHANNELS,
     ENGAGEMENT_KINDS,
+    MAX_QUANTITY,
     ORDER_STATUSES,
     PAGE_TYPES,
     CartChange,
@@ -29,6 +32,7 @@ from relance.events import (
     PageView,
     Product,
 )
+from relance.scenarios import InputRules
 from relance.timestamps import from_datetime, parse_iso
 
 Record = Mapping[str, Any]
@@ -155,6 +159,8 @@ def cart_change(record: Record) -> CartChange:
     quantity = _integer(record, "quantity", 1)
     if quantity < 0 or (quantity == 0 and action in ("add", "remove")):
         raise InvalidEventError("bad_value", f"quantity {quantity} is not valid for {action}")
+    if quantity > MAX_QUANTITY:
+        raise InvalidEventError("bad_value", f"quantity must be at most {MAX_QUANTITY}")
     return CartChange(event_id, contact_id, occurred_at, action, product, quantity,
                       _string(record, "cart_id"))
 
@@ -169,8 +175,9 @@ def _order_items(record: Record) -> tuple[OrderItem, ...]:
         if not isinstance(item, Mapping):
             raise InvalidEventError("bad_type", f"{where} must be an object")
         quantity = _integer(item, "quantity", 1)
-        if quantity <= 0:
-            raise InvalidEventError("bad_value", f"{where}.quantity must be positive")
+        if not 0 < quantity <= MAX_QUANTITY:
+            raise InvalidEventError("bad_value", f"{where}.quantity must be from 1 to "
+                                    f"{MAX_QUANTITY}")
         items.append(OrderItem(_product(_required(item, "product", f"{where}."),
                                         f"{where}.product"), quantity))
     return tuple(items)
@@ -216,11 +223,28 @@ def _known_zone(name: str) -> bool:
     return name in _known_zones()
 
 
+def _email(record: Record) -> str | None:
+    value: str | None = _string(record, "email")
+    if value is not None:
+        problem = email_problem(value)
+        if problem is not None:  # the value itself is not repeated: it is personal data
+            raise InvalidEventError("bad_value", f"email is not an email address: {problem}")
+    return value
+
+
+def _phone(record: Record) -> str | None:
+    value: str | None = _string(record, "phone")
+    if value is not None and not is_phone(value):
+        raise InvalidEventError("bad_value", "phone is not an E.164 number: '+' and up to 15 "
+                                "digits, without spaces or punctuation")
+    return value
+
+
 def contact_profile(record: Record) -> ContactProfile:
     return ContactProfile(
         *_envelope(record),
-        email=_string(record, "email"),
-        phone=_string(record, "phone"),
+        email=_email(record),
+        phone=_phone(record),
         locale=_string(record, "locale"),
         timezone=_timezone(record),
         marketing_opt_in=_boolean(record, "marketing_opt_in"),
@@ -230,12 +254,15 @@ def contact_profile(record: Record) -> ContactProfile:
     )
 
 
-def catalog_update(record: Any) -> CatalogUpdate:
+def catalog_update(record: Any, *, rules: InputRules, size: int | None = None) -> CatalogUpdate:
     if not isinstance(record, Mapping):
         raise InvalidEventError("not_an_object",
                                 f"a catalog update must be an object, not {_kind(record)}")
-    return CatalogUpdate(_string(record, "event_id", required=True), _occurred_at(record),
-                         _product(_required(record, "product", ""), "product"))
+    update = CatalogUpdate(_string(record, "event_id", required=True), _occurred_at(record),
+                           _product(_required(record, "product", ""), "product"))
+    if size is None or size > rules.smallest_field_bytes:
+        check_fields(update, rules, size)
+    return update
 
 
 def engagement(record: Record) -> Engagement:
@@ -257,8 +284,11 @@ DECODERS: dict[str, Callable[[Record], Event]] = {
 }
 
 
-def event_from_record(record: Any, event_type: EventType | None = None) -> Event:
-    """Validate a record into an event; ``event_type`` defaults to the record's ``type``."""
+def event_from_record(record: Any, event_type: EventType | None = None, *,
+                      rules: InputRules, size: int | None = None) -> Event:
+    """Validate a record into an event; ``event_type`` defaults to the record's ``type``;
+    ``rules`` bound its fields' sizes. ``size`` is the bytes of the message it was read
+    from, if known: no field of a message that small can be too large."""
     if not isinstance(record, Mapping):
         raise InvalidEventError("not_an_object", f"an event must be an object, not {_kind(record)}")
     kind = record.get("type")
@@ -271,7 +301,10 @@ def event_from_record(record: Any, event_type: EventType | None = None) -> Event
     if decoder is None:
         raise InvalidEventError(
             "unknown_type", f"type must be one of {', '.join(sorted(DECODERS))}, not {kind!r}")
-    return decoder(record)
+    event = decoder(record)
+    if size is None or size > rules.smallest_field_bytes:
+        check_fields(event, rules, size)
+    return event
 
 
 def fits_rules(event: Event) -> bool:
@@ -282,14 +315,17 @@ def fits_rules(event: Event) -> bool:
     if isinstance(event, PageView):
         return event.product is None or bool(event.product.id)
     if isinstance(event, CartChange):
-        if event.quantity < 0 or (event.quantity == 0 and event.action in ("add", "remove")):
+        if (event.quantity < 0 or event.quantity > MAX_QUANTITY
+                or (event.quantity == 0 and event.action in ("add", "remove"))):
             return False
         return event.action == "clear" if event.product is None else bool(event.product.id)
     if isinstance(event, Order):
         return bool(event.order_id and event.currency) and all(
-            item.quantity > 0 and item.product.id for item in event.items)
+            0 < item.quantity <= MAX_QUANTITY and item.product.id for item in event.items)
     if isinstance(event, ContactProfile):
-        return event.timezone is None or _known_zone(event.timezone)
+        return ((event.timezone is None or _known_zone(event.timezone))
+                and (event.email is None or email_problem(event.email) is None)
+                and (event.phone is None or is_phone(event.phone)))
     return True
 
 

@@ -17,12 +17,14 @@ import fastavro
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from relance.codec import avro
+from relance.codec.limits import too_large_event
 from relance.codec.outputs import AVRO_SHAPES, Record, read_avro, write_avro
 from relance.codec.records import event_from_record
 from relance.codec.standalone import canonical, standalone
 from relance.codec.wire import read_avro_event
 from relance.errors import InvalidEventError
 from relance.events import Event, EventType
+from relance.scenarios import InputRules
 
 MAGIC = b"\x00"
 HEADER = 5
@@ -109,18 +111,26 @@ def _resolving(schema_id: int, writer: Any, full_name: str,
 
 
 class RegistryEventCodec:
-    """Events of one topic in Confluent framing; the subject is ``<topic>-value``."""
+    """Events of one topic in Confluent framing; the subject is ``<topic>-value``. ``rules``
+    bound the sizes of what it decodes."""
 
-    def __init__(self, registry: SchemaRegistry | str, topic: str) -> None:
+    def __init__(self, registry: SchemaRegistry | str, topic: str, *,
+                 rules: InputRules) -> None:
         self.registry = registry if isinstance(registry, SchemaRegistry) else SchemaRegistry(
             registry)
         self.subject = f"{topic}-value"
+        self.rules = rules
 
     def decode(self, raw: bytes, event_type: EventType) -> Event:
         full_name = avro.RECORD_SCHEMA[event_type]
+        rules = self.rules
+        if len(raw) > rules.max_event_bytes:  # before any registry look-up
+            raise too_large_event(len(raw), rules,
+                                  lambda: avro.read_record(full_name, raw, HEADER))
+        # Both readers are kept per schema id: they take nothing of this message.
         body, start = self.registry.body_reader(
-            raw, full_name, lambda data, at: read_avro_event(data, at, event_type),
-            lambda record: event_from_record(record, event_type))
+            raw, full_name, lambda data, at: read_avro_event(data, at, event_type, rules),
+            lambda record: event_from_record(record, event_type, rules=rules))
         event: Event = body(raw, start)
         return event
 

@@ -13,7 +13,8 @@ the consumer can dead-letter any bad message. A topic's format is ``"json"``, ``
 - anything else is plain Avro.
 
 Avro is read and written with fastavro; the records it reads are validated by ``records``,
-like JSON ones.
+like JSON ones. Every decoder keeps the size limits of the ``rules`` it is given (the
+scenario file's ``inputs``), which ``relance simulate`` keeps too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from relance.events import (
     Event,
     EventType,
 )
+from relance.scenarios import InputRules
 
 Format = Literal["avro", "json", "auto"]
 FORMATS: frozenset[str] = frozenset({"avro", "json", "auto"})
@@ -45,9 +47,12 @@ class EventCodec(Protocol):
 class JsonEventCodec:
     """One JSON object per message, with or without a ``type`` field."""
 
+    def __init__(self, *, rules: InputRules) -> None:
+        self.rules = rules
+
     def decode(self, raw: bytes, event_type: EventType) -> Event:
         try:
-            return json_codec.decode(raw, event_type)
+            return json_codec.decode(raw, event_type, rules=self.rules)
         except InvalidEventError:
             raise
         except Exception as exc:  # e.g. bytes that are not UTF-8 on the checking path
@@ -57,16 +62,19 @@ class JsonEventCodec:
         return json_codec.encode(event)
 
 
-def read_avro_event(raw: bytes, start: int, event_type: EventType) -> Event:
+def read_avro_event(raw: bytes, start: int, event_type: EventType, rules: InputRules) -> Event:
     """The event in the Avro body ``raw[start:]``, written with our own schema."""
-    return avro.decode(raw, event_type, start)
+    return avro.decode(raw, event_type, start, rules=rules)
 
 
 class AvroEventCodec:
     """Plain schemaless Avro, written and read with the schemas in ``schemas/``."""
 
+    def __init__(self, *, rules: InputRules) -> None:
+        self.rules = rules
+
     def decode(self, raw: bytes, event_type: EventType) -> Event:
-        return read_avro_event(raw, 0, event_type)
+        return read_avro_event(raw, 0, event_type, self.rules)
 
     def encode(self, event: Event) -> bytes:
         return avro.encode(event)
@@ -78,10 +86,10 @@ class AutoEventCodec:
     Encodes with ``writer`` (Avro, framed when a registry codec is given, by default).
     """
 
-    def __init__(self, registry: EventCodec | None = None,
-                 writer: EventCodec | None = None) -> None:
-        self.json = JsonEventCodec()
-        self.avro = AvroEventCodec()
+    def __init__(self, registry: EventCodec | None = None, writer: EventCodec | None = None, *,
+                 rules: InputRules) -> None:
+        self.json = JsonEventCodec(rules=rules)
+        self.avro = AvroEventCodec(rules=rules)
         self.registry = registry
         self.writer = writer or registry or self.avro
 
@@ -100,12 +108,14 @@ class AutoEventCodec:
         return self.writer.encode(event)
 
 
-def event_codec(fmt: str, registry: EventCodec | None = None) -> EventCodec:
-    """The codec for a topic's format setting; ``registry`` is that topic's registry codec."""
+def event_codec(fmt: str, registry: EventCodec | None = None, *,
+                rules: InputRules) -> EventCodec:
+    """The codec for a topic's format setting; ``registry`` is that topic's registry codec
+    (made with the same ``rules``)."""
     if fmt == "json":
-        return JsonEventCodec()
+        return JsonEventCodec(rules=rules)
     if fmt == "avro":
-        return registry or AvroEventCodec()
+        return registry or AvroEventCodec(rules=rules)
     if fmt == "auto":
-        return AutoEventCodec(registry)
+        return AutoEventCodec(registry, rules=rules)
     raise ValueError(f"format must be one of {', '.join(sorted(FORMATS))}, not {fmt!r}")

@@ -1,10 +1,16 @@
-"""Cart abandonment: an open cart left alone raises its reminders, until the cart closes."""
+"""Cart abandonment: an open cart left alone raises its reminders, until the cart closes.
+
+A cart keeps at most ``cart_lines`` lines (the scenario file's ``inputs``): a new product in
+a full cart pushes out the line added first. The latest changes are what the contact is
+after now, and what the reminder, timed from the latest change, should show; the shop's
+own cart still holds every line.
+"""
 
 from __future__ import annotations
 
 from relance.catalog import Catalog
 from relance.commands import Candidate
-from relance.events import CartChange, Order
+from relance.events import MAX_QUANTITY, CartChange, Order
 from relance.journeys import cancel, start
 from relance.scenarios import Scenario
 from relance.state import Cart, CartLine, Journey
@@ -12,13 +18,14 @@ from relance.state import Cart, CartLine, Journey
 Journeys = tuple[Journey, ...]
 
 
-def _apply_change(lines: tuple[CartLine, ...], change: CartChange) -> tuple[CartLine, ...]:
+def _apply_change(lines: tuple[CartLine, ...], change: CartChange,
+                  max_lines: int) -> tuple[CartLine, ...]:
     if change.action == "clear" or change.product is None:
         return ()
     product = change.product
     current = next((line.quantity for line in lines if line.product.id == product.id), 0)
-    if change.action == "add":
-        quantity = current + change.quantity
+    if change.action == "add":  # never past what an event may say, however many add up
+        quantity = min(current + change.quantity, MAX_QUANTITY)
     elif change.action == "remove":
         quantity = current - change.quantity
     else:
@@ -30,15 +37,15 @@ def _apply_change(lines: tuple[CartLine, ...], change: CartChange) -> tuple[Cart
         # Keep the line where it was so the reminder lists items in the order they were added.
         return tuple(CartLine(product, quantity) if line.product.id == product.id else line
                      for line in lines)
-    return (*others, CartLine(product, quantity))
+    return (*others, CartLine(product, quantity))[-max_lines:]
 
 
 def on_change(cart: Cart, journeys: Journeys, change: CartChange,
-              scenarios: tuple[Scenario, ...]) -> tuple[Cart, Journeys]:
+              scenarios: tuple[Scenario, ...], *, max_lines: int) -> tuple[Cart, Journeys]:
     """Track contents always (browse needs them); every change restarts the reminders."""
     if change.occurred_at <= cart.closed_at:
         return cart, journeys
-    lines = _apply_change(cart.lines, change)
+    lines = _apply_change(cart.lines, change, max_lines)
     cart_id = change.cart_id or cart.cart_id
     if not lines:
         return Cart(cart_id=cart_id, closed_at=cart.closed_at), cancel(journeys, scenarios)

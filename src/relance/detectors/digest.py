@@ -5,6 +5,10 @@ message, the next morning (daily) or on Monday morning (weekly), at 09:00 local 
 The messages held are decided as usual (consent, quiet period) and counted as suppressed
 with reason ``digested``; the digest itself (scenario ``digest_daily`` / ``digest_weekly``,
 template ``digest``) needs only the address. Its command id derives from the period.
+
+A contact holds at most ``HELD_KEPT`` messages (the latest; an older one is dropped), and a
+held message keeps of its payload what a digest line shows: its product and its plain
+values, not its lists (an order's lines, offered products). That bounds the stored state.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from relance.scenarios import Scenario
 from relance.state import ContactState, Journey
 
 SEND_AT_MINUTE = 9 * 60
+HELD_KEPT = 10
 
 
 def name_of(period: str) -> str:
@@ -40,12 +45,18 @@ def hold(state: ContactState, command: SendCommand, scenario: Scenario) -> Conta
     name = name_of(scenario.digest)
     key, due = _period(scenario.digest, command.decided_at, state.profile.timezone)
     item: dict[str, Any] = {"scenario": command.scenario, "template": command.template,
-                            "decided_at": command.decided_at, "payload": command.payload}
-    pending = (*state.pending, (name, key, item))
+                            "decided_at": command.decided_at, "payload": _line(command.payload)}
+    pending = (*state.pending, (name, key, item))[-HELD_KEPT:]
     journeys = state.journeys
     if not any(j.scenario == name and j.instance == key for j in journeys):
         journeys = (*journeys, Journey(name, key, 1, due, due))
     return state._replace(pending=pending, journeys=journeys)
+
+
+def _line(payload: dict[str, Any]) -> dict[str, Any]:
+    """What of a held message's payload a digest line shows."""
+    return {key: value for key, value in payload.items()
+            if key == "product" or value is None or type(value) in (str, int, float, bool)}
 
 
 def candidate(state: ContactState, journey: Journey) -> Candidate | None:

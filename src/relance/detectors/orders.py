@@ -4,6 +4,13 @@ names (placed, shipped, delivered ...).
 A cross-sell message (kind ``cross_sell``, or an order notification with ``cross_sell:
 true``) offers products bought together with the order's, the catalog's category as
 fallback; a cross-sell with nothing to offer is not sent.
+
+Orders run side by side, one journey per order event and scenario, each with the order's
+lines, so both are bounded (the stored state must stay a Kafka record): a contact keeps at
+most ``ORDERS_KEPT`` of these journeys, a new order pushing out the one triggered earliest
+(the stalest message, and with a delay of 0 it has already been sent unless events arrive
+out of order), and a journey keeps an order's first ``ORDER_ITEMS_KEPT`` lines (its total
+stays the order's).
 """
 
 from __future__ import annotations
@@ -11,11 +18,13 @@ from __future__ import annotations
 from relance.catalog import Catalog
 from relance.commands import Candidate
 from relance.events import Order, Product
-from relance.journeys import start
+from relance.journeys import keep_latest, start
 from relance.scenarios import Scenario
 from relance.state import Journey
 
 Journeys = tuple[Journey, ...]
+ORDERS_KEPT = 6
+ORDER_ITEMS_KEPT = 20
 
 
 def on_order(journeys: Journeys, order: Order, scenarios: tuple[Scenario, ...]) -> Journeys:
@@ -26,9 +35,10 @@ def on_order(journeys: Journeys, order: Order, scenarios: tuple[Scenario, ...]) 
         "order_id": order.order_id, "status": order.status, "total": order.total,
         "currency": order.currency, "cart_id": order.cart_id,
         "items": [{"product": item.product.to_record(), "quantity": item.quantity}
-                  for item in order.items]}}
-    return start(journeys, matching, order.event_id, order.occurred_at, data,
-                 one_per_scenario=False)
+                  for item in order.items[:ORDER_ITEMS_KEPT]]}}
+    started = start(journeys, matching, order.event_id, order.occurred_at, data,
+                    one_per_scenario=False)
+    return keep_latest(started, {s.name for s in scenarios}, ORDERS_KEPT)
 
 
 def candidate(journey: Journey, scenario: Scenario, catalog: Catalog) -> Candidate | None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from relance.catalog import Catalog
 from relance.commands import Candidate
 from relance.events import CartChange, CatalogUpdate, PageView
-from relance.journeys import start
+from relance.journeys import keep_latest, start
 from relance.scenarios import Scenario
 from relance.state import ContactState, Journey
 
 Interests = tuple[tuple[str, float, int], ...]  # (product id, price seen, when)
 INTERESTS_KEPT = 5
+# Messages under way side by side (one per price update), the latest kept.
+DROPS_KEPT = 5
 
 
 def on_event(interests: Interests, event: PageView | CartChange) -> Interests:
@@ -48,6 +50,7 @@ def on_price(state: ContactState, update: CatalogUpdate,
     journeys = start(state.journeys, dropped, update.event_id, update.occurred_at,
                      {"product": product.to_record(), "previous_price": price_seen},
                      one_per_scenario=False)
+    journeys = keep_latest(journeys, {s.name for s in scenarios}, DROPS_KEPT)
     return state._replace(journeys=journeys,
                           interests=tuple(i for i in state.interests if i[0] != product.id))
 

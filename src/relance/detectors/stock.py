@@ -11,12 +11,14 @@ from __future__ import annotations
 from relance.catalog import Catalog
 from relance.commands import Candidate
 from relance.events import CatalogUpdate, PageView
-from relance.journeys import start
+from relance.journeys import keep_latest, start
 from relance.scenarios import Scenario
 from relance.state import ContactState, Journey
 
 Watching = tuple[tuple[str, int], ...]
 WATCHED_KEPT = 5  # most recent watches per contact; bounds state
+# Messages under way side by side (one per restock), the latest kept: a delay can hold them.
+RESTOCKS_KEPT = 5
 
 
 def on_view(watching: Watching, view: PageView, catalog: Catalog,
@@ -44,6 +46,7 @@ def on_restock(state: ContactState, update: CatalogUpdate,
                   if s.stale_after_ms is None or update.occurred_at - since <= s.stale_after_ms)
     journeys = start(state.journeys, fresh, update.event_id, update.occurred_at,
                      {"product": update.product.to_record()}, one_per_scenario=False)
+    journeys = keep_latest(journeys, {s.name for s in scenarios}, RESTOCKS_KEPT)
     return state._replace(watching=watching, journeys=journeys)
 
 

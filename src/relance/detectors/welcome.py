@@ -15,6 +15,7 @@ from typing import Any
 
 from relance.catalog import Catalog
 from relance.commands import Candidate
+from relance.detectors.orders import ORDER_ITEMS_KEPT
 from relance.events import Order, Product
 from relance.journeys import start
 from relance.scenarios import Scenario
@@ -48,7 +49,7 @@ def on_order(journeys: Journeys, order: Order, scenarios: tuple[Scenario, ...]) 
                 and not (journey.data or {}).get("ordered_at")):
             data = {"ordered_at": order.occurred_at, "order_id": order.order_id,
                     "bought": [{"id": item.product.id, "category_id": item.product.category_id}
-                               for item in order.items]}
+                               for item in order.items[:ORDER_ITEMS_KEPT]]}
             if journey.step == OTHERWISE:  # the welcome went out: the branch is next
                 journey = journey._replace(
                     step=ORDERED, data=data,

@@ -20,19 +20,21 @@ from relance.catalog import Catalog
 from relance.codec import catalog as catalog_codec
 from relance.errors import InvalidEventError
 from relance.runtime import kafka
+from relance.scenarios import InputRules
 from relance.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _take(catalog: Catalog, message: Message[bytes, bytes]) -> None:
+def _take(catalog: Catalog, message: Message[bytes, bytes], rules: InputRules) -> None:
     value = message.value()
     if value is not None:
         with contextlib.suppress(InvalidEventError):  # the worker dead-letters it
-            catalog.update(catalog_codec.decode(value))
+            catalog.update(catalog_codec.decode(value, rules=rules))
 
 
-def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog) -> None:
+def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog,
+                   rules: InputRules) -> None:
     """Read the catalog topic into ``catalog`` now, and keep it up to date while ``app`` runs."""
     topic = settings.topic_catalog
     reader = kafka.consumer(settings, f"{settings.app_id}-sender-catalog",
@@ -44,7 +46,7 @@ def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog) -> None
         return
     reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
     kafka.read_to_end(reader, [(topic, p) for p in metadata.partitions],
-                      lambda message: _take(catalog, message), what=f"catalog {topic}")
+                      lambda message: _take(catalog, message, rules), what=f"catalog {topic}")
     log.info("catalog %s: %d products read", topic, len(catalog))
     stopping = threading.Event()
 
@@ -53,7 +55,7 @@ def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog) -> None
             while not stopping.is_set():
                 for message in reader.consume(1000, 0.2):
                     if message.error() is None:
-                        _take(catalog, message)
+                        _take(catalog, message, rules)
         finally:
             reader.close()
 

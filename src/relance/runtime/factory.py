@@ -32,7 +32,7 @@ from relance.runtime.outage import Outages
 from relance.runtime.outputs import Outputs
 from relance.runtime.sender import ResultSink, SenderLoop, build_sender
 from relance.runtime.worker import build_loop, build_worker, inputs_of, wall_clock_ms
-from relance.scenarios import Config
+from relance.scenarios import Config, InputRules
 from relance.sender.render import Renderer
 from relance.settings import Settings
 
@@ -48,13 +48,15 @@ def output_codec(settings: Settings) -> OutputCodec:
     return AvroOutputCodec()
 
 
-def input_decoder(settings: Settings) -> Any:
+def input_decoder(settings: Settings, rules: InputRules) -> Any:
+    """Per input topic, the codec of its format, keeping ``rules`` (the scenario file's)."""
     registry = (SchemaRegistry(settings.schema_registry_url) if settings.schema_registry_url
                 else None)
     codecs: dict[str, EventCodec] = {}
     for topic, _ in inputs_of(settings).topics:
-        framed = RegistryEventCodec(registry, topic) if registry is not None else None
-        codecs[topic] = event_codec(settings.input_format, framed)
+        framed = (RegistryEventCodec(registry, topic, rules=rules) if registry is not None
+                  else None)
+        codecs[topic] = event_codec(settings.input_format, framed, rules=rules)
     by_type = {event_type: codecs[topic] for topic, event_type in inputs_of(settings).topics}
 
     def decode(raw: bytes, event_type: EventType) -> Event:
@@ -112,7 +114,8 @@ def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) 
     outputs = Outputs(kafka.producer(settings), output_codec(settings),
                       deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
                       decisions=settings.topic_decisions or None, clock=wall_clock_ms)
-    loop = build_loop(settings, config, decode=input_decoder(settings), outputs=outputs,
+    loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs),
+                      outputs=outputs,
                       observer=observer)
     return build_worker(settings, loop, registry, observer.metrics)
 
@@ -172,7 +175,8 @@ def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
     return Ledger(changelog, outputs, retention_ms=retention)
 
 
-def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
+def sender_app(settings: Settings, registry: CollectorRegistry, rules: InputRules) -> faust.App:
+    """``rules``: the scenario file's, which the sender's copy of the catalog keeps too."""
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
     catalog = Catalog() if settings.topic_catalog else None
@@ -206,5 +210,5 @@ def sender_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
                       new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
     app = build_sender(settings, loop, registry, observer.metrics, outages.problems)
     if catalog is not None:
-        follow_catalog(app, settings, catalog)
+        follow_catalog(app, settings, catalog, rules)
     return app

@@ -55,6 +55,11 @@ def consumer(settings: Settings, group: str, **overrides: Any) -> Consumer:
         # How long the broker may hold a fetch with nothing new; some brokers (Tansu) hold
         # it that long even when records arrive, which would add to every deadline's lag.
         "fetch.wait.max.ms": 100,
+        # A record larger than the fetch sizes is still returned whole when it comes first
+        # (fetch.max.bytes, max.partition.fetch.bytes), so an oversized message reaches the
+        # decoder and the dead-letter topic; only a response over this limit would stall
+        # the partition, so it is librdkafka's largest rather than its 100 MB.
+        "receive.message.max.bytes": 2**31 - 1,
         "logger": CLIENT_LOG,
         **overrides,
     })

@@ -1,7 +1,9 @@
 """The worker's per-message path, independent of how messages arrive.
 
 Raw bytes in; decoded here so a poison message goes to the dead-letter topic with its reason
-instead of being dropped by the framework. Each partition has its own ``Engine`` (the same
+instead of being dropped by the framework. So does an event dated more than the clock skew
+allowed ahead of the wall clock: applied, it would move its partition's event time there
+and fire every deadline at once. Each partition has its own ``Engine`` (the same
 core ``relance simulate`` runs) over the contact states of that partition. Nothing here
 talks to Kafka: what a batch produced waits in an ``Outbox`` for the consume loop to send.
 """
@@ -15,6 +17,7 @@ from typing import Protocol
 
 from relance.catalog import Catalog
 from relance.codec import catalog as catalog_codec
+from relance.codec.limits import too_far_ahead
 from relance.commands import Outcome, SendCommand
 from relance.engine import Engine
 from relance.errors import InvalidEventError
@@ -86,9 +89,18 @@ class Inputs:
 class Pipeline:
     def __init__(self, config: Config, inputs: Inputs, decode: Decode, observer: Observer,
                  clock: Callable[[], int],
-                 decode_catalog: Callable[[bytes], CatalogUpdate] = catalog_codec.decode) -> None:
+                 decode_catalog: Callable[[bytes], CatalogUpdate] | None = None, *,
+                 max_skew_ms: int = 3_600_000) -> None:
+        """``decode`` and ``decode_catalog`` (by default the catalog codec) keep the input
+        limits of ``config``; ``max_skew_ms`` is how far ahead of ``clock`` (the wall clock)
+        an event's time may be."""
         self.config = config
-        self.decode_catalog = decode_catalog
+        self.decode_catalog = decode_catalog or (
+            lambda raw: catalog_codec.decode(raw, rules=config.inputs))
+        self.max_skew_ms = max_skew_ms
+        # The latest event time accepted, as of the last look at the clock: looked at again
+        # only for an event beyond it, so the check costs one comparison an event.
+        self._horizon = -1
         self.inputs = inputs
         self.decode = decode
         self.observer = observer
@@ -134,6 +146,8 @@ class Pipeline:
             if value is None:
                 raise InvalidEventError("missing_field", "the message has no value")
             event = self.decode(value, self._types[topic])
+            if event.occurred_at > self._horizon:
+                self._ahead(event.occurred_at)
         except InvalidEventError as error:
             self._reject(DeadLetter(topic, partition, offset, key, value, error), key)
         else:
@@ -149,6 +163,8 @@ class Pipeline:
             if value is None:
                 raise InvalidEventError("missing_field", "the message has no value")
             update = self.decode_catalog(value)
+            if update.occurred_at > self._horizon:
+                self._ahead(update.occurred_at)
         except InvalidEventError as error:
             # Keyed by product id: no contact to name.
             self._reject(DeadLetter(topic, partition, offset, key, value, error), None)
@@ -156,6 +172,12 @@ class Pipeline:
         if self.catalog.update(update) and live:
             for engine in self.engines.values():
                 engine.restock(update)
+
+    def _ahead(self, occurred_at: int) -> None:
+        """Refuse a time more than the allowed skew ahead of the wall clock."""
+        self._horizon = self.clock() + self.max_skew_ms
+        if occurred_at > self._horizon:
+            raise too_far_ahead(occurred_at, self._horizon, self.max_skew_ms, "the wall clock")
 
     def _reject(self, letter: DeadLetter, contact: bytes | None) -> None:
         topic, partition, offset = letter.topic, letter.partition, letter.offset
@@ -171,6 +193,8 @@ class Pipeline:
             return
         try:
             order = self.decode(value, "order")
+            if order.occurred_at > self._horizon:
+                self._ahead(order.occurred_at)
         except InvalidEventError:
             return
         if isinstance(order, Order):

@@ -72,7 +72,8 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
     if settings.topic_decisions:
         kafka.ensure_topic(settings, TopicSpec(settings.topic_decisions, settings.partitions),
                            exact=False)
-    pipeline = Pipeline(config, inputs, decode, observer, clock)
+    pipeline = Pipeline(config, inputs, decode, observer, clock,
+                        max_skew_ms=int(settings.max_clock_skew * 1000))
     shared = SharedReader(pipeline, observer, new_shared_reader,
                           catalog=settings.topic_catalog or None,
                           orders=settings.topic_orders if _learns_baskets(config) else None)
