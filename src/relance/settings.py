@@ -91,6 +91,10 @@ class Settings(BaseSettings):
                             "between two sends and commits")
     producer_max_batch_size: int = Field(16384, description="Producer batch size; the embedded "
                                          "broker needs 1")
+    producer_message_max_bytes: int = Field(
+        1_000_000, ge=1000, le=1_000_000_000, description="Largest record the worker and the "
+        "sender write (librdkafka's message.max.bytes); a larger one stops the process, naming "
+        "topic, partition and size. The topics' max.message.bytes must allow as much")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -14,6 +14,12 @@ the middle of one. Each round:
 
 A crash anywhere replays from the last commit: states carry the offsets they applied, so an
 event is not applied twice, and a command decided again has the same id.
+
+A failure in a round (a record refused, a flush that times out, any exception in applying or
+settling) makes the loop *failed*: from then on nothing is committed, not even by the revoke
+that ``consumer.close()`` runs on the way out, which then only forgets the partitions. The
+loop raises, the process exits non-zero, and the next start reads again from the last commit,
+which covers only rounds whose states and outputs were acknowledged.
 """
 
 from __future__ import annotations
@@ -74,6 +80,8 @@ class BatchLoop:
         self._last_commit = 0.0
         self._consumer: Consumer | None = None
         self.shared = shared
+        # Set by the first failure; no offset is committed after it.
+        self.failure: BaseException | None = None
 
     def run(self, stopping: threading.Event) -> None:
         if self.shared is not None:
@@ -89,8 +97,11 @@ class BatchLoop:
                 while not stopping.is_set():
                     self.step(consumer.consume(self.batch_size, self.wait))
                 self._settle(sync=True)
+        except BaseException as exc:
+            self._fail(exc)
+            raise
         finally:
-            consumer.close()
+            consumer.close()  # runs _on_revoke, which after a failure only forgets
             if self.shared is not None:
                 self.shared.close()
             self.joined = False
@@ -151,19 +162,35 @@ class BatchLoop:
 
     def _settle(self, *, sync: bool) -> None:
         """Send what was decided, then the changed states, then commit input offsets."""
-        outbox = self.pipeline.take_outbox()
-        if outbox:
-            self.outputs.send(outbox)
-        changes = self.pipeline.commit_states()
-        if changes:
-            for partition, records in changes.items():
-                self.outputs.write(self.changelog.topic, partition, records)
-            self.outputs.wait()
-        if sync or time.monotonic() - self._last_commit >= self.commit_interval:
-            self._commit(sync=sync)
+        try:
+            outbox = self.pipeline.take_outbox()
+            if outbox:
+                self.outputs.send(outbox)
+            # The table is now ahead of the changelog until ``wait`` returns: a failure in
+            # between must stop the loop before anything is committed.
+            changes = self.pipeline.commit_states()
+            if changes:
+                for partition, records in changes.items():
+                    self.outputs.write(self.changelog.topic, partition, records)
+                self.outputs.wait()
+            if sync or time.monotonic() - self._last_commit >= self.commit_interval:
+                self._commit(sync=sync)
+        except BaseException as exc:
+            # Also when called by a revoke inside ``consume``: mark the loop failed at once.
+            self._fail(exc)
+            raise
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.failure is not None:
+            return
+        self.failure = exc
+        log.error("worker stopping without committing: %s; the next start reads again from "
+                  "the last commit, which covers only what was stored", str(exc) or repr(exc))
 
     def _commit(self, *, sync: bool, only: set[TopicPartitionKey] | None = None) -> None:
         assert self._consumer is not None
+        if self.failure is not None:
+            return  # what was read since the last commit may not be stored
         positions = self.pipeline.positions(self.assigned if only is None else only)
         offsets = [TopicPartition(topic, partition, offset)
                    for (topic, partition), offset in positions.items()
@@ -197,9 +224,13 @@ class BatchLoop:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}
-        log.info("revoking partitions %s", sorted({p for _, p in revoked}))
-        self._settle(sync=False)
-        self._commit(sync=True, only=revoked & self.assigned)
+        numbers = sorted({p for _, p in revoked})
+        if self.failure is None:
+            log.info("revoking partitions %s", numbers)
+            self._settle(sync=False)
+            self._commit(sync=True, only=revoked & self.assigned)
+        else:
+            log.info("revoking partitions %s after a failure: nothing committed", numbers)
         self._forget(revoked)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
