@@ -30,6 +30,7 @@ from relance.runtime.batches import BatchLoop
 from relance.runtime.changelog import Changelog
 from relance.runtime.factory import MetricsObserver, input_decoder, output_codec
 from relance.runtime.outputs import Outputs
+from relance.runtime.pipeline import Decode
 from relance.runtime.store import Stored, decode_stored
 from relance.runtime.worker import build_loop, changelog_topic, inputs_of, wall_clock_ms
 from relance.samples import traffic
@@ -70,13 +71,13 @@ def settings_of(stack: Stack, **overrides: Any) -> Settings:
     return Settings(**{**values, **overrides})
 
 
-def new_loop(settings: Settings, *, observer: MetricsObserver | None = None
-             ) -> tuple[BatchLoop, RefusingOutputs]:
+def new_loop(settings: Settings, *, observer: MetricsObserver | None = None,
+             decode: Decode | None = None) -> tuple[BatchLoop, RefusingOutputs]:
     config = load_config(str(settings.scenarios))
     outputs = RefusingOutputs(kafka.producer(settings), output_codec(settings),
                               deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
                               decisions=settings.topic_decisions or None, clock=wall_clock_ms)
-    loop = build_loop(settings, config, decode=input_decoder(settings), outputs=outputs,
+    loop = build_loop(settings, config, decode=decode or input_decoder(settings), outputs=outputs,
                       observer=observer or MetricsObserver(Metrics.create(CollectorRegistry())))
     return loop, outputs
 

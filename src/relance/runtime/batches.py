@@ -40,6 +40,7 @@ from confluent_kafka import (
 
 from relance.gc_tuning import rare_collections
 from relance.runtime import kafka
+from relance.runtime.backpressure import Backpressure
 from relance.runtime.changelog import Changelog
 from relance.runtime.outputs import Outputs
 from relance.runtime.pipeline import Observer, Pipeline
@@ -60,7 +61,7 @@ class BatchLoop:
     def __init__(self, pipeline: Pipeline, changelog: Changelog, outputs: Outputs,
                  new_consumer: Callable[[], Consumer], observer: LoopObserver, *,
                  clock: Callable[[], int], batch_size: int, wait: float,
-                 commit_interval: float,
+                 commit_interval: float, merge_max_waiting: int = 20_000,
                  shared: SharedReader | None = None) -> None:
         self.pipeline = pipeline
         self.changelog = changelog
@@ -80,6 +81,7 @@ class BatchLoop:
         self._last_commit = 0.0
         self._consumer: Consumer | None = None
         self.shared = shared
+        self.backpressure = Backpressure(merge_max_waiting)
         # Set by the first failure; no offset is committed after it.
         self.failure: BaseException | None = None
 
@@ -130,7 +132,24 @@ class BatchLoop:
         for partition in list(pipeline.engines):
             pipeline.drain(partition, self.caught_up)
             pipeline.fire(partition, self.caught_up, now)
+            self._throttle(partition)
         self._settle(sync=False)
+
+    def _throttle(self, partition: int) -> None:
+        """Pause or resume this partition's inputs by how much waits in its merge (once per
+        batch, not per message)."""
+        assert self._consumer is not None
+        waiting = self.pipeline.merge.sizes(partition)
+        pause, resume = self.backpressure.adjust(partition, waiting)
+        if pause:
+            self._consumer.pause([TopicPartition(t, p) for t, p in pause])
+            log.info("partition %d: %d messages wait in the event-time merge; pausing %s "
+                     "until fewer than %d wait", partition, sum(waiting.values()),
+                     sorted(t for t, _ in pause), self.backpressure.low)
+        if resume:
+            self._consumer.resume([TopicPartition(t, p) for t, p in resume])
+            log.info("partition %d: resuming %s (%d messages wait)", partition,
+                     sorted(t for t, _ in resume), sum(waiting.values()))
 
     def caught_up(self, topic: str, partition: int) -> bool:
         """Whether everything in the topic-partition so far has been read."""
@@ -239,6 +258,10 @@ class BatchLoop:
         self._forget(lost)
 
     def _forget(self, revoked: set[TopicPartitionKey]) -> None:
+        paused = self.backpressure.forget(revoked)
+        if paused and self._consumer is not None and self.failure is None:
+            # The client keeps a partition paused across a rebalance; its merge is dropped.
+            self._consumer.resume([TopicPartition(t, p) for t, p in paused])
         self.assigned -= revoked
         for key in revoked:
             self._start.pop(key, None)
