@@ -4,7 +4,8 @@
      ├── ConfigError          a scenario file or setting is wrong (file, line, key, problem)
      ├── InvalidEventError    an inbound message cannot become a canonical event
      ├── StrictModeError      ``simulate --strict`` met an invalid line (relance.simulate)
-     ├── BrokerError          the embedded broker did not start (relance.broker)
+     ├── BrokerError          the broker did not start or answer, or refused a write
+     │    └── RecordRefusedError  a record refused for good, e.g. too large (runtime.outputs)
      ├── RenderError          a template failed to render (relance.sender.errors)
      ├── MessageError         a command cannot become an email, e.g. no address (same)
      └── DeliveryError        a provider did not take a message (relance.providers.errors)

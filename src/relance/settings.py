@@ -107,6 +107,15 @@ class Settings(BaseSettings):
                             "between two sends and commits")
     producer_max_batch_size: int = Field(16384, description="Producer batch size; the embedded "
                                          "broker needs 1")
+    producer_message_max_bytes: int = Field(
+        1_000_000, ge=1000, le=1_000_000_000, description="Largest record the worker and the "
+        "sender write (librdkafka's message.max.bytes); a larger one stops the process, naming "
+        "topic, partition and size. The topics' max.message.bytes must allow as much")
+    merge_max_waiting: int = Field(20_000, ge=1, description="Messages waiting in a "
+                                   "partition's event-time merge (for an input that is behind) "
+                                   "at which the inputs that have messages waiting are paused; "
+                                   "resumed below half of it. It can be passed by one batch per "
+                                   "input")
 
 
 # Variables that are gone, and what replaced them: set, they would be silently ignored.

@@ -14,6 +14,12 @@ the middle of one. Each round:
 
 A crash anywhere replays from the last commit: states carry the offsets they applied, so an
 event is not applied twice, and a command decided again has the same id.
+
+A failure in a round (a record refused, a flush that times out, any exception in applying or
+settling) makes the loop *failed*: from then on nothing is committed, not even by the revoke
+that ``consumer.close()`` runs on the way out, which then only forgets the partitions. The
+loop raises, the process exits non-zero, and the next start reads again from the last commit,
+which covers only rounds whose states and outputs were acknowledged.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from confluent_kafka import (
 
 from relance.gc_tuning import rare_collections
 from relance.runtime import kafka
+from relance.runtime.backpressure import Backpressure
 from relance.runtime.changelog import Changelog
 from relance.runtime.outputs import Outputs
 from relance.runtime.pipeline import Observer, Pipeline
@@ -54,7 +61,7 @@ class BatchLoop:
     def __init__(self, pipeline: Pipeline, changelog: Changelog, outputs: Outputs,
                  new_consumer: Callable[[], Consumer], observer: LoopObserver, *,
                  clock: Callable[[], int], batch_size: int, wait: float,
-                 commit_interval: float,
+                 commit_interval: float, merge_max_waiting: int = 20_000,
                  shared: SharedReader | None = None) -> None:
         self.pipeline = pipeline
         self.changelog = changelog
@@ -74,6 +81,9 @@ class BatchLoop:
         self._last_commit = 0.0
         self._consumer: Consumer | None = None
         self.shared = shared
+        self.backpressure = Backpressure(merge_max_waiting)
+        # Set by the first failure; no offset is committed after it.
+        self.failure: BaseException | None = None
 
     def run(self, stopping: threading.Event) -> None:
         if self.shared is not None:
@@ -89,8 +99,11 @@ class BatchLoop:
                 while not stopping.is_set():
                     self.step(consumer.consume(self.batch_size, self.wait))
                 self._settle(sync=True)
+        except BaseException as exc:
+            self._fail(exc)
+            raise
         finally:
-            consumer.close()
+            consumer.close()  # runs _on_revoke, which after a failure only forgets
             if self.shared is not None:
                 self.shared.close()
             self.joined = False
@@ -119,7 +132,24 @@ class BatchLoop:
         for partition in list(pipeline.engines):
             pipeline.drain(partition, self.caught_up)
             pipeline.fire(partition, self.caught_up, now)
+            self._throttle(partition)
         self._settle(sync=False)
+
+    def _throttle(self, partition: int) -> None:
+        """Pause or resume this partition's inputs by how much waits in its merge (once per
+        batch, not per message)."""
+        assert self._consumer is not None
+        waiting = self.pipeline.merge.sizes(partition)
+        pause, resume = self.backpressure.adjust(partition, waiting)
+        if pause:
+            self._consumer.pause([TopicPartition(t, p) for t, p in pause])
+            log.info("partition %d: %d messages wait in the event-time merge; pausing %s "
+                     "until fewer than %d wait", partition, sum(waiting.values()),
+                     sorted(t for t, _ in pause), self.backpressure.low)
+        if resume:
+            self._consumer.resume([TopicPartition(t, p) for t, p in resume])
+            log.info("partition %d: resuming %s (%d messages wait)", partition,
+                     sorted(t for t, _ in resume), sum(waiting.values()))
 
     def caught_up(self, topic: str, partition: int) -> bool:
         """Whether everything in the topic-partition so far has been read."""
@@ -151,19 +181,35 @@ class BatchLoop:
 
     def _settle(self, *, sync: bool) -> None:
         """Send what was decided, then the changed states, then commit input offsets."""
-        outbox = self.pipeline.take_outbox()
-        if outbox:
-            self.outputs.send(outbox)
-        changes = self.pipeline.commit_states()
-        if changes:
-            for partition, records in changes.items():
-                self.outputs.write(self.changelog.topic, partition, records)
-            self.outputs.wait()
-        if sync or time.monotonic() - self._last_commit >= self.commit_interval:
-            self._commit(sync=sync)
+        try:
+            outbox = self.pipeline.take_outbox()
+            if outbox:
+                self.outputs.send(outbox)
+            # The table is now ahead of the changelog until ``wait`` returns: a failure in
+            # between must stop the loop before anything is committed.
+            changes = self.pipeline.commit_states()
+            if changes:
+                for partition, records in changes.items():
+                    self.outputs.write(self.changelog.topic, partition, records)
+                self.outputs.wait()
+            if sync or time.monotonic() - self._last_commit >= self.commit_interval:
+                self._commit(sync=sync)
+        except BaseException as exc:
+            # Also when called by a revoke inside ``consume``: mark the loop failed at once.
+            self._fail(exc)
+            raise
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.failure is not None:
+            return
+        self.failure = exc
+        log.error("worker stopping without committing: %s; the next start reads again from "
+                  "the last commit, which covers only what was stored", str(exc) or repr(exc))
 
     def _commit(self, *, sync: bool, only: set[TopicPartitionKey] | None = None) -> None:
         assert self._consumer is not None
+        if self.failure is not None:
+            return  # what was read since the last commit may not be stored
         positions = self.pipeline.positions(self.assigned if only is None else only)
         offsets = [TopicPartition(topic, partition, offset)
                    for (topic, partition), offset in positions.items()
@@ -197,9 +243,13 @@ class BatchLoop:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}
-        log.info("revoking partitions %s", sorted({p for _, p in revoked}))
-        self._settle(sync=False)
-        self._commit(sync=True, only=revoked & self.assigned)
+        numbers = sorted({p for _, p in revoked})
+        if self.failure is None:
+            log.info("revoking partitions %s", numbers)
+            self._settle(sync=False)
+            self._commit(sync=True, only=revoked & self.assigned)
+        else:
+            log.info("revoking partitions %s after a failure: nothing committed", numbers)
         self._forget(revoked)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -208,6 +258,10 @@ class BatchLoop:
         self._forget(lost)
 
     def _forget(self, revoked: set[TopicPartitionKey]) -> None:
+        paused = self.backpressure.forget(revoked)
+        if paused and self._consumer is not None and self.failure is None:
+            # The client keeps a partition paused across a rebalance; its merge is dropped.
+            self._consumer.resume([TopicPartition(t, p) for t, p in paused])
         self.assigned -= revoked
         for key in revoked:
             self._start.pop(key, None)

@@ -75,6 +75,7 @@ def producer(settings: Settings) -> Producer:
         # nothing that matters, but a lost record would.
         "acks": "all",
         "partitioner": "murmur2_random",
+        "message.max.bytes": settings.producer_message_max_bytes,
         "logger": CLIENT_LOG,
     })
 
@@ -138,6 +139,31 @@ def read_to_end(reader: Consumer, partitions: Iterable[tuple[str, int]],
             elif strict or error.fatal():
                 raise BrokerError(f"{what}: {error}")
     return read
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition of ``key`` under murmur2 (the Java clients', faust's and librdkafka's
+    ``murmur2_random`` partitioner)."""
+    mask = 0xFFFFFFFF
+    m = 0x5BD1E995
+    length = len(key)
+    h = (0x9747B28C ^ length) & mask
+    tail = length & ~3
+    for i in range(0, tail, 4):
+        k = int.from_bytes(key[i:i + 4], "little")
+        k = (k * m) & mask
+        k ^= k >> 24
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ k
+    rest = length & 3
+    if rest:
+        for shift, byte in enumerate(key[tail:]):
+            h ^= byte << (8 * shift)
+        h = (h * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    h ^= h >> 15
+    return (h & 0x7FFFFFFF) % partitions
 
 
 def readable(message: Message[bytes, bytes]) -> bool:

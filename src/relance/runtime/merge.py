@@ -60,6 +60,10 @@ class EventTimeMerge:
     def waiting(self, partition: int) -> int:
         return sum(len(queue) for queue in self._waiting.get(partition, {}).values())
 
+    def sizes(self, partition: int) -> dict[str, int]:
+        """Messages waiting per topic of ``partition``."""
+        return {topic: len(queue) for topic, queue in self._waiting.get(partition, {}).items()}
+
     def drop(self, partition: int) -> None:
         """Forget a revoked partition; its waiting messages were not committed and will be
         read again."""

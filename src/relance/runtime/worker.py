@@ -79,7 +79,8 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
                           orders=settings.topic_orders if _learns_baskets(config) else None)
     return BatchLoop(pipeline, changelog, outputs, new_consumer, observer, clock=clock,
                      batch_size=settings.batch_size, wait=settings.tick_interval,
-                     commit_interval=settings.commit_interval, shared=shared)
+                     commit_interval=settings.commit_interval,
+                     merge_max_waiting=settings.merge_max_waiting, shared=shared)
 
 
 def _learns_baskets(config: Config) -> bool:
