@@ -40,8 +40,11 @@ def on_event(state: ContactState, event: Event, config: Config,
     if record is not None:
         journeys = exit_on(journeys, config.scenarios, record, event.occurred_at)
     if type(event) is Engagement:
+        # Its exits (exit_when: [{type: engagement, kind: click}]) apply, like any event's.
         profile = state.profile.engaged(event)
-        return state if profile is state.profile else state._replace(profile=profile)
+        if profile is state.profile and journeys is state.journeys:
+            return state
+        return state._replace(profile=profile, journeys=journeys)
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
         journeys = birthday_detector.on_profile(state.profile, profile, journeys,

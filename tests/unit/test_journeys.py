@@ -11,6 +11,7 @@ from relance.events import (
     CartChange,
     CatalogUpdate,
     ContactProfile,
+    Engagement,
     Event,
     Order,
     OrderItem,
@@ -582,6 +583,21 @@ def test_configured_exits_add_to_the_kinds_own() -> None:
     at_checkout = [profile(), cart(0), view(10, page_type="checkout")]
     assert sent(replay(at_checkout, 600, EXITS)) == []
     assert len(sent(replay([profile(), cart(0), view(10, page_type="home")], 600, EXITS))) == 1
+
+
+CLICK_EXITS = load_config("""\
+scenarios:
+  cart_abandonment:
+    steps: [{delay: 1h}, {delay: 24h, template: cart_last_call}]
+    exit_when: [{type: engagement, kind: click}]
+""")
+
+
+def test_an_engagement_configured_as_an_exit_ends_the_scenario() -> None:
+    clicked = [profile(), cart(0), Engagement("g1", "c1", at(120), "click")]
+    assert [c.step for c in sent(replay(clicked, 3 * DAYS, CLICK_EXITS))] == [1]
+    opened = [profile(), cart(0), Engagement("g2", "c1", at(120), "open")]
+    assert [c.step for c in sent(replay(opened, 3 * DAYS, CLICK_EXITS))] == [1, 2]
 
 
 def test_the_ordered_branch_offers_what_goes_with_the_order() -> None:
