@@ -12,7 +12,8 @@ import relance
 CORE = ["events.py", "state.py", "detectors", "policy.py", "commands.py", "scenarios.py",
         "journeys.py", "catalog.py", "localtime.py", "conditions.py", "related.py",
         "watermark.py", "runtime/merge.py",
-        "contact.py", "engine.py", "due.py", "timestamps.py", "errors.py", "codec/records.py"]
+        "contact.py", "engine.py", "due.py", "timestamps.py", "errors.py", "codec/records.py",
+        "duplicates.py"]
 FORBIDDEN_MODULES = ("faust", "mode", "aiokafka", "confluent_kafka", "kafka", "time", "asyncio")
 FORBIDDEN_CALLS = ("now", "utcnow", "today", "time", "monotonic", "perf_counter")
 
