@@ -40,20 +40,16 @@ def on_input(state: ContactState, event: Event, config: Config,
     remembered for ``config.inputs.dedupe_window_ms``.
 
     An event that changes nothing (a view of a page no scenario looks at, a repeated
-    unsubscribe) is not remembered: the memory stays small and the state unwritten. Its
-    duplicate is applied again, and changes nothing unless the state changed in between, as
-    when the same event had come late."""
-    memory = state.seen
-    mark = None
-    if memory:
-        mark = fingerprint(event.event_id)
-        if mark in memory and known(memory, mark):  # most ids are new: spare the call
-            return None
+    unsubscribe) needs neither: it is not looked up nor remembered, which keeps the memory
+    small and spares the hash for most views. A copy of it changes nothing either, unless
+    the state changed in between, as when the same event had come late."""
     after = on_event(state, event, config, catalog)
     if after is state:
         return state
-    if mark is None:
-        mark = fingerprint(event.event_id)
+    mark = fingerprint(event.event_id)
+    memory = state.seen
+    if mark in memory and known(memory, mark):  # most ids are new: spare the call
+        return None
     # structs.replace rather than _replace: a quarter of the cost, once per event.
     return msgspec.structs.replace(after, seen=remember(memory, mark, event.occurred_at,
                                                         config.inputs.dedupe_window_ms))
