@@ -13,8 +13,9 @@ from typing import IO
 
 from relance.broker import BrokerError
 from relance.errors import ConfigError
-from relance.scenario_file import load_config_file
+from relance.scenario_file import TemplateLookup, load_config_file
 from relance.scenarios import DEFAULT_CONFIG, Config, InputRules
+from relance.sender.template_files import template_files
 from relance.simulate import Horizon, StrictModeError, simulate
 from relance.timestamps import parse_iso
 
@@ -67,8 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                      help="processes sharing the contacts (default: the CPUs, at most 4); "
                           "stdin is always read by one")
-    check = commands.add_parser("check-config", help="validate a scenario configuration")
+    check = commands.add_parser("check-config", help="validate a scenario configuration and "
+                                "the templates it names")
     check.add_argument("file")
+    check.add_argument("--templates", type=Path,
+                       help="folder of your own templates (default: RELANCE_TEMPLATE_DIR when "
+                       "set); each template the file names must be there or shipped")
     commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
     commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
     health = commands.add_parser(
@@ -91,8 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(path: str | None) -> Config:
-    return DEFAULT_CONFIG if path is None else load_config_file(path)
+def load_config(path: str | None, templates: TemplateLookup | None = None) -> Config:
+    return DEFAULT_CONFIG if path is None else load_config_file(path, templates)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -117,7 +122,13 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    load_config_file(args.file)
+    if args.templates is not None:
+        templates = template_files(args.templates, "--templates")
+    else:
+        from relance.settings import load_settings
+
+        templates = template_files(load_settings().template_dir, "RELANCE_TEMPLATE_DIR")
+    load_config_file(args.file, templates)
     print(f"{args.file}: ok")
     return 0
 
@@ -137,8 +148,11 @@ def _run_app(kind: str) -> int:
     logging.config.dictConfig(logging_config(settings))
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
+    # Both check the templates the scenario file names: a missing one stops the process
+    # here rather than failing each send as a render_failure.
+    templates = template_files(settings.template_dir, "RELANCE_TEMPLATE_DIR")
+    config = load_config(str(settings.scenarios) if settings.scenarios else None, templates)
     if kind == "worker":
-        config = load_config(str(settings.scenarios) if settings.scenarios else None)
         app = worker_app(settings, config, registry)
     else:
         # The scenario file is the worker's (deployments mount it there only): the sender's

@@ -5,6 +5,8 @@ This is the whole per-contact decision path; the simulator and the live worker b
 
 from __future__ import annotations
 
+import msgspec
+
 from relance import arbitration
 from relance.catalog import Catalog
 from relance.codec.records import event_to_record
@@ -21,6 +23,7 @@ from relance.detectors import search as search_detector
 from relance.detectors import stock as stock_detector
 from relance.detectors import subscription as subscription_detector
 from relance.detectors import welcome as welcome_detector
+from relance.duplicates import fingerprint, known, remember
 from relance.events import CartChange, ContactProfile, Engagement, Event, Order, PageView
 from relance.journeys import exit_on, next_step
 from relance.policy import decide
@@ -28,6 +31,28 @@ from relance.scenarios import Config, Scenario
 from relance.state import ContactState, Journey
 
 _NO_CATALOG = Catalog()  # read only: an empty catalog changes nothing
+
+
+def on_input(state: ContactState, event: Event, config: Config,
+             catalog: Catalog = _NO_CATALOG) -> ContactState | None:
+    """``on_event`` for an event read from an input, which may come twice: ``None`` when the
+    contact already had it (a duplicate: nothing to apply), else the state with its id
+    remembered for ``config.inputs.dedupe_window_ms``.
+
+    An event that changes nothing (a view of a page no scenario looks at, a repeated
+    unsubscribe) needs neither: it is not looked up nor remembered, which keeps the memory
+    small and spares the hash for most views. A copy of it changes nothing either, unless
+    the state changed in between, as when the same event had come late."""
+    after = on_event(state, event, config, catalog)
+    if after is state:
+        return state
+    mark = fingerprint(event.event_id)
+    memory = state.seen
+    if mark in memory and known(memory, mark):  # most ids are new: spare the call
+        return None
+    # structs.replace rather than _replace: a quarter of the cost, once per event.
+    return msgspec.structs.replace(after, seen=remember(memory, mark, event.occurred_at,
+                                                        config.inputs.dedupe_window_ms))
 
 
 def on_event(state: ContactState, event: Event, config: Config,
@@ -40,8 +65,11 @@ def on_event(state: ContactState, event: Event, config: Config,
     if record is not None:
         journeys = exit_on(journeys, config.scenarios, record, event.occurred_at)
     if type(event) is Engagement:
+        # Its exits (exit_when: [{type: engagement, kind: click}]) apply, like any event's.
         profile = state.profile.engaged(event)
-        return state if profile is state.profile else state._replace(profile=profile)
+        if profile is state.profile and journeys is state.journeys:
+            return state
+        return state._replace(profile=profile, journeys=journeys)
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
         journeys = birthday_detector.on_profile(state.profile, profile, journeys,
@@ -105,7 +133,7 @@ def on_event(state: ContactState, event: Event, config: Config,
         journeys = _timed(journeys, state, config)
     # Positional, for speed (once per event): every field of ContactState, in order.
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
-                        watching, categories, interests, state.pending, state.sends)
+                        watching, categories, interests, state.pending, state.sends, state.seen)
 
 
 def _timed(journeys: tuple[Journey, ...], state: ContactState,

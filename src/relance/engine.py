@@ -6,12 +6,14 @@ call ``apply`` for each event and ``advance`` when time moves, so both decide th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final, Protocol
+
+import msgspec
 
 from relance.catalog import Catalog
 from relance.commands import Outcome
-from relance.contact import on_due, on_event
+from relance.contact import on_due, on_input
 from relance.detectors.price import on_price
 from relance.detectors.stock import on_restock
 from relance.due import DueIndex
@@ -26,6 +28,19 @@ class States(Protocol):
     def get(self, key: str, /) -> ContactState | None: ...
     def __getitem__(self, key: str, /) -> ContactState: ...
     def __setitem__(self, key: str, state: ContactState, /) -> None: ...
+
+
+class Applied(msgspec.Struct, frozen=True, gc=False):
+    """What taking one event did: the outcomes decided (deadlines it reached fire first),
+    and whether it was a duplicate of an event the contact already had, skipped."""
+
+    outcomes: Sequence[Outcome] = ()
+    duplicate: bool = False
+
+
+# Most events decide nothing: one shared value each rather than one built per event.
+_NOTHING: Final = Applied()
+_DUPLICATE: Final = Applied(duplicate=True)
 
 
 class Engine:
@@ -56,7 +71,7 @@ class Engine:
         """Learn what is bought together from any contact's order (not only this engine's)."""
         self.catalog.basket(order, related=self.config.relates)
 
-    def feed(self, event: Event) -> list[Outcome]:
+    def feed(self, event: Event) -> Applied:
         """Move the clock to the event's time (never back), fire what is due, then apply it.
 
         Offline, orders teach related products here; live, the worker reads every order."""
@@ -67,8 +82,9 @@ class Engine:
             self.now = moment
             if self.due.any_due(moment):
                 outcomes = self.advance(moment)
-                outcomes.extend(self.apply(event))
-                return outcomes
+                applied = self.apply(event)
+                outcomes.extend(applied.outcomes)
+                return Applied(outcomes, applied.duplicate)
         return self.apply(event)
 
     def tick(self, moment: int) -> list[Outcome]:
@@ -79,8 +95,9 @@ class Engine:
                 return self.advance(moment)
         return []
 
-    def apply(self, event: Event) -> list[Outcome]:
-        """Fold an event into its contact; deadlines the event has reached fire first."""
+    def apply(self, event: Event) -> Applied:
+        """Fold an event into its contact, unless the contact already had it (a duplicate);
+        deadlines the event has reached fire first either way."""
         key = event.contact_id
         before = self.states.get(key)
         state = ContactState(key) if before is None else before
@@ -88,14 +105,19 @@ class Engine:
         due_at = state.next_due
         if due_at is not None and due_at <= event.occurred_at:
             state, outcomes = on_due(state, event.occurred_at, self.config, self.catalog)
-        state = on_event(state, event, self.config, self.catalog)
+        taken = on_input(state, event, self.config, self.catalog)
+        duplicate = taken is None
+        if taken is not None:
+            state = taken
         if state is not before:
             self.states[key] = state
             self.due.schedule(key, state.next_due)
             if before is None or (state.watching is not before.watching
                                   or state.interests is not before.interests):
                 self._watch(key, state)
-        return outcomes
+        if outcomes:
+            return Applied(outcomes, duplicate)
+        return _DUPLICATE if duplicate else _NOTHING
 
     def feed_catalog(self, update: CatalogUpdate) -> list[Outcome]:
         """Move the clock to the update's time, fire what is due, then take the update."""

@@ -23,6 +23,7 @@ DELIVERY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0
 class Metrics:
     events_consumed: Counter
     events_applied: Counter
+    duplicate_events: Counter
     events_rejected: Counter
     commands_decided: Counter
     suppressions: Counter
@@ -47,6 +48,8 @@ class Metrics:
             events_consumed=counter("events_consumed", "Events read, by topic.", "topic"),
             events_applied=counter("events_applied", "Events applied to contact states (read "
                                    "ones wait while an older one may still come)."),
+            duplicate_events=counter("duplicate_events", "Events a contact already had "
+                                     "(the same event id), skipped, by topic.", "topic"),
             events_rejected=counter("events_rejected", "Messages dead-lettered, by reason.",
                                     "topic", "reason"),
             commands_decided=counter("commands_decided", "Send commands decided.", "scenario"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import yaml
 
@@ -63,12 +63,30 @@ def parse_duration(text: str) -> int:
     return sum(int(number) * _UNITS[unit] for number, unit in parts)
 
 
+class TemplateLookup(Protocol):
+    """Which template files exist (``relance.sender.template_files``: the reader of the
+    file does not render, nor import the renderer)."""
+
+    where: str  # where it looks, for the problem: "the shipped templates"
+
+    def missing(self, template: str, channel: str) -> list[str]:
+        """The files ``template`` lacks for ``channel`` (none: it can be rendered)."""
+        ...
+
+
+# A template a scenario sends, where the file names it: (node, key, template, channel).
+_Use = tuple[yaml.Node, str, str, str]
+
+
 class _Reader:
     """Walks YAML nodes so every problem keeps its line."""
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[ConfigProblem] = []
+        self.named: list[tuple[yaml.Node, str, str]] = []  # every template name, where
+        self.uses: list[_Use] = []
+        self.digests: dict[str, tuple[yaml.Node, str]] = {}  # period -> its first digest key
 
     def problem(self, node: yaml.Node | None, key: str | None, text: str) -> None:
         line = None if node is None else node.start_mark.line + 1
@@ -117,7 +135,10 @@ class _Reader:
         if value is not None and not (isinstance(value, str) and _NAME.fullmatch(value)):
             self.problem(node, key, f"{value!r} is not a {what} name")
             return None
-        return value
+        found: str | None = value
+        if found is not None and what == "template":
+            self.named.append((node, key, found))
+        return found
 
 
 def _steps(reader: _Reader, node: yaml.Node, where: str, template: str) -> tuple[Step, ...]:
@@ -150,6 +171,7 @@ def _steps(reader: _Reader, node: yaml.Node, where: str, template: str) -> tuple
 
 def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
     where = f"scenarios.{name}"
+    named = len(reader.named)
     entries = reader.mapping(node, where)
     base = CATALOGUE.get(name)
     if "kind" in entries:
@@ -244,6 +266,7 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
                                "it is sent on its own, not in a digest")
             else:
                 fields["digest"] = value
+                reader.digests.setdefault(value, (value_node, here))
         elif key in ("min_drop_percent", "min_views"):
             low, high = (1, 99) if key == "min_drop_percent" else (1, 10_000)
             value = reader.scalar(value_node, here)
@@ -289,7 +312,35 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
         reader.problem(node, f"{where}.statuses",
                        f"{scenario.kind} scenarios need statuses (the order statuses that "
                        "trigger them)")
-    return scenario if enabled else None
+    if not enabled:
+        return None
+    _note_templates(reader, scenario, reader.named[named:], (node, f"{where}.template"))
+    return scenario
+
+
+def _note_templates(reader: _Reader, scenario: Scenario, named: list[tuple[yaml.Node, str, str]],
+                    default: tuple[yaml.Node, str]) -> None:
+    """The templates ``scenario`` sends, at the key that names each; one it takes from its
+    built-in default is placed at the scenario."""
+    places: dict[str, tuple[yaml.Node, str]] = {}
+    for node, key, template in named:
+        places.setdefault(template, (node, key))
+    sent = [step.template for step in scenario.steps]
+    if scenario.experiment is not None:
+        sent.extend(v.template for v in scenario.experiment.variants if v.template)
+    for template in sent:
+        if template:  # an invalid name is a problem already
+            places.setdefault(template, default)
+    reader.uses.extend((node, key, template, scenario.channel)
+                       for template, (node, key) in places.items())
+
+
+def _check_templates(reader: _Reader, templates: TemplateLookup) -> None:
+    for node, key, template, channel in reader.uses:
+        missing = templates.missing(template, channel)
+        if missing:
+            reader.problem(node, key, f"template {template!r} ({channel}) needs "
+                           f"{', '.join(missing)}: not found in {templates.where}")
 
 
 def _when(reader: _Reader, node: yaml.Node, where: str) -> tuple[Condition, ...]:
@@ -472,8 +523,11 @@ def _kind_default(kind: str) -> Scenario:
     return CATALOGUE[kind]
 
 
-def load_config(text: str, file: str = "<config>") -> Config:
-    """Parse and validate a scenario configuration; raise ``ConfigError`` listing every problem."""
+def load_config(text: str, file: str = "<config>",
+                templates: TemplateLookup | None = None) -> Config:
+    """Parse and validate a scenario configuration; raise ``ConfigError`` listing every problem.
+
+    With ``templates``, every template a scenario sends must be there for its channel."""
     reader = _Reader(file)
     try:
         root = yaml.compose(text)
@@ -506,23 +560,28 @@ def load_config(text: str, file: str = "<config>") -> Config:
                 scenarios.append(scenario)
     if "scenarios" not in top and not reader.problems:
         reader.problem(root, None, "a 'scenarios' mapping is required")
-    if reader.problems:
-        raise ConfigError(reader.problems)
     # Catalogue order first, then the file's own scenarios: firing order among ties is stable.
     order = {name: n for n, name in enumerate(CATALOGUE)}
     scenarios.sort(key=lambda s: (order.get(s.name, len(order)), s.name))
     for period in ("daily", "weekly"):
         members = [s for s in scenarios if s.digest == period]
         if members:
-            scenarios.append(digest_scenario(period, members))
+            digest = digest_scenario(period, members)
+            scenarios.append(digest)
+            node, key = reader.digests[period]
+            reader.uses.append((node, key, digest.template, digest.channel))
+    if templates is not None:
+        _check_templates(reader, templates)
+    if reader.problems:
+        raise ConfigError(reader.problems)
     return Config(tuple(scenarios), policy, inputs)
 
 
-def load_config_file(path: str | Path) -> Config:
+def load_config_file(path: str | Path, templates: TemplateLookup | None = None) -> Config:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         problem = ConfigProblem(str(path), None, None, exc.strerror or str(exc))
         raise ConfigError([problem]) from None
-    return load_config(text, str(path))
+    return load_config(text, str(path), templates)

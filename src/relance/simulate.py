@@ -78,6 +78,7 @@ class StrictModeError(RelanceError):
 class Summary:
     events: int = 0
     invalid: int = 0
+    duplicates: int = 0  # events a contact already had, skipped (counted in ``events``)
     commands: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[tuple[str, str]] = field(default_factory=Counter)
     deferred: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -94,6 +95,7 @@ class Summary:
     def add(self, other: Summary) -> None:
         self.events += other.events
         self.invalid += other.invalid
+        self.duplicates += other.duplicates
         self.commands.update(other.commands)
         self.suppressed.update(other.suppressed)
         self.deferred.update(other.deferred)
@@ -102,7 +104,7 @@ class Summary:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
         return [
             f"events read: {self.events}, invalid lines: {self.invalid}, "
-            f"{rate:,.0f} events/s",
+            f"duplicates: {self.duplicates}, {rate:,.0f} events/s",
             "commands: " + _counts(self.commands),
             "suppressed: " + (", ".join(
                 f"{reason}={n} ({_counts(by_scenario)})"
@@ -153,7 +155,7 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex
     owners, times, types = (None, [], b"") if index is None else (
         index.owners, index.times, index.types)
 
-    def keep(outcomes: list[Outcome]) -> None:
+    def keep(outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
             summary.count(outcome)
             if explain:
@@ -215,9 +217,11 @@ def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex
                 keep(engine.tick(moment))
             continue
         summary.events += 1
-        decided = engine.feed(event)
-        if decided:  # most events decide nothing: spare the call
-            keep(decided)
+        applied = engine.feed(event)
+        if applied.duplicate:
+            summary.duplicates += 1
+        if applied.outcomes:  # most events decide nothing: spare the call
+            keep(applied.outcomes)
     ends = [t for t in (engine.now, until) if t is not None]
     if ends:
         keep(engine.advance(max(ends)))

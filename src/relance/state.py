@@ -166,6 +166,10 @@ class ContactState(_Value, frozen=True):
     pending: tuple[tuple[str, str, dict[str, Any]], ...] = ()
     # (channel, time) of the marketing messages of the last week, for frequency caps.
     sends: tuple[tuple[str, int], ...] = ()
+    # The ids of the events applied lately, packed (see ``duplicates``): a duplicate is
+    # skipped. Last, and left out of the stored form while empty, so the bytes of a state
+    # written before it existed do not change.
+    seen: bytes = b""
 
     @property
     def next_due(self) -> int | None:

@@ -13,7 +13,7 @@ CORE = ["events.py", "state.py", "detectors", "policy.py", "commands.py", "scena
         "journeys.py", "catalog.py", "localtime.py", "conditions.py", "related.py",
         "watermark.py", "runtime/merge.py",
         "contact.py", "engine.py", "due.py", "timestamps.py", "errors.py", "codec/records.py",
-        "codec/limits.py", "addresses.py"]
+        "codec/limits.py", "addresses.py", "duplicates.py"]
 FORBIDDEN_MODULES = ("faust", "mode", "aiokafka", "confluent_kafka", "kafka", "time", "asyncio")
 FORBIDDEN_CALLS = ("now", "utcnow", "today", "time", "monotonic", "perf_counter")
 

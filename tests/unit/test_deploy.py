@@ -15,6 +15,7 @@ from dockerfile_parse import DockerfileParser
 from pydantic import AliasChoices
 
 from relance.scenario_file import load_config_file
+from relance.sender.template_files import TemplateFiles
 from relance.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,17 +257,20 @@ def test_every_variable_the_manifests_set_is_a_setting() -> None:
     assert names - setting_names() == set()
 
 
-def test_the_scenarios_config_map_is_a_valid_configuration_where_the_worker_reads_it(
-        tmp_path: Path) -> None:
-    worker = named("StatefulSet", "relance-worker")
-    (container,) = containers(worker)
+@pytest.mark.parametrize(("kind_name", "name"), [("StatefulSet", "relance-worker"),
+                                                ("Deployment", "relance-sender")])
+def test_the_scenarios_config_map_is_a_valid_configuration_where_both_read_it(
+        tmp_path: Path, kind_name: str, name: str) -> None:
+    """The sender reads the scenario file too: it checks the templates the file names."""
+    workload = named(kind_name, name)
+    (container,) = containers(workload)
     where = PurePosixPath(str(env_of(container)["RELANCE_SCENARIOS"]))
-    volumes = {v["name"]: v for v in worker["spec"]["template"]["spec"]["volumes"]}
+    volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
     (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(where.parent)]
-    name = volumes[mount["name"]]["configMap"]["name"]
-    text = named("ConfigMap", name)["data"][where.name]
+    config_map = volumes[mount["name"]]["configMap"]["name"]
+    text = named("ConfigMap", config_map)["data"][where.name]
     (tmp_path / where.name).write_text(text, encoding="utf-8")
-    assert load_config_file(tmp_path / where.name).scenarios
+    assert load_config_file(tmp_path / where.name, TemplateFiles()).scenarios
 
 
 @cache
@@ -350,10 +354,11 @@ def test_every_file_compose_mounts_is_in_the_repository() -> None:
             assert (DEPLOY / source).exists(), f"{name}: {source}"
 
 
-def test_the_scenario_file_compose_mounts_is_a_valid_configuration() -> None:
-    worker = service("worker")
-    source = binds(worker)[environment(worker)["RELANCE_SCENARIOS"]]
-    assert load_config_file(DEPLOY / source).scenarios
+@pytest.mark.parametrize("name", ["worker", "sender"])
+def test_the_scenario_file_compose_mounts_is_a_valid_configuration(name: str) -> None:
+    svc = service(name)
+    source = binds(svc)[environment(svc)["RELANCE_SCENARIOS"]]
+    assert load_config_file(DEPLOY / source, TemplateFiles()).scenarios
 
 
 def test_every_healthy_dependency_has_a_health_check() -> None:

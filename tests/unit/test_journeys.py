@@ -11,6 +11,7 @@ from relance.events import (
     CartChange,
     CatalogUpdate,
     ContactProfile,
+    Engagement,
     Event,
     Order,
     OrderItem,
@@ -515,7 +516,8 @@ def test_an_event_keeps_every_part_of_the_state_it_does_not_change() -> None:
     from relance.contact import on_event
     from relance.state import ContactState
 
-    kept = ("profile", "last_sent", "watching", "categories", "interests", "pending", "sends")
+    kept = ("profile", "last_sent", "watching", "categories", "interests", "pending", "sends",
+            "seen")
     full = ContactState("c1").\
         _replace(**{name: f"<{name}>" for name in kept})
     fields = set(ContactState.__struct_fields__)
@@ -596,6 +598,21 @@ def test_configured_exits_add_to_the_kinds_own() -> None:
     at_checkout = [profile(), cart(0), view(10, page_type="checkout")]
     assert sent(replay(at_checkout, 600, EXITS)) == []
     assert len(sent(replay([profile(), cart(0), view(10, page_type="home")], 600, EXITS))) == 1
+
+
+CLICK_EXITS = load_config("""\
+scenarios:
+  cart_abandonment:
+    steps: [{delay: 1h}, {delay: 24h, template: cart_last_call}]
+    exit_when: [{type: engagement, kind: click}]
+""")
+
+
+def test_an_engagement_configured_as_an_exit_ends_the_scenario() -> None:
+    clicked = [profile(), cart(0), Engagement("g1", "c1", at(120), "click")]
+    assert [c.step for c in sent(replay(clicked, 3 * DAYS, CLICK_EXITS))] == [1]
+    opened = [profile(), cart(0), Engagement("g2", "c1", at(120), "open")]
+    assert [c.step for c in sent(replay(opened, 3 * DAYS, CLICK_EXITS))] == [1, 2]
 
 
 def test_the_ordered_branch_offers_what_goes_with_the_order() -> None:

@@ -24,9 +24,13 @@ class Counts:
     def __init__(self) -> None:
         self.reasons: list[str] = []
         self.outcomes: list[Outcome] = []
+        self.duplicates: list[str] = []
 
     def consumed(self, topic: str, count: int) -> None: ...
     def applied(self) -> None: ...
+
+    def duplicate(self, topic: str, count: int = 1) -> None:
+        self.duplicates.extend([topic] * count)
 
     def rejected(self, topic: str, reason: str) -> None:
         self.reasons.append(reason)

@@ -205,6 +205,18 @@ def test_every_catalogue_scenario_has_a_shipped_template_that_renders(name: str)
         assert "trail &lt;shoes&gt;" in email.html and "trail <shoes>" in email.text
 
 
+def test_the_shipped_last_call_shows_the_cart_as_the_first_reminder_does() -> None:
+    command = {**cart((SHOE, 1), (SOCKS, 2)), "template": "cart_last_call", "step": 2}
+    email = Renderer().render(command)
+    assert email.subject == "Last call: your cart is still waiting"
+    for part in (email.html, email.text):
+        assert "Trail shoe" in part and "Wool socks" in part and "Quantity: 2" in part
+        assert "https://shop.example/p/sku-1" in part
+    assert Renderer().render_sms(command) == (
+        "Last call, your cart is still waiting: Trail shoe, Wool socks. "
+        "https://shop.example/p/sku-1")
+
+
 def test_sms_text_is_one_short_line() -> None:
     sms = Renderer().render_sms(cart((SHOE, 1), (SOCKS, 2)))
     assert sms == ("Your cart is waiting: Trail shoe, Wool socks. "

@@ -75,7 +75,7 @@ def replay(events: Sequence[Event | CatalogUpdate], until: float | None = None,
         if isinstance(event, CatalogUpdate):
             outcomes.extend(engine.feed_catalog(event))
         else:
-            outcomes.extend(engine.feed(event))
+            outcomes.extend(engine.feed(event).outcomes)
     if until is not None:
         outcomes.extend(engine.advance(at(until)))
     return outcomes

@@ -91,6 +91,7 @@ class BatchLoop:
         for topic in self.pipeline.inputs.names:
             # Series from the start, so that rate() counts the very first event.
             self.observer.consumed(topic, 0)
+            self.observer.duplicate(topic, 0)
         consumer = self._consumer = self.new_consumer()
         consumer.subscribe(list(self.pipeline.inputs.names), on_assign=self._on_assign,
                            on_revoke=self._on_revoke, on_lost=self._on_lost)

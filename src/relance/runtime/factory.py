@@ -75,6 +75,9 @@ class MetricsObserver:
     def applied(self) -> None:
         self.metrics.events_applied.inc()
 
+    def duplicate(self, topic: str, count: int = 1) -> None:
+        self.metrics.duplicate_events.labels(topic).inc(count)
+
     def rejected(self, topic: str, reason: str) -> None:
         self.metrics.events_rejected.labels(topic, reason).inc()
 

@@ -39,6 +39,7 @@ class Observer(Protocol):
 
     def consumed(self, topic: str, count: int) -> None: ...
     def applied(self) -> None: ...
+    def duplicate(self, topic: str, count: int = 1) -> None: ...
     def rejected(self, topic: str, reason: str) -> None: ...
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None: ...
     def pending(self, deadlines: int) -> None: ...
@@ -216,12 +217,15 @@ class Pipeline:
             return
         states.applying = (index, offset)
         try:
-            outcomes = engine.apply(event)
+            applied = engine.apply(event)
         finally:
             states.applying = None
-        self.observer.applied()
-        if outcomes:
-            self._emit(outcomes)
+        if applied.duplicate:  # normal with at-least-once producers: counted, not logged
+            self.observer.duplicate(topic)
+        else:
+            self.observer.applied()
+        if applied.outcomes:
+            self._emit(applied.outcomes)
 
     def fire(self, partition: int, caught_up: CaughtUp, wall_now: int) -> None:
         """Fire the deadlines of ``partition`` its event time has reached, never past an
@@ -235,7 +239,7 @@ class Pipeline:
         if engine.due.any_due(limit):
             self._emit(engine.advance(limit))
 
-    def _emit(self, outcomes: list[Outcome]) -> None:
+    def _emit(self, outcomes: Iterable[Outcome]) -> None:
         now = self.clock()
         for outcome in outcomes:
             if isinstance(outcome, SendCommand):

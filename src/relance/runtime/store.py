@@ -29,7 +29,12 @@ _DECODE = msgspec.msgpack.Decoder(Stored).decode
 
 
 def encode_stored(stored: Stored) -> bytes:
-    return _ENCODE(stored)
+    state = stored.state
+    if state.seen:
+        return _ENCODE(stored)
+    # Without remembered event ids the state is written as before it had them, field for
+    # field (msgspec's omit_defaults leaves array_like structs whole): its bytes do not change.
+    return _ENCODE((stored.partition, stored.offsets, msgspec.structs.astuple(state)[:-1]))
 
 
 def decode_stored(raw: bytes) -> Stored:

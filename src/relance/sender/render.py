@@ -33,11 +33,12 @@ from typing import Any, Final
 import jinja2
 
 from relance.sender.errors import RenderError
+from relance.sender.template_files import PARTS as CHANNEL_PARTS
+from relance.sender.template_files import SHIPPED_TEMPLATES
 
-SHIPPED_TEMPLATES: Final = Path(__file__).parent / "templates"
 PRODUCT_FIELDS: Final = ("id", "name", "price", "currency", "category_id", "url",
                          "image_url", "in_stock")
-PARTS: Final = ("subject.txt", "html", "txt")
+PARTS: Final = CHANNEL_PARTS["email"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,66 @@
+"""Stored bytes per contact after a replay, as the worker's changelog would hold them.
+
+    python bench/state_bytes.py [--events FILE] [--config FILE] [--contacts 50000]
+
+Replays a JSON-lines events file (``python -m relance.samples.month > month.jsonl``), or
+without one the worker benchmark's generated shoppers, through the core, then encodes each
+contact's state as its changelog record (five input offsets of six digits) and prints the
+mean, median and largest size, and how many bytes of that are remembered event ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+
+from relance.codec import catalog as catalog_codec
+from relance.codec.json import decode
+from relance.engine import Engine
+from relance.errors import InvalidEventError
+from relance.events import CatalogUpdate, Event
+from relance.runtime.store import Stored, encode_stored
+from relance.samples.traffic import generate
+from relance.scenario_file import load_config_file
+from relance.scenarios import DEFAULT_CONFIG
+
+OFFSETS = (240_000,) * 5
+
+
+def events_of(path: str | None, contacts: int) -> Iterator[Event | CatalogUpdate]:
+    if path is None:
+        yield from generate(contacts)
+        return
+    with Path(path).open("rb") as lines:
+        for line in lines:
+            try:
+                yield decode(line)
+            except InvalidEventError:
+                yield catalog_codec.decode(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", help="JSON-lines events (default: generated shoppers)")
+    parser.add_argument("--config", help="scenario file (default: the built-in scenarios)")
+    parser.add_argument("--contacts", type=int, default=50_000,
+                        help="generated shoppers when no events file is given")
+    args = parser.parse_args()
+    engine = Engine(DEFAULT_CONFIG if args.config is None else load_config_file(args.config))
+    for item in events_of(args.events, args.contacts):
+        if isinstance(item, CatalogUpdate):
+            engine.feed_catalog(item)
+        else:
+            engine.feed(item)
+    states = list(engine.states.values())
+    sizes = [len(encode_stored(Stored(0, OFFSETS, state))) for state in states]
+    # getattr: the script also measures states of before there were remembered ids.
+    ids = [len(getattr(state, "seen", b"")) for state in states]
+    print(f"{len(sizes):,} contacts: {statistics.mean(sizes):.1f} bytes on average "
+          f"(median {statistics.median(sizes):.0f}, largest {max(sizes):,}), of which "
+          f"remembered event ids {statistics.mean(ids):.1f}")
+
+
+if __name__ == "__main__":
+    main()
