@@ -14,7 +14,7 @@ from typing import IO
 from relance.broker import BrokerError
 from relance.errors import ConfigError
 from relance.scenario_file import TemplateLookup, load_config_file
-from relance.scenarios import DEFAULT_CONFIG, Config, InputRules
+from relance.scenarios import DEFAULT_CONFIG, Config
 from relance.sender.template_files import template_files
 from relance.simulate import Horizon, StrictModeError, simulate
 from relance.timestamps import parse_iso
@@ -155,10 +155,8 @@ def _run_app(kind: str) -> int:
     if kind == "worker":
         app = worker_app(settings, config, registry)
     else:
-        # The scenario file is the worker's (deployments mount it there only): the sender's
-        # copy of the catalog keeps the default limits, and the worker dead-letters what its
-        # own refuse.
-        app = sender_app(settings, registry, InputRules())
+        # The sender's copy of the catalog keeps the same input limits as the worker.
+        app = sender_app(settings, registry, config.inputs)
     faust.Worker(app, loglevel=settings.log_level,
                  logging_config=logging_config(settings)).execute_from_commandline()
     return 0
