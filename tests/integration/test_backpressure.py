@@ -15,6 +15,7 @@ from relance.events import Event, EventType
 from relance.runtime.factory import input_decoder
 from relance.runtime.worker import inputs_of
 from relance.samples import traffic
+from relance.scenarios import InputRules
 
 from .conftest import Stack, wait_for
 from .test_durability import (
@@ -40,7 +41,7 @@ def test_paused_inputs_lose_and_repeat_nothing(stack: Stack, tmp_path: Path,
     produce(stack, events)  # read as history: the merge holds what one input is ahead by
     settings = settings_of(stack, batch_size=BATCH, merge_max_waiting=CAP)
     inputs = inputs_of(settings).names
-    decode = input_decoder(settings)
+    decode = input_decoder(settings, InputRules())
     decoded: Counter[bytes] = Counter()
 
     def counting(raw: bytes, of: EventType) -> Event:

@@ -77,7 +77,8 @@ def new_loop(settings: Settings, *, observer: MetricsObserver | None = None,
     outputs = RefusingOutputs(kafka.producer(settings), output_codec(settings),
                               deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
                               decisions=settings.topic_decisions or None, clock=wall_clock_ms)
-    loop = build_loop(settings, config, decode=decode or input_decoder(settings), outputs=outputs,
+    loop = build_loop(settings, config, decode=decode or input_decoder(settings, config.inputs),
+                      outputs=outputs,
                       observer=observer or MetricsObserver(Metrics.create(CollectorRegistry())))
     return loop, outputs
 

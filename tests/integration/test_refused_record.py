@@ -21,8 +21,8 @@ pytestmark = pytest.mark.integration
 # here is the client's: librdkafka's message.max.bytes, RELANCE_PRODUCER_MESSAGE_MAX_BYTES.
 # A Kafka broker refusing by the topic's limit reports the same error code per record.
 LIMIT = 4000
-LONG = "x" * 1900  # under the inputs' 2,048 characters a field, so the event is accepted
-HUGE = Product("sku-big", f"Big {LONG}", 10.0, "EUR", "shoes", f"https://shop.example/{LONG}",
+LONG = "x" * 1900  # under the inputs' limits (2,048 bytes a URL, 512 a name): accepted
+HUGE = Product("sku-big", f"Big {'x' * 400}", 10.0, "EUR", "shoes", f"https://shop.example/{LONG}",
                f"https://shop.example/img/{LONG}", True)
 
 
