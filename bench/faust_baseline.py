@@ -33,10 +33,10 @@ import faust
 import msgspec
 
 from relance.codec.json import decode
-from relance.engine import Engine
-from relance.events import EventType
-from relance.scenarios import DEFAULT_CONFIG
-from relance.state import ContactState
+from relance.core.engine import Engine
+from relance.core.events import EventType
+from relance.core.scenarios import DEFAULT_CONFIG
+from relance.core.state import ContactState
 
 EVENT_TYPES: tuple[EventType, ...] = ("page_view", "cart", "order", "contact")
 TABLE = "contact-state"

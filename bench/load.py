@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
-from relance.broker import Broker, ExistingBroker, TopicSpec
 from relance.codec.json import encode
-from relance.events import Event
-from relance.samples.traffic import generate
+from relance.core.events import Event
+from relance.demo.broker import Broker, ExistingBroker
+from relance.demo.samples.traffic import generate
+from relance.kafka.topics import TopicSpec
 
 DEFAULT_TOPICS: Mapping[str, str] = {
     "page_view": "page-views", "cart": "carts", "order": "orders", "contact": "contacts"}

@@ -22,10 +22,10 @@ import timeit
 from pathlib import Path
 
 from relance.codec.json import encode
-from relance.processes import interrupted_by_signals
-from relance.samples.traffic import generate
-from relance.scenarios import DEFAULT_CONFIG
-from relance.simulate import simulate
+from relance.core.scenarios import DEFAULT_CONFIG
+from relance.demo.processes import interrupted_by_signals
+from relance.demo.samples.traffic import generate
+from relance.offline.simulate import simulate
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     python bench/state_bytes.py [--events FILE] [--config FILE] [--contacts 50000]
 
-Replays a JSON-lines events file (``python -m relance.samples.month > month.jsonl``), or
+Replays a JSON-lines events file (``python -m relance.demo.samples.month > month.jsonl``), or
 without one the worker benchmark's generated shoppers, through the core, then encodes each
 contact's state as its changelog record (five input offsets of six digits) and prints the
 mean, median and largest size, and how many bytes of that are remembered event ids.
@@ -17,13 +17,13 @@ from pathlib import Path
 
 from relance.codec import catalog as catalog_codec
 from relance.codec.json import decode
-from relance.engine import Engine
+from relance.core.engine import Engine
+from relance.core.events import CatalogUpdate, Event
+from relance.core.scenarios import DEFAULT_CONFIG
+from relance.demo.samples.traffic import generate
 from relance.errors import InvalidEventError
-from relance.events import CatalogUpdate, Event
-from relance.runtime.store import Stored, encode_stored
-from relance.samples.traffic import generate
 from relance.scenario_file import load_config_file
-from relance.scenarios import DEFAULT_CONFIG
+from relance.worker.store import Stored, encode_stored
 
 OFFSETS = (240_000,) * 5
 

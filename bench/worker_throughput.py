@@ -46,16 +46,17 @@ import orjson
 from confluent_kafka import Consumer, Producer
 
 from load import create_input_topics, load
-from relance.broker import Broker, EmbeddedBroker, TopicSpec, free_port
 from relance.codec.json import encode
-from relance.demo import metrics
-from relance.events import Event
-from relance.processes import interrupted_by_signals, running, spawn, stop_processes
-from relance.runtime.changelog import Changelog
-from relance.runtime.store import Stored, decode_stored, encode_stored
-from relance.samples.traffic import generate
+from relance.core.events import Event
+from relance.core.timestamps import parse_iso
+from relance.demo.broker import Broker, EmbeddedBroker, free_port
+from relance.demo.processes import interrupted_by_signals, running, spawn, stop_processes
+from relance.demo.run import metrics
+from relance.demo.samples.traffic import generate
+from relance.kafka.changelog import Changelog
+from relance.kafka.topics import TopicSpec
 from relance.settings import load_settings
-from relance.timestamps import parse_iso
+from relance.worker.store import Stored, decode_stored, encode_stored
 
 PARTITIONS = 4
 HERE = Path(__file__).resolve().parent

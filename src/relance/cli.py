@@ -11,13 +11,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
-from relance.broker import BrokerError
-from relance.errors import ConfigError
+from relance.core.scenarios import DEFAULT_CONFIG, Config
+from relance.core.timestamps import parse_iso
+from relance.errors import BrokerError, ConfigError
+from relance.offline.simulate import Horizon, StrictModeError, simulate
 from relance.scenario_file import TemplateLookup, load_config_file
-from relance.scenarios import DEFAULT_CONFIG, Config
 from relance.sender.template_files import template_files
-from relance.simulate import Horizon, StrictModeError, simulate
-from relance.timestamps import parse_iso
 
 EXIT_USAGE = 2
 # The worker's default (relance.settings), repeated: settings read the environment.
@@ -139,9 +138,9 @@ def _run_app(kind: str) -> int:
     import faust
     from prometheus_client import CollectorRegistry, ProcessCollector
 
-    from relance.runtime.factory import sender_app, worker_app
-    from relance.runtime.logs import logging_config
+    from relance.logs import logging_config
     from relance.settings import load_settings
+    from relance.wiring import sender_app, worker_app
 
     settings = load_settings()
     # Before the apps are built, which already log; faust's Worker applies it again.
@@ -203,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "settings":
             return _settings_reference()
         if args.command == "demo":
-            from relance.demo import run_demo
+            from relance.demo.run import run_demo
 
             return run_demo(Path(args.outbox), Path(args.folder), args.duration)
         return _check_config(args)

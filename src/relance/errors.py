@@ -3,9 +3,9 @@
     RelanceError
      ├── ConfigError          a scenario file or setting is wrong (file, line, key, problem)
      ├── InvalidEventError    an inbound message cannot become a canonical event
-     ├── StrictModeError      ``simulate --strict`` met an invalid line (relance.simulate)
+     ├── StrictModeError      ``simulate --strict`` met an invalid line (relance.offline.simulate)
      ├── BrokerError          the broker did not start or answer, or refused a write
-     │    └── RecordRefusedError  a record refused for good, e.g. too large (runtime.outputs)
+     │    └── RecordRefusedError  a record refused for good, e.g. too large (kafka.outputs)
      ├── RenderError          a template failed to render (relance.sender.errors)
      ├── MessageError         a command cannot become an email, e.g. no address (same)
      └── DeliveryError        a provider did not take a message (relance.providers.errors)
@@ -64,3 +64,7 @@ class InvalidEventError(RelanceError):
 
     def __reduce__(self) -> tuple[type[InvalidEventError], tuple[str, str]]:
         return InvalidEventError, (self.reason, self.detail)
+
+
+class BrokerError(RelanceError):
+    """The broker did not start (the embedded one) or answer, or refused a write."""

@@ -15,12 +15,11 @@ from typing import Any, Final, Protocol
 
 import yaml
 
-from relance.conditions import Condition, condition
-from relance.errors import ConfigError, ConfigProblem
-from relance.events import ORDER_STATUSES
-from relance.experiments import Experiment, Variant
-from relance.pacing import SENDS_KEPT, parse_hours
-from relance.scenarios import (
+from relance.core.conditions import Condition, condition
+from relance.core.events import ORDER_STATUSES
+from relance.core.experiments import Experiment, Variant
+from relance.core.policy.pacing import SENDS_KEPT, parse_hours
+from relance.core.scenarios import (
     CATALOGUE,
     CHANNELS,
     KINDS,
@@ -31,7 +30,8 @@ from relance.scenarios import (
     Step,
     digest_scenario,
 )
-from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
+from relance.core.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
+from relance.errors import ConfigError, ConfigProblem
 
 _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS,
                  "w": 7 * DAY_MS}

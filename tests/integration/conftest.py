@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from relance.broker import Broker, EmbeddedBroker, ExistingBroker, TopicSpec, free_port
-from relance.demo import metrics as scrape_metrics
-from relance.mailsink import MailSink
-from relance.processes import interrupted_by_signals, spawn, stop_processes
+from relance.demo.broker import Broker, EmbeddedBroker, ExistingBroker, free_port
+from relance.demo.mailsink import MailSink
+from relance.demo.processes import interrupted_by_signals, spawn, stop_processes
+from relance.demo.run import metrics as scrape_metrics
+from relance.kafka.topics import TopicSpec
 
 from .. import leftovers
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from relance.events import Event, EventType
-from relance.runtime.factory import input_decoder
-from relance.runtime.worker import inputs_of
-from relance.samples import traffic
-from relance.scenarios import InputRules
+from relance.core.events import Event, EventType
+from relance.core.scenarios import InputRules
+from relance.demo.samples import traffic
+from relance.wiring import input_decoder
+from relance.worker.build import inputs_of
 
 from .conftest import Stack, wait_for
 from .test_durability import (
@@ -61,7 +61,7 @@ def test_paused_inputs_lose_and_repeat_nothing(stack: Stack, tmp_path: Path,
             time.sleep(0.001)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    caplog.set_level(logging.INFO, logger="relance.runtime.batches")
+    caplog.set_level(logging.INFO, logger="relance.worker.loop")
     try:
         sampler.start()
         running = Running(loop)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from relance.broker import Broker
-from relance.processes import running
+from relance.demo.broker import Broker
+from relance.demo.processes import running
 
 from .. import leftovers
 from .conftest import wait_for

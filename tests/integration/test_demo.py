@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from relance.processes import running
+from relance.demo.processes import running
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import pytest
 from relance.codec import avro
 from relance.codec import json as json_codec
 from relance.codec.outputs import AvroOutputCodec
-from relance.events import Event
-from relance.samples.traffic import generate
+from relance.core.events import Event
+from relance.demo.samples.traffic import generate
 
 from .conftest import Stack, read_all, wait_for
 from .test_live_pipeline import TOPIC_OF

@@ -19,22 +19,22 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from relance.broker import BrokerError
 from relance.cli import load_config
 from relance.codec import json as json_codec
 from relance.codec.outputs import AvroOutputCodec
-from relance.events import Event
+from relance.core.events import Event
+from relance.demo.samples import traffic
+from relance.errors import BrokerError
+from relance.kafka import clients as kafka
+from relance.kafka.changelog import Changelog
+from relance.kafka.outputs import Outputs
 from relance.metrics import Metrics
-from relance.runtime import kafka
-from relance.runtime.batches import BatchLoop
-from relance.runtime.changelog import Changelog
-from relance.runtime.factory import MetricsObserver, input_decoder, output_codec
-from relance.runtime.outputs import Outputs
-from relance.runtime.pipeline import Decode
-from relance.runtime.store import Stored, decode_stored
-from relance.runtime.worker import build_loop, changelog_topic, inputs_of, wall_clock_ms
-from relance.samples import traffic
 from relance.settings import Settings
+from relance.wiring import MetricsObserver, input_decoder, output_codec
+from relance.worker.build import build_loop, changelog_topic, inputs_of, wall_clock_ms
+from relance.worker.loop import BatchLoop
+from relance.worker.pipeline import Decode
+from relance.worker.store import Stored, decode_stored
 
 from .conftest import Stack, wait_for
 from .test_live_pipeline import produce

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from relance.broker import EmbeddedBroker, free_port
-from relance.mailsink import MailSink
+from relance.demo.broker import EmbeddedBroker, free_port
+from relance.demo.mailsink import MailSink
 
 from .conftest import Stack, wait_for
 

@@ -17,8 +17,8 @@ from confluent_kafka import Producer
 from relance.codec import json as json_codec
 from relance.codec.deadletter import VALUE_KEPT
 from relance.codec.outputs import AvroOutputCodec
-from relance.events import CartChange, ContactProfile, Event, PageView, Product
-from relance.timestamps import to_iso
+from relance.core.events import CartChange, ContactProfile, Event, PageView, Product
+from relance.core.timestamps import to_iso
 
 from .conftest import Stack, read_all
 from .test_live_pipeline import SHOE, now_ms, profile

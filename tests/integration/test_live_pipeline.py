@@ -10,13 +10,21 @@ from pathlib import Path
 import orjson
 import pytest
 
-from relance.broker import free_port
 from relance.codec import avro
 from relance.codec import json as json_codec
 from relance.codec.outputs import AvroOutputCodec
-from relance.demo import metrics as scrape_metrics
-from relance.events import CartChange, ContactProfile, Event, Order, OrderItem, PageView, Product
-from relance.samples import otto
+from relance.core.events import (
+    CartChange,
+    ContactProfile,
+    Event,
+    Order,
+    OrderItem,
+    PageView,
+    Product,
+)
+from relance.demo.broker import free_port
+from relance.demo.run import metrics as scrape_metrics
+from relance.demo.samples import otto
 
 from .conftest import Stack, read_all, wait_for
 

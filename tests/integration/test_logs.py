@@ -10,9 +10,9 @@ import orjson
 import pytest
 from aiosmtpd.smtp import Envelope
 
-from relance.broker import Broker
-from relance.events import CartChange, ContactProfile
-from relance.mailsink import MailSink
+from relance.core.events import CartChange, ContactProfile
+from relance.demo.broker import Broker
+from relance.demo.mailsink import MailSink
 
 from .conftest import Stack, wait_for
 from .test_live_pipeline import SHOE, now_ms, produce

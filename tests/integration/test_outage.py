@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from relance.broker import Broker, TopicSpec, free_port
 from relance.codec.outputs import AvroOutputCodec
-from relance.commands import Recipient, SendCommand
-from relance.events import CartChange, Event, PageView
-from relance.mailsink import MailSink
-from relance.timestamps import to_iso
+from relance.core.commands import Recipient, SendCommand
+from relance.core.events import CartChange, Event, PageView
+from relance.core.timestamps import to_iso
+from relance.demo.broker import Broker, free_port
+from relance.demo.mailsink import MailSink
+from relance.kafka.topics import TopicSpec
 
 from .conftest import Stack, wait_for
 from .test_health import get

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from relance.broker import free_port
-from relance.events import CartChange
-from relance.processes import spawn, stop_processes
+from relance.core.events import CartChange
+from relance.demo.broker import free_port
+from relance.demo.processes import spawn, stop_processes
 
 from ..metric_names import GRAFANA, PROMETHEUS
 from .conftest import Stack, wait_for

@@ -8,8 +8,8 @@ import time
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from relance.events import CartChange, Product
-from relance.runtime.kafka import key_partition
+from relance.core.events import CartChange, Product
+from relance.kafka.clients import key_partition
 
 from .conftest import PARTITIONS, Stack, wait_for
 from .test_live_pipeline import SHOE, now_ms, produce, profile

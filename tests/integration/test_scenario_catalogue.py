@@ -15,8 +15,8 @@ import pytest
 
 from relance.codec import catalog as catalog_codec
 from relance.codec.outputs import AvroOutputCodec
-from relance.commands import Recipient, SendCommand
-from relance.events import (
+from relance.core.commands import Recipient, SendCommand
+from relance.core.events import (
     CartChange,
     CatalogUpdate,
     ContactProfile,
@@ -25,7 +25,7 @@ from relance.events import (
     OrderItem,
     PageView,
 )
-from relance.timestamps import from_datetime, parse_iso
+from relance.core.timestamps import from_datetime, parse_iso
 
 from .conftest import Stack, read_all, wait_for
 from .test_live_pipeline import SHOE, now_ms, produce, profile

@@ -15,9 +15,9 @@ from relance.codec import avro
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.standalone import standalone
 from relance.codec.wire import AutoEventCodec, AvroEventCodec, JsonEventCodec, event_codec
+from relance.core.events import Event, PageView
+from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
-from relance.events import Event, PageView
-from relance.scenarios import InputRules
 from tests.integration.registry_server import Store, running_registry
 from tests.unit.test_codec import EVENTS
 from tests.unit.test_wire import COMMAND, RESULT, RULES

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from relance.broker import Broker
-from relance.events import CartChange
-from relance.mailsink import MailSink
+from relance.core.events import CartChange
+from relance.demo.broker import Broker
+from relance.demo.mailsink import MailSink
 
 from .conftest import Stack, wait_for
 from .test_live_pipeline import SHOE, now_ms, produce, profile

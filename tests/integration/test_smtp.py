@@ -12,8 +12,8 @@ import aiosmtplib
 import pytest
 import trustme
 
-from relance.commands import Recipient, SendCommand
-from relance.mailsink import MailSink, free_port
+from relance.core.commands import Recipient, SendCommand
+from relance.demo.mailsink import MailSink, free_port
 from relance.providers.base import Provider
 from relance.providers.errors import (
     DeliveryError,

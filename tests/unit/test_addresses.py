@@ -9,12 +9,12 @@ import random
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
-from relance.addresses import _plain, email_problem, is_phone
 from relance.codec import avro
 from relance.codec import json as json_codec
+from relance.codec.addresses import _plain, email_problem, is_phone
+from relance.core.events import ContactProfile
+from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
-from relance.events import ContactProfile
-from relance.scenarios import InputRules
 
 RULES = InputRules()
 

@@ -13,10 +13,10 @@ import pytest
 
 from relance.codec import avro as relance_avro
 from relance.codec.outputs import AvroOutputCodec
-from relance.codec.records import event_from_record, event_to_record
+from relance.codec.records import event_from_record
 from relance.codec.standalone import standalone
 from relance.codec.wire import AvroEventCodec
-from relance.events import Event
+from relance.core.events import Event, event_to_record
 from tests.unit.test_codec import EVENTS
 from tests.unit.test_wire import COMMAND, RESULT, RULES
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from relance.runtime.backoff import Backoff, expiry
-from relance.timestamps import HOUR_MS, parse_iso
+from relance.core.timestamps import HOUR_MS, parse_iso
+from relance.sender.backoff import Backoff, expiry
 
 
 def test_waits_double_from_the_first_up_to_the_cap() -> None:

@@ -6,9 +6,9 @@ from collections import deque
 
 import pytest
 
-from relance.events import PageView
-from relance.runtime.backpressure import Backpressure
-from relance.runtime.merge import EventTimeMerge, Pending
+from relance.core.events import PageView
+from relance.worker.backpressure import Backpressure
+from relance.worker.merge import EventTimeMerge, Pending
 
 
 def test_below_the_cap_nothing_is_paused() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relance.events import Event
+from relance.core.events import Event
 
 from .timeline import at, cart, order, profile, replay, sent, view
 

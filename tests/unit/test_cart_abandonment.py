@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relance.events import Event
+from relance.core.events import Event
 
 from .timeline import at, cart, order, profile, replay, sent, suppressed, view
 
@@ -90,7 +90,7 @@ def test_reading_order_across_topics(name: str) -> None:
 
 
 def test_an_order_of_another_cart_does_not_close_this_one() -> None:
-    from relance.events import CartChange, Order, OrderItem
+    from relance.core.events import CartChange, Order, OrderItem
 
     from .timeline import product
 

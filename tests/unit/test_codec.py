@@ -11,8 +11,7 @@ import pytest
 
 from relance.codec import avro
 from relance.codec import json as json_codec
-from relance.errors import InvalidEventError
-from relance.events import (
+from relance.core.events import (
     CartChange,
     ContactProfile,
     Event,
@@ -21,7 +20,8 @@ from relance.events import (
     PageView,
     Product,
 )
-from relance.scenarios import InputRules
+from relance.core.scenarios import InputRules
+from relance.errors import InvalidEventError
 
 RULES = InputRules()
 SHOE = Product("p1", "Shoe", 59.9, "EUR", "c7", "https://s.example/p1", "https://i.example/1.jpg",

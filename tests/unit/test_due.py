@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from relance.due import DueIndex
+from relance.core.due import DueIndex
 
 
 def test_moved_later_keys_come_due_at_their_live_deadline() -> None:

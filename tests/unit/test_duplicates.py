@@ -8,15 +8,15 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from relance import duplicates
 from relance.codec import json as json_codec
-from relance.engine import Engine
-from relance.events import CartChange, Event, Order, OrderItem, PageView
-from relance.runtime.pipeline import Pipeline
-from relance.runtime.store import Stored, decode_stored, encode_stored
+from relance.core import duplicates
+from relance.core.engine import Engine
+from relance.core.events import CartChange, Event, Order, OrderItem, PageView
+from relance.core.scenarios import DEFAULT_CONFIG, Config
+from relance.core.state import ContactState
 from relance.scenario_file import load_config
-from relance.scenarios import DEFAULT_CONFIG, Config
-from relance.state import ContactState
+from relance.worker.pipeline import Pipeline
+from relance.worker.store import Stored, decode_stored, encode_stored
 
 from .test_pipeline import INPUTS, Counts, everything_read
 from .timeline import T0, at, cart, order, product, profile, view
@@ -114,7 +114,7 @@ def test_a_fingerprint_is_found_only_at_the_start_of_an_entry() -> None:
 
 
 def test_fingerprints_are_stable_across_processes() -> None:
-    code = "from relance.duplicates import fingerprint; print(fingerprint('e-1').hex())"
+    code = "from relance.core.duplicates import fingerprint; print(fingerprint('e-1').hex())"
     printed = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               check=True).stdout.strip() for _ in range(2)}
     assert printed == {duplicates.fingerprint("e-1").hex()}

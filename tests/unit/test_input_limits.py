@@ -18,8 +18,7 @@ from relance.codec import catalog as catalog_codec
 from relance.codec import json as json_codec
 from relance.codec.limits import _fields, check_fields
 from relance.codec.wire import AutoEventCodec, AvroEventCodec, JsonEventCodec
-from relance.errors import InvalidEventError
-from relance.events import (
+from relance.core.events import (
     CartChange,
     CatalogUpdate,
     ContactProfile,
@@ -30,8 +29,9 @@ from relance.events import (
     PageView,
     Product,
 )
+from relance.core.scenarios import InputRules
+from relance.errors import InvalidEventError
 from relance.scenario_file import load_config
-from relance.scenarios import InputRules
 
 RULES = InputRules()
 LIMIT = {"id": RULES.max_id_bytes, "name": RULES.max_name_bytes, "url": RULES.max_url_bytes,

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from relance.events import (
+from relance.core.events import (
     CartAction,
     CartChange,
     CatalogUpdate,
@@ -19,8 +19,8 @@ from relance.events import (
     PageView,
     Product,
 )
+from relance.core.timestamps import parse_iso, to_iso
 from relance.scenario_file import load_config
-from relance.timestamps import parse_iso, to_iso
 
 from .timeline import at, cart, order, profile, replay, sent, stock, suppressed, view
 
@@ -455,7 +455,7 @@ def test_cross_sell_offers_what_others_bought_with_it_seven_days_after_delivery(
     ("cart_abandonment: {}\n  browse_abandonment: {}", False)])
 def test_orders_teach_related_products_only_when_a_message_offers_them(
         scenarios: str, relates: bool) -> None:
-    from relance.engine import Engine
+    from relance.core.engine import Engine
 
     engine = Engine(load_config(f"scenarios:\n  {scenarios}\n"))
     engine.feed(basket(0, "x1", "boot", "sock"))
@@ -513,8 +513,8 @@ def test_a_weekly_digest_goes_out_on_monday_and_each_period_has_its_own_id() -> 
 
 
 def test_an_event_keeps_every_part_of_the_state_it_does_not_change() -> None:
-    from relance.contact import on_event
-    from relance.state import ContactState
+    from relance.core.contact import on_event
+    from relance.core.state import ContactState
 
     kept = ("profile", "last_sent", "watching", "categories", "interests", "pending", "sends",
             "seen")

@@ -10,8 +10,8 @@ import pytest
 
 from relance.codec.json import _UNREAD, _fast, envelope
 from relance.codec.records import event_from_record
+from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
-from relance.scenarios import InputRules
 
 PRODUCT = {"id": "p1", "name": "Shoe", "price": 59.9, "currency": "EUR", "category_id": "c",
            "url": "u", "image_url": "i", "in_stock": True}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from relance.runtime.factory import ledger_retention_ms
-from relance.runtime.ledger import forgettable
-from relance.timestamps import DAY_MS, parse_iso
+from relance.core.timestamps import DAY_MS, parse_iso
+from relance.sender.ledger import forgettable
+from relance.wiring import ledger_retention_ms
 
 NOW = parse_iso("2024-05-20T12:00:00Z")
 EIGHT_DAYS = 8 * DAY_MS

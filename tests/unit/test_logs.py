@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from relance.runtime.logs import about, logging_config, redact
+from relance.logs import about, logging_config, redact
 from relance.settings import load_settings
 
 

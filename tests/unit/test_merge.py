@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from relance.events import PageView
-from relance.runtime.merge import EventTimeMerge, Pending
+from relance.core.events import PageView
+from relance.worker.merge import EventTimeMerge, Pending
 
 TOPICS = ("views", "profiles")
 

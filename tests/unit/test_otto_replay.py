@@ -12,8 +12,8 @@ import pytest
 
 from relance.cli import main
 from relance.codec.json import encode
-from relance.samples import otto
-from relance.timestamps import DAY_MS, HOUR_MS, parse_iso
+from relance.core.timestamps import DAY_MS, HOUR_MS, parse_iso
+from relance.demo.samples import otto
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "otto-sessions-sample.jsonl.gz"
 

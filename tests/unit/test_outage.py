@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from relance.runtime.outage import Outages
-from relance.timestamps import parse_iso
+from relance.core.timestamps import parse_iso
+from relance.sender.outage import Outages
 
 T0 = parse_iso("2024-05-01T10:00:00Z")
 

@@ -6,11 +6,11 @@ from functools import partial
 
 from relance.codec import catalog as catalog_codec
 from relance.codec import json as json_codec
-from relance.commands import Outcome
-from relance.events import CartChange, CatalogUpdate, ContactProfile, Event, PageView, Product
-from relance.runtime.pipeline import Inputs, Pipeline
-from relance.runtime.store import decode_stored
-from relance.scenarios import DEFAULT_CONFIG
+from relance.core.commands import Outcome
+from relance.core.events import CartChange, CatalogUpdate, ContactProfile, Event, PageView, Product
+from relance.core.scenarios import DEFAULT_CONFIG
+from relance.worker.pipeline import Inputs, Pipeline
+from relance.worker.store import decode_stored
 
 INPUTS = Inputs((("views", "page_view"), ("carts", "cart"), ("orders", "order"),
                  ("contacts", "contact")))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from relance.commands import command_id
+from relance.core.commands import command_id
 
 from .timeline import cart, profile, replay, sent, suppressed, view
 
@@ -76,7 +76,7 @@ def test_command_id_depends_on_contact_scenario_instance_and_step() -> None:
 @pytest.mark.parametrize("step", [1, 2, 12])
 def test_command_id_is_the_uuid5_of_its_parts(contact: str, step: int) -> None:
     """Ids already sent stay valid: the hand-written derivation is exactly uuid5's."""
-    from relance.commands import COMMAND_NAMESPACE
+    from relance.core.commands import COMMAND_NAMESPACE
     for instance in ("e1", "order-9f3", "contact-5418-1714521673183-0"):
         name = f"{contact}\x1fcart_abandonment\x1f{instance}\x1f{step}"
         assert command_id(contact, "cart_abandonment", instance, step) == str(
@@ -84,7 +84,7 @@ def test_command_id_is_the_uuid5_of_its_parts(contact: str, step: int) -> None:
 
 
 def test_an_sms_scenario_needs_a_phone_number_and_carries_it() -> None:
-    from relance.events import ContactProfile
+    from relance.core.events import ContactProfile
     from relance.scenario_file import load_config
 
     from .timeline import at
@@ -101,7 +101,7 @@ def test_an_sms_scenario_needs_a_phone_number_and_carries_it() -> None:
 
 
 def unsubscribe(minute: float, kind: str = "unsubscribe", channel: str = "email") -> Any:
-    from relance.events import Engagement
+    from relance.core.events import Engagement
 
     from .timeline import at
 
@@ -151,7 +151,7 @@ scenarios:
 def arbitrated(restock_at: float, on_hold: str = "") -> list[Any]:
     """A sold-out view at 0, a cart add at 2 (reminder due at 62), the restock at
     ``restock_at`` (back in stock due then): cart (100) outranks back in stock (70)."""
-    from relance.events import PageView, Product
+    from relance.core.events import PageView, Product
     from relance.scenario_file import load_config
 
     from .timeline import at, stock
@@ -170,7 +170,7 @@ def test_two_marketing_messages_due_within_the_window_only_the_higher_priority_g
 
 
 def test_a_deferred_candidate_goes_after_the_window() -> None:
-    from relance.commands import Deferral
+    from relance.core.commands import Deferral
 
     from .timeline import at
 
@@ -182,7 +182,7 @@ def test_a_deferred_candidate_goes_after_the_window() -> None:
 
 
 def test_without_an_arbitration_window_both_are_sent() -> None:
-    from relance.events import PageView, Product
+    from relance.core.events import PageView, Product
     from relance.scenario_file import load_config
 
     from .timeline import at, stock
@@ -194,7 +194,7 @@ def test_without_an_arbitration_window_both_are_sent() -> None:
 
 
 def test_a_holdout_share_of_ten_percent_over_100000_contacts_is_within_one_percent() -> None:
-    from relance.experiments import Experiment, Variant
+    from relance.core.experiments import Experiment, Variant
 
     experiment = Experiment(10.0, (Variant("a", 1), Variant("b", 3)))
     first = [experiment.assign(f"contact-{n}", "cart_abandonment") for n in range(100_000)]
@@ -209,7 +209,7 @@ def test_a_holdout_share_of_ten_percent_over_100000_contacts_is_within_one_perce
 
 
 def test_an_experiment_records_the_variant_and_holds_out_with_a_decision() -> None:
-    from relance.events import CartChange, ContactProfile
+    from relance.core.events import CartChange, ContactProfile
     from relance.scenario_file import load_config
 
     from .timeline import at, product
@@ -253,7 +253,7 @@ scenarios:
 
 
 def paced_events(zone: str | None = "Europe/Berlin") -> list[Any]:
-    from relance.events import ContactProfile
+    from relance.core.events import ContactProfile
 
     from .timeline import at
 
@@ -264,9 +264,9 @@ def paced_events(zone: str | None = "Europe/Berlin") -> list[Any]:
 
 
 def test_a_second_marketing_email_on_the_same_day_is_deferred_to_the_next_day() -> None:
-    from relance.commands import Deferral
+    from relance.core.commands import Deferral
+    from relance.core.timestamps import to_iso
     from relance.scenario_file import load_config
-    from relance.timestamps import to_iso
 
     outcomes = replay(paced_events(), 3 * 24 * 60, load_config(PACED % "defer"))
     (deferral,) = [o for o in outcomes if isinstance(o, Deferral)]
@@ -303,8 +303,8 @@ def test_over_the_cap_a_scenario_that_drops_says_so() -> None:
 ])
 def test_quiet_hours_in_the_contacts_time_zone_across_daylight_saving(
         zone: str, at_utc: str, until_utc: str | None) -> None:
-    from relance.pacing import parse_hours, quiet_until
-    from relance.timestamps import parse_iso, to_iso
+    from relance.core.policy.pacing import parse_hours, quiet_until
+    from relance.core.timestamps import parse_iso, to_iso
 
     until = quiet_until(parse_iso(at_utc), zone, parse_hours("21:00-08:00"))
     assert (None if until is None else to_iso(until)) == until_utc

@@ -1,4 +1,4 @@
-"""relance.processes: a child never outlives the block, the program or the signal that ended
+"""relance.demo.processes: a child never outlives the block, the program or the signal that ended
 them. Real child processes (Python one-liners), no fakes."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from relance.processes import running
+from relance.demo.processes import running
 
 from ..leftovers import alive
 
@@ -21,7 +21,7 @@ DEAF = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
 # KeyboardInterrupt; it prints the child's pid once the child is up.
 PARENT = """\
 import sys, time
-from relance.processes import interrupted_by_signals, running
+from relance.demo.processes import interrupted_by_signals, running
 with interrupted_by_signals(), running([sys.executable, "-c", sys.argv[1]], grace=60,
                                        stdout=-1) as child:
     child.stdout.readline()
@@ -101,7 +101,7 @@ def test_a_forked_worker_inherits_the_handler_but_dies_quietly() -> None:
     """A multiprocessing pool (the simulate benchmark's) is terminated with SIGTERM: its
     workers die of it as before instead of raising KeyboardInterrupt with a traceback."""
     pool = ("import multiprocessing\n"
-            "from relance.processes import interrupted_by_signals\n"
+            "from relance.demo.processes import interrupted_by_signals\n"
             "with interrupted_by_signals():\n"
             "    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
             "        assert pool.map(abs, [-1, -2]) == [1, 2]\n")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from confluent_kafka import KafkaError
 
-from relance.runtime.kafka import key_partition
-from relance.runtime.outputs import refusal
+from relance.kafka.clients import key_partition
+from relance.kafka.outputs import refusal
 
 
 def test_a_record_too_large_names_topic_partition_size_and_what_to_change() -> None:

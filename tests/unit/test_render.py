@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from relance.commands import Recipient, SendCommand
-from relance.scenarios import CATALOGUE
+from relance.core.commands import Recipient, SendCommand
+from relance.core.scenarios import CATALOGUE
 from relance.sender.errors import RenderError
 from relance.sender.render import Renderer, money
 
@@ -246,8 +246,8 @@ def test_a_digest_lists_the_messages_it_combines() -> None:
 
 
 def test_a_send_re_checks_the_catalog_and_withdraws_what_sold_out() -> None:
-    from relance.catalog import Catalog
-    from relance.events import CatalogUpdate, Product
+    from relance.core.catalog import Catalog
+    from relance.core.events import CatalogUpdate, Product
     from relance.sender.recheck import recheck
 
     catalog = Catalog()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from relance.core.scenarios import CATALOGUE, DEFAULT_CONFIG, KINDS
+from relance.core.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 from relance.errors import ConfigError
 from relance.scenario_file import load_config, load_config_file, parse_duration
-from relance.scenarios import CATALOGUE, DEFAULT_CONFIG, KINDS
-from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
 KNOWN_KINDS = ", ".join(sorted(KINDS))
 SPEC_DEFAULTS = """\

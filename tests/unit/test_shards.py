@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from relance import eventfile
-from relance.eventfile import byte_ranges, read_lines
-from relance.shards import NO_OWNER, TYPES, LineIndex, index_range, shard_of
+from relance.offline import eventfile
+from relance.offline.eventfile import byte_ranges, read_lines
+from relance.offline.shards import NO_OWNER, TYPES, LineIndex, index_range, shard_of
 
 LINES = [
     b'{"type":"page_view","event_id":"e1","contact_id":"c1","occurred_at":5}',

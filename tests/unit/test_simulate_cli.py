@@ -99,7 +99,7 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
 
 
 def traffic_file(tmp_path: Path, bad_lines: dict[int, bytes] | None = None) -> Path:
-    from relance.samples.traffic import generate
+    from relance.demo.samples.traffic import generate
 
     lines = [encode(e) + b"\n" for e in generate(300, seed=5)]
     for number, raw in sorted((bad_lines or {}).items()):
@@ -139,8 +139,8 @@ def test_strict_with_workers_names_the_first_invalid_line(tmp_path: Path) -> Non
 
 def test_catalog_lines_reach_every_worker_and_back_in_stock_is_decided(tmp_path: Path) -> None:
     from relance.codec import catalog as catalog_codec
-    from relance.events import CatalogUpdate, PageView, Product
-    from relance.samples.traffic import generate
+    from relance.core.events import CatalogUpdate, PageView, Product
+    from relance.demo.samples.traffic import generate
 
     events = generate(300, seed=5)
     sold_out = {f"sku-{n}" for n in range(10)}
@@ -199,7 +199,7 @@ def test_the_small_catalogue_case_in_the_readme() -> None:
 
 
 def test_a_generated_month_decides_every_scenario_of_the_example_file(tmp_path: Path) -> None:
-    month = subprocess.run([sys.executable, "-m", "relance.samples.month", "--contacts", "300",
+    month = subprocess.run([sys.executable, "-m", "relance.demo.samples.month", "--contacts", "300",
                             "--days", "30"], capture_output=True, check=True, timeout=120)
     path = tmp_path / "month.jsonl"
     path.write_bytes(month.stdout)
@@ -270,10 +270,10 @@ def test_the_default_clock_skew_is_the_workers() -> None:
 
 def test_a_catalog_update_far_ahead_of_now_is_refused_and_answers_no_one() -> None:
     from relance.codec import catalog as catalog_codec
-    from relance.events import CatalogUpdate, PageView, Product
+    from relance.core.events import CatalogUpdate, PageView, Product
+    from relance.core.timestamps import parse_iso
+    from relance.offline.simulate import Horizon, replay_shard
     from relance.scenario_file import load_config
-    from relance.simulate import Horizon, replay_shard
-    from relance.timestamps import parse_iso
 
     config = load_config("scenarios:\n  back_in_stock: {}\n")
     seen = PageView("v1", "c1", parse_iso("2024-05-01T10:00:00Z"), "product",

@@ -15,13 +15,12 @@ import pytest
 
 from relance.codec import avro
 from relance.codec import catalog as catalog_codec
-from relance.detectors.digest import HELD_KEPT
-from relance.detectors.orders import ORDER_ITEMS_KEPT, ORDERS_KEPT
-from relance.detectors.price import DROPS_KEPT, INTERESTS_KEPT
-from relance.detectors.stock import RESTOCKS_KEPT, WATCHED_KEPT
-from relance.engine import Engine
-from relance.errors import ConfigError
-from relance.events import (
+from relance.core.detectors.digest import HELD_KEPT
+from relance.core.detectors.orders import ORDER_ITEMS_KEPT, ORDERS_KEPT
+from relance.core.detectors.price import DROPS_KEPT, INTERESTS_KEPT
+from relance.core.detectors.stock import RESTOCKS_KEPT, WATCHED_KEPT
+from relance.core.engine import Engine
+from relance.core.events import (
     MAX_QUANTITY,
     CartChange,
     CatalogUpdate,
@@ -33,12 +32,13 @@ from relance.events import (
     PageView,
     Product,
 )
-from relance.pacing import SENDS_KEPT
-from relance.runtime.store import Stored, encode_stored
+from relance.core.policy.pacing import SENDS_KEPT
+from relance.core.scenarios import InputRules
+from relance.core.state import ContactState
+from relance.core.timestamps import MINUTE_MS, parse_iso
+from relance.errors import ConfigError
 from relance.scenario_file import load_config
-from relance.scenarios import InputRules
-from relance.state import ContactState
-from relance.timestamps import MINUTE_MS, parse_iso
+from relance.worker.store import Stored, encode_stored
 
 RULES = InputRules()
 BROKER_LIMIT = 1_000_000  # under message.max.bytes (1,048,588), with room for the framing
@@ -321,9 +321,9 @@ def test_price_drop_journeys_keep_the_latest() -> None:
 
 
 def test_a_held_digest_message_keeps_its_product_and_plain_values_only() -> None:
-    from relance.commands import Recipient, SendCommand
-    from relance.detectors.digest import hold
-    from relance.state import ContactState as State
+    from relance.core.commands import Recipient, SendCommand
+    from relance.core.detectors.digest import hold
+    from relance.core.state import ContactState as State
 
     payload = {"order": {"items": [1, 2]}, "products": [{"product": {"id": "p"}}],
                "product": {"id": "p1"}, "previous_price": 12.5, "period": "2024-W18",

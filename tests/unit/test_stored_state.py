@@ -6,9 +6,9 @@ from datetime import date
 
 import msgspec
 
-from relance.events import Product
-from relance.runtime.store import Stored, decode_stored, encode_stored
-from relance.state import Browse, Cart, CartLine, ContactState, Journey, Profile, ViewedProduct
+from relance.core.events import Product
+from relance.core.state import Browse, Cart, CartLine, ContactState, Journey, Profile, ViewedProduct
+from relance.worker.store import Stored, decode_stored, encode_stored
 
 # Written by relance when the state values were NamedTuples (before 2026-11-23).
 WRITTEN_BEFORE = bytes.fromhex(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relance.watermark import Watermarks
+from relance.worker.watermark import Watermarks
 
 TOPICS = ("views", "carts", "orders")
 

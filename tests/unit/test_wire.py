@@ -20,10 +20,10 @@ from relance.codec.wire import (
     JsonEventCodec,
     event_codec,
 )
-from relance.commands import Recipient, SendCommand
+from relance.core.commands import Recipient, SendCommand
+from relance.core.events import CartChange, Event, PageView, Product
+from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
-from relance.events import CartChange, Event, PageView, Product
-from relance.scenarios import InputRules
 from tests.unit.test_codec import EVENTS
 
 RULES = InputRules()

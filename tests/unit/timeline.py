@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import count
 
-from relance.commands import Outcome, SendCommand, Suppression
-from relance.engine import Engine
-from relance.events import (
+from relance.core.commands import Outcome, SendCommand, Suppression
+from relance.core.engine import Engine
+from relance.core.events import (
     CartAction,
     CartChange,
     CatalogUpdate,
@@ -20,8 +20,8 @@ from relance.events import (
     PageView,
     Product,
 )
-from relance.scenarios import DEFAULT_CONFIG, Config
-from relance.timestamps import MINUTE_MS, parse_iso
+from relance.core.scenarios import DEFAULT_CONFIG, Config
+from relance.core.timestamps import MINUTE_MS, parse_iso
 
 T0 = parse_iso("2024-05-01T10:00:00Z")
 _ids = count(1)

@@ -11,10 +11,10 @@ from typing import Any, Final
 import fastavro
 
 from relance.codec.limits import too_large_event
-from relance.codec.records import event_from_record, event_to_record
+from relance.codec.records import event_from_record
+from relance.core.events import Event, EventType, event_to_record
+from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
-from relance.events import Event, EventType
-from relance.scenarios import InputRules
 
 # Files in dependency order: a named type must be parsed before a record refers to it.
 SCHEMA_FILES: Final = ("product", "order_item", "page_view", "cart_change", "order",

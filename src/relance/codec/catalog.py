@@ -16,9 +16,9 @@ import orjson
 from relance.codec import avro
 from relance.codec.limits import too_large_event
 from relance.codec.records import catalog_update
+from relance.core.events import CatalogUpdate
+from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
-from relance.events import CatalogUpdate
-from relance.scenarios import InputRules
 
 SCHEMA = "relance.CatalogUpdate"
 

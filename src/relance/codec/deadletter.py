@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from relance.core.timestamps import to_iso
 from relance.errors import InvalidEventError
-from relance.timestamps import to_iso
 
 Headers = list[tuple[str, bytes]]
 

@@ -15,11 +15,19 @@ import msgspec
 import orjson
 
 from relance.codec.limits import SCREENS, measure, too_large_event
-from relance.codec.records import event_from_record, event_to_record, fits_rules
+from relance.codec.records import event_from_record, fits_rules
+from relance.core.events import (
+    CartChange,
+    ContactProfile,
+    Event,
+    EventType,
+    Order,
+    PageView,
+    event_to_record,
+)
+from relance.core.scenarios import InputRules
+from relance.core.timestamps import parse_iso
 from relance.errors import InvalidEventError
-from relance.events import CartChange, ContactProfile, Event, EventType, Order, PageView
-from relance.scenarios import InputRules
-from relance.timestamps import parse_iso
 
 
 class _Tag(msgspec.Struct):

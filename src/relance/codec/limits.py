@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
-from relance.errors import InvalidEventError
-from relance.events import (
+from relance.core.events import (
     CartChange,
     CatalogUpdate,
     ContactProfile,
@@ -27,8 +26,9 @@ from relance.events import (
     PageView,
     Product,
 )
-from relance.scenarios import InputRules
-from relance.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, to_iso
+from relance.core.scenarios import InputRules
+from relance.core.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, to_iso
+from relance.errors import InvalidEventError
 
 Screen = tuple[int, int, int, int]  # characters that cannot be over: ids, names, URLs, queries
 

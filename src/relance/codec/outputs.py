@@ -16,8 +16,8 @@ import fastavro
 import orjson
 
 from relance.codec import avro
+from relance.core.timestamps import parse_iso, to_iso
 from relance.errors import InvalidEventError
-from relance.timestamps import parse_iso, to_iso
 
 Record = dict[str, Any]
 

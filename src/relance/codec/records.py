@@ -11,10 +11,9 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from relance.addresses import email_problem, is_phone
+from relance.codec.addresses import email_problem, is_phone
 from relance.codec.limits import check_fields
-from relance.errors import InvalidEventError
-from relance.events import (
+from relance.core.events import (
     CART_ACTIONS,
     CHANNELS,
     ENGAGEMENT_KINDS,
@@ -32,8 +31,9 @@ from relance.events import (
     PageView,
     Product,
 )
-from relance.scenarios import InputRules
-from relance.timestamps import from_datetime, parse_iso
+from relance.core.scenarios import InputRules
+from relance.core.timestamps import from_datetime, parse_iso
+from relance.errors import InvalidEventError
 
 Record = Mapping[str, Any]
 _MISSING: Any = object()
@@ -327,17 +327,3 @@ def fits_rules(event: Event) -> bool:
                 and (event.email is None or email_problem(event.email) is None)
                 and (event.phone is None or is_phone(event.phone)))
     return True
-
-
-def event_to_record(event: Event) -> dict[str, Any]:
-    """The event as a plain record: the Avro field layout plus ``type``, times as epoch ms."""
-    record: dict[str, Any] = {"type": event.type}
-    for name in event.__dataclass_fields__:
-        value = getattr(event, name)
-        if isinstance(value, Product):
-            value = value.to_record()
-        elif name == "items":
-            value = [{"product": i.product.to_record(), "quantity": i.quantity}
-                     for i in value]
-        record[name] = value
-    return record

@@ -22,9 +22,9 @@ from relance.codec.outputs import AVRO_SHAPES, Record, read_avro, write_avro
 from relance.codec.records import event_from_record
 from relance.codec.standalone import canonical, standalone
 from relance.codec.wire import read_avro_event
+from relance.core.events import Event, EventType
+from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
-from relance.events import Event, EventType
-from relance.scenarios import InputRules
 
 MAGIC = b"\x00"
 HEADER = 5

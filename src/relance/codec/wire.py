@@ -23,12 +23,12 @@ from typing import Literal, Protocol
 
 from relance.codec import avro
 from relance.codec import json as json_codec
-from relance.errors import InvalidEventError
-from relance.events import (
+from relance.core.events import (
     Event,
     EventType,
 )
-from relance.scenarios import InputRules
+from relance.core.scenarios import InputRules
+from relance.errors import InvalidEventError
 
 Format = Literal["avro", "json", "auto"]
 FORMATS: frozenset[str] = frozenset({"avro", "json", "auto"})

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from relance.catalog import Catalog
-from relance.events import Product
+from relance.core.catalog import Catalog
+from relance.core.events import Product
 
 
 def recheck(command: Mapping[str, Any], catalog: Catalog) -> Mapping[str, Any] | None:

@@ -1,0 +1,169 @@
+"""The core driven by an explicit clock: contact states, their due-index, and ``now``.
+
+``relance simulate`` feeds it events from a file; the live worker feeds it from Kafka. Both
+call ``apply`` for each event and ``advance`` when time moves, so both decide the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final, Protocol
+
+import msgspec
+
+from relance.core.catalog import Catalog
+from relance.core.commands import Outcome
+from relance.core.contact import on_due, on_input
+from relance.core.detectors.price import on_price
+from relance.core.detectors.stock import on_restock
+from relance.core.due import DueIndex
+from relance.core.events import CatalogUpdate, Event, Order
+from relance.core.scenarios import Config
+from relance.core.state import ContactState
+
+
+class States(Protocol):
+    """Where contact states live: a dict offline, a changelogged table live."""
+
+    def get(self, key: str, /) -> ContactState | None: ...
+    def __getitem__(self, key: str, /) -> ContactState: ...
+    def __setitem__(self, key: str, state: ContactState, /) -> None: ...
+
+
+class Applied(msgspec.Struct, frozen=True, gc=False):
+    """What taking one event did: the outcomes decided (deadlines it reached fire first),
+    and whether it was a duplicate of an event the contact already had, skipped."""
+
+    outcomes: Sequence[Outcome] = ()
+    duplicate: bool = False
+
+
+# Most events decide nothing: one shared value each rather than one built per event.
+_NOTHING: Final = Applied()
+_DUPLICATE: Final = Applied(duplicate=True)
+
+
+class Engine:
+    def __init__(self, config: Config, states: States | None = None,
+                 catalog: Catalog | None = None) -> None:
+        self.config = config
+        self.states: States = {} if states is None else states
+        self.catalog = Catalog() if catalog is None else catalog
+        self.due = DueIndex()
+        self.now: int | None = None
+        # product id -> contacts that may be watching it (sold out) or have seen its price;
+        # checked against the state on use.
+        self.watchers: dict[str, set[str]] = {}
+        self.interested: dict[str, set[str]] = {}
+
+    def schedule(self, key: str, state: ContactState) -> None:
+        """Index a state the engine did not write itself (one restored from a changelog)."""
+        self.due.schedule(key, state.next_due)
+        self._watch(key, state)
+
+    def _watch(self, key: str, state: ContactState) -> None:
+        for product_id, _ in state.watching:
+            self.watchers.setdefault(product_id, set()).add(key)
+        for product_id, _, _ in state.interests:
+            self.interested.setdefault(product_id, set()).add(key)
+
+    def basket(self, order: Order) -> None:
+        """Learn what is bought together from any contact's order (not only this engine's)."""
+        self.catalog.basket(order, related=self.config.relates)
+
+    def feed(self, event: Event) -> Applied:
+        """Move the clock to the event's time (never back), fire what is due, then apply it.
+
+        Offline, orders teach related products here; live, the worker reads every order."""
+        if type(event) is Order:
+            self.basket(event)
+        moment = event.occurred_at
+        if self.now is None or moment > self.now:
+            self.now = moment
+            if self.due.any_due(moment):
+                outcomes = self.advance(moment)
+                applied = self.apply(event)
+                outcomes.extend(applied.outcomes)
+                return Applied(outcomes, applied.duplicate)
+        return self.apply(event)
+
+    def tick(self, moment: int) -> list[Outcome]:
+        """Move the clock forward to ``moment`` if it is later, firing what became due."""
+        if self.now is None or moment > self.now:
+            self.now = moment
+            if self.due.any_due(moment):
+                return self.advance(moment)
+        return []
+
+    def apply(self, event: Event) -> Applied:
+        """Fold an event into its contact, unless the contact already had it (a duplicate);
+        deadlines the event has reached fire first either way."""
+        key = event.contact_id
+        before = self.states.get(key)
+        state = ContactState(key) if before is None else before
+        outcomes: list[Outcome] = []
+        due_at = state.next_due
+        if due_at is not None and due_at <= event.occurred_at:
+            state, outcomes = on_due(state, event.occurred_at, self.config, self.catalog)
+        taken = on_input(state, event, self.config, self.catalog)
+        duplicate = taken is None
+        if taken is not None:
+            state = taken
+        if state is not before:
+            self.states[key] = state
+            self.due.schedule(key, state.next_due)
+            if before is None or (state.watching is not before.watching
+                                  or state.interests is not before.interests):
+                self._watch(key, state)
+        if outcomes:
+            return Applied(outcomes, duplicate)
+        return _DUPLICATE if duplicate else _NOTHING
+
+    def feed_catalog(self, update: CatalogUpdate) -> list[Outcome]:
+        """Move the clock to the update's time, fire what is due, then take the update."""
+        outcomes = self.tick(update.occurred_at)
+        if self.catalog.update(update):
+            self.restock(update)
+        return outcomes
+
+    def restock(self, update: CatalogUpdate) -> None:
+        """After the catalog took ``update``: start back-in-stock for the contacts (of these
+        states) who saw the product sold out, and price drop for those who saw it dearer.
+        Their messages fire when time reaches the update's time."""
+        product = update.product
+        back = self.config.of_kind("back_in_stock")
+        if product.in_stock is True and back:
+            self._answer(self.watchers.pop(product.id, ()),
+                         lambda state: on_restock(state, update, back))
+        cheaper = self.config.of_kind("price_drop")
+        if product.price is not None and cheaper and product.in_stock is not False:
+            self._answer(self.interested.pop(product.id, ()),
+                         lambda state: on_price(state, update, cheaper))
+
+    def _answer(self, keys: Iterable[str],
+                step: Callable[[ContactState], ContactState]) -> None:
+        for key in sorted(keys):
+            before = self.states.get(key)
+            if before is None:
+                continue
+            state = step(before)
+            if state is not before:
+                self.states[key] = state
+                self.due.schedule(key, state.next_due)
+            self._watch(key, state)  # what the update did not answer stays indexed
+
+    def advance(self, now: int) -> list[Outcome]:
+        """Move the clock to ``now`` and fire every deadline at or before it, in due order."""
+        self.now = now
+        outcomes: list[Outcome] = []
+        for key in list(self.due.pop_due(now)):
+            state, fired = on_due(self.states[key], now, self.config, self.catalog)
+            self.states[key] = state
+            self.due.schedule(key, state.next_due)
+            outcomes.extend(fired)
+        outcomes.sort(key=_decided_at)
+        return outcomes
+
+
+def _decided_at(outcome: Outcome) -> int:
+    return outcome.decided_at

@@ -1,0 +1,162 @@
+"""Canonical inbound events: what a shop's tracking tells relance about a contact.
+
+Times are epoch milliseconds (UTC) so the core compares integers and never touches a clock.
+The Avro schemas in ``schemas/`` describe the same records field for field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar, Final, Literal
+
+PageType = Literal["product", "category", "search", "cart", "checkout", "home", "other"]
+CartAction = Literal["add", "remove", "update", "clear"]
+OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded"]
+EventType = Literal["page_view", "cart", "order", "contact", "engagement"]
+EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click"]
+
+PAGE_TYPES: Final = frozenset(PageType.__args__)  # type: ignore[attr-defined]
+CART_ACTIONS: Final = frozenset(CartAction.__args__)  # type: ignore[attr-defined]
+ORDER_STATUSES: Final = frozenset(OrderStatus.__args__)  # type: ignore[attr-defined]
+EVENT_TYPES: Final = frozenset(EventType.__args__)  # type: ignore[attr-defined]
+ENGAGEMENT_KINDS: Final = frozenset(EngagementKind.__args__)  # type: ignore[attr-defined]
+CHANNELS: Final = frozenset({"email", "sms"})
+# A quantity's largest value: Avro's int, which JSON keeps too, so that a cart line's sum
+# stays an integer a stored state can hold.
+MAX_QUANTITY: Final = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product as the shop describes it at the time of the event."""
+
+    id: str
+    name: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    category_id: str | None = None
+    url: str | None = None
+    image_url: str | None = None
+    in_stock: bool | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "price": self.price,
+                "currency": self.currency, "category_id": self.category_id, "url": self.url,
+                "image_url": self.image_url, "in_stock": self.in_stock}
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    page_type: PageType
+    product: Product | None = None
+    category_id: str | None = None
+    search_query: str | None = None
+    url: str | None = None
+
+    type: ClassVar[EventType] = "page_view"
+
+
+@dataclass(frozen=True, slots=True)
+class CartChange:
+    """``quantity`` is the new quantity for ``update`` and the delta for ``add``/``remove``."""
+
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    action: CartAction
+    product: Product | None = None
+    quantity: int = 1
+    cart_id: str | None = None
+
+    type: ClassVar[EventType] = "cart"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    product: Product
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    order_id: str
+    status: OrderStatus
+    items: tuple[OrderItem, ...]
+    total: float
+    currency: str
+    cart_id: str | None = None
+
+    type: ClassVar[EventType] = "order"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactProfile:
+    """A profile upsert: a field left as ``None`` keeps the value already known."""
+
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    marketing_opt_in: bool | None = None
+    birthday: date | None = None
+    subscription_ends_on: date | None = None
+    sms_opt_in: bool | None = None  # marketing consent for SMS; email's is marketing_opt_in
+
+    type: ClassVar[EventType] = "contact"
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """What a contact did with messages (topic ``engagement``, keyed by contact id): the
+    unsubscribes, hard bounces and spam complaints that stop marketing, opens and clicks."""
+
+    event_id: str
+    contact_id: str
+    occurred_at: int
+    kind: EngagementKind
+    channel: str = "email"
+    command_id: str | None = None
+
+    type: ClassVar[EventType] = "engagement"
+
+
+Event = PageView | CartChange | Order | ContactProfile | Engagement
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogUpdate:
+    """A product as the shop's catalog now describes it (topic ``catalog``, keyed by id).
+
+    Not a contact event: it has no contact, every worker reads all of it, and it changes
+    what contacts are told (stock, price, current name and image) rather than who they are.
+    """
+
+    event_id: str
+    occurred_at: int
+    product: Product
+
+    type: ClassVar[str] = "product"
+
+
+def event_to_record(event: Event) -> dict[str, Any]:
+    """The event as a plain record: the Avro field layout plus ``type``, times as epoch ms."""
+    record: dict[str, Any] = {"type": event.type}
+    for name in event.__dataclass_fields__:
+        value = getattr(event, name)
+        if isinstance(value, Product):
+            value = value.to_record()
+        elif name == "items":
+            value = [{"product": i.product.to_record(), "quantity": i.quantity}
+                     for i in value]
+        record[name] = value
+    return record

@@ -1,0 +1,204 @@
+"""confluent-kafka clients for the worker's hot path, configured from settings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import (  # type: ignore[attr-defined]  # exported, not in __all__
+    AdminClient,
+    ConfigResource,
+)
+
+from relance.errors import BrokerError
+from relance.kafka.topics import TopicSpec, create_topics
+from relance.settings import Settings
+
+# librdkafka's own lines go through logging too, so they get the chosen format.
+CLIENT_LOG = logging.getLogger("relance.kafka")
+log = logging.getLogger(__name__)
+
+
+def bootstrap_servers(broker_url: str) -> str:
+    """``kafka://h1:9092;h2:9092`` (faust's form) as ``h1:9092,h2:9092``."""
+    hosts = []
+    for part in broker_url.replace(",", ";").split(";"):
+        part = part.strip()
+        if "://" in part:
+            part = part.split("://", 1)[1]
+        if part:
+            hosts.append(part.rstrip("/"))
+    return ",".join(hosts)
+
+
+def consumer(settings: Settings, group: str, **overrides: Any) -> Consumer:
+    return Consumer({
+        "bootstrap.servers": bootstrap_servers(settings.broker),
+        "group.id": group,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": int(settings.session_timeout * 1000),
+        "heartbeat.interval.ms": max(200, int(settings.session_timeout * 100)),
+        # Inputs are co-partitioned: the range assignor gives one member the same partition
+        # number of every input topic.
+        "partition.assignment.strategy": "range",
+        "enable.partition.eof": False,
+        # How long the broker may hold a fetch with nothing new; some brokers (Tansu) hold
+        # it that long even when records arrive, which would add to every deadline's lag.
+        "fetch.wait.max.ms": 100,
+        # A record larger than the fetch sizes is still returned whole when it comes first
+        # (fetch.max.bytes, max.partition.fetch.bytes), so an oversized message reaches the
+        # decoder and the dead-letter topic; only a response over this limit would stall
+        # the partition, so it is librdkafka's largest rather than its 100 MB.
+        "receive.message.max.bytes": 2**31 - 1,
+        "logger": CLIENT_LOG,
+        **overrides,
+    })
+
+
+def producer(settings: Settings) -> Producer:
+    return Producer({
+        "bootstrap.servers": bootstrap_servers(settings.broker),
+        "linger.ms": 5,
+        "batch.num.messages": 10_000,
+        "queue.buffering.max.messages": 1_000_000,
+        # Sends are idempotent downstream (command ids and the ledger); retries may reorder
+        # nothing that matters, but a lost record would.
+        "acks": "all",
+        "partitioner": "murmur2_random",
+        "message.max.bytes": settings.producer_message_max_bytes,
+        "logger": CLIENT_LOG,
+    })
+
+
+def ensure_topic(settings: Settings, spec: TopicSpec, *, exact: bool = True) -> None:
+    """Create ``spec`` if missing; an existing topic must have its partition count, unless
+    not ``exact`` (a topic read whole, like the catalog)."""
+    servers = bootstrap_servers(settings.broker)
+    create_topics(servers, [spec])
+    if not exact:
+        return
+    found = AdminClient({"bootstrap.servers": servers},
+                        logger=CLIENT_LOG).list_topics(spec.name, timeout=10)
+    partitions = len(found.topics[spec.name].partitions)
+    if partitions != spec.partitions:
+        raise BrokerError(f"topic {spec.name} has {partitions} partitions, expected "
+                          f"{spec.partitions} (RELANCE_PARTITIONS)")
+
+
+def retention_ms(settings: Settings, topic: str) -> int | None:
+    """The topic's ``retention.ms`` as the broker reports it (-1: forever), or ``None`` when
+    the broker does not say (some, Tansu among them, report only what was set)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers(settings.broker)},
+                        logger=CLIENT_LOG)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    try:
+        (future,) = admin.describe_configs([resource]).values()
+        entry = future.result(timeout=10).get("retention.ms")
+    except KafkaException as exc:
+        log.warning("cannot read the configuration of topic %s: %s", topic, exc)
+        return None
+    if entry is None or entry.value is None:
+        return None
+    return int(entry.value)
+
+
+def read_to_end(reader: Consumer, partitions: Iterable[tuple[str, int]],
+                take: Callable[[Message[bytes, bytes]], None], *, what: str,
+                timeout: float = 600.0, strict: bool = False) -> int:
+    """Consume the assigned ``partitions`` until each reports its end (partition EOF, which
+    ``reader`` must enable), handing every record to ``take``; the count read.
+
+    The end is the fetch's, not the high watermark: some brokers (Tansu) answer ListOffsets
+    with the base offset of the last batch. ``strict`` fails on any consumer error, else only
+    on fatal ones; past ``timeout`` it fails naming what was not read to its end.
+    """
+    open_ = set(partitions)
+    started = time.monotonic()
+    read = 0
+    while open_:
+        if time.monotonic() - started > timeout:
+            raise BrokerError(f"{what}: {sorted(open_)} not read to their end within "
+                              f"{timeout:.0f}s")
+        for message in reader.consume(10_000, 0.5):
+            error = message.error()
+            if error is None:
+                take(message)
+                read += 1
+            elif error.code() == KafkaError._PARTITION_EOF:
+                open_.discard((message.topic() or "", message.partition() or 0))
+            elif strict or error.fatal():
+                raise BrokerError(f"{what}: {error}")
+    return read
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition of ``key`` under murmur2 (the Java clients', faust's and librdkafka's
+    ``murmur2_random`` partitioner)."""
+    mask = 0xFFFFFFFF
+    m = 0x5BD1E995
+    length = len(key)
+    h = (0x9747B28C ^ length) & mask
+    tail = length & ~3
+    for i in range(0, tail, 4):
+        k = int.from_bytes(key[i:i + 4], "little")
+        k = (k * m) & mask
+        k ^= k >> 24
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ k
+    rest = length & 3
+    if rest:
+        for shift, byte in enumerate(key[tail:]):
+            h ^= byte << (8 * shift)
+        h = (h * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    h ^= h >> 15
+    return (h & 0x7FFFFFFF) % partitions
+
+
+def readable(message: Message[bytes, bytes]) -> bool:
+    """Whether ``message`` carries a record: a consumer error in its place is logged and
+    skipped, or raised when fatal."""
+    error = message.error()
+    if error is None:
+        return True
+    if error.fatal():
+        raise KafkaException(error)
+    log.warning("consumer: %s", error)
+    return False
+
+
+def group_problems(joined: bool, restoring: list[int], restored: str) -> list[str]:
+    """What keeps a consumer loop from being ready: not in its group yet, or partitions whose
+    ``restored`` (what the loop keeps per partition) are still being read back."""
+    if not joined:
+        return ["not in the consumer group yet"]
+    if restoring:
+        return [f"restoring {restored} of partitions {restoring}"]
+    return []
+
+
+def commit(consumer: Consumer, offsets: list[TopicPartition], *, sync: bool) -> None:
+    """Commit ``offsets`` (the next offset to read per partition); nothing to commit is not
+    an error."""
+    if not offsets:
+        return
+    try:
+        if sync:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        else:
+            consumer.commit(offsets=offsets, asynchronous=True)
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError._NO_OFFSET:
+            raise

@@ -1,0 +1,1 @@
+"""Offline runs of the core: ``relance simulate``, its shards, event files."""

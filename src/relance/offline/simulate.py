@@ -1,0 +1,291 @@
+"""Offline replay: events from a JSON-lines file through the core, in virtual time.
+
+The clock follows event time: before each line it moves to that line's time (never back),
+firing what became due; a line whose contact and time can be read moves the clock even if
+the rest of it is invalid. At the end the clock stops at the latest time, or at ``until``.
+
+With several workers, the contact, time and type of every line are read once (see
+``shards``); each process then decodes and decides only the lines of its shard's contacts,
+but moves its clock with every line's time. A contact's decisions depend only on its own
+events, that clock and the catalog (every shard reads every order and catalog line), so the
+result is the same as with one worker.
+Commands are written sorted by (decided_at, command_id) whatever the number of workers.
+
+Events are refused as the live worker refuses them: the sizes of the file's ``inputs``, and
+a time more than the clock skew allowed ahead of now (``Horizon``: the run's start, or the
+``--now`` it is given for a reproducible run). Such a line moves no clock, not even another
+shard's, since one line dated in the year 9999 would otherwise fire every deadline at once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import multiprocessing
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import IO
+
+import orjson
+
+from relance.codec import catalog as catalog_codec
+from relance.codec.json import decode, envelope
+from relance.codec.limits import too_far_ahead
+from relance.core.commands import Deferral, Outcome, SendCommand, decision_record
+from relance.core.engine import Engine
+from relance.core.events import Order
+from relance.core.scenarios import Config
+from relance.errors import InvalidEventError, RelanceError
+from relance.gc_tuning import rare_collections
+from relance.offline.eventfile import byte_ranges, open_events
+from relance.offline.shards import NO_OWNER, TYPES, LineIndex, index_range
+
+Command = tuple[int, str, bytes]  # decided_at, command_id, JSON line
+_NO_LIMIT = 1 << 63  # later than any epoch ms a file holds
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The latest event time a replay accepts: ``now`` (what the run takes for the present)
+    plus ``skew_ms``, the clock skew allowed, as the worker allows it past its wall clock."""
+
+    now: int
+    skew_ms: int
+
+    @property
+    def latest(self) -> int:
+        return self.now + self.skew_ms
+
+    def refusal(self, occurred_at: int) -> InvalidEventError:
+        return too_far_ahead(occurred_at, self.latest, self.skew_ms, "now (--now)")
+
+
+class StrictModeError(RelanceError):
+    """An invalid line under ``--strict``: where it is and what is wrong with it."""
+
+    def __init__(self, source: str, line: int, error: InvalidEventError) -> None:
+        super().__init__(f"{source}:{line}: {error}")
+        self.source = source
+        self.line = line
+        self.error = error
+
+    def __reduce__(self) -> tuple[type[StrictModeError], tuple[str, int, InvalidEventError]]:
+        return StrictModeError, (self.source, self.line, self.error)
+
+
+@dataclass
+class Summary:
+    events: int = 0
+    invalid: int = 0
+    duplicates: int = 0  # events a contact already had, skipped (counted in ``events``)
+    commands: Counter[str] = field(default_factory=Counter)
+    suppressed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    deferred: Counter[tuple[str, str]] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def count(self, outcome: Outcome) -> None:
+        if isinstance(outcome, SendCommand):
+            self.commands[outcome.scenario] += 1
+        elif isinstance(outcome, Deferral):
+            self.deferred[outcome.reason, outcome.scenario] += 1
+        else:
+            self.suppressed[outcome.reason, outcome.scenario] += 1
+
+    def add(self, other: Summary) -> None:
+        self.events += other.events
+        self.invalid += other.invalid
+        self.duplicates += other.duplicates
+        self.commands.update(other.commands)
+        self.suppressed.update(other.suppressed)
+        self.deferred.update(other.deferred)
+
+    def lines(self) -> list[str]:
+        rate = self.events / self.seconds if self.seconds > 0 else 0.0
+        return [
+            f"events read: {self.events}, invalid lines: {self.invalid}, "
+            f"duplicates: {self.duplicates}, {rate:,.0f} events/s",
+            "commands: " + _counts(self.commands),
+            "suppressed: " + (", ".join(
+                f"{reason}={n} ({_counts(by_scenario)})"
+                for reason, n, by_scenario in _by_reason(self.suppressed)) or "none"),
+        ] + (["deferred: " + ", ".join(
+            f"{reason}={n} ({_counts(by_scenario)})"
+            for reason, n, by_scenario in _by_reason(self.deferred))] if self.deferred else [])
+
+
+
+def _by_reason(counts: Counter[tuple[str, str]]) -> list[tuple[str, int, Counter[str]]]:
+    by_reason: dict[str, Counter[str]] = {}
+    for (reason, scenario), n in counts.items():
+        by_reason.setdefault(reason, Counter())[scenario] += n
+    return [(reason, sum(c.values()), c) for reason, c in sorted(by_reason.items())]
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{key}={n}" for key, n in sorted(counter.items())) or "none"
+
+
+@dataclass
+class ShardResult:
+    summary: Summary
+    commands: list[Command]
+    invalid: list[tuple[int, InvalidEventError]]
+
+
+def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0,
+                 index: LineIndex | None = None, until: int | None = None,
+                 strict: bool = False, source: str = "<events>",
+                 explain: bool = False, horizon: Horizon | None = None) -> ShardResult:
+    """Replay the lines of one shard's contacts, as ``index`` assigns them (without one,
+    every line is this shard's); a line that is every shard's (no readable contact and time,
+    or a catalog record) is shard 0's to report. Without a ``horizon`` no time is too late."""
+    with rare_collections():
+        return _replay(lines, config, shard, index, until, strict, source, explain, horizon)
+
+
+def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex | None,
+            until: int | None, strict: bool, source: str, explain: bool,
+            horizon: Horizon | None) -> ShardResult:
+    engine = Engine(config)
+    rules = config.inputs
+    latest = _NO_LIMIT if horizon is None else horizon.latest
+    result = ShardResult(Summary(), [], [])
+    summary, commands = result.summary, result.commands
+    owners, times, types = (None, [], b"") if index is None else (
+        index.owners, index.times, index.types)
+
+    def keep(outcomes: Iterable[Outcome]) -> None:
+        for outcome in outcomes:
+            summary.count(outcome)
+            if explain:
+                line = orjson.dumps(decision_record(outcome)) + b"\n"
+                commands.append((outcome.decided_at, outcome.command_id, line))
+            elif isinstance(outcome, SendCommand):
+                line = orjson.dumps(outcome.to_record()) + b"\n"
+                commands.append((outcome.decided_at, outcome.command_id, line))
+
+    for number, line in enumerate(lines, 1):
+        if line.isspace() or not line:
+            continue
+        moment: int | None = None
+        tag: str | None = None  # None: the decoder reads the type itself
+        if owners is not None and (owner := owners[number - 1]) != NO_OWNER:
+            moment, tag = times[number - 1], TYPES[types[number - 1]]
+            if owner != shard:
+                if moment > latest:  # its owner refuses it
+                    continue
+                if tag == "order":  # every shard learns from every basket
+                    try:
+                        foreign = decode(line, rules=rules, tag=tag)
+                    except InvalidEventError:
+                        pass
+                    else:
+                        if isinstance(foreign, Order):
+                            engine.basket(foreign)
+                fired = engine.tick(moment)
+                if fired:
+                    keep(fired)
+                continue
+        try:
+            event = decode(line, rules=rules) if tag is None else decode(
+                line, rules=rules, tag=tag)
+            if event.occurred_at > latest:
+                raise _too_late(horizon, event.occurred_at)
+        except InvalidEventError as exc:
+            error = exc
+            if moment is None and _is_catalog(line):
+                try:
+                    update = catalog_codec.decode(line, rules=rules)
+                    if update.occurred_at > latest:
+                        raise _too_late(horizon, update.occurred_at)
+                except InvalidEventError as bad:
+                    error = bad
+                else:  # the catalog is every shard's
+                    summary.events += shard == 0
+                    keep(engine.feed_catalog(update))
+                    continue
+            if shard == 0 or moment is not None:  # every shard's line is shard 0's to report
+                if strict:
+                    raise StrictModeError(source, number, error) from None
+                summary.invalid += 1
+                result.invalid.append((number, error))
+            if moment is None:  # read again, as rare as invalid lines: each shard's clock
+                found = envelope(line)
+                moment = None if found is None else found.occurred_at
+            if moment is not None and moment <= latest:
+                keep(engine.tick(moment))
+            continue
+        summary.events += 1
+        applied = engine.feed(event)
+        if applied.duplicate:
+            summary.duplicates += 1
+        if applied.outcomes:  # most events decide nothing: spare the call
+            keep(applied.outcomes)
+    ends = [t for t in (engine.now, until) if t is not None]
+    if ends:
+        keep(engine.advance(max(ends)))
+    return result
+
+
+def _too_late(horizon: Horizon | None, occurred_at: int) -> InvalidEventError:
+    assert horizon is not None  # no time is too late without one
+    return horizon.refusal(occurred_at)
+
+
+def _is_catalog(line: bytes) -> bool:
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and record.get("type") == "product"
+
+
+def _replay_file(path: str, config: Config, shard: int, index: LineIndex, until: int | None,
+                 strict: bool, explain: bool,
+                 horizon: Horizon | None) -> ShardResult | StrictModeError:
+    with open_events(path) as lines:
+        try:
+            return replay_shard(lines, config, shard=shard, index=index, until=until,
+                                strict=strict, source=path, explain=explain, horizon=horizon)
+        except StrictModeError as exc:
+            return exc  # returned, not raised: the parent picks the earliest line of all shards
+
+
+def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
+             until: int | None = None, strict: bool = False,
+             report: IO[str] | None = None, explain: bool = False,
+             horizon: Horizon | None = None) -> Summary:
+    """Replay a file (``-`` for stdin) and write the decided commands as JSON lines; with
+    ``explain``, one decision per candidate instead (sent, or suppressed with the reason).
+    Events later than the ``horizon`` are refused (the command line always gives one)."""
+    started = time.perf_counter()
+    if workers <= 1 or path == "-":
+        with open_events(path) as lines:
+            results = [replay_shard(lines, config, until=until, strict=strict, source=path,
+                                    explain=explain, horizon=horizon)]
+    else:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+            # More ranges than workers, so that one slowed down does not hold up the rest.
+            ranges = byte_ranges(path, workers * 4)
+            index = LineIndex.join(pool.starmap(index_range, [
+                (path, start, end, workers) for start, end in ranges], chunksize=1))
+            outcomes = pool.starmap(_replay_file, [
+                (path, config, shard, index, until, strict, explain, horizon)
+                for shard in range(workers)])
+        errors = [o for o in outcomes if isinstance(o, StrictModeError)]
+        if errors:
+            raise min(errors, key=lambda error: error.line)
+        results = [o for o in outcomes if isinstance(o, ShardResult)]
+    summary = Summary()
+    for result in results:
+        summary.add(result.summary)
+    for _, _, line in heapq.merge(*(sorted(r.commands) for r in results)):
+        emit.write(line)
+    if report is not None:
+        for number, error in sorted((i for r in results for i in r.invalid),
+                                    key=lambda item: item[0]):
+            report.write(f"{path}:{number}: {error}\n")
+    summary.seconds = time.perf_counter() - started
+    return summary

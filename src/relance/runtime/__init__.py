@@ -1,1 +1,0 @@
-"""The live runtime on Kafka: the only package that imports faust."""

@@ -1,0 +1,217 @@
+"""Wiring: settings in, ready faust apps out. The one place parts are put together."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+import urllib.parse
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
+from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
+from relance.codec.wire import EventCodec, event_codec
+from relance.core.catalog import Catalog
+from relance.core.commands import Deferral, Outcome, SendCommand
+from relance.core.events import Event, EventType
+from relance.core.scenarios import Config, InputRules
+from relance.kafka import clients as kafka
+from relance.kafka.changelog import Changelog
+from relance.kafka.outputs import Outputs
+from relance.kafka.topics import TopicSpec
+from relance.metrics import Metrics
+from relance.providers.sms import HttpSmsProvider
+from relance.providers.smtp import SmtpProvider
+from relance.sender.backoff import Backoff
+from relance.sender.catalog_follower import follow_catalog
+from relance.sender.delivery import Delivery
+from relance.sender.ledger import Ledger
+from relance.sender.loop import ResultSink, SenderLoop, build_sender
+from relance.sender.outage import Outages
+from relance.sender.render import Renderer
+from relance.settings import Settings
+from relance.worker.build import build_loop, build_worker, inputs_of, wall_clock_ms
+
+log = logging.getLogger(__name__)
+
+
+def output_codec(settings: Settings) -> OutputCodec:
+    if settings.output_format == "json":
+        return JsonOutputCodec()
+    if settings.schema_registry_url:
+        return RegistryOutputCodec(settings.schema_registry_url, settings.topic_deliveries,
+                                   settings.topic_results)
+    return AvroOutputCodec()
+
+
+def input_decoder(settings: Settings, rules: InputRules) -> Any:
+    """Per input topic, the codec of its format, keeping ``rules`` (the scenario file's)."""
+    registry = (SchemaRegistry(settings.schema_registry_url) if settings.schema_registry_url
+                else None)
+    codecs: dict[str, EventCodec] = {}
+    for topic, _ in inputs_of(settings).topics:
+        framed = (RegistryEventCodec(registry, topic, rules=rules) if registry is not None
+                  else None)
+        codecs[topic] = event_codec(settings.input_format, framed, rules=rules)
+    by_type = {event_type: codecs[topic] for topic, event_type in inputs_of(settings).topics}
+
+    def decode(raw: bytes, event_type: EventType) -> Event:
+        return by_type[event_type].decode(raw, event_type)
+
+    return decode
+
+
+class MetricsObserver:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def consumed(self, topic: str, count: int = 1) -> None:
+        self.metrics.events_consumed.labels(topic).inc(count)
+
+    def applied(self) -> None:
+        self.metrics.events_applied.inc()
+
+    def duplicate(self, topic: str, count: int = 1) -> None:
+        self.metrics.duplicate_events.labels(topic).inc(count)
+
+    def rejected(self, topic: str, reason: str) -> None:
+        self.metrics.events_rejected.labels(topic, reason).inc()
+
+    def decided(self, outcome: Outcome, wall_now_ms: int) -> None:
+        if isinstance(outcome, SendCommand):
+            self.metrics.commands_decided.labels(outcome.scenario).inc()
+            lag = max(0.0, (wall_now_ms - outcome.decided_at) / 1000)
+            self.metrics.deadline_to_command.labels(outcome.scenario).observe(lag)
+        elif isinstance(outcome, Deferral):
+            self.metrics.deferrals.labels(outcome.scenario, outcome.reason).inc()
+        else:
+            self.metrics.suppressions.labels(outcome.scenario, outcome.reason).inc()
+
+    def pending(self, deadlines: int) -> None:
+        self.metrics.deadlines_pending.set(deadlines)
+
+    def assigned(self, partitions: int) -> None:
+        self.metrics.partitions_assigned.set(partitions)
+
+    def recovered(self, seconds: float) -> None:
+        self.metrics.state_recovery.set(seconds)
+
+    def lag(self, topic: str, messages: int) -> None:
+        self.metrics.consumer_lag.labels(topic).set(messages)
+
+    def delivered(self, channel: str, outcome: str, latency: float | None) -> None:
+        self.metrics.deliveries.labels(channel, outcome).inc()
+        if latency is not None:
+            self.metrics.command_to_delivery.labels(channel).observe(latency)
+
+    def attempted(self, channel: str, result: str) -> None:
+        self.metrics.delivery_attempts.labels(channel, result).inc()
+
+
+def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) -> faust.App:
+    observer = MetricsObserver(Metrics.create(registry))
+    outputs = Outputs(kafka.producer(settings), output_codec(settings),
+                      deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
+                      decisions=settings.topic_decisions or None, clock=wall_clock_ms)
+    loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs),
+                      outputs=outputs,
+                      observer=observer)
+    return build_worker(settings, loop, registry, observer.metrics)
+
+
+def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpProvider(settings.smtp_host, settings.smtp_port, username=settings.smtp_username,
+                        password=password, starttls=settings.smtp_starttls,
+                        use_tls=settings.smtp_tls, tls_context=tls_context)
+
+
+def sms_provider(settings: Settings) -> HttpSmsProvider | None:
+    if not settings.sms_url:
+        return None
+    token = settings.sms_token.get_secret_value() if settings.sms_token else None
+    return HttpSmsProvider(settings.sms_url, token=token, sender=settings.sms_from)
+
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def ledger_retention_ms(setting_ms: int, topic_retention_ms: int | None) -> int:
+    """How long the ledger remembers an id: the setting, raised to the delivery topic's
+    retention plus a day when the topic keeps commands longer, so that a redelivered command
+    is always found. A topic kept forever (-1) or of unknown retention leaves the setting:
+    past it a redelivered command is past its delivery horizon too, recorded ``expired``."""
+    if topic_retention_ms is None or topic_retention_ms < 0:
+        return setting_ms
+    return max(setting_ms, topic_retention_ms + DAY_MS)
+
+
+def provider_names(settings: Settings) -> dict[str, str]:
+    """How /readyz names each channel's provider: where it is, never a credential."""
+    sms = "not configured"
+    if settings.sms_url:
+        parts = urllib.parse.urlsplit(settings.sms_url)
+        sms = f"SMS gateway {parts.scheme}://{parts.hostname}" + (
+            f":{parts.port}" if parts.port else "")
+    return {"email": f"SMTP relay {settings.smtp_host}:{settings.smtp_port}", "sms": sms}
+
+
+def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
+    changelog = Changelog(settings, f"{settings.app_id}-sender-delivery-ledger-changelog")
+    changelog.ensure()
+    setting = int(settings.ledger_retention * 1000)
+    topic = kafka.retention_ms(settings, settings.topic_deliveries)
+    retention = ledger_retention_ms(setting, topic)
+    if retention > setting:
+        log.warning("%s keeps commands %.1f d (retention.ms=%d): the delivery ledger remembers "
+                    "ids %.1f d instead of RELANCE_LEDGER_RETENTION's %.1f d",
+                    settings.topic_deliveries, topic / DAY_MS if topic else 0, topic or 0,
+                    retention / DAY_MS, setting / DAY_MS)
+    elif topic is not None and topic < 0:
+        log.warning("%s keeps commands forever (retention.ms=-1): a command redelivered more "
+                    "than %.1f d after it was handled is recorded expired (past its delivery "
+                    "horizon), not duplicate", settings.topic_deliveries, setting / DAY_MS)
+    return Ledger(changelog, outputs, retention_ms=retention)
+
+
+def sender_app(settings: Settings, registry: CollectorRegistry, rules: InputRules) -> faust.App:
+    """``rules``: the scenario file's, which the sender's copy of the catalog keeps too."""
+    observer = MetricsObserver(Metrics.create(registry))
+    codec = output_codec(settings)
+    catalog = Catalog() if settings.topic_catalog else None
+    kafka.ensure_topic(settings, TopicSpec(settings.topic_deliveries, settings.partitions))
+    for name in (settings.topic_results, settings.topic_dlq):
+        kafka.ensure_topic(settings, TopicSpec(name, settings.partitions), exact=False)
+    outputs = Outputs(kafka.producer(settings), codec, deliveries=settings.topic_deliveries,
+                      dlq=settings.topic_dlq, clock=wall_clock_ms)
+    ledger = _ledger(settings, outputs)
+    outages = Outages(provider_names(settings), wall_clock_ms)
+    for channel in ("email", "sms"):
+        observer.metrics.oldest_undelivered.labels(channel).set_function(
+            functools.partial(outages.age, channel))
+    sink = ResultSink(outputs, codec, results=settings.topic_results, dlq=settings.topic_dlq,
+                      clock=wall_clock_ms, rejected=observer.rejected)
+
+    async def flush() -> None:
+        await asyncio.to_thread(outputs.wait)
+
+    delivery = Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
+                        provider=smtp_provider(settings), sender=settings.mail_from,
+                        sms=sms_provider(settings), catalog=catalog,
+                        report=sink.result, flush=flush, clock=wall_clock_ms,
+                        observe=observer.delivered, attempted=observer.attempted,
+                        outages=outages,
+                        backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
+                        horizon_ms=int(settings.delivery_horizon * 1000))
+    loop = SenderLoop(topic=settings.topic_deliveries, codec=codec, delivery=delivery,
+                      sink=sink, ledger=ledger, metrics=observer.metrics,
+                      commit_interval=settings.commit_interval, clock=wall_clock_ms,
+                      new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
+    app = build_sender(settings, loop, registry, observer.metrics, outages.problems)
+    if catalog is not None:
+        follow_catalog(app, settings, catalog, rules)
+    return app

@@ -1,0 +1,272 @@
+"""The worker's per-message path, independent of how messages arrive.
+
+Raw bytes in; decoded here so a poison message goes to the dead-letter topic with its reason
+instead of being dropped by the framework. So does an event dated more than the clock skew
+allowed ahead of the wall clock: applied, it would move its partition's event time there
+and fire every deadline at once. Each partition has its own ``Engine`` (the same
+core ``relance simulate`` runs) over the contact states of that partition. Nothing here
+talks to Kafka: what a batch produced waits in an ``Outbox`` for the consume loop to send.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from relance.codec import catalog as catalog_codec
+from relance.codec.limits import too_far_ahead
+from relance.core.catalog import Catalog
+from relance.core.commands import Outcome, SendCommand
+from relance.core.engine import Engine
+from relance.core.events import CatalogUpdate, Event, EventType, Order
+from relance.core.scenarios import Config
+from relance.errors import InvalidEventError
+from relance.logs import about
+from relance.worker.merge import EventTimeMerge, Pending
+from relance.worker.store import PartitionStates, decode_stored
+from relance.worker.watermark import Watermarks
+
+log = logging.getLogger(__name__)
+
+CaughtUp = Callable[[str, int], bool]
+Decode = Callable[[bytes, EventType], Event]
+
+
+class Observer(Protocol):
+    """What the pipeline reports (metrics); labels stay bounded."""
+
+    def consumed(self, topic: str, count: int) -> None: ...
+    def applied(self) -> None: ...
+    def duplicate(self, topic: str, count: int = 1) -> None: ...
+    def rejected(self, topic: str, reason: str) -> None: ...
+    def decided(self, outcome: Outcome, wall_now_ms: int) -> None: ...
+    def pending(self, deadlines: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    error: InvalidEventError
+
+
+@dataclass(slots=True)
+class Outbox:
+    """What applying messages produced, to be sent before their offsets are committed."""
+
+    commands: list[SendCommand] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    decisions: list[Outcome] = field(default_factory=list)  # every outcome, sent or not
+
+    def __bool__(self) -> bool:
+        return bool(self.commands or self.dead_letters or self.decisions)
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """Input topic names and the event type each carries, in a fixed order."""
+
+    topics: tuple[tuple[str, EventType], ...]
+
+    def index(self, topic: str) -> int:
+        for position, (name, _) in enumerate(self.topics):
+            if name == topic:
+                return position
+        raise KeyError(topic)
+
+    def event_type(self, topic: str) -> EventType:
+        return self.topics[self.index(topic)][1]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.topics)
+
+
+class Pipeline:
+    def __init__(self, config: Config, inputs: Inputs, decode: Decode, observer: Observer,
+                 clock: Callable[[], int],
+                 decode_catalog: Callable[[bytes], CatalogUpdate] | None = None, *,
+                 max_skew_ms: int = 3_600_000) -> None:
+        """``decode`` and ``decode_catalog`` (by default the catalog codec) keep the input
+        limits of ``config``; ``max_skew_ms`` is how far ahead of ``clock`` (the wall clock)
+        an event's time may be."""
+        self.config = config
+        self.decode_catalog = decode_catalog or (
+            lambda raw: catalog_codec.decode(raw, rules=config.inputs))
+        self.max_skew_ms = max_skew_ms
+        # The latest event time accepted, as of the last look at the clock: looked at again
+        # only for an event beyond it, so the check costs one comparison an event.
+        self._horizon = -1
+        self.inputs = inputs
+        self.decode = decode
+        self.observer = observer
+        self.clock = clock
+        self.engines: dict[int, Engine] = {}
+        self.states: dict[int, PartitionStates] = {}
+        self.watermarks = Watermarks(inputs.names)
+        self.merge = EventTimeMerge(inputs.names)
+        self.received: dict[tuple[str, int], int] = {}
+        self.outbox = Outbox()
+        self.catalog = Catalog()  # one for every partition: the catalog is not partitioned
+        self._index = {name: position for position, (name, _) in enumerate(inputs.topics)}
+        self._types = dict(inputs.topics)
+
+    def assign(self, partition: int, table: dict[bytes, bytes]) -> None:
+        """Take a partition with its recovered states, and index their deadlines."""
+        states = PartitionStates(table, partition, len(self.inputs.topics))
+        engine = Engine(self.config, states, self.catalog)
+        for key, raw in table.items():
+            engine.schedule(key.decode(), decode_stored(raw).state)
+        self.engines[partition] = engine
+        self.states[partition] = states
+        self.observer.pending(self.pending())
+
+    def revoke(self, partition: int) -> None:
+        self.engines.pop(partition, None)
+        self.states.pop(partition, None)
+        self.watermarks.forget(partition)
+        self.merge.drop(partition)
+        for topic in self.inputs.names:
+            self.received.pop((topic, partition), None)
+        self.observer.pending(self.pending())
+
+    def pending(self) -> int:
+        return sum(len(engine.due) for engine in self.engines.values())
+
+    def handle(self, topic: str, partition: int, offset: int, key: bytes | None,
+               value: bytes | None) -> None:
+        """One input message: decode it (or dead-letter it) and queue it in event-time
+        order; ``drain`` applies it once nothing older can still arrive."""
+        self.received[topic, partition] = offset
+        try:
+            if value is None:
+                raise InvalidEventError("missing_field", "the message has no value")
+            event = self.decode(value, self._types[topic])
+            if event.occurred_at > self._horizon:
+                self._ahead(event.occurred_at)
+        except InvalidEventError as error:
+            self._reject(DeadLetter(topic, partition, offset, key, value, error), key)
+        else:
+            self.watermarks.observe(topic, partition, event.occurred_at)
+            self.merge.push(partition, Pending(event, topic, offset))
+
+    def catalog_update(self, topic: str, partition: int, offset: int, key: bytes | None,
+                       value: bytes | None, *, live: bool = True) -> None:
+        """A catalog message: the catalog takes it, and (``live``) contacts who watched the
+        product while sold out get back in stock. Reading the catalog up at start is not
+        live: those updates happened before and were answered then."""
+        try:
+            if value is None:
+                raise InvalidEventError("missing_field", "the message has no value")
+            update = self.decode_catalog(value)
+            if update.occurred_at > self._horizon:
+                self._ahead(update.occurred_at)
+        except InvalidEventError as error:
+            # Keyed by product id: no contact to name.
+            self._reject(DeadLetter(topic, partition, offset, key, value, error), None)
+            return
+        if self.catalog.update(update) and live:
+            for engine in self.engines.values():
+                engine.restock(update)
+
+    def _ahead(self, occurred_at: int) -> None:
+        """Refuse a time more than the allowed skew ahead of the wall clock."""
+        self._horizon = self.clock() + self.max_skew_ms
+        if occurred_at > self._horizon:
+            raise too_far_ahead(occurred_at, self._horizon, self.max_skew_ms, "the wall clock")
+
+    def _reject(self, letter: DeadLetter, contact: bytes | None) -> None:
+        topic, partition, offset = letter.topic, letter.partition, letter.offset
+        self.observer.rejected(topic, letter.error.reason)
+        log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, letter.error,
+                    extra=about(topic, partition, offset, contact))
+        self.outbox.dead_letters.append(letter)
+
+    def basket(self, value: bytes | None) -> None:
+        """An order from any partition, for related products. One that cannot be decoded is
+        skipped here: the partition's owner dead-letters it."""
+        if value is None:
+            return
+        try:
+            order = self.decode(value, "order")
+            if order.occurred_at > self._horizon:
+                self._ahead(order.occurred_at)
+        except InvalidEventError:
+            return
+        if isinstance(order, Order):
+            self.catalog.basket(order, related=self.config.relates)
+
+    def drain(self, partition: int, caught_up: CaughtUp) -> None:
+        while (item := self.merge.pop_ready(partition, caught_up)) is not None:
+            self._apply(partition, item)
+
+    def _apply(self, partition: int, item: Pending) -> None:
+        event, topic, offset = item.event, item.topic, item.offset
+        engine = self.engines[partition]
+        states = self.states[partition]
+        index = self._index[topic]
+        if states.already_applied(event.contact_id, index, offset):
+            log.info("%s[%d]@%d contact %s: already applied, skipped", topic, partition,
+                     offset, event.contact_id,
+                     extra=about(topic, partition, offset, event.contact_id))
+            return
+        states.applying = (index, offset)
+        try:
+            applied = engine.apply(event)
+        finally:
+            states.applying = None
+        if applied.duplicate:  # normal with at-least-once producers: counted, not logged
+            self.observer.duplicate(topic)
+        else:
+            self.observer.applied()
+        if applied.outcomes:
+            self._emit(applied.outcomes)
+
+    def fire(self, partition: int, caught_up: CaughtUp, wall_now: int) -> None:
+        """Fire the deadlines of ``partition`` its event time has reached, never past an
+        event still waiting."""
+        engine = self.engines.get(partition)
+        moment = self.watermarks.time(partition, caught_up=caught_up, wall_now=wall_now)
+        if engine is None or moment is None:
+            return
+        waiting = self.merge.earliest(partition)
+        limit = moment if waiting is None else min(moment, waiting - 1)
+        if engine.due.any_due(limit):
+            self._emit(engine.advance(limit))
+
+    def _emit(self, outcomes: Iterable[Outcome]) -> None:
+        now = self.clock()
+        for outcome in outcomes:
+            if isinstance(outcome, SendCommand):
+                self.outbox.commands.append(outcome)
+            self.outbox.decisions.append(outcome)
+            self.observer.decided(outcome, now)
+
+    def take_outbox(self) -> Outbox:
+        outbox, self.outbox = self.outbox, Outbox()
+        return outbox
+
+    def commit_states(self) -> dict[int, list[tuple[bytes, bytes]]]:
+        """Make staged states current; per partition, the records the changelog must get."""
+        changes = {partition: states.commit() for partition, states in self.states.items()}
+        self.observer.pending(self.pending())
+        return {partition: c for partition, c in changes.items() if c}
+
+    def positions(self, assigned: Iterable[tuple[str, int]]) -> Mapping[tuple[str, int], int]:
+        """Per input topic-partition, the offset to commit: the oldest message still waiting,
+        or the one after the last read."""
+        found = {}
+        for topic, partition in assigned:
+            first = self.merge.first_offset(partition, topic)
+            if first is not None:
+                found[topic, partition] = first
+            else:
+                last = self.received.get((topic, partition))
+                if last is not None:
+                    found[topic, partition] = last + 1
+        return found
