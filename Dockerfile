@@ -12,18 +12,17 @@ LABEL org.opencontainers.image.title="relance" \
       org.opencontainers.image.licenses="Apache-2.0"
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    RELANCE_DATA_DIR=/var/lib/relance
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 # A numeric uid: Kubernetes can check runAsNonRoot only against a number (the manifests use it).
+# No home and no volume: the processes keep nothing on disk (states and the ledger are
+# rebuilt from their changelog topics).
 RUN groupadd --system --gid 10001 relance \
  && useradd --system --uid 10001 --gid relance --no-create-home \
-        --home-dir /var/lib/relance --shell /usr/sbin/nologin relance \
- && install -d -o relance -g relance -m 0750 /var/lib/relance
-# Mounted rather than copied, so the wheels take no layer in the final image.
+        --home-dir /nonexistent --shell /usr/sbin/nologin relance
+# Mounted rather than copied, so the wheels take no layer in the final image. The plain
+# wheel: the demo extra (embedded broker, mail sink) stays out of the image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links=/wheels /wheels/relance-*.whl
-VOLUME /var/lib/relance
-WORKDIR /var/lib/relance
 USER 10001:10001
 # 6066 is the worker's web port (RELANCE_WEB_PORT), 6067 the sender's (RELANCE_SENDER_WEB_PORT).
 EXPOSE 6066 6067

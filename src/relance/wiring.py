@@ -1,4 +1,5 @@
-"""Wiring: settings in, ready faust apps out. The one place parts are put together."""
+"""Wiring: settings in, ready processes out (a loop and what it serves around it, for
+``relance.host`` to run). The one place parts are put together."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import asyncio
 import functools
 import logging
 import ssl
+import threading
 import urllib.parse
 from typing import Any
 
-import faust
 from prometheus_client import CollectorRegistry
 
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
@@ -19,6 +20,7 @@ from relance.core.catalog import Catalog
 from relance.core.commands import Deferral, Outcome, SendCommand
 from relance.core.events import Event, EventType
 from relance.core.scenarios import Config, InputRules
+from relance.host.process import Process
 from relance.kafka import clients as kafka
 from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
@@ -30,11 +32,11 @@ from relance.sender.backoff import Backoff
 from relance.sender.catalog_follower import follow_catalog
 from relance.sender.delivery import Delivery
 from relance.sender.ledger import Ledger
-from relance.sender.loop import ResultSink, SenderLoop, build_sender
+from relance.sender.loop import ResultSink, SenderLoop
 from relance.sender.outage import Outages
 from relance.sender.render import Renderer
 from relance.settings import Settings
-from relance.worker.build import build_loop, build_worker, inputs_of, wall_clock_ms
+from relance.worker.build import build_loop, inputs_of, wall_clock_ms
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ class MetricsObserver:
         self.metrics.delivery_attempts.labels(channel, result).inc()
 
 
-def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) -> faust.App:
+def worker_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
     observer = MetricsObserver(Metrics.create(registry))
     outputs = Outputs(kafka.producer(settings), output_codec(settings),
                       deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
@@ -120,7 +122,12 @@ def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) 
     loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs),
                       outputs=outputs,
                       observer=observer)
-    return build_worker(settings, loop, registry, observer.metrics)
+
+    async def run(stopping: threading.Event) -> None:
+        await asyncio.to_thread(loop.run, stopping)
+
+    return Process(f"{settings.app_id}-worker-app", settings.web_port, run, loop.problems,
+                   registry, observer.metrics.ready)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:
@@ -178,7 +185,8 @@ def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
     return Ledger(changelog, outputs, retention_ms=retention)
 
 
-def sender_app(settings: Settings, registry: CollectorRegistry, rules: InputRules) -> faust.App:
+def sender_process(settings: Settings, registry: CollectorRegistry,
+                   rules: InputRules) -> Process:
     """``rules``: the scenario file's, which the sender's copy of the catalog keeps too."""
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
@@ -211,7 +219,11 @@ def sender_app(settings: Settings, registry: CollectorRegistry, rules: InputRule
                       sink=sink, ledger=ledger, metrics=observer.metrics,
                       commit_interval=settings.commit_interval, clock=wall_clock_ms,
                       new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
-    app = build_sender(settings, loop, registry, observer.metrics, outages.problems)
-    if catalog is not None:
-        follow_catalog(app, settings, catalog, rules)
-    return app
+    follow = follow_catalog(settings, catalog, rules) if catalog is not None else None
+
+    def problems() -> list[str]:
+        # A provider that keeps failing the command in hand too.
+        return loop.problems() + outages.problems()
+
+    return Process(f"{settings.app_id}-sender", settings.sender_web_port, loop.run, problems,
+                   registry, observer.metrics.ready, threads=(follow,) if follow else ())

@@ -109,9 +109,9 @@ class Stack:
         scenarios.write_text(SCENARIOS)
         self.env = {
             "RELANCE_BROKER": self.broker.url,
-            "RELANCE_DATA_DIR": str(self.root / "data"), "RELANCE_APP_ID": self.prefix,
+            "RELANCE_APP_ID": self.prefix,
             "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
-            "RELANCE_COMMIT_INTERVAL": "0.5", "RELANCE_PRODUCER_MAX_BATCH_SIZE": "1",
+            "RELANCE_COMMIT_INTERVAL": "0.5",
             "RELANCE_WEB_PORT": str(free_port()), "RELANCE_SENDER_WEB_PORT": str(free_port()),
             "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(self.sink.port),
             "RELANCE_MAIL_FROM": "Shop <shop@example.com>", "RELANCE_SCENARIOS": str(scenarios),

@@ -218,8 +218,8 @@ def test_live_and_simulated_runs_decide_the_same_commands_on_the_otto_sample(
 def test_deadlines_survive_a_rebalance_between_two_workers(stack: Stack) -> None:
     longer = stack.root / "longer.yaml"
     longer.write_text("scenarios:\n  cart_abandonment: {delay: 25s}\n")
-    workers = {name: {"RELANCE_SCENARIOS": str(longer), "RELANCE_WEB_PORT": str(free_port()),
-                      "RELANCE_DATA_DIR": str(stack.root / name)} for name in ("w1", "w2")}
+    workers = {name: {"RELANCE_SCENARIOS": str(longer), "RELANCE_WEB_PORT": str(free_port())}
+               for name in ("w1", "w2")}
     for name, env in workers.items():
         stack.start("worker", name=name, **env)
     stack.start("sender")

@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 EXAMPLE_SECRET = "secret.example.yaml"
-DATA_DIR = "/var/lib/relance"
 STACK = {"kafka", "schema-registry", "worker", "sender", "prometheus", "grafana", "mailpit"}
 
 Doc = dict[str, Any]
@@ -217,24 +216,36 @@ def test_the_budgets_keep_one_pod_without_blocking_a_drain() -> None:
     assert named("Deployment", "relance-sender")["spec"]["replicas"] > sender
 
 
-def test_the_worker_is_a_stateful_set_with_a_claim_for_its_data_and_a_stable_id() -> None:
+def test_the_worker_is_a_stateful_set_for_its_stable_id() -> None:
     worker = named("StatefulSet", "relance-worker")
     spec = worker["spec"]
     assert spec["podManagementPolicy"] == "Parallel"
     assert named("Service", spec["serviceName"])["spec"]["clusterIP"] == "None"
     (container,) = containers(worker)
-    claims = {claim["metadata"]["name"] for claim in spec["volumeClaimTemplates"]}
-    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert mounts[DATA_DIR] in claims
     (instance,) = [v for v in container["env"] if v["name"] == "RELANCE_INSTANCE_ID"]
     assert instance["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 
 
-def test_the_sender_keeps_its_ledger_under_the_data_dir() -> None:
-    sender = named("Deployment", "relance-sender")
-    (container,) = containers(sender)
-    assert DATA_DIR in {m["mountPath"] for m in container["volumeMounts"]}
-    assert container["args"] == ["sender"]
+def test_no_workload_has_a_data_volume_as_nothing_is_kept_on_disk() -> None:
+    """States and the ledger are rebuilt from their changelog topics; faust keeps no files.
+    The only volume is the scenario file, read-only."""
+    assert "volumeClaimTemplates" not in named("StatefulSet", "relance-worker")["spec"]
+    for workload in workloads():
+        volumes = workload["spec"]["template"]["spec"].get("volumes", [])
+        assert all("configMap" in volume for volume in volumes), workload["metadata"]["name"]
+        for container in containers(workload):
+            assert all(m.get("readOnly") for m in container.get("volumeMounts", [])), \
+                workload["metadata"]["name"]
+    assert containers(named("Deployment", "relance-sender"))[0]["args"] == ["sender"]
+
+
+def test_compose_gives_relance_no_data_volume() -> None:
+    """Only read-only files from the repository (the scenario file) are mounted."""
+    assert "volumes" not in compose()
+    for name, svc in relance_services().items():
+        volumes = [str(volume) for volume in svc.get("volumes", [])]
+        assert len(binds(svc)) == len(volumes), name
+        assert all(volume.endswith(":ro") for volume in volumes), name
 
 
 def test_secrets_are_referenced_and_only_the_example_holds_placeholders() -> None:

@@ -56,6 +56,18 @@ def test_a_variable_that_is_no_longer_a_setting_stops_the_start_saying_what_repl
         load_settings()
 
 
+@pytest.mark.parametrize(("removed", "why"), [
+    ("RELANCE_DATA_DIR", "nothing is kept on disk"),
+    ("RELANCE_PRODUCER_MAX_BATCH_SIZE", "it sized faust's producer, which never ran"),
+])
+def test_a_variable_only_faust_read_stops_the_start_saying_why(
+        monkeypatch: pytest.MonkeyPatch, removed: str, why: str) -> None:
+    # Ignored, it would let an operator believe a volume or a batch size still matters.
+    monkeypatch.setenv(removed, "1")
+    with pytest.raises(ConfigError, match=f"{removed}: no longer a setting: {why}"):
+        load_settings()
+
+
 @pytest.mark.parametrize(("variables", "named"), [
     ({"RELANCE_LEDGER_RETENTION": "86400"}, "RELANCE_LEDGER_RETENTION"),
     ({"RELANCE_DELIVERY_HORIZON": "1000000"}, "RELANCE_LEDGER_RETENTION"),

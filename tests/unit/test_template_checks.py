@@ -137,8 +137,7 @@ def test_worker_and_sender_stop_at_start_on_a_missing_template(kind: str, tmp_pa
     shop = tmp_path / "shop.yaml"
     shop.write_text("scenarios:\n  cart_abandonment: {template: mine}\n")
     # No broker is needed: the configuration is read before anything connects.
-    started = relance(kind, RELANCE_SCENARIOS=str(shop), RELANCE_BROKER="kafka://127.0.0.1:9",
-                      RELANCE_DATA_DIR=str(tmp_path / "data"))
+    started = relance(kind, RELANCE_SCENARIOS=str(shop), RELANCE_BROKER="kafka://127.0.0.1:9")
     assert started.returncode == 2
     assert f"{shop}:2: scenarios.cart_abandonment.template: template 'mine' (email)" in \
         started.stderr

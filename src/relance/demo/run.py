@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -144,9 +143,9 @@ class Pipeline:
                      if not k.startswith("RELANCE_") and k != "SCHEMA_REGISTRY_URL"}
         self.env = {**inherited,
                     "RELANCE_BROKER": broker.url,
-                    "RELANCE_DATA_DIR": str(folder / "data"), "RELANCE_APP_ID": "relance-demo",
+                    "RELANCE_APP_ID": "relance-demo",
                     "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
-                    "RELANCE_COMMIT_INTERVAL": "0.5", "RELANCE_PRODUCER_MAX_BATCH_SIZE": "1",
+                    "RELANCE_COMMIT_INTERVAL": "0.5",
                     "RELANCE_WEB_PORT": str(self.worker_port),
                     "RELANCE_SENDER_WEB_PORT": str(self.sender_port),
                     "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(smtp_port),
@@ -178,9 +177,8 @@ def shield() -> None:
 
 
 def prepare(folder: Path) -> Path:
-    """The demo folder, emptied of a previous run's logs and data."""
+    """The demo folder, emptied of a previous run's broker log."""
     folder = folder.resolve()
-    shutil.rmtree(folder / "data", ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "broker.log").unlink(missing_ok=True)
     return folder

@@ -1,7 +1,9 @@
-"""faust wiring shared by the worker and the sender: the app around a consume loop.
+"""faust around a loop: the web pages, the loop and its helpers as tasks, the signals.
 
-Neither process lets faust consume: their loops use confluent-kafka and commit what they
-handled. faust runs the web server, the start-up and the signals.
+Neither process lets faust consume or produce: their loops use confluent-kafka and commit
+what they handled, and their states have changelogs of their own. faust runs the web server,
+the start-up and a clean stop on SIGTERM, so its Kafka services are never started and none
+of their settings is given.
 """
 
 from __future__ import annotations
@@ -14,35 +16,25 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from relance.host.health import add_health
+from relance.host.process import Process
+from relance.logs import logging_config
 from relance.settings import Settings
 
 
-def new_app(settings: Settings, app_id: str, web_port: int) -> faust.App:
-    """A faust app configured from settings, without faust's own Kafka clients: only the
-    web server and the app's tasks run."""
-    (settings.data_dir / app_id).mkdir(parents=True, exist_ok=True)
-    app = faust.App(
-        app_id,
-        broker=settings.broker,
-        store="memory://",  # no faust table: states and ledger have their own changelogs
-        datadir=str(settings.data_dir / app_id),
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        broker_session_timeout=settings.session_timeout,
-        broker_heartbeat_interval=max(0.2, settings.session_timeout / 10),
-        broker_commit_interval=settings.commit_interval,
-        consumer_auto_offset_reset="earliest",
-        producer_max_batch_size=settings.producer_max_batch_size,
-        web_port=web_port,
-        web_bind="0.0.0.0",
-        web_enabled=True,
-        autodiscover=False,
-        # faust's exactly-once is unreliable (and needs idempotent producers some brokers
-        # lack): relance is at-least-once with idempotent sends.
-        processing_guarantee="at_least_once",
-    )
-    app.boot_strategy = app.BootStrategy(app, enable_kafka_consumer=False,
-                                         enable_kafka_producer=False)
+class _App(faust.App):
+    """A faust app that keeps no files: without tables or a consumer it has nothing to put
+    in its data directory, which it would otherwise create in the working directory."""
+
+    def _create_directories(self) -> None:
+        pass
+
+
+def new_app(app_id: str, web_port: int) -> faust.App:
+    """A faust app with its web server only; its Kafka services never start."""
+    app = _App(app_id, web_port=web_port, web_bind="0.0.0.0", web_enabled=True,
+               autodiscover=False)
+    app.boot_strategy = app.BootStrategy(app, enable_kafka=False)
     return app
 
 
@@ -68,9 +60,41 @@ def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]])
         await stopped.wait()
 
 
+def host_thread(app: faust.App, follow: Callable[[threading.Event], None]) -> None:
+    """Run the blocking ``follow(stopping)`` in a thread while the app runs; SIGTERM sets
+    ``stopping``."""
+    stopping = threading.Event()
+
+    @app.task  # type: ignore[untyped-decorator]  # faust's own typing
+    async def in_thread() -> None:
+        await asyncio.to_thread(follow, stopping)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
+    async def stop(app: Any, **kwargs: Any) -> None:
+        stopping.set()
+
+
 def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
     """Prometheus text format at /metrics on the app's web port."""
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def host(settings: Settings, process: Process) -> faust.App:
+    """The faust app around ``process``: its loop and helpers as tasks, /metrics, /healthz
+    and /readyz on its web port."""
+    app = new_app(process.name, process.web_port)
+    host_loop(app, process.run)
+    for follow in process.threads:
+        host_thread(app, follow)
+    add_metrics_page(app, process.registry)
+    add_health(app, settings, process.problems, process.ready)
+    return app
+
+
+def serve(settings: Settings, process: Process) -> None:
+    """Run ``process`` until SIGTERM (or Ctrl-C) has stopped its loop."""
+    faust.Worker(host(settings, process), loglevel=settings.log_level,
+                 logging_config=logging_config(settings)).execute_from_commandline()

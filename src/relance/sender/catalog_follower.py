@@ -2,18 +2,17 @@
 starts sending, then followed in a thread.
 
 The sender re-checks products against it when a message goes out (``sender.recheck``).
-Nothing is committed; it is read from the start at every start.
+Nothing is committed; it is read from the start at every start. ``relance.host`` runs the
+following thread while the sender runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
 
-import faust
 from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from relance.codec import catalog as catalog_codec
@@ -33,9 +32,10 @@ def _take(catalog: Catalog, message: Message[bytes, bytes], rules: InputRules) -
             catalog.update(catalog_codec.decode(value, rules=rules))
 
 
-def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog,
-                   rules: InputRules) -> None:
-    """Read the catalog topic into ``catalog`` now, and keep it up to date while ``app`` runs."""
+def follow_catalog(settings: Settings, catalog: Catalog,
+                   rules: InputRules) -> Callable[[threading.Event], None] | None:
+    """Read the catalog topic into ``catalog`` now; what keeps it up to date until its
+    ``stopping`` is set (None without a catalog topic)."""
     topic = settings.topic_catalog
     reader = kafka.consumer(settings, f"{settings.app_id}-sender-catalog",
                             **{"enable.partition.eof": True})
@@ -43,14 +43,13 @@ def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog,
     if metadata is None or metadata.error is not None:
         log.warning("catalog topic %s not found: sends are not re-checked", topic)
         reader.close()
-        return
+        return None
     reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
     kafka.read_to_end(reader, [(topic, p) for p in metadata.partitions],
                       lambda message: _take(catalog, message, rules), what=f"catalog {topic}")
     log.info("catalog %s: %d products read", topic, len(catalog))
-    stopping = threading.Event()
 
-    def follow() -> None:
+    def follow(stopping: threading.Event) -> None:
         try:
             while not stopping.is_set():
                 for message in reader.consume(1000, 0.2):
@@ -59,10 +58,4 @@ def follow_catalog(app: faust.App, settings: Settings, catalog: Catalog,
         finally:
             reader.close()
 
-    @app.task  # type: ignore[untyped-decorator]  # faust's own typing
-    async def catalog_task() -> None:
-        await asyncio.to_thread(follow)
-
-    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
-    async def stop(app: Any, **kwargs: Any) -> None:
-        stopping.set()
+    return follow

@@ -3,8 +3,8 @@
 It consumes with confluent-kafka and commits only the offsets of the commands it handled.
 A faust agent is not used: faust acks a message its stream takes while the flow is suspended
 (at a stop, in a rebalance) without handing it over, and commits past it; a SIGTERM in the
-middle of a burst lost sends that way. faust still runs the process around this loop: the
-web server (/metrics, /healthz, /readyz), start-up and signals.
+middle of a burst lost sends that way. ``relance.host`` runs the process around this loop:
+the web server (/metrics, /healthz, /readyz), start-up and signals.
 
 On SIGTERM the loop finishes the attempt in hand (a send that completes is in the ledger and
 reported), commits, and stops. While a provider is down the loop holds the command in hand
@@ -23,22 +23,17 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import faust
 from confluent_kafka import Consumer, Message, TopicPartition
-from prometheus_client import CollectorRegistry
 
 from relance.codec.deadletter import dead_letter
 from relance.codec.outputs import OutputCodec
 from relance.errors import InvalidEventError
-from relance.host.app import add_metrics_page, host_loop, new_app
-from relance.host.health import add_health
 from relance.kafka import clients as kafka
 from relance.kafka.outputs import Outputs
 from relance.logs import about
 from relance.metrics import Metrics
 from relance.sender.delivery import Abandoned, Delivery
 from relance.sender.ledger import Ledger
-from relance.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -247,13 +242,3 @@ class SenderLoop:
         self._queue.extend(kept)
         self.ledger.drop(partitions)
         self.metrics.partitions_assigned.set(len(self.assigned))
-
-
-def build_sender(settings: Settings, loop: SenderLoop, registry: CollectorRegistry,
-                 metrics: Metrics, provider_problems: Callable[[], list[str]]) -> faust.App:
-    """``provider_problems``: a provider that keeps failing, for /readyz."""
-    app = new_app(settings, f"{settings.app_id}-sender", settings.sender_web_port)
-    host_loop(app, loop.run)
-    add_metrics_page(app, registry)
-    add_health(app, settings, lambda: loop.problems() + provider_problems(), metrics.ready)
-    return app

@@ -1,0 +1,27 @@
+"""What a process serves around its loop, without faust: the loops and their wiring build
+it, ``relance.host.app`` hosts it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Gauge
+
+Problems = Callable[[], list[str]]
+
+
+@dataclass(frozen=True)
+class Process:
+    """``run(stopping)`` is the loop: it returns once ``stopping`` is set and its last work
+    is settled and committed. Each of ``threads`` is a blocking helper (the sender's catalog
+    follower) that returns soon after ``stopping`` is set."""
+
+    name: str
+    web_port: int
+    run: Callable[[threading.Event], Awaitable[None]]
+    problems: Problems  # what /readyz reports besides the broker
+    registry: CollectorRegistry
+    ready: Gauge
+    threads: tuple[Callable[[threading.Event], None], ...] = ()
