@@ -177,8 +177,8 @@ def _default(value: object) -> str:
 
 
 def reference() -> str:
-    """Every setting as a Markdown table: variable, default, meaning (the README's copy is
-    checked against this by a test)."""
+    """Every setting as a Markdown table: variable, default, meaning (the copy in
+    docs/settings.md is checked against this by a test)."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         meaning = (field.description or "").replace("|", "\\|")
