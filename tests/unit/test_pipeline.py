@@ -100,7 +100,7 @@ def test_an_event_replayed_after_a_crash_is_not_applied_twice() -> None:
     restarted.assign(0, table)
     feed(restarted, "carts", 0, CartChange("c", "ann", 2, "add", SHOE, 1))
     restarted.drain(0, everything_read)
-    state = restarted.states[0].get("ann")
+    state = restarted.transactions[0].get("ann")
     assert state is not None and state.cart.lines[0].quantity == 1
     assert restarted.pending() == 1
 
@@ -153,7 +153,7 @@ def test_an_event_within_the_clock_skew_is_applied() -> None:
     feed(made, "carts", 0, CartChange("c", "ann", wall + HOUR, "add", SHOE, 1))
     assert not made.take_outbox().dead_letters
     made.drain(0, everything_read)
-    state = made.states[0].get("ann")
+    state = made.transactions[0].get("ann")
     assert state is not None and state.cart.is_open
 
 

@@ -185,7 +185,7 @@ class BatchLoop:
         try:
             outbox = self.pipeline.take_outbox()
             if outbox:
-                self.outputs.send(outbox)
+                outbox.send(self.outputs)
             # The table is now ahead of the changelog until ``wait`` returns: a failure in
             # between must stop the loop before anything is committed.
             changes = self.pipeline.commit_states()
