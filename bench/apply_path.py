@@ -17,10 +17,9 @@ import argparse
 import statistics
 import time
 from functools import partial
-
-from relance.codec import json as json_codec
 from typing import Any
 
+from relance.codec import json as json_codec
 from relance.core.engine import Applied
 from relance.core.events import Event
 from relance.core.scenarios import DEFAULT_CONFIG

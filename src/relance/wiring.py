@@ -193,13 +193,13 @@ def sender_app(settings: Settings, registry: CollectorRegistry, rules: InputRule
     for channel in ("email", "sms"):
         observer.metrics.oldest_undelivered.labels(channel).set_function(
             functools.partial(outages.age, channel))
-    sink = ResultSink(outputs, codec, results=settings.topic_results, dlq=settings.topic_dlq,
-                      clock=wall_clock_ms, rejected=observer.rejected)
+    sink = ResultSink(outputs, codec, results=settings.topic_results,
+                      rejected=observer.rejected)
 
     async def flush() -> None:
         await asyncio.to_thread(outputs.wait)
 
-    delivery = Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
+    delivery = Delivery(renderer=Renderer(settings.template_dir),
                         provider=smtp_provider(settings), sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
