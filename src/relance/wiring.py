@@ -19,6 +19,7 @@ from relance.core.catalog import Catalog
 from relance.core.commands import Deferral, Outcome, SendCommand
 from relance.core.events import Event, EventType
 from relance.core.scenarios import Config, InputRules
+from relance.host.app import stop_with
 from relance.kafka import clients as kafka
 from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
@@ -27,7 +28,7 @@ from relance.metrics import Metrics
 from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.sender.backoff import Backoff
-from relance.sender.catalog_follower import follow_catalog
+from relance.sender.catalog_follower import catalog_follower
 from relance.sender.delivery import Delivery
 from relance.sender.ledger import Ledger
 from relance.sender.loop import ResultSink, SenderLoop, build_sender
@@ -213,5 +214,9 @@ def sender_app(settings: Settings, registry: CollectorRegistry, rules: InputRule
                       new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
     app = build_sender(settings, loop, registry, observer.metrics, outages.problems)
     if catalog is not None:
-        follow_catalog(app, settings, catalog, rules)
+        follower = catalog_follower(settings, catalog, rules)
+        follower.start()  # read up before the app starts sending
+        if not follower.topics.found:
+            log.warning("no catalog topic %s: sends are not re-checked", settings.topic_catalog)
+        stop_with(app, follower.stop)
     return app

@@ -68,6 +68,15 @@ def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]])
         await stopped.wait()
 
 
+def stop_with(app: faust.App, stop: Callable[[], None]) -> None:
+    """Call ``stop`` (blocking, so in a thread) when ``app`` shuts down: a thread the process
+    runs beside the app, such as the sender's catalog follower."""
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
+    async def stop_beside(app: Any, **kwargs: Any) -> None:
+        await asyncio.to_thread(stop)
+
+
 def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
     """Prometheus text format at /metrics on the app's web port."""
 

@@ -39,9 +39,9 @@ from relance.kafka import clients as kafka
 from relance.kafka.changelog import Changelog
 from relance.kafka.membership import Membership, TopicPartitionKey
 from relance.kafka.outputs import Outputs
+from relance.kafka.whole import WholeTopics
 from relance.worker.backpressure import Backpressure
 from relance.worker.pipeline import Observer, Pipeline
-from relance.worker.shared import SharedReader
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class BatchLoop:
                  new_consumer: Callable[[], Consumer], observer: LoopObserver, *,
                  clock: Callable[[], int], batch_size: int, wait: float,
                  commit_interval: float, merge_max_waiting: int = 20_000,
-                 shared: SharedReader | None = None) -> None:
+                 shared: WholeTopics | None = None) -> None:
         self.pipeline = pipeline
         self.changelog = changelog
         self.outputs = outputs
