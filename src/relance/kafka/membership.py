@@ -35,8 +35,9 @@ Position = Callable[[TopicPartitionKey], int | None]
 class Member(Protocol):
     """What a consumer loop does when its assignment changes."""
 
-    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Read back what the loop keeps for these newly assigned partitions."""
+    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
+        """Read back what the loop keeps for these newly assigned partitions; what the
+        log line saying the loop is ready adds (or nothing)."""
 
     def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
         """Finish the work in hand before ``revoked`` go; the offsets to commit for them."""
@@ -122,8 +123,7 @@ class Membership:
         log.info("assigned partitions %s; restoring %s", numbers, self.restored)
         self.restoring = numbers  # first: joined with nothing restoring reads as ready
         self.joined = True
-        started = time.monotonic()
-        self.member.restore(consumer, partitions)
+        restored = self.member.restore(consumer, partitions)
         for tp in consumer.committed(partitions, timeout=30) if partitions else ():
             start = tp.offset
             if start == OFFSET_INVALID or start < 0:
@@ -133,7 +133,7 @@ class Membership:
             self.assigned.add((tp.topic, tp.partition))
         self.restoring = []
         self.held(len(self.partitions()))
-        log.info("ready: partitions %s (%.1fs)", numbers, time.monotonic() - started)
+        log.info("ready: partitions %s%s", numbers, f", {restored}" if restored else "")
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}

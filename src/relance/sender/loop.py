@@ -202,7 +202,7 @@ class SenderLoop:
 
     # What the membership asks of the loop at a rebalance (inside ``consume``).
 
-    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
         numbers = sorted(tp.partition for tp in partitions)
         self.ledger.restore(numbers, self.clock())
         if partitions:
@@ -211,6 +211,7 @@ class SenderLoop:
             # a partition paused when it was revoked comes back paused.
             consumer.assign(partitions)
             (consumer.pause if self._holding else consumer.resume)(partitions)
+        return f"{sum(len(self.ledger.tables[n]) for n in numbers)} ids in the delivery ledger"
 
     def settle(self, revoked: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return self._positions({partition for _, partition in revoked})

@@ -197,7 +197,7 @@ class BatchLoop:
 
     # What the membership asks of the loop at a rebalance (inside ``consume``).
 
-    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
         numbers = sorted({tp.partition for tp in partitions})
         started = time.monotonic()
         tables = self.changelog.recover(numbers)
@@ -205,8 +205,7 @@ class BatchLoop:
             self.observer.recovered(time.monotonic() - started)
         for number in numbers:
             self.pipeline.assign(number, tables[number])
-        log.info("partitions %s restored, %d deadlines pending", numbers,
-                 self.pipeline.pending())
+        return f"{self.pipeline.pending()} deadlines pending"
 
     def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
         self._settle(sync=False)
