@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from relance.demo.broker import EmbeddedBroker, free_port
+from relance.demo.broker import EmbeddedBroker
 from relance.demo.mailsink import MailSink
+from relance.demo.ports import free_port
 from relance.kafka.membership import Membership, TopicPartitionKey
 
 from .conftest import Stack, wait_for

@@ -23,7 +23,7 @@ from relance.core.events import (
     PageView,
     Product,
 )
-from relance.demo.broker import free_port
+from relance.demo.ports import free_port
 from relance.demo.run import metrics as scrape_metrics
 from relance.demo.samples import otto
 
