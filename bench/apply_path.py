@@ -9,6 +9,12 @@ at the end, as a round does. Prints the best and the median per-event time of ``
 runs; compare two versions of the code on the same machine within minutes of each other.
 ``--stub-engine`` replaces the core by an engine that only reads the contact's state and
 writes a new one, which leaves the worker's own cost per event: the state store's.
+
+Times on a shared machine vary by 2x from run to run; instruction counts do not. Under
+``valgrind --tool=cachegrind``, ``--contacts 1000`` (18,758 events), the difference between
+``--repeat 3`` and ``--repeat 1`` halved: the transaction (``worker/transaction.py``) costs
+36.6k instructions an event with the core and 11.4k with the stub engine, where the store it
+replaced (``PartitionStates`` with ``applying`` set around each event) cost 39.0k and 15.6k.
 """
 
 from __future__ import annotations
