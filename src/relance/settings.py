@@ -14,9 +14,8 @@ from typing import Any, Final, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from relance.codec.wire import Format
 from relance.errors import ConfigError, ConfigProblem
-
-WireFormat = Literal["auto", "avro", "json"]
 
 
 class Settings(BaseSettings):
@@ -48,7 +47,7 @@ class Settings(BaseSettings):
     topic_results: str = Field("relance-delivery-results",
                                description="Output: one record per attempt that failed "
                                "temporarily and one per command's final outcome")
-    input_format: WireFormat = Field("auto", description="Format of the input topics: avro, "
+    input_format: Format = Field("auto", description="Format of the input topics: avro, "
                                      "json, or auto (JSON if a message starts with '{')")
     output_format: Literal["avro", "json"] = Field("avro", description="Format of the output "
                                                    "topics")

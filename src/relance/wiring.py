@@ -33,7 +33,7 @@ from relance.providers.sendgrid import SendGrid
 from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.sender.backoff import Backoff
-from relance.sender.catalog_follower import follow_catalog
+from relance.sender.catalog_follower import catalog_follower
 from relance.sender.delivery import Delivery
 from relance.sender.ledger import Ledger
 from relance.sender.loop import ResultSink, SenderLoop
@@ -225,15 +225,15 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
     for channel in ("email", "sms"):
         observer.metrics.oldest_undelivered.labels(channel).set_function(
             functools.partial(outages.age, channel))
-    sink = ResultSink(outputs, codec, results=settings.topic_results, dlq=settings.topic_dlq,
-                      clock=wall_clock_ms, rejected=observer.rejected)
+    sink = ResultSink(outputs, codec, results=settings.topic_results,
+                      rejected=observer.rejected)
 
     async def flush() -> None:
         await asyncio.to_thread(outputs.wait)
 
     provider = email_provider(settings)
     log.info("emails go to the %s", provider_names(settings)["email"])
-    delivery = Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
+    delivery = Delivery(renderer=Renderer(settings.template_dir),
                         provider=provider, sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
@@ -246,7 +246,12 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
                       sink=sink, ledger=ledger, metrics=observer.metrics,
                       commit_interval=settings.commit_interval, clock=wall_clock_ms,
                       new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
-    follow = follow_catalog(settings, catalog, rules) if catalog is not None else None
+    follower = None
+    if catalog is not None:
+        follower = catalog_follower(settings, catalog, rules)
+        follower.start()  # read up before the sender starts sending
+        if not follower.topics.found:
+            log.warning("no catalog topic %s: sends are not re-checked", settings.topic_catalog)
 
     def problems() -> list[str]:
         # A provider that keeps failing the command in hand too.
@@ -259,4 +264,5 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
             await provider.close()  # an ESP's HTTP session
 
     return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
-                   registry, observer.metrics.ready, threads=(follow,) if follow else ())
+                   registry, observer.metrics.ready,
+                   stops=(follower.stop,) if follower is not None else ())

@@ -13,7 +13,6 @@ import email
 import email.policy
 import hmac
 import os
-import socket
 import ssl
 import tempfile
 import threading
@@ -22,20 +21,14 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from relance.demo.ports import free_port
+
 Rejection = Callable[[Envelope], tuple[int, str] | None]
-
-
-def free_port(host: str) -> int:
-    """A port that was free a moment ago (the OS picks it)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return cast(int, probe.getsockname()[1])
 
 
 class _Outbox:
