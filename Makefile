@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo replay test tools check lint format format-check typecheck bench bench-simulate \
-	bench-worker clean lock
+	bench-worker clean lock test-wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ replay: $(STAMP)
 
 test: $(STAMP) tools
 	$(BIN)/pytest
+
+# The built wheel with its extras in a fresh environment outside the tree: the unit suite,
+# the integration tests of the processes it starts, and the CLI (scripts/test-wheel).
+test-wheel: $(STAMP) tools
+	PYTHON=$(PYTHON) scripts/test-wheel
 
 # Prometheus and promtool (Debian's package) for the observability tests.
 tools:
