@@ -161,7 +161,8 @@ def _run_app(kind: str) -> int:
         process = worker_process(settings, config, registry)
     else:
         # The sender's copy of the catalog keeps the same input limits as the worker.
-        process = sender_process(settings, registry, config.inputs)
+        process = sender_process(settings, registry, config.inputs, frozenset(
+            scenario.name for scenario in config.scenarios if scenario.transactional))
     serve(settings, process)
     return 0
 

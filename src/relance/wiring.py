@@ -26,6 +26,10 @@ from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
 from relance.kafka.topics import TopicSpec
 from relance.metrics import Metrics
+from relance.providers.base import Provider
+from relance.providers.esp import EspProvider
+from relance.providers.postmark import Postmark
+from relance.providers.sendgrid import SendGrid
 from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.sender.backoff import Backoff
@@ -137,6 +141,26 @@ def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None)
                         use_tls=settings.smtp_tls, tls_context=tls_context)
 
 
+def email_provider(settings: Settings) -> Provider:
+    """The email provider RELANCE_EMAIL_PROVIDER names (load_settings checked its key)."""
+    if settings.email_provider == "postmark":
+        assert settings.postmark_token is not None
+        postmark = Postmark(settings.postmark_token.get_secret_value(),
+                            transactional_stream=settings.postmark_stream_transactional,
+                            marketing_stream=settings.postmark_stream_marketing)
+        return EspProvider(postmark, settings.postmark_url, timeout=settings.esp_timeout)
+    if settings.email_provider == "sendgrid":
+        assert settings.sendgrid_api_key is not None
+        return EspProvider(SendGrid(settings.sendgrid_api_key.get_secret_value()),
+                           settings.sendgrid_url, timeout=settings.esp_timeout)
+    return smtp_provider(settings)
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
 def sms_provider(settings: Settings) -> HttpSmsProvider | None:
     if not settings.sms_url:
         return None
@@ -159,12 +183,11 @@ def ledger_retention_ms(setting_ms: int, topic_retention_ms: int | None) -> int:
 
 def provider_names(settings: Settings) -> dict[str, str]:
     """How /readyz names each channel's provider: where it is, never a credential."""
-    sms = "not configured"
-    if settings.sms_url:
-        parts = urllib.parse.urlsplit(settings.sms_url)
-        sms = f"SMS gateway {parts.scheme}://{parts.hostname}" + (
-            f":{parts.port}" if parts.port else "")
-    return {"email": f"SMTP relay {settings.smtp_host}:{settings.smtp_port}", "sms": sms}
+    sms = f"SMS gateway {_origin(settings.sms_url)}" if settings.sms_url else "not configured"
+    email = {"postmark": f"Postmark API {_origin(settings.postmark_url)}",
+             "sendgrid": f"SendGrid API {_origin(settings.sendgrid_url)}"}.get(
+        settings.email_provider, f"SMTP relay {settings.smtp_host}:{settings.smtp_port}")
+    return {"email": email, "sms": sms}
 
 
 def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
@@ -185,9 +208,10 @@ def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
     return Ledger(changelog, outputs, retention_ms=retention)
 
 
-def sender_process(settings: Settings, registry: CollectorRegistry,
-                   rules: InputRules) -> Process:
-    """``rules``: the scenario file's, which the sender's copy of the catalog keeps too."""
+def sender_process(settings: Settings, registry: CollectorRegistry, rules: InputRules,
+                   transactional: frozenset[str] = frozenset()) -> Process:
+    """``rules``: the scenario file's, which the sender's copy of the catalog keeps too;
+    ``transactional``: its transactional scenarios (the others' emails are marketing)."""
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
     catalog = Catalog() if settings.topic_catalog else None
@@ -207,14 +231,17 @@ def sender_process(settings: Settings, registry: CollectorRegistry,
     async def flush() -> None:
         await asyncio.to_thread(outputs.wait)
 
+    provider = email_provider(settings)
+    log.info("emails go to the %s", provider_names(settings)["email"])
     delivery = Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
-                        provider=smtp_provider(settings), sender=settings.mail_from,
+                        provider=provider, sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
                         observe=observer.delivered, attempted=observer.attempted,
                         outages=outages,
                         backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
-                        horizon_ms=int(settings.delivery_horizon * 1000))
+                        horizon_ms=int(settings.delivery_horizon * 1000),
+                        transactional=transactional)
     loop = SenderLoop(topic=settings.topic_deliveries, codec=codec, delivery=delivery,
                       sink=sink, ledger=ledger, metrics=observer.metrics,
                       commit_interval=settings.commit_interval, clock=wall_clock_ms,
@@ -225,5 +252,11 @@ def sender_process(settings: Settings, registry: CollectorRegistry,
         # A provider that keeps failing the command in hand too.
         return loop.problems() + outages.problems()
 
-    return Process(f"{settings.app_id}-sender", settings.sender_web_port, loop.run, problems,
+    async def run(stopping: threading.Event) -> None:
+        try:
+            await loop.run(stopping)
+        finally:
+            await provider.close()  # an ESP's HTTP session
+
+    return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
                    registry, observer.metrics.ready, threads=(follow,) if follow else ())

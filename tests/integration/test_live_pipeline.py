@@ -32,8 +32,7 @@ pytestmark = pytest.mark.integration
 
 TOPIC_OF = {"page_view": "page-views", "cart": "carts", "order": "orders",
             "contact": "contacts", "engagement": "engagement"}
-OTTO_SAMPLE = (Path(__file__).resolve().parents[3] / "shared" / "data"
-               / "otto-sessions-sample.jsonl.gz")
+OTTO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "otto-sessions-sample.jsonl.gz"
 SHOE = Product("sku-1", "Trail shoe", 89.9, "EUR", "shoes", "https://shop.example/p/sku-1",
                "https://shop.example/img/sku-1.jpg", True)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from relance.core.catalog import Catalog
 from relance.core.timestamps import parse_iso, to_iso
-from relance.providers.base import Provider
+from relance.providers.base import Dispatch, Provider
 from relance.providers.errors import PermanentDeliveryError, TemporaryDeliveryError
 from relance.providers.sms import HttpSmsProvider, SmsMessage
 from relance.sender.backoff import Backoff, expiry
@@ -50,7 +50,10 @@ class Delivery:
                  flush: Callable[[], Awaitable[None]], clock: Callable[[], int],
                  observe: Callable[[str, str, float | None], None],
                  attempted: Callable[[str, str], None], outages: Outages,
-                 backoff: Backoff, horizon_ms: int) -> None:
+                 backoff: Backoff, horizon_ms: int,
+                 transactional: frozenset[str] = frozenset()) -> None:
+        """``transactional``: the scenarios whose emails are not marketing (an ESP sends
+        them through its transactional stream)."""
         self.ledger = ledger
         self.renderer = renderer
         self.provider = provider
@@ -65,6 +68,7 @@ class Delivery:
         self.outages = outages
         self.backoff = backoff
         self.horizon_ms = horizon_ms
+        self.transactional = transactional
 
     async def handle(self, command: Mapping[str, Any], where: Where | None = None,
                      wait: Wait = asyncio.sleep) -> None:
@@ -113,7 +117,10 @@ class Delivery:
             return lambda: gateway.send(sms)
         message: EmailMessage = build_message(command, self.renderer.render(command),
                                               sender=self.sender)
-        return lambda: self.provider.send(message)
+        scenario = str(command.get("scenario", ""))
+        dispatch = Dispatch(str(command["command_id"]), str(command.get("contact_id", "")),
+                            scenario, marketing=scenario not in self.transactional)
+        return lambda: self.provider.send(message, dispatch)
 
     async def _deliver(self, key: bytes, command: Mapping[str, Any],
                        send: Callable[[], Awaitable[None]], extra: Where, wait: Wait) -> None:
@@ -131,7 +138,9 @@ class Delivery:
                 self.outages.failed(channel, parse_iso(str(command["decided_at"])), last)
                 await self._record(command, "temporary_failure", failures, last, extra)
                 left = (deadline - self.clock()) / 1000
-                await wait(max(0.0, min(self.backoff.delay(failures), left + 0.001)))
+                # At least as long as the provider asked (a 429's Retry-After).
+                wanted = self.backoff.after(failures, error.retry_after)
+                await wait(max(0.0, min(wanted, left + 0.001)))
             except PermanentDeliveryError as error:
                 self.attempted(channel, "permanent_failure")
                 self.outages.answered(channel)
