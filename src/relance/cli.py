@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
+from relance import __version__
 from relance.core.scenarios import DEFAULT_CONFIG, Config
 from relance.core.timestamps import parse_iso
 from relance.errors import BrokerError, ConfigError
@@ -42,6 +44,7 @@ def _seconds(text: str) -> float:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relance", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"relance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     sim = commands.add_parser(
         "simulate", help="replay events offline in virtual time and print the decided commands")
@@ -146,6 +149,8 @@ def _run_app(kind: str) -> int:
     settings = load_settings()
     # Before the process is built, which already logs; faust's Worker applies it again.
     logging.config.dictConfig(logging_config(settings))
+    logging.getLogger("relance").info("relance %s %s starting (Python %s)", __version__, kind,
+                                      platform.python_version())
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     # Both check the templates the scenario file names: a missing one stops the process

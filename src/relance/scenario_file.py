@@ -16,7 +16,7 @@ from typing import Any, Final, Protocol
 import yaml
 
 from relance.core.conditions import Condition, condition
-from relance.core.events import ORDER_STATUSES
+from relance.core.events import ORDER_STATUSES, OTHER
 from relance.core.experiments import Experiment, Variant
 from relance.core.policy.pacing import SENDS_KEPT, parse_hours
 from relance.core.scenarios import (
@@ -510,9 +510,10 @@ def _statuses(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
     found = set()
     for item in items:
         value = reader.scalar(item, where)
-        if value is not None and value not in ORDER_STATUSES:
+        if value is not None and (value not in ORDER_STATUSES or value == OTHER):
+            # ``other`` is what a status added after this release reads as: it triggers nothing.
             reader.problem(item, where, f"{value!r} is not an order status "
-                           f"({', '.join(sorted(ORDER_STATUSES))})")
+                           f"({', '.join(sorted(ORDER_STATUSES - {OTHER}))})")
         found.add(value)
     return frozenset(found)
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from relance.demo.broker import Broker, EmbeddedBroker, ExistingBroker
+from relance.demo.broker import Broker
 from relance.demo.mailsink import MailSink
 from relance.demo.ports import free_port
 from relance.demo.processes import interrupted_by_signals, spawn, stop_processes
@@ -29,6 +29,7 @@ from relance.demo.run import metrics as scrape_metrics
 from relance.kafka.topics import TopicSpec
 
 from .. import leftovers
+from ..brokers import BrokerChoiceError, broker_from
 
 # Inherited by every process the run starts: how a leftover is told from other users'.
 RUN = os.environ.setdefault(leftovers.MARK, uuid.uuid4().hex)
@@ -70,13 +71,14 @@ def _fail_if_left(left: dict[int, str], who: str) -> None:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """The embedded broker; RELANCE_TEST_BOOTSTRAP=host:port runs the same tests against a
-    Kafka that is already running (a local cluster, or a testcontainers Kafka)."""
-    existing = os.environ.get("RELANCE_TEST_BOOTSTRAP")
-    if existing:
-        yield ExistingBroker(existing)
-        return
+    Kafka that is already running, RELANCE_TEST_BROKER=testcontainers against Apache Kafka
+    in a container (tests/brokers.py). A broker that cannot be had stops the run, saying why."""
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    with EmbeddedBroker(log=log) as running:
+    try:
+        chosen = broker_from(os.environ, log)
+    except BrokerChoiceError as error:
+        pytest.exit(f"integration tests: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+    with chosen as running:
         yield running
 
 

@@ -19,6 +19,7 @@ from relance.core.events import (
     ENGAGEMENT_KINDS,
     MAX_QUANTITY,
     ORDER_STATUSES,
+    OTHER,
     PAGE_TYPES,
     CartChange,
     CatalogUpdate,
@@ -154,7 +155,7 @@ def cart_change(record: Record) -> CartChange:
     event_id, contact_id, occurred_at = _envelope(record)
     action = _choice(record, "action", CART_ACTIONS)
     product = _optional_product(record)
-    if product is None and action != "clear":
+    if product is None and action not in ("clear", OTHER):
         raise InvalidEventError("missing_field", f"product is required for a cart {action}")
     quantity = _integer(record, "quantity", 1)
     if quantity < 0 or (quantity == 0 and action in ("add", "remove")):
@@ -319,7 +320,9 @@ def fits_rules(event: Event) -> bool:
         if (event.quantity < 0 or event.quantity > MAX_QUANTITY
                 or (event.quantity == 0 and event.action in ("add", "remove"))):
             return False
-        return event.action == "clear" if event.product is None else bool(event.product.id)
+        if event.product is None:
+            return event.action in ("clear", OTHER)
+        return bool(event.product.id)
     if isinstance(event, Order):
         return bool(event.order_id and event.currency) and all(
             0 < item.quantity <= MAX_QUANTITY and item.product.id for item in event.items)

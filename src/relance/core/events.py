@@ -11,10 +11,11 @@ from datetime import date
 from typing import Any, ClassVar, Final, Literal
 
 PageType = Literal["product", "category", "search", "cart", "checkout", "home", "other"]
-CartAction = Literal["add", "remove", "update", "clear"]
-OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded"]
+CartAction = Literal["add", "remove", "update", "clear", "other"]
+OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded", "other"]
 EventType = Literal["page_view", "cart", "order", "contact", "engagement"]
-EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click"]
+EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click",
+                         "other"]
 Channel = Literal["email", "sms"]
 
 PAGE_TYPES: Final = frozenset(PageType.__args__)  # type: ignore[attr-defined]
@@ -26,6 +27,10 @@ CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]  # u
 # A quantity's largest value: Avro's int, which JSON keeps too, so that a cart line's sum
 # stays an integer a stored state can hold.
 MAX_QUANTITY: Final = 2**31 - 1
+# The default symbol of every enum of the schemas: what a symbol added by a newer schema
+# reads as (schemas/README.md). A page view of type ``other`` is still a visit; a cart
+# change, an order or an engagement of kind ``other`` means nothing relance knows of.
+OTHER: Final = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,3 +166,16 @@ def event_to_record(event: Event) -> dict[str, Any]:
                      for i in value]
         record[name] = value
     return record
+
+
+def of_unknown_kind(event: Event) -> bool:
+    """Whether the event is a cart change, order or engagement of kind ``other``, which the
+    core ignores: it changes no state and triggers nothing (a page view's ``other`` is a
+    page of no kind relance knows, still a visit)."""
+    if type(event) is CartChange:
+        return event.action == OTHER
+    if type(event) is Order:
+        return event.status == OTHER
+    if type(event) is Engagement:
+        return event.kind == OTHER
+    return False

@@ -71,7 +71,9 @@ class Profile(_Value, frozen=True):
         if event.kind in ("open", "click"):
             latest = max(event.occurred_at, self.engaged_at or event.occurred_at)
             return self._replace(engaged_at=latest)
-        reason = _BLOCKS[event.kind]
+        reason = _BLOCKS.get(event.kind)
+        if reason is None:  # ``other``: a kind this release does not know
+            return self
         if any(c == event.channel and r == reason for c, r, _ in self.blocked):
             return self
         return self._replace(blocked=(*self.blocked, (event.channel, reason, event.occurred_at)))
