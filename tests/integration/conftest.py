@@ -198,3 +198,14 @@ def read_all(consumer: Consumer, count: int, timeout: float = 60.0) -> list[Any]
             messages.append(message)
     assert len(messages) >= count, f"read {len(messages)} of {count} messages"
     return messages
+
+
+def read_rest(consumer: Consumer, seconds: float = 3.0) -> list[Any]:
+    """Whatever else arrives within ``seconds`` (a check that nothing more was written)."""
+    messages: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = consumer.poll(0.25)
+        if message is not None and message.error() is None:
+            messages.append(message)
+    return messages

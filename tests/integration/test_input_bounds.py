@@ -20,7 +20,7 @@ from relance.codec.outputs import AvroOutputCodec
 from relance.core.events import CartChange, ContactProfile, Event, PageView, Product
 from relance.core.timestamps import to_iso
 
-from .conftest import Stack, read_all
+from .conftest import Stack, read_all, read_rest
 from .test_live_pipeline import SHOE, now_ms, profile
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,7 @@ def live_commands(stack: Stack, count: int) -> dict[str, dict[str, Any]]:
     try:
         found = read_all(deliveries, count, timeout=120)
         time.sleep(6)  # a wrong extra command would have come by now
-        found += read_all(deliveries, 0, timeout=1)
+        found += read_rest(deliveries)
     finally:
         deliveries.close()
     commands = [codec.decode_command(m.value()) for m in found]
