@@ -20,6 +20,7 @@ from relance.core.events import (
     MAX_QUANTITY,
     ORDER_STATUSES,
     PAGE_TYPES,
+    SCOPES,
     CartChange,
     CatalogUpdate,
     ContactProfile,
@@ -272,6 +273,7 @@ def engagement(record: Record) -> Engagement:
         channel=_choice(record, "channel", CHANNELS) if record.get("channel") is not None
         else "email",
         command_id=_string(record, "command_id"),
+        scope=_choice(record, "scope", SCOPES) if record.get("scope") is not None else "all",
     )
 
 
