@@ -30,9 +30,11 @@ replay: $(STAMP)
 test: $(STAMP) tools
 	$(BIN)/pytest
 
-# Prometheus and promtool (Debian's package) for the observability tests.
+# Prometheus and promtool (Debian's package) for the observability tests, Debian's chromium
+# for the gateway's page test.
 tools:
 	scripts/install-prometheus
+	scripts/install-chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
