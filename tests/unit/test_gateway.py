@@ -218,3 +218,13 @@ def test_event_ids_are_the_same_for_the_same_link_and_differ_between_links() -> 
         (LEAVE, "unsubscribe", "all"), (PREFS, "preferences", "all"),
         (PREFS, "preferences", "reminders"), (CLICK, "click", "x"), (other, "click", "x")]}
     assert len(ids) == 5
+
+
+def test_every_language_says_everything_english_says() -> None:
+    from relance.gateway.texts import ENGLISH, TEXTS
+
+    for language, texts in TEXTS.items():
+        assert texts.keys() == ENGLISH.keys(), language
+        for key, text in texts.items():
+            assert set(re.findall(r"\{(\w+)\}", text)) == set(
+                re.findall(r"\{(\w+)\}", ENGLISH[key])), (language, key)

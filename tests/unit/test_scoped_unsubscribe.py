@@ -47,6 +47,9 @@ def test_a_repeated_consent_does_not_lift_a_family_unsubscribe_but_a_new_one_doe
     repeated = [profile(), leave(0, "reminders"), profile(5), cart(10)]
     assert suppressed(replay(repeated, 600, TWO_FAMILIES)) == [
         ("cart_abandonment", "unsubscribed")]
+    first = [leave(0, "reminders"), profile(5), cart(10)]  # the first profile known
+    assert suppressed(replay(first, 600, TWO_FAMILIES)) == [
+        ("cart_abandonment", "unsubscribed")]
     anew = [profile(), leave(0, "reminders"), profile(5, opt_in=False), profile(6), cart(10)]
     assert [c.scenario for c in sent(replay(anew, 600, TWO_FAMILIES))] == ["cart_abandonment"]
 

@@ -44,8 +44,8 @@ class Profile(_Value, frozen=True):
     def updated(self, event: ContactProfile) -> Profile:
         """Upsert: fields the event leaves empty keep their known value. A newer consent
         lifts an older unsubscribe (not a bounce or a complaint); one from a single family
-        only when the consent is given anew (it was not given before): a shop that repeats
-        a standing consent with every profile update does not undo the contact's choice."""
+        only when the consent is given again after it was withdrawn (false): a shop that
+        repeats a standing consent with every profile update does not undo the choice."""
         blocked = self.blocked
         if blocked:
             blocked = self._lifted(event)
@@ -82,7 +82,8 @@ class Profile(_Value, frozen=True):
         """``blocked`` without the unsubscribes the consent in ``event`` lifts."""
         consented = {c for c, given in (("email", event.marketing_opt_in),
                                         ("sms", event.sms_opt_in)) if given is True}
-        anew = {c for c in consented if not self.consents(c)}
+        anew = {c for c in consented
+                if (self.sms_opt_in if c == "sms" else self.marketing_opt_in) is False}
         return tuple(b for b in self.blocked if not (
             b[0] in consented and b[2] < event.occurred_at
             and (b[1] == "unsubscribed" or (b[0] in anew and b[1].startswith(SCOPED)))))

@@ -22,7 +22,6 @@ from relance.codec.addresses import email_problem
 from relance.gateway.texts import TEXTS
 
 _COLOR: Final = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
-DEFAULT_NAME: Final = "the shop"
 
 
 def _web(url: object) -> str | None:
@@ -101,7 +100,8 @@ class Wording:
         self.texts = TEXTS[language]
         self.shop = shop
         what = self.texts["what_sms" if channel == "sms" else "what_email"]
-        self.values = {"shop": escape(shop.name or DEFAULT_NAME), "what": escape(what)}
+        self.values = {"shop": escape(shop.name or self.texts["a_shop"]),
+                       "what": escape(what)}
 
     def __call__(self, key: str, **values: str) -> str:
         """The text ``key``, its placeholders filled with escaped values."""
@@ -117,9 +117,10 @@ def page(words: Wording, title_key: str, body: Iterable[str]) -> bytes:
     """A whole page: the shop's header, the title, ``body`` (HTML already escaped)."""
     shop = words.shop
     if shop.logo_url:
-        header = f'<img src="{escape(shop.logo_url)}" alt="{words.values["shop"]}">'
+        header = f'<header><img src="{escape(shop.logo_url)}" alt="{words.values["shop"]}">' \
+                 "</header>"
     else:
-        header = words.values["shop"] if shop.name else ""
+        header = f"<header>{words.values['shop']}</header>" if shop.name else ""
     title = words(title_key)
     name = f" · {words.values['shop']}" if shop.name else ""
     return (
@@ -127,7 +128,7 @@ def page(words: Wording, title_key: str, body: Iterable[str]) -> bytes:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="robots" content="noindex">'
         f"<title>{title}{name}</title><style>{shop.style}</style></head><body><main>"
-        f"<header>{header}</header><h1>{title}</h1>{''.join(body)}</main></body></html>"
+        f"{header}<h1>{title}</h1>{''.join(body)}</main></body></html>"
     ).encode()
 
 

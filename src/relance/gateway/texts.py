@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Final
 
 ENGLISH: Final = {
+    "a_shop": "the shop",  # when the scenario file's brand section gives no name
     "what_email": "marketing emails",
     "what_sms": "marketing text messages",
     "unsubscribe_title": "Unsubscribe",
@@ -46,6 +47,7 @@ ENGLISH: Final = {
 }
 
 FRENCH: Final = {
+    "a_shop": "la boutique",
     "what_email": "e-mails promotionnels",
     "what_sms": "SMS promotionnels",
     "unsubscribe_title": "Désabonnement",
