@@ -35,9 +35,11 @@ test: $(STAMP) tools
 test-wheel: $(STAMP) tools
 	PYTHON=$(PYTHON) scripts/test-wheel
 
-# Prometheus and promtool (Debian's package) for the observability tests.
+# Prometheus and promtool (Debian's package) for the observability tests, Debian's chromium
+# for the gateway's page test.
 tools:
 	scripts/install-prometheus
+	scripts/install-chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

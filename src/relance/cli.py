@@ -78,13 +78,15 @@ def _parser() -> argparse.ArgumentParser:
                        "set); each template the file names must be there or shipped")
     commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
     commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
+    commands.add_parser("gateway", help="run the gateway: the unsubscribe, preference and "
+                        "click links of messages (settings from RELANCE_* variables)")
     health = commands.add_parser(
-        "healthcheck", help="exit 0 if the worker or sender on this host answers /healthz "
-        "(a container HEALTHCHECK)")
+        "healthcheck", help="exit 0 if the worker, sender or gateway on this host answers "
+        "/healthz (a container HEALTHCHECK)")
     health.add_argument("--ready", action="store_true", help="ask /readyz instead")
     health.add_argument("--port", type=int, action="append",
                         help="port to ask (default: RELANCE_WEB_PORT, then "
-                        "RELANCE_SENDER_WEB_PORT)")
+                        "RELANCE_SENDER_WEB_PORT, then RELANCE_GATEWAY_WEB_PORT)")
     commands.add_parser("settings", help="print every setting (environment variable, default, "
                         "meaning) as a Markdown table")
     demo = commands.add_parser(
@@ -144,7 +146,7 @@ def _run_app(kind: str) -> int:
     from relance.host.app import serve
     from relance.logs import logging_config
     from relance.settings import load_settings
-    from relance.wiring import sender_process, worker_process
+    from relance.wiring import gateway_process, sender_process, worker_process
 
     settings = load_settings()
     # Before the process is built, which already logs; faust's Worker applies it again.
@@ -153,11 +155,14 @@ def _run_app(kind: str) -> int:
                                       platform.python_version())
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
-    # Both check the templates the scenario file names: a missing one stops the process
-    # here rather than failing each send as a render_failure.
-    templates = template_files(settings.template_dir, "RELANCE_TEMPLATE_DIR")
+    # The worker and the sender check the templates the scenario file names: a missing one
+    # stops the process here rather than failing each send as a render_failure.
+    templates = (None if kind == "gateway"
+                 else template_files(settings.template_dir, "RELANCE_TEMPLATE_DIR"))
     config = load_config(str(settings.scenarios) if settings.scenarios else None, templates)
-    if kind == "worker":
+    if kind == "gateway":
+        process = gateway_process(settings, config, registry)
+    elif kind == "worker":
         process = worker_process(settings, config, registry)
     else:
         # The sender's copy of the catalog keeps the same input limits as the worker.
@@ -193,7 +198,7 @@ def _healthcheck(args: argparse.Namespace) -> int:
         ports = args.port
     else:
         settings = load_settings()
-        ports = [settings.web_port, settings.sender_web_port]
+        ports = [settings.web_port, settings.sender_web_port, settings.gateway_web_port]
     path = "/readyz" if args.ready else "/healthz"
     for port in ports:
         try:
@@ -218,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return _simulate(args)
-        if args.command in ("worker", "sender"):
+        if args.command in ("worker", "sender", "gateway"):
             return _run_app(args.command)
         if args.command == "healthcheck":
             return _healthcheck(args)

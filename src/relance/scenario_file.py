@@ -16,7 +16,7 @@ from typing import Any, Final, Protocol
 import yaml
 
 from relance.core.conditions import Condition, condition
-from relance.core.events import ORDER_STATUSES, OTHER
+from relance.core.events import FAMILIES, ORDER_STATUSES, OTHER
 from relance.core.experiments import Experiment, Variant
 from relance.core.policy.pacing import SENDS_KEPT, parse_hours
 from relance.core.scenarios import (
@@ -41,7 +41,7 @@ _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priori
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
                 "cross_sell", "digest", "when", "exit_when", "on_hold", "experiment",
-                "enabled")
+                "family", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -241,6 +241,13 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
             fields["days_before"] = _days_before(reader, value_node, here)
         elif key == "experiment":
             fields["experiment"] = _experiment(reader, value_node, here)
+        elif key == "family":
+            value = reader.scalar(value_node, here)
+            if value not in FAMILIES:
+                reader.problem(value_node, here, f"must be one of {', '.join(FAMILIES)}, "
+                               f"not {value!r}")
+            else:
+                fields["family"] = value
         elif key == "on_hold":
             value = reader.scalar(value_node, here)
             if value not in ("drop", "defer"):
@@ -307,7 +314,12 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
         fields["steps"] = _steps(reader, steps_node, f"{where}.steps", template)
     else:
         fields["steps"] = (Step(base.delay_ms if delay is None else delay, template),)
-    scenario = replace(base, **fields)
+    # Without its own family the scenario takes its kind's, for what the file made it
+    # (transactional, in a digest), not the built-in base's.
+    scenario = replace(base, **{"family": "", **fields})
+    if scenario.transactional and "family" in fields:
+        reader.problem(entries["family"][1], f"{where}.family", "a transactional scenario "
+                       "is in no family: no unsubscribe stops it")
     if scenario.kind in ("order_status", "cross_sell") and not scenario.statuses:
         reader.problem(node, f"{where}.statuses",
                        f"{scenario.kind} scenarios need statuses (the order statuses that "

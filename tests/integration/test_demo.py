@@ -28,6 +28,9 @@ def test_demo_runs_the_live_pipeline_and_saves_emails_into_the_outbox(tmp_path: 
     assert demo.returncode == 0, output
     assert str(outbox.resolve()) in output
     assert "http://127.0.0.1:" in output and "/metrics" in output
+    # The gateway ran beside them, where the emails' links point.
+    assert "gateway          http://127.0.0.1:" in output
+    assert "[^Worker]: Ready" in (tmp_path / "demo" / "gateway.log").read_text()
     saved = sorted(outbox.glob("*.eml"))
     assert saved, f"no email in the outbox\n{output}"
     message = email.message_from_bytes(saved[0].read_bytes(), policy=email.policy.default)

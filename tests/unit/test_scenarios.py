@@ -77,7 +77,7 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
         "template, transactional, statuses, send_at, min_views, days_before, window, "
         "if_ordered, otherwise, min_drop_percent, cross_sell, digest, when, exit_when, on_hold, "
-        "experiment, "
+        "experiment, family, "
         "enabled)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email, sms)",

@@ -21,6 +21,7 @@ from relance.core.detectors.price import DROPS_KEPT, INTERESTS_KEPT
 from relance.core.detectors.stock import RESTOCKS_KEPT, WATCHED_KEPT
 from relance.core.engine import Engine
 from relance.core.events import (
+    FAMILIES,
     MAX_QUANTITY,
     CartChange,
     CatalogUpdate,
@@ -165,6 +166,10 @@ def worst_case_events() -> Iterator[Event | CatalogUpdate]:
         for channel in ("email", "sms"):
             yield w.event(Engagement(w.uid("e"), CONTACT, w.at(), kind,  # type: ignore[arg-type]  # a kind of the list
                                      channel, w.uid("m")))
+    for family in FAMILIES:  # and an unsubscribe from each family, on each channel
+        for channel in ("email", "sms"):
+            yield w.event(Engagement(w.uid("e"), CONTACT, w.at(), "unsubscribe", channel,
+                                     w.uid("m"), family))
 
 
 def worst_state() -> ContactState:
@@ -190,7 +195,7 @@ def test_the_largest_state_events_can_build_is_a_record_the_broker_takes() -> No
     assert len(state.interests) == INTERESTS_KEPT
     assert len(state.pending) == HELD_KEPT
     assert len(state.sends) == SENDS_KEPT
-    assert len(state.profile.blocked) == 6
+    assert len(state.profile.blocked) == 12
     assert len(order_journeys) == ORDERS_KEPT
     # The digest's own journey of the last restock has fired: it took a place meanwhile.
     assert journeys.count("back_in_stock") == RESTOCKS_KEPT - 1

@@ -155,17 +155,18 @@ def earlier_writers(full_name: str) -> tuple[Any, ...]:
     return tuple(writers)
 
 
-def read_evolved(full_name: str, raw: bytes) -> Record:
+def read_evolved(full_name: str, raw: bytes, newest: int | None = None) -> Record:
     """A plain Avro body written with our schema or an earlier one of ``earlier_writers``
     (a rolling upgrade: a sender reads what a worker not yet upgraded wrote); the fields the
     writer lacked take their defaults. Plain Avro carries no writer schema, so the earlier
-    shapes are tried in turn when ours does not read the body to its last byte."""
+    shapes are tried in turn when ours does not read the body to its last byte; ``newest``:
+    only that many of them, the latest."""
     try:
         return read_avro(full_name, raw)
     except InvalidEventError as error:
         first = error
     reader = avro.schemas()[full_name]
-    for writer in earlier_writers(full_name):
+    for writer in earlier_writers(full_name)[:newest]:
         body = io.BytesIO(raw)
         try:
             record = fastavro.schemaless_reader(body, writer, reader)

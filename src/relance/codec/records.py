@@ -21,6 +21,7 @@ from relance.core.events import (
     ORDER_STATUSES,
     OTHER,
     PAGE_TYPES,
+    SCOPES,
     CartChange,
     CatalogUpdate,
     ContactProfile,
@@ -273,6 +274,7 @@ def engagement(record: Record) -> Engagement:
         channel=_choice(record, "channel", CHANNELS) if record.get("channel") is not None
         else "email",
         command_id=_string(record, "command_id"),
+        scope=_choice(record, "scope", SCOPES) if record.get("scope") is not None else "all",
     )
 
 

@@ -56,6 +56,10 @@ class Scenario:
     # Transactional messages answer something the contact did (an order): they need no
     # marketing consent and no quiet period holds them back.
     transactional: bool = False
+    # What a contact leaves with one click on the preference page (one of ``FAMILIES``,
+    # ``transactional`` for a transactional scenario, which no unsubscribe stops); empty:
+    # its kind's (``default_family``).
+    family: str = ""
     # Never send once the interest that triggered the scenario is older than this.
     stale_after_ms: int | None = None
     # order_status and cross_sell scenarios: the order statuses that trigger them.
@@ -83,6 +87,11 @@ class Scenario:
     window_ms: int = 14 * 24 * 60 * 60 * 1000
     # category_abandonment scenarios: product views in one category that arm it.
     min_views: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", default_family(self.kind, self.transactional,
+                                                              self.digest))
 
     @property
     def delay_ms(self) -> int:
@@ -197,6 +206,21 @@ class Config:
             replace(s, steps=tuple(replace(step, delay_ms=delay_ms * (n + 1) if step.delay_ms
                                            else 0) for n, step in enumerate(s.steps)))
             for s in self.scenarios), self.policy, self.inputs)
+
+
+# The kinds whose messages remind a contact of what they did; the others recommend.
+REMINDERS: Final = frozenset({"cart_abandonment", "browse_abandonment", "category_abandonment",
+                              "search_abandonment", "back_in_stock", "price_drop",
+                              "subscription_expiry"})
+
+
+def default_family(kind: str, transactional: bool, digest: str | None) -> str:
+    """A scenario's family unless its file says: a scenario sent in a digest is a digest's."""
+    if digest is not None or kind == "digest":
+        return "digests"
+    if transactional:
+        return "transactional"
+    return "reminders" if kind in REMINDERS else "recommendations"
 
 
 def _one_step(delay_ms: int, template: str) -> tuple[Step, ...]:
