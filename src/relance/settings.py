@@ -7,13 +7,16 @@ Variables are prefixed ``RELANCE_`` (``RELANCE_BROKER``, ``RELANCE_SMTP_HOST`` .
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from relance.codec.addresses import email_problem
 from relance.errors import ConfigError, ConfigProblem
+from relance.tokens import parse_keys
 
 WireFormat = Literal["auto", "avro", "json"]
 
@@ -69,6 +72,17 @@ class Settings(BaseSettings):
     mail_from: str = Field("relance <noreply@localhost>", description="From address of emails")
     template_dir: Path | None = Field(None, description="Folder whose templates override the "
                                       "shipped ones")
+    gateway_url: str | None = Field(None, description="Public base URL of relance gateway "
+                                    "(https://links.shop.example): the unsubscribe, "
+                                    "preference and click links of emails point there. The "
+                                    "sender refuses to start without it (and "
+                                    "RELANCE_LINK_KEYS) when a marketing email scenario is on")
+    link_keys: SecretStr | None = Field(None, description="Keys that sign those links, "
+                                        "id:secret,id2:secret2 (secrets of 16 characters or "
+                                        "more): the first signs, every one listed verifies")
+    unsubscribe_mailto: str | None = Field(None, description="A mailbox for List-Unsubscribe's "
+                                           "mailto: form (unsubscribe@shop.example), beside the "
+                                           "one-click link; unset: the link alone")
     retry_backoff: float = Field(1.0, gt=0, description="Wait after a command's first "
                                  "temporary delivery failure (SMTP or SMS), seconds; doubles "
                                  "with each further one up to RELANCE_RETRY_BACKOFF_MAX, each "
@@ -142,9 +156,28 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
+def _links(settings: Settings) -> list[ConfigProblem]:
+    """The gateway's URL and the link keys, each checked alone."""
+    found = []
+    url = settings.gateway_url
+    if url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        found.append(ConfigProblem("environment", None, "RELANCE_GATEWAY_URL",
+                                   f"{url!r} is not an http(s) URL without query or fragment"))
+    if settings.link_keys is not None:
+        try:
+            parse_keys(settings.link_keys.get_secret_value())
+        except ValueError as exc:  # it names the key by id, never the secret
+            found.append(ConfigProblem("environment", None, "RELANCE_LINK_KEYS", str(exc)))
+    mailbox = settings.unsubscribe_mailto
+    if mailbox is not None and email_problem(mailbox) is not None:
+        found.append(ConfigProblem("environment", None, "RELANCE_UNSUBSCRIBE_MAILTO",
+                                   f"is not an email address: {email_problem(mailbox)}"))
+    return found
+
+
 def _inconsistent(settings: Settings) -> list[ConfigProblem]:
     """Settings each valid alone that do not go together."""
-    found = []
+    found = _links(settings)
     if settings.retry_backoff > settings.retry_backoff_max:
         found.append(ConfigProblem(
             "environment", None, "RELANCE_RETRY_BACKOFF",

@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from relance.brand import Brand
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.wire import EventCodec, event_codec
@@ -32,10 +33,12 @@ from relance.sender.backoff import Backoff
 from relance.sender.catalog_follower import follow_catalog
 from relance.sender.delivery import Delivery
 from relance.sender.ledger import Ledger
+from relance.sender.links import Gateway
 from relance.sender.loop import ResultSink, SenderLoop
 from relance.sender.outage import Outages
 from relance.sender.render import Renderer
 from relance.settings import Settings
+from relance.tokens import parse_keys
 from relance.worker.build import build_loop, inputs_of, wall_clock_ms
 
 log = logging.getLogger(__name__)
@@ -185,9 +188,22 @@ def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
     return Ledger(changelog, outputs, retention_ms=retention)
 
 
+def gateway(settings: Settings) -> Gateway | None:
+    """Where the links of emails point and the key that signs them, if both are set."""
+    if not settings.gateway_url or settings.link_keys is None:
+        return None
+    return Gateway(settings.gateway_url, parse_keys(settings.link_keys.get_secret_value())[0])
+
+
+def renderer(settings: Settings, brand: Brand) -> Renderer:
+    return Renderer(settings.template_dir, brand=brand, gateway=gateway(settings),
+                    mailbox=settings.unsubscribe_mailto)
+
+
 def sender_process(settings: Settings, registry: CollectorRegistry,
-                   rules: InputRules) -> Process:
-    """``rules``: the scenario file's, which the sender's copy of the catalog keeps too."""
+                   rules: InputRules, brand: Brand | None = None) -> Process:
+    """``rules``: the scenario file's, which the sender's copy of the catalog keeps too;
+    ``brand``: its brand section, the emails' footer and links."""
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
     catalog = Catalog() if settings.topic_catalog else None
@@ -207,7 +223,7 @@ def sender_process(settings: Settings, registry: CollectorRegistry,
     async def flush() -> None:
         await asyncio.to_thread(outputs.wait)
 
-    delivery = Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
+    delivery = Delivery(ledger=ledger, renderer=renderer(settings, brand or Brand()),
                         provider=smtp_provider(settings), sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
