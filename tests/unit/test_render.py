@@ -107,9 +107,19 @@ def test_a_user_folder_overrides_one_shipped_file(tmp_path: Path) -> None:
 def test_a_user_folder_adds_new_templates(tmp_path: Path) -> None:
     write_template(tmp_path, "welcome", "Hi {{ recipient.email }}",
                    "<p>{{ payload.note }}</p>", "{{ payload.note }}")
-    email = Renderer_(tmp_path).render(record("welcome", {"note": "a & b"}))
+    email = Renderer_(tmp_path).render({**record("welcome", {"note": "a & b"}),
+                                        "marketing": False})
     assert (email.subject, email.html, email.text) == (
         "Hi ann@example.com", "<p>a &amp; b</p>", "a & b")
+
+
+def test_a_marketing_template_without_the_unsubscribe_link_is_a_render_error(
+        tmp_path: Path) -> None:
+    write_template(tmp_path, "welcome", "Hi", "<p>{{ links.unsubscribe }}</p>", "Hi")
+    with pytest.raises(RenderError, match=r"welcome\.txt.*must show its unsubscribe link"):
+        Renderer_(tmp_path).render(record("welcome", {}))
+    (tmp_path / "welcome.txt").write_text("Stop: {{ links.unsubscribe }}")
+    assert Renderer_(tmp_path).render(record("welcome", {})).list_unsubscribe
 
 
 def test_an_undefined_variable_is_a_render_error(tmp_path: Path) -> None:

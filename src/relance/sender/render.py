@@ -189,6 +189,16 @@ def template_context(command: Mapping[str, Any], brand: Brand | None = None,
     }
 
 
+def _shows_unsubscribe(name: str, link: str | None, **parts: str) -> None:
+    """A marketing email shows its unsubscribe link in each part, whoever wrote the
+    templates (the shipped footer has it)."""
+    for part, body in parts.items():
+        if link is None or link not in body:
+            raise RenderError(f"{name}.{part}", "a marketing email must show its unsubscribe "
+                              "link: put {{ links.unsubscribe }} in it (the shipped footer, "
+                              f'{{% include "_footer.{part}" %}}, does)')
+
+
 class Renderer:
     """Renders send commands with the user's templates first, then the shipped ones, in the
     contact's language; ``brand`` is the scenario file's, ``gateway`` signs the links
@@ -251,6 +261,8 @@ class Renderer:
         with formatting(locale):
             subject, html, text = (self._part(env, f"{name}.{part}", context)
                                    for part in PARTS)
+        if context["marketing"]:
+            _shows_unsubscribe(name, links.unsubscribe, html=html, txt=text)
         # A subject is one header line: fold any newline or run of spaces into one space.
         return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text,
                              language=context["language"], list_unsubscribe=headers)
