@@ -22,9 +22,11 @@ replay: $(STAMP)
 test: $(STAMP) tools
 	$(BIN)/pytest
 
-# Prometheus and promtool (Debian's package) for the observability tests.
+# Prometheus and promtool (Debian's package) for the observability tests; SpamAssassin for
+# the test that scores the shipped templates.
 tools:
 	scripts/install-prometheus
+	scripts/install-spamassassin
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -148,7 +148,7 @@ def test_a_contact_who_saw_a_product_sold_out_is_told_when_the_catalog_has_it_ag
     assert [m["To"] for m in stack.sink.messages()] == ["ned@example.com"]
     assert message["Subject"] == "Back in stock: Trail shoe"
     body = message.get_body(("plain",))
-    assert body is not None and "79.90 EUR" in body.get_content()
+    assert body is not None and "€79.90" in body.get_content()
 
 
 class SmsGateway:
