@@ -7,17 +7,25 @@ STAMP := $(VENV)/.installed
 .PHONY: demo replay test tools check lint format format-check typecheck bench bench-simulate \
 	bench-worker clean
 
+# ARGS go to the command: make demo ARGS="--duration 60", make replay ARGS="--explain".
+ARGS ?=
+
+# Quiet (@, and what it says on stderr) so that `make replay > file` holds only commands,
+# on the first use too.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "building $(VENV) (pip install -e '.[dev]'), once" >&2
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip >&2
+	@$(BIN)/pip install --quiet -e '.[dev]' >&2
+	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/relance demo
+	$(BIN)/relance demo $(ARGS)
 
+# The decided commands on stdout, the summary on stderr.
 replay: $(STAMP)
-	$(BIN)/relance simulate --events examples/shop-events.jsonl --until 2024-05-03T00:00:00Z
+	@$(BIN)/relance simulate --events examples/shop-events.jsonl --until 2024-05-03T00:00:00Z \
+		$(ARGS)
 
 test: $(STAMP) tools
 	$(BIN)/pytest

@@ -49,7 +49,8 @@ from load import create_input_topics, load
 from relance.codec.json import encode
 from relance.core.events import Event
 from relance.core.timestamps import parse_iso
-from relance.demo.broker import Broker, EmbeddedBroker, free_port
+from relance.demo.broker import Broker, EmbeddedBroker
+from relance.demo.ports import free_port
 from relance.demo.processes import interrupted_by_signals, running, spawn, stop_processes
 from relance.demo.run import metrics
 from relance.demo.samples.traffic import generate

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from relance.brand import Brand
 from relance.core.scenarios import DEFAULT_CONFIG, Config
@@ -39,6 +39,25 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def _preview_parser(commands: Any) -> None:
+    show = commands.add_parser(
+        "preview", help="render a scenario's message with sample data into files and print "
+        "their paths: the HTML and text parts of an email, or an SMS text")
+    show.add_argument("scenario", help="a scenario of --config, or a built-in one")
+    show.add_argument("--locale", help="the contact's locale, e.g. fr or fr-CA (default: the "
+                      "brand's default_locale)")
+    show.add_argument("--channel", choices=("email", "sms"),
+                      help="the channel (default: the scenario's)")
+    show.add_argument("--step", type=int, default=1, help="which message of the scenario's "
+                      "steps (default: 1)")
+    show.add_argument("--config", help="scenario configuration (YAML): its scenarios and its "
+                      "brand section; built-in defaults if absent")
+    show.add_argument("--templates", type=Path, help="folder of your own templates (default: "
+                      "RELANCE_TEMPLATE_DIR when set)")
+    show.add_argument("--out", type=Path, default=Path("preview"),
+                      help="folder to write into (default: ./preview)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,22 +104,7 @@ def _parser() -> argparse.ArgumentParser:
                         "RELANCE_SENDER_WEB_PORT)")
     commands.add_parser("settings", help="print every setting (environment variable, default, "
                         "meaning) as a Markdown table")
-    show = commands.add_parser(
-        "preview", help="render a scenario's message with sample data into files and print "
-        "their paths: the HTML and text parts of an email, or an SMS text")
-    show.add_argument("scenario", help="a scenario of --config, or a built-in one")
-    show.add_argument("--locale", help="the contact's locale, e.g. fr or fr-CA (default: the "
-                      "brand's default_locale)")
-    show.add_argument("--channel", choices=("email", "sms"),
-                      help="the channel (default: the scenario's)")
-    show.add_argument("--step", type=int, default=1, help="which message of the scenario's "
-                      "steps (default: 1)")
-    show.add_argument("--config", help="scenario configuration (YAML): its scenarios and its "
-                      "brand section; built-in defaults if absent")
-    show.add_argument("--templates", type=Path, help="folder of your own templates (default: "
-                      "RELANCE_TEMPLATE_DIR when set)")
-    show.add_argument("--out", type=Path, default=Path("preview"),
-                      help="folder to write into (default: ./preview)")
+    _preview_parser(commands)
     demo = commands.add_parser(
         "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
     demo.add_argument("--outbox", default="outbox",
@@ -180,7 +184,11 @@ def _run_app(kind: str) -> int:
         if problems:
             raise ConfigError(problems)
         # The sender's copy of the catalog keeps the same input limits as the worker.
-        process = sender_process(settings, registry, config.inputs, brand)
+        # A digest skips policy like a transactional scenario, yet is marketing when a
+        # member is: is_marketing says which.
+        process = sender_process(settings, registry, config.inputs, frozenset(
+            scenario.name for scenario in config.scenarios if not scenario.is_marketing),
+            brand)
     serve(settings, process)
     return 0
 

@@ -27,10 +27,14 @@ from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
 from relance.kafka.topics import TopicSpec
 from relance.metrics import Metrics
+from relance.providers.base import Provider
+from relance.providers.esp import EspProvider
+from relance.providers.postmark import Postmark
+from relance.providers.sendgrid import SendGrid
 from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.sender.backoff import Backoff
-from relance.sender.catalog_follower import follow_catalog
+from relance.sender.catalog_follower import catalog_follower
 from relance.sender.delivery import Delivery
 from relance.sender.ledger import Ledger
 from relance.sender.links import Gateway
@@ -140,6 +144,26 @@ def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None)
                         use_tls=settings.smtp_tls, tls_context=tls_context)
 
 
+def email_provider(settings: Settings) -> Provider:
+    """The email provider RELANCE_EMAIL_PROVIDER names (load_settings checked its key)."""
+    if settings.email_provider == "postmark":
+        assert settings.postmark_token is not None
+        postmark = Postmark(settings.postmark_token.get_secret_value(),
+                            transactional_stream=settings.postmark_stream_transactional,
+                            marketing_stream=settings.postmark_stream_marketing)
+        return EspProvider(postmark, settings.postmark_url, timeout=settings.esp_timeout)
+    if settings.email_provider == "sendgrid":
+        assert settings.sendgrid_api_key is not None
+        return EspProvider(SendGrid(settings.sendgrid_api_key.get_secret_value()),
+                           settings.sendgrid_url, timeout=settings.esp_timeout)
+    return smtp_provider(settings)
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
 def sms_provider(settings: Settings) -> HttpSmsProvider | None:
     if not settings.sms_url:
         return None
@@ -162,12 +186,11 @@ def ledger_retention_ms(setting_ms: int, topic_retention_ms: int | None) -> int:
 
 def provider_names(settings: Settings) -> dict[str, str]:
     """How /readyz names each channel's provider: where it is, never a credential."""
-    sms = "not configured"
-    if settings.sms_url:
-        parts = urllib.parse.urlsplit(settings.sms_url)
-        sms = f"SMS gateway {parts.scheme}://{parts.hostname}" + (
-            f":{parts.port}" if parts.port else "")
-    return {"email": f"SMTP relay {settings.smtp_host}:{settings.smtp_port}", "sms": sms}
+    sms = f"SMS gateway {_origin(settings.sms_url)}" if settings.sms_url else "not configured"
+    email = {"postmark": f"Postmark API {_origin(settings.postmark_url)}",
+             "sendgrid": f"SendGrid API {_origin(settings.sendgrid_url)}"}.get(
+        settings.email_provider, f"SMTP relay {settings.smtp_host}:{settings.smtp_port}")
+    return {"email": email, "sms": sms}
 
 
 def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
@@ -200,9 +223,11 @@ def renderer(settings: Settings, brand: Brand) -> Renderer:
                     mailbox=settings.unsubscribe_mailto)
 
 
-def sender_process(settings: Settings, registry: CollectorRegistry,
-                   rules: InputRules, brand: Brand | None = None) -> Process:
+def sender_process(settings: Settings, registry: CollectorRegistry, rules: InputRules,
+                   transactional: frozenset[str] = frozenset(),
+                   brand: Brand | None = None) -> Process:
     """``rules``: the scenario file's, which the sender's copy of the catalog keeps too;
+    ``transactional``: its transactional scenarios (the others' emails are marketing);
     ``brand``: its brand section, the emails' footer and links."""
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
@@ -217,29 +242,44 @@ def sender_process(settings: Settings, registry: CollectorRegistry,
     for channel in ("email", "sms"):
         observer.metrics.oldest_undelivered.labels(channel).set_function(
             functools.partial(outages.age, channel))
-    sink = ResultSink(outputs, codec, results=settings.topic_results, dlq=settings.topic_dlq,
-                      clock=wall_clock_ms, rejected=observer.rejected)
+    sink = ResultSink(outputs, codec, results=settings.topic_results,
+                      rejected=observer.rejected)
 
     async def flush() -> None:
         await asyncio.to_thread(outputs.wait)
 
-    delivery = Delivery(ledger=ledger, renderer=renderer(settings, brand or Brand()),
-                        provider=smtp_provider(settings), sender=settings.mail_from,
+    provider = email_provider(settings)
+    log.info("emails go to the %s", provider_names(settings)["email"])
+    delivery = Delivery(renderer=renderer(settings, brand or Brand()),
+                        provider=provider, sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
                         observe=observer.delivered, attempted=observer.attempted,
                         outages=outages,
                         backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
-                        horizon_ms=int(settings.delivery_horizon * 1000))
+                        horizon_ms=int(settings.delivery_horizon * 1000),
+                        transactional=transactional)
     loop = SenderLoop(topic=settings.topic_deliveries, codec=codec, delivery=delivery,
                       sink=sink, ledger=ledger, metrics=observer.metrics,
                       commit_interval=settings.commit_interval, clock=wall_clock_ms,
                       new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
-    follow = follow_catalog(settings, catalog, rules) if catalog is not None else None
+    follower = None
+    if catalog is not None:
+        follower = catalog_follower(settings, catalog, rules)
+        follower.start()  # read up before the sender starts sending
+        if not follower.topics.found:
+            log.warning("no catalog topic %s: sends are not re-checked", settings.topic_catalog)
 
     def problems() -> list[str]:
         # A provider that keeps failing the command in hand too.
         return loop.problems() + outages.problems()
 
-    return Process(f"{settings.app_id}-sender", settings.sender_web_port, loop.run, problems,
-                   registry, observer.metrics.ready, threads=(follow,) if follow else ())
+    async def run(stopping: threading.Event) -> None:
+        try:
+            await loop.run(stopping)
+        finally:
+            await provider.close()  # an ESP's HTTP session
+
+    return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
+                   registry, observer.metrics.ready,
+                   stops=(follower.stop,) if follower is not None else ())

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from relance.demo.broker import Broker, EmbeddedBroker, ExistingBroker, free_port
+from relance.demo.broker import Broker, EmbeddedBroker, ExistingBroker
 from relance.demo.mailsink import MailSink
+from relance.demo.ports import free_port
 from relance.demo.processes import interrupted_by_signals, spawn, stop_processes
 from relance.demo.run import metrics as scrape_metrics
 from relance.kafka.topics import TopicSpec

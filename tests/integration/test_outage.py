@@ -16,8 +16,9 @@ from relance.codec.outputs import AvroOutputCodec
 from relance.core.commands import Recipient, SendCommand
 from relance.core.events import CartChange, Event, PageView
 from relance.core.timestamps import to_iso
-from relance.demo.broker import Broker, free_port
+from relance.demo.broker import Broker
 from relance.demo.mailsink import MailSink
+from relance.demo.ports import free_port
 from relance.kafka.topics import TopicSpec
 
 from .conftest import BRAND, Stack, wait_for

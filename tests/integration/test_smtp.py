@@ -13,7 +13,8 @@ import pytest
 import trustme
 
 from relance.core.commands import Recipient, SendCommand
-from relance.demo.mailsink import MailSink, free_port
+from relance.demo.mailsink import MailSink
+from relance.demo.ports import free_port
 from relance.providers.base import Provider
 from relance.providers.errors import (
     DeliveryError,

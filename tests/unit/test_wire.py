@@ -216,6 +216,34 @@ def test_garbage_commands_are_refused(name: str, raw: bytes, reason: str) -> Non
     assert caught.value.reason == reason
 
 
+@pytest.mark.parametrize(("change", "reason", "detail"), [
+    ({"command_id": None}, "missing_field", "command_id is required"),
+    ({"decided_at": None}, "missing_field", "decided_at is required"),
+    ({"contact_id": 7}, "bad_type", "contact_id must be a string, not an integer"),
+    ({"scenario": ""}, "bad_value", "scenario must not be empty"),
+    ({"decided_at": "yesterday"}, "bad_value", "decided_at is not an ISO-8601 time"),
+    ({"expires_at": "2024-05-04T11:00:00"}, "bad_value", "expires_at is not an ISO-8601"),
+    ({"payload": [1, 2]}, "bad_type", "payload must be an object, not a list"),
+    ({"recipient": "ann@example.com"}, "bad_type", "recipient must be an object"),
+])
+def test_a_json_command_without_what_the_sender_reads_is_refused(
+        change: dict[str, Any], reason: str, detail: str) -> None:
+    # Dropped (None) or changed: the sender would raise reading it, and stop.
+    record = {key: value for key, value in {**COMMAND, **change}.items() if value is not None}
+    with pytest.raises(InvalidEventError) as caught:
+        JsonOutputCodec().decode_command(json.dumps(record).encode())
+    assert caught.value.reason == reason and caught.value.detail.startswith(detail)
+
+
+def test_an_avro_command_whose_payload_is_not_an_object_is_refused() -> None:
+    record = {**COMMAND, "decided_at": 1714561200000, "payload": "[1, 2]"}
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, avro.schemas()[avro.COMMAND_SCHEMA], record)
+    with pytest.raises(InvalidEventError) as caught:
+        AvroOutputCodec().decode_command(buffer.getvalue())
+    assert caught.value.reason == "bad_type"
+
+
 def test_dead_letter_keeps_the_bytes_and_says_why() -> None:
     error = InvalidEventError("not_avro", "not a relance.PageView record: truncated")
     key, value, headers = dead_letter(b"c1", b"\xff\x00", error, topic="page-views",

@@ -52,7 +52,7 @@ def _string(record: Record, key: str, where: str = "", *, required: bool = False
         if required and not value:
             raise InvalidEventError("bad_value", f"{where}{key} must not be empty")
         return value
-    raise InvalidEventError("bad_type", f"{where}{key} must be a string, not {_kind(value)}")
+    raise InvalidEventError("bad_type", f"{where}{key} must be a string, not {kind_of(value)}")
 
 
 def _number(record: Record, key: str, where: str = "", *, required: bool = False) -> Any:
@@ -61,7 +61,7 @@ def _number(record: Record, key: str, where: str = "", *, required: bool = False
         return value
     if type(value) is int:
         return float(value)
-    raise InvalidEventError("bad_type", f"{where}{key} must be a number, not {_kind(value)}")
+    raise InvalidEventError("bad_type", f"{where}{key} must be a number, not {kind_of(value)}")
 
 
 def _integer(record: Record, key: str, default: int) -> int:
@@ -70,14 +70,14 @@ def _integer(record: Record, key: str, default: int) -> int:
         return default
     if type(value) is int:
         return value
-    raise InvalidEventError("bad_type", f"{key} must be an integer, not {_kind(value)}")
+    raise InvalidEventError("bad_type", f"{key} must be an integer, not {kind_of(value)}")
 
 
 def _boolean(record: Record, key: str) -> bool | None:
     value = record.get(key)
     if value is None or type(value) is bool:
         return value
-    raise InvalidEventError("bad_type", f"{key} must be true or false, not {_kind(value)}")
+    raise InvalidEventError("bad_type", f"{key} must be true or false, not {kind_of(value)}")
 
 
 def _choice(record: Record, key: str, allowed: frozenset[str]) -> Any:
@@ -88,7 +88,7 @@ def _choice(record: Record, key: str, allowed: frozenset[str]) -> Any:
         "bad_value", f"{key} must be one of {', '.join(sorted(allowed))}, not {value!r}")
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
@@ -106,12 +106,12 @@ def _occurred_at(record: Record) -> int:
     except ValueError as exc:
         raise InvalidEventError("bad_value", f"occurred_at: {exc}") from None
     raise InvalidEventError(
-        "bad_type", f"occurred_at must be epoch milliseconds or ISO-8601, not {_kind(value)}")
+        "bad_type", f"occurred_at must be epoch milliseconds or ISO-8601, not {kind_of(value)}")
 
 
 def _product(value: Any, where: str) -> Product:
     if not isinstance(value, Mapping):
-        raise InvalidEventError("bad_type", f"{where} must be an object, not {_kind(value)}")
+        raise InvalidEventError("bad_type", f"{where} must be an object, not {kind_of(value)}")
     prefix = f"{where}."
     in_stock = value.get("in_stock")
     if in_stock is not None and type(in_stock) is not bool:
@@ -168,7 +168,7 @@ def cart_change(record: Record) -> CartChange:
 def _order_items(record: Record) -> tuple[OrderItem, ...]:
     raw = _required(record, "items", "")
     if not isinstance(raw, list):
-        raise InvalidEventError("bad_type", f"items must be a list, not {_kind(raw)}")
+        raise InvalidEventError("bad_type", f"items must be a list, not {kind_of(raw)}")
     items = []
     for index, item in enumerate(raw):
         where = f"items[{index}]"
@@ -245,13 +245,13 @@ def _attributes(record: Record) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise InvalidEventError("bad_type", f"attributes must be an object, not {_kind(value)}")
+        raise InvalidEventError("bad_type", f"attributes must be an object, not {kind_of(value)}")
     for key, text in value.items():
         if type(key) is not str or not key:
             raise InvalidEventError("bad_value", "attributes keys must be non-empty strings")
         if type(text) is not str:  # the key is the shop's name, not personal data
             raise InvalidEventError("bad_type", f"attributes.{key} must be a string, not "
-                                    f"{_kind(text)}")
+                                    f"{kind_of(text)}")
     return dict(value)
 
 
@@ -274,7 +274,7 @@ def contact_profile(record: Record) -> ContactProfile:
 def catalog_update(record: Any, *, rules: InputRules, size: int | None = None) -> CatalogUpdate:
     if not isinstance(record, Mapping):
         raise InvalidEventError("not_an_object",
-                                f"a catalog update must be an object, not {_kind(record)}")
+                                f"a catalog update must be an object, not {kind_of(record)}")
     update = CatalogUpdate(_string(record, "event_id", required=True), _occurred_at(record),
                            _product(_required(record, "product", ""), "product"))
     if size is None or size > rules.smallest_field_bytes:
@@ -307,7 +307,8 @@ def event_from_record(record: Any, event_type: EventType | None = None, *,
     ``rules`` bound its fields' sizes. ``size`` is the bytes of the message it was read
     from, if known: no field of a message that small can be too large."""
     if not isinstance(record, Mapping):
-        raise InvalidEventError("not_an_object", f"an event must be an object, not {_kind(record)}")
+        raise InvalidEventError("not_an_object",
+                                f"an event must be an object, not {kind_of(record)}")
     kind = record.get("type")
     if event_type is not None:
         if kind is not None and kind != event_type:

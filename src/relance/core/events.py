@@ -15,13 +15,14 @@ CartAction = Literal["add", "remove", "update", "clear"]
 OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded"]
 EventType = Literal["page_view", "cart", "order", "contact", "engagement"]
 EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click"]
+Channel = Literal["email", "sms"]
 
 PAGE_TYPES: Final = frozenset(PageType.__args__)  # type: ignore[attr-defined]
 CART_ACTIONS: Final = frozenset(CartAction.__args__)  # type: ignore[attr-defined]
 ORDER_STATUSES: Final = frozenset(OrderStatus.__args__)  # type: ignore[attr-defined]
 EVENT_TYPES: Final = frozenset(EventType.__args__)  # type: ignore[attr-defined]
 ENGAGEMENT_KINDS: Final = frozenset(EngagementKind.__args__)  # type: ignore[attr-defined]
-CHANNELS: Final = frozenset({"email", "sms"})
+CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]  # untyped __args__
 # A quantity's largest value: Avro's int, which JSON keeps too, so that a cart line's sum
 # stays an integer a stored state can hold.
 MAX_QUANTITY: Final = 2**31 - 1

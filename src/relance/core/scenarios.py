@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from relance.core.conditions import Condition, matches
+from relance.core.events import CHANNELS as CHANNELS  # re-exported: the scenario file's reader
+from relance.core.events import Channel
 from relance.core.experiments import Experiment
 from relance.core.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
@@ -22,8 +24,6 @@ Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
                "search_abandonment", "order_status", "birthday", "reactivation",
                "back_in_stock", "subscription_expiry", "welcome", "price_drop", "cross_sell",
                "digest"]
-Channel = Literal["email", "sms"]
-CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]
 KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 # The event types that start each kind: what a scenario's ``when`` conditions look at.
 TRIGGERS: Final[dict[str, frozenset[str]]] = {

@@ -15,7 +15,6 @@ import email.policy
 import hmac
 import logging
 import os
-import socket
 import ssl
 import tempfile
 import threading
@@ -24,23 +23,16 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from relance.demo.outbox_index import OutboxIndex
+from relance.demo.ports import free_port
 
 log = logging.getLogger(__name__)
 Rejection = Callable[[Envelope], tuple[int, str] | None]
-
-
-def free_port(host: str) -> int:
-    """A port that was free a moment ago (the OS picks it)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return cast(int, probe.getsockname()[1])
 
 
 class _Outbox:

@@ -26,9 +26,10 @@ from confluent_kafka import Producer
 
 from relance.codec import avro
 from relance.core.events import Event
-from relance.demo.broker import EmbeddedBroker, free_port
+from relance.demo.broker import EmbeddedBroker
 from relance.demo.mailsink import MailSink
 from relance.demo.outbox_index import INDEX
+from relance.demo.ports import free_port
 from relance.demo.processes import interrupted_by_signals, spawn, stop_processes
 from relance.demo.samples.traffic import Shop, session
 from relance.kafka.topics import TopicSpec

@@ -60,18 +60,13 @@ def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]])
         await stopped.wait()
 
 
-def host_thread(app: faust.App, follow: Callable[[threading.Event], None]) -> None:
-    """Run the blocking ``follow(stopping)`` in a thread while the app runs; SIGTERM sets
-    ``stopping``."""
-    stopping = threading.Event()
-
-    @app.task  # type: ignore[untyped-decorator]  # faust's own typing
-    async def in_thread() -> None:
-        await asyncio.to_thread(follow, stopping)
+def stop_with(app: faust.App, stop: Callable[[], None]) -> None:
+    """Call ``stop`` (blocking, so in a thread) when ``app`` shuts down: a thread the process
+    runs beside the app, such as the sender's catalog follower."""
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
-    async def stop(app: Any, **kwargs: Any) -> None:
-        stopping.set()
+    async def stop_beside(app: Any, **kwargs: Any) -> None:
+        await asyncio.to_thread(stop)
 
 
 def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
@@ -87,8 +82,8 @@ def host(settings: Settings, process: Process) -> faust.App:
     and /readyz on its web port."""
     app = new_app(process.name, process.web_port)
     host_loop(app, process.run)
-    for follow in process.threads:
-        host_thread(app, follow)
+    for stop in process.stops:
+        stop_with(app, stop)
     add_metrics_page(app, process.registry)
     add_health(app, settings, process.problems, process.ready)
     return app

@@ -15,8 +15,8 @@ Problems = Callable[[], list[str]]
 @dataclass(frozen=True)
 class Process:
     """``run(stopping)`` is the loop: it returns once ``stopping`` is set and its last work
-    is settled and committed. Each of ``threads`` is a blocking helper (the sender's catalog
-    follower) that returns soon after ``stopping`` is set."""
+    is settled and committed. Each of ``stops`` stops a helper the process runs beside its
+    loop (the sender's catalog follower), called when the process shuts down."""
 
     name: str
     web_port: int
@@ -24,4 +24,4 @@ class Process:
     problems: Problems  # what /readyz reports besides the broker
     registry: CollectorRegistry
     ready: Gauge
-    threads: tuple[Callable[[threading.Event], None], ...] = ()
+    stops: tuple[Callable[[], None], ...] = ()

@@ -76,11 +76,11 @@ def build_message(command: Mapping[str, Any], rendered: RenderedEmail, *, sender
         message["Subject"] = rendered.subject
         message["Date"] = format_datetime(now or datetime.now(UTC))
         message["Message-ID"] = f"<{command_id}@{id_domain}>"
+        message[COMMAND_ID_HEADER] = command_id
         if rendered.list_unsubscribe:
             message["List-Unsubscribe"] = ", ".join(f"<{uri}>"
                                                     for uri in rendered.list_unsubscribe)
             message["List-Unsubscribe-Post"] = ONE_CLICK
-        message[COMMAND_ID_HEADER] = command_id
     except ValueError as exc:  # e.g. a header value with a line break in it
         raise MessageError(command_id, f"bad header: {exc}") from exc
     message.set_content(rendered.text)
