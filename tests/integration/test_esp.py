@@ -16,8 +16,8 @@ from relance.providers.errors import PermanentDeliveryError, TemporaryDeliveryEr
 from relance.providers.esp import EspProvider
 from relance.providers.postmark import Postmark
 from relance.providers.sendgrid import SendGrid
-from relance.sender.message import build_message
 from relance.sender.links import Gateway
+from relance.sender.message import build_message
 from relance.sender.render import Renderer
 from relance.tokens import Key
 

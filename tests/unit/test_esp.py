@@ -22,8 +22,8 @@ from relance.providers.errors import (
 from relance.providers.esp import EspProvider, mail_of, retry_after
 from relance.providers.postmark import Postmark, postmark_address, postmark_refusal
 from relance.providers.sendgrid import SendGrid, sendgrid_refusal
-from relance.sender.message import build_message
 from relance.sender.links import Gateway
+from relance.sender.message import build_message
 from relance.sender.render import Renderer
 from relance.tokens import Key
 

@@ -2,9 +2,10 @@
 tracking is on), and to the gateway's unsubscribe and preference pages, each signed.
 
 The gateway (``relance gateway``) verifies what the sender signs here with
-``relance.tokens``: ``{gateway}/u/{token}?lang=fr`` unsubscribes in one click (RFC 8058: a
-POST to the same URL does it too), ``/p/{token}`` opens the preferences, ``/c/{token}``
-records a click and redirects to the exact shop URL the token carries. A token is issued at
+``relance.tokens``, at the URLs of its scheme (``relance.gateway.links``):
+``{gateway}/u/{token}?lang=fr`` unsubscribes in one click (RFC 8058: a POST to the same URL
+does it too), ``/p/{token}`` opens the preferences, ``/c/{token}`` records a click and
+redirects to the exact shop URL the token carries. A token is issued at
 the command's decision time, so a message rendered again (a retry) is the same message.
 """
 
@@ -13,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from relance.brand import Links
 from relance.core.timestamps import parse_iso
+from relance.gateway.links import click_url, preferences_url, unsubscribe_url
 from relance.tokens import Claims, Key, sign
 
 UNSUBSCRIBE_SCOPE: Final = "all"  # the channel's marketing, as an unsubscribe event blocks it
@@ -26,15 +28,18 @@ _WEB: Final = ("http", "https")
 @dataclass(frozen=True, slots=True)
 class Gateway:
     """Where the links point (RELANCE_GATEWAY_URL) and the key that signs them (the first
-    of RELANCE_LINK_KEYS)."""
+    of RELANCE_LINK_KEYS); the URLs are the gateway's own scheme (``gateway.links``)."""
 
     url: str
     key: Key
 
-    def link(self, path: str, claims: Claims, language: str | None = None) -> str:
+    def link(self, claims: Claims, language: str | None = None) -> str:
         token = sign(claims, self.key)
-        lang = f"?lang={quote(language, safe='')}" if language else ""
-        return f"{self.url.rstrip('/')}/{path}/{token}{lang}"
+        if claims.purpose == "click":
+            return click_url(self.url, token)
+        if claims.purpose == "preferences":
+            return preferences_url(self.url, token, language)
+        return unsubscribe_url(self.url, token, language)
 
 
 def with_utm(url: str, params: list[tuple[str, str]]) -> str:
@@ -85,21 +90,19 @@ class MessageLinks:
         if not self.rules.click_tracking or self.gateway is None \
                 or urlsplit(final).scheme not in _WEB:
             return final
-        return self.gateway.link("c", self._claims("click", self.scenario, final))
+        return self.gateway.link(self._claims("click", self.scenario, final))
 
     @property
     def unsubscribe(self) -> str | None:
         if self.gateway is None:
             return None
-        return self.gateway.link("u", self._claims("unsubscribe", UNSUBSCRIBE_SCOPE),
-                                 self.language)
+        return self.gateway.link(self._claims("unsubscribe", UNSUBSCRIBE_SCOPE), self.language)
 
     @property
     def preferences(self) -> str | None:
         if self.gateway is None:
             return None
-        return self.gateway.link("p", self._claims("preferences", UNSUBSCRIBE_SCOPE),
-                                 self.language)
+        return self.gateway.link(self._claims("preferences", UNSUBSCRIBE_SCOPE), self.language)
 
     def list_unsubscribe(self, mailbox: str | None) -> tuple[str, ...]:
         """The List-Unsubscribe header's URIs: the one-click link, then a ``mailto:`` whose
@@ -107,7 +110,7 @@ class MessageLinks:
         if self.gateway is None:
             return ()
         claims = self._claims("unsubscribe", UNSUBSCRIBE_SCOPE)
-        uris = [self.gateway.link("u", claims, self.language)]
+        uris = [self.gateway.link(claims, self.language)]
         if mailbox:
             uris.append(f"mailto:{mailbox}?subject=unsubscribe%20{sign(claims, self.gateway.key)}")
         return tuple(uris)
