@@ -10,14 +10,15 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from relance import __version__
+from relance.brand import Brand
 from relance.core.scenarios import DEFAULT_CONFIG, Config
 from relance.core.timestamps import parse_iso
 from relance.errors import BrokerError, ConfigError
 from relance.offline.simulate import Horizon, StrictModeError, simulate
-from relance.scenario_file import TemplateLookup, load_config_file
+from relance.scenario_file import TemplateLookup, load_brand_file, load_config_file
 from relance.sender.template_files import template_files
 
 EXIT_USAGE = 2
@@ -40,6 +41,25 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def _preview_parser(commands: Any) -> None:
+    show = commands.add_parser(
+        "preview", help="render a scenario's message with sample data into files and print "
+        "their paths: the HTML and text parts of an email, or an SMS text")
+    show.add_argument("scenario", help="a scenario of --config, or a built-in one")
+    show.add_argument("--locale", help="the contact's locale, e.g. fr or fr-CA (default: the "
+                      "brand's default_locale)")
+    show.add_argument("--channel", choices=("email", "sms"),
+                      help="the channel (default: the scenario's)")
+    show.add_argument("--step", type=int, default=1, help="which message of the scenario's "
+                      "steps (default: 1)")
+    show.add_argument("--config", help="scenario configuration (YAML): its scenarios and its "
+                      "brand section; built-in defaults if absent")
+    show.add_argument("--templates", type=Path, help="folder of your own templates (default: "
+                      "RELANCE_TEMPLATE_DIR when set)")
+    show.add_argument("--out", type=Path, default=Path("preview"),
+                      help="folder to write into (default: ./preview)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
                         "RELANCE_SENDER_WEB_PORT, then RELANCE_GATEWAY_WEB_PORT)")
     commands.add_parser("settings", help="print every setting (environment variable, default, "
                         "meaning) as a Markdown table")
+    _preview_parser(commands)
     demo = commands.add_parser(
         "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
     demo.add_argument("--outbox", default="outbox",
@@ -145,6 +166,7 @@ def _run_app(kind: str) -> int:
 
     from relance.host.app import serve
     from relance.logs import logging_config
+    from relance.sender.compliance import marketing_problems
     from relance.settings import load_settings
     from relance.wiring import gateway_process, sender_process, worker_process
 
@@ -165,9 +187,18 @@ def _run_app(kind: str) -> int:
     elif kind == "worker":
         process = worker_process(settings, config, registry)
     else:
+        brand = load_brand_file(settings.scenarios) if settings.scenarios else Brand()
+        problems = marketing_problems(
+            config, brand, gateway=bool(settings.gateway_url and settings.link_keys),
+            file=str(settings.scenarios or "the built-in scenarios (no RELANCE_SCENARIOS)"))
+        if problems:
+            raise ConfigError(problems)
         # The sender's copy of the catalog keeps the same input limits as the worker.
+        # A digest skips policy like a transactional scenario, yet is marketing when a
+        # member is: is_marketing says which.
         process = sender_process(settings, registry, config.inputs, frozenset(
-            scenario.name for scenario in config.scenarios if scenario.transactional))
+            scenario.name for scenario in config.scenarios if not scenario.is_marketing),
+            brand)
     serve(settings, process)
     return 0
 
@@ -187,6 +218,46 @@ def _demo(args: argparse.Namespace) -> int:
     from relance.demo.run import run_demo
 
     return run_demo(Path(args.outbox), Path(args.folder), args.duration)
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from relance.core.scenarios import CATALOGUE
+    from relance.scenario_file import load_brand_file
+    from relance.sender.errors import RenderError
+    from relance.sender.preview import preview, sample_gateway
+    from relance.settings import load_settings
+    from relance.tokens import parse_keys
+
+    settings = load_settings()
+    folder = args.templates if args.templates is not None else settings.template_dir
+    templates = template_files(folder, "--templates" if args.templates else
+                               "RELANCE_TEMPLATE_DIR")
+    config = load_config(args.config, templates)
+    scenario = config.get(args.scenario) or CATALOGUE.get(args.scenario)
+    if scenario is None:
+        known = sorted({s.name for s in config.scenarios} | set(CATALOGUE))
+        print(f"relance preview: no scenario {args.scenario!r} (known: {', '.join(known)})",
+              file=sys.stderr)
+        return EXIT_USAGE
+    brand = load_brand_file(args.config) if args.config else Brand()
+    keys = settings.link_keys
+    gateway = sample_gateway(settings.gateway_url,
+                             parse_keys(keys.get_secret_value())[0] if keys else None)
+    try:
+        shown = preview(scenario, args.out, brand=brand, gateway=gateway, template_dir=folder,
+                        locale=args.locale, channel=args.channel, step=args.step,
+                        mailbox=settings.unsubscribe_mailto)
+    except RenderError as exc:
+        print(f"relance preview: {exc}", file=sys.stderr)
+        return 1
+    if shown.subject is not None:
+        print(f"subject ({shown.language}): {shown.subject}", file=sys.stderr)
+    for path in shown.files:
+        print(path)
+    if brand.missing():
+        print(f"relance preview: {' and '.join(brand.missing())} not given: the footer shows "
+              "a placeholder", file=sys.stderr)
+    return 0
 
 
 def _healthcheck(args: argparse.Namespace) -> int:
@@ -231,6 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _settings_reference()
         if args.command == "demo":
             return _demo(args)
+        if args.command == "preview":
+            return _preview(args)
         return _check_config(args)
     except ConfigError as exc:
         for problem in exc.problems:

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from relance.codec.addresses import email_problem
 from relance.codec.wire import Format
 from relance.errors import ConfigError, ConfigProblem
 from relance.tokens import parse_keys
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
                                       "link to the shop works, seconds (90 d)")
     gateway_clicks: bool = Field(False, description="The gateway records a click event for "
                                  "each tracked link followed; off, it only redirects")
+    unsubscribe_mailto: str | None = Field(None, description="A mailbox for List-Unsubscribe's "
+                                           "mailto: form (unsubscribe@shop.example), beside the "
+                                           "one-click link; unset: the link alone")
     retry_backoff: float = Field(1.0, gt=0, description="Wait after a command's first "
                                  "temporary delivery failure (SMTP, ESP or SMS), seconds; "
                                  "doubles with each further one up to "
@@ -229,9 +233,28 @@ def _secrets_read(settings: Settings) -> tuple[Settings, list[ConfigProblem]]:
     return settings.model_copy(update=found), problems
 
 
+def _links(settings: Settings) -> list[ConfigProblem]:
+    """The gateway's URL and the link keys, each checked alone."""
+    found = []
+    url = settings.gateway_url
+    if url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        found.append(ConfigProblem("environment", None, "RELANCE_GATEWAY_URL",
+                                   f"{url!r} is not an http(s) URL without query or fragment"))
+    if settings.link_keys is not None:
+        try:
+            parse_keys(settings.link_keys.get_secret_value())
+        except ValueError as exc:  # it names the key by id, never the secret
+            found.append(ConfigProblem("environment", None, "RELANCE_LINK_KEYS", str(exc)))
+    mailbox = settings.unsubscribe_mailto
+    if mailbox is not None and email_problem(mailbox) is not None:
+        found.append(ConfigProblem("environment", None, "RELANCE_UNSUBSCRIBE_MAILTO",
+                                   f"is not an email address: {email_problem(mailbox)}"))
+    return found
+
+
 def _inconsistent(settings: Settings) -> list[ConfigProblem]:
     """Settings each valid alone that do not go together."""
-    found = []
+    found = _links(settings)
     if settings.retry_backoff > settings.retry_backoff_max:
         found.append(ConfigProblem(
             "environment", None, "RELANCE_RETRY_BACKOFF",
@@ -245,23 +268,7 @@ def _inconsistent(settings: Settings) -> list[ConfigProblem]:
             f"{settings.ledger_retention:g} s must be longer than RELANCE_DELIVERY_HORIZON "
             f"({settings.delivery_horizon:g} s), or a command redelivered after its id was "
             "forgotten could be sent twice"))
-    return found + _esp_problems(settings) + _link_problems(settings)
-
-
-def _link_problems(settings: Settings) -> list[ConfigProblem]:
-    """A gateway URL that is not an http(s) base, link keys that do not parse (named by id,
-    never by secret)."""
-    found = []
-    url = settings.gateway_url
-    if url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
-        found.append(ConfigProblem("environment", None, "RELANCE_GATEWAY_URL",
-                                   f"{url!r} is not an http(s) URL without query or fragment"))
-    if settings.link_keys is not None:
-        try:
-            parse_keys(settings.link_keys.get_secret_value())
-        except ValueError as exc:
-            found.append(ConfigProblem("environment", None, "RELANCE_LINK_KEYS", str(exc)))
-    return found
+    return found + _esp_problems(settings)
 
 
 def _esp_problems(settings: Settings) -> list[ConfigProblem]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from relance.brand import Brand
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.wire import EventCodec, event_codec
@@ -41,6 +42,7 @@ from relance.sender.backoff import Backoff
 from relance.sender.catalog_follower import catalog_follower
 from relance.sender.delivery import Delivery
 from relance.sender.ledger import Ledger
+from relance.sender.links import LinkSigner
 from relance.sender.loop import ResultSink, SenderLoop
 from relance.sender.outage import Outages
 from relance.sender.render import Renderer
@@ -214,10 +216,24 @@ def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
     return Ledger(changelog, outputs, retention_ms=retention)
 
 
+def link_signer(settings: Settings) -> LinkSigner | None:
+    """Where the links of emails point and the key that signs them, if both are set."""
+    if not settings.gateway_url or settings.link_keys is None:
+        return None
+    return LinkSigner(settings.gateway_url, parse_keys(settings.link_keys.get_secret_value())[0])
+
+
+def renderer(settings: Settings, brand: Brand) -> Renderer:
+    return Renderer(settings.template_dir, brand=brand, gateway=link_signer(settings),
+                    mailbox=settings.unsubscribe_mailto)
+
+
 def sender_process(settings: Settings, registry: CollectorRegistry, rules: InputRules,
-                   transactional: frozenset[str] = frozenset()) -> Process:
+                   transactional: frozenset[str] = frozenset(),
+                   brand: Brand | None = None) -> Process:
     """``rules``: the scenario file's, which the sender's copy of the catalog keeps too;
-    ``transactional``: its transactional scenarios (the others' emails are marketing)."""
+    ``transactional``: its transactional scenarios (the others' emails are marketing);
+    ``brand``: its brand section, the emails' footer and links."""
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
     catalog = Catalog() if settings.topic_catalog else None
@@ -239,7 +255,7 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
 
     provider = email_provider(settings)
     log.info("emails go to the %s", provider_names(settings)["email"])
-    delivery = Delivery(renderer=Renderer(settings.template_dir),
+    delivery = Delivery(renderer=renderer(settings, brand or Brand()),
                         provider=provider, sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,

@@ -29,7 +29,8 @@ RECORD_SCHEMA: Final[dict[EventType, str]] = {
 }
 # Per event type, how many of its last fields a producer's older schema may lack (only
 # these: each shape tried is one more way for foreign bytes to pass as a record).
-ADDED_SINCE: Final[dict[EventType, int]] = {"engagement": 1}  # scope
+# contact: first_name, attributes; engagement: scope.
+ADDED_SINCE: Final[dict[EventType, int]] = {"contact": 2, "engagement": 1}
 COMMAND_SCHEMA: Final = "relance.SendCommand"
 RESULT_SCHEMA: Final = "relance.DeliveryResult"
 
@@ -89,8 +90,9 @@ def decode(raw: bytes, event_type: EventType, start: int = 0, *, rules: InputRul
     except InvalidEventError:
         if start or event_type not in ADDED_SINCE:
             raise
-        # Written by a producer whose schema predates the last fields (an engagement before
-        # scope): read as it was written, those fields taking their defaults.
+        # Written by a producer whose schema predates the last fields (a profile before
+        # first_name, an engagement before scope): read as it was written, those fields
+        # taking their defaults.
         from relance.codec.outputs import read_evolved  # it imports this module
 
         record = read_evolved(full_name, raw, newest=ADDED_SINCE[event_type])

@@ -140,17 +140,37 @@ def read_avro(full_name: str, raw: bytes, start: int = 0) -> Record:
     return record
 
 
+# Fields added to a nested record in the same change as a trailing field: a writer from
+# before that field lacks them too. (Trailing field -> {nested record field: its fields}.)
+ADDED_WITH: dict[str, dict[str, tuple[str, ...]]] = {
+    "marketing": {"recipient": ("first_name", "attributes")}}
+
+
+def _without(fields: list[Any], nested: dict[str, tuple[str, ...]]) -> list[Any]:
+    """``fields`` with the named fields of their nested records left out."""
+    kept = []
+    for field in fields:
+        gone = nested.get(field["name"])
+        if gone and isinstance(field["type"], dict) and "fields" in field["type"]:
+            record = field["type"]
+            field = {**field, "type": {**record, "fields": [
+                f for f in record["fields"] if f["name"] not in gone]}}
+        kept.append(field)
+    return kept
+
+
 @cache
 def earlier_writers(full_name: str) -> tuple[Any, ...]:
     """The record as written before each of its trailing fields with a default was added,
-    latest first (a send command before ``expires_at``, before ``variant`` ...)."""
+    latest first (a send command before ``marketing`` and the recipient's ``first_name``,
+    before ``expires_at``, before ``variant`` ...)."""
     from relance.codec.standalone import standalone  # it imports avro's schemas too
 
     schema = standalone(full_name)
     fields = list(schema["fields"])
     writers = []
     while fields and "default" in fields[-1]:
-        fields.pop()
+        fields = _without(fields[:-1], ADDED_WITH.get(fields[-1]["name"], {}))
         writers.append(fastavro.parse_schema({**schema, "fields": list(fields)}))
     return tuple(writers)
 
@@ -190,7 +210,7 @@ class AvroOutputCodec:
         return write_avro(avro.RESULT_SCHEMA, result_to_avro(record))
 
     def decode_result(self, raw: bytes) -> Record:
-        return result_from_avro(read_avro(avro.RESULT_SCHEMA, raw))
+        return result_from_avro(read_evolved(avro.RESULT_SCHEMA, raw))
 
 
 AVRO_SHAPES: dict[str, tuple[Callable[[Mapping[str, Any]], Record], Callable[[Record], Record]]]

@@ -123,6 +123,10 @@ class ContactProfile:
     birthday: date | None = None
     subscription_ends_on: date | None = None
     sms_opt_in: bool | None = None  # marketing consent for SMS; email's is marketing_opt_in
+    first_name: str | None = None  # how messages greet the contact
+    # Free text a shop's templates may show (``recipient.attributes``): given, it replaces
+    # the map known; bounded by the scenario file's inputs (max_attributes ...).
+    attributes: dict[str, str] | None = None
 
     type: ClassVar[EventType] = "contact"
 

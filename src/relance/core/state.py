@@ -40,6 +40,10 @@ class Profile(_Value, frozen=True):
     # unsubscribe from one family is ``unsubscribed:<family>``: the stored form is unchanged.
     blocked: tuple[tuple[str, str, int], ...] = ()
     engaged_at: int | None = None  # the last open or click
+    # Last, and left out of the stored form while unset (``worker.store``), so the bytes of
+    # a state written before they existed do not change.
+    first_name: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()  # (key, value), as the profile gave them
 
     def updated(self, event: ContactProfile) -> Profile:
         """Upsert: fields the event leaves empty keep their known value. A newer consent
@@ -63,6 +67,9 @@ class Profile(_Value, frozen=True):
             sms_opt_in=event.sms_opt_in if event.sms_opt_in is not None else self.sms_opt_in,
             blocked=blocked,
             engaged_at=self.engaged_at,
+            first_name=event.first_name if event.first_name is not None else self.first_name,
+            attributes=(self.attributes if event.attributes is None
+                        else tuple(event.attributes.items())),
         )
 
     def engaged(self, event: Engagement) -> Profile:

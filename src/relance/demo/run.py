@@ -30,6 +30,7 @@ from relance.codec import avro
 from relance.core.events import Event
 from relance.demo.broker import EmbeddedBroker
 from relance.demo.mailsink import MailSink
+from relance.demo.outbox_index import INDEX
 from relance.demo.ports import free_port
 from relance.demo.processes import interrupted_by_signals, spawn, stop_processes
 from relance.demo.samples.traffic import Shop, session
@@ -42,6 +43,16 @@ SCENARIOS: Final = """\
 scenarios:
   cart_abandonment:   {delay: 20s, quiet_period: 1h}
   browse_abandonment: {delay: 30s, quiet_period: 1h}
+# Placeholders, as they say: a shop gives its own name, postal address and pages.
+brand:
+  name: Demo Shop (placeholder name)
+  address: |
+    1 Placeholder Street, 75000 Paris, France
+    (a placeholder address: set brand.address in your scenario file)
+  shop_url: https://shop.example/
+  cart_url: https://shop.example/cart/restore/{cart_id}
+  account_url: https://shop.example/account
+  support_email: help@shop.example
 """
 # Setting name -> the RELANCE_* variable naming that topic; names are the Settings defaults.
 TOPIC_SETTINGS: Final = ("topic_page_views", "topic_carts", "topic_orders", "topic_contacts",
@@ -213,7 +224,7 @@ def run_demo(outbox: Path, folder: Path, duration: float | None = None) -> int:
             broker.create_topics(TopicSpec(topic(name), PARTITIONS,
                                            compacted=name == "topic_contacts")
                                  for name in TOPIC_SETTINGS)
-            sink = stack.enter_context(MailSink(outbox))
+            sink = stack.enter_context(MailSink(outbox, index=True))
             pipeline = Pipeline(folder, broker, sink.port)
             stack.callback(pipeline.stop)
             pipeline.start()
@@ -238,6 +249,7 @@ def run_demo(outbox: Path, folder: Path, duration: float | None = None) -> int:
 
 def banner(pipeline: Pipeline, outbox: Path, duration: float | None) -> None:
     say(f"emails land in   {outbox}  (.eml files, any mail client opens them)")
+    say(f"outbox page      {outbox / INDEX}  (open it in a browser: every email caught)")
     say(f"worker metrics   http://127.0.0.1:{pipeline.worker_port}/metrics")
     say(f"sender metrics   http://127.0.0.1:{pipeline.sender_port}/metrics")
     say(f"gateway          {pipeline.gateway_url}  (the emails' unsubscribe and preference "

@@ -68,11 +68,14 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
         template=template,
         priority=scenario.priority,
         decided_at=at,
-        recipient=Recipient(profile.email, profile.locale, profile.timezone, profile.phone),
+        recipient=Recipient(profile.email, profile.locale, profile.timezone, profile.phone,
+                            profile.first_name,
+                            dict(profile.attributes) if profile.attributes else None),
         payload=candidate.payload,
         variant=variant,
         expires_at=(None if scenario.stale_after_ms is None
                     else started_at + scenario.stale_after_ms),
+        marketing=scenario.is_marketing,
     )
     state = state._replace(last_sent=state.with_sent(candidate.scenario, at))
     if not scenario.transactional and scenario.channel in policy.caps:
