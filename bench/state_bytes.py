@@ -19,7 +19,7 @@ from relance.codec import catalog as catalog_codec
 from relance.codec.json import decode
 from relance.core.engine import Engine
 from relance.core.events import CatalogUpdate, Event
-from relance.core.scenarios import DEFAULT_CONFIG
+from relance.core.scenarios import DEFAULT_CONFIG, InputRules
 from relance.demo.samples.traffic import generate
 from relance.errors import InvalidEventError
 from relance.scenario_file import load_config_file
@@ -28,16 +28,17 @@ from relance.worker.store import Stored, encode_stored
 OFFSETS = (240_000,) * 5
 
 
-def events_of(path: str | None, contacts: int) -> Iterator[Event | CatalogUpdate]:
+def events_of(path: str | None, contacts: int,
+              rules: InputRules) -> Iterator[Event | CatalogUpdate]:
     if path is None:
         yield from generate(contacts)
         return
     with Path(path).open("rb") as lines:
         for line in lines:
             try:
-                yield decode(line)
+                yield decode(line, rules=rules)
             except InvalidEventError:
-                yield catalog_codec.decode(line)
+                yield catalog_codec.decode(line, rules=rules)
 
 
 def main() -> None:
@@ -48,7 +49,7 @@ def main() -> None:
                         help="generated shoppers when no events file is given")
     args = parser.parse_args()
     engine = Engine(DEFAULT_CONFIG if args.config is None else load_config_file(args.config))
-    for item in events_of(args.events, args.contacts):
+    for item in events_of(args.events, args.contacts, engine.config.inputs):
         if isinstance(item, CatalogUpdate):
             engine.feed_catalog(item)
         else:

@@ -22,6 +22,38 @@ DELIVERY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0
 
 
 @dataclass(frozen=True, slots=True)
+class ConversionMetrics:
+    """What marketing brought in (``core.attribution``), against its holdouts: labels are
+    scenario and variant names (from the scenario file) and currencies (three letters, any
+    other code counted as ``other``). Held-out decisions are ``relance_suppressions_total``
+    with reason ``holdout``."""
+
+    sends: Counter
+    conversions: Counter
+    revenue: Counter
+    holdout_conversions: Counter
+    holdout_revenue: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry, prefix: str = "relance") -> ConversionMetrics:
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(f"{prefix}_{name}", doc, labels, registry=registry)
+
+        return cls(
+            sends=counter("sends", "Marketing messages decided, by scenario and experiment "
+                          "variant (none: no experiment).", "scenario", "variant"),
+            conversions=counter("conversions", "Orders attributed to a marketing message.",
+                                "scenario", "variant"),
+            revenue=counter("revenue", "The totals of the orders attributed to a marketing "
+                            "message.", "scenario", "variant", "currency"),
+            holdout_conversions=counter("holdout_conversions", "Orders of contacts held out "
+                                        "of a scenario, within its window.", "scenario"),
+            holdout_revenue=counter("holdout_revenue", "The totals of the holdout "
+                                    "conversions.", "scenario", "currency"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Metrics:
     events_consumed: Counter
     events_applied: Counter
@@ -41,6 +73,7 @@ class Metrics:
     state_recovery: Gauge
     oldest_undelivered: Gauge
     build_info: Gauge
+    conversions: ConversionMetrics
 
     @classmethod
     def create(cls, registry: CollectorRegistry, prefix: str = "relance",
@@ -95,6 +128,7 @@ class Metrics:
                                      "oldest undelivered one; 0 when none.", ["channel"],
                                      registry=registry),
             build_info=build_info,
+            conversions=ConversionMetrics.create(registry, prefix),
         )
 
 

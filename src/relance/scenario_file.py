@@ -44,9 +44,10 @@ _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priori
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
                 "cross_sell", "digest", "when", "exit_when", "on_hold", "experiment",
-                "family", "enabled")
+                "family", "enabled", "attribution")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-_STEP_KEYS: Final = ("delay", "template")
+_STEP_KEYS: Final = ("delay", "template", "if", "unless")
+_ENGAGED: Final = ("opened", "clicked")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
 # Keys only some kinds have.
 _ONLY: Final[dict[str, tuple[str, ...]]] = {
@@ -154,11 +155,14 @@ def _steps(reader: _Reader, node: yaml.Node, where: str, template: str) -> tuple
         entries = reader.mapping(step_node, here)
         delay: int | None = None
         step_template = template
+        engaged: tuple[bool, str] | None = None
         for key, (key_node, value_node) in entries.items():
             if key == "delay":
                 delay = reader.duration(value_node, f"{here}.delay")
             elif key == "template":
                 step_template = reader.name(value_node, f"{here}.template", "template") or ""
+            elif key in ("if", "unless"):
+                engaged = _engaged(reader, value_node, f"{here}.{key}", key == "if", index)
             else:
                 reader.problem(key_node, f"{here}.{key}",
                                f"unknown key (allowed: {', '.join(_STEP_KEYS)})")
@@ -168,8 +172,33 @@ def _steps(reader: _Reader, node: yaml.Node, where: str, template: str) -> tuple
             if steps and delay <= steps[-1].delay_ms:
                 reader.problem(entries["delay"][1], f"{here}.delay", "step delays count from "
                                "the trigger and must increase from one step to the next")
-            steps.append(Step(delay, step_template))
+            steps.append(Step(delay, step_template, engaged))
     return tuple(steps)
+
+
+def _engaged(reader: _Reader, node: yaml.Node, here: str, wanted: bool,
+             index: int) -> tuple[bool, str] | None:
+    """A step's ``if: opened`` or ``unless: clicked``: about the journey's last message."""
+    value = reader.scalar(node, here)
+    if value not in _ENGAGED:
+        reader.problem(node, here, f"must be opened or clicked, not {value!r}")
+        return None
+    if index == 0:
+        reader.problem(node, here, "the first step has no message before it to look at")
+        return None
+    return wanted, value
+
+
+def _attribution(reader: _Reader, node: yaml.Node, here: str) -> dict[str, int]:
+    """A scenario's ``attribution: {after_send: 5d, after_click: 1d}``."""
+    fields: dict[str, int] = {}
+    for key, (key_node, value_node) in reader.mapping(node, here).items():
+        if key in ("after_send", "after_click"):
+            reader.duration_into(fields, f"{key}_ms", value_node, f"{here}.{key}")
+        else:
+            reader.problem(key_node, f"{here}.{key}",
+                           "unknown key (allowed: after_send, after_click)")
+    return fields
 
 
 def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
@@ -244,6 +273,8 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
             fields["days_before"] = _days_before(reader, value_node, here)
         elif key == "experiment":
             fields["experiment"] = _experiment(reader, value_node, here)
+        elif key == "attribution":
+            fields.update(_attribution(reader, value_node, here))
         elif key == "family":
             value = reader.scalar(value_node, here)
             if value not in FAMILIES:
@@ -435,10 +466,41 @@ def _policy(reader: _Reader, node: yaml.Node) -> Policy:
                 except ValueError as exc:
                     reader.problem(span_node, f"{here}.{channel}", str(exc))
             fields["quiet_hours"] = hours
+        elif key == "attribution":
+            value = reader.scalar(value_node, here)
+            if value not in _MODELS:
+                reader.problem(value_node, here, f"must be one of {', '.join(_MODELS)}, "
+                               f"not {value!r}")
+            else:
+                fields["attribution"] = value
+        elif key == "sunset":
+            fields.update(_sunset(reader, value_node, here))
         else:
-            reader.problem(key_node, here,
-                           "unknown key (allowed: arbitration_window, caps, quiet_hours)")
+            reader.problem(key_node, here, "unknown key (allowed: arbitration_window, caps, "
+                           "quiet_hours, attribution, sunset)")
     return Policy(**fields)
+
+
+_MODELS: Final = ("last_touch", "first_touch", "none")
+
+
+def _sunset(reader: _Reader, node: yaml.Node, here: str) -> dict[str, int]:
+    """``sunset: {after_sends: 10}`` or ``{after_days: 90}`` (or both: the first reached)."""
+    fields: dict[str, int] = {}
+    for key, (key_node, value_node) in reader.mapping(node, here).items():
+        if key not in ("after_sends", "after_days"):
+            reader.problem(key_node, f"{here}.{key}",
+                           "unknown key (allowed: after_sends, after_days)")
+            continue
+        value = reader.scalar(value_node, f"{here}.{key}")
+        if type(value) is not int or value < 1:
+            reader.problem(value_node, f"{here}.{key}",
+                           f"must be a whole number of at least 1, not {value!r}")
+        elif key == "after_sends":
+            fields["sunset_after_sends"] = value
+        else:
+            fields["sunset_after_ms"] = value * DAY_MS
+    return fields
 
 
 # Key -> (field of InputRules, kind): durations are written like other durations.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import ssl
 import threading
 import urllib.parse
@@ -18,7 +19,7 @@ from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.wire import EventCodec, event_codec
 from relance.core.catalog import Catalog
-from relance.core.commands import Deferral, Outcome, SendCommand
+from relance.core.commands import Attribution, Deferral, Outcome, SendCommand
 from relance.core.events import FAMILIES, Engagement, Event, EventType
 from relance.core.scenarios import Config, InputRules
 from relance.errors import ConfigError, ConfigProblem
@@ -51,6 +52,9 @@ from relance.tokens import parse_keys
 from relance.worker.build import build_loop, inputs_of, wall_clock_ms
 
 log = logging.getLogger(__name__)
+# A currency as a metric label: an ISO 4217 code; anything else is counted as "other", so
+# that what a shop sends cannot grow the label set.
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def output_codec(settings: Settings) -> OutputCodec:
@@ -100,10 +104,26 @@ class MetricsObserver:
             self.metrics.commands_decided.labels(outcome.scenario).inc()
             lag = max(0.0, (wall_now_ms - outcome.decided_at) / 1000)
             self.metrics.deadline_to_command.labels(outcome.scenario).observe(lag)
+            if outcome.marketing:
+                self.metrics.conversions.sends.labels(outcome.scenario,
+                                                      outcome.variant or "none").inc()
+        elif isinstance(outcome, Attribution):
+            self.attributed(outcome)
         elif isinstance(outcome, Deferral):
             self.metrics.deferrals.labels(outcome.scenario, outcome.reason).inc()
         else:
             self.metrics.suppressions.labels(outcome.scenario, outcome.reason).inc()
+
+    def attributed(self, outcome: Attribution) -> None:
+        conversions = self.metrics.conversions
+        currency = outcome.currency if _CURRENCY.fullmatch(outcome.currency) else "other"
+        if outcome.holdout:
+            conversions.holdout_conversions.labels(outcome.scenario).inc()
+            conversions.holdout_revenue.labels(outcome.scenario, currency).inc(outcome.revenue)
+        else:
+            variant = outcome.variant or "none"
+            conversions.conversions.labels(outcome.scenario, variant).inc()
+            conversions.revenue.labels(outcome.scenario, variant, currency).inc(outcome.revenue)
 
     def pending(self, deadlines: int) -> None:
         self.metrics.deadlines_pending.set(deadlines)

@@ -517,7 +517,7 @@ def test_an_event_keeps_every_part_of_the_state_it_does_not_change() -> None:
     from relance.core.state import ContactState
 
     kept = ("profile", "last_sent", "watching", "categories", "interests", "pending", "sends",
-            "seen")
+            "seen", "reach")
     full = ContactState("c1").\
         _replace(**{name: f"<{name}>" for name in kept})
     fields = set(ContactState.__struct_fields__)

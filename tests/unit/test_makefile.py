@@ -34,7 +34,8 @@ def test_make_replay_prints_only_the_decided_commands_on_stdout() -> None:
 
 def test_make_replay_passes_its_args_to_relance_simulate() -> None:
     explained = make("replay", "ARGS=--explain").stdout.splitlines()
-    assert {orjson.loads(line)["outcome"] for line in explained} == {"sent", "suppressed"}
+    assert {orjson.loads(line)["outcome"] for line in explained} == {"sent", "suppressed",
+                                                                          "attributed"}
 
 
 def test_make_demo_passes_its_args_to_relance_demo() -> None:

@@ -7,10 +7,12 @@ from dataclasses import fields
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from relance.metrics import Metrics
+from relance.metrics import ConversionMetrics, Metrics
 
 # "version" is relance_build_info's: one value per process.
-BOUNDED_LABELS = {"topic", "reason", "scenario", "channel", "outcome", "result", "le", "version"}
+# variant: from the scenario file; currency: three letters or "other" (wiring.MetricsObserver).
+BOUNDED_LABELS = {"topic", "reason", "scenario", "channel", "outcome", "result", "le", "version",
+                  "variant", "currency"}
 
 
 @pytest.fixture
@@ -84,13 +86,17 @@ def test_names_follow_conventions_and_no_label_can_carry_a_contact(
                         "relance_commands_decided_total", "relance_suppressions_total",
                         "relance_deliveries_total", "relance_deferrals_total",
                         "relance_events_applied_total", "relance_delivery_attempts_total",
-                        "relance_duplicate_events_total"}
+                        "relance_duplicate_events_total", "relance_sends_total",
+                        "relance_conversions_total", "relance_revenue_total",
+                        "relance_holdout_conversions_total", "relance_holdout_revenue_total"}
     assert histograms == {"relance_deadline_to_command_seconds",
                           "relance_command_to_delivery_seconds"}
     assert types["relance_deadlines_pending"] == "gauge"
     assert types["relance_oldest_undelivered_seconds"] == "gauge"
     assert types["relance_build_info"] == "gauge"
-    declared = {label for field in fields(metrics)
-                for label in getattr(metrics, field.name)._labelnames}
+    families = [getattr(metrics, field.name) for field in fields(metrics)]
+    families += [getattr(metrics.conversions, field.name) for field in fields(ConversionMetrics)]
+    declared = {label for family in families if not isinstance(family, ConversionMetrics)
+                for label in family._labelnames}
     assert declared <= BOUNDED_LABELS
     assert not any("contact" in label or label.endswith("_id") for label in declared)

@@ -78,7 +78,7 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "template, transactional, statuses, send_at, min_views, days_before, window, "
         "if_ordered, otherwise, min_drop_percent, cross_sell, digest, when, exit_when, on_hold, "
         "experiment, family, "
-        "enabled)",
+        "enabled, attribution)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email, sms)",
         "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario: give its kind (one of "

@@ -221,8 +221,14 @@ def test_explain_prints_every_decision_with_its_reason() -> None:
                      "--config", str(examples / "catalogue.yaml"),
                      "--until", "2024-05-04T00:00:00Z", "--explain")
     decisions = [orjson.loads(line) for line in result.stdout.splitlines()]
-    assert len(decisions) == 14  # 13 commands and one suppression
-    assert {d["outcome"] for d in decisions} == {"sent", "suppressed"}
+    assert len(decisions) == 15  # 13 commands, one suppression, one order attributed
+    assert {d["outcome"] for d in decisions} == {"sent", "suppressed", "attributed"}
+    (order,) = [d for d in decisions if d["outcome"] == "attributed"]
+    welcome = next(d for d in decisions if d["outcome"] == "sent" and
+                   (d["contact_id"], d["scenario"], d["step"]) == ("bob", "welcome", 1))
+    assert (order["order_id"], order["command_id"], order["touch"]) == (
+        "o-1", welcome["command_id"], "sent")
+    decisions.remove(order)
     (held,) = [d for d in decisions if d["outcome"] == "suppressed"]
     assert (held["contact_id"], held["scenario"], held["reason"]) == (
         "cy", "search_abandonment", "no_consent")

@@ -21,7 +21,8 @@ COMMAND_NAMESPACE: Final = uuid.UUID("5b0f3c3e-8d1a-4f43-9a55-6a3c1b2f7e10")
 
 SuppressionReason = Literal["quiet_period", "no_address", "no_consent", "stale", "digested",
                             "unsubscribed", "bounced", "complained", "lower_priority", "holdout",
-                            "frequency_cap"]
+                            "frequency_cap", "unengaged", "opened", "clicked", "not_opened",
+                            "not_clicked"]
 
 
 _NAMESPACE_BYTES: Final = COMMAND_NAMESPACE.bytes
@@ -126,12 +127,42 @@ class Deferral(msgspec.Struct, frozen=True, gc=False):
     step: int = 1
 
 
-Outcome = SendCommand | Suppression | Deferral
+class Attribution(msgspec.Struct, frozen=True, gc=False):
+    """An order placed within a marketing message's window (``core.attribution``): the
+    message's conversion, or its holdout's when the contact was held out of it.
+    ``decided_at`` is the order's time; ``touch`` says which window: ``sent`` or
+    ``clicked``."""
+
+    command_id: str
+    contact_id: str
+    scenario: str
+    step: int
+    variant: str | None
+    holdout: bool
+    touch: Literal["sent", "clicked"]
+    order_id: str
+    revenue: float
+    currency: str
+    decided_at: int
+
+    def to_record(self) -> dict[str, Any]:
+        return {"outcome": "attributed", "contact_id": self.contact_id,
+                "order_id": self.order_id, "revenue": self.revenue,
+                "currency": self.currency, "command_id": self.command_id,
+                "scenario": self.scenario, "step": self.step, "variant": self.variant,
+                "holdout": self.holdout, "touch": self.touch,
+                "decided_at": to_iso(self.decided_at)}
+
+
+Outcome = SendCommand | Suppression | Deferral | Attribution
 
 
 def decision_record(outcome: Outcome) -> dict[str, Any]:
     """What became of a candidate, for the decisions topic and ``simulate --explain``:
-    ``sent`` (with its channel and template) or ``suppressed`` with the reason."""
+    ``sent`` (with its channel and template) or ``suppressed`` with the reason; or an
+    order ``attributed`` to a message."""
+    if isinstance(outcome, Attribution):
+        return outcome.to_record()
     sent = isinstance(outcome, SendCommand)
     return {
         "command_id": outcome.command_id, "contact_id": outcome.contact_id,

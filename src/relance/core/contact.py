@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import msgspec
 
-from relance.core import events
+from relance.core import engagement, events
 from relance.core.catalog import Catalog
 from relance.core.commands import Candidate, Deferral, Outcome, SendCommand, Suppression, command_id
 from relance.core.detectors import activity as activity_detector
@@ -78,9 +78,10 @@ def on_event(state: ContactState, event: Event, config: Config,
     if type(event) is Engagement:
         # Its exits (exit_when: [{type: engagement, kind: click}]) apply, like any event's.
         profile = state.profile.engaged(event)
-        if profile is state.profile and journeys is state.journeys:
+        reach = engagement.on_engagement(state.reach, event)
+        if profile is state.profile and journeys is state.journeys and reach is state.reach:
             return state
-        return state._replace(profile=profile, journeys=journeys)
+        return state._replace(profile=profile, journeys=journeys, reach=reach)
     if type(event) is ContactProfile:
         profile = state.profile.updated(event)
         journeys = birthday_detector.on_profile(state.profile, profile, journeys,
@@ -144,7 +145,8 @@ def on_event(state: ContactState, event: Event, config: Config,
         journeys = _timed(journeys, state, config)
     # Positional, for speed (once per event): every field of ContactState, in order.
     return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
-                        watching, categories, interests, state.pending, state.sends, state.seen)
+                        watching, categories, interests, state.pending, state.sends, state.seen,
+                        state.reach)
 
 
 def _timed(journeys: tuple[Journey, ...], state: ContactState,
@@ -173,6 +175,7 @@ def on_due(state: ContactState, now: int, config: Config,
             state, outcome, following = _fire(state, due, scenario, catalog, config)
             if outcome is not None:
                 outcomes.append(outcome)
+                state = engagement.reached(state, outcome, config)
         rest = tuple(j for j in state.journeys if j is not due)
         journeys = rest if following is None else (*rest, following)
         state = _ended(state._replace(journeys=journeys), config)
@@ -197,6 +200,10 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
     if _stale(due, scenario):
         return state, Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at,
                                   due.step), None
+    unmet = engagement.unmet(state, due, config)
+    if unmet is not None:
+        return state, Suppression(cid, state.contact_id, due.scenario, unmet, due.due_at,
+                                  due.step), following
     winner = arbitration.outranked_until(state, due, scenario, config)
     if winner is not None:
         if scenario.on_hold == "defer":

@@ -11,12 +11,14 @@ from typing import Final, Protocol
 
 import msgspec
 
+from relance.core.attribution import on_order
 from relance.core.catalog import Catalog
 from relance.core.commands import Outcome
 from relance.core.contact import on_due, on_input
 from relance.core.detectors.price import on_price
 from relance.core.detectors.stock import on_restock
 from relance.core.due import DueIndex
+from relance.core.engagement import let_go
 from relance.core.events import CatalogUpdate, Event, Order
 from relance.core.scenarios import Config
 from relance.core.state import ContactState
@@ -109,6 +111,12 @@ class Engine:
         duplicate = taken is None
         if taken is not None:
             state = taken
+            if state.reach is not None and state.reach.touches:
+                state = let_go(state, event.occurred_at, self.config)
+                if type(event) is Order:
+                    state, attributed = on_order(state, event, self.config)
+                    if attributed is not None:
+                        outcomes.append(attributed)
         if state is not before:
             self.states[key] = state
             self.due.schedule(key, state.next_due)

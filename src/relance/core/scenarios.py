@@ -39,10 +39,14 @@ TRIGGERS: Final[dict[str, frozenset[str]]] = {
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One message of a scenario: sent ``delay_ms`` after the trigger, with its template."""
+    """One message of a scenario: sent ``delay_ms`` after the trigger, with its template;
+    ``engaged``, when set, is its condition on the journey's last message sent: (True,
+    "opened") for ``if: opened``, (False, "clicked") for ``unless: clicked``
+    (``core.engagement``)."""
 
     delay_ms: int
     template: str
+    engaged: tuple[bool, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,10 @@ class Scenario:
     # None: those of a scenario that is not transactional. A digest skips contact policy
     # like a transactional scenario, yet is marketing when one of its members is.
     marketing: bool | None = None
+    # Attribution windows (``core.attribution``): an order placed so long after the message
+    # was sent, or after it was clicked, is the message's.
+    after_send_ms: int = 5 * DAY_MS
+    after_click_ms: int = DAY_MS
 
     @property
     def is_marketing(self) -> bool:
@@ -121,6 +129,16 @@ class Policy:
     caps: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
     # Per channel: local (start, end) minutes when no marketing message goes out.
     quiet_hours: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # Which message an order is attributed to: "last_touch", "first_touch" or "none".
+    attribution: str = "last_touch"
+    # The sunset rule: no marketing for a contact sent so many marketing messages, or sent
+    # them for so long, without an open or a click since (None: no limit).
+    sunset_after_sends: int | None = None
+    sunset_after_ms: int | None = None
+
+    @property
+    def sunsets(self) -> bool:
+        return self.sunset_after_sends is not None or self.sunset_after_ms is not None
 
 
 @dataclass(frozen=True)
@@ -179,6 +197,10 @@ class Config:
     browsing: frozenset[str] = field(init=False, repr=False, compare=False)
     # Whether a message offers related products (learnt from every order), or none does.
     relates: bool = field(init=False, repr=False, compare=False)
+    # Whether marketing messages are remembered (``state.Touch``): for attribution, or for
+    # a step that depends on engagement; and how long one is of use.
+    touching: bool = field(init=False, repr=False, compare=False)
+    touch_kept_ms: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_kind = {kind: tuple(s for s in self.scenarios if s.kind == kind) for kind in KINDS}
@@ -194,6 +216,12 @@ class Config:
             s.name for s in (*by_kind["browse_abandonment"], *by_kind["category_abandonment"])))
         object.__setattr__(self, "relates", any(
             s.kind in ("cross_sell", "welcome") or s.cross_sell for s in self.scenarios))
+        conditioned = [s for s in self.scenarios if any(step.engaged for step in s.steps)]
+        object.__setattr__(self, "touching",
+                           self.policy.attribution != "none" or bool(conditioned))
+        object.__setattr__(self, "touch_kept_ms", max((
+            *(max(s.after_send_ms, s.after_click_ms) for s in self.scenarios),
+            *(s.steps[-1].delay_ms - s.steps[0].delay_ms for s in conditioned)), default=0))
 
     def enabled(self) -> Iterator[Scenario]:
         yield from self.scenarios

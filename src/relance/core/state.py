@@ -175,6 +175,34 @@ class Journey(_Value, frozen=True):
     data: dict[str, Any] | None = None
 
 
+class Touch(_Value, frozen=True):
+    """A marketing message the contact was sent (or, in an experiment's holdout, would have
+    been), kept for attribution and for the steps that depend on engagement: ``command`` is
+    its command id's 16 bytes, ``opened_at`` and ``clicked_at`` its latest open and click
+    (0: none)."""
+
+    scenario: str
+    step: int
+    command: bytes
+    at: int
+    variant: str | None = None
+    holdout: bool = False
+    opened_at: int = 0
+    clicked_at: int = 0
+
+
+class Reach(_Value, frozen=True):
+    """What marketing did with the contact lately (``core.engagement``): the last few
+    messages (``Touch``), the fingerprints of the orders attributed lately (8 bytes each),
+    and for the sunset rule, the marketing messages sent since the last open or click and
+    the time of the first of them."""
+
+    touches: tuple[Touch, ...] = ()
+    orders: bytes = b""
+    unanswered: int = 0
+    unanswered_since: int = 0
+
+
 class ContactState(_Value, frozen=True):
     contact_id: str
     profile: Profile = Profile()
@@ -196,6 +224,8 @@ class ContactState(_Value, frozen=True):
     # skipped. Last, and left out of the stored form while empty, so the bytes of a state
     # written before it existed do not change.
     seen: bytes = b""
+    # After ``seen``, and left out of the stored form while None, for the same reason.
+    reach: Reach | None = None
 
     @property
     def next_due(self) -> int | None:

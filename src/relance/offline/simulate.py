@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import multiprocessing
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
@@ -32,7 +32,7 @@ import orjson
 from relance.codec import catalog as catalog_codec
 from relance.codec.json import decode, envelope
 from relance.codec.limits import too_far_ahead
-from relance.core.commands import Deferral, Outcome, SendCommand, decision_record
+from relance.core.commands import Attribution, Deferral, Outcome, SendCommand, decision_record
 from relance.core.engine import Engine
 from relance.core.events import Order
 from relance.core.scenarios import Config
@@ -82,11 +82,19 @@ class Summary:
     commands: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[tuple[str, str]] = field(default_factory=Counter)
     deferred: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Orders attributed, by (scenario, held out); their revenue by (scenario, held out,
+    # currency).
+    conversions: Counter[tuple[str, bool]] = field(default_factory=Counter)
+    revenue: defaultdict[tuple[str, bool, str], float] = field(
+        default_factory=lambda: defaultdict(float))
     seconds: float = 0.0
 
     def count(self, outcome: Outcome) -> None:
         if isinstance(outcome, SendCommand):
             self.commands[outcome.scenario] += 1
+        elif isinstance(outcome, Attribution):
+            self.conversions[outcome.scenario, outcome.holdout] += 1
+            self.revenue[outcome.scenario, outcome.holdout, outcome.currency] += outcome.revenue
         elif isinstance(outcome, Deferral):
             self.deferred[outcome.reason, outcome.scenario] += 1
         else:
@@ -99,12 +107,16 @@ class Summary:
         self.commands.update(other.commands)
         self.suppressed.update(other.suppressed)
         self.deferred.update(other.deferred)
+        self.conversions.update(other.conversions)
+        for key, total in other.revenue.items():
+            self.revenue[key] += total
 
     def lines(self) -> list[str]:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
         return [
             f"events read: {self.events}, invalid lines: {self.invalid}, "
             f"duplicates: {self.duplicates}, {rate:,.0f} events/s",
+            *self._attributed(),
             "commands: " + _counts(self.commands),
             "suppressed: " + (", ".join(
                 f"{reason}={n} ({_counts(by_scenario)})"
@@ -112,6 +124,22 @@ class Summary:
         ] + (["deferred: " + ", ".join(
             f"{reason}={n} ({_counts(by_scenario)})"
             for reason, n, by_scenario in _by_reason(self.deferred))] if self.deferred else [])
+
+    def _attributed(self) -> list[str]:
+        """``attributed: cart_abandonment=3 (EUR 120.00), ...`` and the same for holdouts."""
+        lines = []
+        for held, title in ((False, "attributed orders"), (True, "holdout orders")):
+            counts = {s: n for (s, h), n in self.conversions.items() if h is held}
+            if counts:
+                lines.append(f"{title}: " + ", ".join(
+                    f"{scenario}={n} ({_revenue(self.revenue, scenario, held)})"
+                    for scenario, n in sorted(counts.items())))
+        return lines
+
+
+def _revenue(revenue: dict[tuple[str, bool, str], float], scenario: str, held: bool) -> str:
+    return ", ".join(f"{currency} {total:.2f}" for (s, h, currency), total
+                     in sorted(revenue.items()) if s == scenario and h is held)
 
 
 

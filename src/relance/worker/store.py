@@ -26,22 +26,30 @@ _DECODE = msgspec.msgpack.Decoder(Stored).decode
 
 
 _PROFILE_ADDED = 2  # first_name, attributes: the profile's fields added last
+# The state's fields added last (seen, reach), each left out while it and those after it
+# are at their defaults.
+_STATE_ADDED = 2
 
 
 def encode_stored(stored: Stored) -> bytes:
     state = stored.state
     profile = state.profile
-    if profile.first_name is not None or profile.attributes:
-        if state.seen:
-            return _ENCODE(stored)
-        return _ENCODE((stored.partition, stored.offsets, msgspec.structs.astuple(state)[:-1]))
+    if state.reach is not None and (profile.first_name is not None or profile.attributes):
+        return _ENCODE(stored)
     # Fields a state does not use are written as before they existed, field for field
     # (msgspec's omit_defaults leaves array_like structs whole), so its bytes do not change:
-    # the profile without its last fields, the state without ``seen`` while it is empty.
+    # the profile without its last fields, the state without ``seen`` and ``reach`` while
+    # they are empty.
     fields = msgspec.structs.astuple(state)
+    kept = len(fields) - _STATE_ADDED
+    if state.reach is not None:
+        kept = len(fields)
+    elif state.seen:
+        kept += 1
+    if profile.first_name is not None or profile.attributes:
+        return _ENCODE((stored.partition, stored.offsets, fields[:kept]))
     short = msgspec.structs.astuple(profile)[:-_PROFILE_ADDED]
-    return _ENCODE((stored.partition, stored.offsets,
-                    (fields[0], short, *(fields[2:] if state.seen else fields[2:-1]))))
+    return _ENCODE((stored.partition, stored.offsets, (fields[0], short, *fields[2:kept])))
 
 
 def decode_stored(raw: bytes) -> Stored:

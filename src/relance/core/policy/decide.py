@@ -3,10 +3,11 @@
 Checks run in this order, and the first that fails names the reason: a known address (an
 email address, or a phone number for the sms channel); no unsubscribe (from the channel's
 marketing or the scenario's family), hard bounce or spam complaint on the channel (from the
-engagement topic); marketing consent; the scenario's quiet period; last, an experiment's
-holdout. A transactional scenario (an order confirmation) needs only the address. The quiet
-period holds back a scenario's first step; the later steps of a journey already under way
-are its own follow-ups.
+engagement topic); marketing consent; the sunset rule (``sunset``: no open or click in
+the last so many marketing messages or days); the scenario's quiet period; last, an
+experiment's holdout. A transactional scenario (an order confirmation) needs only the
+address. The quiet period holds back a scenario's first step; the later steps of a journey
+already under way are its own follow-ups.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from relance.core.commands import (
     Recipient,
     SendCommand,
     Suppression,
+    SuppressionReason,
 )
 from relance.core.policy.pacing import KEPT_MS, SENDS_KEPT, cap_until, quiet_until
+from relance.core.policy.sunset import unengaged
 from relance.core.scenarios import Policy, Scenario
 from relance.core.state import ContactState
 
@@ -34,19 +37,8 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
         return state, Suppression(cid, state.contact_id, candidate.scenario, "no_address", at,
                                   candidate.step)
     if not scenario.transactional:
-        blocked = profile.blocked_on(scenario.channel, scenario.family)
-        if blocked is not None:
-            return state, Suppression(cid, state.contact_id, candidate.scenario,
-                                      blocked,  # type: ignore[arg-type]  # one of _BLOCKS
-                                      at, candidate.step)
-        if not profile.consents(scenario.channel):
-            return state, Suppression(cid, state.contact_id, candidate.scenario, "no_consent",
-                                      at, candidate.step)
-        last = state.sent_at(candidate.scenario)
-        if candidate.step == 1 and last is not None and at - last < scenario.quiet_period_ms:
-            return state, Suppression(cid, state.contact_id, candidate.scenario, "quiet_period",
-                                      at, candidate.step)
-        held = _paced(state, candidate, scenario, policy, cid)
+        held = _refused(state, candidate, scenario, policy, cid) or _paced(
+            state, candidate, scenario, policy, cid)
         if held is not None:
             return state, held
     variant: str | None = None
@@ -82,6 +74,27 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
         state = state._replace(sends=(*(s for s in state.sends if at - s[1] < KEPT_MS),
                                       (scenario.channel, at))[-SENDS_KEPT:])
     return state, command
+
+
+def _refused(state: ContactState, candidate: Candidate, scenario: Scenario, policy: Policy,
+             cid: str) -> Suppression | None:
+    """A marketing candidate's checks before pacing: unsubscribes and the like, consent,
+    the sunset rule, the quiet period; ``None`` when they pass."""
+    at, profile = candidate.due_at, state.profile
+    reason: SuppressionReason | None = None
+    blocked = profile.blocked_on(scenario.channel, scenario.family)
+    if blocked is not None:
+        reason = blocked  # type: ignore[assignment]  # one of state._BLOCKS' reasons
+    elif not profile.consents(scenario.channel):
+        reason = "no_consent"
+    elif policy.sunsets and unengaged(state, policy, at):
+        reason = "unengaged"
+    else:
+        last = state.sent_at(candidate.scenario)
+        if candidate.step == 1 and last is not None and at - last < scenario.quiet_period_ms:
+            reason = "quiet_period"
+    return None if reason is None else Suppression(cid, state.contact_id, candidate.scenario,
+                                                   reason, at, candidate.step)
 
 
 def _paced(state: ContactState, candidate: Candidate, scenario: Scenario, policy: Policy,
