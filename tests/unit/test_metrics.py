@@ -100,3 +100,37 @@ def test_names_follow_conventions_and_no_label_can_carry_a_contact(
                 for label in family._labelnames}
     assert declared <= BOUNDED_LABELS
     assert not any("contact" in label or label.endswith("_id") for label in declared)
+
+
+def test_the_observer_counts_sends_conversions_and_revenue_by_variant_and_holdout(
+        registry: CollectorRegistry, metrics: Metrics) -> None:
+    from relance.core.commands import Attribution, Recipient, SendCommand
+    from relance.wiring import MetricsObserver
+
+    observer = MetricsObserver(metrics)
+    recipient = Recipient("a@example.com", None, None)
+    for variant, marketing in ((None, True), ("soon", True), (None, False)):
+        observer.decided(SendCommand("id", "c1", "cart_abandonment", 1, "email", "t", 1, 0,
+                                     recipient, {}, variant, marketing=marketing), 0)
+
+    def credit(variant: str | None, holdout: bool, revenue: float, currency: str) -> None:
+        observer.decided(Attribution("id", "c1", "cart_abandonment", 1, variant, holdout,
+                                     "sent", "o-1", revenue, currency, 0), 0)
+
+    credit(None, False, 10.0, "EUR")
+    credit("soon", False, 2.5, "EUR")
+    credit("soon", False, 1.0, "a currency of its own")
+    credit(None, True, 7.0, "EUR")
+    sends = "relance_sends_total"
+    assert value(registry, sends, scenario="cart_abandonment", variant="none") == 1
+    assert value(registry, sends, scenario="cart_abandonment", variant="soon") == 1
+    assert value(registry, "relance_conversions_total", scenario="cart_abandonment",
+                 variant="soon") == 2
+    assert value(registry, "relance_revenue_total", scenario="cart_abandonment",
+                 variant="none", currency="EUR") == 10.0
+    assert value(registry, "relance_revenue_total", scenario="cart_abandonment",
+                 variant="soon", currency="other") == 1.0
+    assert value(registry, "relance_holdout_conversions_total",
+                 scenario="cart_abandonment") == 1
+    assert value(registry, "relance_holdout_revenue_total", scenario="cart_abandonment",
+                 currency="EUR") == 7.0

@@ -191,6 +191,7 @@ def test_the_small_catalogue_case_in_the_readme() -> None:
                            "browse_abandonment=1, cart_abandonment=2, order_confirmation=2, "
                            "search_abandonment=1, welcome=5")
     assert summary[-1] == "relance simulate: suppressed: no_consent=1 (search_abandonment=1)"
+    assert summary[-3] == "relance simulate: attributed orders: welcome=1 (EUR 89.90)"
     decided = {(r["contact_id"], r["scenario"], r["step"]): r["decided_at"]
                for r in map(orjson.loads, result.stdout.splitlines())}
     assert decided["dan", "birthday", 1] == "2024-05-03T00:00:00.000Z"

@@ -58,3 +58,19 @@ def test_state_values_are_immutable() -> None:
 def test_a_state_stored_with_fewer_fields_reads_with_the_defaults() -> None:
     older = msgspec.msgpack.encode([0, [5], ["c1"]])
     assert decode_stored(older).state == ContactState("c1")
+
+
+def test_a_state_with_what_marketing_reached_reads_back_whatever_else_it_uses() -> None:
+    from relance.core.state import Reach, Touch
+
+    reach = Reach((Touch("cart_abandonment", 1, bytes(range(16)), 9, "soon", False, 10, 11),
+                   Touch("cart_abandonment", 2, bytes(16), 12, None, True)), b"8bytes!!", 2, 9)
+    plain = a_full_state()._replace(reach=reach)
+    for state in (plain, plain._replace(seen=b"x" * 12),
+                  plain._replace(profile=plain.profile._replace(first_name="Ann")),
+                  plain._replace(seen=b"x" * 12,
+                                 profile=plain.profile._replace(attributes=(("k", "v"),)))):
+        stored = Stored(0, (5, -1), state)
+        assert decode_stored(encode_stored(stored)) == stored
+    # Without it, a state is written as before it existed.
+    assert encode_stored(Stored(0, (5, -1), plain._replace(reach=None))) == WRITTEN_BEFORE
