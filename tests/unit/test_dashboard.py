@@ -38,6 +38,11 @@ REQUIRED = {
     "state recovery": "relance_state_recovery_seconds",
     "workers up": "up",
     "memory": "process_resident_memory_bytes",
+    "marketing sends by variant": "relance_sends_total",
+    "conversions": "relance_conversions_total",
+    "revenue": "relance_revenue_total",
+    "holdout conversions": "relance_holdout_conversions_total",
+    "holdout revenue": "relance_holdout_revenue_total",
 }
 
 
