@@ -185,3 +185,29 @@ scenarios:
     assert [t.step for t in state.reach.touches] == [3, 4, 5, 6]
     engine.feed(profile(7 * 60 + 5 * DAY + 1))  # any event lets go of what is past use
     assert engine.states["c1"].reach is None
+
+
+def test_the_example_in_docs_attribution_prints_what_the_page_shows() -> None:
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import orjson
+
+    root = Path(__file__).resolve().parents[2]
+    page = (root / "docs" / "attribution.md").read_text()
+    config = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert config in (root / "examples" / "attribution.yaml").read_text()
+    result = subprocess.run(
+        [sys.executable, "-m", "relance", "simulate", "--events", "examples/attribution.jsonl",
+         "--config", "examples/attribution.yaml", "--until", "2024-05-10T00:00:00Z",
+         "--explain"], cwd=root, capture_output=True, timeout=60, check=True)
+    rate = re.compile(r", [\d,]+ events/s$")
+    printed = [rate.sub("", line) for line in result.stderr.decode().splitlines()]
+    shown = [rate.sub("", line) for line in page.splitlines()
+             if line.startswith("relance simulate: ")]
+    assert printed == shown
+    attributed = [line for line in result.stdout.decode().splitlines() if '"attributed"' in line]
+    assert [orjson.loads(line) for line in attributed] == [
+        orjson.loads(line) for line in page.splitlines() if line.startswith('{"outcome"')]
