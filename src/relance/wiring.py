@@ -21,6 +21,7 @@ from relance.codec.wire import EventCodec, event_codec
 from relance.core.catalog import Catalog
 from relance.core.commands import Attribution, Deferral, Outcome, SendCommand
 from relance.core.events import FAMILIES, Engagement, Event, EventType
+from relance.core.experiments import CONTROL
 from relance.core.scenarios import Config, InputRules
 from relance.errors import ConfigError, ConfigProblem
 from relance.gateway.answers import Gateway
@@ -114,6 +115,24 @@ class MetricsObserver:
         else:
             self.metrics.suppressions.labels(outcome.scenario, outcome.reason).inc()
 
+    def expect(self, config: Config) -> None:
+        """Every sends and conversions series of the file's marketing scenarios at 0, so
+        that rates and ratios over them are right from their first order (a series that
+        appears at 1 has, to Prometheus, not grown)."""
+        conversions = self.metrics.conversions
+        for scenario in config.scenarios:
+            if not scenario.is_marketing:
+                continue
+            experiment = scenario.experiment
+            variants = ["none"] if experiment is None else [
+                v.name for v in experiment.variants] or [CONTROL.name]
+            for variant in variants:
+                conversions.sends.labels(scenario.name, variant)
+                conversions.conversions.labels(scenario.name, variant)
+            if experiment is not None and experiment.holdout_percent > 0:
+                conversions.holdout_conversions.labels(scenario.name)
+                self.metrics.suppressions.labels(scenario.name, "holdout")
+
     def attributed(self, outcome: Attribution) -> None:
         conversions = self.metrics.conversions
         currency = outcome.currency if _CURRENCY.fullmatch(outcome.currency) else "other"
@@ -148,6 +167,7 @@ class MetricsObserver:
 
 def worker_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
     observer = MetricsObserver(Metrics.create(registry))
+    observer.expect(config)
     outputs = Outputs(kafka.producer(settings), output_codec(settings),
                       deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
                       decisions=settings.topic_decisions or None, clock=wall_clock_ms)

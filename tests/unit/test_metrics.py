@@ -134,3 +134,28 @@ def test_the_observer_counts_sends_conversions_and_revenue_by_variant_and_holdou
                  scenario="cart_abandonment") == 1
     assert value(registry, "relance_holdout_revenue_total", scenario="cart_abandonment",
                  currency="EUR") == 7.0
+
+
+def test_the_worker_starts_the_conversion_series_of_its_marketing_scenarios_at_zero(
+        registry: CollectorRegistry, metrics: Metrics) -> None:
+    from relance.scenario_file import load_config
+    from relance.wiring import MetricsObserver
+
+    MetricsObserver(metrics).expect(load_config("""\
+scenarios:
+  cart_abandonment: {experiment: {holdout: 10%, variants: {a: {weight: 1}, b: {weight: 1}}}}
+  browse_abandonment: {}
+  order_confirmation: {}
+"""))
+    for scenario, variant in (("cart_abandonment", "a"), ("cart_abandonment", "b"),
+                              ("browse_abandonment", "none")):
+        for name in ("relance_sends_total", "relance_conversions_total"):
+            assert value(registry, name, scenario=scenario, variant=variant) == 0
+    assert value(registry, "relance_holdout_conversions_total",
+                 scenario="cart_abandonment") == 0
+    assert value(registry, "relance_suppressions_total", scenario="cart_abandonment",
+                 reason="holdout") == 0
+    assert value(registry, "relance_holdout_conversions_total",
+                 scenario="browse_abandonment") is None
+    text = generate_latest(registry).decode()
+    assert 'scenario="order_confirmation"' not in text  # transactional: no conversions
