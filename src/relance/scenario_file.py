@@ -162,6 +162,8 @@ def _steps(reader: _Reader, node: yaml.Node, where: str, template: str) -> tuple
             elif key == "template":
                 step_template = reader.name(value_node, f"{here}.template", "template") or ""
             elif key in ("if", "unless"):
+                if "if" in entries and "unless" in entries:
+                    reader.problem(key_node, f"{here}.{key}", "give if or unless, not both")
                 engaged = _engaged(reader, value_node, f"{here}.{key}", key == "if", index)
             else:
                 reader.problem(key_node, f"{here}.{key}",

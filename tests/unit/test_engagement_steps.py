@@ -96,6 +96,8 @@ def test_no_sunset_unless_the_policy_says() -> None:
     ("steps: [{delay: 1h, if: opened}]", "steps[0].if: the first step has no message"),
     ("steps: [{delay: 1h}, {delay: 2h, unless: bought}]",
      "steps[1].unless: must be opened or clicked, not 'bought'"),
+    ("steps: [{delay: 1h}, {delay: 2h, if: opened, unless: clicked}]",
+     "steps[1].if: give if or unless, not both"),
     ("attribution: {after_send: 2d, after_sent: 1d}", "attribution.after_sent: unknown key"),
     ("attribution: {after_click: soon}", "attribution.after_click: 'soon' is not a duration"),
 ])

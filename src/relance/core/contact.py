@@ -200,7 +200,7 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
     if _stale(due, scenario):
         return state, Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at,
                                   due.step), None
-    unmet = engagement.unmet(state, due, config)
+    unmet = engagement.unmet(state, due, scenario)
     if unmet is not None:
         return state, Suppression(cid, state.contact_id, due.scenario, unmet, due.due_at,
                                   due.step), following

@@ -111,8 +111,11 @@ class Engine:
         duplicate = taken is None
         if taken is not None:
             state = taken
-            if state.reach is not None and state.reach.touches:
-                state = let_go(state, event.occurred_at, self.config)
+            reach = state.reach
+            if reach is not None and reach.touches:
+                # The first touch is the oldest sent: while it is of use, all are.
+                if reach.touches[0].at + self.config.touch_kept_ms < event.occurred_at:
+                    state = let_go(state, event.occurred_at, self.config)
                 if type(event) is Order:
                     state, attributed = on_order(state, event, self.config)
                     if attributed is not None:
