@@ -200,8 +200,8 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
     if _stale(due, scenario):
         return state, Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at,
                                   due.step), None
-    unmet = engagement.unmet(state, due, scenario)
-    if unmet is not None:
+    if due.scenario in config.conditioned and (
+            unmet := engagement.unmet(state, due, scenario)) is not None:
         return state, Suppression(cid, state.contact_id, due.scenario, unmet, due.due_at,
                                   due.step), following
     winner = arbitration.outranked_until(state, due, scenario, config)

@@ -56,7 +56,7 @@ def reached(state: ContactState, outcome: Outcome, config: Config) -> ContactSta
     elif type(outcome) is Suppression and outcome.reason == "holdout":
         holdout, variant = True, None
     else:
-        return let_go(state, outcome.decided_at, config)
+        return state if reach is None else let_go(state, outcome.decided_at, config)
     reach = reach or _EMPTY
     touches, at = reach.touches, outcome.decided_at
     raw = command_bytes(outcome.command_id)

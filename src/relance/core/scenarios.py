@@ -135,10 +135,11 @@ class Policy:
     # them for so long, without an open or a click since (None: no limit).
     sunset_after_sends: int | None = None
     sunset_after_ms: int | None = None
+    sunsets: bool = field(init=False, repr=False, compare=False)  # either is set
 
-    @property
-    def sunsets(self) -> bool:
-        return self.sunset_after_sends is not None or self.sunset_after_ms is not None
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sunsets", self.sunset_after_sends is not None
+                           or self.sunset_after_ms is not None)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,8 @@ class Config:
     # a step that depends on engagement; and how long one is of use.
     touching: bool = field(init=False, repr=False, compare=False)
     touch_kept_ms: int = field(init=False, repr=False, compare=False)
+    # The scenarios with a step that depends on engagement (``if:``, ``unless:``).
+    conditioned: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_kind = {kind: tuple(s for s in self.scenarios if s.kind == kind) for kind in KINDS}
@@ -217,6 +220,7 @@ class Config:
         object.__setattr__(self, "relates", any(
             s.kind in ("cross_sell", "welcome") or s.cross_sell for s in self.scenarios))
         conditioned = [s for s in self.scenarios if any(step.engaged for step in s.steps)]
+        object.__setattr__(self, "conditioned", frozenset(s.name for s in conditioned))
         object.__setattr__(self, "touching",
                            self.policy.attribution != "none" or bool(conditioned))
         object.__setattr__(self, "touch_kept_ms", max((
