@@ -53,6 +53,7 @@ def test_a_click_after_the_step_fell_due_or_on_another_message_does_not_count() 
     other = "00000000-0000-5000-8000-000000000000"
     assert decided([engagement(120, command=other)], UNLESS_CLICKED)[1] == (2, "sent")
     assert decided([engagement(120, kind="open")], UNLESS_CLICKED)[1] == (2, "sent")
+    assert decided([engagement(120, command="not-a-uuid")], UNLESS_CLICKED)[1] == (2, "sent")
 
 
 def test_a_click_naming_no_message_counts_for_the_last_one_sent() -> None:

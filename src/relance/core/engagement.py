@@ -51,6 +51,8 @@ def reached(state: ContactState, outcome: Outcome, config: Config) -> ContactSta
     sent is also one more without an answer, for the sunset rule. Touches no longer of use
     are let go."""
     reach = state.reach
+    if reach is None and not config.touching and not config.policy.sunsets:
+        return state  # nothing to remember (attribution off, no step on engagement)
     if type(outcome) is SendCommand and outcome.marketing:
         holdout, variant = False, outcome.variant
     elif type(outcome) is Suppression and outcome.reason == "holdout":
@@ -109,6 +111,8 @@ def on_engagement(reach: Reach | None, event: Engagement) -> Reach | None:
 def _engaged(touches: list[Touch], event: Engagement) -> int | None:
     """Which touch ``event`` is about: the one it names, or the latest sent before it."""
     raw = None if event.command_id is None else command_bytes(event.command_id)
+    if event.command_id is not None and raw is None:
+        return None  # it names a message, not one of relance's
     for index in range(len(touches) - 1, -1, -1):
         touch = touches[index]
         if raw is not None:
