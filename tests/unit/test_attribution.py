@@ -211,3 +211,15 @@ def test_the_example_in_docs_attribution_prints_what_the_page_shows() -> None:
     attributed = [line for line in result.stdout.decode().splitlines() if '"attributed"' in line]
     assert [orjson.loads(line) for line in attributed] == [
         orjson.loads(line) for line in page.splitlines() if line.startswith('{"outcome"')]
+
+
+def test_a_contact_remembers_the_last_eight_orders_attributed() -> None:
+    from relance.core.attribution import ORDERS_KEPT
+
+    _, engine = run([placed(120 + n, f"o-{n}") for n in range(ORDERS_KEPT + 3)])
+    reach = engine.states["c1"].reach
+    assert reach is not None and len(reach.orders) == 8 * ORDERS_KEPT
+    # The latest are the ones kept: an order among them counts no more, an older one would.
+    assert not engine.feed(placed(200, f"o-{ORDERS_KEPT + 2}")).outcomes
+    assert [c.order_id for c in credits(list(engine.feed(placed(201, "o-0")).outcomes))] == [
+        "o-0"]
