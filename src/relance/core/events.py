@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, get_args
 
 PageType = Literal["product", "category", "search", "cart", "checkout", "home", "other"]
 CartAction = Literal["add", "remove", "update", "clear"]
@@ -16,11 +16,11 @@ OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "re
 EventType = Literal["page_view", "cart", "order", "contact", "engagement"]
 EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click"]
 
-PAGE_TYPES: Final = frozenset(PageType.__args__)  # type: ignore[attr-defined]
-CART_ACTIONS: Final = frozenset(CartAction.__args__)  # type: ignore[attr-defined]
-ORDER_STATUSES: Final = frozenset(OrderStatus.__args__)  # type: ignore[attr-defined]
-EVENT_TYPES: Final = frozenset(EventType.__args__)  # type: ignore[attr-defined]
-ENGAGEMENT_KINDS: Final = frozenset(EngagementKind.__args__)  # type: ignore[attr-defined]
+PAGE_TYPES: Final[frozenset[str]] = frozenset(get_args(PageType))
+CART_ACTIONS: Final[frozenset[str]] = frozenset(get_args(CartAction))
+ORDER_STATUSES: Final[frozenset[str]] = frozenset(get_args(OrderStatus))
+EVENT_TYPES: Final[frozenset[str]] = frozenset(get_args(EventType))
+ENGAGEMENT_KINDS: Final[frozenset[str]] = frozenset(get_args(EngagementKind))
 CHANNELS: Final = frozenset({"email", "sms"})
 # A quantity's largest value: Avro's int, which JSON keeps too, so that a cart line's sum
 # stays an integer a stored state can hold.
