@@ -50,7 +50,7 @@ Journeys = tuple[Journey, ...]
 class Fold(msgspec.Struct, gc=False):
     """A contact's state while one event is folded in: hooks read and replace its parts,
     and ``contact.on_event`` builds the new (immutable) state from them once, at the end.
-    It is the core's one mutable value, and lives for one event; it holds no cycle."""
+    Unlike that state it is mutable: it lives for one event, and holds no cycle."""
 
     before: ContactState  # as it was before the event
     profile: Profile  # already updated, for a profile event
