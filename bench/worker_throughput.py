@@ -49,7 +49,8 @@ from load import create_input_topics, load
 from relance.codec.json import encode
 from relance.core.events import Event
 from relance.core.timestamps import parse_iso
-from relance.demo.broker import Broker, EmbeddedBroker, free_port
+from relance.demo.broker import Broker, EmbeddedBroker
+from relance.demo.ports import free_port
 from relance.demo.processes import interrupted_by_signals, running, spawn, stop_processes
 from relance.demo.run import metrics
 from relance.demo.samples.traffic import generate
@@ -87,7 +88,7 @@ class Worker:
         self.env = {
             **os.environ, "RELANCE_BROKER": broker.url, "RELANCE_APP_ID": prefix,
             "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
-            "RELANCE_DATA_DIR": str(root / prefix), "RELANCE_WEB_PORT": str(self.port),
+            "RELANCE_WEB_PORT": str(self.port),
             "RELANCE_INPUT_FORMAT": "json",
             "RELANCE_TOPIC_PAGE_VIEWS": self.topics["page_view"],
             "RELANCE_TOPIC_CARTS": self.topics["cart"],

@@ -1,4 +1,5 @@
-"""Wiring: settings in, ready faust apps out. The one place parts are put together."""
+"""Wiring: settings in, ready processes out (a loop and what it serves around it, for
+``relance.host`` to run). The one place parts are put together."""
 
 from __future__ import annotations
 
@@ -6,35 +7,48 @@ import asyncio
 import functools
 import logging
 import ssl
+import threading
 import urllib.parse
 from typing import Any
 
-import faust
 from prometheus_client import CollectorRegistry
 
+from relance.brand import Brand
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.wire import EventCodec, event_codec
 from relance.core.catalog import Catalog
 from relance.core.commands import Deferral, Outcome, SendCommand
-from relance.core.events import Event, EventType
+from relance.core.events import FAMILIES, Engagement, Event, EventType
 from relance.core.scenarios import Config, InputRules
+from relance.errors import ConfigError, ConfigProblem
+from relance.gateway.answers import Gateway
+from relance.gateway.links import ROUTES
+from relance.gateway.pages import Shop
+from relance.host.process import Page, Process
 from relance.kafka import clients as kafka
+from relance.kafka.acked import AckedWriter
 from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
 from relance.kafka.topics import TopicSpec
-from relance.metrics import Metrics
+from relance.metrics import GatewayMetrics, Metrics
+from relance.providers.base import Provider
+from relance.providers.esp import EspProvider
+from relance.providers.postmark import Postmark
+from relance.providers.sendgrid import SendGrid
 from relance.providers.sms import HttpSmsProvider
 from relance.providers.smtp import SmtpProvider
 from relance.sender.backoff import Backoff
-from relance.sender.catalog_follower import follow_catalog
+from relance.sender.catalog_follower import catalog_follower
 from relance.sender.delivery import Delivery
 from relance.sender.ledger import Ledger
-from relance.sender.loop import ResultSink, SenderLoop, build_sender
+from relance.sender.links import LinkSigner
+from relance.sender.loop import ResultSink, SenderLoop
 from relance.sender.outage import Outages
 from relance.sender.render import Renderer
 from relance.settings import Settings
-from relance.worker.build import build_loop, build_worker, inputs_of, wall_clock_ms
+from relance.tokens import parse_keys
+from relance.worker.build import build_loop, inputs_of, wall_clock_ms
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +126,7 @@ class MetricsObserver:
         self.metrics.delivery_attempts.labels(channel, result).inc()
 
 
-def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) -> faust.App:
+def worker_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
     observer = MetricsObserver(Metrics.create(registry))
     outputs = Outputs(kafka.producer(settings), output_codec(settings),
                       deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
@@ -120,7 +134,12 @@ def worker_app(settings: Settings, config: Config, registry: CollectorRegistry) 
     loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs),
                       outputs=outputs,
                       observer=observer)
-    return build_worker(settings, loop, registry, observer.metrics)
+
+    async def run(stopping: threading.Event) -> None:
+        await asyncio.to_thread(loop.run, stopping)
+
+    return Process(f"{settings.app_id}-worker-app", settings.web_port, run, loop.problems,
+                   registry, observer.metrics.ready)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:
@@ -128,6 +147,26 @@ def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None)
     return SmtpProvider(settings.smtp_host, settings.smtp_port, username=settings.smtp_username,
                         password=password, starttls=settings.smtp_starttls,
                         use_tls=settings.smtp_tls, tls_context=tls_context)
+
+
+def email_provider(settings: Settings) -> Provider:
+    """The email provider RELANCE_EMAIL_PROVIDER names (load_settings checked its key)."""
+    if settings.email_provider == "postmark":
+        assert settings.postmark_token is not None
+        postmark = Postmark(settings.postmark_token.get_secret_value(),
+                            transactional_stream=settings.postmark_stream_transactional,
+                            marketing_stream=settings.postmark_stream_marketing)
+        return EspProvider(postmark, settings.postmark_url, timeout=settings.esp_timeout)
+    if settings.email_provider == "sendgrid":
+        assert settings.sendgrid_api_key is not None
+        return EspProvider(SendGrid(settings.sendgrid_api_key.get_secret_value()),
+                           settings.sendgrid_url, timeout=settings.esp_timeout)
+    return smtp_provider(settings)
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 def sms_provider(settings: Settings) -> HttpSmsProvider | None:
@@ -152,12 +191,11 @@ def ledger_retention_ms(setting_ms: int, topic_retention_ms: int | None) -> int:
 
 def provider_names(settings: Settings) -> dict[str, str]:
     """How /readyz names each channel's provider: where it is, never a credential."""
-    sms = "not configured"
-    if settings.sms_url:
-        parts = urllib.parse.urlsplit(settings.sms_url)
-        sms = f"SMS gateway {parts.scheme}://{parts.hostname}" + (
-            f":{parts.port}" if parts.port else "")
-    return {"email": f"SMTP relay {settings.smtp_host}:{settings.smtp_port}", "sms": sms}
+    sms = f"SMS gateway {_origin(settings.sms_url)}" if settings.sms_url else "not configured"
+    email = {"postmark": f"Postmark API {_origin(settings.postmark_url)}",
+             "sendgrid": f"SendGrid API {_origin(settings.sendgrid_url)}"}.get(
+        settings.email_provider, f"SMTP relay {settings.smtp_host}:{settings.smtp_port}")
+    return {"email": email, "sms": sms}
 
 
 def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
@@ -178,8 +216,24 @@ def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
     return Ledger(changelog, outputs, retention_ms=retention)
 
 
-def sender_app(settings: Settings, registry: CollectorRegistry, rules: InputRules) -> faust.App:
-    """``rules``: the scenario file's, which the sender's copy of the catalog keeps too."""
+def link_signer(settings: Settings) -> LinkSigner | None:
+    """Where the links of emails point and the key that signs them, if both are set."""
+    if not settings.gateway_url or settings.link_keys is None:
+        return None
+    return LinkSigner(settings.gateway_url, parse_keys(settings.link_keys.get_secret_value())[0])
+
+
+def renderer(settings: Settings, brand: Brand) -> Renderer:
+    return Renderer(settings.template_dir, brand=brand, gateway=link_signer(settings),
+                    mailbox=settings.unsubscribe_mailto)
+
+
+def sender_process(settings: Settings, registry: CollectorRegistry, rules: InputRules,
+                   transactional: frozenset[str] = frozenset(),
+                   brand: Brand | None = None) -> Process:
+    """``rules``: the scenario file's, which the sender's copy of the catalog keeps too;
+    ``transactional``: its transactional scenarios (the others' emails are marketing);
+    ``brand``: its brand section, the emails' footer and links."""
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
     catalog = Catalog() if settings.topic_catalog else None
@@ -193,25 +247,96 @@ def sender_app(settings: Settings, registry: CollectorRegistry, rules: InputRule
     for channel in ("email", "sms"):
         observer.metrics.oldest_undelivered.labels(channel).set_function(
             functools.partial(outages.age, channel))
-    sink = ResultSink(outputs, codec, results=settings.topic_results, dlq=settings.topic_dlq,
-                      clock=wall_clock_ms, rejected=observer.rejected)
+    sink = ResultSink(outputs, codec, results=settings.topic_results,
+                      rejected=observer.rejected)
 
     async def flush() -> None:
         await asyncio.to_thread(outputs.wait)
 
-    delivery = Delivery(ledger=ledger, renderer=Renderer(settings.template_dir),
-                        provider=smtp_provider(settings), sender=settings.mail_from,
+    provider = email_provider(settings)
+    log.info("emails go to the %s", provider_names(settings)["email"])
+    delivery = Delivery(renderer=renderer(settings, brand or Brand()),
+                        provider=provider, sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
                         observe=observer.delivered, attempted=observer.attempted,
                         outages=outages,
                         backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
-                        horizon_ms=int(settings.delivery_horizon * 1000))
+                        horizon_ms=int(settings.delivery_horizon * 1000),
+                        transactional=transactional)
     loop = SenderLoop(topic=settings.topic_deliveries, codec=codec, delivery=delivery,
                       sink=sink, ledger=ledger, metrics=observer.metrics,
                       commit_interval=settings.commit_interval, clock=wall_clock_ms,
                       new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
-    app = build_sender(settings, loop, registry, observer.metrics, outages.problems)
+    follower = None
     if catalog is not None:
-        follow_catalog(app, settings, catalog, rules)
-    return app
+        follower = catalog_follower(settings, catalog, rules)
+        follower.start()  # read up before the sender starts sending
+        if not follower.topics.found:
+            log.warning("no catalog topic %s: sends are not re-checked", settings.topic_catalog)
+
+    def problems() -> list[str]:
+        # A provider that keeps failing the command in hand too.
+        return loop.problems() + outages.problems()
+
+    async def run(stopping: threading.Event) -> None:
+        try:
+            await loop.run(stopping)
+        finally:
+            await provider.close()  # an ESP's HTTP session
+
+    return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
+                   registry, observer.metrics.ready,
+                   stops=(follower.stop,) if follower is not None else ())
+
+
+
+def offered_families(config: Config) -> dict[str, tuple[str, ...]]:
+    """Per channel, the families of the scenario file's marketing scenarios there, which
+    the preference page offers (in ``FAMILIES`` order)."""
+    used: dict[str, set[str]] = {}
+    for scenario in config.scenarios:
+        if scenario.family in FAMILIES:
+            used.setdefault(scenario.channel, set()).add(scenario.family)
+    return {channel: tuple(f for f in FAMILIES if f in found) for channel, found in used.items()}
+
+
+def gateway_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
+    """``relance gateway``: the links' pages on the gateway's port, writing to the
+    engagement topic in the inputs' format."""
+    if settings.link_keys is None:
+        raise ConfigError([ConfigProblem("environment", None, "RELANCE_LINK_KEYS",
+                                         "the gateway needs the keys that sign the links "
+                                         "(or RELANCE_LINK_KEYS_FILE)")])
+    metrics = GatewayMetrics.create(registry)
+    registry_codec = (RegistryEventCodec(settings.schema_registry_url,
+                                         settings.topic_engagement, rules=config.inputs)
+                      if settings.schema_registry_url else None)
+    codec = event_codec(settings.input_format, registry_codec, rules=config.inputs)
+    writer = AckedWriter(kafka.producer(settings))
+
+    async def write(event: Engagement, timeout: float) -> None:
+        # A registry's first answer (the schema's id) is an HTTP call: off the event loop.
+        value = (await asyncio.to_thread(codec.encode, event) if registry_codec is not None
+                 else codec.encode(event))
+        await writer.write(settings.topic_engagement, event.contact_id.encode(), value,
+                           timeout)
+
+    gateway = Gateway(
+        keys=parse_keys(settings.link_keys.get_secret_value()),
+        max_age={"unsubscribe": int(settings.link_max_age_unsubscribe),
+                 "preferences": int(settings.link_max_age_preferences),
+                 "click": int(settings.link_max_age_click)},
+        shop=Shop.of(getattr(config, "brand", None)), families=offered_families(config),
+        write=write, clock=wall_clock_ms, metrics=metrics, clicks=settings.gateway_clicks)
+    # Under the path of the public URL: a proxy passes the path on as it is.
+    prefix = urllib.parse.urlsplit(settings.gateway_url or "").path.rstrip("/")
+    pages = tuple(Page(f"{prefix}/{route}/{{token}}",
+                       frozenset({"GET"} if route == "c" else {"GET", "POST"}),
+                       functools.partial(gateway.answer, route)) for route in ROUTES)
+
+    async def run(stopping: threading.Event) -> None:
+        await asyncio.to_thread(writer.serve, stopping)
+
+    return Process(f"{settings.app_id}-gateway", settings.gateway_web_port, run, list,
+                   registry, metrics.ready, pages=pages)

@@ -40,6 +40,13 @@ def test_the_same_seed_gives_the_same_schedule() -> None:
                             30.274873, 32.608165, 42.657655, 30.893917]
 
 
+def test_a_wait_the_provider_asked_for_is_kept_when_longer_than_the_backoff() -> None:
+    backoff = Backoff(first=1.0, cap=30.0, rng=random.Random(7))
+    assert backoff.after(1, retry_after=45.0) == 45.0  # longer than the cap too
+    assert 0.5 <= backoff.after(1, retry_after=0.1) <= 1.0  # shorter: the backoff's own
+    assert 0.5 <= backoff.after(1) <= 1.0
+
+
 COMMAND = {"command_id": "c", "decided_at": "2024-05-01T10:00:00.000Z"}
 
 

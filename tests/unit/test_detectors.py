@@ -15,6 +15,8 @@ from typing import Any, cast
 
 import pytest
 
+from relance import tokens
+from relance.brand import Brand
 from relance.core.catalog import Catalog
 from relance.core.commands import Candidate
 from relance.core.detectors import registry
@@ -27,6 +29,7 @@ from relance.core.state import ContactState, Journey
 from relance.core.timestamps import HOUR_MS
 from relance.errors import ConfigError
 from relance.scenario_file import load_config
+from relance.sender.links import LinkSigner
 from relance.sender.render import Renderer
 from relance.sender.template_files import TemplateFiles
 from tests.unit.timeline import at, profile, replay, sent, view
@@ -61,8 +64,12 @@ class FirstVisit(Detector):
 
 
 TEMPLATES = {"subject.txt": "Welcome: {{ items[0].product.name }}",
-             "txt": "You looked at {{ items[0].product.name }}.\n",
-             "html": "<p>You looked at {{ items[0].product.name }}.</p>\n"}
+             "txt": "You looked at {{ items[0].product.name }}.\n{% include '_footer.txt' %}",
+             "html": "<p>You looked at {{ items[0].product.name }}.</p>\n"
+                     "{% include '_footer.html' %}"}
+# A marketing email's footer: the shop's name and address, and its signed unsubscribe link.
+BRAND = Brand(name="Test Shop", address="1 Test Street, 75000 Paris")
+LINKS = LinkSigner("https://links.shop.example", tokens.Key("k1", b"a-test-key-of-16+"))
 SHOP = """\
 scenarios:
   cart_abandonment: {}
@@ -105,7 +112,7 @@ def test_a_new_kind_is_its_detector_its_templates_and_one_catalogue_entry(
     (command,) = [c for c in sent(outcomes) if c.scenario == "first_visit"]
     assert command.decided_at == at(5) + 2 * HOUR_MS  # the first view over min_price
     assert command.payload["product"]["id"] == "shoe"
-    rendered = Renderer(first_visit).render(command.to_record())
+    rendered = Renderer(first_visit, brand=BRAND, gateway=LINKS).render(command.to_record())
     assert rendered.subject == "Welcome: Product shoe"
     assert "You looked at Product shoe." in rendered.text
 

@@ -16,7 +16,6 @@ from dockerfile_parse import DockerfileParser
 from relance.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = "/var/lib/relance"
 
 Instruction = dict[str, Any]
 
@@ -74,6 +73,20 @@ def test_the_builder_copies_everything_the_wheel_build_reads() -> None:
         assert any(path == source or source in path.parents for source in copied), path
 
 
+def test_the_dependencies_are_the_locked_ones_with_their_hashes_checked() -> None:
+    assert "requirements.lock" in copy_sources(stages()[0])
+    builder = " ".join(i["value"] for i in stages()[0] if i["instruction"] == "RUN")
+    assert "--require-hashes" in builder and "requirements.lock" in builder
+    commands = [command.strip() for i in final("RUN") for command in i["value"].split("&&")]
+    locked = [c for c in commands if "pip install" in c and "requirements.lock" in c]
+    assert locked and all("--require-hashes" in c and "--no-index" in c for c in locked)
+    # The wheel itself brings nothing the lock did not pin, and pip checks they agree.
+    wheel = [c for c in commands if "pip install" in c and ".whl" in c]
+    assert wheel and all("--no-deps" in c for c in wheel)
+    assert commands.index(locked[0]) < commands.index(wheel[0])
+    assert any(c.endswith("pip check") for c in commands[commands.index(wheel[0]):])
+
+
 def test_the_process_runs_as_a_numeric_non_root_user_set_before_the_entrypoint() -> None:
     stage = stages()[-1]
     users = [n for n, i in enumerate(stage) if i["instruction"] == "USER"]
@@ -83,10 +96,17 @@ def test_the_process_runs_as_a_numeric_non_root_user_set_before_the_entrypoint()
     assert uid.isdigit() and int(uid) != 0
 
 
-def test_state_lives_in_a_declared_volume_that_the_settings_point_at() -> None:
-    volumes = [path for i in final("VOLUME") for path in words(i["value"])]
-    assert DATA_DIR in volumes
-    assert DockerfileParser(path=str(ROOT / "Dockerfile")).envs["RELANCE_DATA_DIR"] == DATA_DIR
+def test_the_image_declares_no_volume_as_nothing_is_kept_on_disk() -> None:
+    """States and the ledger are rebuilt from their changelog topics; faust keeps no files."""
+    assert final("VOLUME") == []
+    envs = DockerfileParser(path=str(ROOT / "Dockerfile")).envs
+    assert not [name for name in envs if name.startswith("RELANCE_")]
+
+
+def test_the_image_installs_the_plain_wheel_without_the_demo_extra() -> None:
+    installs = [i["value"] for i in final("RUN") if "pip install" in i["value"]]
+    assert installs
+    assert not any("[" in value or "demo" in value for value in installs)
 
 
 def test_relance_is_the_entrypoint_and_the_worker_the_default_command() -> None:

@@ -1,4 +1,4 @@
-"""The real OTTO sample (../shared/data) through ``relance simulate``, against a direct oracle."""
+"""The real OTTO sample (tests/data) through ``relance simulate``, against a direct oracle."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from relance.codec.json import encode
 from relance.core.timestamps import DAY_MS, HOUR_MS, parse_iso
 from relance.demo.samples import otto
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "otto-sessions-sample.jsonl.gz"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "otto-sessions-sample.jsonl.gz"
 
 
 @pytest.fixture(scope="module")

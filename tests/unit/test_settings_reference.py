@@ -1,5 +1,5 @@
-"""The README's configuration reference is the settings model's, and every setting says what
-it is for."""
+"""The configuration reference (docs/settings.md) is the settings model's, and every setting
+says what it is for."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 from relance.errors import ConfigError
 from relance.settings import Settings, env_name, load_settings, reference
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 
 
-def test_the_readme_carries_the_reference_generated_from_the_settings_model() -> None:
+def test_the_docs_carry_the_reference_generated_from_the_settings_model() -> None:
     found = re.search(r"<!-- settings:begin -->\n(.*?)<!-- settings:end -->",
-                      README.read_text(), re.S)
+                      REFERENCE.read_text(), re.S)
     assert found is not None
     assert found.group(1).strip() == reference(), "run `relance settings` and paste it"
 
@@ -53,6 +53,18 @@ def test_a_variable_that_is_no_longer_a_setting_stops_the_start_saying_what_repl
     # Ignored, it would let an operator believe sends still give up after five attempts.
     monkeypatch.setenv(removed, "5")
     with pytest.raises(ConfigError, match=f"{removed}: no longer a setting: .*RELANCE_"):
+        load_settings()
+
+
+@pytest.mark.parametrize(("removed", "why"), [
+    ("RELANCE_DATA_DIR", "nothing is kept on disk"),
+    ("RELANCE_PRODUCER_MAX_BATCH_SIZE", "it sized faust's producer, which never ran"),
+])
+def test_a_variable_only_faust_read_stops_the_start_saying_why(
+        monkeypatch: pytest.MonkeyPatch, removed: str, why: str) -> None:
+    # Ignored, it would let an operator believe a volume or a batch size still matters.
+    monkeypatch.setenv(removed, "1")
+    with pytest.raises(ConfigError, match=f"{removed}: no longer a setting: {why}"):
         load_settings()
 
 

@@ -14,13 +14,12 @@ This module sits below the detectors, which read scenarios; ``scenarios`` sits a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args
+from typing import Any
 
 from relance.core.conditions import Condition
+from relance.core.events import CHANNELS as CHANNELS  # re-exported: the scenario file's reader
+from relance.core.events import Channel as Channel
 from relance.core.experiments import Experiment
-
-Channel = Literal["email", "sms"]
-CHANNELS: Final[frozenset[str]] = frozenset(get_args(Channel))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +42,10 @@ class Scenario:
     # Transactional messages answer something the contact did (an order): they need no
     # marketing consent and no quiet period holds them back.
     transactional: bool = False
+    # What a contact leaves with one click on the preference page (one of ``FAMILIES``,
+    # ``transactional`` for a transactional scenario, which no unsubscribe stops); empty:
+    # its kind's (``default_family``).
+    family: str = ""
     # Never send once the interest that triggered the scenario is older than this.
     stale_after_ms: int | None = None
     # order_status and cross_sell scenarios: the order statuses that trigger them.
@@ -73,6 +76,19 @@ class Scenario:
     # The values of the keys a kind declares with no field above, (key, value) pairs: a
     # new kind's settings need no change here (see ``detectors.keys.Key``).
     options: tuple[tuple[str, Any], ...] = ()
+    # Whether its messages are marketing (an unsubscribe link and List-Unsubscribe headers);
+    # None: those of a scenario that is not transactional. A digest skips contact policy
+    # like a transactional scenario, yet is marketing when one of its members is.
+    marketing: bool | None = None
+
+    @property
+    def is_marketing(self) -> bool:
+        return not self.transactional if self.marketing is None else self.marketing
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", default_family(self.kind, self.transactional,
+                                                              self.digest))
 
     @property
     def delay_ms(self) -> int:
@@ -81,3 +97,15 @@ class Scenario:
     @property
     def template(self) -> str:
         return self.steps[0].template
+
+
+def default_family(kind: str, transactional: bool, digest: str | None) -> str:
+    """A scenario's family unless its file says: a scenario sent in a digest is a digest's,
+    else its kind's detector says (``Detector.family``)."""
+    if digest is not None or kind == "digest":
+        return "digests"
+    if transactional:
+        return "transactional"
+    # Imported here: the detectors import this module. No Scenario is made before they are.
+    from relance.core.detectors import registry
+    return registry.family(kind)

@@ -66,6 +66,10 @@ class InputRules:
     cart_lines: int = 50
     # An event id applied to a contact within this window (event time) is a duplicate.
     dedupe_window_ms: int = 24 * HOUR_MS
+    # A profile's ``attributes``: most entries, and most bytes of one key or one value.
+    # (Its ``first_name`` is a name: ``max_name_bytes``.)
+    max_attributes: int = 20
+    max_attribute_bytes: int = 256
     # Derived, for the decoders (``codec.limits``): per kind, the characters up to which a
     # field cannot be over its limit (a character is at most 4 bytes); the smallest limit,
     # and the smallest but the ids'.
@@ -217,4 +221,5 @@ DEFAULT_CONFIG: Final = Config((CATALOGUE["cart_abandonment"], CATALOGUE["browse
 def digest_scenario(period: str, members: list[Scenario]) -> Scenario:
     """The scenario that sends a period's digest; its members passed contact policy already."""
     return Scenario(f"digest_{period}", "digest", _one_step(0, "digest"), 0,
-                    max(s.priority for s in members), "email", transactional=True)
+                    max(s.priority for s in members), "email", transactional=True,
+                    marketing=any(not s.transactional for s in members))

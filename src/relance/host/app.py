@@ -1,7 +1,9 @@
-"""faust wiring shared by the worker and the sender: the app around a consume loop.
+"""faust around a loop: the web pages, the loop and its helpers as tasks, the signals.
 
-Neither process lets faust consume: their loops use confluent-kafka and commit what they
-handled. faust runs the web server, the start-up and the signals.
+Neither process lets faust consume or produce: their loops use confluent-kafka and commit
+what they handled, and their states have changelogs of their own. faust runs the web server,
+the start-up and a clean stop on SIGTERM, so its Kafka services are never started and none
+of their settings is given.
 """
 
 from __future__ import annotations
@@ -11,38 +13,29 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp.web
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from relance.host.health import add_health
+from relance.host.process import Page, Process, WebRequest
+from relance.logs import logging_config
 from relance.settings import Settings
 
 
-def new_app(settings: Settings, app_id: str, web_port: int) -> faust.App:
-    """A faust app configured from settings, without faust's own Kafka clients: only the
-    web server and the app's tasks run."""
-    (settings.data_dir / app_id).mkdir(parents=True, exist_ok=True)
-    app = faust.App(
-        app_id,
-        broker=settings.broker,
-        store="memory://",  # no faust table: states and ledger have their own changelogs
-        datadir=str(settings.data_dir / app_id),
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        broker_session_timeout=settings.session_timeout,
-        broker_heartbeat_interval=max(0.2, settings.session_timeout / 10),
-        broker_commit_interval=settings.commit_interval,
-        consumer_auto_offset_reset="earliest",
-        producer_max_batch_size=settings.producer_max_batch_size,
-        web_port=web_port,
-        web_bind="0.0.0.0",
-        web_enabled=True,
-        autodiscover=False,
-        # faust's exactly-once is unreliable (and needs idempotent producers some brokers
-        # lack): relance is at-least-once with idempotent sends.
-        processing_guarantee="at_least_once",
-    )
-    app.boot_strategy = app.BootStrategy(app, enable_kafka_consumer=False,
-                                         enable_kafka_producer=False)
+class _App(faust.App):
+    """A faust app that keeps no files: without tables or a consumer it has nothing to put
+    in its data directory, which it would otherwise create in the working directory."""
+
+    def _create_directories(self) -> None:
+        pass
+
+
+def new_app(app_id: str, web_port: int) -> faust.App:
+    """A faust app with its web server only; its Kafka services never start."""
+    app = _App(app_id, web_port=web_port, web_bind="0.0.0.0", web_enabled=True,
+               autodiscover=False)
+    app.boot_strategy = app.BootStrategy(app, enable_kafka=False)
     return app
 
 
@@ -68,9 +61,70 @@ def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]])
         await stopped.wait()
 
 
+def stop_with(app: faust.App, stop: Callable[[], None]) -> None:
+    """Call ``stop`` (blocking, so in a thread) when ``app`` shuts down: a thread the process
+    runs beside the app, such as the sender's catalog follower."""
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
+    async def stop_beside(app: Any, **kwargs: Any) -> None:
+        await asyncio.to_thread(stop)
+
+
 def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
     """Prometheus text format at /metrics on the app's web port."""
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _body(request: Any, limit: int) -> bytes | None:
+    """The request's body, or None when it is longer than ``limit`` (not read further)."""
+    if (request.content_length or 0) > limit:
+        return None
+    body = b""
+    while chunk := await request.content.read(limit + 1 - len(body)):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return body
+
+
+def add_page(app: faust.App, page: Page) -> None:
+    """``page`` at its path, for its methods: the request handed to it as a ``WebRequest``,
+    its ``WebAnswer`` sent as it is."""
+
+    async def handle(view: Any, request: Any, **params: str) -> Any:
+        body = await _body(request, page.max_body) if request.method == "POST" else b""
+        if body is None:
+            return aiohttp.web.Response(status=413, text="request body too large\n")
+        answer = await page.answer(WebRequest(
+            request.method, params, {name: request.query.get(name) for name in request.query},
+            {name.lower(): value for name, value in request.headers.items()}, body))
+        return aiohttp.web.Response(status=answer.status, body=answer.body,
+                                    headers=answer.headers)
+
+    methods = {"get": handle} if "GET" in page.methods else {}
+    if "POST" in page.methods:
+        methods["post"] = handle
+    app.page(page.path)(type(f"page{len(app.web.views)}", (faust.web.View,), methods))
+
+
+def host(settings: Settings, process: Process) -> faust.App:
+    """The faust app around ``process``: its loop and helpers as tasks, its pages, /metrics,
+    /healthz and /readyz on its web port."""
+    app = new_app(process.name, process.web_port)
+    host_loop(app, process.run)
+    for stop in process.stops:
+        stop_with(app, stop)
+    for page in process.pages:
+        add_page(app, page)
+    add_metrics_page(app, process.registry)
+    add_health(app, settings, process.problems, process.ready)
+    return app
+
+
+def serve(settings: Settings, process: Process) -> None:
+    """Run ``process`` until SIGTERM (or Ctrl-C) has stopped its loop."""
+    faust.Worker(host(settings, process), loglevel=settings.log_level,
+                 logging_config=logging_config(settings)).execute_from_commandline()

@@ -9,7 +9,6 @@ missing: group membership, restored state, a broker that answers. The same answe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -17,10 +16,9 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from prometheus_client import Gauge
 
+from relance.host.process import Problems
 from relance.kafka.clients import CLIENT_LOG, bootstrap_servers
 from relance.settings import Settings
-
-Problems = Callable[[], list[str]]
 
 
 class BrokerProbe:

@@ -18,7 +18,7 @@ def open_events(path: str) -> Iterator[IO[bytes]]:
         return
     if path.endswith(".gz"):
         with gzip.open(path, "rb") as unzipped:
-            yield unzipped  # type: ignore[misc]
+            yield unzipped  # type: ignore[misc]  # typeshed: GzipFile is no IO[bytes]
     else:
         with Path(path).open("rb") as raw:
             yield raw

@@ -11,6 +11,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
+from relance.providers.base import Dispatch
 from relance.providers.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -46,8 +47,9 @@ class SmtpProvider:
         return (f"SmtpProvider({self.host!r}, {self.port}, username={self.username!r}, "
                 f"starttls={self.starttls}, use_tls={self.use_tls})")
 
-    async def send(self, message: EmailMessage) -> None:
-        """Send ``message`` to its To/Cc/Bcc recipients; raise a ``DeliveryError`` on failure."""
+    async def send(self, message: EmailMessage, dispatch: Dispatch | None = None) -> None:
+        """Send ``message`` to its To/Cc/Bcc recipients; raise a ``DeliveryError`` on failure.
+        ``dispatch`` is for ESPs: the relay gets the command id in the message's headers."""
         client = aiosmtplib.SMTP(
             hostname=self.host, port=self.port, username=self.username,
             password=self.password if self.username is not None else None,
@@ -59,6 +61,9 @@ class SmtpProvider:
                 await client.send_message(message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise delivery_error(exc) from exc
+
+    async def close(self) -> None:
+        """Nothing to release: each message has its own connection."""
 
 
 def _by_code(code: int, text: str) -> DeliveryError:

@@ -2,7 +2,9 @@
 
 Waits double from ``first`` up to ``cap``, each drawn between half and all of that ceiling
 ("equal jitter"): senders that failed together do not all come back at the same instant, and
-no wait collapses to nothing, which would spin on a provider that is down. A command is
+no wait collapses to nothing, which would spin on a provider that is down. A provider that
+says how long to wait (an ESP's 429 with Retry-After) is waited for at least that long:
+trying sooner would only be refused again. A command is
 tried until it expires: the scenario's ``stale_after`` counted from its journey's start
 (``expires_at``) or the sender's horizon after its decision, whichever comes first.
 """
@@ -32,6 +34,12 @@ class Backoff:
         """The wait after ``failures`` temporary failures in a row, jittered."""
         ceiling = self.ceiling(failures)
         return ceiling / 2 + self.rng.random() * ceiling / 2
+
+    def after(self, failures: int, retry_after: float | None = None) -> float:
+        """The wait after ``failures`` temporary failures in a row, and at least the
+        ``retry_after`` seconds the provider asked for, when it asked."""
+        delay = self.delay(failures)
+        return delay if retry_after is None else max(delay, retry_after)
 
 
 def expiry(command: Mapping[str, Any], horizon_ms: int) -> tuple[int, str]:

@@ -1,36 +1,29 @@
-"""The stream worker: a faust app (web, lifecycle, signals) around the batch hot path.
+"""The stream worker's loop from settings: its topics, changelog, consumers and pipeline.
 
 faust's per-message path costs about 200 µs and a table write with its changelog record
 about 500 µs, which caps an agent at 1-2k events/s. The worker's input therefore goes
 through ``BatchLoop`` (confluent-kafka, batches, one changelog record per touched contact
-per batch) in a thread of its own; faust keeps what it is good at around it: the HTTP
-server for /metrics, start-up, and a clean stop on SIGTERM.
+per batch) in a thread of its own; ``relance.host`` runs the process around it (the HTTP
+server for /metrics, start-up, and a clean stop on SIGTERM).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable
 
-import faust
 from confluent_kafka import Consumer
-from prometheus_client import CollectorRegistry
 
 from relance.core.scenarios import Config
-from relance.host.app import add_metrics_page, host_loop, new_app
-from relance.host.health import add_health
 from relance.kafka import clients as kafka
 from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
 from relance.kafka.topics import TopicSpec
-from relance.metrics import Metrics
 from relance.settings import Settings
 from relance.worker.loop import BatchLoop, LoopObserver
 from relance.worker.pipeline import Decode, Inputs, Pipeline
-from relance.worker.shared import SharedReader
+from relance.worker.shared import shared_topics
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +67,9 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
                            exact=False)
     pipeline = Pipeline(config, inputs, decode, observer, clock,
                         max_skew_ms=int(settings.max_clock_skew * 1000))
-    shared = SharedReader(pipeline, observer, new_shared_reader,
-                          catalog=settings.topic_catalog or None,
-                          orders=settings.topic_orders if _learns_baskets(config) else None)
+    shared = shared_topics(pipeline, observer, new_shared_reader,
+                           catalog=settings.topic_catalog or None,
+                           orders=settings.topic_orders if _learns_baskets(config) else None)
     return BatchLoop(pipeline, changelog, outputs, new_consumer, observer, clock=clock,
                      batch_size=settings.batch_size, wait=settings.tick_interval,
                      commit_interval=settings.commit_interval,
@@ -86,16 +79,3 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
 def _learns_baskets(config: Config) -> bool:
     """Only cross-sell uses related products: without it the orders are not read twice."""
     return bool(config.of_kind("cross_sell")) or any(s.cross_sell for s in config.enabled())
-
-
-def build_worker(settings: Settings, loop: BatchLoop, registry: CollectorRegistry,
-                 metrics: Metrics) -> faust.App:
-    app = new_app(settings, f"{settings.app_id}-worker-app", settings.web_port)
-
-    async def run(stopping: threading.Event) -> None:
-        await asyncio.to_thread(loop.run, stopping)
-
-    host_loop(app, run)
-    add_metrics_page(app, registry)
-    add_health(app, settings, loop.problems, metrics.ready)
-    return app

@@ -92,6 +92,9 @@ class Detector:
     not_configured: ClassVar[str | None] = None
     # The ContactState field of (product id, ...) entries a catalog update may answer.
     follows: ClassVar[str | None] = None
+    # The family its marketing scenarios are in unless the file says (``events.FAMILIES``):
+    # "reminders" for the kinds that remind a contact of what they did.
+    family: ClassVar[str] = "recommendations"
 
     def on_view(self, fold: Fold, view: PageView, scenarios: Scenarios, /) -> None:
         """Fold a page view in."""

@@ -43,6 +43,7 @@ def _record_view(viewed: tuple[ViewedProduct, ...], view: PageView) -> tuple[Vie
 
 class BrowseAbandonment(Detector):
     kinds = ("browse_abandonment",)
+    family = "reminders"
     triggers = frozenset({"page_view"})
     # The time a cart add or an order disarmed browsing is kept whatever is configured.
     always = True

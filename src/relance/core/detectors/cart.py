@@ -41,6 +41,7 @@ def _apply_change(lines: tuple[CartLine, ...], change: CartChange,
 
 class CartAbandonment(Detector):
     kinds = ("cart_abandonment",)
+    family = "reminders"
     triggers = frozenset({"cart"})
     # The cart's contents are kept whatever is configured: browse and category abandonment
     # arm only while no cart is open.

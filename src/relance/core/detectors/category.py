@@ -25,6 +25,7 @@ PRODUCTS_SHOWN = 3
 
 class CategoryAbandonment(Detector):
     kinds = ("category_abandonment",)
+    family = "reminders"
     triggers = frozenset({"page_view"})
     keys = (Key("min_views", Count(1, 10_000), "min_views"),)
     shows_views = True

@@ -25,6 +25,7 @@ DROPS_KEPT = 5
 
 class PriceDrop(Detector):
     kinds = ("price_drop",)
+    family = "reminders"
     triggers = frozenset({"page_view", "cart"})
     keys = (Key("min_drop_percent", Count(1, 99), "min_drop_percent"),)
     follows = "interests"

@@ -80,6 +80,13 @@ def detector_for(kind: str, scenario: str | None = None) -> Detector:
     return found
 
 
+def family(kind: str) -> str:
+    """The family of a kind's marketing scenarios; a kind no detector implements is refused
+    later, by its ``Config``."""
+    detector = _BY_KIND.get(kind)
+    return "recommendations" if detector is None else detector.family
+
+
 def detectors() -> tuple[Detector, ...]:
     """Every detector, in the order they see an event."""
     return tuple(_DETECTORS)

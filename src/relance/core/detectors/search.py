@@ -17,6 +17,7 @@ from relance.core.state import ContactState, Journey
 
 class SearchAbandonment(Detector):
     kinds = ("search_abandonment",)
+    family = "reminders"
     triggers = frozenset({"page_view"})
 
     def on_view(self, fold: Fold, view: PageView, scenarios: Scenarios) -> None:

@@ -24,6 +24,7 @@ RESTOCKS_KEPT = 5
 
 class BackInStock(Detector):
     kinds = ("back_in_stock",)
+    family = "reminders"
     triggers = frozenset({"page_view"})
     follows = "watching"
 

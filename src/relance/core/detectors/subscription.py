@@ -43,6 +43,7 @@ def planned(profile: Profile, scenario: Scenario, after: int, step: int = 1) -> 
 
 class SubscriptionExpiry(Detector):
     kinds = ("subscription_expiry",)
+    family = "reminders"
     triggers = frozenset({"contact"})
     keys = (Key("send_at", TimeOfDay(), "send_at_minute"),
             Key("days_before", Days(), "days_before"))
