@@ -35,9 +35,12 @@ test: $(STAMP) tools
 test-wheel: $(STAMP) tools
 	PYTHON=$(PYTHON) scripts/test-wheel
 
-# Prometheus and promtool (Debian's package) for the observability tests.
+# Prometheus and promtool (Debian's package) for the observability tests, Debian's chromium
+# for the gateway's page test; SpamAssassin for the test that scores the shipped templates.
 tools:
 	scripts/install-prometheus
+	scripts/install-chromium
+	scripts/install-spamassassin
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

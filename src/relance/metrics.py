@@ -96,3 +96,35 @@ class Metrics:
                                      registry=registry),
             build_info=build_info,
         )
+
+
+# From a gateway's write to the broker's acknowledgement: milliseconds, seconds in trouble.
+WRITE_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayMetrics:
+    """The gateway's (``relance gateway``): labels are its routes, outcomes, kinds and
+    scopes, each a short fixed list."""
+
+    requests: Counter
+    events_written: Counter
+    write_latency: Histogram
+    ready: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry, prefix: str = "relance") -> GatewayMetrics:
+        return cls(
+            requests=Counter(f"{prefix}_gateway_requests", "Link requests answered, by route "
+                             "(unsubscribe, preferences, click) and outcome (page, written, "
+                             "repeated, redirected, invalid, expired, bad_request, "
+                             "unavailable).", ["route", "outcome"], registry=registry),
+            events_written=Counter(f"{prefix}_gateway_events_written", "Engagement events "
+                                   "acknowledged by the broker, by kind and scope.",
+                                   ["kind", "scope"], registry=registry),
+            write_latency=Histogram(f"{prefix}_gateway_write_seconds", "From an engagement "
+                                    "event's write to its acknowledgement.",
+                                    buckets=WRITE_BUCKETS, registry=registry),
+            ready=Gauge(f"{prefix}_ready", "1 when /readyz passes: in the group, state "
+                        "recovered, broker reachable.", registry=registry),
+        )

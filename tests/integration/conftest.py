@@ -35,11 +35,16 @@ from ..brokers import BrokerChoiceError, broker_from
 RUN = os.environ.setdefault(leftovers.MARK, uuid.uuid4().hex)
 
 PARTITIONS = 4
+# What a sender needs to send marketing email: the shop's name and address (the footer) ...
+BRAND = "brand: {name: Test Shop, address: '1 Test Street, 75000 Paris'}\n"
 SCENARIOS = """\
 scenarios:
   cart_abandonment:   {delay: 4s, quiet_period: 1h}
   browse_abandonment: {delay: 4s, quiet_period: 1h}
-"""
+""" + BRAND
+# ... and the gateway that serves its unsubscribe links, with the key that signs them.
+GATEWAY_URL = "https://links.shop.example"
+LINK_KEYS = "test:0123456789abcdef0123"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -119,6 +124,7 @@ class Stack:
             "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(self.sink.port),
             "RELANCE_MAIL_FROM": "Shop <shop@example.com>", "RELANCE_SCENARIOS": str(scenarios),
             "RELANCE_RETRY_BACKOFF": "0.2",
+            "RELANCE_GATEWAY_URL": GATEWAY_URL, "RELANCE_LINK_KEYS": LINK_KEYS,
         }
         for name in ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
                      "relance-deliveries", "relance-dlq", "relance-delivery-results",
@@ -197,4 +203,15 @@ def read_all(consumer: Consumer, count: int, timeout: float = 60.0) -> list[Any]
         if message is not None and message.error() is None:
             messages.append(message)
     assert len(messages) >= count, f"read {len(messages)} of {count} messages"
+    return messages
+
+
+def read_rest(consumer: Consumer, seconds: float = 3.0) -> list[Any]:
+    """Whatever else arrives within ``seconds`` (a check that nothing more was written)."""
+    messages: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = consumer.poll(0.25)
+        if message is not None and message.error() is None:
+            messages.append(message)
     return messages
