@@ -71,6 +71,41 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relance", description=__doc__)
     parser.add_argument("--version", action="version", version=f"relance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _simulate_parser(commands)
+    check = commands.add_parser("check-config", help="validate a scenario configuration and "
+                                "the templates it names")
+    check.add_argument("file")
+    check.add_argument("--templates", type=Path,
+                       help="folder of your own templates (default: RELANCE_TEMPLATE_DIR when "
+                       "set); each template the file names must be there or shipped")
+    commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
+    commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
+    commands.add_parser("gateway", help="run the gateway: the unsubscribe, preference and "
+                        "click links of messages (settings from RELANCE_* variables)")
+    health = commands.add_parser(
+        "healthcheck", help="exit 0 if the worker, sender or gateway on this host answers "
+        "/healthz (a container HEALTHCHECK)")
+    health.add_argument("--ready", action="store_true", help="ask /readyz instead")
+    health.add_argument("--port", type=int, action="append",
+                        help="port to ask (default: RELANCE_WEB_PORT, then "
+                        "RELANCE_SENDER_WEB_PORT, then RELANCE_GATEWAY_WEB_PORT)")
+    commands.add_parser("settings", help="print every setting (environment variable, default, "
+                        "meaning) as a Markdown table")
+    _report_parser(commands)
+    _preview_parser(commands)
+    demo = commands.add_parser(
+        "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
+    demo.add_argument("--outbox", default="outbox",
+                      help="folder where the emails are saved as .eml (default: ./outbox)")
+    demo.add_argument("--duration", type=float,
+                      help="stop after this many seconds (default: run until Ctrl-C)")
+    demo.add_argument("--folder", default=".relance-demo",
+                      help="folder for the logs and the demo's scenario file "
+                      "(default: ./.relance-demo)")
+    return parser
+
+
+def _simulate_parser(commands: Any) -> None:
     sim = commands.add_parser(
         "simulate", help="replay events offline in virtual time and print the decided commands")
     source = sim.add_mutually_exclusive_group(required=True)
@@ -106,37 +141,6 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                      help="processes sharing the contacts (default: the CPUs, at most 4); "
                           "stdin is always read by one")
-    check = commands.add_parser("check-config", help="validate a scenario configuration and "
-                                "the templates it names")
-    check.add_argument("file")
-    check.add_argument("--templates", type=Path,
-                       help="folder of your own templates (default: RELANCE_TEMPLATE_DIR when "
-                       "set); each template the file names must be there or shipped")
-    commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
-    commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
-    commands.add_parser("gateway", help="run the gateway: the unsubscribe, preference and "
-                        "click links of messages (settings from RELANCE_* variables)")
-    health = commands.add_parser(
-        "healthcheck", help="exit 0 if the worker, sender or gateway on this host answers "
-        "/healthz (a container HEALTHCHECK)")
-    health.add_argument("--ready", action="store_true", help="ask /readyz instead")
-    health.add_argument("--port", type=int, action="append",
-                        help="port to ask (default: RELANCE_WEB_PORT, then "
-                        "RELANCE_SENDER_WEB_PORT, then RELANCE_GATEWAY_WEB_PORT)")
-    commands.add_parser("settings", help="print every setting (environment variable, default, "
-                        "meaning) as a Markdown table")
-    _report_parser(commands)
-    _preview_parser(commands)
-    demo = commands.add_parser(
-        "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
-    demo.add_argument("--outbox", default="outbox",
-                      help="folder where the emails are saved as .eml (default: ./outbox)")
-    demo.add_argument("--duration", type=float,
-                      help="stop after this many seconds (default: run until Ctrl-C)")
-    demo.add_argument("--folder", default=".relance-demo",
-                      help="folder for the logs and the demo's scenario file "
-                      "(default: ./.relance-demo)")
-    return parser
 
 
 def _report_parser(commands: Any) -> None:
