@@ -90,6 +90,10 @@ def test_the_text_says_it_is_a_backtest_and_lists_the_removed(
     assert lines[0] == "backtest: no message was sent"
     assert "  cart_abandonment    6    4      0        2        4" in lines
     assert "contacts most affected (top 2 by the change in messages):" in lines
+    removed = lines.index("commands removed: 2")
+    assert sorted(line.split()[0] for line in lines[removed + 2:removed + 4]) == sorted(BUYERS)
+    assert all(line.endswith("not a candidate") for line in lines[removed + 2:removed + 4])
+    assert "commands changed: 4" in lines and "commands added" not in text
     assert "backtest: no message was sent" in capsys.readouterr().err
 
 

@@ -34,6 +34,7 @@ NOTE = "backtest: no message was sent"
 # What makes two commands with one id different: when and how they would be sent.
 COMPARED = ("decided_at", "channel", "template", "variant")
 BUCKETS = ("0", "1", "2", "3+")
+LISTED = 20  # commands added, removed or changed listed in the text
 
 
 @dataclass
@@ -203,6 +204,7 @@ def as_text(test: Backtest, old: str, new: str) -> list[str]:
                    [[s, *(str(c[k]) for k in ("old", "new", "added", "removed", "changed"))]
                     for s, c in by_scenario.items()] or [["(none)", "0", "0", "0", "0", "0"]],
                    indent="  ")
+    lines += _listed(test)
     suppressions = test.suppressions()
     lines += ["", "suppressions by reason:"]
     lines += table(["reason", "old", "new"], [[r, str(c["old"]), str(c["new"])]
@@ -218,3 +220,28 @@ def as_text(test: Backtest, old: str, new: str) -> list[str]:
                    [[c, str(o), str(n), f"{n - o:+d}"] for c, o, n in affected]
                    or [["(none)", "", "", ""]], indent="  ")
     return lines
+
+
+
+def _listed(test: Backtest, most: int = LISTED) -> list[str]:
+    """The commands added, removed and changed, the first ``most`` of each (JSON has all)."""
+    added = [[*_where(r), r["decided_at"], test.old.fate(r["command_id"])]
+             for r in test.added()]
+    removed = [[*_where(r), r["decided_at"], test.new.fate(r["command_id"])]
+               for r in test.removed()]
+    changed = [[*_where(o), "; ".join(f"{k} {o.get(k)} -> {n.get(k)}" for k in COMPARED
+                                      if o.get(k) != n.get(k))] for o, n in test.changed()]
+    lines = []
+    for what, rows, last in (("added", added, ["decided_at", "old"]),
+                             ("removed", removed, ["decided_at", "new"]),
+                             ("changed", changed, ["change"])):
+        if rows:
+            more = f" (the first {most}; --format json lists all)" if len(rows) > most else ""
+            lines += ["", f"commands {what}: {len(rows)}{more}"]
+            lines += table(["contact", "scenario", "step", *last], rows[:most], left=2,
+                           indent="  ")
+    return lines
+
+
+def _where(record: dict[str, Any]) -> list[str]:
+    return [record["contact_id"], record["scenario"], str(record["step"])]
