@@ -194,9 +194,16 @@ def _range_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _compare_problem(args: argparse.Namespace) -> str | None:
+    if args.format != "text" and not args.compare:
+        return "--format goes with --compare"
+    if args.compare and args.explain:
+        return "--explain goes without --compare (a backtest prints what changes)"
+    return None
+
+
 def _simulate(args: argparse.Namespace) -> int:
-    problem = _range_problem(args) or (
-        "--format goes with --compare" if args.format != "text" and not args.compare else None)
+    problem = _range_problem(args) or _compare_problem(args)
     if problem:
         print(f"relance simulate: {problem}", file=sys.stderr)
         return EXIT_USAGE

@@ -100,3 +100,10 @@ def test_the_text_says_it_is_a_backtest_and_lists_the_removed(
 def test_format_json_goes_with_compare(events: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--events", str(events), "--format", "json"]) == 2
     assert "--format goes with --compare" in capsys.readouterr().err
+
+
+def test_explain_goes_without_compare(tmp_path: Path, events: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--events", str(events), "--compare",
+                 str(delay(tmp_path, "1h")), "--explain"]) == 2
+    assert "--explain goes without --compare" in capsys.readouterr().err
