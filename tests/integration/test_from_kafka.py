@@ -15,7 +15,16 @@ from confluent_kafka import Consumer, TopicPartition
 
 from relance.codec import avro
 from relance.codec.json import encode
-from relance.core.events import CartChange, ContactProfile, Event, Order, OrderItem, Product
+from relance.codec.outputs import AvroOutputCodec
+from relance.core.events import (
+    CartChange,
+    ContactProfile,
+    Engagement,
+    Event,
+    Order,
+    OrderItem,
+    Product,
+)
 from relance.core.timestamps import HOUR_MS, MINUTE_MS, parse_iso, to_iso
 
 from ..unit.synthetic_decisions import ARMS, records
@@ -103,6 +112,18 @@ def test_simulate_from_kafka_decides_what_the_same_events_from_a_file_do(stack: 
     assert nothing_committed(stack, "simulate", list(TOPIC_OF.values()))
 
 
+def followed(found: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Engagement]]:
+    """A delivery result for each sent decision of ``found``, a click for one in two."""
+    sent = [r for r in found if r["outcome"] == "sent"]
+    results = [{"command_id": r["command_id"], "contact_id": r["contact_id"],
+                "scenario": r["scenario"], "channel": "email", "attempt": 1,
+                "outcome": "delivered", "detail": None, "at": to_iso(SINCE + n),
+                "language": "en"} for n, r in enumerate(sent)]
+    clicks = [Engagement(f"click-{n}", r["contact_id"], SINCE + HOUR_MS + n, "click",
+                         command_id=r["command_id"]) for n, r in enumerate(sent[::2])]
+    return results, clicks
+
+
 def test_report_from_kafka_counts_the_decisions_of_the_range(stack: Stack) -> None:
     found = records((ARMS[0], ARMS[2]))  # cart step 1 variant a and its holdout: 1700 trials
     decisions = [(record, parse_iso(record["decided_at"])) for record in found]
@@ -120,17 +141,30 @@ def test_report_from_kafka_counts_the_decisions_of_the_range(stack: Stack) -> No
     for record in early:
         producer.produce(topic, key=record["contact_id"].encode(), value=orjson.dumps(record),
                          timestamp=SINCE - HOUR_MS)
+    results, clicks = followed(found[:900:3])
+    for result in results:  # in the output format (Avro), stamped after the range
+        producer.produce(stack.topic("relance-delivery-results"), value=AvroOutputCodec()
+                         .encode_result(result), timestamp=UNTIL + HOUR_MS)
+    for click in clicks:
+        producer.produce(stack.topic("engagement"), key=click.contact_id.encode(),
+                         value=avro.encode(click), timestamp=click.occurred_at)
     assert producer.flush(30) == 0
     file = stack.root / "decisions.jsonl"
     file.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in found))
+    results_file, clicks_file = stack.root / "results.jsonl", stack.root / "clicks.jsonl"
+    results_file.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in results))
+    clicks_file.write_bytes(b"".join(encode(c) + b"\n" for c in clicks))
     from_kafka = orjson.loads(relance(
         stack, "report", "--from-kafka", "--since", to_iso(SINCE), "--until", to_iso(UNTIL),
         "--format", "json").stdout)
     from_file = orjson.loads(relance(stack, "report", "--decisions", str(file), "--format",
-                                     "json", "--results", os.devnull, "--engagement",
-                                     os.devnull).stdout)
+                                     "json", "--results", str(results_file), "--engagement",
+                                     str(clicks_file)).stdout)
     assert from_kafka == from_file
     (step,) = from_kafka["scenarios"][0]["steps"]
     assert (step["variants"][0]["sent"], step["holdout"]["held_out"]) == (1200, 500)
+    delivered = sum(1 for r in found[:900:3] if r["outcome"] == "sent")
+    assert (step["variants"][0]["delivered"], step["variants"][0]["clicked"]) == (
+        delivered, len(clicks))
     assert nothing_committed(stack, "report", ["relance-decisions",
                                                "relance-delivery-results", "engagement"])
