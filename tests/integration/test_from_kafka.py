@@ -5,6 +5,7 @@ topics, give what the same records give from a file; no group's offsets move."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -95,6 +96,9 @@ def nothing_committed(stack: Stack, purpose: str, topics: list[str]) -> bool:
 def test_simulate_from_kafka_decides_what_the_same_events_from_a_file_do(stack: Stack) -> None:
     everything, inside = timeline()
     produce(stack, everything)
+    producer = stack.producer()  # a record that does not decode, within the range
+    producer.produce(stack.topic("carts"), key=b"s1", value=b"\x00garbage", timestamp=SINCE)
+    assert producer.flush(10) == 0
     (stack.root / "s.yaml").write_text("scenarios:\n  cart_abandonment: {delay: 1h}\n")
     from_kafka = relance(stack, "simulate", "--from-kafka", "--since", to_iso(SINCE),
                          "--until", to_iso(UNTIL), "--config", str(stack.root / "s.yaml"))
@@ -108,8 +112,30 @@ def test_simulate_from_kafka_decides_what_the_same_events_from_a_file_do(stack: 
     # 12 carts in the range, 3 of them bought before the hour: 9 messages, none outside
     assert sorted(c["contact_id"] for c in got) == sorted(
         f"s{n}" for n in range(12) if n % 4 != 0)
-    assert f"{len(inside)} events read from Kafka" in from_kafka.stderr.decode()
+    err = from_kafka.stderr.decode()
+    assert f"{len(inside)} events read from Kafka, 1 records left out" in err
+    assert re.search(rf"{stack.topic('carts')}\[\d\]@\d+: ", err), err
+    assert "invalid lines: 1" in err
     assert nothing_committed(stack, "simulate", list(TOPIC_OF.values()))
+
+
+def test_a_backtest_from_kafka_is_the_backtest_of_the_same_file(stack: Stack) -> None:
+    everything, inside = timeline()
+    produce(stack, everything)
+    old, new = stack.root / "old.yaml", stack.root / "new.yaml"
+    old.write_text("scenarios:\n  cart_abandonment: {delay: 1h}\n")
+    new.write_text("scenarios:\n  cart_abandonment: {delay: 45m}\n")  # still after the orders
+    events = stack.root / "inside.jsonl"
+    events.write_bytes(b"".join(encode(e) + b"\n"
+                                for e in sorted(inside, key=lambda e: e.occurred_at)))
+    backtest = ("--config", str(old), "--compare", str(new), "--format", "json")
+    from_kafka = orjson.loads(relance(stack, "simulate", "--from-kafka", "--since",
+                                      to_iso(SINCE), "--until", to_iso(UNTIL), *backtest).stdout)
+    from_file = orjson.loads(relance(stack, "simulate", "--events", str(events), "--until",
+                                     to_iso(UNTIL), *backtest).stdout)
+    assert from_kafka == from_file
+    assert from_kafka["commands"]["cart_abandonment"] == {
+        "old": 9, "new": 9, "added": 0, "removed": 0, "changed": 9}
 
 
 def followed(found: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Engagement]]:
