@@ -92,7 +92,7 @@ def figures(seen: Observations, min_conversions: int = MIN_CONVERSIONS) -> Figur
     groups: dict[tuple[str, int], dict[str | None, list[str]]] = defaultdict(
         lambda: defaultdict(list))
     held: dict[tuple[str, int], list[str]] = defaultdict(list)
-    for command_id, trial in sorted(seen.trials.items()):
+    for command_id, trial in seen.trials.items():  # counted only: any order will do
         where = (trial.scenario, trial.step)
         if trial.holdout:
             held[where].append(command_id)
@@ -115,7 +115,8 @@ def figures(seen: Observations, min_conversions: int = MIN_CONVERSIONS) -> Figur
 
 def _orders_by_command(seen: Observations) -> dict[str, list[tuple[float, str]]]:
     found: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for (command_id, _), attribution in sorted(seen.attributed.items()):
+    # Summed with fsum, exactly rounded: the same in any order.
+    for (command_id, _), attribution in seen.attributed.items():
         found[command_id].append((attribution.revenue, attribution.currency))
     return found
 
