@@ -23,7 +23,7 @@ import heapq
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -281,10 +281,12 @@ def _replay_file(path: str, config: Config, shard: int, index: LineIndex, until:
 def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
              until: int | None = None, strict: bool = False,
              report: IO[str] | None = None, explain: bool = False,
-             horizon: Horizon | None = None) -> Summary:
+             horizon: Horizon | None = None,
+             where: Callable[[int], str] | None = None) -> Summary:
     """Replay a file (``-`` for stdin) and write the decided commands as JSON lines; with
     ``explain``, one decision per candidate instead (sent, or suppressed with the reason).
-    Events later than the ``horizon`` are refused (the command line always gives one)."""
+    Events later than the ``horizon`` are refused (the command line always gives one).
+    ``where`` names a line in what ``report`` says (default: ``path:number``)."""
     started = time.perf_counter()
     if workers <= 1 or path == "-":
         with open_events(path) as lines:
@@ -312,6 +314,6 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
     if report is not None:
         for number, error in sorted((i for r in results for i in r.invalid),
                                     key=lambda item: item[0]):
-            report.write(f"{path}:{number}: {error}\n")
+            report.write(f"{where(number) if where else f'{path}:{number}'}: {error}\n")
     summary.seconds = time.perf_counter() - started
     return summary
