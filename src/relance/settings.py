@@ -117,6 +117,19 @@ class Settings(BaseSettings):
                                       "link to the shop works, seconds (90 d)")
     gateway_clicks: bool = Field(False, description="The gateway records a click event for "
                                  "each tracked link followed; off, it only redirects")
+    postmark_webhook_auth: SecretStr | None = Field(
+        None, description="user:password of HTTP Basic auth that Postmark's webhook URL "
+        "carries (https://user:password@links.shop.example/webhooks/postmark); the gateway "
+        "serves that webhook only when it is set")
+    postmark_webhook_auth_file: Path | None = Field(None, description="File holding those "
+                                                    "credentials, instead of "
+                                                    "RELANCE_POSTMARK_WEBHOOK_AUTH")
+    sendgrid_webhook_key: str | None = Field(
+        None, description="The Verification Key of SendGrid's Signed Event Webhook (base64, "
+        "as its Mail Settings show it, or PEM): the gateway serves /webhooks/sendgrid only "
+        "when it is set, and checks every request's signature with it")
+    sendgrid_webhook_key_file: Path | None = Field(None, description="File holding that key, "
+                                                   "instead of RELANCE_SENDGRID_WEBHOOK_KEY")
     unsubscribe_mailto: str | None = Field(None, description="A mailbox for List-Unsubscribe's "
                                            "mailto: form (unsubscribe@shop.example), beside the "
                                            "one-click link; unset: the link alone")
@@ -203,13 +216,17 @@ def load_settings(**overrides: Any) -> Settings:
 SECRET_FILES: Final = {"smtp_password": "smtp_password_file", "sms_token": "sms_token_file",
                        "postmark_token": "postmark_token_file",
                        "sendgrid_api_key": "sendgrid_api_key_file",
-                       "link_keys": "link_keys_file"}
+                       "link_keys": "link_keys_file",
+                       "postmark_webhook_auth": "postmark_webhook_auth_file",
+                       "sendgrid_webhook_key": "sendgrid_webhook_key_file"}
+# Of those, the ones that are no secret (a public key), kept as plain text.
+PLAIN_FILES: Final = frozenset({"sendgrid_webhook_key"})
 
 
 def _secrets_read(settings: Settings) -> tuple[Settings, list[ConfigProblem]]:
     """``settings`` with each secret given as a file read from it (surrounding whitespace,
     such as the newline an editor leaves, stripped), and what went wrong doing so."""
-    found: dict[str, SecretStr] = {}
+    found: dict[str, SecretStr | str] = {}
     problems = []
     for secret, file_field in SECRET_FILES.items():
         path = getattr(settings, file_field)
@@ -229,7 +246,7 @@ def _secrets_read(settings: Settings) -> tuple[Settings, list[ConfigProblem]]:
         if not value:
             problems.append(ConfigProblem("environment", None, variable, f"{path} is empty"))
             continue
-        found[secret] = SecretStr(value)
+        found[secret] = value if secret in PLAIN_FILES else SecretStr(value)
     return settings.model_copy(update=found), problems
 
 
@@ -245,6 +262,12 @@ def _links(settings: Settings) -> list[ConfigProblem]:
             parse_keys(settings.link_keys.get_secret_value())
         except ValueError as exc:  # it names the key by id, never the secret
             found.append(ConfigProblem("environment", None, "RELANCE_LINK_KEYS", str(exc)))
+    auth = settings.postmark_webhook_auth
+    if auth is not None:
+        user, colon, password = auth.get_secret_value().partition(":")
+        if not (user and colon and password):
+            found.append(ConfigProblem("environment", None, "RELANCE_POSTMARK_WEBHOOK_AUTH",
+                                       "is not user:password (both non-empty)"))
     mailbox = settings.unsubscribe_mailto
     if mailbox is not None and email_problem(mailbox) is not None:
         found.append(ConfigProblem("environment", None, "RELANCE_UNSUBSCRIBE_MAILTO",

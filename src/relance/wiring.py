@@ -22,9 +22,11 @@ from relance.core.commands import Deferral, Outcome, SendCommand
 from relance.core.events import FAMILIES, Engagement, Event, EventType
 from relance.core.scenarios import Config, InputRules
 from relance.errors import ConfigError, ConfigProblem
-from relance.gateway.answers import Gateway
+from relance.gateway.answers import Gateway, Writer
 from relance.gateway.links import ROUTES
 from relance.gateway.pages import Shop
+from relance.gateway.signatures import credentials, public_key
+from relance.gateway.webhooks import MAX_BODY, PATHS, Webhooks
 from relance.host.process import Page, Process
 from relance.kafka import clients as kafka
 from relance.kafka.acked import AckedWriter
@@ -301,6 +303,20 @@ def offered_families(config: Config) -> dict[str, tuple[str, ...]]:
     return {channel: tuple(f for f in FAMILIES if f in found) for channel, found in used.items()}
 
 
+def esp_webhooks(settings: Settings, write: Writer, metrics: GatewayMetrics) -> Webhooks:
+    """The ESP webhooks of the gateway, each on when its credential is set."""
+    key = None
+    if settings.sendgrid_webhook_key is not None:
+        try:
+            key = public_key(settings.sendgrid_webhook_key)
+        except ValueError as exc:
+            raise ConfigError([ConfigProblem("environment", None,
+                                             "RELANCE_SENDGRID_WEBHOOK_KEY", str(exc))]) from None
+    auth = settings.postmark_webhook_auth
+    return Webhooks(postmark_auth=credentials(auth.get_secret_value()) if auth else None,
+                    sendgrid_key=key, write=write, clock=wall_clock_ms, metrics=metrics)
+
+
 def gateway_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
     """``relance gateway``: the links' pages on the gateway's port, writing to the
     engagement topic in the inputs' format."""
@@ -334,6 +350,9 @@ def gateway_process(settings: Settings, config: Config, registry: CollectorRegis
     pages = tuple(Page(f"{prefix}/{route}/{{token}}",
                        frozenset({"GET"} if route == "c" else {"GET", "POST"}),
                        functools.partial(gateway.answer, route)) for route in ROUTES)
+    webhooks = esp_webhooks(settings, write, metrics)
+    pages += tuple(Page(f"{prefix}{PATHS[esp]}", frozenset({"POST"}),
+                        getattr(webhooks, esp), MAX_BODY) for esp in webhooks.served)
 
     async def run(stopping: threading.Event) -> None:
         await asyncio.to_thread(writer.serve, stopping)

@@ -425,15 +425,19 @@ def test_grafana_loads_the_dashboard_from_where_compose_mounts_it() -> None:
     assert str(PurePosixPath(target).parent) == provider["options"]["path"]
 
 
-def test_the_gateway_is_on_the_internet_by_its_links_alone() -> None:
-    """The Ingress routes the link paths (relance.gateway.links) to the gateway's Service,
-    never /metrics, /healthz or /readyz; the links' host is RELANCE_GATEWAY_URL's."""
+def test_the_gateway_is_on_the_internet_by_its_links_and_webhooks_alone() -> None:
+    """The Ingress routes the link paths (relance.gateway.links) and the ESP webhooks'
+    (relance.gateway.webhooks) to the gateway's Service, never /metrics, /healthz or
+    /readyz; the links' host is RELANCE_GATEWAY_URL's."""
     from relance.gateway.links import ROUTES
+    from relance.gateway.webhooks import PATHS
 
     (ingress,) = kind("Ingress")
     (rule,) = ingress["spec"]["rules"]
     paths = rule["http"]["paths"]
-    assert sorted(p["path"] for p in paths) == sorted(f"/{route}/" for route in ROUTES)
+    assert sorted(p["path"] for p in paths) == sorted(
+        [f"/{route}/" for route in ROUTES] + ["/webhooks/"])
+    assert all(path.startswith("/webhooks/") for path in PATHS.values())
     assert {p["backend"]["service"]["name"] for p in paths} == {"relance-gateway"}
     url = named("ConfigMap", "relance-env")["data"]["RELANCE_GATEWAY_URL"]
     assert urlsplit(url).hostname == rule["host"] and urlsplit(url).scheme == "https"
