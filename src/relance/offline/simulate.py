@@ -302,6 +302,11 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
             outcomes = pool.starmap(_replay_file, [
                 (path, config, shard, index, until, strict, explain, horizon)
                 for shard in range(workers)])
+            # Let the workers finish before the pool's exit terminates them: a worker killed
+            # while it holds the task queue's lock leaves the other blocked, and the exit
+            # joining it hung forever (seen with two workers on a loaded machine).
+            pool.close()
+            pool.join()
         errors = [o for o in outcomes if isinstance(o, StrictModeError)]
         if errors:
             raise min(errors, key=lambda error: error.line)
