@@ -308,6 +308,6 @@ def test_the_workers_finish_before_the_pool_is_torn_down(tmp_path: Path,
 
     monkeypatch.setattr(multiprocessing.pool.Pool, "terminate", watched)
     path = traffic_file(tmp_path, {})
-    with open(tmp_path / "out.jsonl", "wb") as out:
+    with (tmp_path / "out.jsonl").open("wb") as out:
         simulate(str(path), DEFAULT_CONFIG, out, workers=2)
     assert alive_at_terminate == []
