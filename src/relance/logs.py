@@ -40,10 +40,18 @@ def about(topic: str, partition: int, offset: int, contact_id: str | bytes | Non
 
 
 class Redact(logging.Filter):
-    """Masks addresses in the message itself, so every formatter and handler sees it masked."""
+    """Masks addresses in the message itself, so every formatter and handler sees it masked,
+    and ``secrets`` (the settings' passwords, keys and tokens) wherever they appear."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        message = redact(record.getMessage())
+        for secret in self.secrets:
+            message = message.replace(secret, "******")
+        record.msg = message
         record.args = None
         for name in CONTEXT:
             value = record.__dict__.get(name)
@@ -84,7 +92,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": Redact}},
+        "filters": {"redact": {"()": Redact, "secrets": tuple(settings.secrets())}},
         "formatters": {"relance": {"()": formatter}},
         "handlers": {"default": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
                                  "formatter": "relance", "filters": ["redact"]}},
