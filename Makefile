@@ -30,9 +30,10 @@ replay: $(STAMP)
 test: $(STAMP) tools
 	$(BIN)/pytest
 
-# Prometheus and promtool (Debian's package) for the observability tests.
+# Debian's packages the tests use: Prometheus and promtool for the observability tests,
+# stunnel4 as the TLS endpoint in front of the embedded broker.
 tools:
-	scripts/install-prometheus
+	scripts/install-tools prometheus=prometheus,promtool stunnel4=stunnel4
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
