@@ -15,6 +15,7 @@ import urllib.parse
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from relance.kafka import clients as kafka
 from relance.settings import Settings
@@ -86,7 +87,12 @@ class Reachability:
             return None
         try:
             self._registry.get_subjects()
-        except Exception as exc:  # refused, timed out, an HTTP error: all alike
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 403:
+                return None  # it answers; a key for some subjects may not list them all
+            return (f"the schema registry {self._registry_at} answers {exc.http_status_code}: "
+                    f"{_said(exc.error_message)}")
+        except Exception as exc:  # refused, timed out, a TLS failure: all alike here
             return f"the schema registry {self._registry_at} does not answer: {_said(exc)}"
         return None
 
