@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo replay test tools check lint format format-check typecheck bench bench-simulate \
-	bench-worker clean
+	bench-worker clean lock test-wheel
 
 # ARGS go to the command: make demo ARGS="--duration 60", make replay ARGS="--explain".
 ARGS ?=
@@ -30,10 +30,18 @@ replay: $(STAMP)
 test: $(STAMP) tools
 	$(BIN)/pytest
 
-# Debian's packages the tests use: Prometheus and promtool for the observability tests,
-# stunnel4 as the TLS endpoint in front of the embedded broker.
+# The built wheel with its extras in a fresh environment outside the tree: the unit suite,
+# the integration tests of the processes it starts, and the CLI (scripts/test-wheel).
+test-wheel: $(STAMP) tools
+	PYTHON=$(PYTHON) scripts/test-wheel
+
+# Debian's packages the tests use, each installed when its command is missing: Prometheus and
+# promtool for the observability tests, chromium (at the path playwright is given) for the
+# gateway's page test, SpamAssassin for the test that scores the shipped templates, stunnel4
+# as the TLS endpoint in front of the embedded broker.
 tools:
-	scripts/install-tools prometheus=prometheus,promtool stunnel4=stunnel4
+	scripts/install-tools prometheus=prometheus,promtool chromium=/usr/bin/chromium \
+		spamassassin stunnel4
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -49,6 +57,18 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# The image's dependencies (pyproject.toml's, no extras), pinned with the hashes of every
+# file PyPI has for each, for the image's Python on Linux. uv reads neither pip's
+# configuration nor its constraints, and --no-config none of its own: the lock is resolved on
+# uv's default index, PyPI, alone. Pins already in the file are kept while they fit;
+# `make lock LOCK_FLAGS=--upgrade` moves every one to its newest release.
+LOCK_FLAGS ?=
+lock: $(STAMP)
+	env -u UV_INDEX -u UV_INDEX_URL -u UV_DEFAULT_INDEX -u UV_EXTRA_INDEX_URL -u UV_FIND_LINKS \
+		$(BIN)/uv pip compile --quiet --no-config --python-version 3.11 --python-platform linux \
+		--generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS) \
+		--output-file requirements.lock pyproject.toml
 
 bench: bench-simulate bench-worker
 

@@ -93,7 +93,7 @@ class TlsBroker:
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[TlsBroker]:
     stunnel = shutil.which("stunnel4") or shutil.which("stunnel")
-    assert stunnel, "stunnel4 is missing: scripts/install-tools stunnel4=stunnel4 (make tools)"
+    assert stunnel, "stunnel4 is missing: make tools (scripts/install-tools)"
     ca = trustme.CA()
     server = ca.issue_cert("127.0.0.1", "localhost")
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
