@@ -270,8 +270,9 @@ class Settings(BaseSettings):
         return [value for value in found if value]
 
 
-# RELANCE_* variables that are not settings but are read elsewhere (the test suite).
-NOT_SETTINGS: Final = frozenset({"RELANCE_TEST_BOOTSTRAP"})
+# RELANCE_TEST_* variables are not settings: the test suite reads them (RELANCE_TEST_BOOTSTRAP,
+# RELANCE_TEST_BROKER, RELANCE_TEST_WHEEL ...), and the processes it starts inherit them.
+TEST_PREFIX: Final = "RELANCE_TEST_"
 
 
 # Variables that are gone, and what replaced them: set, they would be silently ignored.
@@ -328,13 +329,14 @@ def setting_variables() -> frozenset[str]:
 
 def _unknown(environ: Mapping[str, str]) -> list[ConfigProblem]:
     """``RELANCE_*`` variables that set nothing: a typo would otherwise be ignored."""
-    known = setting_variables() | REMOVED.keys() | NOT_SETTINGS
+    known = setting_variables() | REMOVED.keys()
     suffixes = {name.removeprefix("RELANCE_"): name for name in known
                 if name.startswith("RELANCE_")}
     found = []
     for variable in sorted(environ):
         upper = variable.upper()
-        if not upper.startswith("RELANCE_") or upper in known or upper.startswith(KAFKA_PREFIX):
+        if not upper.startswith("RELANCE_") or upper in known or \
+                upper.startswith((KAFKA_PREFIX, TEST_PREFIX)):
             continue
         close = difflib.get_close_matches(upper.removeprefix("RELANCE_"), suffixes, n=1)
         hint = f" (did you mean {suffixes[close[0]]}?)" if close else ""

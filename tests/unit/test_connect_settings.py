@@ -124,9 +124,18 @@ def test_the_kafka_family_and_the_registry_names_are_known(
         monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_with(monkeypatch, RELANCE_KAFKA_CLIENT_ID="shop",
                              SCHEMA_REGISTRY_URL="https://r:8081",
-                             SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO="key:secret",
-                             RELANCE_TEST_BOOTSTRAP="127.0.0.1:9092")
+                             SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO="key:secret")
     assert settings.kafka_properties() == {"client.id": "shop"}
+
+
+def test_the_test_suites_variables_reach_the_processes_it_starts_unrefused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """make test-wheel runs the process tests under RELANCE_TEST_WHEEL=1, the testcontainers
+    run under RELANCE_TEST_BROKER: every worker and sender they start inherits them."""
+    suite = {"RELANCE_TEST_BOOTSTRAP": "127.0.0.1:9092", "RELANCE_TEST_WHEEL": "1",
+             "RELANCE_TEST_BROKER": "testcontainers",
+             "RELANCE_TEST_KAFKA_IMAGE": "apache/kafka:3.9.0"}
+    assert settings_with(monkeypatch, **suite).broker == Settings().broker
 
 
 def test_secrets_are_masked_in_every_log_line(monkeypatch: pytest.MonkeyPatch,
