@@ -60,6 +60,27 @@ class Redact(logging.Filter):
         return True
 
 
+class OneLine(logging.Filter):
+    """An error is one line: its traceback (faust's and mode's crash paths log one, under
+    their loggers or the app's) is kept only at debug level. The line keeps what failed: the
+    exception's own words are added when the message does not carry them already."""
+
+    def __init__(self, tracebacks: bool = False) -> None:
+        super().__init__()
+        self.tracebacks = tracebacks
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.tracebacks or record.levelno < logging.ERROR or not record.exc_info:
+            return True
+        error = record.exc_info[1]
+        message = record.getMessage()
+        if error is not None and str(error) not in message and repr(error) not in message:
+            message += f": {type(error).__name__}: {error}"
+        record.msg, record.args = message, None
+        record.exc_info = record.exc_text = None
+        return True
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
@@ -92,9 +113,10 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": Redact, "secrets": tuple(settings.secrets())}},
+        "filters": {"redact": {"()": Redact, "secrets": tuple(settings.secrets())},
+                    "one_line": {"()": OneLine, "tracebacks": level == "DEBUG"}},
         "formatters": {"relance": {"()": formatter}},
         "handlers": {"default": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                                 "formatter": "relance", "filters": ["redact"]}},
+                                 "formatter": "relance", "filters": ["one_line", "redact"]}},
         "root": {"level": level, "handlers": ["default"]},
     }

@@ -1,11 +1,14 @@
 """Connecting to a cluster as production does: over TLS (Debian's stunnel4 in front of the
 embedded broker, which advertises the TLS port, so every client comes back through it), a
-broker that is not there yet at start, the topics a configuration needs, and a fatal error
-at start told in one line."""
+broker that is not there yet at start, a schema registry that is not there yet and then
+serves HTTPS with basic auth, the topics a configuration needs, and a fatal error at start
+told in one line."""
 
 from __future__ import annotations
 
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -22,7 +25,9 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from relance.codec import avro
+from relance.codec.registry import RegistryEventCodec, SchemaRegistry
 from relance.core.events import CartChange, ContactProfile, Event, Product
+from relance.core.scenarios import InputRules
 from relance.demo.broker import Broker, EmbeddedBroker
 from relance.demo.mailsink import MailSink
 from relance.demo.ports import free_port
@@ -30,6 +35,7 @@ from relance.demo.processes import running
 from relance.kafka.topics import TopicSpec, create_topics
 
 from .conftest import PARTITIONS, Stack, wait_for
+from .registry_server import running_registry
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +67,16 @@ def a_cart_left(contact: str) -> list[Event]:
             CartChange(f"{contact}-1", contact, t + 10, "add", SHOE, 1)]
 
 
-def produce(config: dict[str, str], stack: Stack, events: Iterable[Event]) -> None:
+def produce(config: dict[str, str], stack: Stack, events: Iterable[Event],
+            registry: SchemaRegistry | None = None) -> None:
+    """Plain Avro, or Confluent-framed Avro through ``registry``."""
     producer = Producer({**config, "partitioner": "murmur2_random", "linger.ms": 0,
                          "batch.num.messages": 1})
     for event in events:
-        topic = "carts" if event.type == "cart" else "contacts"
-        producer.produce(stack.topic(topic), key=event.contact_id.encode(),
-                         value=avro.encode(event))
+        topic = stack.topic("carts" if event.type == "cart" else "contacts")
+        value = (RegistryEventCodec(registry, topic, rules=InputRules()).encode(event)
+                 if registry is not None else avro.encode(event))
+        producer.produce(topic, key=event.contact_id.encode(), value=value)
     assert producer.flush(30) == 0
 
 
@@ -205,6 +214,44 @@ def test_a_worker_started_before_its_broker_waits_then_decides_what_came_meanwhi
         assert all("exception" not in line for line in lines), kind
 
 
+def test_both_wait_for_their_schema_registry_then_use_it_over_https_with_basic_auth(
+        stack: Stack, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    port = free_port()
+    url, user_info = f"https://127.0.0.1:{port}", "relance:registry-secret-1"
+    stack.env.update({"SCHEMA_REGISTRY_URL": url, "RELANCE_CONNECT_BACKOFF_MAX": "2",
+                      "SCHEMA_REGISTRY_SSL_CA_LOCATION": str(tmp_path / "ca.pem"),
+                      "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": user_info})
+    stack.start("worker")
+    stack.start("sender")
+    ports = [int(stack.env[v]) for v in ("RELANCE_WEB_PORT", "RELANCE_SENDER_WEB_PORT")]
+    for web in ports:
+        _, body = wait_for(lambda web=web: (answer := get(web, "/readyz"))[0] == 503
+                           and "schema registry" in answer[1] and answer, timeout=60)
+        assert f"the schema registry {url} does not answer: " in body, body
+        assert get(web, "/healthz") == (200, "ok\n")
+    with running_registry(port, tls=server, user_info=user_info) as (_, store):
+        for web in ports:
+            wait_for(lambda web=web: get(web, "/readyz") == (200, "ready\n"), timeout=120)
+        ours = SchemaRegistry(url, {"ssl.ca.location": str(tmp_path / "ca.pem"),
+                                    "basic.auth.user.info": user_info})
+        produce({"bootstrap.servers": stack.broker.bootstrap}, stack, a_cart_left("rio"), ours)
+        (message,) = wait_for(lambda: stack.sink.messages(), timeout=90)
+        assert message["To"] == "rio@example.com"
+        # The worker read the cart's writer schema by id and registered the command's; the
+        # sender read that one back: every request with the credentials, over HTTPS.
+        assert f"{stack.topic('relance-deliveries')}-value" in store.subjects
+        assert ("GET", "/schemas/ids/1") in store.requests
+        assert store.unauthorized == 0
+        stack.stop_all()
+    for kind in ("worker", "sender"):
+        assert "registry-secret-1" not in stack.log(kind)
+        assert "Traceback" not in stack.log(kind)
+
+
 def test_a_fatal_error_at_start_is_one_json_line_and_exit_code_1(stack: Stack) -> None:
     # The carts topic with 2 partitions where the configuration says 4.
     carts = stack.topic("carts-2")
@@ -220,6 +267,25 @@ def test_a_fatal_error_at_start_is_one_json_line_and_exit_code_1(stack: Stack) -
     (error,) = errors
     assert error["message"] == (f"{stack.prefix}-worker-app stopped: topic {carts} has 2 "
                                 f"partitions, expected {PARTITIONS} (RELANCE_PARTITIONS)")
+    assert all("exception" not in line for line in lines)
+
+
+@pytest.mark.parametrize("kind", ["worker", "sender"])
+def test_a_web_port_in_use_is_one_line_and_exit_code_1(stack: Stack, kind: str) -> None:
+    """faust fails its start before the loop ever runs: the process must still exit."""
+    taken = socket.socket()
+    taken.bind(("0.0.0.0", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    variable = "RELANCE_WEB_PORT" if kind == "worker" else "RELANCE_SENDER_WEB_PORT"
+    with taken:
+        process = stack.start(kind, **{variable: str(port), "RELANCE_LOG_FORMAT": "json"})
+        assert process.wait(timeout=60) == 1
+    stack.processes.pop(kind)
+    lines = [orjson.loads(line) for line in stack.log(kind).splitlines()
+             if line.startswith("{")]
+    (error,) = [line for line in lines if line["level"] in ("error", "critical")]
+    assert f"{port}): address already in use" in error["message"]
     assert all("exception" not in line for line in lines)
 
 

@@ -124,6 +124,10 @@ def test_every_topic_relance_creates_has_the_replication_settings(
     worker = {s.name for s in topics.used_by(settings, topics.WORKER)}
     sender = {s.name for s in topics.used_by(settings, topics.SENDER)}
     assert worker | sender == names
+    # The gateway writes engagement events and creates nothing: listed, for those who grant
+    # the rights topic by topic.
+    assert [s.name for s in topics.used_by(settings, topics.GATEWAY)] == [
+        settings.topic_engagement]
     assert {settings.topic_deliveries, settings.topic_dlq} <= worker & sender
     compacted = {s.name for s in specs if s.config().get("cleanup.policy") == "compact"}
     assert compacted == {settings.topic_contacts, settings.topic_catalog,

@@ -77,10 +77,11 @@ def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]],
     for ``run`` to return (its last work settled and committed) before it stops. A failure
     of ``run`` stops the process (``failure``)."""
     stopping = threading.Event()
-    stopped = asyncio.Event()
+    began, stopped = asyncio.Event(), asyncio.Event()
 
     @app.task  # type: ignore[untyped-decorator]  # faust's own typing
     async def consume() -> None:
+        began.set()
         try:
             await run(stopping)
         except Exception as exc:
@@ -93,7 +94,10 @@ def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]],
     @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
     async def stop(app: Any, **kwargs: Any) -> None:
         stopping.set()
-        await stopped.wait()
+        # A start that failed before the task ran (the web port in use) has no loop to
+        # wait for: waiting would keep the process up for ever.
+        if began.is_set():
+            await stopped.wait()
 
 
 def stop_with(app: faust.App, stop: Callable[[], None]) -> None:

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 WORKER = "worker"
 SENDER = "sender"
+GATEWAY = "gateway"  # writes engagement events; creates no topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         (settings.topic_carts, False, True, "input: cart changes", (WORKER,)),
         (settings.topic_orders, False, True, "input: orders", (WORKER,)),
         (settings.topic_contacts, True, True, "input: contact profiles", (WORKER,)),
-        (settings.topic_engagement, False, True, "input: engagement", (WORKER,)),
+        (settings.topic_engagement, False, True, "input: engagement", (WORKER, GATEWAY)),
         (settings.topic_catalog, True, False, "input: products, read whole", (WORKER,)),
         (worker_changelog(settings), True, True, "the worker's contact states", (WORKER,)),
         (settings.topic_deliveries, False, True, "output: send commands", both),
