@@ -22,7 +22,10 @@ import orjson
 import pytest
 import trustme
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import (  # type: ignore[attr-defined]  # exported, not in __all__
+    AdminClient,
+    ConfigResource,
+)
 
 from relance.codec import avro
 from relance.codec.registry import RegistryEventCodec, SchemaRegistry
@@ -121,6 +124,14 @@ def tls_broker(tmp_path: Path) -> Iterator[TlsBroker]:
         yield tls
 
 
+def topic_configs(config: dict[str, str], names: Iterable[str]) -> dict[str, dict[str, str]]:
+    """What the broker keeps of each topic's configuration (Tansu: what was set)."""
+    admin = AdminClient(config)  # kept until every answer is in: its end cancels them
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in names]
+    return {resource.name: {key: entry.value for key, entry in future.result(timeout=10).items()}
+            for resource, future in admin.describe_configs(resources).items()}
+
+
 def _answers(config: dict[str, str]) -> bool:
     try:
         AdminClient(config).list_topics(timeout=2)
@@ -136,7 +147,8 @@ def test_worker_and_sender_connect_over_tls_and_a_cart_becomes_one_email(
     with MailSink(tmp_path / "outbox") as sink:
         stack = Stack(tls_broker, tmp_path, sink)
         stack.env.update({"RELANCE_KAFKA_SECURITY_PROTOCOL": "SSL",
-                          "RELANCE_KAFKA_SSL_CA_LOCATION": str(tls_broker.ca)})
+                          "RELANCE_KAFKA_SSL_CA_LOCATION": str(tls_broker.ca),
+                          "RELANCE_REPLICATION_FACTOR": "1", "RELANCE_MIN_INSYNC_REPLICAS": "1"})
         try:
             stack.start("worker")
             stack.start("sender")
@@ -154,8 +166,13 @@ def test_worker_and_sender_connect_over_tls_and_a_cart_becomes_one_email(
         finally:
             stack.stop_all()
     worker, sender = stack.log("worker"), stack.log("sender")
-    assert f"created topic {stack.prefix}-worker-contact-state-changelog" in worker
-    assert f"created topic {stack.prefix}-sender-delivery-ledger-changelog" in sender
+    changelogs = [f"{stack.prefix}-worker-contact-state-changelog",
+                  f"{stack.prefix}-sender-delivery-ledger-changelog"]
+    assert f"created topic {changelogs[0]}" in worker
+    assert f"created topic {changelogs[1]}" in sender
+    # Created with the replication settings (one replica: Tansu is one broker).
+    assert topic_configs(tls_broker.client(), changelogs) == {
+        name: {"cleanup.policy": "compact", "min.insync.replicas": "1"} for name in changelogs}
     assert "restored" in worker  # the changelog's restore consumer read it to its end
     assert "Traceback" not in worker + sender
 
@@ -302,6 +319,8 @@ def test_relance_topics_apply_creates_what_is_missing_once(stack: Stack) -> None
                              text=True).stdout
     assert {line.removeprefix("created ") for line in applied.splitlines()
             if line.startswith("created ")} == changelogs
+    assert topic_configs({"bootstrap.servers": stack.broker.bootstrap}, changelogs) == {
+        name: {"cleanup.policy": "compact", "min.insync.replicas": "1"} for name in changelogs}
     again = subprocess.run([*command, "--apply"], env=env, check=True, capture_output=True,
                            text=True).stdout
     assert again.strip() == f"0 topics created, {len(names)} there already"
