@@ -25,7 +25,7 @@ from relance.gateway.links import click_url, preferences_url, unsubscribe_url
 from relance.kafka.clients import read_to_end
 from relance.tokens import Claims, Key, parse_keys, sign
 
-from .conftest import PARTITIONS, Stack, wait_for
+from .conftest import BRAND, PARTITIONS, Stack, wait_for
 from .test_live_pipeline import SHOE, now_ms, produce, profile
 
 pytestmark = pytest.mark.integration
@@ -40,8 +40,9 @@ BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def configure(stack: Stack, text: str) -> dict[str, str]:
+    """``text``'s scenarios, with the brand a sender of marketing email needs."""
     path = stack.root / "gateway-scenarios.yaml"
-    path.write_text(text)
+    path.write_text(text + BRAND)
     return {"RELANCE_SCENARIOS": str(path)}
 
 
