@@ -47,12 +47,19 @@ class Redact(logging.Filter):
         super().__init__()
         self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = redact(record.getMessage())
+    def _masked(self, text: str) -> str:
+        text = redact(text)
         for secret in self.secrets:
-            message = message.replace(secret, "******")
-        record.msg = message
+            text = text.replace(secret, "******")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._masked(record.getMessage())
         record.args = None
+        if record.exc_info:
+            # Formatted here, masked: both formatters print exc_text when it is set.
+            record.exc_text = self._masked(record.exc_text or "".join(
+                traceback.format_exception(*record.exc_info)).rstrip("\n"))
         for name in CONTEXT:
             value = record.__dict__.get(name)
             if isinstance(value, str):
@@ -101,7 +108,9 @@ class JsonFormatter(logging.Formatter):
             value = record.__dict__.get(name)
             if value is not None:
                 line[name] = value
-        if record.exc_info:
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        elif record.exc_info:
             line["exception"] = redact("".join(traceback.format_exception(*record.exc_info)))
         return orjson.dumps(line, default=str).decode()
 

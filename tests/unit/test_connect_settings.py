@@ -5,6 +5,7 @@ auth and TLS, replication, secrets masked, and a RELANCE_* variable that sets no
 from __future__ import annotations
 
 import logging
+import logging.config
 import subprocess
 import sys
 from pathlib import Path
@@ -153,6 +154,27 @@ def test_secrets_are_masked_in_every_log_line(monkeypatch: pytest.MonkeyPatch,
                                None)
     assert redact.filter(record)
     assert record.getMessage() == "auth: ****** ****** ****** ******"
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_secrets_are_masked_in_a_traceback_too(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str],
+                                               log_format: str) -> None:
+    settings = settings_with(monkeypatch, RELANCE_KAFKA_SASL_PASSWORD="kafka-secret-1",
+                             RELANCE_LOG_LEVEL="debug", RELANCE_LOG_FORMAT=log_format)
+    logging.config.dictConfig(logging_config(settings))
+    try:
+        try:
+            raise ValueError("SASL authentication failed with kafka-secret-1")
+        except ValueError:
+            logging.getLogger("relance.test").warning("retrying", exc_info=True)
+            logging.getLogger("relance.test").exception("stopped")
+        out = capsys.readouterr().out
+    finally:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
+                                   "root": {"level": "WARNING", "handlers": []}})
+    assert out.count("ValueError: SASL authentication failed with ******") == 2
+    assert "kafka-secret-1" not in out
 
 
 def _filter(settings: Settings) -> Redact:
