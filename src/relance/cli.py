@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
@@ -25,6 +25,10 @@ from relance.offline.simulate import Horizon, StrictModeError, simulate
 from relance.report.figures import MIN_CONVERSIONS
 from relance.scenario_file import TemplateLookup, load_brand_file, load_config_file
 from relance.sender.template_files import template_files
+
+if TYPE_CHECKING:
+    from relance.kafka.topics import TopicSpec
+    from relance.settings import Settings
 
 EXIT_USAGE = 2
 # The worker's default (relance.settings), repeated: settings read the environment.
@@ -92,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("settings", help="print every setting (environment variable, default, "
                         "meaning) as a Markdown table")
     _report_parser(commands)
+    _add_topics(commands)
     _preview_parser(commands)
     demo = commands.add_parser(
         "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
@@ -166,6 +171,17 @@ def _report_parser(commands: Any) -> None:
     report.add_argument("--min-conversions", type=int, default=MIN_CONVERSIONS, metavar="N",
                         help="fewer conversions in an arm flag its lift as too few to "
                         f"conclude (default: {MIN_CONVERSIONS})")
+
+
+def _add_topics(commands: Any) -> None:
+    topics = commands.add_parser(
+        "topics", help="print the topics this configuration needs (settings from RELANCE_* "
+        "variables), or create the missing ones")
+    topics.add_argument("--format", choices=("table", "json"), default="table",
+                        help="a table (default) or one JSON array")
+    topics.add_argument("--apply", action="store_true",
+                        help="create the topics that do not exist yet on RELANCE_BROKER; "
+                        "existing ones are left as they are")
 
 
 def load_config(path: str | None, templates: TemplateLookup | None = None) -> Config:
@@ -366,10 +382,9 @@ def _run_app(kind: str) -> int:
     from relance.host.app import serve
     from relance.logs import logging_config
     from relance.sender.compliance import marketing_problems
-    from relance.settings import load_settings
     from relance.wiring import gateway_process, sender_process, worker_process
 
-    settings = load_settings()
+    settings = _cluster_settings()
     # Before the process is built, which already logs; faust's Worker applies it again.
     logging.config.dictConfig(logging_config(settings))
     logging.getLogger("relance").info("relance %s %s starting (Python %s)", __version__, kind,
@@ -398,8 +413,58 @@ def _run_app(kind: str) -> int:
         process = sender_process(settings, registry, config.inputs, frozenset(
             scenario.name for scenario in config.scenarios if not scenario.is_marketing),
             brand)
-    serve(settings, process)
+    return serve(settings, process)
+
+
+def _cluster_settings() -> Settings:
+    """The settings, with the ``RELANCE_KAFKA_*`` properties checked by librdkafka."""
+    from relance.kafka.clients import property_problems
+    from relance.settings import load_settings
+
+    settings = load_settings()
+    problems = property_problems(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _topics(args: argparse.Namespace) -> int:
+    from relance.kafka import clients as kafka
+    from relance.kafka.topics import topic_specs
+
+    settings = _cluster_settings()
+    specs = topic_specs(settings)
+    if args.apply:
+        created = kafka.ensure_topics(settings, specs)
+        for name in created:
+            print(f"created {name}")
+        print(f"{len(created)} topics created, {len(specs) - len(created)} there already")
+        return 0
+    print(_topic_listing(specs, args.format))
     return 0
+
+
+def _topic_listing(specs: Sequence[TopicSpec], form: str) -> str:
+    """The topics as a Markdown table, or as JSON (``-1``/``null``: the broker's default)."""
+    import orjson
+
+    if form == "json":
+        return orjson.dumps([{
+            "name": s.name, "partitions": s.partitions, "cleanup_policy": s.cleanup_policy,
+            "retention_ms": None, "replication_factor": s.replication,
+            "min_insync_replicas": s.min_insync, "config": s.config(),
+            "partitions_must_match": s.exact, "used_by": list(s.users), "purpose": s.purpose,
+        } for s in specs], option=orjson.OPT_INDENT_2).decode()
+    rows = ["| topic | partitions | cleanup.policy | retention | replication | "
+            "min.insync.replicas | used by | what |", "|---|---|---|---|---|---|---|---|"]
+    for s in specs:
+        partitions = str(s.partitions) if s.exact else f"{s.partitions} (any)"
+        retention = "-" if s.compacted else "broker default"
+        replication = "broker default" if s.replication < 0 else str(s.replication)
+        minimum = "broker default" if s.min_insync is None else str(s.min_insync)
+        rows.append(f"| {s.name} | {partitions} | {s.cleanup_policy} | {retention} | "
+                    f"{replication} | {minimum} | {', '.join(s.users)} | {s.purpose} |")
+    return "\n".join(rows)
 
 
 # What the demo needs beyond the package: its extra, which the image and a plain install lack.
@@ -501,6 +566,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _healthcheck(args)
         if args.command == "settings":
             return _settings_reference()
+        if args.command == "topics":
+            return _topics(args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "preview":

@@ -40,8 +40,9 @@ BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def configure(stack: Stack, text: str) -> dict[str, str]:
+    """``text``'s scenarios, with the brand a sender of marketing email needs."""
     path = stack.root / "gateway-scenarios.yaml"
-    path.write_text(text)
+    path.write_text(text + BRAND)
     return {"RELANCE_SCENARIOS": str(path)}
 
 
