@@ -35,12 +35,13 @@ test: $(STAMP) tools
 test-wheel: $(STAMP) tools
 	PYTHON=$(PYTHON) scripts/test-wheel
 
-# Prometheus and promtool (Debian's package) for the observability tests, Debian's chromium
-# for the gateway's page test; SpamAssassin for the test that scores the shipped templates.
+# Debian's packages the tests use, each installed when its command is missing: Prometheus and
+# promtool for the observability tests, chromium (at the path playwright is given) for the
+# gateway's page test, SpamAssassin for the test that scores the shipped templates, stunnel4
+# as the TLS endpoint in front of the embedded broker.
 tools:
-	scripts/install-prometheus
-	scripts/install-chromium
-	scripts/install-spamassassin
+	scripts/install-tools prometheus=prometheus,promtool chromium=/usr/bin/chromium \
+		spamassassin stunnel4
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

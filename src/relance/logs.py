@@ -40,15 +40,51 @@ def about(topic: str, partition: int, offset: int, contact_id: str | bytes | Non
 
 
 class Redact(logging.Filter):
-    """Masks addresses in the message itself, so every formatter and handler sees it masked."""
+    """Masks addresses in the message itself, so every formatter and handler sees it masked,
+    and ``secrets`` (the settings' passwords, keys and tokens) wherever they appear."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    def _masked(self, text: str) -> str:
+        text = redact(text)
+        for secret in self.secrets:
+            text = text.replace(secret, "******")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = self._masked(record.getMessage())
         record.args = None
+        if record.exc_info:
+            # Formatted here, masked: both formatters print exc_text when it is set.
+            record.exc_text = self._masked(record.exc_text or "".join(
+                traceback.format_exception(*record.exc_info)).rstrip("\n"))
         for name in CONTEXT:
             value = record.__dict__.get(name)
             if isinstance(value, str):
                 setattr(record, name, redact(value))
+        return True
+
+
+class OneLine(logging.Filter):
+    """An error is one line: its traceback (faust's and mode's crash paths log one, under
+    their loggers or the app's) is kept only at debug level. The line keeps what failed: the
+    exception's own words are added when the message does not carry them already."""
+
+    def __init__(self, tracebacks: bool = False) -> None:
+        super().__init__()
+        self.tracebacks = tracebacks
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.tracebacks or record.levelno < logging.ERROR or not record.exc_info:
+            return True
+        error = record.exc_info[1]
+        message = record.getMessage()
+        if error is not None and str(error) not in message and repr(error) not in message:
+            message += f": {type(error).__name__}: {error}"
+        record.msg, record.args = message, None
+        record.exc_info = record.exc_text = None
         return True
 
 
@@ -72,7 +108,9 @@ class JsonFormatter(logging.Formatter):
             value = record.__dict__.get(name)
             if value is not None:
                 line[name] = value
-        if record.exc_info:
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        elif record.exc_info:
             line["exception"] = redact("".join(traceback.format_exception(*record.exc_info)))
         return orjson.dumps(line, default=str).decode()
 
@@ -84,9 +122,10 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": Redact}},
+        "filters": {"redact": {"()": Redact, "secrets": tuple(settings.secrets())},
+                    "one_line": {"()": OneLine, "tracebacks": level == "DEBUG"}},
         "formatters": {"relance": {"()": formatter}},
         "handlers": {"default": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                                 "formatter": "relance", "filters": ["redact"]}},
+                                 "formatter": "relance", "filters": ["one_line", "redact"]}},
         "root": {"level": level, "handlers": ["default"]},
     }

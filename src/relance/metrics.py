@@ -145,6 +145,8 @@ class GatewayMetrics:
     events_written: Counter
     write_latency: Histogram
     ready: Gauge
+    webhook_requests: Counter
+    webhook_events: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry, prefix: str = "relance") -> GatewayMetrics:
@@ -154,11 +156,20 @@ class GatewayMetrics:
                              "repeated, redirected, invalid, expired, bad_request, "
                              "unavailable).", ["route", "outcome"], registry=registry),
             events_written=Counter(f"{prefix}_gateway_events_written", "Engagement events "
-                                   "acknowledged by the broker, by kind and scope.",
+                                   "acknowledged by the broker (links' and webhooks'), by "
+                                   "kind and scope.",
                                    ["kind", "scope"], registry=registry),
             write_latency=Histogram(f"{prefix}_gateway_write_seconds", "From an engagement "
                                     "event's write to its acknowledgement.",
                                     buckets=WRITE_BUCKETS, registry=registry),
             ready=Gauge(f"{prefix}_ready", "1 when /readyz passes: in the group, state "
                         "recovered, broker reachable.", registry=registry),
+            webhook_requests=Counter(f"{prefix}_gateway_webhook_requests", "ESP webhook "
+                                     "requests answered, by esp (postmark, sendgrid) and "
+                                     "outcome (written, unauthorized, malformed, "
+                                     "unavailable).", ["esp", "outcome"], registry=registry),
+            webhook_events=Counter(f"{prefix}_gateway_webhook_events", "Events of ESP "
+                                   "webhooks, by esp and outcome (written, repeated, "
+                                   "not_engagement, soft_bounce, machine_open, no_contact, "
+                                   "malformed).", ["esp", "outcome"], registry=registry),
         )

@@ -3,28 +3,42 @@
 Errors name the file, the line and the key, and every problem in the file is reported at once.
 A scenario missing from a file is off; a key missing from a scenario takes its default (the
 built-in scenario of that name, or of its kind). A name outside the catalogue is a new
-scenario of an existing kind and must say which (``kind: cart_abandonment``).
+scenario of an existing kind and must say which (``kind: cart_abandonment``). The keys a kind
+has of its own are its detector's (``relance.core.detectors``): the registry says which
+kinds have which, and how each value reads.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, assert_never
 
 import yaml
 
 from relance.brand import Brand, Colors, Links
 from relance.codec.addresses import email_problem
 from relance.core.conditions import Condition, condition
+from relance.core.detectors import registry
+from relance.core.detectors.base import Detector
+from relance.core.detectors.keys import (
+    Branch,
+    Count,
+    Days,
+    Duration,
+    Flag,
+    Key,
+    Statuses,
+    TimeOfDay,
+)
 from relance.core.events import FAMILIES, ORDER_STATUSES, OTHER
 from relance.core.experiments import Experiment, Variant
 from relance.core.policy.pacing import SENDS_KEPT, parse_hours
 from relance.core.scenarios import (
     CATALOGUE,
     CHANNELS,
-    KINDS,
     Config,
     InputRules,
     Policy,
@@ -40,22 +54,11 @@ _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY
                  "w": 7 * DAY_MS}
 _DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priority", "channel",
-                "template", "transactional", "statuses", "send_at", "min_views", "days_before",
-                "window", "if_ordered", "otherwise", "min_drop_percent",
-                "cross_sell", "digest", "when", "exit_when", "on_hold", "experiment",
-                "family", "enabled", "attribution")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template", "if", "unless")
 _ENGAGED: Final = ("opened", "clicked")
-_DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
-# Keys only some kinds have.
-_ONLY: Final[dict[str, tuple[str, ...]]] = {
-    "statuses": ("order_status", "cross_sell"), "cross_sell": ("order_status",),
-    "send_at": _DATED, "days_before": ("subscription_expiry",),
-    "min_views": ("category_abandonment",), "min_drop_percent": ("price_drop",),
-    "window": ("welcome",), "if_ordered": ("welcome",), "otherwise": ("welcome",),
-}
+# A field's default, for a key a kind requires (its default scenario has none of it).
+_FIELD_DEFAULTS: Final[dict[str, Any]] = {f.name: f.default for f in fields(Scenario)}
 
 
 def parse_duration(text: str) -> int:
@@ -191,179 +194,348 @@ def _engaged(reader: _Reader, node: yaml.Node, here: str, wanted: bool,
     return wanted, value
 
 
-def _attribution(reader: _Reader, node: yaml.Node, here: str) -> dict[str, int]:
-    """A scenario's ``attribution: {after_send: 5d, after_click: 1d}``."""
-    fields: dict[str, int] = {}
-    for key, (key_node, value_node) in reader.mapping(node, here).items():
-        if key in ("after_send", "after_click"):
-            reader.duration_into(fields, f"{key}_ms", value_node, f"{here}.{key}")
-        else:
-            reader.problem(key_node, f"{here}.{key}",
-                           "unknown key (allowed: after_send, after_click)")
-    return fields
+@dataclass
+class _Draft:
+    """A scenario while its keys are read: where it is, what it starts from, what was read."""
+
+    where: str
+    base: Scenario
+    detector: Detector
+    entries: dict[str, tuple[yaml.Node, yaml.Node]]
+    fields: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    branches: dict[int, dict[str, Any]] = field(default_factory=dict)  # step -> its keys
+    steps_node: yaml.Node | None = None
+    enabled: bool = True
 
 
 def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
     where = f"scenarios.{name}"
     named = len(reader.named)
     entries = reader.mapping(node, where)
-    base = CATALOGUE.get(name)
-    if "kind" in entries:
-        key_node, value_node = entries["kind"]
-        kind = reader.scalar(value_node, f"{where}.kind")
-        if kind not in KINDS:
-            reader.problem(value_node, f"{where}.kind",
-                           f"{kind!r} is not a kind (known: {', '.join(sorted(KINDS))})")
-            return None
-        if base is not None and base.kind != kind:
-            reader.problem(value_node, f"{where}.kind", f"{name} is a built-in "
-                           f"{base.kind} scenario; give a new scenario a name of its own")
-            return None
-        if base is None:
-            base = replace(_kind_default(kind), name=name)
+    base = _base(reader, name, node, entries, where)
     if base is None:
-        reader.problem(node, where, "unknown scenario: give its kind (one of "
-                       f"{', '.join(sorted(KINDS))}) or use a built-in name "
-                       f"({', '.join(sorted(CATALOGUE))})")
         return None
-    fields: dict[str, Any] = {}
-    enabled = True
-    steps_node: yaml.Node | None = None
+    draft = _Draft(where, base, registry.detector_for(base.kind), entries)
+    own = {key.name: key for key in _keys_of(base.kind)}
     for key, (key_node, value_node) in entries.items():
         here = f"{where}.{key}"
-        if key == "kind":
-            continue
-        if key in _ONLY and base.kind not in _ONLY[key]:
-            reader.problem(value_node, here, f"only {' and '.join(_ONLY[key])} scenarios have "
-                           f"{key}, not {base.kind}")
-            continue
-        if key == "steps":
-            steps_node = value_node
-        elif key == "delay":
-            reader.duration_into(fields, "delay", value_node, here)
-        elif key in ("quiet_period", "stale_after"):
-            reader.duration_into(fields, f"{key}_ms", value_node, here)
-        elif key == "priority":
-            value = reader.scalar(value_node, here)
-            if value is not None and type(value) is not int:
-                reader.problem(value_node, here, f"must be a whole number, not {value!r}")
-            fields["priority"] = value
-        elif key == "channel":
-            value = reader.scalar(value_node, here)
-            if value is not None and value not in CHANNELS:
-                reader.problem(value_node, here, f"channel {value!r} is not supported "
-                               f"({', '.join(sorted(CHANNELS))})")
-            elif value is not None:
-                fields["channel"] = value
-        elif key == "template":
-            fields["template"] = reader.name(value_node, here, "template")
-        elif key in ("transactional", "enabled", "cross_sell"):
-            value = reader.scalar(value_node, here)
-            if value is not None and type(value) is not bool:
-                reader.problem(value_node, here, "must be true or false")
-            elif key == "enabled":
-                enabled = value is not False
-            else:
-                fields[key] = value
-        elif key == "statuses":
-            fields["statuses"] = _statuses(reader, value_node, here)
-        elif key in ("if_ordered", "otherwise"):
-            fields[key] = _branch(reader, value_node, here)
-        elif key == "window":
-            reader.duration_into(fields, "window_ms", value_node, here)
-        elif key == "days_before":
-            fields["days_before"] = _days_before(reader, value_node, here)
-        elif key == "experiment":
-            fields["experiment"] = _experiment(reader, value_node, here)
-        elif key == "attribution":
-            fields.update(_attribution(reader, value_node, here))
-        elif key == "family":
-            value = reader.scalar(value_node, here)
-            if value not in FAMILIES:
-                reader.problem(value_node, here, f"must be one of {', '.join(FAMILIES)}, "
-                               f"not {value!r}")
-            else:
-                fields["family"] = value
-        elif key == "on_hold":
-            value = reader.scalar(value_node, here)
-            if value not in ("drop", "defer"):
-                reader.problem(value_node, here, f"must be drop or defer, not {value!r}")
-            else:
-                fields["on_hold"] = value
-        elif key == "when":
-            fields["when"] = _when(reader, value_node, here)
-        elif key == "exit_when":
-            items = value_node.value if isinstance(value_node, yaml.SequenceNode) else None
-            if not items:
-                reader.problem(value_node, here, "must be a list of conditions, e.g. "
-                               "[{type: order, status: placed}]")
-            else:
-                fields["exit_when"] = tuple(_when(reader, item, f"{here}[{n}]")
-                                            for n, item in enumerate(items))
-        elif key == "digest":
-            value = reader.scalar(value_node, here)
-            if value not in ("daily", "weekly"):
-                reader.problem(value_node, here, f"must be daily or weekly, not {value!r}")
-            elif base.kind == "cart_abandonment" or base.kind == "browse_abandonment":
-                reader.problem(value_node, here, f"a {base.kind} reminder is about one visit: "
-                               "it is sent on its own, not in a digest")
-            else:
-                fields["digest"] = value
-                reader.digests.setdefault(value, (value_node, here))
-        elif key in ("min_drop_percent", "min_views"):
-            low, high = (1, 99) if key == "min_drop_percent" else (1, 10_000)
-            value = reader.scalar(value_node, here)
-            if type(value) is not int or not low <= value <= high:
-                reader.problem(value_node, here, f"must be a whole number from {low} to {high}, "
-                               f"not {value!r}")
-            else:
-                fields[key] = value
-        elif key == "send_at":
-            value = reader.scalar(value_node, here)
-            # The node's text: YAML 1.1 reads an unquoted 10:30 as the number 630.
-            text = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
-            match = _TIME_OF_DAY.fullmatch(str(text)) if value is not None else None
-            if match is None:
-                reader.problem(value_node, here, f"{text!r} is not a local time like 09:00")
-            else:
-                fields["send_at_minute"] = int(match[1]) * 60 + int(match[2])
+        family = _LEADING.get(key) or _TRAILING.get(key)
+        if family is not None:
+            family(reader, draft, key, value_node, here)
+        elif key in own:
+            _kind_key(reader, draft, own[key], value_node, here)
+        elif having := _kinds_having(key):
+            reader.problem(value_node, here,
+                           f"only {_and(having)} scenarios have {key}, not {base.kind}")
         else:
-            reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_KEYS)})")
-    if base.kind in _DATED and ("delay" in entries or steps_node is not None):
-        key = "delay" if "delay" in entries else "steps"
-        reader.problem(entries[key][0], f"{where}.{key}", f"a {base.kind} scenario is sent "
-                       "on its dates at send_at; it has no delay")
-    if "delay" in entries and steps_node is not None:
-        reader.problem(entries["delay"][0], f"{where}.delay",
-                       "give either delay (one message) or steps, not both")
-    template = fields.pop("template", None) or base.template
-    delay = fields.pop("delay", None)
-    branches = (fields.pop("if_ordered", None), fields.pop("otherwise", None))
-    if base.kind == "welcome":
-        if steps_node is not None:
-            reader.problem(entries["steps"][0], f"{where}.steps", "a welcome series has its "
-                           "first message (delay, template), if_ordered and otherwise")
-        first = Step(base.delay_ms if delay is None else delay, template)
-        fields["steps"] = (first, *(
-            _merged(base.steps[n + 1], branch) for n, branch in enumerate(branches)))
-    elif steps_node is not None:
-        fields["steps"] = _steps(reader, steps_node, f"{where}.steps", template)
-    else:
-        fields["steps"] = (Step(base.delay_ms if delay is None else delay, template),)
+            reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_allowed())})")
+    _check_timing(reader, draft)
+    steps = _assembled_steps(reader, draft)
+    options = tuple({**dict(base.options), **draft.options}.items())
     # Without its own family the scenario takes its kind's, for what the file made it
     # (transactional, in a digest), not the built-in base's.
-    scenario = replace(base, **{"family": "", **fields})
-    if scenario.transactional and "family" in fields:
+    scenario = replace(base, steps=steps, options=options, **{"family": "", **draft.fields})
+    if scenario.transactional and "family" in draft.fields:
         reader.problem(entries["family"][1], f"{where}.family", "a transactional scenario "
                        "is in no family: no unsubscribe stops it")
-    if scenario.kind in ("order_status", "cross_sell") and not scenario.statuses:
-        reader.problem(node, f"{where}.statuses",
-                       f"{scenario.kind} scenarios need statuses (the order statuses that "
-                       "trigger them)")
-    if not enabled:
+    _check_required(reader, draft, scenario, node)
+    if not draft.enabled:
         return None
     _note_templates(reader, scenario, reader.named[named:], (node, f"{where}.template"))
     return scenario
+
+
+def _base(reader: _Reader, name: str, node: yaml.Node,
+          entries: dict[str, tuple[yaml.Node, yaml.Node]], where: str) -> Scenario | None:
+    """What the scenario starts from: the built-in scenario of its name, or its kind's."""
+    base = CATALOGUE.get(name)
+    known = registry.configurable()
+    if "kind" not in entries:
+        if base is None:
+            reader.problem(node, where, f"unknown scenario: give its kind (one of "
+                           f"{', '.join(known)}) or use a built-in name "
+                           f"({', '.join(sorted(CATALOGUE))})")
+        return base
+    here = f"{where}.kind"
+    value_node = entries["kind"][1]
+    kind = reader.scalar(value_node, here)
+    if kind not in known:
+        reason = _not_configured(kind)
+        reader.problem(value_node, here, f"{kind!r} is not a kind (known: {', '.join(known)})"
+                       if reason is None else f"{kind} scenarios are not configured: {reason}")
+        return None
+    if base is not None:
+        if base.kind != kind:
+            reader.problem(value_node, here, f"{name} is a built-in {base.kind} scenario; "
+                           "give a new scenario a name of its own")
+            return None
+        return base
+    default = _kind_default(kind)
+    if default is None:
+        reader.problem(value_node, here, f"the catalogue has no {kind} scenario to take the "
+                       "defaults from")
+        return None
+    return replace(default, name=name)
+
+
+def _not_configured(kind: Any) -> str | None:
+    """Why a file may not name ``kind``, when a detector has it but it is not configured."""
+    try:
+        return registry.detector_for(kind).not_configured
+    except (registry.UnknownKindError, TypeError):  # TypeError: a YAML list, unhashable
+        return None
+
+
+def _kind_default(kind: str) -> Scenario | None:
+    """A new scenario's defaults: the catalogue's entry named after its kind, else its first
+    entry of the kind without the values the kind requires (a new order notification names
+    its own statuses)."""
+    named = CATALOGUE.get(kind)
+    if named is not None and named.kind == kind:
+        return named
+    first = next((s for s in CATALOGUE.values() if s.kind == kind), None)
+    if first is None:
+        return None
+    required = [key for key in _keys_of(kind) if key.required is not None]
+    cleared = {key.field: _FIELD_DEFAULTS[key.field] for key in required if key.field}
+    options = tuple((name, value) for name, value in first.options
+                    if all(key.name != name for key in required))
+    return replace(first, options=options, **cleared)
+
+
+def _keys_of(kind: str) -> list[Key]:
+    return [key for key in registry.detector_for(kind).keys
+            if key.kinds is None or kind in key.kinds]
+
+
+def _kinds_having(key_name: str) -> list[str]:
+    """The kinds a file may name that have the key, in the registry's order."""
+    return [kind for detector in registry.detectors() if detector.not_configured is None
+            for kind in detector.kinds if any(key.name == key_name for key in _keys_of(kind))]
+
+
+def _allowed() -> list[str]:
+    """Every key, as a problem lists them: the kinds' own keys between the others."""
+    own = [key.name for detector in registry.detectors() for key in detector.keys]
+    return [*_LEADING, *dict.fromkeys(own), *_TRAILING]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+# Each family of keys every scenario may have reads its keys on its own.
+_Family = Callable[["_Reader", _Draft, str, yaml.Node, str], None]
+
+
+def _known_already(reader: _Reader, draft: _Draft, key: str, node: yaml.Node,
+                   here: str) -> None:
+    """``kind``: read first, for the scenario's defaults (``_base``)."""
+
+
+def _timing(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
+    """When: ``delay`` or ``steps``, ``quiet_period``, ``stale_after``."""
+    if key == "steps":
+        draft.steps_node = node  # read with the template, once every key is known
+    elif key == "delay":
+        reader.duration_into(draft.fields, "delay", node, here)
+    else:
+        reader.duration_into(draft.fields, f"{key}_ms", node, here)
+
+
+def _delivery(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
+    """How: ``priority``, ``channel``, ``template``, ``transactional``, ``on_hold``."""
+    if key == "template":
+        draft.fields["template"] = reader.name(node, here, "template")
+        return
+    value = reader.scalar(node, here)
+    if key == "priority":
+        if value is not None and type(value) is not int:
+            reader.problem(node, here, f"must be a whole number, not {value!r}")
+        draft.fields["priority"] = value
+    elif key == "channel":
+        if value is not None and value not in CHANNELS:
+            reader.problem(node, here, f"channel {value!r} is not supported "
+                           f"({', '.join(sorted(CHANNELS))})")
+        elif value is not None:
+            draft.fields["channel"] = value
+    elif key == "transactional":
+        if value is not None and type(value) is not bool:
+            reader.problem(node, here, "must be true or false")
+        else:
+            draft.fields["transactional"] = value
+    elif value not in ("drop", "defer"):
+        reader.problem(node, here, f"must be drop or defer, not {value!r}")
+    else:
+        draft.fields["on_hold"] = value
+
+
+def _digest(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
+    """``digest``: daily or weekly, for the kinds whose messages may wait for one."""
+    value = reader.scalar(node, here)
+    reason = draft.detector.undigested
+    if value not in ("daily", "weekly"):
+        reader.problem(node, here, f"must be daily or weekly, not {value!r}")
+    elif reason is not None:
+        reader.problem(node, here, f"a {draft.base.kind} {reason}: it is sent on its own, "
+                       "not in a digest")
+    else:
+        draft.fields["digest"] = value
+        reader.digests.setdefault(value, (node, here))
+
+
+def _conditions(reader: _Reader, draft: _Draft, key: str, node: yaml.Node,
+                here: str) -> None:
+    """Which events count: ``when`` (of the trigger) and ``exit_when``."""
+    if key == "when":
+        draft.fields["when"] = _when(reader, node, here)
+        return
+    items = node.value if isinstance(node, yaml.SequenceNode) else None
+    if not items:
+        reader.problem(node, here, "must be a list of conditions, e.g. "
+                       "[{type: order, status: placed}]")
+    else:
+        draft.fields["exit_when"] = tuple(_when(reader, item, f"{here}[{n}]")
+                                          for n, item in enumerate(items))
+
+
+def _experimenting(reader: _Reader, draft: _Draft, key: str, node: yaml.Node,
+                   here: str) -> None:
+    draft.fields["experiment"] = _experiment(reader, node, here)
+
+
+def _family(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
+    """``family``: what a contact leaves with one click on the preference page."""
+    value = reader.scalar(node, here)
+    if value not in FAMILIES:
+        reader.problem(node, here, f"must be one of {', '.join(FAMILIES)}, not {value!r}")
+    else:
+        draft.fields["family"] = value
+
+
+def _attributing(reader: _Reader, draft: _Draft, key: str, node: yaml.Node,
+                 here: str) -> None:
+    """A scenario's ``attribution: {after_send: 5d, after_click: 1d}``."""
+    for name, (key_node, value_node) in reader.mapping(node, here).items():
+        if name in ("after_send", "after_click"):
+            reader.duration_into(draft.fields, f"{name}_ms", value_node, f"{here}.{name}")
+        else:
+            reader.problem(key_node, f"{here}.{name}",
+                           "unknown key (allowed: after_send, after_click)")
+
+
+def _switch(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
+    """``enabled: false`` turns the scenario off (its keys are still checked)."""
+    value = reader.scalar(node, here)
+    if value is not None and type(value) is not bool:
+        reader.problem(node, here, "must be true or false")
+    else:
+        draft.enabled = value is not False
+
+
+# The keys every scenario may have, each with its family, in the order a problem lists them
+# (the kinds' own keys come between the two).
+_LEADING: Final[dict[str, _Family]] = {
+    "kind": _known_already, "delay": _timing, "steps": _timing, "quiet_period": _timing,
+    "stale_after": _timing, "priority": _delivery, "channel": _delivery,
+    "template": _delivery, "transactional": _delivery}
+_TRAILING: Final[dict[str, _Family]] = {
+    "digest": _digest, "when": _conditions, "exit_when": _conditions, "on_hold": _delivery,
+    "experiment": _experimenting, "family": _family, "enabled": _switch,
+    "attribution": _attributing}
+_NOTHING: Final = object()  # a value not read (a problem says why)
+
+
+def _kind_key(reader: _Reader, draft: _Draft, key: Key, node: yaml.Node, here: str) -> None:
+    """One of the keys the scenario's kind has of its own."""
+    value = _kind_value(reader, key, node, here)
+    if value is _NOTHING:
+        return
+    if isinstance(key.reads, Branch):
+        draft.branches[key.reads.step] = value
+    elif key.field is not None:
+        draft.fields[key.field] = value
+    else:
+        draft.options[key.name] = value
+
+
+def _kind_value(reader: _Reader, key: Key, node: yaml.Node, here: str) -> Any:
+    reads = key.reads
+    if isinstance(reads, Statuses):
+        return _statuses(reader, node, here)
+    if isinstance(reads, Days):
+        return _days_before(reader, node, here)
+    if isinstance(reads, Branch):
+        return _branch(reader, node, here)
+    if isinstance(reads, Duration):
+        duration = reader.duration(node, here)
+        return _NOTHING if duration is None else duration
+    if isinstance(reads, TimeOfDay):
+        return _time_of_day(reader, node, here)
+    value = reader.scalar(node, here)
+    if isinstance(reads, Flag):
+        if value is not None and type(value) is not bool:
+            reader.problem(node, here, "must be true or false")
+            return _NOTHING
+        return value
+    if isinstance(reads, Count):
+        if type(value) is not int or not reads.low <= value <= reads.high:
+            reader.problem(node, here, f"must be a whole number from {reads.low} to "
+                           f"{reads.high}, not {value!r}")
+            return _NOTHING
+        return value
+    assert_never(reads)
+
+
+def _time_of_day(reader: _Reader, node: yaml.Node, here: str) -> Any:
+    value = reader.scalar(node, here)
+    # The node's text: YAML 1.1 reads an unquoted 10:30 as the number 630.
+    text = node.value if isinstance(node, yaml.ScalarNode) else None
+    match = _TIME_OF_DAY.fullmatch(str(text)) if value is not None else None
+    if match is None:
+        reader.problem(node, here, f"{text!r} is not a local time like 09:00")
+        return _NOTHING
+    return int(match[1]) * 60 + int(match[2])
+
+
+def _check_timing(reader: _Reader, draft: _Draft) -> None:
+    entries, where, kind = draft.entries, draft.where, draft.base.kind
+    if draft.detector.dated and ("delay" in entries or "steps" in entries):
+        key = "delay" if "delay" in entries else "steps"
+        reader.problem(entries[key][0], f"{where}.{key}", f"a {kind} scenario is sent on its "
+                       "dates at send_at; it has no delay")
+    if "delay" in entries and "steps" in entries:
+        reader.problem(entries["delay"][0], f"{where}.delay",
+                       "give either delay (one message) or steps, not both")
+
+
+def _assembled_steps(reader: _Reader, draft: _Draft) -> tuple[Step, ...]:
+    """The steps: one (``delay``, ``template``), the ``steps`` given, or a series' first
+    message and its branches (a kind with ``Branch`` keys: the welcome's)."""
+    base, read = draft.base, draft.fields
+    template = read.pop("template", None) or base.template
+    delay = read.pop("delay", None)
+    first = Step(base.delay_ms if delay is None else delay, template)
+    branches = [key.name for key in _keys_of(base.kind) if isinstance(key.reads, Branch)]
+    if branches:
+        if draft.steps_node is not None:
+            reader.problem(draft.entries["steps"][0], f"{draft.where}.steps",
+                           f"a {base.kind} series has its first message (delay, template), "
+                           f"{_and(branches)}")
+        return (first, *(_merged(step, draft.branches.get(number))
+                         for number, step in enumerate(base.steps[1:], 2)))
+    if draft.steps_node is not None:
+        return _steps(reader, draft.steps_node, f"{draft.where}.steps", template)
+    return (first,)
+
+
+def _check_required(reader: _Reader, draft: _Draft, scenario: Scenario,
+                    node: yaml.Node) -> None:
+    for key in _keys_of(scenario.kind):
+        if key.required is not None and not key.of(scenario):
+            reader.problem(node, f"{draft.where}.{key.name}", f"{scenario.kind} scenarios "
+                           f"need {key.name} ({key.required})")
 
 
 def _note_templates(reader: _Reader, scenario: Scenario, named: list[tuple[yaml.Node, str, str]],
@@ -710,12 +882,6 @@ def _statuses(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
                            f"({', '.join(sorted(ORDER_STATUSES - {OTHER}))})")
         found.add(value)
     return frozenset(found)
-
-
-def _kind_default(kind: str) -> Scenario:
-    if kind == "order_status":
-        return replace(CATALOGUE["order_confirmation"], statuses=frozenset())
-    return CATALOGUE[kind]
 
 
 def load_config(text: str, file: str = "<config>",

@@ -10,6 +10,7 @@ import re
 import ssl
 import threading
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -24,15 +25,18 @@ from relance.core.events import FAMILIES, Engagement, Event, EventType
 from relance.core.experiments import CONTROL
 from relance.core.scenarios import Config, InputRules
 from relance.errors import ConfigError, ConfigProblem
-from relance.gateway.answers import Gateway
+from relance.gateway.answers import Gateway, Writer
 from relance.gateway.links import ROUTES
 from relance.gateway.pages import Shop
+from relance.gateway.signatures import credentials, public_key
+from relance.gateway.webhooks import MAX_BODY, PATHS, Webhooks
 from relance.host.process import Page, Process
 from relance.kafka import clients as kafka
+from relance.kafka import topics
 from relance.kafka.acked import AckedWriter
 from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
-from relance.kafka.topics import TopicSpec
+from relance.kafka.reachability import Reachability
 from relance.metrics import GatewayMetrics, Metrics
 from relance.providers.base import Provider
 from relance.providers.esp import EspProvider
@@ -51,6 +55,7 @@ from relance.sender.render import Renderer
 from relance.settings import Settings
 from relance.tokens import parse_keys
 from relance.worker.build import build_loop, inputs_of, wall_clock_ms
+from relance.worker.loop import BatchLoop
 
 log = logging.getLogger(__name__)
 # A currency as a metric label: an ISO 4217 code; anything else is counted as "other", so
@@ -58,19 +63,24 @@ log = logging.getLogger(__name__)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
+def schema_registry(settings: Settings) -> SchemaRegistry | None:
+    """Our view of the schema registry, its client from the one factory (auth, TLS)."""
+    client = kafka.schema_registry(settings)
+    return SchemaRegistry(client) if client is not None else None
+
+
 def output_codec(settings: Settings) -> OutputCodec:
     if settings.output_format == "json":
         return JsonOutputCodec()
-    if settings.schema_registry_url:
-        return RegistryOutputCodec(settings.schema_registry_url, settings.topic_deliveries,
-                                   settings.topic_results)
+    registry = schema_registry(settings)
+    if registry is not None:
+        return RegistryOutputCodec(registry, settings.topic_deliveries, settings.topic_results)
     return AvroOutputCodec()
 
 
 def input_decoder(settings: Settings, rules: InputRules) -> Any:
     """Per input topic, the codec of its format, keeping ``rules`` (the scenario file's)."""
-    registry = (SchemaRegistry(settings.schema_registry_url) if settings.schema_registry_url
-                else None)
+    registry = schema_registry(settings)
     codecs: dict[str, EventCodec] = {}
     for topic, _ in inputs_of(settings).topics:
         framed = (RegistryEventCodec(registry, topic, rules=rules) if registry is not None
@@ -165,21 +175,41 @@ class MetricsObserver:
         self.metrics.delivery_attempts.labels(channel, result).inc()
 
 
+NOT_STARTED = "not started: the topics are checked once the broker answers"
+
+
+class Started:
+    """What a process built once its dependencies answered: until then, ``problems``."""
+
+    def __init__(self) -> None:
+        self.problems: Callable[[], list[str]] = lambda: [NOT_STARTED]
+
+
 def worker_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
+    """The worker: it waits for the broker (and the registry), then checks its topics and
+    builds and runs its loop."""
     observer = MetricsObserver(Metrics.create(registry))
     observer.expect(config)
-    outputs = Outputs(kafka.producer(settings), output_codec(settings),
-                      deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
-                      decisions=settings.topic_decisions or None, clock=wall_clock_ms)
-    loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs),
-                      outputs=outputs,
-                      observer=observer)
+    probe = Reachability(settings)
+    started = Started()
+
+    def build() -> BatchLoop:
+        outputs = Outputs(kafka.producer(settings), output_codec(settings),
+                          deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
+                          decisions=settings.topic_decisions or None, clock=wall_clock_ms)
+        loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs),
+                          outputs=outputs, observer=observer)
+        started.problems = loop.problems
+        return loop
 
     async def run(stopping: threading.Event) -> None:
+        if not await asyncio.to_thread(probe.wait, stopping):
+            return  # stopped while waiting
+        loop = await asyncio.to_thread(build)
         await asyncio.to_thread(loop.run, stopping)
 
-    return Process(f"{settings.app_id}-worker-app", settings.web_port, run, loop.problems,
-                   registry, observer.metrics.ready)
+    return Process(f"{settings.app_id}-worker-app", settings.web_port, run,
+                   lambda: started.problems(), registry, observer.metrics.ready, probe)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:
@@ -239,8 +269,7 @@ def provider_names(settings: Settings) -> dict[str, str]:
 
 
 def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
-    changelog = Changelog(settings, f"{settings.app_id}-sender-delivery-ledger-changelog")
-    changelog.ensure()
+    changelog = Changelog(settings, topics.ledger_changelog(settings))
     setting = int(settings.ledger_retention * 1000)
     topic = kafka.retention_ms(settings, settings.topic_deliveries)
     retention = ledger_retention_ms(setting, topic)
@@ -268,34 +297,58 @@ def renderer(settings: Settings, brand: Brand) -> Renderer:
                     mailbox=settings.unsubscribe_mailto)
 
 
+class _Sending:
+    """The sender's parts that need the broker, built once it answers."""
+
+    def __init__(self, settings: Settings, observer: MetricsObserver, rules: InputRules,
+                 delivery: Callable[[ResultSink, Outputs, Catalog | None], Delivery]) -> None:
+        codec = output_codec(settings)
+        catalog = Catalog() if settings.topic_catalog else None
+        kafka.ensure_topics(settings, topics.used_by(settings, topics.SENDER))
+        outputs = Outputs(kafka.producer(settings), codec, deliveries=settings.topic_deliveries,
+                          dlq=settings.topic_dlq, clock=wall_clock_ms)
+        ledger = _ledger(settings, outputs)
+        sink = ResultSink(outputs, codec, results=settings.topic_results,
+                          rejected=observer.rejected)
+        self.loop = SenderLoop(
+            topic=settings.topic_deliveries, codec=codec, delivery=delivery(sink, outputs, catalog),
+            sink=sink, ledger=ledger, metrics=observer.metrics,
+            commit_interval=settings.commit_interval, clock=wall_clock_ms,
+            new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
+        self.follower = None
+        if catalog is not None:
+            self.follower = catalog_follower(settings, catalog, rules)
+            self.follower.start()  # read up before the sender starts sending
+            if not self.follower.topics.found:
+                log.warning("no catalog topic %s: sends are not re-checked",
+                            settings.topic_catalog)
+
+    def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
+
+
 def sender_process(settings: Settings, registry: CollectorRegistry, rules: InputRules,
                    transactional: frozenset[str] = frozenset(),
                    brand: Brand | None = None) -> Process:
     """``rules``: the scenario file's, which the sender's copy of the catalog keeps too;
     ``transactional``: its transactional scenarios (the others' emails are marketing);
-    ``brand``: its brand section, the emails' footer and links."""
+    ``brand``: its brand section, the emails' footer and links. It waits for the broker (and
+    the registry), then checks its topics and builds its loop."""
     observer = MetricsObserver(Metrics.create(registry))
-    codec = output_codec(settings)
-    catalog = Catalog() if settings.topic_catalog else None
-    kafka.ensure_topic(settings, TopicSpec(settings.topic_deliveries, settings.partitions))
-    for name in (settings.topic_results, settings.topic_dlq):
-        kafka.ensure_topic(settings, TopicSpec(name, settings.partitions), exact=False)
-    outputs = Outputs(kafka.producer(settings), codec, deliveries=settings.topic_deliveries,
-                      dlq=settings.topic_dlq, clock=wall_clock_ms)
-    ledger = _ledger(settings, outputs)
+    probe = Reachability(settings)
     outages = Outages(provider_names(settings), wall_clock_ms)
     for channel in ("email", "sms"):
         observer.metrics.oldest_undelivered.labels(channel).set_function(
             functools.partial(outages.age, channel))
-    sink = ResultSink(outputs, codec, results=settings.topic_results,
-                      rejected=observer.rejected)
-
-    async def flush() -> None:
-        await asyncio.to_thread(outputs.wait)
-
     provider = email_provider(settings)
     log.info("emails go to the %s", provider_names(settings)["email"])
-    delivery = Delivery(renderer=renderer(settings, brand or Brand()),
+
+    def delivery(sink: ResultSink, outputs: Outputs, catalog: Catalog | None) -> Delivery:
+        async def flush() -> None:
+            await asyncio.to_thread(outputs.wait)
+
+        return Delivery(renderer=renderer(settings, brand or Brand()),
                         provider=provider, sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
@@ -304,31 +357,30 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
                         backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
                         horizon_ms=int(settings.delivery_horizon * 1000),
                         transactional=transactional)
-    loop = SenderLoop(topic=settings.topic_deliveries, codec=codec, delivery=delivery,
-                      sink=sink, ledger=ledger, metrics=observer.metrics,
-                      commit_interval=settings.commit_interval, clock=wall_clock_ms,
-                      new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
-    follower = None
-    if catalog is not None:
-        follower = catalog_follower(settings, catalog, rules)
-        follower.start()  # read up before the sender starts sending
-        if not follower.topics.found:
-            log.warning("no catalog topic %s: sends are not re-checked", settings.topic_catalog)
+
+    built: list[_Sending] = []
 
     def problems() -> list[str]:
         # A provider that keeps failing the command in hand too.
-        return loop.problems() + outages.problems()
+        if not built:
+            return [NOT_STARTED]
+        return built[0].loop.problems() + outages.problems()
 
     async def run(stopping: threading.Event) -> None:
         try:
-            await loop.run(stopping)
+            if not await asyncio.to_thread(probe.wait, stopping):
+                return  # stopped while waiting
+            built.append(await asyncio.to_thread(_Sending, settings, observer, rules, delivery))
+            await built[0].loop.run(stopping)
         finally:
             await provider.close()  # an ESP's HTTP session
 
-    return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
-                   registry, observer.metrics.ready,
-                   stops=(follower.stop,) if follower is not None else ())
+    def stop() -> None:
+        if built:
+            built[0].stop()
 
+    return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
+                   registry, observer.metrics.ready, probe, stops=(stop,))
 
 
 def offered_families(config: Config) -> dict[str, tuple[str, ...]]:
@@ -341,17 +393,32 @@ def offered_families(config: Config) -> dict[str, tuple[str, ...]]:
     return {channel: tuple(f for f in FAMILIES if f in found) for channel, found in used.items()}
 
 
+def esp_webhooks(settings: Settings, write: Writer, metrics: GatewayMetrics) -> Webhooks:
+    """The ESP webhooks of the gateway, each on when its credential is set."""
+    key = None
+    if settings.sendgrid_webhook_key is not None:
+        try:
+            key = public_key(settings.sendgrid_webhook_key)
+        except ValueError as exc:
+            raise ConfigError([ConfigProblem("environment", None,
+                                             "RELANCE_SENDGRID_WEBHOOK_KEY", str(exc))]) from None
+    auth = settings.postmark_webhook_auth
+    return Webhooks(postmark_auth=credentials(auth.get_secret_value()) if auth else None,
+                    sendgrid_key=key, write=write, clock=wall_clock_ms, metrics=metrics)
+
+
 def gateway_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
     """``relance gateway``: the links' pages on the gateway's port, writing to the
-    engagement topic in the inputs' format."""
+    engagement topic in the inputs' format. Its pages answer while the broker does not (an
+    answer that cannot be written says so); /readyz names what does not answer."""
     if settings.link_keys is None:
         raise ConfigError([ConfigProblem("environment", None, "RELANCE_LINK_KEYS",
                                          "the gateway needs the keys that sign the links "
                                          "(or RELANCE_LINK_KEYS_FILE)")])
     metrics = GatewayMetrics.create(registry)
-    registry_codec = (RegistryEventCodec(settings.schema_registry_url,
-                                         settings.topic_engagement, rules=config.inputs)
-                      if settings.schema_registry_url else None)
+    schemas = schema_registry(settings)
+    registry_codec = (RegistryEventCodec(schemas, settings.topic_engagement, rules=config.inputs)
+                      if schemas is not None else None)
     codec = event_codec(settings.input_format, registry_codec, rules=config.inputs)
     writer = AckedWriter(kafka.producer(settings))
 
@@ -374,9 +441,12 @@ def gateway_process(settings: Settings, config: Config, registry: CollectorRegis
     pages = tuple(Page(f"{prefix}/{route}/{{token}}",
                        frozenset({"GET"} if route == "c" else {"GET", "POST"}),
                        functools.partial(gateway.answer, route)) for route in ROUTES)
+    webhooks = esp_webhooks(settings, write, metrics)
+    pages += tuple(Page(f"{prefix}{PATHS[esp]}", frozenset({"POST"}),
+                        getattr(webhooks, esp), MAX_BODY) for esp in webhooks.served)
 
     async def run(stopping: threading.Event) -> None:
         await asyncio.to_thread(writer.serve, stopping)
 
     return Process(f"{settings.app_id}-gateway", settings.gateway_web_port, run, list,
-                   registry, metrics.ready, pages=pages)
+                   registry, metrics.ready, Reachability(settings), pages=pages)

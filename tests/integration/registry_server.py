@@ -3,12 +3,16 @@
 It serves what ``confluent_kafka.schema_registry.SchemaRegistryClient`` calls to register,
 look up and fetch by id (``POST /subjects/{s}/versions``, ``POST /subjects/{s}``,
 ``GET /schemas/ids/{id}``, ``GET /subjects[/{s}/versions[/{v}]]``), with the registry's
-JSON bodies and error codes (40401 subject not found, 40403 schema not found).
+JSON bodies and error codes (40401 subject not found, 40403 schema not found). It may
+serve HTTPS and require basic auth (401, error code 40101, without the credentials), as a
+production registry does.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +31,7 @@ class Store:
     schemas: dict[int, dict[str, Any]] = field(default_factory=dict)
     subjects: dict[str, list[int]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    unauthorized: int = 0  # requests refused for want of the credentials
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register(self, subject: str, body: dict[str, Any]) -> int:
@@ -111,6 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         try:
             body = json.loads(self.rfile.read(length)) if length else None
+            self._authorize()
             self.server.store.requests.append((method, path))
             status, answer = 200, route(self.server.store, method, parts, body)
         except RegistryError as exc:
@@ -123,6 +129,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _authorize(self) -> None:
+        wanted = self.server.user_info
+        if wanted is None:
+            return
+        given = self.headers.get("Authorization", "")
+        if given != "Basic " + base64.b64encode(wanted.encode()).decode():
+            self.server.store.unauthorized += 1
+            raise RegistryError(401, 40101, "Unauthorized")
 
     def do_GET(self) -> None:
         self._answer("GET")
@@ -137,21 +152,29 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, store: Store) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, store: Store, port: int, user_info: str | None) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.store = store
+        self.user_info = user_info
 
 
 @contextmanager
-def running_registry() -> Iterator[tuple[str, Store]]:
-    """A registry on a free port of 127.0.0.1 for the block: its URL and its store."""
+def running_registry(port: int = 0, *, tls: ssl.SSLContext | None = None,
+                     user_info: str | None = None) -> Iterator[tuple[str, Store]]:
+    """A registry on 127.0.0.1 (a free port unless given) for the block: its URL and its
+    store. ``tls``: the server's context, for HTTPS; ``user_info``: the USER:PASSWORD every
+    request must carry."""
     store = Store()
-    server = _Server(store)
+    server = _Server(store, port, user_info)
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="schema-registry",
                               daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", store
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}", store
     finally:
         server.shutdown()
         server.server_close()

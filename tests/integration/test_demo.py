@@ -7,11 +7,14 @@ import email.policy
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from relance.demo.processes import running
+
+from .conftest import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +27,14 @@ def test_demo_runs_the_live_pipeline_and_saves_emails_into_the_outbox(tmp_path: 
     with running([sys.executable, "-m", "relance", "demo", "--duration", "75", "--outbox",
                   str(outbox), "--folder", str(tmp_path / "demo")], grace=60, env=env,
                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as demo:
+        # While it runs, the first marketing email's one-click link works as a mail client
+        # uses it (the output is a few lines: the pipe does not fill meanwhile).
+        link = wait_for(lambda: unsubscribe_link(outbox), timeout=120)
+        confirm = urllib.request.urlopen(link, timeout=10)
+        assert confirm.status == 200 and b"<form" in confirm.read()
+        posted = urllib.request.urlopen(urllib.request.Request(
+            link, data=b"List-Unsubscribe=One-Click", method="POST"), timeout=10)
+        assert posted.status == 200
         output = demo.communicate(timeout=150)[0].decode()
     assert demo.returncode == 0, output
     assert str(outbox.resolve()) in output
@@ -47,3 +58,14 @@ def test_demo_runs_the_live_pipeline_and_saves_emails_into_the_outbox(tmp_path: 
         "Content-Language"]) for p in saved}
     assert languages <= {"fr", "en"} and all(f"<td>{lang}</td>" in page for lang in languages)
     assert "placeholder" in (outbox / "view" / f"{saved[0].stem}.html").read_text()
+
+
+def unsubscribe_link(outbox: Path) -> str | None:
+    """The https-or-http link of the first saved email with a List-Unsubscribe header."""
+    for path in sorted(outbox.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for part in str(message.get("List-Unsubscribe", "")).split(","):
+            url = part.strip().strip("<>")
+            if url.startswith("http"):
+                return url
+    return None

@@ -15,7 +15,7 @@ from relance.codec.outputs import AvroOutputCodec
 from relance.core.commands import Recipient, SendCommand
 from relance.core.events import CartChange, Order, OrderItem
 
-from .conftest import Stack, wait_for
+from .conftest import BRAND, Stack, wait_for
 from .esp_server import TOKEN, Answer, EspServer, Kind, postmark_error, sendgrid_error
 from .test_health import get
 from .test_live_pipeline import SHOE, now_ms, produce, profile
@@ -26,7 +26,7 @@ WITH_ORDERS = """\
 scenarios:
   cart_abandonment:   {delay: 4s, quiet_period: 1h}
   order_confirmation: {}
-"""
+""" + BRAND
 
 
 def esp_env(server: EspServer) -> dict[str, str]:

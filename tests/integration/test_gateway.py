@@ -25,7 +25,7 @@ from relance.gateway.links import click_url, preferences_url, unsubscribe_url
 from relance.kafka.clients import read_to_end
 from relance.tokens import Claims, Key, parse_keys, sign
 
-from .conftest import PARTITIONS, Stack, wait_for
+from .conftest import BRAND, PARTITIONS, Stack, wait_for
 from .test_live_pipeline import SHOE, now_ms, produce, profile
 
 pytestmark = pytest.mark.integration
@@ -40,8 +40,9 @@ BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def configure(stack: Stack, text: str) -> dict[str, str]:
+    """``text``'s scenarios, with the brand a sender of marketing email needs."""
     path = stack.root / "gateway-scenarios.yaml"
-    path.write_text(text)
+    path.write_text(text + BRAND)
     return {"RELANCE_SCENARIOS": str(path)}
 
 
@@ -106,7 +107,7 @@ def suppressed_unsubscribed(stack: Stack, scenario: str) -> float | None:
 def test_a_one_click_post_unsubscribes_and_the_next_reminder_is_suppressed_not_the_order(
         stack: Stack) -> None:
     env = configure(stack, "scenarios:\n  cart_abandonment: {delay: 3s, quiet_period: 1s}\n"
-                           "  order_confirmation: {}\n")
+                           "  order_confirmation: {}\n" + BRAND)
     stack.start("worker", **env)
     stack.start("sender", **env)
     base = start_gateway(stack, **env)
@@ -190,7 +191,8 @@ def test_the_confirmation_page_in_a_browser_unsubscribes_with_its_button(
 def test_leaving_reminders_on_the_preference_page_stops_them_and_not_recommendations(
         stack: Stack) -> None:
     env = configure(stack, "scenarios:\n  cart_abandonment: {delay: 3s}\n"
-                           "  browse_abandonment: {delay: 3s, family: recommendations}\n")
+                           "  browse_abandonment: {delay: 3s, family: recommendations}\n"
+                           + BRAND)
     stack.start("worker", **env)
     stack.start("sender", **env)
     base = start_gateway(stack, **env)

@@ -73,7 +73,7 @@ def test_the_worker_is_not_ready_while_the_broker_is_gone_and_alive_all_along(
             broker.stop()
             _, body = wait_for(lambda: (answer := get(port, "/readyz"))[0] == 503
                                     and answer, timeout=30)
-            assert "the broker does not answer" in body
+            assert f"the broker {broker.bootstrap} does not answer: " in body
             assert get(port, "/healthz") == (200, "ok\n")
             assert stack.metrics("worker")["relance_ready"] == 0.0
         finally:

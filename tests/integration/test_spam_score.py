@@ -1,6 +1,7 @@
 """Every shipped marketing template, in each shipped language, scores low with SpamAssassin's
 local rules (``spamassassin -t -L``: no network tests), as a complete message: headers,
-both parts, the footer, the unsubscribe headers. scripts/install-spamassassin installs it.
+both parts, the footer, the unsubscribe headers. `make tools` (scripts/install-tools) installs
+it.
 
 The threshold is 2.0, well under SpamAssassin's 5.0 for spam: a template that drifts toward
 it (capitals, a lone image, a link whose text is another URL, a missing text part) fails
@@ -56,7 +57,7 @@ def marketing_templates() -> list[tuple[Scenario, int]]:
 
 
 def test_every_shipped_marketing_template_scores_low_in_every_language(tmp_path: Path) -> None:
-    assert shutil.which("spamassassin"), "spamassassin: run scripts/install-spamassassin"
+    assert shutil.which("spamassassin"), "spamassassin: run make tools (scripts/install-tools)"
     renderer = Renderer(brand=BRAND, gateway=LinkSigner("https://links.shop.example",
                                                      Key("k1", b"0123456789abcdef")))
     box = mailbox.mbox(tmp_path / "messages.mbox")

@@ -12,11 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
-from pydantic import AliasChoices
 
 from relance.scenario_file import load_config_file
 from relance.sender.template_files import TemplateFiles
-from relance.settings import Settings
+from relance.settings import KAFKA_PREFIX, Settings, setting_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -73,14 +72,12 @@ def example_secret() -> Doc:
 
 @cache
 def setting_names() -> frozenset[str]:
-    names = set()
-    for field_name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices):
-            names |= {choice for choice in alias.choices if isinstance(choice, str)}
-        else:
-            names.add(f"RELANCE_{field_name.upper()}")
-    return frozenset(names)
+    return setting_variables()
+
+
+def not_settings(names: set[str]) -> set[str]:
+    """Those of ``names`` that set nothing (the RELANCE_KAFKA_* family sets librdkafka's)."""
+    return {name for name in names - setting_names() if not name.startswith(KAFKA_PREFIX)}
 
 
 def dockerfile_uid() -> int:
@@ -126,8 +123,9 @@ def test_every_manifest_parses_and_names_no_namespace() -> None:
             assert "namespace" not in doc.get("metadata", {}), path.name
 
 
-def test_the_kustomization_lists_every_manifest_but_the_example_secret() -> None:
-    present = {p.name for p in K8S.glob("*.y*ml")} - {"kustomization.yaml", EXAMPLE_SECRET}
+def test_the_kustomization_lists_every_manifest_but_the_example_secrets() -> None:
+    present = {p.name for p in K8S.glob("*.y*ml")} - {"kustomization.yaml", EXAMPLE_SECRET,
+                                                      "secret-kafka.example.yaml"}
     listed = kustomization()["resources"]
     assert sorted(listed) == sorted(present)
     assert not kind("Secret")
@@ -232,11 +230,12 @@ def test_the_worker_is_a_stateful_set_for_its_stable_id() -> None:
 
 def test_no_workload_has_a_data_volume_as_nothing_is_kept_on_disk() -> None:
     """States and the ledger are rebuilt from their changelog topics; faust keeps no files.
-    The only volume is the scenario file, read-only."""
+    The only volumes are the scenario file and the cluster's secrets, read-only."""
     assert "volumeClaimTemplates" not in named("StatefulSet", "relance-worker")["spec"]
     for workload in workloads():
         volumes = workload["spec"]["template"]["spec"].get("volumes", [])
-        assert all("configMap" in volume for volume in volumes), workload["metadata"]["name"]
+        assert all("configMap" in volume or "secret" in volume for volume in volumes), \
+            workload["metadata"]["name"]
         for container in containers(workload):
             assert all(m.get("readOnly") for m in container.get("volumeMounts", [])), \
                 workload["metadata"]["name"]
@@ -269,7 +268,24 @@ def test_every_variable_the_manifests_set_is_a_setting() -> None:
     for config_map in kind("ConfigMap"):
         if config_map["metadata"]["name"] == "relance-env":
             names |= set(config_map["data"])
-    assert names - setting_names() == set()
+    assert not_settings(names) == set()
+
+
+def test_the_files_a_secured_cluster_needs_are_an_optional_read_only_secret() -> None:
+    (files,) = documents(K8S / "secret-kafka.example.yaml")
+    assert files["metadata"]["name"] == "relance-kafka-files"
+    for workload in workloads():
+        volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["kafka-secrets"]["secret"] == {"secretName": "relance-kafka-files",
+                                                      "optional": True}
+        (container,) = containers(workload)
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "kafka-secrets"]
+        assert mount == {"name": "kafka-secrets", "mountPath": "/var/run/secrets/relance",
+                         "readOnly": True}
+    # The paths the commented-out SASL settings give are the files the example holds.
+    text = (K8S / "configmap-env.yaml").read_text(encoding="utf-8")
+    for key in files["stringData"]:
+        assert f"/var/run/secrets/relance/{key}" in text
 
 
 @pytest.mark.parametrize(("kind_name", "name"), [("StatefulSet", "relance-worker"),
@@ -361,7 +377,7 @@ def test_compose_builds_worker_and_sender_from_the_repository_dockerfile() -> No
 def test_every_variable_compose_gives_relance_is_a_setting() -> None:
     assert set(relance_services()) >= {"worker", "sender"}
     for name, svc in relance_services().items():
-        assert set(environment(svc)) - setting_names() == set(), name
+        assert not_settings(set(environment(svc))) == set(), name
 
 
 def test_every_file_compose_mounts_is_in_the_repository() -> None:
@@ -425,15 +441,19 @@ def test_grafana_loads_the_dashboard_from_where_compose_mounts_it() -> None:
     assert str(PurePosixPath(target).parent) == provider["options"]["path"]
 
 
-def test_the_gateway_is_on_the_internet_by_its_links_alone() -> None:
-    """The Ingress routes the link paths (relance.gateway.links) to the gateway's Service,
-    never /metrics, /healthz or /readyz; the links' host is RELANCE_GATEWAY_URL's."""
+def test_the_gateway_is_on_the_internet_by_its_links_and_webhooks_alone() -> None:
+    """The Ingress routes the link paths (relance.gateway.links) and the ESP webhooks'
+    (relance.gateway.webhooks) to the gateway's Service, never /metrics, /healthz or
+    /readyz; the links' host is RELANCE_GATEWAY_URL's."""
     from relance.gateway.links import ROUTES
+    from relance.gateway.webhooks import PATHS
 
     (ingress,) = kind("Ingress")
     (rule,) = ingress["spec"]["rules"]
     paths = rule["http"]["paths"]
-    assert sorted(p["path"] for p in paths) == sorted(f"/{route}/" for route in ROUTES)
+    assert sorted(p["path"] for p in paths) == sorted(
+        [f"/{route}/" for route in ROUTES] + ["/webhooks/"])
+    assert all(path.startswith("/webhooks/") for path in PATHS.values())
     assert {p["backend"]["service"]["name"] for p in paths} == {"relance-gateway"}
     url = named("ConfigMap", "relance-env")["data"]["RELANCE_GATEWAY_URL"]
     assert urlsplit(url).hostname == rule["host"] and urlsplit(url).scheme == "https"

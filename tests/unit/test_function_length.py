@@ -7,12 +7,6 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 MOST = 60
-# Being split by the helper who owns core/ and scenario_file.py (issue 16); the lead empties
-# this when merging that work. A function listed here that is no longer long fails the test.
-SPLIT_ELSEWHERE = {
-    "relance/core/contact.py:on_event",
-    "relance/scenario_file.py:_scenario",
-}
 
 
 def spans() -> dict[str, int]:
@@ -30,7 +24,4 @@ def spans() -> dict[str, int]:
 
 def test_no_function_is_longer_than_60_lines() -> None:
     long = {name: lines for name, lines in spans().items() if lines > MOST}
-    assert set(long) - SPLIT_ELSEWHERE == set(), {
-        name: lines for name, lines in long.items() if name not in SPLIT_ELSEWHERE}
-    assert set(long) >= SPLIT_ELSEWHERE, (
-        f"split since, take them off SPLIT_ELSEWHERE: {sorted(SPLIT_ELSEWHERE - set(long))}")
+    assert long == {}

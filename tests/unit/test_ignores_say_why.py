@@ -14,14 +14,10 @@ import relance
 PACKAGE = Path(relance.__file__).parent
 IGNORE = re.compile(r"#\s*(type:\s*ignore|noqa)\b(?P<rest>.*)$")
 EXPLAINED = re.compile(r"(\[[\w\-, ]+\]|:\s*[A-Z]+\d+(,\s*[A-Z]+\d+)*)\s*(#\s*\S|\(\S)")
-# The Literal.__args__ ignores of the core, which the core's own change replaces with
-# typing.get_args; drop this once it is merged.
-PENDING = {"core/events.py", "core/scenarios.py"}
 
 
 def sources() -> list[Path]:
-    return sorted(p for p in PACKAGE.rglob("*.py")
-                  if p.relative_to(PACKAGE).as_posix() not in PENDING)
+    return sorted(PACKAGE.rglob("*.py"))
 
 
 def unexplained(path: Path) -> list[str]:

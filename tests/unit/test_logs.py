@@ -38,8 +38,9 @@ def records(capsys: pytest.CaptureFixture[str]) -> Iterator[logging.Logger]:
                                "root": {"level": "WARNING", "handlers": []}})
 
 
-def configure(log_format: str) -> None:
-    logging.config.dictConfig(logging_config(load_settings(log_format=log_format)))
+def configure(log_format: str, log_level: str = "info") -> None:
+    logging.config.dictConfig(logging_config(load_settings(log_format=log_format,
+                                                           log_level=log_level)))
 
 
 def test_a_json_line_about_a_message_carries_its_coordinates(
@@ -59,7 +60,7 @@ def test_a_json_line_about_a_message_carries_its_coordinates(
 def test_exceptions_are_masked_too_in_both_formats(
         records: logging.Logger, capsys: pytest.CaptureFixture[str]) -> None:
     for log_format in ("json", "text"):
-        configure(log_format)
+        configure(log_format, "debug")  # where a traceback is logged at all
         try:
             raise ValueError("no mailbox ann@example.com, no phone +33612345678")
         except ValueError:
@@ -67,6 +68,25 @@ def test_exceptions_are_masked_too_in_both_formats(
         out = capsys.readouterr().out
         assert "ValueError" in out and "ann@example.com" not in out
         assert "+33612345678" not in out
+
+
+def test_an_error_is_one_line_and_its_traceback_is_logged_only_at_debug(
+        records: logging.Logger, capsys: pytest.CaptureFixture[str]) -> None:
+    """faust's crash path logs the error with its traceback (a web port in use, say)."""
+    for level, traced in (("info", False), ("debug", True)):
+        configure("json", level)
+        error = OSError(98, "address already in use")
+        try:
+            raise error
+        except OSError:
+            logging.getLogger("faust.worker").exception("[^Worker]: Error: %r", error)
+            records.exception("the outbox index failed")
+        lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [line["message"] for line in lines] == [
+            "[^Worker]: Error: OSError(98, 'address already in use')",
+            "the outbox index failed" + ("" if traced else
+                                         ": OSError: [Errno 98] address already in use")]
+        assert [("exception" in line) for line in lines] == [traced, traced], level
 
 
 def test_a_text_line_is_one_line_with_level_and_logger(

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from relance.core.scenarios import CATALOGUE, DEFAULT_CONFIG, KINDS
+from relance.core.detectors import registry
+from relance.core.scenarios import CATALOGUE, DEFAULT_CONFIG
 from relance.core.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 from relance.errors import ConfigError
 from relance.scenario_file import load_config, load_config_file, parse_duration
 
-KNOWN_KINDS = ", ".join(sorted(KINDS))
+KNOWN_KINDS = ", ".join(registry.configurable())
 SPEC_DEFAULTS = """\
 scenarios:
   cart_abandonment:   {delay: 1h, quiet_period: 24h, priority: 100, channel: email, template: cart_abandonment}
@@ -73,10 +74,11 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "shop.yaml:3: scenarios.cart_abandonment.delay: '1x' is not a duration "
         "(write e.g. 30m, 1h, 2d or 1h30m)",
         "shop.yaml:4: scenarios.cart_abandonment.priority: must be a whole number, not 'high'",
+        # The kinds' own keys in the registry's order, from their detectors.
         "shop.yaml:5: scenarios.cart_abandonment.colour: unknown key "
         "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
-        "template, transactional, statuses, send_at, min_views, days_before, window, "
-        "if_ordered, otherwise, min_drop_percent, cross_sell, digest, when, exit_when, on_hold, "
+        "template, transactional, min_views, min_drop_percent, statuses, cross_sell, send_at, "
+        "days_before, window, if_ordered, otherwise, digest, when, exit_when, on_hold, "
         "experiment, family, "
         "enabled, attribution)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "

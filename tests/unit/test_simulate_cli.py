@@ -295,3 +295,26 @@ def test_a_catalog_update_far_ahead_of_now_is_refused_and_answers_no_one() -> No
     assert error.detail.startswith("occurred_at 9999-01-01T00:00:00.000Z is more than 1h")
     # The restock of 12:00 still answers the watch: the catalog did not keep year 9999.
     assert [line for _, _, line in result.commands if b"back_in_stock" in line]
+
+
+def test_the_workers_finish_before_the_pool_is_torn_down(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool's exit terminates its workers; one killed while it holds the task queue's lock
+    left the other blocked and simulate hung at exit. The workers must have ended by then."""
+    import multiprocessing.pool
+
+    from relance.core.scenarios import DEFAULT_CONFIG
+    from relance.offline.simulate import simulate
+
+    alive_at_terminate: list[int] = []
+    terminate = multiprocessing.pool.Pool.terminate
+
+    def watched(pool: Any) -> None:
+        alive_at_terminate.extend(p.pid for p in pool._pool if p.is_alive())
+        terminate(pool)
+
+    monkeypatch.setattr(multiprocessing.pool.Pool, "terminate", watched)
+    path = traffic_file(tmp_path, {})
+    with (tmp_path / "out.jsonl").open("wb") as out:
+        simulate(str(path), DEFAULT_CONFIG, out, workers=2)
+    assert alive_at_terminate == []

@@ -9,30 +9,12 @@ import msgspec
 
 from relance.core import engagement, events
 from relance.core.catalog import Catalog
-from relance.core.commands import Candidate, Deferral, Outcome, SendCommand, Suppression, command_id
-from relance.core.detectors import activity as activity_detector
-from relance.core.detectors import birthday as birthday_detector
-from relance.core.detectors import browse as browse_detector
-from relance.core.detectors import cart as cart_detector
-from relance.core.detectors import category as category_detector
-from relance.core.detectors import digest as digest_detector
-from relance.core.detectors import orders as order_detector
-from relance.core.detectors import price as price_detector
-from relance.core.detectors import search as search_detector
-from relance.core.detectors import stock as stock_detector
-from relance.core.detectors import subscription as subscription_detector
-from relance.core.detectors import welcome as welcome_detector
+from relance.core.commands import Deferral, Outcome, SendCommand, Suppression, command_id
+from relance.core.detectors import digest
+from relance.core.detectors.base import Detector, Fold
 from relance.core.duplicates import fingerprint, known, remember
-from relance.core.events import (
-    CartChange,
-    ContactProfile,
-    Engagement,
-    Event,
-    Order,
-    PageView,
-    event_to_record,
-)
-from relance.core.journeys import exit_on, next_step
+from relance.core.events import ContactProfile, Engagement, Event, PageView, event_to_record
+from relance.core.journeys import exit_on
 from relance.core.policy import arbitration
 from relance.core.policy.decide import decide
 from relance.core.scenarios import Config, Scenario
@@ -68,11 +50,13 @@ def on_input(state: ContactState, event: Event, config: Config,
 
 def on_event(state: ContactState, event: Event, config: Config,
              catalog: Catalog = _NO_CATALOG) -> ContactState:
-    """Fold one event into the contact's state; deadlines move, nothing is decided yet."""
-    cart, browse, journeys = state.cart, state.browse, state.journeys
-    watching, categories, interests = state.watching, state.categories, state.interests
+    """Fold one event into the contact's state; deadlines move, nothing is decided yet.
+
+    The detectors of the kinds configured that react to the event's type fold it in, in
+    the registry's order (``Config.reactions``): most shops use a few kinds, and this runs
+    once per event."""
+    journeys = state.journeys
     record = event_to_record(event) if config.conditional else None
-    kinds = config.by_kind if record is None else config.triggered_by(event.type, record)
     if record is not None:
         journeys = exit_on(journeys, config.scenarios, record, event.occurred_at)
     if type(event) is Engagement:
@@ -82,70 +66,33 @@ def on_event(state: ContactState, event: Event, config: Config,
         if profile is state.profile and journeys is state.journeys and reach is state.reach:
             return state
         return state._replace(profile=profile, journeys=journeys, reach=reach)
-    if type(event) is ContactProfile:
-        profile = state.profile.updated(event)
-        journeys = birthday_detector.on_profile(state.profile, profile, journeys,
-                                                kinds["birthday"], event.occurred_at)
-        journeys = subscription_detector.on_profile(state.profile, profile, journeys,
-                                                    kinds["subscription_expiry"],
-                                                    event.occurred_at)
-        journeys = welcome_detector.on_profile(state, profile, journeys, kinds["welcome"],
-                                               event.event_id, event.occurred_at)
-        return state._replace(profile=profile, journeys=journeys)
-    if kinds["reactivation"] and not isinstance(event, ContactProfile | Engagement):
-        journeys = activity_detector.on_activity(journeys, event, kinds["reactivation"])
-    # Each detector runs only when a scenario of its kind is configured: most shops use a
-    # few kinds, and this runs once per event.
-    if type(event) is PageView:
-        cart_open = bool(cart.lines)
-        if kinds["category_abandonment"]:
-            categories, journeys = category_detector.on_view(
-                categories, journeys, event, cart_open=cart_open,
-                scenarios=kinds["category_abandonment"], disarmed_at=browse.disarmed_at)
-        browse, journeys = browse_detector.on_view(
-            browse, journeys, event, cart_open=cart_open, scenarios=kinds["browse_abandonment"],
-            keep_views=bool(kinds["category_abandonment"]))
-        if kinds["back_in_stock"]:
-            watching = stock_detector.on_view(watching, event, catalog, kinds["back_in_stock"])
-        if kinds["search_abandonment"]:
-            journeys = search_detector.on_view(journeys, event, kinds["search_abandonment"])
-        if kinds["price_drop"]:
-            interests = price_detector.on_event(interests, event)
-        if (browse is state.browse and journeys is state.journeys
-                and watching is state.watching and categories is state.categories
-                and interests is state.interests):
-            return state
-    elif type(event) is CartChange:
-        cart, journeys = cart_detector.on_change(cart, journeys, event, kinds["cart_abandonment"],
-                                                 max_lines=config.inputs.cart_lines)
-        browse, journeys = browse_detector.on_cart(browse, journeys, event,
-                                                   kinds["browse_abandonment"])
-        if kinds["category_abandonment"]:
-            categories, journeys = category_detector.on_cart(categories, journeys, event,
-                                                             kinds["category_abandonment"])
-        if kinds["search_abandonment"]:
-            journeys = search_detector.on_cart(journeys, event, kinds["search_abandonment"])
-        if kinds["price_drop"]:
-            interests = price_detector.on_event(interests, event)
-    elif type(event) is Order:
-        cart, journeys = cart_detector.on_order(cart, journeys, event, kinds["cart_abandonment"])
-        browse, journeys = browse_detector.on_order(browse, journeys, event,
-                                                    kinds["browse_abandonment"])
-        if kinds["category_abandonment"]:
-            categories, journeys = category_detector.on_order(categories, journeys, event,
-                                                              kinds["category_abandonment"])
-        if kinds["search_abandonment"]:
-            journeys = search_detector.on_order(journeys, event, kinds["search_abandonment"])
-        journeys = order_detector.on_order(journeys, event,
-                                           kinds["order_status"] + kinds["cross_sell"])
-        journeys = welcome_detector.on_order(journeys, event, kinds["welcome"])
-    else:
+    event_class = type(event)
+    reactions = (config.reactions.get(event_class) if record is None
+                 else config.triggered(event_class, record))
+    if reactions is None:
         raise TypeError(f"not an event: {event!r}")
-    if config.timed_variants and journeys is not state.journeys:
+    profile = state.profile.updated(event) if type(event) is ContactProfile else state.profile
+    fold = Fold(state, profile, state.cart, state.browse, journeys, state.watching,
+                state.categories, state.interests, config, catalog)
+    for react, scenarios in reactions:
+        react(fold, event, scenarios)
+    journeys = fold.journeys
+    if event_class is PageView and (
+            fold.browse is state.browse and journeys is state.journeys
+            and fold.watching is state.watching and fold.categories is state.categories
+            and fold.interests is state.interests):
+        # A view that changed nothing (a page no kind looks at) keeps its state, so its id
+        # is not remembered; the other events always make a new state.
+        return state
+    # Variant delays apply to what views, carts and orders start, not (as ever) to what a
+    # profile starts.
+    if (config.timed_variants and journeys is not state.journeys
+            and event_class is not ContactProfile):
         journeys = _timed(journeys, state, config)
     # Positional, for speed (once per event): every field of ContactState, in order.
-    return ContactState(state.contact_id, state.profile, cart, browse, state.last_sent, journeys,
-                        watching, categories, interests, state.pending, state.sends, state.seen,
+    return ContactState(state.contact_id, fold.profile, fold.cart, fold.browse,
+                        state.last_sent, journeys, fold.watching, fold.categories,
+                        fold.interests, state.pending, state.sends, state.seen,
                         state.reach)
 
 
@@ -170,30 +117,32 @@ def on_due(state: ContactState, now: int, config: Config,
     outcomes: list[Outcome] = []
     while state.journeys and (due := min(state.journeys, key=_firing_order)).due_at <= now:
         scenario = config.get(due.scenario)
+        detector = None if scenario is None else config.detectors[scenario.kind]
         following = None
-        if scenario is not None:  # else no longer configured: the journey ends quietly
-            state, outcome, following = _fire(state, due, scenario, catalog, config)
+        # A scenario no longer configured: its journey ends quietly.
+        if scenario is not None and detector is not None:
+            state, outcome, following = _fire(state, due, scenario, detector, catalog, config)
             if outcome is not None:
                 outcomes.append(outcome)
                 state = engagement.reached(state, outcome, config)
         rest = tuple(j for j in state.journeys if j is not due)
-        journeys = rest if following is None else (*rest, following)
-        state = _ended(state._replace(journeys=journeys), config)
-        if scenario is not None and scenario.kind == "category_abandonment" and \
-                following is None and due.data:
-            # Answered: that category's views count again from zero.
-            state = state._replace(categories=tuple(
-                c for c in state.categories if c[0] != due.data["category_id"]))
+        state = state._replace(journeys=rest if following is None else (*rest, following))
+        for kind in config.tidying:
+            state = kind.tidy(state, config)
+        if (scenario is not None and detector is not None and following is None
+                and scenario.kind in config.ending):
+            state = detector.ended(state, due)
     return state, outcomes
 
 
-def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalog,
-          config: Config) -> tuple[ContactState, Outcome | None, Journey | None]:
+def _fire(state: ContactState, due: Journey, scenario: Scenario, detector: Detector,
+          catalog: Catalog, config: Config
+          ) -> tuple[ContactState, Outcome | None, Journey | None]:
     """One step: what policy decides of it, and the journey's next step (if it goes on)."""
-    following = _following(state, due, scenario)
-    candidate = _candidate(state, due, scenario, catalog)
-    if scenario.kind == "digest":
-        state = digest_detector.sent(state, due)
+    following = detector.following(state, due, scenario)
+    candidate = detector.candidate(state, due, scenario, catalog)
+    if scenario.kind in config.firing:
+        state = detector.fired(state, due)
     if candidate is None:
         return state, None, None
     cid = command_id(state.contact_id, candidate.scenario, candidate.instance, candidate.step)
@@ -216,12 +165,13 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, catalog: Catalo
     if isinstance(outcome, Deferral):
         return state, outcome, due._replace(due_at=outcome.until)
     if isinstance(outcome, SendCommand) and scenario.digest is not None:
-        state = digest_detector.hold(state, outcome, scenario)
+        # Any kind's scenario may wait for a digest: the digests hold what policy let go.
+        state = digest.hold(state, outcome, scenario)
         outcome = Suppression(outcome.command_id, state.contact_id, outcome.scenario,
                               "digested", outcome.decided_at, outcome.step)
     if (isinstance(outcome, Suppression) and outcome.reason == "quiet_period"
-            and scenario.kind not in ("birthday", "subscription_expiry")):
-        following = None
+            and not detector.dated):
+        following = None  # a dated kind's next date is not the quiet period's to hold
     return state, outcome, following
 
 
@@ -229,54 +179,6 @@ def _firing_order(journey: Journey) -> tuple[int, str, str]:
     return journey.due_at, journey.scenario, journey.instance
 
 
-def _candidate(state: ContactState, journey: Journey, scenario: Scenario,
-               catalog: Catalog) -> Candidate | None:
-    if scenario.kind == "cart_abandonment":
-        return cart_detector.candidate(state.cart, journey, catalog)
-    if scenario.kind == "browse_abandonment":
-        return browse_detector.candidate(state.browse, journey, catalog)
-    if scenario.kind == "back_in_stock":
-        return stock_detector.candidate(journey, catalog)
-    if scenario.kind == "price_drop":
-        return price_detector.candidate(journey, catalog)
-    if scenario.kind == "category_abandonment":
-        return category_detector.candidate(state.browse, journey, catalog)
-    if scenario.kind == "search_abandonment":
-        return search_detector.candidate(journey)
-    if scenario.kind == "birthday":
-        return birthday_detector.candidate(state.profile, journey)
-    if scenario.kind == "reactivation":
-        return activity_detector.candidate(journey)
-    if scenario.kind == "subscription_expiry":
-        return subscription_detector.candidate(state.profile, journey, scenario)
-    if scenario.kind == "welcome":
-        return welcome_detector.candidate(journey, catalog)
-    if scenario.kind == "digest":
-        return digest_detector.candidate(state, journey)
-    return order_detector.candidate(journey, scenario, catalog)
-
-
-def _following(state: ContactState, journey: Journey, scenario: Scenario) -> Journey | None:
-    """The journey's next step; a birthday's next is next year's."""
-    if scenario.kind == "birthday":
-        return birthday_detector.planned(state.profile, scenario, journey.due_at)
-    if scenario.kind == "subscription_expiry":
-        return subscription_detector.following(state.profile, journey, scenario)
-    if scenario.kind == "welcome":
-        return welcome_detector.following(journey, scenario)
-    return next_step(journey, scenario)
-
-
 def _stale(journey: Journey, scenario: Scenario) -> bool:
     limit = scenario.stale_after_ms
     return limit is not None and journey.due_at - journey.started_at > limit
-
-
-def _ended(state: ContactState, config: Config) -> ContactState:
-    """Views are answered once no browse journey is left to use them."""
-    if not state.browse.viewed:
-        return state
-    browsing = config.browsing
-    if any(j.scenario in browsing for j in state.journeys):
-        return state
-    return state._replace(browse=browse_detector.answered(state.browse))

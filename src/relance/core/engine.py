@@ -7,6 +7,7 @@ call ``apply`` for each event and ``advance`` when time moves, so both decide th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Final, Protocol
 
 import msgspec
@@ -15,8 +16,7 @@ from relance.core.attribution import on_order
 from relance.core.catalog import Catalog
 from relance.core.commands import Outcome
 from relance.core.contact import on_due, on_input
-from relance.core.detectors.price import on_price
-from relance.core.detectors.stock import on_restock
+from relance.core.detectors.base import Detector, Scenarios
 from relance.core.due import DueIndex
 from relance.core.engagement import let_go
 from relance.core.events import CatalogUpdate, Event, Order
@@ -40,6 +40,9 @@ class Applied(msgspec.Struct, frozen=True, gc=False):
     duplicate: bool = False
 
 
+# A kind a catalog update answers: the state field it follows (entries that start with a
+# product id), its scenarios, and product id -> the contacts whose state has it there.
+_Followers = tuple[Detector, str, Scenarios, dict[str, set[str]]]
 # Most events decide nothing: one shared value each rather than one built per event.
 _NOTHING: Final = Applied()
 _DUPLICATE: Final = Applied(duplicate=True)
@@ -53,10 +56,13 @@ class Engine:
         self.catalog = Catalog() if catalog is None else catalog
         self.due = DueIndex()
         self.now: int | None = None
-        # product id -> contacts that may be watching it (sold out) or have seen its price;
-        # checked against the state on use.
-        self.watchers: dict[str, set[str]] = {}
-        self.interested: dict[str, set[str]] = {}
+        # For each kind a catalog update answers (back in stock, price drop), with its
+        # scenarios: product id -> contacts that may follow it (watch it sold out, have seen
+        # its price); checked against the state on use.
+        self.followers: tuple[_Followers, ...] = tuple(
+            (detector, part, scenarios, {}) for detector, scenarios in config.answering
+            if (part := detector.follows) is not None)
+        self._parts = tuple(part for _, part, _, _ in self.followers)
 
     def schedule(self, key: str, state: ContactState) -> None:
         """Index a state the engine did not write itself (one restored from a changelog)."""
@@ -64,10 +70,9 @@ class Engine:
         self._watch(key, state)
 
     def _watch(self, key: str, state: ContactState) -> None:
-        for product_id, _ in state.watching:
-            self.watchers.setdefault(product_id, set()).add(key)
-        for product_id, _, _ in state.interests:
-            self.interested.setdefault(product_id, set()).add(key)
+        for _, part, _, index in self.followers:
+            for entry in getattr(state, part):
+                index.setdefault(entry[0], set()).add(key)
 
     def basket(self, order: Order) -> None:
         """Learn what is bought together from any contact's order (not only this engine's)."""
@@ -123,9 +128,10 @@ class Engine:
         if state is not before:
             self.states[key] = state
             self.due.schedule(key, state.next_due)
-            if before is None or (state.watching is not before.watching
-                                  or state.interests is not before.interests):
-                self._watch(key, state)
+            for part in self._parts:
+                if before is None or getattr(state, part) is not getattr(before, part):
+                    self._watch(key, state)
+                    break
         if outcomes:
             return Applied(outcomes, duplicate)
         return _DUPLICATE if duplicate else _NOTHING
@@ -138,18 +144,14 @@ class Engine:
         return outcomes
 
     def restock(self, update: CatalogUpdate) -> None:
-        """After the catalog took ``update``: start back-in-stock for the contacts (of these
-        states) who saw the product sold out, and price drop for those who saw it dearer.
-        Their messages fire when time reaches the update's time."""
-        product = update.product
-        back = self.config.of_kind("back_in_stock")
-        if product.in_stock is True and back:
-            self._answer(self.watchers.pop(product.id, ()),
-                         lambda state: on_restock(state, update, back))
-        cheaper = self.config.of_kind("price_drop")
-        if product.price is not None and cheaper and product.in_stock is not False:
-            self._answer(self.interested.pop(product.id, ()),
-                         lambda state: on_price(state, update, cheaper))
+        """After the catalog took ``update``: the kinds it concerns answer the contacts (of
+        these states) who follow the product, back in stock those who saw it sold out, then
+        price drop those who saw it dearer. Their messages fire when time reaches the
+        update's time."""
+        for detector, _, scenarios, index in self.followers:
+            if detector.concerns(update):
+                self._answer(index.pop(update.product.id, ()),
+                             partial(detector.on_catalog, update=update, scenarios=scenarios))
 
     def _answer(self, keys: Iterable[str],
                 step: Callable[[ContactState], ContactState]) -> None:

@@ -21,12 +21,12 @@ Channel = Literal["email", "sms"]
 # ``scenarios.Scenario.family``), in the order the preference page lists them.
 Family = Literal["reminders", "recommendations", "digests"]
 
-PAGE_TYPES: Final = frozenset(PageType.__args__)  # type: ignore[attr-defined]
-CART_ACTIONS: Final = frozenset(CartAction.__args__)  # type: ignore[attr-defined]
-ORDER_STATUSES: Final = frozenset(OrderStatus.__args__)  # type: ignore[attr-defined]
-EVENT_TYPES: Final = frozenset(EventType.__args__)  # type: ignore[attr-defined]
-ENGAGEMENT_KINDS: Final = frozenset(EngagementKind.__args__)  # type: ignore[attr-defined]
-CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]  # untyped __args__
+PAGE_TYPES: Final[frozenset[str]] = frozenset(get_args(PageType))
+CART_ACTIONS: Final[frozenset[str]] = frozenset(get_args(CartAction))
+ORDER_STATUSES: Final[frozenset[str]] = frozenset(get_args(OrderStatus))
+EVENT_TYPES: Final[frozenset[str]] = frozenset(get_args(EventType))
+ENGAGEMENT_KINDS: Final[frozenset[str]] = frozenset(get_args(EngagementKind))
+CHANNELS: Final[frozenset[str]] = frozenset(get_args(Channel))
 FAMILIES: Final[tuple[Family, ...]] = get_args(Family)
 # What an unsubscribe covers: all of the channel's marketing, or one family of it.
 SCOPES: Final = frozenset({"all", *FAMILIES})

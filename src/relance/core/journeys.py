@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from relance.core.conditions import matches
-from relance.core.scenarios import Scenario
+from relance.core.scenario import Scenario
 from relance.core.state import Journey
 
 

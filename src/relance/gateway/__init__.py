@@ -1,4 +1,6 @@
 """The gateway (``relance gateway``): the small internet-facing HTTP service that answers the
 links in messages (unsubscribe in one click, preferences, click tracking) and writes what the
-contact asked for to the engagement topic. ``links`` is the URL scheme the sender builds
-links with; the rest is pure but for the Kafka writer (``relance.host`` serves it)."""
+contact asked for to the engagement topic; it also takes the ESPs' event webhooks
+(``webhooks``), whose bounces, complaints, unsubscribes, opens and clicks it writes there.
+``links`` is the URL scheme the sender builds links with; the rest is pure but for the Kafka
+writer (``relance.host`` serves it)."""

@@ -4,11 +4,15 @@ Neither process lets faust consume or produce: their loops use confluent-kafka a
 what they handled, and their states have changelogs of their own. faust runs the web server,
 the start-up and a clean stop on SIGTERM, so its Kafka services are never started and none
 of their settings is given.
+
+A loop that fails stops the process with one log line saying why (its traceback at debug
+level) and exit code 1, rather than faust's crash path, which logs the traceback three times.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +25,34 @@ from relance.host.health import add_health
 from relance.host.process import Page, Process, WebRequest
 from relance.logs import logging_config
 from relance.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Failure:
+    """How the loop ended, if it failed; ``stop`` stops the whole process (set by ``serve``
+    once the faust Worker exists)."""
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+        self.stop: Callable[[], Awaitable[None]] | None = None
+        self._stopping: asyncio.Future[None] | None = None
+
+    def failed(self, name: str, error: BaseException) -> None:
+        """One line for the operator; the traceback for a developer, at debug level."""
+        self.error = error
+        log.error("%s stopped: %s", name, _described(error))
+        log.debug("%s stopped by", name, exc_info=error)
+        if self.stop is not None:
+            # Not awaited here: stopping the app cancels its tasks, this one among them.
+            self._stopping = asyncio.ensure_future(self.stop())
+
+
+def _described(error: BaseException) -> str:
+    from relance.errors import RelanceError
+
+    text = str(error) or type(error).__name__
+    return text if isinstance(error, RelanceError) else f"{type(error).__name__}: {text}"
 
 
 class _App(faust.App):
@@ -39,26 +71,33 @@ def new_app(app_id: str, web_port: int) -> faust.App:
     return app
 
 
-def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]]) -> None:
+def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]],
+              failure: Failure, name: str = "the loop") -> None:
     """Run ``run(stopping)`` as the app's task; SIGTERM sets ``stopping`` and the app waits
-    for ``run`` to return (its last work settled and committed) before it stops."""
+    for ``run`` to return (its last work settled and committed) before it stops. A failure
+    of ``run`` stops the process (``failure``)."""
     stopping = threading.Event()
-    stopped = asyncio.Event()
+    began, stopped = asyncio.Event(), asyncio.Event()
 
     @app.task  # type: ignore[untyped-decorator]  # faust's own typing
     async def consume() -> None:
+        began.set()
         try:
             await run(stopping)
         except Exception as exc:
             # The loop is the process: without it the process must not look alive.
-            await app.crash(exc)
+            stopped.set()  # first: the shutdown below waits for it
+            failure.failed(name, exc)
         finally:
             stopped.set()
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's signal typing
     async def stop(app: Any, **kwargs: Any) -> None:
         stopping.set()
-        await stopped.wait()
+        # A start that failed before the task ran (the web port in use) has no loop to
+        # wait for: waiting would keep the process up for ever.
+        if began.is_set():
+            await stopped.wait()
 
 
 def stop_with(app: faust.App, stop: Callable[[], None]) -> None:
@@ -110,21 +149,32 @@ def add_page(app: faust.App, page: Page) -> None:
     app.page(page.path)(type(f"page{len(app.web.views)}", (faust.web.View,), methods))
 
 
-def host(settings: Settings, process: Process) -> faust.App:
+def host(process: Process, failure: Failure) -> faust.App:
     """The faust app around ``process``: its loop and helpers as tasks, its pages, /metrics,
     /healthz and /readyz on its web port."""
     app = new_app(process.name, process.web_port)
-    host_loop(app, process.run)
+    host_loop(app, process.run, failure, process.name)
     for stop in process.stops:
         stop_with(app, stop)
     for page in process.pages:
         add_page(app, page)
     add_metrics_page(app, process.registry)
-    add_health(app, settings, process.problems, process.ready)
+    add_health(app, process.probe, process.problems, process.ready)
     return app
 
 
-def serve(settings: Settings, process: Process) -> None:
-    """Run ``process`` until SIGTERM (or Ctrl-C) has stopped its loop."""
-    faust.Worker(host(settings, process), loglevel=settings.log_level,
-                 logging_config=logging_config(settings)).execute_from_commandline()
+def serve(settings: Settings, process: Process) -> int:
+    """Run ``process`` until SIGTERM (or Ctrl-C) has stopped its loop, or the loop failed;
+    the exit code (1 after a failure)."""
+    failure = Failure()
+    worker = faust.Worker(host(process, failure), loglevel=settings.log_level,
+                          logging_config=logging_config(settings))
+    failure.stop = worker.stop
+    code: int | str | None = 0
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as done:  # how mode's Worker always ends
+        code = done.code
+    if failure.error is not None:
+        return 1
+    return code if isinstance(code, int) else 1

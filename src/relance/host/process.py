@@ -6,10 +6,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Gauge
 
 Problems = Callable[[], list[str]]
+
+
+class Probe(Protocol):
+    """What the process depends on outside (the broker, the schema registry): ``check``
+    asks them now (blocking), ``problems`` gives the last answer at once."""
+
+    def check(self) -> list[str]: ...
+
+    def problems(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -52,8 +62,9 @@ class Process:
     name: str
     web_port: int
     run: Callable[[threading.Event], Awaitable[None]]
-    problems: Problems  # what /readyz reports besides the broker
+    problems: Problems  # what /readyz reports besides the probe's
     registry: CollectorRegistry
     ready: Gauge
+    probe: Probe
     stops: tuple[Callable[[], None], ...] = ()
     pages: tuple[Page, ...] = ()

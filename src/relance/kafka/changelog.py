@@ -2,7 +2,8 @@
 
 States live in memory, one dict per partition; the changelog is what makes them durable.
 A partition assigned to this process is rebuilt by reading its changelog partition to the
-end. The end is found by the fetch (partition EOF, see ``kafka.read_to_end``).
+end. The end is found by the fetch (partition EOF, see ``kafka.read_to_end``). The topic is
+one of ``kafka.topics.topic_specs``, created with the others at start.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Iterable
 from confluent_kafka import Message, TopicPartition
 
 from relance.kafka import clients as kafka
-from relance.kafka.topics import TopicSpec
 from relance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,6 @@ class Changelog:
     def __init__(self, settings: Settings, name: str) -> None:
         self.settings = settings
         self.topic = name
-
-    def ensure(self) -> None:
-        kafka.ensure_topic(self.settings,
-                           TopicSpec(self.topic, self.settings.partitions, compacted=True))
 
     def recover(self, partitions: Iterable[int], timeout: float = 600.0) -> dict[int, Table]:
         """Read each partition's changelog to its end; the last record of a key wins."""

@@ -23,7 +23,7 @@ import heapq
 import multiprocessing
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -309,10 +309,12 @@ def _replay_file(path: str, config: Config, shard: int, index: LineIndex, until:
 def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
              until: int | None = None, strict: bool = False,
              report: IO[str] | None = None, explain: bool = False,
-             horizon: Horizon | None = None) -> Summary:
+             horizon: Horizon | None = None,
+             where: Callable[[int], str] | None = None) -> Summary:
     """Replay a file (``-`` for stdin) and write the decided commands as JSON lines; with
     ``explain``, one decision per candidate instead (sent, or suppressed with the reason).
-    Events later than the ``horizon`` are refused (the command line always gives one)."""
+    Events later than the ``horizon`` are refused (the command line always gives one).
+    ``where`` names a line in what ``report`` says (default: ``path:number``)."""
     started = time.perf_counter()
     if workers <= 1 or path == "-":
         with open_events(path) as lines:
@@ -328,6 +330,11 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
             outcomes = pool.starmap(_replay_file, [
                 (path, config, shard, index, until, strict, explain, horizon)
                 for shard in range(workers)])
+            # Let the workers finish before the pool's exit terminates them: a worker killed
+            # while it holds the task queue's lock leaves the other blocked, and the exit
+            # joining it hung forever (seen with two workers on a loaded machine).
+            pool.close()
+            pool.join()
         errors = [o for o in outcomes if isinstance(o, StrictModeError)]
         if errors:
             raise min(errors, key=lambda error: error.line)
@@ -340,6 +347,6 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
     if report is not None:
         for number, error in sorted((i for r in results for i in r.invalid),
                                     key=lambda item: item[0]):
-            report.write(f"{path}:{number}: {error}\n")
+            report.write(f"{where(number) if where else f'{path}:{number}'}: {error}\n")
     summary.seconds = time.perf_counter() - started
     return summary

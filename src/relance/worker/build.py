@@ -17,9 +17,9 @@ from confluent_kafka import Consumer
 
 from relance.core.scenarios import Config
 from relance.kafka import clients as kafka
+from relance.kafka import topics
 from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
-from relance.kafka.topics import TopicSpec
 from relance.settings import Settings
 from relance.worker.loop import BatchLoop, LoopObserver
 from relance.worker.pipeline import Decode, Inputs, Pipeline
@@ -39,17 +39,14 @@ def inputs_of(settings: Settings) -> Inputs:
 
 
 def changelog_topic(settings: Settings) -> str:
-    return f"{settings.app_id}-worker-contact-state-changelog"
+    return topics.worker_changelog(settings)
 
 
 def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: Outputs,
                observer: LoopObserver, clock: Callable[[], int] = wall_clock_ms) -> BatchLoop:
     inputs = inputs_of(settings)
-    for name in inputs.names:
-        kafka.ensure_topic(settings, TopicSpec(name, settings.partitions,
-                                               compacted=name == settings.topic_contacts))
+    kafka.ensure_topics(settings, topics.used_by(settings, topics.WORKER))
     changelog = Changelog(settings, changelog_topic(settings))
-    changelog.ensure()
 
     def new_consumer() -> Consumer:
         static = {"group.instance.id": settings.instance_id} if settings.instance_id else {}
@@ -59,12 +56,6 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
         return kafka.consumer(settings, f"{settings.app_id}-worker-shared",
                               **{"enable.partition.eof": True})
 
-    if settings.topic_catalog:
-        kafka.ensure_topic(settings, TopicSpec(settings.topic_catalog, settings.partitions,
-                                               compacted=True), exact=False)
-    if settings.topic_decisions:
-        kafka.ensure_topic(settings, TopicSpec(settings.topic_decisions, settings.partitions),
-                           exact=False)
     pipeline = Pipeline(config, inputs, decode, observer, clock,
                         max_skew_ms=int(settings.max_clock_skew * 1000))
     shared = shared_topics(pipeline, observer, new_shared_reader,

@@ -1,5 +1,3 @@
-"""Detectors: one module per scenario family.
-
-Each exposes ``on_event(part, event, ...)`` and ``on_due(part, now, ...)`` returning the new
-state part and the candidates it raises. They read no clock: time comes in as ``now``.
+"""Detectors: one module per scenario kind, each one ``Detector`` (``base``) with a few
+named hooks, listed in ``registry``. They read no clock: time comes in as ``now``.
 """

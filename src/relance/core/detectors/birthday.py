@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from relance.core.catalog import Catalog
 from relance.core.commands import Candidate
+from relance.core.detectors.base import Detector, Fold, Scenarios
+from relance.core.detectors.keys import Key, TimeOfDay
+from relance.core.events import ContactProfile
 from relance.core.journeys import replan
 from relance.core.localtime import at_local, local_year
-from relance.core.scenarios import Scenario
-from relance.core.state import Journey, Profile
-
-Journeys = tuple[Journey, ...]
+from relance.core.scenario import Scenario
+from relance.core.state import ContactState, Journey, Profile
 
 
 def _celebrated(birthday: date, year: int) -> date:
@@ -46,18 +48,35 @@ def planned(profile: Profile, scenario: Scenario, after: int) -> Journey | None:
     return Journey(scenario.name, f"{year}", 1, moment, moment)
 
 
-def on_profile(before: Profile, after: Profile, journeys: Journeys,
-               scenarios: tuple[Scenario, ...], at: int) -> Journeys:
-    """Plan each birthday scenario when the birthday or time zone is new or changed."""
-    if not scenarios or (before.birthday == after.birthday and before.timezone == after.timezone
-                         and all(any(j.scenario == s.name for j in journeys)
-                                 or after.birthday is None for s in scenarios)):
-        return journeys
-    return replan(journeys, scenarios, lambda scenario: planned(after, scenario, at))
+class Birthday(Detector):
+    kinds = ("birthday",)
+    triggers = frozenset({"contact"})
+    keys = (Key("send_at", TimeOfDay(), "send_at_minute"),)
+    dated = True
+
+    def on_contact(self, fold: Fold, profile: ContactProfile, scenarios: Scenarios) -> None:
+        """Plan each birthday scenario when the birthday or time zone is new or changed."""
+        before, after, journeys = fold.before.profile, fold.profile, fold.journeys
+        if not scenarios or (before.birthday == after.birthday
+                             and before.timezone == after.timezone
+                             and all(any(j.scenario == s.name for j in journeys)
+                                     or after.birthday is None for s in scenarios)):
+            return
+        at = profile.occurred_at
+        fold.journeys = replan(journeys, scenarios,
+                               lambda scenario: planned(after, scenario, at))
+
+    def following(self, state: ContactState, journey: Journey,
+                  scenario: Scenario) -> Journey | None:
+        """Next year's."""
+        return planned(state.profile, scenario, journey.due_at)
+
+    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
+                  catalog: Catalog) -> Candidate | None:
+        if state.profile.birthday is None:
+            return None
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
+                         {"year": int(journey.instance)})
 
 
-def candidate(profile: Profile, journey: Journey) -> Candidate | None:
-    if profile.birthday is None:
-        return None
-    return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                     {"year": int(journey.instance)})
+DETECTOR = Birthday()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from relance.core.catalog import Catalog
 from relance.core.commands import Candidate
+from relance.core.detectors.base import Detector, Fold, Scenarios
 from relance.core.events import CartChange, Order, PageView
 from relance.core.journeys import cancel, start
-from relance.core.scenarios import Scenario
-from relance.core.state import Browse, Journey, ViewedProduct
+from relance.core.scenario import Scenario
+from relance.core.state import Browse, ContactState, Journey, ViewedProduct
 
-Journeys = tuple[Journey, ...]
+if TYPE_CHECKING:  # the configuration sits above the detectors: it lists them
+    from relance.core.scenarios import Config
 
 PRODUCTS_SHOWN = 3
 # Bounds state per contact; the reminder shows only the top few anyway.
@@ -37,54 +41,63 @@ def _record_view(viewed: tuple[ViewedProduct, ...], view: PageView) -> tuple[Vie
     return tuple(kept)
 
 
-def on_view(browse: Browse, journeys: Journeys, view: PageView, *, cart_open: bool,
-            scenarios: tuple[Scenario, ...], keep_views: bool = False
-            ) -> tuple[Browse, Journeys]:
-    """A product view with no open cart arms the reminders or moves them later.
+class BrowseAbandonment(Detector):
+    kinds = ("browse_abandonment",)
+    family = "reminders"
+    triggers = frozenset({"page_view"})
+    # The time a cart add or an order disarmed browsing is kept whatever is configured.
+    always = True
+    shows_views = True
+    undigested = "reminder is about one visit"
 
-    ``keep_views``: record the view even without a browse scenario (another kind shows
-    the viewed products)."""
-    if ((not scenarios and not keep_views) or cart_open or view.page_type != "product"
-            or view.product is None or view.occurred_at <= browse.disarmed_at):
-        return browse, journeys
-    return (Browse(_record_view(browse.viewed, view), browse.disarmed_at),
-            start(journeys, scenarios, view.event_id, view.occurred_at))
+    def on_view(self, fold: Fold, view: PageView, scenarios: Scenarios) -> None:
+        """A product view with no open cart arms the reminders or moves them later. It is
+        recorded also when another kind shows the viewed products (``views_wanted``)."""
+        browse = fold.browse
+        if ((not scenarios and not fold.views_wanted) or fold.cart.lines
+                or view.page_type != "product" or view.product is None
+                or view.occurred_at <= browse.disarmed_at):
+            return
+        fold.browse = Browse(_record_view(browse.viewed, view), browse.disarmed_at)
+        fold.journeys = start(fold.journeys, scenarios, view.event_id, view.occurred_at)
+
+    def on_cart(self, fold: Fold, change: CartChange, scenarios: Scenarios) -> None:
+        if change.action == "add":
+            _disarm(fold, change.occurred_at, scenarios)
+
+    def on_order(self, fold: Fold, order: Order, scenarios: Scenarios) -> None:
+        if order.status == "placed":
+            _disarm(fold, order.occurred_at, scenarios)
+
+    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
+                  catalog: Catalog) -> Candidate | None:
+        """The most viewed products still on sale, as the catalog now describes them."""
+        on_sale = [v for v in state.browse.viewed if not catalog.sold_out(v.product.id)]
+        if not on_sale:
+            return None
+        top = sorted(on_sale, key=_rank, reverse=True)[:PRODUCTS_SHOWN]
+        payload = {"products": [{"product": catalog.current(v.product).to_record(),
+                                 "views": v.views} for v in top]}
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
+                         payload)
+
+    def tidy(self, state: ContactState, config: Config) -> ContactState:
+        """Views are answered (or given up on) once no journey that shows them is left:
+        they arm nothing again."""
+        if not state.browse.viewed:
+            return state
+        browsing = config.browsing
+        if any(j.scenario in browsing for j in state.journeys):
+            return state
+        return state._replace(browse=Browse(disarmed_at=state.browse.disarmed_at))
 
 
-def on_cart(browse: Browse, journeys: Journeys, change: CartChange,
-            scenarios: tuple[Scenario, ...]) -> tuple[Browse, Journeys]:
-    if change.action != "add":
-        return browse, journeys
-    return _disarmed(browse, journeys, change.occurred_at, scenarios)
-
-
-def on_order(browse: Browse, journeys: Journeys, order: Order,
-             scenarios: tuple[Scenario, ...]) -> tuple[Browse, Journeys]:
-    if order.status != "placed":
-        return browse, journeys
-    return _disarmed(browse, journeys, order.occurred_at, scenarios)
-
-
-def _disarmed(browse: Browse, journeys: Journeys, at: int,
-              scenarios: tuple[Scenario, ...]) -> tuple[Browse, Journeys]:
+def _disarm(fold: Fold, at: int, scenarios: Scenarios) -> None:
     # A disarming event older than the last one changes nothing: the views kept since then
     # came after both.
-    if at <= browse.disarmed_at:
-        return browse, journeys
-    return Browse(disarmed_at=at), cancel(journeys, scenarios)
+    if at > fold.browse.disarmed_at:
+        fold.browse = Browse(disarmed_at=at)
+        fold.journeys = cancel(fold.journeys, scenarios)
 
 
-def candidate(browse: Browse, journey: Journey, catalog: Catalog) -> Candidate | None:
-    """The most viewed products still on sale, as the catalog now describes them."""
-    on_sale = [v for v in browse.viewed if not catalog.sold_out(v.product.id)]
-    if not on_sale:
-        return None
-    top = sorted(on_sale, key=_rank, reverse=True)[:PRODUCTS_SHOWN]
-    payload = {"products": [{"product": catalog.current(v.product).to_record(), "views": v.views}
-                            for v in top]}
-    return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)
-
-
-def answered(browse: Browse) -> Browse:
-    """Views already answered (or given up on) arm nothing again."""
-    return Browse(disarmed_at=browse.disarmed_at)
+DETECTOR = BrowseAbandonment()

@@ -16,9 +16,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from relance.core.catalog import Catalog
 from relance.core.commands import Candidate, SendCommand
+from relance.core.detectors.base import Detector
 from relance.core.localtime import at_local, zone
-from relance.core.scenarios import Scenario
+from relance.core.scenario import Scenario
 from relance.core.state import ContactState, Journey
 
 SEND_AT_MINUTE = 9 * 60
@@ -59,16 +61,28 @@ def _line(payload: dict[str, Any]) -> dict[str, Any]:
             if key == "product" or value is None or type(value) in (str, int, float, bool)}
 
 
-def candidate(state: ContactState, journey: Journey) -> Candidate | None:
-    items = [item for name, key, item in state.pending
-             if name == journey.scenario and key == journey.instance]
-    if not items:
-        return None
-    return Candidate(journey.scenario, journey.instance, 1, journey.due_at,
-                     {"period": journey.instance, "items": items})
+class Digests(Detector):
+    """The digests themselves: ``hold`` keeps the messages of the scenarios with a
+    ``digest``, whatever their kind; ``contact`` calls it after policy decided them."""
+
+    kinds = ("digest",)
+    not_configured = ("relance makes one per period for the scenarios with digest: daily or "
+                      "weekly")
+
+    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
+                  catalog: Catalog) -> Candidate | None:
+        items = [item for name, key, item in state.pending
+                 if name == journey.scenario and key == journey.instance]
+        if not items:
+            return None
+        return Candidate(journey.scenario, journey.instance, 1, journey.due_at,
+                         {"period": journey.instance, "items": items})
+
+    def fired(self, state: ContactState, journey: Journey) -> ContactState:
+        """The period's messages went out (or could not): they are no longer held."""
+        return state._replace(pending=tuple(
+            p for p in state.pending
+            if not (p[0] == journey.scenario and p[1] == journey.instance)))
 
 
-def sent(state: ContactState, journey: Journey) -> ContactState:
-    """The period's messages went out (or could not): they are no longer held."""
-    return state._replace(pending=tuple(
-        p for p in state.pending if not (p[0] == journey.scenario and p[1] == journey.instance)))
+DETECTOR = Digests()

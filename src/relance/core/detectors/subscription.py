@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from relance.core.catalog import Catalog
 from relance.core.commands import Candidate
+from relance.core.detectors.base import Detector, Fold, Scenarios
+from relance.core.detectors.keys import Days, Key, TimeOfDay
+from relance.core.events import ContactProfile
 from relance.core.journeys import replan
 from relance.core.localtime import at_local
-from relance.core.scenarios import Scenario
-from relance.core.state import Journey, Profile
-
-Journeys = tuple[Journey, ...]
+from relance.core.scenario import Scenario
+from relance.core.state import ContactState, Journey, Profile
 
 
 def _step_time(profile: Profile, scenario: Scenario, step: int) -> int | None:
@@ -39,22 +41,35 @@ def planned(profile: Profile, scenario: Scenario, after: int, step: int = 1) -> 
     return None
 
 
-def on_profile(before: Profile, after: Profile, journeys: Journeys,
-               scenarios: tuple[Scenario, ...], at: int) -> Journeys:
-    if not scenarios or (before.subscription_ends_on == after.subscription_ends_on
-                         and before.timezone == after.timezone):
-        return journeys
-    return replan(journeys, scenarios, lambda scenario: planned(after, scenario, at))
+class SubscriptionExpiry(Detector):
+    kinds = ("subscription_expiry",)
+    family = "reminders"
+    triggers = frozenset({"contact"})
+    keys = (Key("send_at", TimeOfDay(), "send_at_minute"),
+            Key("days_before", Days(), "days_before"))
+    dated = True
+
+    def on_contact(self, fold: Fold, profile: ContactProfile, scenarios: Scenarios) -> None:
+        before, after = fold.before.profile, fold.profile
+        if not scenarios or (before.subscription_ends_on == after.subscription_ends_on
+                             and before.timezone == after.timezone):
+            return
+        at = profile.occurred_at
+        fold.journeys = replan(fold.journeys, scenarios,
+                               lambda scenario: planned(after, scenario, at))
+
+    def following(self, state: ContactState, journey: Journey,
+                  scenario: Scenario) -> Journey | None:
+        return planned(state.profile, scenario, journey.due_at, journey.step + 1)
+
+    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
+                  catalog: Catalog) -> Candidate | None:
+        ends = state.profile.subscription_ends_on
+        if ends is None or ends.isoformat() != journey.instance:
+            return None
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
+                         {"ends_on": journey.instance,
+                          "days_left": scenario.days_before[journey.step - 1]})
 
 
-def following(profile: Profile, journey: Journey, scenario: Scenario) -> Journey | None:
-    return planned(profile, scenario, journey.due_at, journey.step + 1)
-
-
-def candidate(profile: Profile, journey: Journey, scenario: Scenario) -> Candidate | None:
-    ends = profile.subscription_ends_on
-    if ends is None or ends.isoformat() != journey.instance:
-        return None
-    return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                     {"ends_on": journey.instance,
-                      "days_left": scenario.days_before[journey.step - 1]})
+DETECTOR = SubscriptionExpiry()
