@@ -2,9 +2,8 @@
 ``relance simulate --explain`` with a holdout experiment, then ``relance report``; every row
 checked against the same figures computed here from the decisions file.
 
-Until the core attributes orders (issue 19 part B), the decisions have no ``attributed``
-record and every conversion is 0: the test checks the trials of each arm and the interval
-of a lift of 0 now, and the conversions and revenue as well, unchanged, once they come."""
+The core attributes the month's orders (``attributed`` records): both arms convert, so the
+test proves attribution reaches the report, not only that the report counts what it reads."""
 
 from __future__ import annotations
 
@@ -64,3 +63,7 @@ def test_a_generated_month_with_a_holdout_reports_what_its_decisions_say(
                                             abs=1e-9)
     assert {v["variant"] for v in steps["cart_abandonment", 1]["variants"]} == {
         "a", "b", "(all)"}
+    # Orders were attributed to messages and to held-out decisions alike.
+    cart = expected["cart_abandonment", 1, None]
+    assert cart["converted"] and expected["cart_abandonment", 1, "a"]["converted"]
+    assert sum(len(arm["converted"]) for arm in expected.values()) > 50
