@@ -12,8 +12,6 @@ import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ from relance.kafka.topics import TopicSpec, create_topics
 
 from .conftest import PARTITIONS, Stack, wait_for
 from .registry_server import running_registry
+from .test_health import get
 
 pytestmark = pytest.mark.integration
 
@@ -46,17 +45,6 @@ SHOE = Product("sku-1", "Trail shoe", 89.9, "EUR", "shoes", "https://shop.exampl
                "https://shop.example/img/sku-1.jpg", True)
 TOPICS = ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
           "relance-deliveries", "relance-dlq", "relance-delivery-results", "relance-decisions")
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    """Status and body; 0 while nothing listens."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as page:
-            return page.status, page.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError:
-        return 0, ""
 
 
 def now_ms() -> int:

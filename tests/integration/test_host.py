@@ -3,27 +3,14 @@ directory, no volume needed), and SIGTERM stops the loop and the catalog followe
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-
 import pytest
 
 import relance
 
 from .conftest import Stack, wait_for
+from .test_health import get
 
 pytestmark = pytest.mark.integration
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    """Status and body; 0 while nothing listens."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as page:
-            return page.status, page.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError:
-        return 0, ""
 
 
 def test_worker_and_sender_serve_their_pages_keep_no_files_and_stop_on_sigterm(
