@@ -135,7 +135,7 @@ def round_ratios(done: Mapping[str, Result]) -> dict[str, float]:
             for other in ("quix", "hand-written") if other in done}
 
 
-def summary(results: list[dict[str, Result]]) -> None:
+def summary(results: list[dict[str, Result]], traffic: str) -> None:
     names = [name for name in IMPLEMENTATIONS if name in results[0]]
     print(f"\n| implementation | events/s, median (min) over {len(results)} round(s) |")
     print("|---|---|")
@@ -146,15 +146,17 @@ def summary(results: list[dict[str, Result]]) -> None:
         print(f"| {name} | {medians[name]:,.0f} ({min(rates):,.0f}) |")
     ratios = [round_ratios(done) for done in results]
     medians_of_ratios = {key: statistics.median(r[key] for r in ratios) for key in ratios[0]}
-    print("ratios within a round, median (min): " + ", ".join(
-        f"{key} {value:.2f} ({min(r[key] for r in ratios):.2f})"
-        for key, value in medians_of_ratios.items()))
+    if medians_of_ratios:
+        print("ratios within a round, median (min): " + ", ".join(
+            f"{key} {value:.2f} ({min(r[key] for r in ratios):.2f})"
+            for key, value in medians_of_ratios.items()))
     json_runs = [done["relance-json"] for done in results]
     report("relance worker", {
         "rate": statistics.median(r.rate for r in json_runs),
         **{key: statistics.median(r.extra[key] for r in json_runs)
            for key in json_runs[0].extra}, "contacts": json_runs[0].contacts})
-    print("summary: " + "; ".join(f"{name} {medians[name]:,.0f} events/s" for name in names)
+    print(f"summary ({traffic}, {len(results)} round(s)): "
+          + "; ".join(f"{name} {medians[name]:,.0f} events/s" for name in names)
           + (" (medians); relance/others within a round: " + ", ".join(
               f"{key} {value:.2f}x" for key, value in medians_of_ratios.items())
              if medians_of_ratios else " (medians)"), flush=True)
@@ -320,7 +322,7 @@ def run(args: argparse.Namespace, root: Path) -> None:
         traffic = prepare(broker, events,
                           ["json", "avro"] if "relance-avro" in names else ["json"])
         results = rounds(broker, root, traffic, names, args.rounds, args.baseline_events)
-        summary(results)
+        summary(results, f"{args.profile} traffic, {len(events):,} events")
         rate = statistics.median(done["relance-json"].rate for done in results)
         if "latency" not in args.skip:
             fresh = generate(args.profile, min(20_000, args.contacts), seed=2)
