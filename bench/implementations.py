@@ -40,7 +40,8 @@ from load import create_input_topics
 from peer_state import State, apply
 from relance.codec.json import encode
 from relance.core.events import CartChange, Event, Order
-from relance.demo.broker import Broker, free_port
+from relance.demo.broker import Broker
+from relance.demo.ports import free_port
 from relance.demo.processes import running, spawn, stop_processes
 from relance.demo.run import metrics
 from relance.kafka.changelog import Changelog, Table

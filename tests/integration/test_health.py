@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
-from relance.demo.broker import EmbeddedBroker, free_port
+from relance.demo.broker import EmbeddedBroker
 from relance.demo.mailsink import MailSink
+from relance.demo.ports import free_port
+from relance.kafka.membership import Membership, TopicPartitionKey
 
 from .conftest import Stack, wait_for
 
@@ -72,3 +78,55 @@ def test_the_worker_is_not_ready_while_the_broker_is_gone_and_alive_all_along(
             assert stack.metrics("worker")["relance_ready"] == 0.0
         finally:
             stack.stop_all()
+
+
+class Watched(Membership):
+    """The real membership, noting what /readyz would answer after each change of
+    ``joined`` or ``restoring`` (the web thread may ask at any of those moments)."""
+
+    def __init__(self, member: Any) -> None:
+        self.answers: list[Any] = []
+        super().__init__(member, restored="the test's state", held=lambda count: None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in ("joined", "restoring") and "restoring" in self.__dict__:
+            self.answers.append(self.problems())
+
+
+class Restoring:
+    """A loop whose restore takes a while, and says when it is done."""
+
+    def __init__(self) -> None:
+        self.membership: Watched | None = None
+
+    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
+        time.sleep(0.5)
+        assert self.membership is not None
+        self.membership.answers.append("restored")
+        return ""
+
+    def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
+        return {}
+
+    def release(self, consumer: Consumer, gone: set[TopicPartitionKey],
+                partitions: set[int]) -> None: ...
+
+
+def test_a_member_is_never_ready_before_its_partitions_are_restored(stack: Stack) -> None:
+    member = Restoring()
+    watched = member.membership = Watched(member)
+    consumer = Consumer({"bootstrap.servers": stack.broker.bootstrap,
+                         "group.id": f"{stack.prefix}-membership", "session.timeout.ms": 6000,
+                         "enable.auto.commit": False})
+    try:
+        watched.subscribe(consumer, [stack.topic("carts")])
+        deadline = time.monotonic() + 60
+        while not watched.assigned and time.monotonic() < deadline:
+            consumer.consume(10, 0.5)
+        assert len(watched.assigned) == 4
+    finally:
+        consumer.close()
+    ready = watched.answers.index([])
+    assert watched.answers.index("restored") < ready, watched.answers
+    assert all(answer != [] for answer in watched.answers[:ready])

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from relance.core.events import CartChange
-from relance.demo.broker import free_port
+from relance.demo.ports import free_port
 from relance.demo.processes import spawn, stop_processes
 
 from ..metric_names import GRAFANA, PROMETHEUS

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import partial
 
+import pytest
+
 from relance.codec import catalog as catalog_codec
 from relance.codec import json as json_codec
 from relance.core.commands import Outcome
@@ -100,7 +102,7 @@ def test_an_event_replayed_after_a_crash_is_not_applied_twice() -> None:
     restarted.assign(0, table)
     feed(restarted, "carts", 0, CartChange("c", "ann", 2, "add", SHOE, 1))
     restarted.drain(0, everything_read)
-    state = restarted.states[0].get("ann")
+    state = restarted.transactions[0].get("ann")
     assert state is not None and state.cart.lines[0].quantity == 1
     assert restarted.pending() == 1
 
@@ -153,7 +155,7 @@ def test_an_event_within_the_clock_skew_is_applied() -> None:
     feed(made, "carts", 0, CartChange("c", "ann", wall + HOUR, "add", SHOE, 1))
     assert not made.take_outbox().dead_letters
     made.drain(0, everything_read)
-    state = made.states[0].get("ann")
+    state = made.transactions[0].get("ann")
     assert state is not None and state.cart.is_open
 
 
@@ -167,3 +169,30 @@ def test_a_catalog_update_far_ahead_of_the_wall_clock_is_dead_lettered() -> None
     made.catalog_update("catalog", 0, 6, b"sku-1",
                         catalog_codec.encode_json(CatalogUpdate("u2", HOUR, SHOE)))
     assert made.catalog.get("sku-1") == SHOE
+
+
+def test_a_round_stages_its_states_until_the_loop_commits_it() -> None:
+    made, _ = pipeline()
+    feed(made, "views", 4, PageView("v", "ann", 1000, "product", SHOE))
+    made.drain(0, everything_read)
+    first = made.transactions[0]
+    assert set(first.staged) == {"ann"} and made.tables[0] == {}
+    changes = made.commit_states()
+    assert first.committed and made.transactions[0] is not first
+    assert {key for key, _ in changes[0]} == set(made.tables[0]) == {b"ann"}
+    assert made.transactions[0].offsets("ann") == (4, -1, -1, -1)
+    with pytest.raises(RuntimeError, match="committed"):
+        first.apply(made.engines[0], PageView("w", "ann", 2000, "home"), 0, 5)
+
+
+def test_a_state_a_deadline_writes_keeps_the_offsets_of_the_events_it_holds() -> None:
+    made, _ = pipeline()
+    feed(made, "contacts", 3, ContactProfile("p", "ann", 1, email="a@x.example",
+                                             marketing_opt_in=True))
+    feed(made, "carts", 8, CartChange("c", "ann", 2, "add", SHOE, 1))
+    made.drain(0, everything_read)
+    made.commit_states()
+    made.fire(0, everything_read, wall_now=10 * HOUR)
+    assert len(made.take_outbox().commands) == 1  # so the deadline wrote the state
+    (record,) = made.commit_states()[0]
+    assert decode_stored(record[1]).offsets == (-1, 8, -1, 3)

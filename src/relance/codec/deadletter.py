@@ -10,14 +10,23 @@ with ``relance.truncated`` and ``relance.original_bytes`` saying so (the whole m
 still at its source offset, for the source topic's retention). A key is cut the same way
 past ``KEY_KEPT`` bytes, and the detail past ``DETAIL_KEPT``, so key, value and headers stay
 under the defaults together.
+
+Both processes refuse a message the same way (``refuse``): counted by topic and reason,
+logged with where it was read, and kept as a ``DeadLetter`` for ``Outputs.dead_letter``.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from relance.core.timestamps import to_iso
 from relance.errors import InvalidEventError
+from relance.logs import about
+
+log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
 
@@ -54,3 +63,30 @@ def dead_letter(raw_key: bytes | None, raw_value: bytes | None, error: InvalidEv
     if truncated:
         headers.append(("relance.truncated", ",".join(truncated).encode()))
     return raw_key, raw_value, headers
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A refused message: where it was read, its bytes as they were, and why."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    error: InvalidEventError
+
+    def record(self, now_ms: int) -> tuple[bytes | None, bytes | None, Headers]:
+        return dead_letter(self.key, self.value, self.error, topic=self.topic,
+                           partition=self.partition, offset=self.offset, now_ms=now_ms)
+
+
+def refuse(letter: DeadLetter, rejected: Callable[[str, str], None],
+           contact: str | bytes | None) -> DeadLetter:
+    """Count ``letter`` (``rejected(topic, reason)``) and log it, naming ``contact`` when the
+    message has one; the letter, for the dead-letter topic."""
+    topic, partition, offset = letter.topic, letter.partition, letter.offset
+    rejected(topic, letter.error.reason)
+    log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, letter.error,
+                extra=about(topic, partition, offset, contact))
+    return letter

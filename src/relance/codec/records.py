@@ -19,7 +19,9 @@ from relance.core.events import (
     ENGAGEMENT_KINDS,
     MAX_QUANTITY,
     ORDER_STATUSES,
+    OTHER,
     PAGE_TYPES,
+    SCOPES,
     CartChange,
     CatalogUpdate,
     ContactProfile,
@@ -52,7 +54,7 @@ def _string(record: Record, key: str, where: str = "", *, required: bool = False
         if required and not value:
             raise InvalidEventError("bad_value", f"{where}{key} must not be empty")
         return value
-    raise InvalidEventError("bad_type", f"{where}{key} must be a string, not {_kind(value)}")
+    raise InvalidEventError("bad_type", f"{where}{key} must be a string, not {kind_of(value)}")
 
 
 def _number(record: Record, key: str, where: str = "", *, required: bool = False) -> Any:
@@ -61,7 +63,7 @@ def _number(record: Record, key: str, where: str = "", *, required: bool = False
         return value
     if type(value) is int:
         return float(value)
-    raise InvalidEventError("bad_type", f"{where}{key} must be a number, not {_kind(value)}")
+    raise InvalidEventError("bad_type", f"{where}{key} must be a number, not {kind_of(value)}")
 
 
 def _integer(record: Record, key: str, default: int) -> int:
@@ -70,14 +72,14 @@ def _integer(record: Record, key: str, default: int) -> int:
         return default
     if type(value) is int:
         return value
-    raise InvalidEventError("bad_type", f"{key} must be an integer, not {_kind(value)}")
+    raise InvalidEventError("bad_type", f"{key} must be an integer, not {kind_of(value)}")
 
 
 def _boolean(record: Record, key: str) -> bool | None:
     value = record.get(key)
     if value is None or type(value) is bool:
         return value
-    raise InvalidEventError("bad_type", f"{key} must be true or false, not {_kind(value)}")
+    raise InvalidEventError("bad_type", f"{key} must be true or false, not {kind_of(value)}")
 
 
 def _choice(record: Record, key: str, allowed: frozenset[str]) -> Any:
@@ -88,7 +90,7 @@ def _choice(record: Record, key: str, allowed: frozenset[str]) -> Any:
         "bad_value", f"{key} must be one of {', '.join(sorted(allowed))}, not {value!r}")
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
@@ -106,12 +108,12 @@ def _occurred_at(record: Record) -> int:
     except ValueError as exc:
         raise InvalidEventError("bad_value", f"occurred_at: {exc}") from None
     raise InvalidEventError(
-        "bad_type", f"occurred_at must be epoch milliseconds or ISO-8601, not {_kind(value)}")
+        "bad_type", f"occurred_at must be epoch milliseconds or ISO-8601, not {kind_of(value)}")
 
 
 def _product(value: Any, where: str) -> Product:
     if not isinstance(value, Mapping):
-        raise InvalidEventError("bad_type", f"{where} must be an object, not {_kind(value)}")
+        raise InvalidEventError("bad_type", f"{where} must be an object, not {kind_of(value)}")
     prefix = f"{where}."
     in_stock = value.get("in_stock")
     if in_stock is not None and type(in_stock) is not bool:
@@ -154,7 +156,7 @@ def cart_change(record: Record) -> CartChange:
     event_id, contact_id, occurred_at = _envelope(record)
     action = _choice(record, "action", CART_ACTIONS)
     product = _optional_product(record)
-    if product is None and action != "clear":
+    if product is None and action not in ("clear", OTHER):
         raise InvalidEventError("missing_field", f"product is required for a cart {action}")
     quantity = _integer(record, "quantity", 1)
     if quantity < 0 or (quantity == 0 and action in ("add", "remove")):
@@ -168,7 +170,7 @@ def cart_change(record: Record) -> CartChange:
 def _order_items(record: Record) -> tuple[OrderItem, ...]:
     raw = _required(record, "items", "")
     if not isinstance(raw, list):
-        raise InvalidEventError("bad_type", f"items must be a list, not {_kind(raw)}")
+        raise InvalidEventError("bad_type", f"items must be a list, not {kind_of(raw)}")
     items = []
     for index, item in enumerate(raw):
         where = f"items[{index}]"
@@ -240,6 +242,21 @@ def _phone(record: Record) -> str | None:
     return value
 
 
+def _attributes(record: Record) -> dict[str, str] | None:
+    value = record.get("attributes")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidEventError("bad_type", f"attributes must be an object, not {kind_of(value)}")
+    for key, text in value.items():
+        if type(key) is not str or not key:
+            raise InvalidEventError("bad_value", "attributes keys must be non-empty strings")
+        if type(text) is not str:  # the key is the shop's name, not personal data
+            raise InvalidEventError("bad_type", f"attributes.{key} must be a string, not "
+                                    f"{kind_of(text)}")
+    return dict(value)
+
+
 def contact_profile(record: Record) -> ContactProfile:
     return ContactProfile(
         *_envelope(record),
@@ -251,13 +268,15 @@ def contact_profile(record: Record) -> ContactProfile:
         birthday=_date(record, "birthday"),
         subscription_ends_on=_date(record, "subscription_ends_on"),
         sms_opt_in=_boolean(record, "sms_opt_in"),
+        first_name=_string(record, "first_name"),
+        attributes=_attributes(record),
     )
 
 
 def catalog_update(record: Any, *, rules: InputRules, size: int | None = None) -> CatalogUpdate:
     if not isinstance(record, Mapping):
         raise InvalidEventError("not_an_object",
-                                f"a catalog update must be an object, not {_kind(record)}")
+                                f"a catalog update must be an object, not {kind_of(record)}")
     update = CatalogUpdate(_string(record, "event_id", required=True), _occurred_at(record),
                            _product(_required(record, "product", ""), "product"))
     if size is None or size > rules.smallest_field_bytes:
@@ -272,6 +291,7 @@ def engagement(record: Record) -> Engagement:
         channel=_choice(record, "channel", CHANNELS) if record.get("channel") is not None
         else "email",
         command_id=_string(record, "command_id"),
+        scope=_choice(record, "scope", SCOPES) if record.get("scope") is not None else "all",
     )
 
 
@@ -290,7 +310,8 @@ def event_from_record(record: Any, event_type: EventType | None = None, *,
     ``rules`` bound its fields' sizes. ``size`` is the bytes of the message it was read
     from, if known: no field of a message that small can be too large."""
     if not isinstance(record, Mapping):
-        raise InvalidEventError("not_an_object", f"an event must be an object, not {_kind(record)}")
+        raise InvalidEventError("not_an_object",
+                                f"an event must be an object, not {kind_of(record)}")
     kind = record.get("type")
     if event_type is not None:
         if kind is not None and kind != event_type:
@@ -302,7 +323,10 @@ def event_from_record(record: Any, event_type: EventType | None = None, *,
         raise InvalidEventError(
             "unknown_type", f"type must be one of {', '.join(sorted(DECODERS))}, not {kind!r}")
     event = decoder(record)
-    if size is None or size > rules.smallest_field_bytes:
+    # A profile's attributes are counted whatever the message's size: many tiny entries fit
+    # in a small message.
+    if (size is None or size > rules.smallest_field_bytes
+            or (type(event) is ContactProfile and event.attributes)):
         check_fields(event, rules, size)
     return event
 
@@ -318,12 +342,16 @@ def fits_rules(event: Event) -> bool:
         if (event.quantity < 0 or event.quantity > MAX_QUANTITY
                 or (event.quantity == 0 and event.action in ("add", "remove"))):
             return False
-        return event.action == "clear" if event.product is None else bool(event.product.id)
+        if event.product is None:
+            return event.action in ("clear", OTHER)
+        return bool(event.product.id)
     if isinstance(event, Order):
         return bool(event.order_id and event.currency) and all(
             0 < item.quantity <= MAX_QUANTITY and item.product.id for item in event.items)
     if isinstance(event, ContactProfile):
-        return ((event.timezone is None or _known_zone(event.timezone))
+        # Attributes are checked on the checking path, which counts them (the rules say
+        # how many may be given, whatever the message's size); profile upserts are few.
+        return (not event.attributes and (event.timezone is None or _known_zone(event.timezone))
                 and (event.email is None or email_problem(event.email) is None)
                 and (event.phone is None or is_phone(event.phone)))
     return True

@@ -18,7 +18,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from relance.codec import avro
 from relance.codec.limits import too_large_event
-from relance.codec.outputs import AVRO_SHAPES, Record, read_avro, write_avro
+from relance.codec.outputs import AVRO_SHAPES, Record, checked_command, read_avro, write_avro
 from relance.codec.records import event_from_record
 from relance.codec.standalone import canonical, standalone
 from relance.codec.wire import read_avro_event
@@ -164,7 +164,7 @@ class RegistryOutputCodec:
         return self._encode(avro.COMMAND_SCHEMA, record)
 
     def decode_command(self, raw: bytes) -> Record:
-        return self._decode(avro.COMMAND_SCHEMA, raw)
+        return checked_command(self._decode(avro.COMMAND_SCHEMA, raw))
 
     def encode_result(self, record: Mapping[str, Any]) -> bytes:
         return self._encode(avro.RESULT_SCHEMA, record)

@@ -19,7 +19,7 @@ scenario file's ``inputs``), which ``relance simulate`` keeps too.
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 from relance.codec import avro
 from relance.codec import json as json_codec
@@ -30,8 +30,8 @@ from relance.core.events import (
 from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
 
-Format = Literal["avro", "json", "auto"]
-FORMATS: frozenset[str] = frozenset({"avro", "json", "auto"})
+Format = Literal["auto", "avro", "json"]  # of an input topic; settings.input_format
+FORMATS: frozenset[str] = frozenset(get_args(Format))
 
 
 class EventCodec(Protocol):

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from relance.demo.ports import free_port
 from relance.demo.processes import spawn, stop_processes
 from relance.errors import BrokerError
 from relance.kafka.topics import TopicSpec, create_topics
@@ -42,13 +43,6 @@ class ExistingBroker:
 
     def create_topics(self, topics: Iterable[TopicSpec]) -> None:
         create_topics(self.bootstrap, topics)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class EmbeddedBroker:

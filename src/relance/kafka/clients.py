@@ -179,16 +179,6 @@ def readable(message: Message[bytes, bytes]) -> bool:
     return False
 
 
-def group_problems(joined: bool, restoring: list[int], restored: str) -> list[str]:
-    """What keeps a consumer loop from being ready: not in its group yet, or partitions whose
-    ``restored`` (what the loop keeps per partition) are still being read back."""
-    if not joined:
-        return ["not in the consumer group yet"]
-    if restoring:
-        return [f"restoring {restored} of partitions {restoring}"]
-    return []
-
-
 def commit(consumer: Consumer, offsets: list[TopicPartition], *, sync: bool) -> None:
     """Commit ``offsets`` (the next offset to read per partition); nothing to commit is not
     an error."""

@@ -1,8 +1,9 @@
-"""The worker's writes to Kafka: send commands, decisions (JSON, one per candidate: sent or
-suppressed with its reason), dead letters and changelog records.
+"""Writes to Kafka, for the worker and the sender: send commands, decisions (JSON, one per
+candidate: sent or suppressed with its reason), dead letters, changelog and result records.
 
-``send`` returns only once the broker acknowledged every record, and raises if one was
-refused: the consume loop commits input offsets only after that, so nothing decided is lost.
+Records are produced as they come; ``wait`` returns only once the broker acknowledged every
+one, and raises if one was refused: the consume loops commit input offsets only after that,
+so nothing decided is lost.
 A record refused for good (too large for the client's ``message.max.bytes`` or the topic's
 ``max.message.bytes``) raises ``RecordRefusedError`` naming the topic, partition and size.
 """
@@ -15,12 +16,11 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from relance.codec.deadletter import dead_letter
+from relance.codec.deadletter import DeadLetter
 from relance.codec.outputs import OutputCodec
-from relance.core.commands import decision_record
+from relance.core.commands import Outcome, SendCommand, decision_record
 from relance.errors import BrokerError
 from relance.kafka.clients import key_partition
-from relance.worker.pipeline import Outbox
 
 
 class RecordRefusedError(BrokerError):
@@ -81,20 +81,19 @@ class Outputs:
             return None
         return key_partition(key, len(found)) if found else None
 
-    def send(self, outbox: Outbox) -> None:
-        for command in outbox.commands:
-            self._produce(self.deliveries, self.codec.encode_command(command.to_record()),
-                          command.contact_id.encode())
-        for letter in outbox.dead_letters:
-            key, value, headers = dead_letter(
-                letter.key, letter.value, letter.error, topic=letter.topic,
-                partition=letter.partition, offset=letter.offset, now_ms=self.clock())
-            self._produce(self.dlq, value, key, headers=headers)
+    def command(self, command: SendCommand) -> None:
+        self._produce(self.deliveries, self.codec.encode_command(command.to_record()),
+                      command.contact_id.encode())
+
+    def decision(self, outcome: Outcome) -> None:
+        """On the decisions topic, if there is one."""
         if self.decisions:
-            for outcome in outbox.decisions:
-                self._produce(self.decisions, orjson.dumps(decision_record(outcome)),
-                              outcome.contact_id.encode())
-        self.wait()
+            self._produce(self.decisions, orjson.dumps(decision_record(outcome)),
+                          outcome.contact_id.encode())
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        key, value, headers = letter.record(self.clock())
+        self._produce(self.dlq, value, key, headers=headers)
 
     def put(self, topic: str, key: bytes | None, value: bytes | None, **extra: Any) -> None:
         """One record (``headers=``, ``partition=`` ...); acknowledged by ``wait``."""

@@ -147,85 +147,111 @@ def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0,
 def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex | None,
             until: int | None, strict: bool, source: str, explain: bool,
             horizon: Horizon | None) -> ShardResult:
-    engine = Engine(config)
-    rules = config.inputs
-    latest = _NO_LIMIT if horizon is None else horizon.latest
-    result = ShardResult(Summary(), [], [])
-    summary, commands = result.summary, result.commands
-    owners, times, types = (None, [], b"") if index is None else (
-        index.owners, index.times, index.types)
+    return _Replay(config, shard, index, strict, source, explain, horizon).run(lines, until)
 
-    def keep(outcomes: Iterable[Outcome]) -> None:
+
+class _Replay:
+    """One shard's replay; ``run`` is the per-line loop, the rare paths are methods."""
+
+    def __init__(self, config: Config, shard: int, index: LineIndex | None, strict: bool,
+                 source: str, explain: bool, horizon: Horizon | None) -> None:
+        self.engine = Engine(config)
+        self.rules = config.inputs
+        self.shard = shard
+        self.index = index
+        self.strict = strict
+        self.source = source
+        self.explain = explain
+        self.horizon = horizon
+        self.latest = _NO_LIMIT if horizon is None else horizon.latest
+        self.result = ShardResult(Summary(), [], [])
+
+    def keep(self, outcomes: Iterable[Outcome]) -> None:
+        summary, commands = self.result.summary, self.result.commands
         for outcome in outcomes:
             summary.count(outcome)
-            if explain:
+            if self.explain:
                 line = orjson.dumps(decision_record(outcome)) + b"\n"
                 commands.append((outcome.decided_at, outcome.command_id, line))
             elif isinstance(outcome, SendCommand):
                 line = orjson.dumps(outcome.to_record()) + b"\n"
                 commands.append((outcome.decided_at, outcome.command_id, line))
 
-    for number, line in enumerate(lines, 1):
-        if line.isspace() or not line:
-            continue
-        moment: int | None = None
-        tag: str | None = None  # None: the decoder reads the type itself
-        if owners is not None and (owner := owners[number - 1]) != NO_OWNER:
-            moment, tag = times[number - 1], TYPES[types[number - 1]]
-            if owner != shard:
-                if moment > latest:  # its owner refuses it
-                    continue
-                if tag == "order":  # every shard learns from every basket
-                    try:
-                        foreign = decode(line, rules=rules, tag=tag)
-                    except InvalidEventError:
-                        pass
-                    else:
-                        if isinstance(foreign, Order):
-                            engine.basket(foreign)
-                fired = engine.tick(moment)
-                if fired:
-                    keep(fired)
+    def run(self, lines: Iterable[bytes], until: int | None) -> ShardResult:
+        engine, rules, shard, latest, keep = (self.engine, self.rules, self.shard, self.latest,
+                                              self.keep)
+        summary = self.result.summary
+        owners, times, types = (None, [], b"") if self.index is None else (
+            self.index.owners, self.index.times, self.index.types)
+        for number, line in enumerate(lines, 1):
+            if line.isspace() or not line:
                 continue
-        try:
-            event = decode(line, rules=rules) if tag is None else decode(
-                line, rules=rules, tag=tag)
-            if event.occurred_at > latest:
-                raise _too_late(horizon, event.occurred_at)
-        except InvalidEventError as exc:
-            error = exc
-            if moment is None and _is_catalog(line):
-                try:
-                    update = catalog_codec.decode(line, rules=rules)
-                    if update.occurred_at > latest:
-                        raise _too_late(horizon, update.occurred_at)
-                except InvalidEventError as bad:
-                    error = bad
-                else:  # the catalog is every shard's
-                    summary.events += shard == 0
-                    keep(engine.feed_catalog(update))
+            moment: int | None = None
+            tag: str | None = None  # None: the decoder reads the type itself
+            if owners is not None and (owner := owners[number - 1]) != NO_OWNER:
+                moment, tag = times[number - 1], TYPES[types[number - 1]]
+                if owner != shard:
+                    if moment > latest:  # its owner refuses it
+                        continue
+                    if tag == "order":  # every shard learns from every basket
+                        self.basket(line)
+                    fired = engine.tick(moment)
+                    if fired:
+                        keep(fired)
                     continue
-            if shard == 0 or moment is not None:  # every shard's line is shard 0's to report
-                if strict:
-                    raise StrictModeError(source, number, error) from None
-                summary.invalid += 1
-                result.invalid.append((number, error))
-            if moment is None:  # read again, as rare as invalid lines: each shard's clock
-                found = envelope(line)
-                moment = None if found is None else found.occurred_at
-            if moment is not None and moment <= latest:
-                keep(engine.tick(moment))
-            continue
-        summary.events += 1
-        applied = engine.feed(event)
-        if applied.duplicate:
-            summary.duplicates += 1
-        if applied.outcomes:  # most events decide nothing: spare the call
-            keep(applied.outcomes)
-    ends = [t for t in (engine.now, until) if t is not None]
-    if ends:
-        keep(engine.advance(max(ends)))
-    return result
+            try:
+                event = decode(line, rules=rules) if tag is None else decode(
+                    line, rules=rules, tag=tag)
+                if event.occurred_at > latest:
+                    raise _too_late(self.horizon, event.occurred_at)
+            except InvalidEventError as error:
+                self.refused(line, number, moment, error)
+                continue
+            summary.events += 1
+            applied = engine.feed(event)
+            if applied.duplicate:
+                summary.duplicates += 1
+            if applied.outcomes:  # most events decide nothing: spare the call
+                keep(applied.outcomes)
+        ends = [t for t in (engine.now, until) if t is not None]
+        if ends:
+            keep(engine.advance(max(ends)))
+        return self.result
+
+    def basket(self, line: bytes) -> None:
+        """An order of another shard's contact: only what was bought together."""
+        try:
+            order = decode(line, rules=self.rules, tag="order")
+        except InvalidEventError:
+            return
+        if isinstance(order, Order):
+            self.engine.basket(order)
+
+    def refused(self, line: bytes, number: int, moment: int | None,
+                error: InvalidEventError) -> None:
+        """A line that is not a valid event: a catalog update (every shard's), or invalid,
+        reported once and moving the clock when its time can be read."""
+        if moment is None and _is_catalog(line):
+            try:
+                update = catalog_codec.decode(line, rules=self.rules)
+                if update.occurred_at > self.latest:
+                    raise _too_late(self.horizon, update.occurred_at)
+            except InvalidEventError as bad:
+                error = bad
+            else:
+                self.result.summary.events += self.shard == 0
+                self.keep(self.engine.feed_catalog(update))
+                return
+        if self.shard == 0 or moment is not None:  # every shard's line is shard 0's to report
+            if self.strict:
+                raise StrictModeError(self.source, number, error) from None
+            self.result.summary.invalid += 1
+            self.result.invalid.append((number, error))
+        if moment is None:  # read again, as rare as invalid lines: each shard's clock
+            found = envelope(line)
+            moment = None if found is None else found.occurred_at
+        if moment is not None and moment <= self.latest:
+            self.keep(self.engine.tick(moment))
 
 
 def _too_late(horizon: Horizon | None, occurred_at: int) -> InvalidEventError:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
@@ -43,8 +44,16 @@ class Abandoned(Exception):  # noqa: N818  # an outcome, not an error
     partition was revoked, or the sender stops); whoever reads it next delivers it."""
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """The command in hand's id, and the ledger its outcome goes into."""
+
+    ledger: MutableMapping[bytes, bytes]
+    key: bytes
+
+
 class Delivery:
-    def __init__(self, *, ledger: MutableMapping[bytes, bytes], renderer: Renderer,
+    def __init__(self, *, renderer: Renderer,
                  provider: Provider, sender: str, report: Report,
                  sms: HttpSmsProvider | None = None, catalog: Catalog | None = None,
                  flush: Callable[[], Awaitable[None]], clock: Callable[[], int],
@@ -54,7 +63,6 @@ class Delivery:
                  transactional: frozenset[str] = frozenset()) -> None:
         """``transactional``: the scenarios whose emails are not marketing (an ESP sends
         them through its transactional stream)."""
-        self.ledger = ledger
         self.renderer = renderer
         self.provider = provider
         self.sms = sms
@@ -70,14 +78,15 @@ class Delivery:
         self.horizon_ms = horizon_ms
         self.transactional = transactional
 
-    async def handle(self, command: Mapping[str, Any], where: Where | None = None,
-                     wait: Wait = asyncio.sleep) -> None:
-        """``where``: the delivery message's topic, partition and offset, for the logs;
+    async def handle(self, command: Mapping[str, Any], ledger: MutableMapping[bytes, bytes],
+                     where: Where | None = None, wait: Wait = asyncio.sleep) -> None:
+        """``ledger``: the ids handled in the command's partition (``Ledger.partition``);
+        ``where``: the delivery message's topic, partition and offset, for the logs;
         ``wait`` sleeps between two attempts, and may raise ``Abandoned``."""
-        key = str(command["command_id"]).encode()
+        entry = Entry(ledger, str(command["command_id"]).encode())
         extra = {**(where or {}), "contact_id": command.get("contact_id"),
                  "command_id": command.get("command_id")}
-        if self.ledger.get(key) is not None:
+        if ledger.get(entry.key) is not None:
             log.info("command %s for contact %s already handled: skipped",
                      command["command_id"], command.get("contact_id"), extra=extra)
             await self._record(command, "duplicate", 0, None, extra)
@@ -85,26 +94,29 @@ class Delivery:
         if self.catalog is not None:
             checked = recheck(command, self.catalog)
             if checked is None:
-                await self._settle(key, command, "withdrawn", 0,
+                await self._settle(entry, command, "withdrawn", 0,
                                    "every product it shows is sold out now", extra)
                 return
             command = checked
         if command.get("channel") == "sms" and self.sms is None:
-            await self._settle(key, command, "permanent_failure", 0,
+            await self._settle(entry, command, "permanent_failure", 0,
                                "no SMS gateway is configured (RELANCE_SMS_URL)", extra)
             return
         try:
-            send = self._sending(command)
+            send, language = self._sending(command)
         except (RenderError, MessageError) as error:
-            await self._settle(key, command, "render_failure", 0, str(error), extra)
+            await self._settle(entry, command, "render_failure", 0, str(error), extra)
             return
+        extra = {**extra, "language": language}  # reported with the outcome
         try:
-            await self._deliver(key, command, send, extra, wait)
+            await self._deliver(entry, command, send, extra, wait)
         finally:
             self.outages.released()
 
-    def _sending(self, command: Mapping[str, Any]) -> Callable[[], Awaitable[None]]:
-        """The message built (a render or address error shows here, before any attempt)."""
+    def _sending(self, command: Mapping[str, Any]
+                 ) -> tuple[Callable[[], Awaitable[None]], str]:
+        """The message built, and the language it is in (a render or address error shows
+        here, before any attempt)."""
         if command.get("channel") == "sms":
             assert self.sms is not None
             recipient = command.get("recipient") or {}
@@ -112,17 +124,20 @@ class Delivery:
             if not isinstance(phone, str) or not phone.strip():
                 raise MessageError(str(command.get("command_id")),
                                    "the recipient has no phone number")
-            sms = SmsMessage(str(command["command_id"]), phone, self.renderer.render_sms(command))
+            text = self.renderer.render_text_message(command)
+            sms = SmsMessage(str(command["command_id"]), phone, text.text)
             gateway = self.sms
-            return lambda: gateway.send(sms)
-        message: EmailMessage = build_message(command, self.renderer.render(command),
-                                              sender=self.sender)
+            return (lambda: gateway.send(sms)), text.language
+        rendered = self.renderer.render(command)
+        message: EmailMessage = build_message(command, rendered, sender=self.sender)
         scenario = str(command.get("scenario", ""))
+        # The command says (a command from before the field, its scenario in the file).
+        marketing = command.get("marketing") is not False and scenario not in self.transactional
         dispatch = Dispatch(str(command["command_id"]), str(command.get("contact_id", "")),
-                            scenario, marketing=scenario not in self.transactional)
-        return lambda: self.provider.send(message, dispatch)
+                            scenario, marketing=marketing)
+        return (lambda: self.provider.send(message, dispatch)), rendered.language
 
-    async def _deliver(self, key: bytes, command: Mapping[str, Any],
+    async def _deliver(self, entry: Entry, command: Mapping[str, Any],
                        send: Callable[[], Awaitable[None]], extra: Where, wait: Wait) -> None:
         """Attempts until one is final or the command expires; a temporary failure is
         reported and retried after a backoff, never the end of a command."""
@@ -144,23 +159,23 @@ class Delivery:
             except PermanentDeliveryError as error:
                 self.attempted(channel, "permanent_failure")
                 self.outages.answered(channel)
-                await self._settle(key, command, "permanent_failure", failures + 1,
+                await self._settle(entry, command, "permanent_failure", failures + 1,
                                    str(error), extra)
                 return
             else:
                 self.attempted(channel, "delivered")
                 self.outages.answered(channel)
-                await self._settle(key, command, "delivered", failures + 1, None, extra)
+                await self._settle(entry, command, "delivered", failures + 1, None, extra)
                 return
         tried = f" after {failures} attempts, the last: {last}" if failures else \
             ", not attempted"
-        await self._settle(key, command, "expired", failures,
+        await self._settle(entry, command, "expired", failures,
                            f"not delivered by {to_iso(deadline)} ({why}){tried}", extra)
 
-    async def _settle(self, key: bytes, command: Mapping[str, Any], outcome: str,
+    async def _settle(self, entry: Entry, command: Mapping[str, Any], outcome: str,
                       attempt: int, detail: str | None, extra: Where) -> None:
         """The final outcome: into the ledger (flushed) first, then reported."""
-        self.ledger[key] = f"{outcome}@{to_iso(self.clock())}".encode()
+        entry.ledger[entry.key] = f"{outcome}@{to_iso(self.clock())}".encode()
         await self.flush()
         await self._record(command, outcome, attempt, detail, extra)
 
@@ -181,4 +196,5 @@ class Delivery:
             "command_id": command["command_id"], "contact_id": command["contact_id"],
             "scenario": command["scenario"], "channel": channel, "attempt": attempt,
             "outcome": outcome, "detail": detail, "at": to_iso(now),
+            "language": extra.get("language"),
         })

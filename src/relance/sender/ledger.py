@@ -37,16 +37,18 @@ def forgettable(table: Mapping[bytes, bytes], cutoff_ms: int) -> list[bytes]:
     return forget
 
 
-class Ledger(MutableMapping[bytes, bytes]):
-    """The table of the partition being handled (``handling``); writes go to the changelog
-    at once and are acknowledged by ``Outputs.wait``."""
+class Ledger:
+    """Per partition of the delivery topic, the ids handled; ``partition`` is the one the
+    command in hand belongs to."""
 
     def __init__(self, changelog: Changelog, outputs: Outputs, *, retention_ms: int) -> None:
         self.changelog = changelog
         self.outputs = outputs
         self.retention_ms = retention_ms
         self.tables: dict[int, Table] = {}
-        self.handling = 0
+
+    def partition(self, number: int) -> LedgerPartition:
+        return LedgerPartition(self.tables[number], number, self.changelog.topic, self.outputs)
 
     def restore(self, partitions: list[int], now_ms: int) -> None:
         self.tables.update(self.changelog.recover(partitions))
@@ -77,18 +79,29 @@ class Ledger(MutableMapping[bytes, bytes]):
         for partition in partitions:
             self.tables.pop(partition, None)
 
+
+class LedgerPartition(MutableMapping[bytes, bytes]):
+    """One partition's ids; a write goes to the same partition of the changelog at once and
+    is acknowledged by ``Outputs.wait``."""
+
+    def __init__(self, table: Table, partition: int, topic: str, outputs: Outputs) -> None:
+        self.table = table
+        self.partition = partition
+        self.topic = topic
+        self.outputs = outputs
+
     def __getitem__(self, key: bytes) -> bytes:
-        return self.tables[self.handling][key]
+        return self.table[key]
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
-        self.tables[self.handling][key] = value
-        self.outputs.write(self.changelog.topic, self.handling, [(key, value)])
+        self.table[key] = value
+        self.outputs.write(self.topic, self.partition, [(key, value)])
 
     def __delitem__(self, key: bytes) -> None:
-        raise TypeError("the ledger forgets an id only by its age (sweep)")
+        raise TypeError("the ledger forgets an id only by its age (Ledger.sweep)")
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self.tables[self.handling])
+        return iter(self.table)
 
     def __len__(self) -> int:
-        return len(self.tables[self.handling])
+        return len(self.table)

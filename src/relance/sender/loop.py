@@ -25,12 +25,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from relance.codec.deadletter import dead_letter
+from relance.codec.deadletter import DeadLetter, refuse
 from relance.codec.outputs import OutputCodec
 from relance.errors import InvalidEventError
 from relance.kafka import clients as kafka
+from relance.kafka.membership import Membership
 from relance.kafka.outputs import Outputs
-from relance.logs import about
 from relance.metrics import Metrics
 from relance.sender.delivery import Abandoned, Delivery
 from relance.sender.ledger import Ledger
@@ -41,25 +41,17 @@ log = logging.getLogger(__name__)
 class ResultSink:
     """The sender's writes besides the ledger; each returns once the broker acknowledged."""
 
-    def __init__(self, outputs: Outputs, codec: OutputCodec, *, results: str, dlq: str,
-                 clock: Callable[[], int], rejected: Callable[[str, str], None]) -> None:
+    def __init__(self, outputs: Outputs, codec: OutputCodec, *, results: str,
+                 rejected: Callable[[str, str], None]) -> None:
         self.outputs = outputs
         self.codec = codec
         self.results = results
-        self.dlq = dlq
-        self.clock = clock
         self.rejected = rejected
 
     async def dead_letter(self, message: Message[bytes, bytes], error: InvalidEventError) -> None:
-        topic, partition, offset = message.topic() or "", message.partition() or 0, \
-            message.offset() or 0
-        self.rejected(topic, error.reason)
-        log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, error,
-                    extra=about(topic, partition, offset, message.key()))
-        key, value, headers = dead_letter(message.key(), message.value(), error, topic=topic,
-                                          partition=partition, offset=offset,
-                                          now_ms=self.clock())
-        self.outputs.put(self.dlq, key, value, headers=headers)
+        letter = DeadLetter(message.topic() or "", message.partition() or 0,
+                            message.offset() or 0, message.key(), message.value(), error)
+        self.outputs.dead_letter(refuse(letter, self.rejected, message.key()))
         await asyncio.to_thread(self.outputs.wait)
 
     async def result(self, record: dict[str, Any]) -> None:
@@ -86,24 +78,24 @@ class SenderLoop:
         self.wait = wait
         self.commit_interval = commit_interval
         self.sweep_interval = sweep_interval
-        self._last_commit = 0.0
         self._last_sweep = time.monotonic()
-        self.joined = False
-        self.restoring: list[int] = []
-        self.assigned: set[int] = set()
+        self.membership = Membership(self, restored="the delivery ledger",
+                                     held=metrics.partitions_assigned.set)
         self._next: dict[int, int] = {}  # partition -> offset after the last command handled
         self._revoked: dict[int, int] = {}  # partition -> times revoked, to tell a hold it was
         self._queue: deque[Message[bytes, bytes]] = deque()  # read, not yet handled
         self._holding = False  # between two attempts: the assigned partitions are paused
-        self._lock = threading.Lock()  # commits come from the loop and from rebalances
 
     def problems(self) -> list[str]:
-        return kafka.group_problems(self.joined, self.restoring, "the delivery ledger")
+        return self.membership.problems()
+
+    @property
+    def assigned(self) -> set[int]:
+        return self.membership.partitions()
 
     async def run(self, stopping: threading.Event) -> None:
         consumer = self.new_consumer()
-        consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
-                           on_lost=self._on_lost)
+        self.membership.subscribe(consumer, [self.topic])
         try:
             while not stopping.is_set():
                 if not self._queue:
@@ -116,7 +108,7 @@ class SenderLoop:
             self._commit(consumer, sync=True)
         finally:
             await asyncio.to_thread(consumer.close)
-            self.joined = False
+            self.membership.joined = False
 
     async def _handle(self, consumer: Consumer, message: Message[bytes, bytes],
                       stopping: threading.Event) -> None:
@@ -124,14 +116,14 @@ class SenderLoop:
             return
         partition, offset = message.partition(), message.offset()
         assert partition is not None and offset is not None
-        if partition not in self.assigned:
+        if (self.topic, partition) not in self.membership.assigned:
             return  # revoked while the batch waited; its new owner reads it
         try:
             command = self.codec.decode_command(message.value() or b"")
         except InvalidEventError as invalid:
             await self.sink.dead_letter(message, invalid)
         else:
-            self.ledger.handling = partition
+            ledger = self.ledger.partition(partition)
             revoked = self._revoked.get(partition, 0)
 
             async def wait(seconds: float) -> None:
@@ -139,7 +131,7 @@ class SenderLoop:
 
             where = {"topic": self.topic, "partition": partition, "offset": offset}
             try:
-                await self.delivery.handle(command, where, wait)
+                await self.delivery.handle(command, ledger, where, wait)
             except Abandoned as why:
                 log.info("command %s left for whoever reads it next: %s",
                          command.get("command_id"), why,
@@ -181,57 +173,46 @@ class SenderLoop:
 
     def _housekeeping(self, consumer: Consumer) -> None:
         """Between commands and during holds: commit, report the lag, forget old ids."""
-        if time.monotonic() - self._last_commit >= self.commit_interval:
+        if self.membership.commit_due(self.commit_interval):
             self._commit(consumer, sync=False)
         self._report_lag(consumer)
         if time.monotonic() - self._last_sweep >= self.sweep_interval:
             self._last_sweep = time.monotonic()
             self.ledger.sweep(self.assigned, self.clock())
 
-    def _commit(self, consumer: Consumer, *, sync: bool,
-                only: set[int] | None = None) -> None:
-        with self._lock:
-            self._last_commit = time.monotonic()
-            offsets = [TopicPartition(self.topic, p, o) for p, o in self._next.items()
-                       if only is None or p in only]
-            kafka.commit(consumer, offsets, sync=sync)
+    def _positions(self, only: set[int] | None = None) -> dict[tuple[str, int], int]:
+        return {(self.topic, p): o for p, o in self._next.items() if only is None or p in only}
+
+    def _commit(self, consumer: Consumer, *, sync: bool) -> None:
+        self.membership.commit(consumer, self._positions(), sync=sync)
 
     def _report_lag(self, consumer: Consumer) -> None:
-        behind = 0
-        for partition in self.assigned:
-            tp = TopicPartition(self.topic, partition)
-            _, high = consumer.get_watermark_offsets(tp, cached=True)
-            (position,) = consumer.position([tp])
-            if high >= 0 and position.offset >= 0:
-                behind += max(0, high - position.offset)
+        def position(key: tuple[str, int]) -> int | None:
+            (found,) = consumer.position([TopicPartition(*key)])
+            return found.offset if found.offset >= 0 else None
+
+        self.membership.refresh_highwater(consumer)
+        (behind,) = self.membership.behind([self.topic], position).values()
         self.metrics.consumer_lag.labels(self.topic).set(behind)
 
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    # What the membership asks of the loop at a rebalance (inside ``consume``).
+
+    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
         numbers = sorted(tp.partition for tp in partitions)
-        self.joined = True
-        self.restoring = numbers
         self.ledger.restore(numbers, self.clock())
-        self.assigned |= set(numbers)
-        self.restoring = []
         if partitions:
             # Assigned here (the client does not assign them again once the callback did)
             # so that they are paused during a hold, before any fetch, and resumed otherwise:
             # a partition paused when it was revoked comes back paused.
             consumer.assign(partitions)
             (consumer.pause if self._holding else consumer.resume)(partitions)
-        self.metrics.partitions_assigned.set(len(self.assigned))
-        log.info("ready: delivery partitions %s", numbers)
+        return f"{sum(len(self.ledger.tables[n]) for n in numbers)} ids in the delivery ledger"
 
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        revoked = {tp.partition for tp in partitions}
-        self._commit(consumer, sync=True, only=revoked)
-        self._forget(revoked)
+    def settle(self, revoked: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return self._positions({partition for _, partition in revoked})
 
-    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._forget({tp.partition for tp in partitions})
-
-    def _forget(self, partitions: set[int]) -> None:
-        self.assigned -= partitions
+    def release(self, consumer: Consumer, gone: set[tuple[str, int]],
+                partitions: set[int]) -> None:
         for partition in partitions:
             self._next.pop(partition, None)
             self._revoked[partition] = self._revoked.get(partition, 0) + 1

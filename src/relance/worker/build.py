@@ -23,7 +23,7 @@ from relance.kafka.topics import TopicSpec
 from relance.settings import Settings
 from relance.worker.loop import BatchLoop, LoopObserver
 from relance.worker.pipeline import Decode, Inputs, Pipeline
-from relance.worker.shared import SharedReader
+from relance.worker.shared import shared_topics
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
                            exact=False)
     pipeline = Pipeline(config, inputs, decode, observer, clock,
                         max_skew_ms=int(settings.max_clock_skew * 1000))
-    shared = SharedReader(pipeline, observer, new_shared_reader,
-                          catalog=settings.topic_catalog or None,
-                          orders=settings.topic_orders if _learns_baskets(config) else None)
+    shared = shared_topics(pipeline, observer, new_shared_reader,
+                           catalog=settings.topic_catalog or None,
+                           orders=settings.topic_orders if _learns_baskets(config) else None)
     return BatchLoop(pipeline, changelog, outputs, new_consumer, observer, clock=clock,
                      batch_size=settings.batch_size, wait=settings.tick_interval,
                      commit_interval=settings.commit_interval,

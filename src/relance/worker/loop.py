@@ -19,7 +19,8 @@ A failure in a round (a record refused, a flush that times out, any exception in
 settling) makes the loop *failed*: from then on nothing is committed, not even by the revoke
 that ``consumer.close()`` runs on the way out, which then only forgets the partitions. The
 loop raises, the process exits non-zero, and the next start reads again from the last commit,
-which covers only rounds whose states and outputs were acknowledged.
+which covers only rounds whose states and outputs were acknowledged. The group bookkeeping
+(assignment, start offsets, commits, readiness) is ``kafka.membership``'s, as the sender's.
 """
 
 from __future__ import annotations
@@ -28,27 +29,21 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from confluent_kafka import (
-    OFFSET_INVALID,
-    Consumer,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from relance.gc_tuning import rare_collections
 from relance.kafka import clients as kafka
 from relance.kafka.changelog import Changelog
+from relance.kafka.membership import Membership, TopicPartitionKey
 from relance.kafka.outputs import Outputs
+from relance.kafka.whole import WholeTopics
 from relance.worker.backpressure import Backpressure
 from relance.worker.pipeline import Observer, Pipeline
-from relance.worker.shared import SharedReader
 
 log = logging.getLogger(__name__)
-
-TopicPartitionKey = tuple[str, int]
 
 
 class LoopObserver(Observer, Protocol):
@@ -62,7 +57,7 @@ class BatchLoop:
                  new_consumer: Callable[[], Consumer], observer: LoopObserver, *,
                  clock: Callable[[], int], batch_size: int, wait: float,
                  commit_interval: float, merge_max_waiting: int = 20_000,
-                 shared: SharedReader | None = None) -> None:
+                 shared: WholeTopics | None = None) -> None:
         self.pipeline = pipeline
         self.changelog = changelog
         self.outputs = outputs
@@ -72,18 +67,15 @@ class BatchLoop:
         self.batch_size = batch_size
         self.wait = wait
         self.commit_interval = commit_interval
-        self.assigned: set[TopicPartitionKey] = set()
-        self.joined = False  # a first assignment came, even an empty one
-        self.restoring: list[int] = []
-        self._start: dict[TopicPartitionKey, int] = {}
-        self._highwater: dict[TopicPartitionKey, int] = {}
-        self._committed: dict[TopicPartitionKey, int] = {}
-        self._last_commit = 0.0
+        self.membership = Membership(self, restored="the states", held=observer.assigned)
         self._consumer: Consumer | None = None
         self.shared = shared
         self.backpressure = Backpressure(merge_max_waiting)
-        # Set by the first failure; no offset is committed after it.
-        self.failure: BaseException | None = None
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The first failure; no offset is committed after it."""
+        return self.membership.failure
 
     def run(self, stopping: threading.Event) -> None:
         if self.shared is not None:
@@ -93,8 +85,7 @@ class BatchLoop:
             self.observer.consumed(topic, 0)
             self.observer.duplicate(topic, 0)
         consumer = self._consumer = self.new_consumer()
-        consumer.subscribe(list(self.pipeline.inputs.names), on_assign=self._on_assign,
-                           on_revoke=self._on_revoke, on_lost=self._on_lost)
+        self.membership.subscribe(consumer, self.pipeline.inputs.names)
         try:
             with rare_collections():
                 while not stopping.is_set():
@@ -107,11 +98,11 @@ class BatchLoop:
             consumer.close()  # runs _on_revoke, which after a failure only forgets
             if self.shared is not None:
                 self.shared.close()
-            self.joined = False
+            self.membership.joined = False
 
     def problems(self) -> list[str]:
         """What keeps the loop from being ready (read from the web thread)."""
-        return kafka.group_problems(self.joined, self.restoring, "the states")
+        return self.membership.problems()
 
     def step(self, messages: Sequence[Message[bytes, bytes]]) -> None:
         pipeline = self.pipeline
@@ -127,7 +118,8 @@ class BatchLoop:
             counts[topic] += 1
         for topic, count in counts.items():
             self.observer.consumed(topic, count)
-        self._refresh_highwater()
+        assert self._consumer is not None
+        self.membership.refresh_highwater(self._consumer)
         self._report_lag()
         now = self.clock()
         for partition in list(pipeline.engines):
@@ -152,40 +144,31 @@ class BatchLoop:
             log.info("partition %d: resuming %s (%d messages wait)", partition,
                      sorted(t for t, _ in resume), sum(waiting.values()))
 
+    def _read(self, key: TopicPartitionKey) -> int | None:
+        """The offset after the last message handed to the pipeline, if any."""
+        last = self.pipeline.received.get(key)
+        return None if last is None else last + 1
+
     def caught_up(self, topic: str, partition: int) -> bool:
         """Whether everything in the topic-partition so far has been read."""
         key = (topic, partition)
-        highwater = self._highwater.get(key, -1)
+        highwater = self.membership.highwater.get(key, -1)
         if highwater < 0:
             return False
-        last = self.pipeline.received.get(key)
-        return (self._start.get(key, 0) if last is None else last + 1) >= highwater
-
-    def _refresh_highwater(self) -> None:
-        # Cached: the end offset the last fetch response reported, no request per call.
-        assert self._consumer is not None
-        for topic, partition in self.assigned:
-            _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                           cached=True)
-            self._highwater[topic, partition] = high
+        return self.membership.position(key, self._read(key)) >= highwater
 
     def _report_lag(self) -> None:
-        behind: Counter[str] = Counter({topic: 0 for topic in self.pipeline.inputs.names})
-        for topic, partition in self.assigned:
-            high = self._highwater.get((topic, partition), -1)
-            if high >= 0:
-                last = self.pipeline.received.get((topic, partition))
-                position = self._start.get((topic, partition), 0) if last is None else last + 1
-                behind[topic] += max(0, high - position)
-        for topic, messages in behind.items():
+        for topic, messages in self.membership.behind(self.pipeline.inputs.names,
+                                                      self._read).items():
             self.observer.lag(topic, messages)
 
     def _settle(self, *, sync: bool) -> None:
-        """Send what was decided, then the changed states, then commit input offsets."""
+        """Send what was decided, then commit the states that changed (the table, then the
+        changelog), then commit input offsets."""
         try:
             outbox = self.pipeline.take_outbox()
             if outbox:
-                self.outputs.send(outbox)
+                outbox.send(self.outputs)
             # The table is now ahead of the changelog until ``wait`` returns: a failure in
             # between must stop the loop before anything is committed.
             changes = self.pipeline.commit_states()
@@ -193,7 +176,7 @@ class BatchLoop:
                 for partition, records in changes.items():
                     self.outputs.write(self.changelog.topic, partition, records)
                 self.outputs.wait()
-            if sync or time.monotonic() - self._last_commit >= self.commit_interval:
+            if sync or self.membership.commit_due(self.commit_interval):
                 self._commit(sync=sync)
         except BaseException as exc:
             # Also when called by a revoke inside ``consume``: mark the loop failed at once.
@@ -201,74 +184,38 @@ class BatchLoop:
             raise
 
     def _fail(self, exc: BaseException) -> None:
-        if self.failure is not None:
+        if self.membership.failure is not None:
             return
-        self.failure = exc
+        self.membership.failure = exc
         log.error("worker stopping without committing: %s; the next start reads again from "
                   "the last commit, which covers only what was stored", str(exc) or repr(exc))
 
-    def _commit(self, *, sync: bool, only: set[TopicPartitionKey] | None = None) -> None:
+    def _commit(self, *, sync: bool) -> None:
         assert self._consumer is not None
-        if self.failure is not None:
-            return  # what was read since the last commit may not be stored
-        positions = self.pipeline.positions(self.assigned if only is None else only)
-        offsets = [TopicPartition(topic, partition, offset)
-                   for (topic, partition), offset in positions.items()
-                   if self._committed.get((topic, partition)) != offset]
-        self._last_commit = time.monotonic()
-        kafka.commit(self._consumer, offsets, sync=sync)
-        for tp in offsets:
-            self._committed[tp.topic, tp.partition] = tp.offset
+        self.membership.commit(self._consumer,
+                               self.pipeline.positions(self.membership.assigned), sync=sync)
 
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    # What the membership asks of the loop at a rebalance (inside ``consume``).
+
+    def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
         numbers = sorted({tp.partition for tp in partitions})
-        log.info("assigned partitions %s; restoring their states", numbers)
-        self.joined = True
-        self.restoring = numbers
         started = time.monotonic()
         tables = self.changelog.recover(numbers)
         if numbers:
             self.observer.recovered(time.monotonic() - started)
         for number in numbers:
             self.pipeline.assign(number, tables[number])
-        for tp in consumer.committed(partitions, timeout=30):
-            start = tp.offset
-            if start == OFFSET_INVALID or start < 0:
-                start, _ = consumer.get_watermark_offsets(tp, timeout=10)
-            self._start[tp.topic, tp.partition] = start
-            self._committed[tp.topic, tp.partition] = tp.offset
-            self.assigned.add((tp.topic, tp.partition))
-        self.restoring = []
-        self.observer.assigned(len({partition for _, partition in self.assigned}))
-        log.info("ready: partitions %s, %d deadlines pending", numbers, self.pipeline.pending())
+        return f"{self.pipeline.pending()} deadlines pending"
 
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        revoked = {(tp.topic, tp.partition) for tp in partitions}
-        numbers = sorted({p for _, p in revoked})
-        if self.failure is None:
-            log.info("revoking partitions %s", numbers)
-            self._settle(sync=False)
-            self._commit(sync=True, only=revoked & self.assigned)
-        else:
-            log.info("revoking partitions %s after a failure: nothing committed", numbers)
-        self._forget(revoked)
+    def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
+        self._settle(sync=False)
+        return self.pipeline.positions(revoked)
 
-    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        lost = {(tp.topic, tp.partition) for tp in partitions}
-        log.warning("partitions lost %s: dropped without commit", sorted({p for _, p in lost}))
-        self._forget(lost)
-
-    def _forget(self, revoked: set[TopicPartitionKey]) -> None:
-        paused = self.backpressure.forget(revoked)
-        if paused and self._consumer is not None and self.failure is None:
+    def release(self, consumer: Consumer, gone: set[TopicPartitionKey],
+                partitions: set[int]) -> None:
+        paused = self.backpressure.forget(gone)
+        if paused and self.failure is None:
             # The client keeps a partition paused across a rebalance; its merge is dropped.
-            self._consumer.resume([TopicPartition(t, p) for t, p in paused])
-        self.assigned -= revoked
-        for key in revoked:
-            self._start.pop(key, None)
-            self._highwater.pop(key, None)
-            self._committed.pop(key, None)
-        held = {partition for _, partition in self.assigned}
-        for number in {partition for _, partition in revoked} - held:
+            consumer.resume([TopicPartition(t, p) for t, p in paused])
+        for number in partitions:
             self.pipeline.revoke(number)
-        self.observer.assigned(len(held))

@@ -5,17 +5,20 @@ instead of being dropped by the framework. So does an event dated more than the 
 allowed ahead of the wall clock: applied, it would move its partition's event time there
 and fire every deadline at once. Each partition has its own ``Engine`` (the same
 core ``relance simulate`` runs) over the contact states of that partition. Nothing here
-talks to Kafka: what a batch produced waits in an ``Outbox`` for the consume loop to send.
+talks to Kafka: what a batch produced waits in an ``Outbox`` for the consume loop to send,
+and the states it changed in each partition's ``PartitionTransaction`` for the loop to
+commit once that was acknowledged.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from relance.codec import catalog as catalog_codec
+from relance.codec.deadletter import DeadLetter, refuse
 from relance.codec.limits import too_far_ahead
 from relance.core.catalog import Catalog
 from relance.core.commands import Outcome, SendCommand
@@ -25,7 +28,9 @@ from relance.core.scenarios import Config
 from relance.errors import InvalidEventError
 from relance.logs import about
 from relance.worker.merge import EventTimeMerge, Pending
-from relance.worker.store import PartitionStates, decode_stored
+from relance.worker.outbox import Outbox
+from relance.worker.store import decode_stored
+from relance.worker.transaction import ChangelogRecords, PartitionTransaction
 from relance.worker.watermark import Watermarks
 
 log = logging.getLogger(__name__)
@@ -43,28 +48,6 @@ class Observer(Protocol):
     def rejected(self, topic: str, reason: str) -> None: ...
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None: ...
     def pending(self, deadlines: int) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    error: InvalidEventError
-
-
-@dataclass(slots=True)
-class Outbox:
-    """What applying messages produced, to be sent before their offsets are committed."""
-
-    commands: list[SendCommand] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    decisions: list[Outcome] = field(default_factory=list)  # every outcome, sent or not
-
-    def __bool__(self) -> bool:
-        return bool(self.commands or self.dead_letters or self.decisions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +90,9 @@ class Pipeline:
         self.observer = observer
         self.clock = clock
         self.engines: dict[int, Engine] = {}
-        self.states: dict[int, PartitionStates] = {}
+        self.tables: dict[int, dict[bytes, bytes]] = {}
+        # Per partition, the round in progress; the engine's states are its transaction.
+        self.transactions: dict[int, PartitionTransaction] = {}
         self.watermarks = Watermarks(inputs.names)
         self.merge = EventTimeMerge(inputs.names)
         self.received: dict[tuple[str, int], int] = {}
@@ -118,17 +103,25 @@ class Pipeline:
 
     def assign(self, partition: int, table: dict[bytes, bytes]) -> None:
         """Take a partition with its recovered states, and index their deadlines."""
-        states = PartitionStates(table, partition, len(self.inputs.topics))
-        engine = Engine(self.config, states, self.catalog)
+        engine = self.engines[partition] = Engine(self.config, catalog=self.catalog)
+        self.tables[partition] = table
+        self._begin(partition)
         for key, raw in table.items():
             engine.schedule(key.decode(), decode_stored(raw).state)
-        self.engines[partition] = engine
-        self.states[partition] = states
         self.observer.pending(self.pending())
+
+    def _begin(self, partition: int) -> PartitionTransaction:
+        """Open the partition's next round: its engine reads and writes through it."""
+        transaction = PartitionTransaction(self.tables[partition], partition,
+                                           len(self.inputs.topics))
+        self.engines[partition].states = transaction
+        self.transactions[partition] = transaction
+        return transaction
 
     def revoke(self, partition: int) -> None:
         self.engines.pop(partition, None)
-        self.states.pop(partition, None)
+        self.tables.pop(partition, None)
+        self.transactions.pop(partition, None)  # staged, never committed: dropped
         self.watermarks.forget(partition)
         self.merge.drop(partition)
         for topic in self.inputs.names:
@@ -181,11 +174,7 @@ class Pipeline:
             raise too_far_ahead(occurred_at, self._horizon, self.max_skew_ms, "the wall clock")
 
     def _reject(self, letter: DeadLetter, contact: bytes | None) -> None:
-        topic, partition, offset = letter.topic, letter.partition, letter.offset
-        self.observer.rejected(topic, letter.error.reason)
-        log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, letter.error,
-                    extra=about(topic, partition, offset, contact))
-        self.outbox.dead_letters.append(letter)
+        self.outbox.dead_letters.append(refuse(letter, self.observer.rejected, contact))
 
     def basket(self, value: bytes | None) -> None:
         """An order from any partition, for related products. One that cannot be decoded is
@@ -207,19 +196,13 @@ class Pipeline:
 
     def _apply(self, partition: int, item: Pending) -> None:
         event, topic, offset = item.event, item.topic, item.offset
-        engine = self.engines[partition]
-        states = self.states[partition]
-        index = self._index[topic]
-        if states.already_applied(event.contact_id, index, offset):
+        applied = self.transactions[partition].apply(self.engines[partition], event,
+                                                     self._index[topic], offset)
+        if applied is None:
             log.info("%s[%d]@%d contact %s: already applied, skipped", topic, partition,
                      offset, event.contact_id,
                      extra=about(topic, partition, offset, event.contact_id))
             return
-        states.applying = (index, offset)
-        try:
-            applied = engine.apply(event)
-        finally:
-            states.applying = None
         if applied.duplicate:  # normal with at-least-once producers: counted, not logged
             self.observer.duplicate(topic)
         else:
@@ -251,11 +234,17 @@ class Pipeline:
         outbox, self.outbox = self.outbox, Outbox()
         return outbox
 
-    def commit_states(self) -> dict[int, list[tuple[bytes, bytes]]]:
-        """Make staged states current; per partition, the records the changelog must get."""
-        changes = {partition: states.commit() for partition, states in self.states.items()}
+    def commit_states(self) -> dict[int, ChangelogRecords]:
+        """Commit every partition's round (once its outputs were acknowledged) and open the
+        next; per partition, the records the changelog must get."""
+        changes = {}
+        for partition, transaction in list(self.transactions.items()):
+            records = transaction.commit()
+            self._begin(partition)
+            if records:
+                changes[partition] = records
         self.observer.pending(self.pending())
-        return {partition: c for partition, c in changes.items() if c}
+        return changes
 
     def positions(self, assigned: Iterable[tuple[str, int]]) -> Mapping[tuple[str, int], int]:
         """Per input topic-partition, the offset to commit: the oldest message still waiting,
