@@ -29,8 +29,9 @@ from relance.errors import InvalidEventError
 from relance.logs import about
 from relance.worker.merge import EventTimeMerge, Pending
 from relance.worker.outbox import Outbox
-from relance.worker.store import decode_stored
+from relance.worker.store import Stored, decode_stored
 from relance.worker.transaction import ChangelogRecords, PartitionTransaction
+from relance.worker.transaction import save as save_states
 from relance.worker.watermark import Watermarks
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ class Pipeline:
         self.observer = observer
         self.clock = clock
         self.engines: dict[int, Engine] = {}
-        self.tables: dict[int, dict[bytes, bytes]] = {}
+        self.tables: dict[int, dict[bytes, bytes | Stored]] = {}
+        # Per partition, the keys committed since the changelog was last written.
+        self.unsaved: dict[int, dict[bytes, None]] = {}
         # Per partition, the round in progress; the engine's states are its transaction.
         self.transactions: dict[int, PartitionTransaction] = {}
         self.watermarks = Watermarks(inputs.names)
@@ -104,7 +107,8 @@ class Pipeline:
     def assign(self, partition: int, table: dict[bytes, bytes]) -> None:
         """Take a partition with its recovered states, and index their deadlines."""
         engine = self.engines[partition] = Engine(self.config, catalog=self.catalog)
-        self.tables[partition] = table
+        self.tables[partition] = table  # type: ignore[assignment]  # bytes only, as recovered
+        self.unsaved[partition] = {}
         self._begin(partition)
         for key, raw in table.items():
             engine.schedule(key.decode(), decode_stored(raw).state)
@@ -121,6 +125,7 @@ class Pipeline:
     def revoke(self, partition: int) -> None:
         self.engines.pop(partition, None)
         self.tables.pop(partition, None)
+        self.unsaved.pop(partition, None)  # the loop saved them before a revoke
         self.transactions.pop(partition, None)  # staged, never committed: dropped
         self.watermarks.forget(partition)
         self.merge.drop(partition)
@@ -234,15 +239,18 @@ class Pipeline:
         outbox, self.outbox = self.outbox, Outbox()
         return outbox
 
-    def commit_states(self) -> dict[int, ChangelogRecords]:
+    def commit_states(self, *, save: bool = True) -> dict[int, ChangelogRecords]:
         """Commit every partition's round (once its outputs were acknowledged) and open the
-        next; per partition, the records the changelog must get."""
+        next. With ``save``, per partition, the records the changelog must get: every state
+        committed since the last save, encoded once however many rounds wrote it."""
         changes = {}
         for partition, transaction in list(self.transactions.items()):
-            records = transaction.commit()
+            unsaved = self.unsaved[partition]
+            unsaved.update(dict.fromkeys(transaction.commit()))
             self._begin(partition)
-            if records:
-                changes[partition] = records
+            if save and unsaved:
+                changes[partition] = save_states(self.tables[partition], unsaved)
+                unsaved.clear()
         self.observer.pending(self.pending())
         return changes
 
