@@ -82,7 +82,7 @@ class Outputs:
         return key_partition(key, len(found)) if found else None
 
     def command(self, command: SendCommand) -> None:
-        self._produce(self.deliveries, self.codec.encode_command(command.to_record()),
+        self._produce(self.deliveries, self.codec.encode_send(command),
                       command.contact_id.encode())
 
     def decision(self, outcome: Outcome) -> None:
