@@ -176,9 +176,9 @@ class FailingObserver(MetricsObserver):
         self.applied_events = 0
         self.raised = False
 
-    def applied(self) -> None:
-        self.applied_events += 1
-        super().applied()
+    def applied(self, count: int = 1) -> None:
+        self.applied_events += count
+        super().applied(count)
 
     def pending(self, deadlines: int) -> None:
         if self.applied_events >= self.after and not self.raised:

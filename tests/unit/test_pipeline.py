@@ -27,9 +27,12 @@ class Counts:
         self.reasons: list[str] = []
         self.outcomes: list[Outcome] = []
         self.duplicates: list[str] = []
+        self.applied_counts: list[int] = []
 
     def consumed(self, topic: str, count: int) -> None: ...
-    def applied(self) -> None: ...
+
+    def applied(self, count: int = 1) -> None:
+        self.applied_counts.append(count)
 
     def duplicate(self, topic: str, count: int = 1) -> None:
         self.duplicates.extend([topic] * count)
@@ -225,3 +228,14 @@ def test_a_state_committed_in_an_earlier_round_of_the_interval_is_not_applied_tw
     made.drain(0, everything_read)
     state = made.transactions[0].get("ann")
     assert state is not None and state.cart.lines[0].quantity == 1
+
+
+def test_the_events_a_batch_applied_are_counted_once_for_the_batch() -> None:
+    made, counts = pipeline()
+    for offset in range(3):
+        feed(made, "views", offset, PageView(f"v{offset}", "ann", 1000 + offset, "product", SHOE))
+    feed(made, "views", 3, PageView("v0", "ann", 1000, "product", SHOE))  # a duplicate
+    made.drain(0, everything_read)
+    assert counts.applied_counts == [3] and counts.duplicates == ["views"]
+    made.drain(0, everything_read)  # nothing waiting: nothing counted
+    assert counts.applied_counts == [3]

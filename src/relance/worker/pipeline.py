@@ -44,7 +44,7 @@ class Observer(Protocol):
     """What the pipeline reports (metrics); labels stay bounded."""
 
     def consumed(self, topic: str, count: int) -> None: ...
-    def applied(self) -> None: ...
+    def applied(self, count: int = 1) -> None: ...
     def duplicate(self, topic: str, count: int = 1) -> None: ...
     def rejected(self, topic: str, reason: str) -> None: ...
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None: ...
@@ -196,10 +196,14 @@ class Pipeline:
             self.catalog.basket(order, related=self.config.relates)
 
     def drain(self, partition: int, caught_up: CaughtUp) -> None:
+        applied = 0
         while (item := self.merge.pop_ready(partition, caught_up)) is not None:
-            self._apply(partition, item)
+            applied += self._apply(partition, item)
+        if applied:  # counted once per batch: a counter's increment takes a lock
+            self.observer.applied(applied)
 
-    def _apply(self, partition: int, item: Pending) -> None:
+    def _apply(self, partition: int, item: Pending) -> bool:
+        """Apply one event; whether it was (neither already applied nor a duplicate)."""
         event, topic, offset = item.event, item.topic, item.offset
         applied = self.transactions[partition].apply(self.engines[partition], event,
                                                      self._index[topic], offset)
@@ -207,13 +211,13 @@ class Pipeline:
             log.info("%s[%d]@%d contact %s: already applied, skipped", topic, partition,
                      offset, event.contact_id,
                      extra=about(topic, partition, offset, event.contact_id))
-            return
-        if applied.duplicate:  # normal with at-least-once producers: counted, not logged
-            self.observer.duplicate(topic)
-        else:
-            self.observer.applied()
+            return False
         if applied.outcomes:
             self._emit(applied.outcomes)
+        if applied.duplicate:  # normal with at-least-once producers: counted, not logged
+            self.observer.duplicate(topic)
+            return False
+        return True
 
     def fire(self, partition: int, caught_up: CaughtUp, wall_now: int) -> None:
         """Fire the deadlines of ``partition`` its event time has reached, never past an
