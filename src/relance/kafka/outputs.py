@@ -103,6 +103,11 @@ class Outputs:
         for key, value in records:
             self._produce(topic, value, key, partition=partition)
 
+    def poll(self) -> None:
+        """Serve the delivery reports that arrived, without waiting (a failure is raised by
+        the next ``wait``)."""
+        self.producer.poll(0)
+
     def wait(self) -> None:
         """Block until every record produced so far is acknowledged; raise if one failed."""
         left = self.producer.flush(self.flush_timeout)
