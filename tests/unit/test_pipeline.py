@@ -239,3 +239,18 @@ def test_the_events_a_batch_applied_are_counted_once_for_the_batch() -> None:
     assert counts.applied_counts == [3] and counts.duplicates == ["views"]
     made.drain(0, everything_read)  # nothing waiting: nothing counted
     assert counts.applied_counts == [3]
+
+
+def test_a_drain_asks_once_per_input_whether_it_is_caught_up() -> None:
+    made, _ = pipeline()
+    for offset in range(50):
+        feed(made, "views", offset, PageView(f"v{offset}", "ann", 1000 + offset, "home"))
+    asked: list[str] = []
+
+    def caught_up(topic: str, partition: int) -> bool:
+        asked.append(topic)
+        return True
+
+    made.drain(0, caught_up)
+    assert made.positions([("views", 0)]) == {("views", 0): 50}  # all applied
+    assert sorted(asked) == ["carts", "contacts", "orders", "views"]  # once each

@@ -196,8 +196,18 @@ class Pipeline:
             self.catalog.basket(order, related=self.config.relates)
 
     def drain(self, partition: int, caught_up: CaughtUp) -> None:
+        # Nothing is read during a drain: whether an input is caught up stays as it was, so
+        # it is asked once per input (the merge asks for each event, of each empty input).
+        known: dict[str, bool] = {}
+
+        def read_up(topic: str, number: int) -> bool:
+            found = known.get(topic)
+            if found is None:
+                found = known[topic] = caught_up(topic, number)
+            return found
+
         applied = 0
-        while (item := self.merge.pop_ready(partition, caught_up)) is not None:
+        while (item := self.merge.pop_ready(partition, read_up)) is not None:
             applied += self._apply(partition, item)
         if applied:  # counted once per batch: a counter's increment takes a lock
             self.observer.applied(applied)
