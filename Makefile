@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Quix Streams peer of the worker benchmark: an environment of its own (see the file).
+QUIX := .venv-quix
+QUIX_STAMP := $(QUIX)/.installed
 
 .PHONY: demo replay test tools check lint format format-check typecheck bench bench-simulate \
 	bench-worker clean lock test-wheel
@@ -19,6 +22,13 @@ $(STAMP): pyproject.toml
 	@$(BIN)/pip install --quiet -e '.[dev]' >&2
 	@touch $(STAMP)
 
+$(QUIX_STAMP): bench/quix-requirements.txt
+	@echo "building $(QUIX) (pip install -r bench/quix-requirements.txt), once" >&2
+	@$(PYTHON) -m venv $(QUIX)
+	@$(QUIX)/bin/pip install --quiet --upgrade pip >&2
+	@$(QUIX)/bin/pip install --quiet -r bench/quix-requirements.txt >&2
+	@touch $(QUIX_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/relance demo $(ARGS)
 
@@ -27,7 +37,7 @@ replay: $(STAMP)
 	@$(BIN)/relance simulate --events examples/shop-events.jsonl --until 2024-05-03T00:00:00Z \
 		$(ARGS)
 
-test: $(STAMP) tools
+test: $(STAMP) $(QUIX_STAMP) tools
 	$(BIN)/pytest
 
 # The built wheel with its extras in a fresh environment outside the tree: the unit suite,
@@ -75,9 +85,10 @@ bench: bench-simulate bench-worker
 bench-simulate: $(STAMP)
 	$(BIN)/python bench/simulate_throughput.py
 
-# relance worker end to end on the embedded broker, with the plain faust agent beside it
-bench-worker: $(STAMP)
-	$(BIN)/python bench/worker_throughput.py
+# relance worker end to end on the embedded broker, with Quix Streams, a hand-written loop
+# and the plain faust agent beside it
+bench-worker: $(STAMP) $(QUIX_STAMP)
+	$(BIN)/python bench/worker_throughput.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(QUIX) .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,16 @@
 """Load generated shop traffic into the input topics, as fast as one Python producer can.
 
-    python bench/load.py --bootstrap 127.0.0.1:9092 [--contacts 50000] [--partitions 4]
+    python bench/load.py --bootstrap 127.0.0.1:9092 [--profile realistic|classic]
+                         [--contacts N] [--partitions 4] [--format json|avro]
 
 Benchmarks time the consumers, not the load, so the load must not be the slow part: one
 ``produce`` per event, one delivery callback for the whole producer, and ``poll`` only every
 few thousand events. Keys are the contact ids and the partitioner is murmur2, so a contact
 lands on the partition faust and Java clients would pick for it.
+
+Two traffic profiles: ``realistic`` (the default: ``relance.demo.samples.shop_traffic``, a
+large shop's many contacts with few events each) and ``classic`` (``traffic``, the earlier
+benchmarks' shoppers with about 20 events each).
 """
 
 from __future__ import annotations
@@ -15,33 +20,62 @@ import time
 from collections.abc import Iterable, Mapping
 
 import orjson
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
+from relance.codec import avro
 from relance.codec.json import encode
 from relance.core.events import Event
 from relance.demo.broker import Broker, ExistingBroker
-from relance.demo.samples.traffic import generate
-from relance.kafka.topics import TopicSpec
+from relance.demo.samples import shop_traffic
+from relance.demo.samples import traffic as classic
 
 DEFAULT_TOPICS: Mapping[str, str] = {
     "page_view": "page-views", "cart": "carts", "order": "orders", "contact": "contacts"}
 
 _POLL_EVERY = 4096
+PROFILES = ("realistic", "classic")
+DEFAULT_CONTACTS = {"realistic": 100_000, "classic": 50_000}  # about 0.5M and 1M events
 
 
 class LoadError(RuntimeError):
     """Some events were not acknowledged by the broker."""
 
 
+# Stated on every input topic: Quix Streams derives its changelog topics' retention from
+# their inputs', and the embedded broker describes only the configs a topic was created with.
+RETENTION = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
 def create_input_topics(broker: Broker, topics: Mapping[str, str], partitions: int) -> None:
-    """The broker does not auto-create topics; the profile topic is compacted, as in prod."""
-    broker.create_topics(TopicSpec(name, partitions, compacted=kind == "contact")
-                         for kind, name in topics.items())
+    """The broker does not auto-create topics; the profile topic is compacted, as in prod.
+    Existing topics are left as they are."""
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [NewTopic(name, partitions, 1, config={
+        **RETENTION, **({"cleanup.policy": "compact"} if kind == "contact" else {})})
+        for kind, name in topics.items() if name not in existing]
+    for name, future in (admin.create_topics(wanted).items() if wanted else ()):
+        try:
+            future.result(timeout=30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise LoadError(f"cannot create topic {name}: {exc}") from exc
+
+
+def generate(profile: str, contacts: int, *, seed: int = 1) -> list[Event]:
+    """The events of ``contacts`` contacts of a traffic profile, sorted by time."""
+    if profile == "realistic":
+        return shop_traffic.generate(contacts, seed=seed)
+    if profile == "classic":
+        return classic.generate(contacts, seed=seed)
+    raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
 
 
 def load(bootstrap: str, topics: Mapping[str, str], events: Iterable[Event], *,
-         partitions: int) -> int:
-    """Produce every event (JSON, keyed by contact id) to its type's topic; the count sent.
+         partitions: int, fmt: str = "json") -> int:
+    """Produce every event (keyed by contact id) to its type's topic, as JSON or as plain
+    Avro (``fmt``); the count sent.
 
     ``partitions`` is what the topics were created with; it is checked against the broker so
     a benchmark never consumes more partitions than were loaded, or the other way round.
@@ -70,10 +104,13 @@ def load(bootstrap: str, topics: Mapping[str, str], events: Iterable[Event], *,
     slow: set[str] = set()
     count = 0
     for event in events:
-        try:
-            value = heads[event.type] + dumps(event)[1:]
-        except KeyError:
-            value = _learn_head(heads, slow, event)
+        if fmt == "avro":
+            value = avro.encode(event)
+        else:
+            try:
+                value = heads[event.type] + dumps(event)[1:]
+            except KeyError:
+                value = _learn_head(heads, slow, event)
         topic, key = topics[event.type], event.contact_id.encode()
         while True:
             try:
@@ -124,14 +161,19 @@ def _check_partitions(producer: Producer, names: Iterable[str], partitions: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", required=True, help="host:port of a running broker")
-    parser.add_argument("--contacts", type=int, default=50_000)
+    parser.add_argument("--profile", choices=PROFILES, default="realistic")
+    parser.add_argument("--contacts", type=int,
+                        help="default: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                      DEFAULT_CONTACTS.items()))
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--format", choices=("json", "avro"), default="json")
     args = parser.parse_args()
 
     create_input_topics(ExistingBroker(args.bootstrap), DEFAULT_TOPICS, args.partitions)
-    events = generate(args.contacts)
+    events = generate(args.profile, args.contacts or DEFAULT_CONTACTS[args.profile])
     started = time.perf_counter()
-    count = load(args.bootstrap, DEFAULT_TOPICS, events, partitions=args.partitions)
+    count = load(args.bootstrap, DEFAULT_TOPICS, events, partitions=args.partitions,
+                 fmt=args.format)
     seconds = time.perf_counter() - started
     print(f"loaded {count:,} events in {seconds:.2f}s = {count / seconds:,.0f} events/s")
 

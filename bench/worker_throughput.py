@@ -1,201 +1,165 @@
-"""End to end: ``relance worker`` on the embedded broker, against a plain faust agent.
+"""End to end: ``relance worker`` on the embedded broker, beside Quix Streams, a hand-written
+confluent-kafka loop and a plain faust agent doing the same per-contact work.
 
-    python bench/worker_throughput.py [--contacts 50000] [--baseline-events 15000]
+    python bench/worker_throughput.py [--profile realistic|classic] [--contacts N]
+                                      [--rounds 3] [--baseline-events 15000]
                                       [--latency-seconds 40] [--recovery-contacts 1000000]
 
-One run, one broker, one worker process at a time:
+One run, one broker, one process at a time:
 
-1. throughput: generated traffic loaded into the input topics, then ``relance worker`` from
-   the earliest offset; events/s from the first to the last event applied (scraped from the
-   worker's /metrics every 0.2 s), resident memory, state bytes per contact (the latest
-   changelog record of every contact);
-2. the plain faust agent (``faust_baseline.py``: one table write per event) on the first
-   ``--baseline-events`` of the same traffic, and the ratio of the two rates;
-3. latency: fresh contacts produced live at half the measured rate with a 5 s delay on
-   both scenarios; deadline -> command on the delivery topic, p50 and p99;
+1. traffic: generated (``--profile``, realistic by default: a large shop's many contacts
+   with few events each, ``relance.demo.samples.shop_traffic``), its measures printed beside
+   the target's and the OTTO sample's, and loaded once as JSON and once as plain Avro into
+   input topics of 4 partitions;
+2. throughput, in ``--rounds`` rounds, the order of the implementations turned by one each
+   round (``implementations.py``): the relance worker on the JSON and on the Avro inputs,
+   Quix Streams and the hand-written loop on the JSON inputs, each from the earliest offset
+   with a group and a changelog of its own, and the plain faust agent on the first
+   ``--baseline-events``. Events/s from the first to the last event applied; each run's
+   changelog is then read to check that every event was applied. Per round, the ratios of
+   relance to Quix and to the hand-written loop; then the median and the lowest rate of
+   each over the rounds, and the relance worker's resident memory and state bytes per
+   contact (the latest changelog record of every contact);
+3. latency: fresh contacts produced live at half the median rate with a 5 s delay on both
+   scenarios; deadline -> command on the delivery topic, p50 and p99;
 4. recovery: ``--recovery-contacts`` states written to a worker's changelog, then the
    worker started, killed and started again; seconds until it is ready each time.
 
+It prints the yardstick of ``simulate_throughput.py`` (a fixed Python loop's time) before
+and after, as the machine's speed differs from day to day.
+
 A worker is ready when its ``/readyz`` answers 200 (in the group, states restored, the broker
 answering) and ``relance_partitions_assigned`` counts all partitions. ``--quick`` runs every
-step on small numbers (a minute or two) to check the benchmark itself, not to measure.
+step on small numbers (a few minutes) to check the benchmark itself, not to measure.
 
-Every process it starts (the broker, the workers, the faust agent) is stopped when it ends,
-also on an error, Ctrl-C or SIGTERM.
+Every process it starts (the broker, the workers, the peers) is stopped when it ends, also
+on an error, Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import signal
-import subprocess
+import statistics
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import cycle
 from pathlib import Path
-from types import TracebackType
 
 import orjson
 from confluent_kafka import Consumer, Producer
 
-from load import create_input_topics, load
+from implementations import (
+    IMPLEMENTATIONS,
+    PARTITIONS,
+    Result,
+    Traffic,
+    Worker,
+    read_changelog,
+    topics_for,
+    worker_changelog,
+)
+from implementations import run as run_one
+from load import DEFAULT_CONTACTS, PROFILES, create_input_topics, generate, load
 from relance.codec.json import encode
 from relance.core.events import Event
 from relance.core.timestamps import parse_iso
-from relance.demo.broker import Broker, EmbeddedBroker
-from relance.demo.ports import free_port
-from relance.demo.processes import interrupted_by_signals, running, spawn, stop_processes
-from relance.demo.run import metrics
-from relance.demo.samples.traffic import generate
-from relance.kafka.changelog import Changelog
+from relance.demo.broker import EmbeddedBroker
+from relance.demo.processes import interrupted_by_signals
+from relance.demo.samples import otto
+from relance.demo.samples.measures import TARGET, measure, side_by_side
 from relance.kafka.topics import TopicSpec
-from relance.settings import load_settings
 from relance.worker.store import Stored, decode_stored, encode_stored
+from simulate_throughput import yardstick
 
-PARTITIONS = 4
+__all__ = ["Worker", "main", "topics_for"]
+
 HERE = Path(__file__).resolve().parent
+OTTO_SAMPLE = HERE.parent / "tests" / "data" / "otto-sessions-sample.jsonl.gz"
 # --quick: every step on small numbers, to check the benchmark runs (figures mean little).
-QUICK = {"contacts": 2_000, "baseline_events": 5_000, "latency_seconds": 10.0,
+QUICK = {"contacts": 2_000, "rounds": 1, "baseline_events": 5_000, "latency_seconds": 10.0,
          "recovery_contacts": 20_000}
+FULL = {"rounds": 3, "baseline_events": 15_000, "latency_seconds": 40.0,
+        "recovery_contacts": 1_000_000}
 SHORT_DELAYS = """\
 scenarios:
   cart_abandonment:   {delay: 5s, quiet_period: 1h}
   browse_abandonment: {delay: 5s, quiet_period: 1h}
 """
+SKIPPABLE = {"avro": "relance-avro", "quix": "quix", "hand-written": "hand-written",
+             "baseline": "faust"}
 
 
-def topics_for(prefix: str) -> dict[str, str]:
-    return {"page_view": f"{prefix}-page-views", "cart": f"{prefix}-carts",
-            "order": f"{prefix}-orders", "contact": f"{prefix}-contacts"}
-
-
-class Worker:
-    """One ``relance worker`` process on its own topics, app id and port; ``with Worker(...)``
-    stops it at the end of the block, however the block ends."""
-
-    def __init__(self, broker: Broker, root: Path, prefix: str, **env: str) -> None:
-        self.broker, self.prefix = broker, prefix
-        self.topics = topics_for(prefix)
-        self.port = free_port()
-        self.log = root / f"{prefix}-worker.log"
-        self.env = {
-            **os.environ, "RELANCE_BROKER": broker.url, "RELANCE_APP_ID": prefix,
-            "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
-            "RELANCE_WEB_PORT": str(self.port),
-            "RELANCE_INPUT_FORMAT": "json",
-            "RELANCE_TOPIC_PAGE_VIEWS": self.topics["page_view"],
-            "RELANCE_TOPIC_CARTS": self.topics["cart"],
-            "RELANCE_TOPIC_ORDERS": self.topics["order"],
-            "RELANCE_TOPIC_CONTACTS": self.topics["contact"],
-            "RELANCE_TOPIC_DELIVERIES": f"{prefix}-deliveries",
-            "RELANCE_TOPIC_DLQ": f"{prefix}-dlq", **env}
-        create_input_topics(broker, self.topics, PARTITIONS)
-        broker.create_topics([TopicSpec(f"{prefix}-deliveries", PARTITIONS),
-                              TopicSpec(f"{prefix}-dlq", PARTITIONS)])
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Worker:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
-    def start(self) -> float:
-        self.process = spawn([sys.executable, "-m", "relance", "worker"], log=self.log,
-                             env=self.env)
-        return time.perf_counter()
-
-    def consumed(self) -> int:
-        return int(sum(v for k, v in metrics(self.port).items()
-                       if k.startswith("relance_events_consumed_total{")))
-
-    def memory_mb(self) -> tuple[float, float]:
-        """Resident and peak resident set of the process, MB."""
-        assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
-
-    def ready(self) -> bool:
-        """/readyz answers 200, and every partition is assigned: the gauge is set once the
-        states are restored, so a moment of the assignment that /readyz could see as ready
-        (joined, restoring not yet marked) does not count."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz",
-                                        timeout=2) as page:
-                if page.status != 200:
-                    return False
-        except OSError:  # not serving yet, or 503 (HTTPError is an OSError)
-            return False
-        return metrics(self.port).get("relance_partitions_assigned") == PARTITIONS
-
-    def until(self, check: Callable[[], bool], timeout: float, every: float = 0.2) -> float:
-        """Poll ``check`` until true; the perf_counter time it first was. Fails at once if
-        the worker exits meanwhile."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited with code {self.process.returncode}; "
-                                   f"see {self.log}")
-            if check():
-                return time.perf_counter()
-            time.sleep(every)
-        raise TimeoutError(f"not done within {timeout:.0f}s; see {self.log}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_processes([self.process])
-
-
-def throughput(broker: EmbeddedBroker, root: Path, events: list[Event]) -> dict[str, float]:
-    with Worker(broker, root, "thr") as worker:
+def prepare(broker: EmbeddedBroker, events: list[Event], formats: Sequence[str]) -> Traffic:
+    """Load the traffic once per format into input topics of its own."""
+    topics: dict[str, dict[str, str]] = {}
+    for fmt in formats:
+        topics[fmt] = topics_for(f"in-{fmt}")
+        create_input_topics(broker, topics[fmt], PARTITIONS)
         started = time.perf_counter()
-        count = load(broker.bootstrap, worker.topics, events, partitions=PARTITIONS)
-        print(f"loaded {count:,} events in {time.perf_counter() - started:.1f}s")
-        worker.start()
-        first = worker.until(lambda: worker.consumed() > 0, 120, every=0.05)
-        last = worker.until(lambda: worker.consumed() >= count, 1800)
-        rss, peak = worker.memory_mb()
-    seconds = last - first
-    settings = load_settings(broker=broker.url, app_id="thr", partitions=PARTITIONS)
-    tables = Changelog(settings, "thr-worker-contact-state-changelog").recover(
-        range(PARTITIONS))
-    sizes = [len(value) for table in tables.values() for value in table.values()]
-    return {"events": count, "seconds": seconds, "rate": count / seconds, "rss_mb": rss,
-            "peak_mb": peak, "contacts": len(sizes),
-            "state_bytes": sum(sizes) / max(1, len(sizes)), "max_state_bytes": max(sizes)}
+        count = load(broker.bootstrap, topics[fmt], events, partitions=PARTITIONS, fmt=fmt)
+        print(f"loaded {count:,} events as {fmt} in {time.perf_counter() - started:.1f}s",
+              flush=True)
+    return Traffic.of(events, topics)
 
 
-def baseline(broker: EmbeddedBroker, root: Path, events: list[Event]) -> float:
-    topics = topics_for("faust")
-    create_input_topics(broker, topics, PARTITIONS)
-    broker.create_topics([TopicSpec("faust-base-contact-state-changelog", PARTITIONS)])
-    count = load(broker.bootstrap, topics, events, partitions=PARTITIONS)
-    log = root / "faust-baseline.log"
-    with log.open("ab") as errors, running(
-            [sys.executable, str(HERE / "faust_baseline.py"), "--broker", broker.url,
-             "--app-id", "faust-base", "--data-dir", str(root / "faust"), "--partitions",
-             str(PARTITIONS), "--store", "memory://", "--topics",
-             ",".join(topics[t] for t in ("page_view", "cart", "order", "contact")),
-             "--expect", str(count)], stdout=subprocess.PIPE, stderr=errors) as agent:
-        out, _ = agent.communicate(timeout=1800)
-    if agent.returncode != 0 or not out.strip():
-        raise RuntimeError(f"the faust agent exited with code {agent.returncode}; see {log}")
-    result = orjson.loads(out.strip().splitlines()[-1])
-    return float(result["events_per_s"])
+def rounds(broker: EmbeddedBroker, root: Path, traffic: Traffic, names: Sequence[str],
+           count: int, baseline_events: int) -> list[dict[str, Result]]:
+    """``count`` rounds of every implementation, the order turned by one each round."""
+    results: list[dict[str, Result]] = []
+    for number in range(count):
+        turn = number % len(names)
+        done: dict[str, Result] = {}
+        for name in [*names[turn:], *names[:turn]]:
+            result = run_one(name, broker, root, traffic, f"r{number + 1}", baseline_events)
+            done[name] = result
+            print(f"round {number + 1} {name}: {result.rate:,.0f} events/s ({result.events:,} "
+                  f"events in {result.seconds:.1f}s"
+                  + (f"; states of {result.contacts:,} contacts, {result.checked} checked"
+                     if result.contacts else "") + ")", flush=True)
+        results.append(done)
+        ratios = round_ratios(done)
+        if ratios:
+            print(f"round {number + 1} ratios: "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()), flush=True)
+    return results
+
+
+def round_ratios(done: Mapping[str, Result]) -> dict[str, float]:
+    return {f"{mine}/{other}": done[mine].rate / done[other].rate
+            for mine in ("relance-json", "relance-avro") if mine in done
+            for other in ("quix", "hand-written") if other in done}
+
+
+def summary(results: list[dict[str, Result]], traffic: str) -> None:
+    names = [name for name in IMPLEMENTATIONS if name in results[0]]
+    print(f"\n| implementation | events/s, median (min) over {len(results)} round(s) |")
+    print("|---|---|")
+    medians: dict[str, float] = {}
+    for name in names:
+        rates = [done[name].rate for done in results]
+        medians[name] = statistics.median(rates)
+        print(f"| {name} | {medians[name]:,.0f} ({min(rates):,.0f}) |")
+    ratios = [round_ratios(done) for done in results]
+    medians_of_ratios = {key: statistics.median(r[key] for r in ratios) for key in ratios[0]}
+    if medians_of_ratios:
+        print("ratios within a round, median (min): " + ", ".join(
+            f"{key} {value:.2f} ({min(r[key] for r in ratios):.2f})"
+            for key, value in medians_of_ratios.items()))
+    json_runs = [done["relance-json"] for done in results]
+    report("relance worker", {
+        "rate": statistics.median(r.rate for r in json_runs),
+        **{key: statistics.median(r.extra[key] for r in json_runs)
+           for key in json_runs[0].extra}, "contacts": json_runs[0].contacts})
+    print(f"summary ({traffic}, {len(results)} round(s)): "
+          + "; ".join(f"{name} {medians[name]:,.0f} events/s" for name in names)
+          + (" (medians); relance/others within a round: " + ", ".join(
+              f"{key} {value:.2f}x" for key, value in medians_of_ratios.items())
+             if medians_of_ratios else " (medians)"), flush=True)
 
 
 def latency(broker: EmbeddedBroker, root: Path, events: list[Event], rate: float,
@@ -316,7 +280,11 @@ def report(name: str, figures: Mapping[str, float]) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, help="default 50,000")
+    parser.add_argument("--profile", choices=PROFILES, default="realistic",
+                        help="the generated traffic (default: realistic)")
+    parser.add_argument("--contacts", type=int, help="default: " + ", ".join(
+        f"{k} {v:,}" for k, v in DEFAULT_CONTACTS.items()))
+    parser.add_argument("--rounds", type=int, help="default 3")
     parser.add_argument("--baseline-events", type=int, help="default 15,000")
     parser.add_argument("--latency-seconds", type=float, help="default 40")
     parser.add_argument("--latency-rate", type=float,
@@ -328,11 +296,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", type=Path,
                         help="a folder to keep the logs in (default: a temporary one)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["baseline", "latency", "recovery"])
+                        choices=[*SKIPPABLE, "latency", "recovery"],
+                        help="leave out a step or an implementation (baseline: the faust "
+                        "agent)")
     args = parser.parse_args()
-    defaults = QUICK if args.quick else {"contacts": 50_000, "baseline_events": 15_000,
-                                         "latency_seconds": 40.0,
-                                         "recovery_contacts": 1_000_000}
+    defaults = QUICK if args.quick else {**FULL, "contacts": DEFAULT_CONTACTS[args.profile]}
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -341,36 +309,41 @@ def parse_args() -> argparse.Namespace:
 
 def run(args: argparse.Namespace, root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}; yardstick before: {yardstick():.2f}s", flush=True)
+    started = time.perf_counter()
+    events = generate(args.profile, args.contacts)
+    print(f"traffic: {args.profile}, {len(events):,} events of {args.contacts:,} contacts, "
+          f"generated in {time.perf_counter() - started:.1f}s")
+    print("\n".join(side_by_side({"this traffic": measure(events), "target": TARGET,
+                                  "OTTO sample": measure(otto.load(OTTO_SAMPLE))})), flush=True)
+    skipped = {SKIPPABLE[s] for s in args.skip if s in SKIPPABLE}
+    names = [name for name in IMPLEMENTATIONS if name not in skipped]
     with embedded_broker(root) as broker:
-        events = generate(args.contacts)
-        print(f"generated {len(events):,} events for {args.contacts:,} contacts")
-        fast = throughput(broker, root, events)
-        report("relance worker", fast)
-        if "baseline" not in args.skip:
-            slow = baseline(broker, root, events[:args.baseline_events])
-            print(f"plain faust agent: {slow:,.0f} events/s; relance worker / faust = "
-                  f"{fast['rate'] / slow:.1f}x")
+        traffic = prepare(broker, events,
+                          ["json", "avro"] if "relance-avro" in names else ["json"])
+        results = rounds(broker, root, traffic, names, args.rounds, args.baseline_events)
+        summary(results, f"{args.profile} traffic, {len(events):,} events")
+        rate = statistics.median(done["relance-json"].rate for done in results)
         if "latency" not in args.skip:
-            fresh = generate(min(20_000, args.contacts), seed=2)
+            fresh = generate(args.profile, min(20_000, args.contacts), seed=2)
             report("latency at half rate (seconds)",
-                   latency(broker, root, fresh, args.latency_rate or fast["rate"] / 2,
+                   latency(broker, root, fresh, args.latency_rate or rate / 2,
                            args.latency_seconds))
         if "recovery" not in args.skip:
-            settings = load_settings(broker=broker.url, app_id="thr", partitions=PARTITIONS)
-            tables = Changelog(settings, "thr-worker-contact-state-changelog").recover(
-                range(PARTITIONS))
-            templates = [v for t in tables.values() for v in t.values()][:10_000]
+            table = read_changelog(broker, worker_changelog("r1-relance-json"))
+            templates = list(table.values())[:10_000]
             report("recovery", recovery(broker, root, templates, args.recovery_contacts))
+    print(f"yardstick after: {yardstick():.2f}s", flush=True)
 
 
 def main() -> None:
     args = parse_args()
     try:
-        # SIGTERM unwinds like Ctrl-C: each step's worker, then the broker, are stopped.
+        # SIGTERM unwinds like Ctrl-C: each step's process, then the broker, are stopped.
         with interrupted_by_signals(), tempfile.TemporaryDirectory() as tmp:
             run(args, args.keep or Path(tmp))
     except KeyboardInterrupt:
-        print("interrupted: the broker and the workers it started are stopped",
+        print("interrupted: the broker and the processes it started are stopped",
               file=sys.stderr, flush=True)
         sys.exit(130)
 

@@ -239,7 +239,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="debug, info, warning or error")
     session_timeout: float = Field(10.0, description="Consumer group session timeout, seconds")
-    commit_interval: float = Field(1.0, description="Offset commit interval, seconds")
+    commit_interval: float = Field(1.0, description="How often the worker and the sender "
+                                   "commit input offsets, seconds (the worker writes its "
+                                   "changed states to the changelog just before)")
     max_clock_skew: float = Field(3600.0, gt=0, description="Most seconds an event's "
                                   "occurred_at may be ahead of the wall clock; a later one is "
                                   "dead-lettered (bad_value)")

@@ -97,12 +97,13 @@ def input_decoder(settings: Settings, rules: InputRules) -> Any:
 class MetricsObserver:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        self._commands: dict[str, tuple[Any, Any]] = {}  # scenario -> its two series
 
     def consumed(self, topic: str, count: int = 1) -> None:
         self.metrics.events_consumed.labels(topic).inc(count)
 
-    def applied(self) -> None:
-        self.metrics.events_applied.inc()
+    def applied(self, count: int = 1) -> None:
+        self.metrics.events_applied.inc(count)
 
     def duplicate(self, topic: str, count: int = 1) -> None:
         self.metrics.duplicate_events.labels(topic).inc(count)
@@ -112,9 +113,13 @@ class MetricsObserver:
 
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None:
         if isinstance(outcome, SendCommand):
-            self.metrics.commands_decided.labels(outcome.scenario).inc()
-            lag = max(0.0, (wall_now_ms - outcome.decided_at) / 1000)
-            self.metrics.deadline_to_command.labels(outcome.scenario).observe(lag)
+            series = self._commands.get(outcome.scenario)
+            if series is None:  # labels() costs a lock and a tuple: once per scenario
+                series = self._commands[outcome.scenario] = (
+                    self.metrics.commands_decided.labels(outcome.scenario),
+                    self.metrics.deadline_to_command.labels(outcome.scenario))
+            series[0].inc()
+            series[1].observe(max(0.0, (wall_now_ms - outcome.decided_at) / 1000))
             if outcome.marketing:
                 self.metrics.conversions.sends.labels(outcome.scenario,
                                                       outcome.variant or "none").inc()

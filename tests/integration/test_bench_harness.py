@@ -46,7 +46,8 @@ def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path
     output = tmp_path / "bench.out"
     (tmp_path / "run").mkdir()
     command = [sys.executable, str(BENCH / "worker_throughput.py"), "--contacts", "300",
-               "--skip", "baseline", "--skip", "recovery", "--latency-seconds", "600",
+               "--rounds", "1", "--skip", "baseline", "--skip", "avro", "--skip", "quix",
+               "--skip", "hand-written", "--skip", "recovery", "--latency-seconds", "600",
                "--keep", str(tmp_path / "run")]
     try:
         with output.open("wb") as out, running(command, env=env, cwd=BENCH, stdout=out,

@@ -22,12 +22,13 @@ from prometheus_client import CollectorRegistry
 from relance.cli import load_config
 from relance.codec import json as json_codec
 from relance.codec.outputs import AvroOutputCodec
+from relance.core.commands import SendCommand
 from relance.core.events import Event
 from relance.demo.samples import traffic
 from relance.errors import BrokerError
 from relance.kafka import clients as kafka
 from relance.kafka.changelog import Changelog
-from relance.kafka.outputs import Outputs
+from relance.kafka.outputs import Outputs, RecordRefusedError
 from relance.metrics import Metrics
 from relance.settings import Settings
 from relance.wiring import MetricsObserver, input_decoder, output_codec
@@ -51,9 +52,18 @@ class InjectedError(BrokerError):
 class RefusingOutputs(Outputs):
     """The worker's real outputs on a real producer, except that once ``armed`` the next
     changelog write produces the first half of its records and then fails as a produce
-    refused for good would: the other half is never stored."""
+    refused for good would: the other half is never stored. With ``commands_refused``, a
+    command is not produced and its delivery report says it was refused, as the broker's
+    would for a record it did not take: the next ``wait`` raises."""
 
     armed = False
+    commands_refused = False
+
+    def command(self, command: SendCommand) -> None:
+        if self.commands_refused:
+            self._failed.append(f"{self.deliveries}: injected refusal of {command.command_id}")
+            return
+        super().command(command)
 
     def write(self, topic: str, partition: int, records: Iterable[tuple[bytes, bytes]]) -> None:
         records = list(records)
@@ -176,9 +186,9 @@ class FailingObserver(MetricsObserver):
         self.applied_events = 0
         self.raised = False
 
-    def applied(self) -> None:
-        self.applied_events += 1
-        super().applied()
+    def applied(self, count: int = 1) -> None:
+        self.applied_events += count
+        super().applied(count)
 
     def pending(self, deadlines: int) -> None:
         if self.applied_events >= self.after and not self.raised:
@@ -187,7 +197,8 @@ class FailingObserver(MetricsObserver):
         super().pending(deadlines)
 
 
-@pytest.mark.parametrize("failure", ["changelog_refused", "exception_in_settle"])
+@pytest.mark.parametrize("failure", ["changelog_refused", "exception_in_settle",
+                                     "command_refused"])
 def test_a_failure_commits_nothing_past_unstored_work_and_the_restart_decides_as_simulate(
         stack: Stack, tmp_path: Path, failure: str) -> None:
     events = traffic.generate(CONTACTS)
@@ -218,12 +229,18 @@ def test_a_failure_commits_nothing_past_unstored_work_and_the_restart_decides_as
         if failure == "changelog_refused":
             loop, outputs = new_loop(settings)
             outputs.armed = True
+        elif failure == "command_refused":
+            # Acknowledged once per commit interval: a refusal must stop the loop before the
+            # states of the refused commands' events are stored, or those commands are lost.
+            loop, outputs = new_loop(settings)
+            outputs.commands_refused = True
         else:
             loop, outputs = new_loop(settings, observer=FailingObserver(after=100))
         failing = Running(loop)
         failing.thread.join(120)
         assert not failing.thread.is_alive(), "the loop went on after the failure"
-        assert isinstance(failing.error, (InjectedError, RuntimeError)), failing.error
+        assert isinstance(failing.error, (InjectedError, RecordRefusedError, RuntimeError)), \
+            failing.error
         assert loop.failure is failing.error
         stopped = committed(stack, inputs, settings.partitions)
         assert all(stopped[key] >= at_start[key] for key in stopped)

@@ -27,9 +27,12 @@ class Counts:
         self.reasons: list[str] = []
         self.outcomes: list[Outcome] = []
         self.duplicates: list[str] = []
+        self.applied_counts: list[int] = []
 
     def consumed(self, topic: str, count: int) -> None: ...
-    def applied(self) -> None: ...
+
+    def applied(self, count: int = 1) -> None:
+        self.applied_counts.append(count)
 
     def duplicate(self, topic: str, count: int = 1) -> None:
         self.duplicates.extend([topic] * count)
@@ -196,3 +199,58 @@ def test_a_state_a_deadline_writes_keeps_the_offsets_of_the_events_it_holds() ->
     assert len(made.take_outbox().commands) == 1  # so the deadline wrote the state
     (record,) = made.commit_states()[0]
     assert decode_stored(record[1]).offsets == (-1, 8, -1, 3)
+
+
+def test_rounds_of_one_commit_interval_write_each_contact_to_the_changelog_once() -> None:
+    made, _ = pipeline()
+    feed(made, "views", 0, PageView("v0", "ann", 1000, "product", SHOE))
+    made.drain(0, everything_read)
+    assert made.commit_states(save=False) == {}  # committed to the table, not yet saved
+    assert made.tables[0][b"ann"].offsets == (0, -1, -1, -1)  # kept decoded until saved
+    feed(made, "views", 1, PageView("v1", "ann", 2000, "product", SHOE))
+    feed(made, "views", 2, PageView("w", "bob", 2000, "product", SHOE))
+    made.drain(0, everything_read)
+    assert made.commit_states(save=False) == {}
+    records = made.commit_states()[0]
+    assert sorted(key for key, _ in records) == [b"ann", b"bob"]
+    ann = decode_stored(dict(records)[b"ann"])
+    assert ann.offsets == (1, -1, -1, -1) and ann.state.browse.viewed[0].views == 2
+    assert made.tables[0] == dict(records)  # the table holds the bytes the changelog got
+    assert made.commit_states() == {}
+
+
+def test_a_state_committed_in_an_earlier_round_of_the_interval_is_not_applied_twice() -> None:
+    made, _ = pipeline()
+    feed(made, "carts", 0, CartChange("c", "ann", 2, "add", SHOE, 1))
+    made.drain(0, everything_read)
+    made.commit_states(save=False)
+    feed(made, "carts", 0, CartChange("c", "ann", 2, "add", SHOE, 1))  # read again
+    made.drain(0, everything_read)
+    state = made.transactions[0].get("ann")
+    assert state is not None and state.cart.lines[0].quantity == 1
+
+
+def test_the_events_a_batch_applied_are_counted_once_for_the_batch() -> None:
+    made, counts = pipeline()
+    for offset in range(3):
+        feed(made, "views", offset, PageView(f"v{offset}", "ann", 1000 + offset, "product", SHOE))
+    feed(made, "views", 3, PageView("v0", "ann", 1000, "product", SHOE))  # a duplicate
+    made.drain(0, everything_read)
+    assert counts.applied_counts == [3] and counts.duplicates == ["views"]
+    made.drain(0, everything_read)  # nothing waiting: nothing counted
+    assert counts.applied_counts == [3]
+
+
+def test_a_drain_asks_once_per_input_whether_it_is_caught_up() -> None:
+    made, _ = pipeline()
+    for offset in range(50):
+        feed(made, "views", offset, PageView(f"v{offset}", "ann", 1000 + offset, "home"))
+    asked: list[str] = []
+
+    def caught_up(topic: str, partition: int) -> bool:
+        asked.append(topic)
+        return True
+
+    made.drain(0, caught_up)
+    assert made.positions([("views", 0)]) == {("views", 0): 50}  # all applied
+    assert sorted(asked) == ["carts", "contacts", "orders", "views"]  # once each

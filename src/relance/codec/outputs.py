@@ -20,7 +20,9 @@ import fastavro
 import orjson
 
 from relance.codec import avro
+from relance.codec.command_writer import write_command
 from relance.codec.records import kind_of
+from relance.core.commands import SendCommand
 from relance.core.timestamps import parse_iso, to_iso
 from relance.errors import InvalidEventError
 
@@ -31,6 +33,7 @@ class OutputCodec(Protocol):
     """How send commands and delivery results become bytes and back."""
 
     def encode_command(self, record: Mapping[str, Any]) -> bytes: ...
+    def encode_send(self, command: SendCommand) -> bytes: ...  # = encode_command(to_record())
     def decode_command(self, raw: bytes) -> Record: ...
     def encode_result(self, record: Mapping[str, Any]) -> bytes: ...
     def decode_result(self, raw: bytes) -> Record: ...
@@ -41,6 +44,9 @@ class JsonOutputCodec:
 
     def encode_command(self, record: Mapping[str, Any]) -> bytes:
         return orjson.dumps(record)
+
+    def encode_send(self, command: SendCommand) -> bytes:
+        return orjson.dumps(command.to_record())
 
     def decode_command(self, raw: bytes) -> Record:
         return checked_command(_json_object(raw))
@@ -202,6 +208,9 @@ class AvroOutputCodec:
 
     def encode_command(self, record: Mapping[str, Any]) -> bytes:
         return write_avro(avro.COMMAND_SCHEMA, command_to_avro(record))
+
+    def encode_send(self, command: SendCommand) -> bytes:
+        return write_command(command)
 
     def decode_command(self, raw: bytes) -> Record:
         return checked_command(command_from_avro(read_evolved(avro.COMMAND_SCHEMA, raw)))

@@ -17,11 +17,13 @@ import fastavro
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from relance.codec import avro
+from relance.codec.command_writer import write_command
 from relance.codec.limits import too_large_event
 from relance.codec.outputs import AVRO_SHAPES, Record, checked_command, read_avro, write_avro
 from relance.codec.records import event_from_record
 from relance.codec.standalone import canonical, standalone
 from relance.codec.wire import read_avro_event
+from relance.core.commands import SendCommand
 from relance.core.events import Event, EventType
 from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
@@ -162,6 +164,10 @@ class RegistryOutputCodec:
 
     def encode_command(self, record: Mapping[str, Any]) -> bytes:
         return self._encode(avro.COMMAND_SCHEMA, record)
+
+    def encode_send(self, command: SendCommand) -> bytes:
+        return self.registry.frame(self.subjects[avro.COMMAND_SCHEMA], avro.COMMAND_SCHEMA,
+                                   write_command(command))
 
     def decode_command(self, raw: bytes) -> Record:
         return checked_command(self._decode(avro.COMMAND_SCHEMA, raw))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 SECOND_MS = 1000
 MINUTE_MS = 60 * SECOND_MS
@@ -11,6 +12,7 @@ DAY_MS = 24 * HOUR_MS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # only its text is used, as UTC
 
 
 def parse_iso(text: str) -> int:
@@ -32,5 +34,12 @@ def from_datetime(moment: datetime) -> int:
 
 def to_iso(epoch_ms: int) -> str:
     """Epoch ms to ISO-8601 UTC with millisecond precision, e.g. ``2024-05-01T10:00:00.000Z``."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    seconds, millis = divmod(epoch_ms, SECOND_MS)
+    return f"{_second(seconds)}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    """The text of a whole second: once per second, as outcomes come in bursts of a few
+    deadlines (a datetime and its text cost a few µs, once per command and decision)."""
+    return (_NAIVE_EPOCH + timedelta(seconds=seconds)).isoformat(timespec="seconds")

@@ -82,7 +82,7 @@ class Outputs:
         return key_partition(key, len(found)) if found else None
 
     def command(self, command: SendCommand) -> None:
-        self._produce(self.deliveries, self.codec.encode_command(command.to_record()),
+        self._produce(self.deliveries, self.codec.encode_send(command),
                       command.contact_id.encode())
 
     def decision(self, outcome: Outcome) -> None:
@@ -102,6 +102,11 @@ class Outputs:
     def write(self, topic: str, partition: int, records: Iterable[tuple[bytes, bytes]]) -> None:
         for key, value in records:
             self._produce(topic, value, key, partition=partition)
+
+    def poll(self) -> None:
+        """Serve the delivery reports that arrived, without waiting (a failure is raised by
+        the next ``wait``)."""
+        self.producer.poll(0)
 
     def wait(self) -> None:
         """Block until every record produced so far is acknowledged; raise if one failed."""

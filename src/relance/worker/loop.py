@@ -7,10 +7,14 @@ the middle of one. Each round:
 1. consume up to ``batch_size`` messages and hand them to the pipeline, which decodes them
    and applies them in event-time order per partition;
 2. fire the deadlines each partition's event time has reached;
-3. send the commands and dead letters, and wait for the broker's acknowledgement;
-4. write the states that changed to the changelog, once per contact however many events
-   touched it, and wait again;
-5. commit the input offsets of what was applied (waiting messages are not committed).
+3. send the commands and dead letters (produce them, without waiting);
+4. commit the states that changed to the partitions' tables;
+5. once per commit interval (and before partitions are revoked, and on the way out): wait
+   for the broker to acknowledge every output produced so far, write the states committed
+   since the last time to the changelog, once per contact however many events and rounds
+   touched it, wait again, then commit the input offsets of what was applied (waiting
+   messages are not committed). Waiting once per interval rather than twice a round spares
+   the round trips (and the producer's linger) that a round would otherwise sit out.
 
 A crash anywhere replays from the last commit: states carry the offsets they applied, so an
 event is not applied twice, and a command decided again has the same id.
@@ -162,21 +166,30 @@ class BatchLoop:
                                                       self._read).items():
             self.observer.lag(topic, messages)
 
-    def _settle(self, *, sync: bool) -> None:
-        """Send what was decided, then commit the states that changed (the table, then the
-        changelog), then commit input offsets."""
+    def _settle(self, *, sync: bool, save: bool = False) -> None:
+        """Send what was decided, then commit the states that changed to the table; when
+        the commit interval is up (or ``sync``, ``save``), wait for the outputs to be
+        acknowledged, write the states to the changelog, then commit input offsets."""
         try:
+            save = save or sync or self.membership.commit_due(self.commit_interval)
             outbox = self.pipeline.take_outbox()
             if outbox:
                 outbox.send(self.outputs)
+            if save:
+                # Every output produced so far, this round's and the earlier ones': a state
+                # reaches the changelog only after the outputs of its events were
+                # acknowledged (a failed one raises here, before anything is stored).
+                self.outputs.wait()
+            else:
+                self.outputs.poll()  # delivery reports, so the producer's queue drains
             # The table is now ahead of the changelog until ``wait`` returns: a failure in
             # between must stop the loop before anything is committed.
-            changes = self.pipeline.commit_states()
+            changes = self.pipeline.commit_states(save=save)
             if changes:
                 for partition, records in changes.items():
                     self.outputs.write(self.changelog.topic, partition, records)
                 self.outputs.wait()
-            if sync or self.membership.commit_due(self.commit_interval):
+            if save:
                 self._commit(sync=sync)
         except BaseException as exc:
             # Also when called by a revoke inside ``consume``: mark the loop failed at once.
@@ -208,7 +221,7 @@ class BatchLoop:
         return f"{self.pipeline.pending()} deadlines pending"
 
     def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
-        self._settle(sync=False)
+        self._settle(sync=False, save=True)  # a revoked partition's states go with it
         return self.pipeline.positions(revoked)
 
     def release(self, consumer: Consumer, gone: set[TopicPartitionKey],

@@ -1,6 +1,6 @@
 """What a worker round produced, held until the loop sends it: commands, decisions, dead
-letters. They are sent (and acknowledged) before the round's states are committed and long
-before its input offsets are.
+letters. They are sent before the round's states are committed, and acknowledged before
+those states reach the changelog and the input offsets are committed.
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ class Outbox:
         return bool(self.commands or self.dead_letters or self.decisions)
 
     def send(self, outputs: Outputs) -> None:
-        """Produce everything, and return once the broker acknowledged it all."""
+        """Produce everything; ``outputs.wait()`` returns once the broker acknowledged it."""
         for command in self.commands:
             outputs.command(command)
         for letter in self.dead_letters:
             outputs.dead_letter(letter)
         for outcome in self.decisions:
             outputs.decision(outcome)
-        outputs.wait()

@@ -29,8 +29,9 @@ from relance.errors import InvalidEventError
 from relance.logs import about
 from relance.worker.merge import EventTimeMerge, Pending
 from relance.worker.outbox import Outbox
-from relance.worker.store import decode_stored
+from relance.worker.store import Stored, decode_stored
 from relance.worker.transaction import ChangelogRecords, PartitionTransaction
+from relance.worker.transaction import save as save_states
 from relance.worker.watermark import Watermarks
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class Observer(Protocol):
     """What the pipeline reports (metrics); labels stay bounded."""
 
     def consumed(self, topic: str, count: int) -> None: ...
-    def applied(self) -> None: ...
+    def applied(self, count: int = 1) -> None: ...
     def duplicate(self, topic: str, count: int = 1) -> None: ...
     def rejected(self, topic: str, reason: str) -> None: ...
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None: ...
@@ -90,7 +91,9 @@ class Pipeline:
         self.observer = observer
         self.clock = clock
         self.engines: dict[int, Engine] = {}
-        self.tables: dict[int, dict[bytes, bytes]] = {}
+        self.tables: dict[int, dict[bytes, bytes | Stored]] = {}
+        # Per partition, the keys committed since the changelog was last written.
+        self.unsaved: dict[int, dict[bytes, None]] = {}
         # Per partition, the round in progress; the engine's states are its transaction.
         self.transactions: dict[int, PartitionTransaction] = {}
         self.watermarks = Watermarks(inputs.names)
@@ -104,7 +107,8 @@ class Pipeline:
     def assign(self, partition: int, table: dict[bytes, bytes]) -> None:
         """Take a partition with its recovered states, and index their deadlines."""
         engine = self.engines[partition] = Engine(self.config, catalog=self.catalog)
-        self.tables[partition] = table
+        self.tables[partition] = table  # type: ignore[assignment]  # bytes only, as recovered
+        self.unsaved[partition] = {}
         self._begin(partition)
         for key, raw in table.items():
             engine.schedule(key.decode(), decode_stored(raw).state)
@@ -121,6 +125,7 @@ class Pipeline:
     def revoke(self, partition: int) -> None:
         self.engines.pop(partition, None)
         self.tables.pop(partition, None)
+        self.unsaved.pop(partition, None)  # the loop saved them before a revoke
         self.transactions.pop(partition, None)  # staged, never committed: dropped
         self.watermarks.forget(partition)
         self.merge.drop(partition)
@@ -191,10 +196,24 @@ class Pipeline:
             self.catalog.basket(order, related=self.config.relates)
 
     def drain(self, partition: int, caught_up: CaughtUp) -> None:
-        while (item := self.merge.pop_ready(partition, caught_up)) is not None:
-            self._apply(partition, item)
+        # Nothing is read during a drain: whether an input is caught up stays as it was, so
+        # it is asked once per input (the merge asks for each event, of each empty input).
+        known: dict[str, bool] = {}
 
-    def _apply(self, partition: int, item: Pending) -> None:
+        def read_up(topic: str, number: int) -> bool:
+            found = known.get(topic)
+            if found is None:
+                found = known[topic] = caught_up(topic, number)
+            return found
+
+        applied = 0
+        while (item := self.merge.pop_ready(partition, read_up)) is not None:
+            applied += self._apply(partition, item)
+        if applied:  # counted once per batch: a counter's increment takes a lock
+            self.observer.applied(applied)
+
+    def _apply(self, partition: int, item: Pending) -> bool:
+        """Apply one event; whether it was (neither already applied nor a duplicate)."""
         event, topic, offset = item.event, item.topic, item.offset
         applied = self.transactions[partition].apply(self.engines[partition], event,
                                                      self._index[topic], offset)
@@ -202,13 +221,13 @@ class Pipeline:
             log.info("%s[%d]@%d contact %s: already applied, skipped", topic, partition,
                      offset, event.contact_id,
                      extra=about(topic, partition, offset, event.contact_id))
-            return
-        if applied.duplicate:  # normal with at-least-once producers: counted, not logged
-            self.observer.duplicate(topic)
-        else:
-            self.observer.applied()
+            return False
         if applied.outcomes:
             self._emit(applied.outcomes)
+        if applied.duplicate:  # normal with at-least-once producers: counted, not logged
+            self.observer.duplicate(topic)
+            return False
+        return True
 
     def fire(self, partition: int, caught_up: CaughtUp, wall_now: int) -> None:
         """Fire the deadlines of ``partition`` its event time has reached, never past an
@@ -234,15 +253,18 @@ class Pipeline:
         outbox, self.outbox = self.outbox, Outbox()
         return outbox
 
-    def commit_states(self) -> dict[int, ChangelogRecords]:
+    def commit_states(self, *, save: bool = True) -> dict[int, ChangelogRecords]:
         """Commit every partition's round (once its outputs were acknowledged) and open the
-        next; per partition, the records the changelog must get."""
+        next. With ``save``, per partition, the records the changelog must get: every state
+        committed since the last save, encoded once however many rounds wrote it."""
         changes = {}
         for partition, transaction in list(self.transactions.items()):
-            records = transaction.commit()
+            unsaved = self.unsaved[partition]
+            unsaved.update(dict.fromkeys(transaction.commit()))
             self._begin(partition)
-            if records:
-                changes[partition] = records
+            if save and unsaved:
+                changes[partition] = save_states(self.tables[partition], unsaved)
+                unsaved.clear()
         self.observer.pending(self.pending())
         return changes
 

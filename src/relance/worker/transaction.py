@@ -7,16 +7,20 @@ and a state written is only staged here. ``apply`` takes one event from its inpu
 offset, so a state it writes carries that offset (a replayed event is then recognised and
 not applied twice); a state written without an event (a deadline, a restock) keeps the
 offsets it had. The loop calls ``commit`` after the round's commands and dead letters were
-acknowledged: the staged states go into the table, and the records the changelog must get
-come back. A crash before that replays the round and decides the same command ids, which
-the sender drops; a transaction dropped (partition revoked, loop failed) leaves the table
-as it was. Like quix-streams' ``PartitionTransaction``: stage, read your own writes, then
-commit once, here after the outputs rather than before.
+acknowledged: the staged states go into the table, not yet encoded (``Stored``), and their
+keys come back; ``save`` encodes the states committed since the last save, puts the bytes
+in the table in their place and returns the records the changelog must get. The loop saves
+once per commit interval, so a contact touched in several rounds of it is encoded and
+written to the changelog once, and read back without decoding in between. A crash before
+that replays from the last commit and decides the same command ids, which the sender drops;
+a transaction dropped (partition revoked, loop failed) leaves the table as it was. Like
+quix-streams' ``PartitionTransaction``: stage, read your own writes, then commit once, here
+after the outputs rather than before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from relance.core.engine import Applied, Engine
@@ -32,6 +36,8 @@ class PartitionTransaction:
     ``Stored``), with ``inputs`` input topics; ``Engine``'s ``States``."""
 
     def __init__(self, table: MutableMapping[bytes, Any], partition: int, inputs: int) -> None:
+        """``table`` values are encoded ``Stored`` (as recovered, or saved) or ``Stored``
+        (committed, not yet saved)."""
         self.table = table
         self.partition = partition
         self.committed = False
@@ -50,7 +56,7 @@ class PartitionTransaction:
         if found is None:
             raw = self.table.get(key.encode())
             if raw is not None:
-                found = self._read[key] = decode_stored(raw)
+                found = self._read[key] = decode_stored(raw) if type(raw) is bytes else raw
         return found
 
     def offsets(self, key: str) -> tuple[int, ...] | None:
@@ -94,15 +100,26 @@ class PartitionTransaction:
             self._offsets[key] = (*held[:input_index], offset, *held[input_index + 1:])
         return applied
 
-    def commit(self) -> ChangelogRecords:
-        """Write the staged states to the table; the records the changelog must get."""
+    def commit(self) -> list[bytes]:
+        """Write the staged states to the table (unencoded: see ``save``); their keys."""
         if self.committed:
             raise RuntimeError(f"partition {self.partition}: the transaction is committed")
         self.committed = True
-        changes = []
+        changes = {}
         for key, state in self._states.items():
             offsets = self.offsets(key)
-            stored = Stored(self.partition, self._none if offsets is None else offsets, state)
-            changes.append((key.encode(), encode_stored(stored)))
+            changes[key.encode()] = Stored(self.partition,
+                                           self._none if offsets is None else offsets, state)
         self.table.update(changes)
-        return changes
+        return list(changes)
+
+
+def save(table: MutableMapping[bytes, Any], keys: Iterable[bytes]) -> ChangelogRecords:
+    """Encode the committed states of ``keys`` in ``table``, in place; the records the
+    changelog must get."""
+    records = []
+    for key in keys:
+        raw = encode_stored(table[key])
+        table[key] = raw
+        records.append((key, raw))
+    return records

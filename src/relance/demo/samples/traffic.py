@@ -31,6 +31,7 @@ CATEGORIES = ("shoes", "shirts", "jackets", "bags", "watches", "lamps", "chairs"
 class Shop:
     products: tuple[Product, ...]
     cum_weights: tuple[float, ...]
+    by_id: dict[str, Product]
 
     @classmethod
     def build(cls, size: int = 5000, seed: int = 7) -> Shop:
@@ -41,7 +42,8 @@ class Shop:
                     f"https://shop.example/p/sku-{i}", f"https://shop.example/img/sku-{i}.jpg",
                     True)
             for i in range(size))
-        return cls(products, tuple(accumulate(1 / (rank + 1) ** 1.1 for rank in range(size))))
+        return cls(products, tuple(accumulate(1 / (rank + 1) ** 1.1 for rank in range(size))),
+                   {product.id: product for product in products})
 
     def pick(self, rng: random.Random, k: int = 1) -> list[Product]:
         return rng.choices(self.products, cum_weights=self.cum_weights, k=k)
