@@ -348,21 +348,8 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
             functools.partial(outages.age, channel))
     provider = email_provider(settings)
     log.info("emails go to the %s", provider_names(settings)["email"])
-
-    def delivery(sink: ResultSink, outputs: Outputs, catalog: Catalog | None) -> Delivery:
-        async def flush() -> None:
-            await asyncio.to_thread(outputs.wait)
-
-        return Delivery(renderer=renderer(settings, brand or Brand()),
-                        provider=provider, sender=settings.mail_from,
-                        sms=sms_provider(settings), catalog=catalog,
-                        report=sink.result, flush=flush, clock=wall_clock_ms,
-                        observe=observer.delivered, attempted=observer.attempted,
-                        outages=outages,
-                        backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
-                        horizon_ms=int(settings.delivery_horizon * 1000),
-                        transactional=transactional)
-
+    delivery = _deliveries(settings, provider, observer, outages, transactional,
+                           brand or Brand())
     built: list[_Sending] = []
 
     def problems() -> list[str]:
@@ -386,6 +373,27 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
 
     return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
                    registry, observer.metrics.ready, probe, stops=(stop,))
+
+
+def _deliveries(settings: Settings, provider: Provider, observer: MetricsObserver, outages: Outages,
+                transactional: frozenset[str], brand: Brand
+                ) -> Callable[[ResultSink, Outputs, Catalog | None], Delivery]:
+    """How the sender's loop makes its delivery once its outputs and catalog exist."""
+    def delivery(sink: ResultSink, outputs: Outputs, catalog: Catalog | None) -> Delivery:
+        async def flush() -> None:
+            await asyncio.to_thread(outputs.wait)
+
+        return Delivery(renderer=renderer(settings, brand),
+                        provider=provider, sender=settings.mail_from,
+                        sms=sms_provider(settings), catalog=catalog,
+                        report=sink.result, flush=flush, clock=wall_clock_ms,
+                        observe=observer.delivered, attempted=observer.attempted,
+                        outages=outages,
+                        backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
+                        horizon_ms=int(settings.delivery_horizon * 1000),
+                        transactional=transactional)
+
+    return delivery
 
 
 def offered_families(config: Config) -> dict[str, tuple[str, ...]]:
@@ -412,6 +420,25 @@ def esp_webhooks(settings: Settings, write: Writer, metrics: GatewayMetrics) -> 
                     sendgrid_key=key, write=write, clock=wall_clock_ms, metrics=metrics)
 
 
+def _engagement_writer(settings: Settings, config: Config,
+                       writer: AckedWriter) -> Writer:
+    """What the gateway's answers write with: an engagement event to its topic, in the
+    inputs' format, acknowledged."""
+    schemas = schema_registry(settings)
+    registry_codec = (RegistryEventCodec(schemas, settings.topic_engagement, rules=config.inputs)
+                      if schemas is not None else None)
+    codec = event_codec(settings.input_format, registry_codec, rules=config.inputs)
+
+    async def write(event: Engagement, timeout: float) -> None:
+        # A registry's first answer (the schema's id) is an HTTP call: off the event loop.
+        value = (await asyncio.to_thread(codec.encode, event) if registry_codec is not None
+                 else codec.encode(event))
+        await writer.write(settings.topic_engagement, event.contact_id.encode(), value,
+                           timeout)
+
+    return write
+
+
 def gateway_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
     """``relance gateway``: the links' pages on the gateway's port, writing to the
     engagement topic in the inputs' format. Its pages answer while the broker does not (an
@@ -421,19 +448,8 @@ def gateway_process(settings: Settings, config: Config, registry: CollectorRegis
                                          "the gateway needs the keys that sign the links "
                                          "(or RELANCE_LINK_KEYS_FILE)")])
     metrics = GatewayMetrics.create(registry)
-    schemas = schema_registry(settings)
-    registry_codec = (RegistryEventCodec(schemas, settings.topic_engagement, rules=config.inputs)
-                      if schemas is not None else None)
-    codec = event_codec(settings.input_format, registry_codec, rules=config.inputs)
     writer = AckedWriter(kafka.producer(settings))
-
-    async def write(event: Engagement, timeout: float) -> None:
-        # A registry's first answer (the schema's id) is an HTTP call: off the event loop.
-        value = (await asyncio.to_thread(codec.encode, event) if registry_codec is not None
-                 else codec.encode(event))
-        await writer.write(settings.topic_engagement, event.contact_id.encode(), value,
-                           timeout)
-
+    write = _engagement_writer(settings, config, writer)
     gateway = Gateway(
         keys=parse_keys(settings.link_keys.get_secret_value()),
         max_age={"unsubscribe": int(settings.link_max_age_unsubscribe),

@@ -60,12 +60,7 @@ def on_event(state: ContactState, event: Event, config: Config,
     if record is not None:
         journeys = exit_on(journeys, config.scenarios, record, event.occurred_at)
     if type(event) is Engagement:
-        # Its exits (exit_when: [{type: engagement, kind: click}]) apply, like any event's.
-        profile = state.profile.engaged(event)
-        reach = engagement.on_engagement(state.reach, event)
-        if profile is state.profile and journeys is state.journeys and reach is state.reach:
-            return state
-        return state._replace(profile=profile, journeys=journeys, reach=reach)
+        return _engaged(state, event, journeys)
     event_class = type(event)
     reactions = (config.reactions.get(event_class) if record is None
                  else config.triggered(event_class, record))
@@ -76,6 +71,23 @@ def on_event(state: ContactState, event: Event, config: Config,
                 state.categories, state.interests, config, catalog)
     for react, scenarios in reactions:
         react(fold, event, scenarios)
+    return _folded(state, fold, event_class, config)
+
+
+def _engaged(state: ContactState, event: Engagement,
+             journeys: tuple[Journey, ...]) -> ContactState:
+    """An engagement reaches no detector; its exits (``exit_when: [{type: engagement, kind:
+    click}]``) apply like any event's."""
+    profile = state.profile.engaged(event)
+    reach = engagement.on_engagement(state.reach, event)
+    if profile is state.profile and journeys is state.journeys and reach is state.reach:
+        return state
+    return state._replace(profile=profile, journeys=journeys, reach=reach)
+
+
+def _folded(state: ContactState, fold: Fold, event_class: type,
+            config: Config) -> ContactState:
+    """The state once the detectors folded an event in."""
     journeys = fold.journeys
     if event_class is PageView and (
             fold.browse is state.browse and journeys is state.journeys
@@ -146,22 +158,40 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, detector: Detec
     if candidate is None:
         return state, None, None
     cid = command_id(state.contact_id, candidate.scenario, candidate.instance, candidate.step)
+    held = _held_back(state, due, scenario, config, cid, following)
+    if held is not None:
+        return state, held[0], held[1]
+    state, outcome = decide(state, candidate, scenario, config.policy, cid, due.started_at)
+    return _decided(state, outcome, due, scenario, detector, following)
+
+
+def _held_back(state: ContactState, due: Journey, scenario: Scenario, config: Config,
+               cid: str, following: Journey | None
+               ) -> tuple[Outcome, Journey | None] | None:
+    """Before contact policy: a stale step, an engagement condition unmet, or a scenario of
+    higher priority due with it; none of those: None."""
     if _stale(due, scenario):
-        return state, Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at,
-                                  due.step), None
+        return Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at,
+                           due.step), None
     if due.scenario in config.conditioned and (
             unmet := engagement.unmet(state, due, scenario)) is not None:
-        return state, Suppression(cid, state.contact_id, due.scenario, unmet, due.due_at,
-                                  due.step), following
+        return Suppression(cid, state.contact_id, due.scenario, unmet, due.due_at,
+                           due.step), following
     winner = arbitration.outranked_until(state, due, scenario, config)
-    if winner is not None:
-        if scenario.on_hold == "defer":
-            until = winner + config.policy.arbitration_window_ms + 1
-            return state, Deferral(cid, state.contact_id, due.scenario, "lower_priority",
-                                   due.due_at, until, due.step), due._replace(due_at=until)
-        return state, Suppression(cid, state.contact_id, due.scenario, "lower_priority",
-                                  due.due_at, due.step), following
-    state, outcome = decide(state, candidate, scenario, config.policy, cid, due.started_at)
+    if winner is None:
+        return None
+    if scenario.on_hold == "defer":
+        until = winner + config.policy.arbitration_window_ms + 1
+        return Deferral(cid, state.contact_id, due.scenario, "lower_priority", due.due_at,
+                        until, due.step), due._replace(due_at=until)
+    return Suppression(cid, state.contact_id, due.scenario, "lower_priority", due.due_at,
+                       due.step), following
+
+
+def _decided(state: ContactState, outcome: Outcome, due: Journey, scenario: Scenario,
+             detector: Detector, following: Journey | None
+             ) -> tuple[ContactState, Outcome | None, Journey | None]:
+    """What policy decided, and where the journey goes from there."""
     if isinstance(outcome, Deferral):
         return state, outcome, due._replace(due_at=outcome.until)
     if isinstance(outcome, SendCommand) and scenario.digest is not None:

@@ -81,8 +81,6 @@ def from_kafka(settings: Settings, span: TimeRange, seen: Observations, tell: Te
                results: bool = True, engagement: bool = True) -> None:
     """The decisions topic (JSON), and unless told not to the results topic (in the output
     format) and the engagement topic (in the input format)."""
-    from relance.wiring import input_decoder, output_codec  # the processes' own decoders
-
     if not settings.topic_decisions:
         raise BrokerError("RELANCE_TOPIC_DECISIONS is empty: there is no decisions topic")
     after = TimeRange(span.since, None)
@@ -94,20 +92,29 @@ def from_kafka(settings: Settings, span: TimeRange, seen: Observations, tell: Te
                  _where(message), tell)
 
         _read(reader, settings.topic_decisions, after, decision, tell, required=True)
-        if results and settings.topic_results:
-            codec = output_codec(settings)
-            seen.results_read = True
-            _read(reader, settings.topic_results, after, lambda message: _use(
-                lambda raw: seen.result(codec.decode_result(raw)), message.value() or b"",
-                _where(message), tell), tell)
-        if engagement and settings.topic_engagement:
-            decode = input_decoder(settings, _RULES)
-            seen.clicks_read = True
-            _read(reader, settings.topic_engagement, after, lambda message: _use(
-                lambda raw: _click(decode(raw, "engagement"), seen), message.value() or b"",
-                _where(message), tell), tell)
+        _what_followed(reader, settings, after, seen, tell, results=results,
+                       engagement=engagement)
     finally:
         reader.close()
+
+
+def _what_followed(reader: Any, settings: Settings, after: TimeRange, seen: Observations,
+                   tell: Tell, *, results: bool, engagement: bool) -> None:
+    """The results topic (delivered) and the engagement topic (clicked), from the range on."""
+    from relance.wiring import input_decoder, output_codec  # the processes' own decoders
+
+    if results and settings.topic_results:
+        codec = output_codec(settings)
+        seen.results_read = True
+        _read(reader, settings.topic_results, after, lambda message: _use(
+            lambda raw: seen.result(codec.decode_result(raw)), message.value() or b"",
+            _where(message), tell), tell)
+    if engagement and settings.topic_engagement:
+        decode = input_decoder(settings, _RULES)
+        seen.clicks_read = True
+        _read(reader, settings.topic_engagement, after, lambda message: _use(
+            lambda raw: _click(decode(raw, "engagement"), seen), message.value() or b"",
+            _where(message), tell), tell)
 
 
 def _read(reader: Any, topic: str, span: TimeRange, take: Callable[[Message[bytes, bytes]],

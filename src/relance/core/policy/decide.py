@@ -51,7 +51,18 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
         variant = assigned.name
         if assigned.template is not None and candidate.step == 1:
             template = assigned.template
-    command = SendCommand(
+    command = _command(state, candidate, scenario, cid, started_at, template, variant)
+    state = state._replace(last_sent=state.with_sent(candidate.scenario, at))
+    if not scenario.transactional and scenario.channel in policy.caps:
+        state = state._replace(sends=(*(s for s in state.sends if at - s[1] < KEPT_MS),
+                                      (scenario.channel, at))[-SENDS_KEPT:])
+    return state, command
+
+
+def _command(state: ContactState, candidate: Candidate, scenario: Scenario, cid: str,
+             started_at: int, template: str, variant: str | None) -> SendCommand:
+    profile = state.profile
+    return SendCommand(
         command_id=cid,
         contact_id=state.contact_id,
         scenario=candidate.scenario,
@@ -59,7 +70,7 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
         channel=scenario.channel,
         template=template,
         priority=scenario.priority,
-        decided_at=at,
+        decided_at=candidate.due_at,
         recipient=Recipient(profile.email, profile.locale, profile.timezone, profile.phone,
                             profile.first_name,
                             dict(profile.attributes) if profile.attributes else None),
@@ -69,11 +80,6 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
                     else started_at + scenario.stale_after_ms),
         marketing=scenario.is_marketing,
     )
-    state = state._replace(last_sent=state.with_sent(candidate.scenario, at))
-    if not scenario.transactional and scenario.channel in policy.caps:
-        state = state._replace(sends=(*(s for s in state.sends if at - s[1] < KEPT_MS),
-                                      (scenario.channel, at))[-SENDS_KEPT:])
-    return state, command
 
 
 def _refused(state: ContactState, candidate: Candidate, scenario: Scenario, policy: Policy,

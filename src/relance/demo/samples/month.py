@@ -41,33 +41,51 @@ def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
         if isinstance(event, ContactProfile):
             event = replace(event, timezone=rng.choice(ZONES), birthday=date(
                 1970 + rng.randrange(35), 5, 1 + rng.randrange(min(days, 28))))
-        elif isinstance(event, PageView) and (product := event.product) is not None:
-            number = int(product.id.rsplit("-", 1)[-1])
-            if number % PRICE_CUT_EVERY == 5:
-                cut.setdefault(product.id, product)
-            if number % SOLD_OUT_EVERY == 0 and event.occurred_at < middle:
-                event = replace(event, product=replace(product, in_stock=False))
-                sold_out.setdefault(product.id, event)
-            if rng.random() < 0.02:
-                extra.append(PageView(f"{event.event_id}-s", event.contact_id,
-                                      event.occurred_at + MINUTE_MS, "search",
-                                      search_query=product.category_id))
+        elif isinstance(event, PageView) and event.product is not None:
+            event = _viewed(event, event.product, rng, middle, cut, sold_out, extra)
         elif isinstance(event, Order):
             extra.append(replace(event, event_id=f"{event.event_id}-shipped", status="shipped",
                                  occurred_at=event.occurred_at + DAY_MS))
             extra.append(replace(event, event_id=f"{event.event_id}-delivered",
                                  status="delivered", occurred_at=event.occurred_at + 3 * DAY_MS))
         out.append(event)
-    for product_id, view in sorted(sold_out.items()):
-        assert view.product is not None
-        extra.append(CatalogUpdate(f"restock-{product_id}", middle + HOUR_MS,
-                                   replace(view.product, in_stock=True)))
-    for product_id, product in sorted(cut.items()):
-        extra.append(CatalogUpdate(f"price-cut-{product_id}", middle + 2 * HOUR_MS,
-                                   replace(product, price=round((product.price or 0) * 0.8, 2))))
     out.extend(extra)
+    out.extend(_catalog_updates(sold_out, cut, middle))
     out.sort(key=lambda e: e.occurred_at)
     return out
+
+
+def _viewed(event: PageView, product: Product, rng: random.Random, middle: int,
+            cut: dict[str, Product], sold_out: dict[str, PageView],
+            extra: list[Event | CatalogUpdate]) -> PageView:
+    """A product view, sold out before the middle of the month for some products (which
+    are restocked then), noted for a price cut for others, followed by a search for some."""
+    number = int(product.id.rsplit("-", 1)[-1])
+    if number % PRICE_CUT_EVERY == 5:
+        cut.setdefault(product.id, product)
+    if number % SOLD_OUT_EVERY == 0 and event.occurred_at < middle:
+        event = replace(event, product=replace(product, in_stock=False))
+        sold_out.setdefault(product.id, event)
+    if rng.random() < 0.02:
+        extra.append(PageView(f"{event.event_id}-s", event.contact_id,
+                              event.occurred_at + MINUTE_MS, "search",
+                              search_query=product.category_id))
+    return event
+
+
+def _catalog_updates(sold_out: dict[str, PageView], cut: dict[str, Product],
+                     middle: int) -> list[CatalogUpdate]:
+    """The restocks and the price cuts of the middle of the month."""
+    updates = []
+    for product_id, view in sorted(sold_out.items()):
+        assert view.product is not None
+        updates.append(CatalogUpdate(f"restock-{product_id}", middle + HOUR_MS,
+                                     replace(view.product, in_stock=True)))
+    for product_id, product in sorted(cut.items()):
+        updates.append(CatalogUpdate(f"price-cut-{product_id}", middle + 2 * HOUR_MS,
+                                     replace(product, price=round((product.price or 0) * 0.8,
+                                                                  2))))
+    return updates
 
 
 def main(argv: list[str] | None = None) -> None:
