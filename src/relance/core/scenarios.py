@@ -107,6 +107,24 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class InputSource:
+    """A topic of another tracking's events (the file's ``inputs.sources``) and how it is
+    read: ``relance.tracking`` maps each of its events, by ``format``, to canonical ones.
+
+    Plain data to the core, which never reads a source: it is here so that ``relance
+    simulate`` and the worker, sharing the scenario file, read a source alike.
+    """
+
+    name: str  # the topic (``relance simulate --source`` names it too)
+    format: str  # canonical, segment, ga4, shopify or mapping
+    options: tuple[tuple[str, str], ...] = ()  # the format's own, e.g. ("currency", "EUR")
+    mapping: object = None  # format mapping: the mapping file as read (relance.tracking)
+
+    def option(self, name: str, default: str) -> str:
+        return next((value for key, value in self.options if key == name), default)
+
+
+@dataclass(frozen=True)
 class InputRules:
     """What the core accepts of inbound events (the file's ``inputs`` section).
 
@@ -130,6 +148,8 @@ class InputRules:
     cart_lines: int = 50
     # An event id applied to a contact within this window (event time) is a duplicate.
     dedupe_window_ms: int = 24 * HOUR_MS
+    # Topics of other trackings' events, read through an adapter each (``relance.tracking``).
+    sources: tuple[InputSource, ...] = ()
     # Derived, for the decoders (``codec.limits``): per kind, the characters up to which a
     # field cannot be over its limit (a character is at most 4 bytes); the smallest limit,
     # and the smallest but the ids'.
