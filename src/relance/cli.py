@@ -11,12 +11,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
-from relance.core.scenarios import DEFAULT_CONFIG, Config
+from relance.core.scenarios import DEFAULT_CONFIG, Config, InputSource
 from relance.core.timestamps import parse_iso
-from relance.errors import BrokerError, ConfigError
+from relance.errors import BrokerError, ConfigError, ConfigProblem
 from relance.offline.simulate import Horizon, StrictModeError, simulate
 from relance.scenario_file import TemplateLookup, load_config_file
 from relance.sender.template_files import template_files
+from relance.tracking.sources import PLAIN_FORMATS, plain_source
 
 EXIT_USAGE = 2
 # The worker's default (relance.settings), repeated: settings read the environment.
@@ -40,9 +41,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="relance", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = commands.add_parser(
         "simulate", help="replay events offline in virtual time and print the decided commands")
     sim.add_argument("--events", required=True,
@@ -64,9 +63,22 @@ def _parser() -> argparse.ArgumentParser:
                      f"{_DEFAULT_SKEW:g}, as RELANCE_MAX_CLOCK_SKEW's)")
     sim.add_argument("--strict", action="store_true",
                      help="fail with exit code 2 at the first invalid line")
+    given = sim.add_mutually_exclusive_group()
+    given.add_argument("--format", choices=PLAIN_FORMATS, default="canonical",
+                       help="the file's events are of this tracking (docs/tracking.md); "
+                       "default: relance's own (canonical)")
+    given.add_argument("--source", metavar="TOPIC",
+                       help="the file's events are those of this source of the --config "
+                       "file's inputs.sources: its format, options and mapping")
     sim.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                      help="processes sharing the contacts (default: the CPUs, at most 4); "
                           "stdin is always read by one")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relance", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _simulate_parser(commands)
     check = commands.add_parser("check-config", help="validate a scenario configuration and "
                                 "the templates it names")
     check.add_argument("file")
@@ -100,8 +112,22 @@ def load_config(path: str | None, templates: TemplateLookup | None = None) -> Co
     return DEFAULT_CONFIG if path is None else load_config_file(path, templates)
 
 
+def tracking_of(args: argparse.Namespace, config: Config) -> InputSource | None:
+    """The source the file's events are of: None for relance's own."""
+    if args.source is not None:
+        found = next((s for s in config.inputs.sources if s.name == args.source), None)
+        if found is None:
+            declared = ", ".join(s.name for s in config.inputs.sources) or "none"
+            raise ConfigError([ConfigProblem(args.config or "--config", None, "--source",
+                                             f"{args.source!r} is not a source of "
+                                             f"inputs.sources (declared: {declared})")])
+        return found
+    return None if args.format == "canonical" else plain_source(args.format)
+
+
 def _simulate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    tracking = tracking_of(args, config)
     with ExitStack() as stack:
         out: IO[bytes] = (stack.enter_context(Path(args.out).open("wb")) if args.out
                           else sys.stdout.buffer)
@@ -111,7 +137,8 @@ def _simulate(args: argparse.Namespace) -> int:
         try:
             summary = simulate(args.events, config, out, workers=args.workers,
                                explain=args.explain, horizon=horizon,
-                               until=args.until, strict=args.strict, report=sys.stderr)
+                               until=args.until, strict=args.strict, report=sys.stderr,
+                               tracking=tracking)
         except StrictModeError as exc:
             print(f"relance simulate: {exc}", file=sys.stderr)
             return EXIT_USAGE
