@@ -25,6 +25,7 @@ class Metrics:
     events_applied: Counter
     duplicate_events: Counter
     events_rejected: Counter
+    source_events: Counter
     commands_decided: Counter
     suppressions: Counter
     deferrals: Counter
@@ -52,6 +53,10 @@ class Metrics:
                                      "(the same event id), skipped, by topic.", "topic"),
             events_rejected=counter("events_rejected", "Messages dead-lettered, by reason.",
                                     "topic", "reason"),
+            source_events=counter("source_events", "Events of source topics (another "
+                                  "tracking's), by outcome: relayed to the input topics, or "
+                                  "skipped as not_used, unknown or anonymous.", "topic",
+                                  "outcome"),
             commands_decided=counter("commands_decided", "Send commands decided.", "scenario"),
             suppressions=counter("suppressions", "Candidates stopped by contact policy.",
                                  "scenario", "reason"),

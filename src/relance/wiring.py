@@ -9,6 +9,7 @@ import logging
 import ssl
 import threading
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -20,6 +21,7 @@ from relance.core.catalog import Catalog
 from relance.core.commands import Deferral, Outcome, SendCommand
 from relance.core.events import Event, EventType
 from relance.core.scenarios import Config, InputRules
+from relance.errors import ConfigError, ConfigProblem
 from relance.host.process import Process
 from relance.kafka import clients as kafka
 from relance.kafka.changelog import Changelog
@@ -40,7 +42,9 @@ from relance.sender.loop import ResultSink, SenderLoop
 from relance.sender.outage import Outages
 from relance.sender.render import Renderer
 from relance.settings import Settings
-from relance.worker.build import build_loop, inputs_of, wall_clock_ms
+from relance.tracking.sources import adapter_for
+from relance.worker.build import build_loop, changelog_topic, inputs_of, wall_clock_ms
+from relance.worker.relay import SourceRelay
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ def output_codec(settings: Settings) -> OutputCodec:
     return AvroOutputCodec()
 
 
-def input_decoder(settings: Settings, rules: InputRules) -> Any:
+def input_codecs(settings: Settings, rules: InputRules) -> dict[str, EventCodec]:
     """Per input topic, the codec of its format, keeping ``rules`` (the scenario file's)."""
     registry = (SchemaRegistry(settings.schema_registry_url) if settings.schema_registry_url
                 else None)
@@ -63,6 +67,13 @@ def input_decoder(settings: Settings, rules: InputRules) -> Any:
         framed = (RegistryEventCodec(registry, topic, rules=rules) if registry is not None
                   else None)
         codecs[topic] = event_codec(settings.input_format, framed, rules=rules)
+    return codecs
+
+
+def input_decoder(settings: Settings, rules: InputRules,
+                  codecs: dict[str, EventCodec] | None = None) -> Any:
+    """The decoder of every input topic (``codecs``: by default ``input_codecs``)."""
+    codecs = codecs or input_codecs(settings, rules)
     by_type = {event_type: codecs[topic] for topic, event_type in inputs_of(settings).topics}
 
     def decode(raw: bytes, event_type: EventType) -> Event:
@@ -86,6 +97,9 @@ class MetricsObserver:
 
     def rejected(self, topic: str, reason: str) -> None:
         self.metrics.events_rejected.labels(topic, reason).inc()
+
+    def source_event(self, topic: str, outcome: str) -> None:
+        self.metrics.source_events.labels(topic, outcome).inc()
 
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None:
         if isinstance(outcome, SendCommand):
@@ -123,15 +137,76 @@ def worker_process(settings: Settings, config: Config, registry: CollectorRegist
     outputs = Outputs(kafka.producer(settings), output_codec(settings),
                       deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
                       decisions=settings.topic_decisions or None, clock=wall_clock_ms)
-    loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs),
+    codecs = input_codecs(settings, config.inputs)
+    loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs, codecs),
                       outputs=outputs,
                       observer=observer)
+    relay = source_relay(settings, config, observer, codecs)
+    parts: list[Callable[[threading.Event], None]] = [loop.run]
+    if relay is not None:
+        parts.append(relay.run)
+
+    def problems() -> list[str]:
+        return loop.problems() + (relay.problems() if relay is not None else [])
 
     async def run(stopping: threading.Event) -> None:
-        await asyncio.to_thread(loop.run, stopping)
+        await together(parts, stopping)
 
-    return Process(f"{settings.app_id}-worker-app", settings.web_port, run, loop.problems,
+    return Process(f"{settings.app_id}-worker-app", settings.web_port, run, problems,
                    registry, observer.metrics.ready)
+
+
+async def together(parts: list[Callable[[threading.Event], None]],
+                   stopping: threading.Event) -> None:
+    """Run each part in a thread of its own until ``stopping``; the first to fail stops the
+    others (which settle and commit what they did), then its error is raised."""
+    async def one(part: Callable[[threading.Event], None]) -> None:
+        try:
+            await asyncio.to_thread(part, stopping)
+        except BaseException:
+            stopping.set()
+            raise
+
+    for outcome in await asyncio.gather(*map(one, parts), return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+def _source_problems(settings: Settings, config: Config) -> list[ConfigProblem]:
+    """A source topic must be none of the topics relance reads or writes itself: the relay
+    would read what it wrote."""
+    own = {*inputs_of(settings).names, settings.topic_catalog, settings.topic_deliveries,
+           settings.topic_decisions, settings.topic_dlq, settings.topic_results,
+           changelog_topic(settings)}
+    file = str(settings.scenarios or "(the built-in scenarios)")
+    return [ConfigProblem(file, None, f"inputs.sources.{source.name}",
+                          "is one of relance's own topics (RELANCE_TOPIC_*): a source is a "
+                          "topic of another tracking's events")
+            for source in config.inputs.sources if source.name in own]
+
+
+def source_relay(settings: Settings, config: Config, observer: MetricsObserver,
+                 codecs: dict[str, EventCodec]) -> SourceRelay | None:
+    """The relay of the scenario file's sources into the input topics, if it has any."""
+    sources = config.inputs.sources
+    if not sources:
+        return None
+    problems = _source_problems(settings, config)
+    if problems:
+        raise ConfigError(problems)
+    for source in sources:
+        kafka.ensure_topic(settings, TopicSpec(source.name, settings.partitions), exact=False)
+    targets = {event_type: (topic, codecs[topic].encode)
+               for topic, event_type in inputs_of(settings).topics}
+    outputs = Outputs(kafka.producer(settings), output_codec(settings),
+                      deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
+                      clock=wall_clock_ms)
+    log.info("relaying sources %s into the input topics",
+             ", ".join(f"{s.name} ({s.format})" for s in sources))
+    return SourceRelay({s.name: adapter_for(s, config.inputs) for s in sources}, targets,
+                       outputs, lambda: kafka.consumer(settings, f"{settings.app_id}-sources"),
+                       observer, batch_size=settings.batch_size, wait=settings.tick_interval,
+                       commit_interval=settings.commit_interval)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:

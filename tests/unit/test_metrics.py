@@ -83,7 +83,7 @@ def test_names_follow_conventions_and_no_label_can_carry_a_contact(
                         "relance_commands_decided_total", "relance_suppressions_total",
                         "relance_deliveries_total", "relance_deferrals_total",
                         "relance_events_applied_total", "relance_delivery_attempts_total",
-                        "relance_duplicate_events_total"}
+                        "relance_duplicate_events_total", "relance_source_events_total"}
     assert histograms == {"relance_deadline_to_command_seconds",
                           "relance_command_to_delivery_seconds"}
     assert types["relance_deadlines_pending"] == "gauge"
