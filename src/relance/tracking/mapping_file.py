@@ -83,8 +83,8 @@ class _Reader:
 
     def value(self, node: yaml.Node, key: str, name: str) -> Value | None:
         """A field's source: a path, or ``{path, default}``, ``{value}``, ``{path, unit}``."""
-        if isinstance(node, yaml.ScalarNode):
-            found = self.scalar(node, key)
+        if not isinstance(node, yaml.MappingNode):
+            found = self.scalar(node, key) if isinstance(node, yaml.ScalarNode) else None
             if not isinstance(found, str) or not found:
                 self.problem(node, key, "must be a path like customer.id, or {value: ...}")
                 return None
@@ -114,21 +114,26 @@ class _Reader:
             return None
         return Value(constant=value)
 
-    def fields(self, node: yaml.Node, key: str, allowed: frozenset[str]) -> Fields:
+    def fields(self, node: yaml.Node, key: str, allowed: frozenset[str]
+               ) -> tuple[Fields, set[str]]:
+        """The fields at ``node``, and the names given (a bad value is a problem already,
+        not a missing field as well)."""
         found = []
+        given = set()
         for name, (name_node, value_node) in self.entries(node, key).items():
             here = f"{key}.{name}"
             if name not in allowed:
                 self.problem(name_node, here, "is not a canonical field here (allowed: "
                              f"{', '.join(sorted(allowed))})")
                 continue
+            given.add(name)
             value = self.value(value_node, here, name)
             if value is not None:
                 found.append((name, value))
-        return tuple(found)
+        return tuple(found), given
 
 
-def _event(reader: _Reader, name: str, node: yaml.Node, shared: Fields,
+def _event(reader: _Reader, name: str, node: yaml.Node, shared: set[str],
            anonymous: bool) -> EventMapping | None:
     where = f"events.{name}"
     if isinstance(node, yaml.ScalarNode) and reader.scalar(node, where) == "skip":
@@ -143,10 +148,11 @@ def _event(reader: _Reader, name: str, node: yaml.Node, shared: Fields,
         reader.problem(entries["type"][1], f"{where}.type",
                        f"{kind!r} is not a type ({', '.join(FIELDS)})")
         return None
-    own = (reader.fields(entries["fields"][1], f"{where}.fields",
-                         frozenset(COMMON + FIELDS[kind])) if "fields" in entries else ())
+    own, named = (reader.fields(entries["fields"][1], f"{where}.fields",
+                                frozenset(COMMON + FIELDS[kind])) if "fields" in entries
+                  else ((), set()))
     each, items = _items(reader, entries, where, kind)
-    given = {n for n, _ in own} | {n for n, _ in shared if n in COMMON + FIELDS[kind]}
+    given = named | {n for n in shared if n in COMMON + FIELDS[kind]}
     missing = [n for n in ("contact_id", "occurred_at", *REQUIRED[kind]) if n not in given
                and not (n == "contact_id" and anonymous)]
     if any(n.startswith("product.") for n in given) and "product.id" not in given:
@@ -166,9 +172,10 @@ def _items(reader: _Reader, entries: dict[str, tuple[yaml.Node, yaml.Node]], whe
         return None, ()
     parts = reader.entries(node, f"{where}.items", ("each", "fields"))
     each = reader.scalar(parts["each"][1], f"{where}.items.each") if "each" in parts else None
-    fields = (reader.fields(parts["fields"][1], f"{where}.items.fields",
-                            frozenset(ITEM_FIELDS)) if "fields" in parts else ())
-    if not isinstance(each, str) or "product.id" not in {n for n, _ in fields}:
+    fields, named = (reader.fields(parts["fields"][1], f"{where}.items.fields",
+                                   frozenset(ITEM_FIELDS)) if "fields" in parts
+                     else ((), set()))
+    if not isinstance(each, str) or "product.id" not in named:
         reader.problem(node, f"{where}.items", "needs each (the path of the order's lines) "
                        "and fields with product.id")
         return None, ()
@@ -196,11 +203,12 @@ def read_mapping(path: Path) -> tuple[Mapping | None, list[ConfigProblem]]:
     event = reader.value(top["event"][1], "event", "event") if "event" in top else None
     anonymous = (reader.value(top["anonymous_id"][1], "anonymous_id", "anonymous_id")
                  if "anonymous_id" in top else None)
-    shared = reader.fields(top["fields"][1], "fields", _ANY_FIELD) if "fields" in top else ()
+    shared, named = (reader.fields(top["fields"][1], "fields", _ANY_FIELD) if "fields" in top
+                     else ((), set()))
     events = []
     for name, (_, node) in (reader.entries(top["events"][1], "events")
                             if "events" in top else {}).items():
-        found = _event(reader, name, node, shared, anonymous is not None)
+        found = _event(reader, name, node, named, anonymous is not None)
         if found is not None:
             events.append((name, found))
     if reader.problems or event is None:
