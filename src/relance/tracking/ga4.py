@@ -204,7 +204,7 @@ class _Maker:
 
     def record(self, event_type: str, index: int = 0, **fields: Any) -> Record:
         event_id = self.event_id if index == 0 else f"{self.event_id}:{index}"
-        return clean({"type": event_type, "event_id": event_id, **self.base, **fields})
+        return {"type": event_type, "event_id": event_id, **self.base, **fields}
 
     def items(self) -> list[tuple[Record, int]]:
         """Each item as a product, with its quantity."""

@@ -90,18 +90,18 @@ class Call:
 
     def record(self, event_type: str, index: int = 0, **fields: Any) -> Record:
         event_id = self.event_id if index == 0 else f"{self.event_id}:{index}"
-        return clean({"type": event_type, "event_id": event_id, **self.base, **fields})
+        return {"type": event_type, "event_id": event_id, **self.base, **fields}
 
     def product(self, item: Record, where: str) -> Record:
         product_id = (ident(item.get("product_id"), f"{where}product_id")
                       or ident(item.get("sku"), f"{where}sku"))
         require(product_id, f"{where}product_id (or {where}sku)")
-        return clean({"id": product_id, "name": text(item.get("name"), f"{where}name"),
-                      "price": money(item.get("price"), f"{where}price"),
-                      "currency": self.currency,
-                      "category_id": ident(item.get("category"), f"{where}category"),
-                      "url": text(item.get("url"), f"{where}url"),
-                      "image_url": text(item.get("image_url"), f"{where}image_url")})
+        return {"id": product_id, "name": text(item.get("name"), f"{where}name"),
+                "price": money(item.get("price"), f"{where}price"),
+                "currency": self.currency,
+                "category_id": ident(item.get("category"), f"{where}category"),
+                "url": text(item.get("url"), f"{where}url"),
+                "image_url": text(item.get("image_url"), f"{where}image_url")}
 
 
 def _stable(raw: Record) -> str:

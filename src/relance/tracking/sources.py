@@ -19,7 +19,7 @@ from relance.core.scenarios import InputRules, InputSource
 from relance.errors import InvalidEventError
 from relance.tracking.mapped import Mapped
 
-Headers = Sequence[tuple[str, bytes | str | None]]
+Headers = Sequence[tuple[str, str | bytes | None]]  # a Kafka record's, as the client gives
 
 
 class Adapter(Protocol):
