@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo replay test tools check lint format format-check typecheck bench bench-simulate \
-	bench-worker clean
+	bench-worker clean lock test-wheel
 
 # ARGS go to the command: make demo ARGS="--duration 60", make replay ARGS="--explain".
 ARGS ?=
@@ -30,9 +30,17 @@ replay: $(STAMP)
 test: $(STAMP) tools
 	$(BIN)/pytest
 
-# Prometheus and promtool (Debian's package) for the observability tests.
+# The built wheel with its extras in a fresh environment outside the tree: the unit suite,
+# the integration tests of the processes it starts, and the CLI (scripts/test-wheel).
+test-wheel: $(STAMP) tools
+	PYTHON=$(PYTHON) scripts/test-wheel
+
+# Prometheus and promtool (Debian's package) for the observability tests, Debian's chromium
+# for the gateway's page test; SpamAssassin for the test that scores the shipped templates.
 tools:
 	scripts/install-prometheus
+	scripts/install-chromium
+	scripts/install-spamassassin
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -48,6 +56,18 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# The image's dependencies (pyproject.toml's, no extras), pinned with the hashes of every
+# file PyPI has for each, for the image's Python on Linux. uv reads neither pip's
+# configuration nor its constraints, and --no-config none of its own: the lock is resolved on
+# uv's default index, PyPI, alone. Pins already in the file are kept while they fit;
+# `make lock LOCK_FLAGS=--upgrade` moves every one to its newest release.
+LOCK_FLAGS ?=
+lock: $(STAMP)
+	env -u UV_INDEX -u UV_INDEX_URL -u UV_DEFAULT_INDEX -u UV_EXTRA_INDEX_URL -u UV_FIND_LINKS \
+		$(BIN)/uv pip compile --quiet --no-config --python-version 3.11 --python-platform linux \
+		--generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS) \
+		--output-file requirements.lock pyproject.toml
 
 bench: bench-simulate bench-worker
 

@@ -1,8 +1,9 @@
 """What the alert rules and the dashboard may query, and promtool to check them with.
 
-The known names come from the registry the worker and the sender build (relance.metrics plus
-prometheus_client's ProcessCollector, as in relance.cli), so a renamed metric fails the
-deploy tests instead of leaving an alert that never fires or a panel that stays empty.
+The known names come from the registries the processes build (relance.metrics plus
+prometheus_client's ProcessCollector, as in relance.cli; the gateway's), so a renamed metric
+fails the deploy tests instead of leaving an alert that never fires or a panel that stays
+empty.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from relance.metrics import Metrics
+from relance.metrics import GatewayMetrics, Metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -38,7 +39,10 @@ def known_names() -> frozenset[str]:
     registry = CollectorRegistry()
     Metrics.create(registry)
     ProcessCollector(registry=registry)
-    return frozenset(family.name + suffix for family in registry.collect()
+    gateway = CollectorRegistry()  # its own process: relance_ready is in both
+    GatewayMetrics.create(gateway)
+    return frozenset(family.name + suffix for family in (*registry.collect(),
+                                                         *gateway.collect())
                      for suffix in SUFFIXES[family.type])
 
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from relance import __version__
+from relance.brand import Brand
 from relance.core.scenarios import DEFAULT_CONFIG, Config, InputSource
 from relance.core.timestamps import parse_iso
 from relance.errors import BrokerError, ConfigError, ConfigProblem
 from relance.offline.simulate import Horizon, StrictModeError, simulate
-from relance.scenario_file import TemplateLookup, load_config_file
+from relance.scenario_file import TemplateLookup, load_brand_file, load_config_file
 from relance.sender.template_files import template_files
 from relance.tracking.sources import PLAIN_FORMATS, plain_source
 
@@ -39,6 +42,25 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def _preview_parser(commands: Any) -> None:
+    show = commands.add_parser(
+        "preview", help="render a scenario's message with sample data into files and print "
+        "their paths: the HTML and text parts of an email, or an SMS text")
+    show.add_argument("scenario", help="a scenario of --config, or a built-in one")
+    show.add_argument("--locale", help="the contact's locale, e.g. fr or fr-CA (default: the "
+                      "brand's default_locale)")
+    show.add_argument("--channel", choices=("email", "sms"),
+                      help="the channel (default: the scenario's)")
+    show.add_argument("--step", type=int, default=1, help="which message of the scenario's "
+                      "steps (default: 1)")
+    show.add_argument("--config", help="scenario configuration (YAML): its scenarios and its "
+                      "brand section; built-in defaults if absent")
+    show.add_argument("--templates", type=Path, help="folder of your own templates (default: "
+                      "RELANCE_TEMPLATE_DIR when set)")
+    show.add_argument("--out", type=Path, default=Path("preview"),
+                      help="folder to write into (default: ./preview)")
 
 
 def _simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,6 +99,7 @@ def _simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relance", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"relance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _simulate_parser(commands)
     check = commands.add_parser("check-config", help="validate a scenario configuration and "
@@ -87,15 +110,18 @@ def _parser() -> argparse.ArgumentParser:
                        "set); each template the file names must be there or shipped")
     commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
     commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
+    commands.add_parser("gateway", help="run the gateway: the unsubscribe, preference and "
+                        "click links of messages (settings from RELANCE_* variables)")
     health = commands.add_parser(
-        "healthcheck", help="exit 0 if the worker or sender on this host answers /healthz "
-        "(a container HEALTHCHECK)")
+        "healthcheck", help="exit 0 if the worker, sender or gateway on this host answers "
+        "/healthz (a container HEALTHCHECK)")
     health.add_argument("--ready", action="store_true", help="ask /readyz instead")
     health.add_argument("--port", type=int, action="append",
                         help="port to ask (default: RELANCE_WEB_PORT, then "
-                        "RELANCE_SENDER_WEB_PORT)")
+                        "RELANCE_SENDER_WEB_PORT, then RELANCE_GATEWAY_WEB_PORT)")
     commands.add_parser("settings", help="print every setting (environment variable, default, "
                         "meaning) as a Markdown table")
+    _preview_parser(commands)
     demo = commands.add_parser(
         "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
     demo.add_argument("--outbox", default="outbox",
@@ -167,24 +193,39 @@ def _run_app(kind: str) -> int:
 
     from relance.host.app import serve
     from relance.logs import logging_config
+    from relance.sender.compliance import marketing_problems
     from relance.settings import load_settings
-    from relance.wiring import sender_process, worker_process
+    from relance.wiring import gateway_process, sender_process, worker_process
 
     settings = load_settings()
     # Before the process is built, which already logs; faust's Worker applies it again.
     logging.config.dictConfig(logging_config(settings))
+    logging.getLogger("relance").info("relance %s %s starting (Python %s)", __version__, kind,
+                                      platform.python_version())
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
-    # Both check the templates the scenario file names: a missing one stops the process
-    # here rather than failing each send as a render_failure.
-    templates = template_files(settings.template_dir, "RELANCE_TEMPLATE_DIR")
+    # The worker and the sender check the templates the scenario file names: a missing one
+    # stops the process here rather than failing each send as a render_failure.
+    templates = (None if kind == "gateway"
+                 else template_files(settings.template_dir, "RELANCE_TEMPLATE_DIR"))
     config = load_config(str(settings.scenarios) if settings.scenarios else None, templates)
-    if kind == "worker":
+    if kind == "gateway":
+        process = gateway_process(settings, config, registry)
+    elif kind == "worker":
         process = worker_process(settings, config, registry)
     else:
+        brand = load_brand_file(settings.scenarios) if settings.scenarios else Brand()
+        problems = marketing_problems(
+            config, brand, gateway=bool(settings.gateway_url and settings.link_keys),
+            file=str(settings.scenarios or "the built-in scenarios (no RELANCE_SCENARIOS)"))
+        if problems:
+            raise ConfigError(problems)
         # The sender's copy of the catalog keeps the same input limits as the worker.
+        # A digest skips policy like a transactional scenario, yet is marketing when a
+        # member is: is_marketing says which.
         process = sender_process(settings, registry, config.inputs, frozenset(
-            scenario.name for scenario in config.scenarios if scenario.transactional))
+            scenario.name for scenario in config.scenarios if not scenario.is_marketing),
+            brand)
     serve(settings, process)
     return 0
 
@@ -206,6 +247,46 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.outbox), Path(args.folder), args.duration)
 
 
+def _preview(args: argparse.Namespace) -> int:
+    from relance.core.scenarios import CATALOGUE
+    from relance.scenario_file import load_brand_file
+    from relance.sender.errors import RenderError
+    from relance.sender.preview import preview, sample_gateway
+    from relance.settings import load_settings
+    from relance.tokens import parse_keys
+
+    settings = load_settings()
+    folder = args.templates if args.templates is not None else settings.template_dir
+    templates = template_files(folder, "--templates" if args.templates else
+                               "RELANCE_TEMPLATE_DIR")
+    config = load_config(args.config, templates)
+    scenario = config.get(args.scenario) or CATALOGUE.get(args.scenario)
+    if scenario is None:
+        known = sorted({s.name for s in config.scenarios} | set(CATALOGUE))
+        print(f"relance preview: no scenario {args.scenario!r} (known: {', '.join(known)})",
+              file=sys.stderr)
+        return EXIT_USAGE
+    brand = load_brand_file(args.config) if args.config else Brand()
+    keys = settings.link_keys
+    gateway = sample_gateway(settings.gateway_url,
+                             parse_keys(keys.get_secret_value())[0] if keys else None)
+    try:
+        shown = preview(scenario, args.out, brand=brand, gateway=gateway, template_dir=folder,
+                        locale=args.locale, channel=args.channel, step=args.step,
+                        mailbox=settings.unsubscribe_mailto)
+    except RenderError as exc:
+        print(f"relance preview: {exc}", file=sys.stderr)
+        return 1
+    if shown.subject is not None:
+        print(f"subject ({shown.language}): {shown.subject}", file=sys.stderr)
+    for path in shown.files:
+        print(path)
+    if brand.missing():
+        print(f"relance preview: {' and '.join(brand.missing())} not given: the footer shows "
+              "a placeholder", file=sys.stderr)
+    return 0
+
+
 def _healthcheck(args: argparse.Namespace) -> int:
     import urllib.request
 
@@ -215,7 +296,7 @@ def _healthcheck(args: argparse.Namespace) -> int:
         ports = args.port
     else:
         settings = load_settings()
-        ports = [settings.web_port, settings.sender_web_port]
+        ports = [settings.web_port, settings.sender_web_port, settings.gateway_web_port]
     path = "/readyz" if args.ready else "/healthz"
     for port in ports:
         try:
@@ -240,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return _simulate(args)
-        if args.command in ("worker", "sender"):
+        if args.command in ("worker", "sender", "gateway"):
             return _run_app(args.command)
         if args.command == "healthcheck":
             return _healthcheck(args)
@@ -248,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _settings_reference()
         if args.command == "demo":
             return _demo(args)
+        if args.command == "preview":
+            return _preview(args)
         return _check_config(args)
     except ConfigError as exc:
         for problem in exc.problems:

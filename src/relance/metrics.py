@@ -1,7 +1,7 @@
 """Prometheus metrics, built once from an injected registry and passed to who counts.
 
-Labels are bounded (topic, reason, scenario, channel, outcome, result): never a contact or command
-id, which would grow a series per shopper.
+Labels are bounded (topic, reason, scenario, channel, outcome, result, and the one version of
+``relance_build_info``): never a contact or command id, which would grow a series per shopper.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from relance import __version__
 
 # From a deadline to its command: normally sub-second, hours when the worker was behind.
 DEADLINE_LAG_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -39,12 +41,17 @@ class Metrics:
     partitions_assigned: Gauge
     state_recovery: Gauge
     oldest_undelivered: Gauge
+    build_info: Gauge
 
     @classmethod
-    def create(cls, registry: CollectorRegistry, prefix: str = "relance") -> Metrics:
+    def create(cls, registry: CollectorRegistry, prefix: str = "relance",
+               version: str = __version__) -> Metrics:
         def counter(name: str, doc: str, *labels: str) -> Counter:
             return Counter(f"{prefix}_{name}", doc, labels, registry=registry)
 
+        build_info = Gauge(f"{prefix}_build_info", "1, labelled with the version of relance "
+                           "this process runs.", ["version"], registry=registry)
+        build_info.labels(version).set(1)
         return cls(
             events_consumed=counter("events_consumed", "Events read, by topic.", "topic"),
             events_applied=counter("events_applied", "Events applied to contact states (read "
@@ -92,4 +99,37 @@ class Metrics:
                                      "decision) of the command the sender keeps retrying, the "
                                      "oldest undelivered one; 0 when none.", ["channel"],
                                      registry=registry),
+            build_info=build_info,
+        )
+
+
+# From a gateway's write to the broker's acknowledgement: milliseconds, seconds in trouble.
+WRITE_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayMetrics:
+    """The gateway's (``relance gateway``): labels are its routes, outcomes, kinds and
+    scopes, each a short fixed list."""
+
+    requests: Counter
+    events_written: Counter
+    write_latency: Histogram
+    ready: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry, prefix: str = "relance") -> GatewayMetrics:
+        return cls(
+            requests=Counter(f"{prefix}_gateway_requests", "Link requests answered, by route "
+                             "(unsubscribe, preferences, click) and outcome (page, written, "
+                             "repeated, redirected, invalid, expired, bad_request, "
+                             "unavailable).", ["route", "outcome"], registry=registry),
+            events_written=Counter(f"{prefix}_gateway_events_written", "Engagement events "
+                                   "acknowledged by the broker, by kind and scope.",
+                                   ["kind", "scope"], registry=registry),
+            write_latency=Histogram(f"{prefix}_gateway_write_seconds", "From an engagement "
+                                    "event's write to its acknowledgement.",
+                                    buckets=WRITE_BUCKETS, registry=registry),
+            ready=Gauge(f"{prefix}_ready", "1 when /readyz passes: in the group, state "
+                        "recovered, broker reachable.", registry=registry),
         )

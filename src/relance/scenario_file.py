@@ -15,8 +15,10 @@ from typing import Any, Final, Protocol
 
 import yaml
 
+from relance.brand import Brand, Colors, Links
+from relance.codec.addresses import email_problem
 from relance.core.conditions import Condition, condition
-from relance.core.events import ORDER_STATUSES
+from relance.core.events import FAMILIES, ORDER_STATUSES, OTHER
 from relance.core.experiments import Experiment, Variant
 from relance.core.policy.pacing import SENDS_KEPT, parse_hours
 from relance.core.scenarios import (
@@ -33,6 +35,7 @@ from relance.core.scenarios import (
 )
 from relance.core.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 from relance.errors import ConfigError, ConfigProblem
+from relance.locales import normalized
 from relance.tracking.mapping_file import read_mapping
 from relance.tracking.sources import FORMATS as SOURCE_FORMATS
 from relance.tracking.sources import options_of as source_options
@@ -45,7 +48,7 @@ _KEYS: Final = ("kind", "delay", "steps", "quiet_period", "stale_after", "priori
                 "template", "transactional", "statuses", "send_at", "min_views", "days_before",
                 "window", "if_ordered", "otherwise", "min_drop_percent",
                 "cross_sell", "digest", "when", "exit_when", "on_hold", "experiment",
-                "enabled")
+                "family", "enabled")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _STEP_KEYS: Final = ("delay", "template")
 _DATED: Final = ("birthday", "subscription_expiry")  # sent on dates, at a local time
@@ -245,6 +248,13 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
             fields["days_before"] = _days_before(reader, value_node, here)
         elif key == "experiment":
             fields["experiment"] = _experiment(reader, value_node, here)
+        elif key == "family":
+            value = reader.scalar(value_node, here)
+            if value not in FAMILIES:
+                reader.problem(value_node, here, f"must be one of {', '.join(FAMILIES)}, "
+                               f"not {value!r}")
+            else:
+                fields["family"] = value
         elif key == "on_hold":
             value = reader.scalar(value_node, here)
             if value not in ("drop", "defer"):
@@ -311,7 +321,12 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
         fields["steps"] = _steps(reader, steps_node, f"{where}.steps", template)
     else:
         fields["steps"] = (Step(base.delay_ms if delay is None else delay, template),)
-    scenario = replace(base, **fields)
+    # Without its own family the scenario takes its kind's, for what the file made it
+    # (transactional, in a digest), not the built-in base's.
+    scenario = replace(base, **{"family": "", **fields})
+    if scenario.transactional and "family" in fields:
+        reader.problem(entries["family"][1], f"{where}.family", "a transactional scenario "
+                       "is in no family: no unsubscribe stops it")
     if scenario.kind in ("order_status", "cross_sell") and not scenario.statuses:
         reader.problem(node, f"{where}.statuses",
                        f"{scenario.kind} scenarios need statuses (the order statuses that "
@@ -437,6 +452,8 @@ _INPUT_KEYS: Final = {"max_event_bytes": ("max_event_bytes", "count"),
                       "max_url_bytes": ("max_url_bytes", "count"),
                       "max_query_bytes": ("max_query_bytes", "count"),
                       "cart_lines": ("cart_lines", "count"),
+                      "max_attributes": ("max_attributes", "count"),
+                      "max_attribute_bytes": ("max_attribute_bytes", "count"),
                       "dedupe_window": ("dedupe_window_ms", "duration")}
 
 
@@ -522,6 +539,119 @@ def _option_fits(allowed: frozenset[str] | None, value: Any) -> bool:
     return value in allowed
 
 
+_BRAND_TEXT: Final = ("name", "address")
+_BRAND_URLS: Final = ("shop_url", "cart_url", "account_url", "logo_url")
+_BRAND_KEYS: Final = (*_BRAND_TEXT, *_BRAND_URLS, "support_email", "colors",
+                      "default_locale", "max_lines", "links")
+_COLOR: Final = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
+_TOKEN: Final = re.compile(r"[A-Za-z0-9_.~-]{1,64}")  # a UTM value as written in a URL
+_MAX_LINES: Final = 1000
+
+
+def _text(reader: _Reader, node: yaml.Node, here: str) -> str | None:
+    value = reader.scalar(node, here)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        reader.problem(node, here, f"must be text, not {value!r}")
+        return None
+    return value.strip()
+
+
+def _url(reader: _Reader, node: yaml.Node, here: str) -> str | None:
+    value = _text(reader, node, here)
+    if value is None:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+        reader.problem(node, here, f"{value!r} is not an http or https URL")
+        return None
+    if here == "brand.cart_url" and (value.count("{cart_id}") != 1
+                                     or re.search(r"\{(?!cart_id\})", value)):
+        reader.problem(node, here, "must hold {cart_id} once (where the cart's id goes), "
+                       "and no other {...}")
+        return None
+    return value
+
+
+def _brand(reader: _Reader, node: yaml.Node) -> Brand:
+    fields: dict[str, Any] = {}
+    for key, (key_node, value_node) in reader.mapping(node, "brand").items():
+        here = f"brand.{key}"
+        if key in _BRAND_TEXT:
+            fields[key] = _text(reader, value_node, here)
+        elif key in _BRAND_URLS:
+            fields[key] = _url(reader, value_node, here)
+        elif key == "support_email":
+            value = _text(reader, value_node, here)
+            problem = None if value is None else email_problem(value)
+            if problem is not None:
+                reader.problem(value_node, here, f"is not an email address: {problem}")
+            else:
+                fields[key] = value
+        elif key == "default_locale":
+            value = reader.scalar(value_node, here)
+            tag = normalized(value) if isinstance(value, str) else None
+            if tag is None:
+                reader.problem(value_node, here, f"{value!r} is not a language tag like en "
+                               "or fr-FR")
+            else:
+                fields[key] = tag
+        elif key == "max_lines":
+            value = reader.scalar(value_node, here)
+            if type(value) is not int or not 1 <= value <= _MAX_LINES:
+                reader.problem(value_node, here, f"must be a whole number from 1 to "
+                               f"{_MAX_LINES}, not {value!r}")
+            else:
+                fields[key] = value
+        elif key == "colors":
+            fields[key] = _colors(reader, value_node, here)
+        elif key == "links":
+            fields[key] = _links(reader, value_node, here)
+        else:
+            reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_BRAND_KEYS)})")
+    return Brand(**{k: v for k, v in fields.items() if v is not None})
+
+
+def _colors(reader: _Reader, node: yaml.Node, where: str) -> Colors:
+    found: dict[str, str] = {}
+    allowed = Colors.__dataclass_fields__
+    for key, (key_node, value_node) in reader.mapping(node, where).items():
+        here = f"{where}.{key}"
+        if isinstance(value_node, yaml.ScalarNode) and value_node.value == "":
+            # YAML reads an unquoted #1a2b3c as a comment, which leaves no value.
+            reader.problem(value_node, here, 'needs a value: quote a colour, "#1a2b3c"')
+            continue
+        value = reader.scalar(value_node, here)
+        if key not in allowed:
+            reader.problem(key_node, here, f"unknown key (allowed: {', '.join(allowed)})")
+        elif value is not None and not (isinstance(value, str) and _COLOR.fullmatch(value)):
+            reader.problem(value_node, here, f"{value!r} is not a colour like \"#1a2b3c\"")
+        elif value is not None:
+            found[key] = value
+    return Colors(**found)
+
+
+def _links(reader: _Reader, node: yaml.Node, where: str) -> Links:
+    found: dict[str, Any] = {}
+    allowed = Links.__dataclass_fields__
+    for key, (key_node, value_node) in reader.mapping(node, where).items():
+        here = f"{where}.{key}"
+        value = reader.scalar(value_node, here)
+        if key not in allowed:
+            reader.problem(key_node, here, f"unknown key (allowed: {', '.join(allowed)})")
+        elif key in ("utm", "click_tracking"):
+            if type(value) is not bool:
+                reader.problem(value_node, here, f"must be true or false, not {value!r}")
+            else:
+                found[key] = value
+        elif value is not None and not (isinstance(value, str) and _TOKEN.fullmatch(value)):
+            reader.problem(value_node, here, f"{value!r} is not a UTM value (letters, digits "
+                           "and - _ . ~, at most 64)")
+        elif value is not None:
+            found[key] = value
+    return Links(**found)
+
+
 def _caps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, tuple[int | None,
                                                                            int | None]]:
     caps: dict[str, tuple[int | None, int | None]] = {}
@@ -577,9 +707,10 @@ def _statuses(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
     found = set()
     for item in items:
         value = reader.scalar(item, where)
-        if value is not None and value not in ORDER_STATUSES:
+        if value is not None and (value not in ORDER_STATUSES or value == OTHER):
+            # ``other`` is what a status added after this release reads as: it triggers nothing.
             reader.problem(item, where, f"{value!r} is not an order status "
-                           f"({', '.join(sorted(ORDER_STATUSES))})")
+                           f"({', '.join(sorted(ORDER_STATUSES - {OTHER}))})")
         found.add(value)
     return frozenset(found)
 
@@ -595,6 +726,15 @@ def load_config(text: str, file: str = "<config>",
     """Parse and validate a scenario configuration; raise ``ConfigError`` listing every problem.
 
     With ``templates``, every template a scenario sends must be there for its channel."""
+    return _read(text, file, templates)[0]
+
+
+def load_brand(text: str, file: str = "<config>") -> Brand:
+    """The file's ``brand`` section (its defaults if it has none), the whole file checked."""
+    return _read(text, file, None)[1]
+
+
+def _read(text: str, file: str, templates: TemplateLookup | None) -> tuple[Config, Brand]:
     reader = _Reader(file)
     try:
         root = yaml.compose(text)
@@ -607,6 +747,7 @@ def load_config(text: str, file: str = "<config>",
     scenarios: list[Scenario] = []
     policy = Policy()
     inputs = InputRules()
+    brand = Brand()
     top = reader.mapping(root, "")
     for key, (key_node, value_node) in top.items():
         if key == "policy":
@@ -615,8 +756,12 @@ def load_config(text: str, file: str = "<config>",
         if key == "inputs":
             inputs = _inputs(reader, value_node)
             continue
+        if key == "brand":
+            brand = _brand(reader, value_node)
+            continue
         if key != "scenarios":
-            reader.problem(key_node, key, "unknown key (allowed: scenarios, policy, inputs)")
+            reader.problem(key_node, key,
+                           "unknown key (allowed: scenarios, policy, inputs, brand)")
             continue
         for name, (name_node, scenario_node) in reader.mapping(value_node, "scenarios").items():
             if not _NAME.fullmatch(name):
@@ -641,14 +786,22 @@ def load_config(text: str, file: str = "<config>",
         _check_templates(reader, templates)
     if reader.problems:
         raise ConfigError(reader.problems)
-    return Config(tuple(scenarios), policy, inputs)
+    return Config(tuple(scenarios), policy, inputs), brand
+
+
+def _file_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = ConfigProblem(str(path), None, None, exc.strerror or str(exc))
+        raise ConfigError([problem]) from None
 
 
 def load_config_file(path: str | Path, templates: TemplateLookup | None = None) -> Config:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problem = ConfigProblem(str(path), None, None, exc.strerror or str(exc))
-        raise ConfigError([problem]) from None
-    return load_config(text, str(path), templates)
+    return load_config(_file_text(path), str(path), templates)
+
+
+def load_brand_file(path: str | Path) -> Brand:
+    path = Path(path)
+    return load_brand(_file_text(path), str(path))

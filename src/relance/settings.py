@@ -7,6 +7,7 @@ Variables are prefixed ``RELANCE_`` (``RELANCE_BROKER``, ``RELANCE_SMTP_HOST`` .
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -14,8 +15,10 @@ from typing import Any, Final, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from relance.codec.addresses import email_problem
 from relance.codec.wire import Format
 from relance.errors import ConfigError, ConfigProblem
+from relance.tokens import parse_keys
 
 
 class Settings(BaseSettings):
@@ -95,6 +98,28 @@ class Settings(BaseSettings):
     mail_from: str = Field("relance <noreply@localhost>", description="From address of emails")
     template_dir: Path | None = Field(None, description="Folder whose templates override the "
                                       "shipped ones")
+    gateway_url: str | None = Field(None, description="Public base URL of relance gateway "
+                                    "(https://links.shop.example): the unsubscribe, "
+                                    "preference and click links of emails point there. The "
+                                    "sender refuses to start without it (and "
+                                    "RELANCE_LINK_KEYS) when a marketing email scenario is on")
+    link_keys: SecretStr | None = Field(None, description="Keys that sign those links, "
+                                        "id:secret,id2:secret2 (secrets of 16 characters or "
+                                        "more): the first signs, every one listed verifies")
+    link_keys_file: Path | None = Field(None, description="File holding the link keys (a "
+                                        "mounted secret), instead of RELANCE_LINK_KEYS")
+    link_max_age_unsubscribe: float = Field(
+        31_536_000.0, gt=0, description="How long an unsubscribe link works after its "
+        "message was decided, seconds (365 d); an older one gets a page saying so")
+    link_max_age_preferences: float = Field(31_536_000.0, gt=0, description="How long a "
+                                            "preference link works, seconds (365 d)")
+    link_max_age_click: float = Field(7_776_000.0, gt=0, description="How long a tracked "
+                                      "link to the shop works, seconds (90 d)")
+    gateway_clicks: bool = Field(False, description="The gateway records a click event for "
+                                 "each tracked link followed; off, it only redirects")
+    unsubscribe_mailto: str | None = Field(None, description="A mailbox for List-Unsubscribe's "
+                                           "mailto: form (unsubscribe@shop.example), beside the "
+                                           "one-click link; unset: the link alone")
     retry_backoff: float = Field(1.0, gt=0, description="Wait after a command's first "
                                  "temporary delivery failure (SMTP, ESP or SMS), seconds; "
                                  "doubles with each further one up to "
@@ -116,6 +141,8 @@ class Settings(BaseSettings):
                           "/readyz")
     sender_web_port: int = Field(6067, description="HTTP port of the sender: /metrics, "
                                  "/healthz, /readyz")
+    gateway_web_port: int = Field(6068, description="HTTP port of the gateway: its links' "
+                                  "pages, /metrics, /healthz, /readyz")
     log_format: Literal["text", "json"] = Field("text", description="text, or json: one "
                                                 "object a line with topic, partition, offset "
                                                 "and contact_id when a line is about a message")
@@ -175,7 +202,8 @@ def load_settings(**overrides: Any) -> Settings:
 # the one naming its file.
 SECRET_FILES: Final = {"smtp_password": "smtp_password_file", "sms_token": "sms_token_file",
                        "postmark_token": "postmark_token_file",
-                       "sendgrid_api_key": "sendgrid_api_key_file"}
+                       "sendgrid_api_key": "sendgrid_api_key_file",
+                       "link_keys": "link_keys_file"}
 
 
 def _secrets_read(settings: Settings) -> tuple[Settings, list[ConfigProblem]]:
@@ -205,9 +233,28 @@ def _secrets_read(settings: Settings) -> tuple[Settings, list[ConfigProblem]]:
     return settings.model_copy(update=found), problems
 
 
+def _links(settings: Settings) -> list[ConfigProblem]:
+    """The gateway's URL and the link keys, each checked alone."""
+    found = []
+    url = settings.gateway_url
+    if url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        found.append(ConfigProblem("environment", None, "RELANCE_GATEWAY_URL",
+                                   f"{url!r} is not an http(s) URL without query or fragment"))
+    if settings.link_keys is not None:
+        try:
+            parse_keys(settings.link_keys.get_secret_value())
+        except ValueError as exc:  # it names the key by id, never the secret
+            found.append(ConfigProblem("environment", None, "RELANCE_LINK_KEYS", str(exc)))
+    mailbox = settings.unsubscribe_mailto
+    if mailbox is not None and email_problem(mailbox) is not None:
+        found.append(ConfigProblem("environment", None, "RELANCE_UNSUBSCRIBE_MAILTO",
+                                   f"is not an email address: {email_problem(mailbox)}"))
+    return found
+
+
 def _inconsistent(settings: Settings) -> list[ConfigProblem]:
     """Settings each valid alone that do not go together."""
-    found = []
+    found = _links(settings)
     if settings.retry_backoff > settings.retry_backoff_max:
         found.append(ConfigProblem(
             "environment", None, "RELANCE_RETRY_BACKOFF",

@@ -14,20 +14,25 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from relance.brand import Brand
 from relance.codec.outputs import AvroOutputCodec, JsonOutputCodec, OutputCodec
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.wire import EventCodec, event_codec
 from relance.core.catalog import Catalog
 from relance.core.commands import Deferral, Outcome, SendCommand
-from relance.core.events import Event, EventType
+from relance.core.events import FAMILIES, Engagement, Event, EventType
 from relance.core.scenarios import Config, InputRules
 from relance.errors import ConfigError, ConfigProblem
-from relance.host.process import Process
+from relance.gateway.answers import Gateway
+from relance.gateway.links import ROUTES
+from relance.gateway.pages import Shop
+from relance.host.process import Page, Process
 from relance.kafka import clients as kafka
+from relance.kafka.acked import AckedWriter
 from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
 from relance.kafka.topics import TopicSpec
-from relance.metrics import Metrics
+from relance.metrics import GatewayMetrics, Metrics
 from relance.providers.base import Provider
 from relance.providers.esp import EspProvider
 from relance.providers.postmark import Postmark
@@ -38,10 +43,12 @@ from relance.sender.backoff import Backoff
 from relance.sender.catalog_follower import catalog_follower
 from relance.sender.delivery import Delivery
 from relance.sender.ledger import Ledger
+from relance.sender.links import LinkSigner
 from relance.sender.loop import ResultSink, SenderLoop
 from relance.sender.outage import Outages
 from relance.sender.render import Renderer
 from relance.settings import Settings
+from relance.tokens import parse_keys
 from relance.tracking.sources import adapter_for
 from relance.worker.build import build_loop, changelog_topic, inputs_of, wall_clock_ms
 from relance.worker.relay import SourceRelay
@@ -283,10 +290,24 @@ def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
     return Ledger(changelog, outputs, retention_ms=retention)
 
 
+def link_signer(settings: Settings) -> LinkSigner | None:
+    """Where the links of emails point and the key that signs them, if both are set."""
+    if not settings.gateway_url or settings.link_keys is None:
+        return None
+    return LinkSigner(settings.gateway_url, parse_keys(settings.link_keys.get_secret_value())[0])
+
+
+def renderer(settings: Settings, brand: Brand) -> Renderer:
+    return Renderer(settings.template_dir, brand=brand, gateway=link_signer(settings),
+                    mailbox=settings.unsubscribe_mailto)
+
+
 def sender_process(settings: Settings, registry: CollectorRegistry, rules: InputRules,
-                   transactional: frozenset[str] = frozenset()) -> Process:
+                   transactional: frozenset[str] = frozenset(),
+                   brand: Brand | None = None) -> Process:
     """``rules``: the scenario file's, which the sender's copy of the catalog keeps too;
-    ``transactional``: its transactional scenarios (the others' emails are marketing)."""
+    ``transactional``: its transactional scenarios (the others' emails are marketing);
+    ``brand``: its brand section, the emails' footer and links."""
     observer = MetricsObserver(Metrics.create(registry))
     codec = output_codec(settings)
     catalog = Catalog() if settings.topic_catalog else None
@@ -308,7 +329,7 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
 
     provider = email_provider(settings)
     log.info("emails go to the %s", provider_names(settings)["email"])
-    delivery = Delivery(renderer=Renderer(settings.template_dir),
+    delivery = Delivery(renderer=renderer(settings, brand or Brand()),
                         provider=provider, sender=settings.mail_from,
                         sms=sms_provider(settings), catalog=catalog,
                         report=sink.result, flush=flush, clock=wall_clock_ms,
@@ -341,3 +362,55 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
     return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
                    registry, observer.metrics.ready,
                    stops=(follower.stop,) if follower is not None else ())
+
+
+
+def offered_families(config: Config) -> dict[str, tuple[str, ...]]:
+    """Per channel, the families of the scenario file's marketing scenarios there, which
+    the preference page offers (in ``FAMILIES`` order)."""
+    used: dict[str, set[str]] = {}
+    for scenario in config.scenarios:
+        if scenario.family in FAMILIES:
+            used.setdefault(scenario.channel, set()).add(scenario.family)
+    return {channel: tuple(f for f in FAMILIES if f in found) for channel, found in used.items()}
+
+
+def gateway_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
+    """``relance gateway``: the links' pages on the gateway's port, writing to the
+    engagement topic in the inputs' format."""
+    if settings.link_keys is None:
+        raise ConfigError([ConfigProblem("environment", None, "RELANCE_LINK_KEYS",
+                                         "the gateway needs the keys that sign the links "
+                                         "(or RELANCE_LINK_KEYS_FILE)")])
+    metrics = GatewayMetrics.create(registry)
+    registry_codec = (RegistryEventCodec(settings.schema_registry_url,
+                                         settings.topic_engagement, rules=config.inputs)
+                      if settings.schema_registry_url else None)
+    codec = event_codec(settings.input_format, registry_codec, rules=config.inputs)
+    writer = AckedWriter(kafka.producer(settings))
+
+    async def write(event: Engagement, timeout: float) -> None:
+        # A registry's first answer (the schema's id) is an HTTP call: off the event loop.
+        value = (await asyncio.to_thread(codec.encode, event) if registry_codec is not None
+                 else codec.encode(event))
+        await writer.write(settings.topic_engagement, event.contact_id.encode(), value,
+                           timeout)
+
+    gateway = Gateway(
+        keys=parse_keys(settings.link_keys.get_secret_value()),
+        max_age={"unsubscribe": int(settings.link_max_age_unsubscribe),
+                 "preferences": int(settings.link_max_age_preferences),
+                 "click": int(settings.link_max_age_click)},
+        shop=Shop.of(getattr(config, "brand", None)), families=offered_families(config),
+        write=write, clock=wall_clock_ms, metrics=metrics, clicks=settings.gateway_clicks)
+    # Under the path of the public URL: a proxy passes the path on as it is.
+    prefix = urllib.parse.urlsplit(settings.gateway_url or "").path.rstrip("/")
+    pages = tuple(Page(f"{prefix}/{route}/{{token}}",
+                       frozenset({"GET"} if route == "c" else {"GET", "POST"}),
+                       functools.partial(gateway.answer, route)) for route in ROUTES)
+
+    async def run(stopping: threading.Event) -> None:
+        await asyncio.to_thread(writer.serve, stopping)
+
+    return Process(f"{settings.app_id}-gateway", settings.gateway_web_port, run, list,
+                   registry, metrics.ready, pages=pages)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from relance.demo.broker import Broker, EmbeddedBroker, ExistingBroker
+from relance.demo.broker import Broker
 from relance.demo.mailsink import MailSink
 from relance.demo.ports import free_port
 from relance.demo.processes import interrupted_by_signals, spawn, stop_processes
@@ -29,16 +29,22 @@ from relance.demo.run import metrics as scrape_metrics
 from relance.kafka.topics import TopicSpec
 
 from .. import leftovers
+from ..brokers import BrokerChoiceError, broker_from
 
 # Inherited by every process the run starts: how a leftover is told from other users'.
 RUN = os.environ.setdefault(leftovers.MARK, uuid.uuid4().hex)
 
 PARTITIONS = 4
+# What a sender needs to send marketing email: the shop's name and address (the footer) ...
+BRAND = "brand: {name: Test Shop, address: '1 Test Street, 75000 Paris'}\n"
 SCENARIOS = """\
 scenarios:
   cart_abandonment:   {delay: 4s, quiet_period: 1h}
   browse_abandonment: {delay: 4s, quiet_period: 1h}
-"""
+""" + BRAND
+# ... and the gateway that serves its unsubscribe links, with the key that signs them.
+GATEWAY_URL = "https://links.shop.example"
+LINK_KEYS = "test:0123456789abcdef0123"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -70,13 +76,14 @@ def _fail_if_left(left: dict[int, str], who: str) -> None:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """The embedded broker; RELANCE_TEST_BOOTSTRAP=host:port runs the same tests against a
-    Kafka that is already running (a local cluster, or a testcontainers Kafka)."""
-    existing = os.environ.get("RELANCE_TEST_BOOTSTRAP")
-    if existing:
-        yield ExistingBroker(existing)
-        return
+    Kafka that is already running, RELANCE_TEST_BROKER=testcontainers against Apache Kafka
+    in a container (tests/brokers.py). A broker that cannot be had stops the run, saying why."""
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    with EmbeddedBroker(log=log) as running:
+    try:
+        chosen = broker_from(os.environ, log)
+    except BrokerChoiceError as error:
+        pytest.exit(f"integration tests: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+    with chosen as running:
         yield running
 
 
@@ -117,6 +124,7 @@ class Stack:
             "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(self.sink.port),
             "RELANCE_MAIL_FROM": "Shop <shop@example.com>", "RELANCE_SCENARIOS": str(scenarios),
             "RELANCE_RETRY_BACKOFF": "0.2",
+            "RELANCE_GATEWAY_URL": GATEWAY_URL, "RELANCE_LINK_KEYS": LINK_KEYS,
         }
         for name in ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
                      "relance-deliveries", "relance-dlq", "relance-delivery-results",
@@ -195,4 +203,15 @@ def read_all(consumer: Consumer, count: int, timeout: float = 60.0) -> list[Any]
         if message is not None and message.error() is None:
             messages.append(message)
     assert len(messages) >= count, f"read {len(messages)} of {count} messages"
+    return messages
+
+
+def read_rest(consumer: Consumer, seconds: float = 3.0) -> list[Any]:
+    """Whatever else arrives within ``seconds`` (a check that nothing more was written)."""
+    messages: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = consumer.poll(0.25)
+        if message is not None and message.error() is None:
+            messages.append(message)
     return messages

@@ -28,8 +28,22 @@ def test_demo_runs_the_live_pipeline_and_saves_emails_into_the_outbox(tmp_path: 
     assert demo.returncode == 0, output
     assert str(outbox.resolve()) in output
     assert "http://127.0.0.1:" in output and "/metrics" in output
+    # The gateway ran beside them, where the emails' links point.
+    assert "gateway          http://127.0.0.1:" in output
+    assert "[^Worker]: Ready" in (tmp_path / "demo" / "gateway.log").read_text()
     saved = sorted(outbox.glob("*.eml"))
     assert saved, f"no email in the outbox\n{output}"
     message = email.message_from_bytes(saved[0].read_bytes(), policy=email.policy.default)
     assert str(message["To"]).endswith("@example.com")
     assert f"{len(saved)} emails saved" in output
+    # One page lists them all, each with its language and a view of its HTML part.
+    assert str(outbox.resolve() / "index.html") in output
+    page = (outbox / "index.html").read_text()
+    assert f"Outbox: {len(saved)} email" in page
+    for path in saved:
+        assert f'<a href="{path.name}">.eml</a>' in page
+        assert (outbox / "view" / f"{path.stem}.html").is_file()
+    languages = {str(email.message_from_bytes(p.read_bytes(), policy=email.policy.default)[
+        "Content-Language"]) for p in saved}
+    assert languages <= {"fr", "en"} and all(f"<td>{lang}</td>" in page for lang in languages)
+    assert "placeholder" in (outbox / "view" / f"{saved[0].stem}.html").read_text()

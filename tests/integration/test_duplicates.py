@@ -18,7 +18,7 @@ from relance.codec.outputs import AvroOutputCodec
 from relance.core.events import Event
 from relance.demo.samples.traffic import generate
 
-from .conftest import Stack, read_all, wait_for
+from .conftest import Stack, read_all, read_rest, wait_for
 from .test_live_pipeline import TOPIC_OF
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ def test_every_event_produced_twice_decides_the_same_commands_as_once(
     try:
         live = read_all(deliveries, len(expected), timeout=120)
         time.sleep(5)  # a second copy of a command would have come by now
-        live += read_all(deliveries, 0, timeout=1)
+        live += read_rest(deliveries)
     finally:
         deliveries.close()
     commands = [codec.decode_command(m.value()) for m in live]

@@ -16,8 +16,10 @@ from relance.providers.errors import PermanentDeliveryError, TemporaryDeliveryEr
 from relance.providers.esp import EspProvider
 from relance.providers.postmark import Postmark
 from relance.providers.sendgrid import SendGrid
+from relance.sender.links import LinkSigner
 from relance.sender.message import build_message
 from relance.sender.render import Renderer
+from relance.tokens import Key
 
 from .esp_server import TOKEN, Answer, EspServer, Kind, postmark_error, sendgrid_error
 
@@ -28,6 +30,7 @@ SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
         "category_id": None, "url": "https://shop.example/p/sku-1",
         "image_url": "https://shop.example/i/sku-1.jpg", "in_stock": True}
 DISPATCH = Dispatch(COMMAND_ID, "c1", "cart_abandonment")
+RENDERER = Renderer(gateway=LinkSigner("https://shop.example", Key("k1", b"0123456789abcdef")))
 
 
 def message() -> EmailMessage:
@@ -37,9 +40,9 @@ def message() -> EmailMessage:
         recipient=Recipient("ann@example.com", "de-DE", "Europe/Berlin"),
         payload={"cart_id": None, "items": [{"product": SHOE, "quantity": 2}]},
     ).to_record()
-    built = build_message(record, Renderer().render(record), sender="Shop <hello@shop.example>")
-    built["List-Unsubscribe"] = "<https://shop.example/u/t0k3n?lang=de>"
-    built["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    built = build_message(record, RENDERER.render(record), sender="Shop <hello@shop.example>")
+    # A link of a fixed token: the ESP passes the sender's List-Unsubscribe headers on.
+    built.replace_header("List-Unsubscribe", "<https://shop.example/u/t0k3n?lang=de>")
     return built
 
 

@@ -8,6 +8,8 @@ import urllib.request
 
 import pytest
 
+import relance
+
 from .conftest import Stack, wait_for
 
 pytestmark = pytest.mark.integration
@@ -36,6 +38,7 @@ def test_worker_and_sender_serve_their_pages_keep_no_files_and_stop_on_sigterm(
         status, page = get(port, "/metrics")
         assert status == 200
         assert "relance_ready 1.0" in page.splitlines()
+        assert f'relance_build_info{{version="{relance.__version__}"}} 1.0' in page.splitlines()
     # Left in stack.processes: stop_all stops them if they outlast the wait.
     processes = [stack.processes["sender"], stack.processes["worker"]]
     for process in processes:
@@ -44,3 +47,6 @@ def test_worker_and_sender_serve_their_pages_keep_no_files_and_stop_on_sigterm(
     # Their working directory is the test's folder: only their logs are new.
     assert {path.name for path in stack.root.iterdir()} - before == {"worker.log", "sender.log"}
     assert "Traceback" not in stack.log("worker") + stack.log("sender")
+    for kind in ("worker", "sender"):
+        first = stack.log(kind).splitlines()[0]
+        assert f"relance {relance.__version__} {kind} starting (Python " in first, first

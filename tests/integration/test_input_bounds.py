@@ -20,7 +20,7 @@ from relance.codec.outputs import AvroOutputCodec
 from relance.core.events import CartChange, ContactProfile, Event, PageView, Product
 from relance.core.timestamps import to_iso
 
-from .conftest import Stack, read_all
+from .conftest import BRAND, Stack, read_all, read_rest
 from .test_live_pipeline import SHOE, now_ms, profile
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,7 @@ def live_commands(stack: Stack, count: int) -> dict[str, dict[str, Any]]:
     try:
         found = read_all(deliveries, count, timeout=120)
         time.sleep(6)  # a wrong extra command would have come by now
-        found += read_all(deliveries, 0, timeout=1)
+        found += read_rest(deliveries)
     finally:
         deliveries.close()
     commands = [codec.decode_command(m.value()) for m in found]
@@ -139,7 +139,7 @@ def test_an_invalid_email_and_year_9999_events_are_refused_and_nothing_else_chan
     # Browsing answered in 4 s; a cart reminder an hour later, which a clock moved to 9999
     # would fire at once.
     later.write_text("scenarios:\n  cart_abandonment: {delay: 1h}\n"
-                     "  browse_abandonment: {delay: 4s}\n")
+                     "  browse_abandonment: {delay: 4s}\n" + BRAND)
     stack.env["RELANCE_SCENARIOS"] = str(later)
     stack.start("worker")
     t = now_ms()

@@ -50,11 +50,19 @@ def test_the_plain_install_has_neither_the_embedded_broker_nor_the_mail_sink(ven
 
 
 @pytest.mark.parametrize("command", ["worker", "sender", "simulate", "check-config",
-                                     "healthcheck", "settings"])
+                                     "healthcheck", "settings", "preview"])
 def test_every_production_command_answers_help(venv: Path, command: str) -> None:
     helped = run(venv, "relance", command, "--help")
     assert helped.returncode == 0, helped.stderr
     assert helped.stdout.startswith(f"usage: relance {command}")
+
+
+def test_the_package_ships_the_templates_of_every_language(venv: Path) -> None:
+    shown = run(venv, "relance", "preview", "cart_abandonment", "--locale", "fr-CA",
+                "--out", str(venv / "preview"))
+    assert shown.returncode == 0, shown.stderr
+    assert "subject (fr): Votre panier vous attend" in shown.stderr
+    assert "89,90\u00a0€" in (venv / "preview" / "cart_abandonment.fr.html").read_text()
 
 
 def test_simulate_decides_as_the_checkout_does(venv: Path) -> None:

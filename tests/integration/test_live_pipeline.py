@@ -27,7 +27,7 @@ from relance.demo.ports import free_port
 from relance.demo.run import metrics as scrape_metrics
 from relance.demo.samples import otto
 
-from .conftest import Stack, read_all, wait_for
+from .conftest import Stack, read_all, read_rest, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -237,7 +237,7 @@ def test_live_and_simulated_runs_decide_the_same_commands_on_the_otto_sample(
     try:
         live = read_all(deliveries, len(expected), timeout=60)
         time.sleep(5)
-        live += read_all(deliveries, 0, timeout=1)
+        live += read_rest(deliveries)
     finally:
         deliveries.close()
     decided = [codec.decode_command(m.value())["command_id"] for m in live]

@@ -21,7 +21,7 @@ from relance.demo.mailsink import MailSink
 from relance.demo.ports import free_port
 from relance.kafka.topics import TopicSpec
 
-from .conftest import Stack, wait_for
+from .conftest import BRAND, Stack, wait_for
 from .test_health import get
 from .test_live_pipeline import SHOE, now_ms, produce, profile
 
@@ -33,7 +33,7 @@ SCENARIOS = """\
 scenarios:
   browse_abandonment: {delay: 4s, quiet_period: 1h}
   cart_abandonment:   {delay: 4s, quiet_period: 1h, stale_after: 15s}
-"""
+""" + BRAND
 ATTEMPTS = 'relance_delivery_attempts_total{channel="email",result="temporary_failure"}'
 AGE = 'relance_oldest_undelivered_seconds{channel="email"}'
 

@@ -27,7 +27,7 @@ from relance.core.events import (
 )
 from relance.core.timestamps import from_datetime, parse_iso
 
-from .conftest import Stack, read_all, wait_for
+from .conftest import BRAND, Stack, read_all, wait_for
 from .test_live_pipeline import SHOE, now_ms, produce, profile
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.integration
 
 def configure(stack: Stack, text: str) -> dict[str, str]:
     path = stack.root / "catalogue.yaml"
-    path.write_text(text)
+    path.write_text(text + BRAND)
     return {"RELANCE_SCENARIOS": str(path)}
 
 
@@ -148,7 +148,7 @@ def test_a_contact_who_saw_a_product_sold_out_is_told_when_the_catalog_has_it_ag
     assert [m["To"] for m in stack.sink.messages()] == ["ned@example.com"]
     assert message["Subject"] == "Back in stock: Trail shoe"
     body = message.get_body(("plain",))
-    assert body is not None and "79.90 EUR" in body.get_content()
+    assert body is not None and "€79.90" in body.get_content()
 
 
 class SmsGateway:

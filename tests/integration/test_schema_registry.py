@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import socket
@@ -15,7 +16,7 @@ from relance.codec import avro
 from relance.codec.registry import RegistryEventCodec, RegistryOutputCodec, SchemaRegistry
 from relance.codec.standalone import standalone
 from relance.codec.wire import AutoEventCodec, AvroEventCodec, JsonEventCodec, event_codec
-from relance.core.events import Event, PageView
+from relance.core.events import Event, PageView, Product
 from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
 from tests.integration.registry_server import Store, running_registry
@@ -92,6 +93,28 @@ def test_an_older_compatible_writer_schema_is_resolved(registry: tuple[str, Stor
                                    "product": None, "category_id": None, "search_query": None})
     event = RegistryEventCodec(url, "page-views", rules=RULES).decode(raw, "page_view")
     assert event == PageView("e1", "c1", 1714557600000, "home")
+
+
+def newer_page_view() -> dict[str, Any]:
+    """PageView as a shop evolves it: a page type and a field relance does not know."""
+    schema = copy.deepcopy(standalone("relance.PageView"))
+    (page_type,) = (f for f in schema["fields"] if f["name"] == "page_type")
+    page_type["type"]["symbols"].append("wishlist")
+    schema["fields"].append({"name": "referrer", "type": "string"})
+    return schema
+
+
+def test_a_newer_writer_schema_with_a_new_symbol_reads_it_as_other(
+        registry: tuple[str, Store]) -> None:
+    url, store = registry
+    newer = newer_page_view()
+    newer_id = store.register("page-views-value", {"schema": json.dumps(newer)})
+    raw = framed(newer_id, newer, {"event_id": "e1", "contact_id": "c1",
+                                   "occurred_at": 1714557600000, "page_type": "wishlist",
+                                   "product": {"id": "p1"}, "category_id": None,
+                                   "search_query": None, "url": None, "referrer": "mail"})
+    event = RegistryEventCodec(url, "page-views", rules=RULES).decode(raw, "page_view")
+    assert event == PageView("e1", "c1", 1714557600000, "other", Product("p1"))
 
 
 def test_a_record_of_another_schema_is_refused(registry: tuple[str, Store]) -> None:

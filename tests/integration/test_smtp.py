@@ -23,10 +23,15 @@ from relance.providers.errors import (
 )
 from relance.providers.smtp import SmtpProvider, delivery_error
 from relance.sender.errors import MessageError
+from relance.sender.links import LinkSigner
 from relance.sender.message import build_message
 from relance.sender.render import Renderer
+from relance.tokens import Key
 
 pytestmark = pytest.mark.integration
+
+RENDERER = Renderer(gateway=LinkSigner("https://links.shop.example",
+                                      Key("k1", b"0123456789abcdef")))
 
 COMMAND_ID = "4f0abcfc-c65d-5759-b93e-b13a7fadd55f"
 SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
@@ -45,7 +50,7 @@ def command(email: str | None = "ann@example.com") -> dict[str, object]:
 
 def message() -> EmailMessage:
     record = command()
-    return build_message(record, Renderer().render(record), sender="Shop <hello@shop.example>")
+    return build_message(record, RENDERER.render(record), sender="Shop <hello@shop.example>")
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +98,21 @@ def test_a_sent_message_arrives_and_is_saved_as_eml(sink: MailSink) -> None:
     assert received["X-Relance-Command-Id"] == COMMAND_ID
 
 
+def test_the_sink_can_list_what_it_receives_on_an_outbox_page(tmp_path: Path) -> None:
+    with MailSink(tmp_path / "outbox", index=True) as sink:
+        asyncio.run(SmtpProvider(sink.host, sink.port).send(message()))
+        (path,) = sink.paths()
+    page = (tmp_path / "outbox" / "index.html").read_text()
+    assert '<a href="view/' in page and "You left something in your cart" in page
+    assert "Trail shoe" in (tmp_path / "outbox" / "view" / f"{path.stem}.html").read_text()
+
+
 def test_messages_keep_arrival_order(sink: MailSink) -> None:
     async def send_three() -> None:
         provider = SmtpProvider(sink.host, sink.port)
         for n in range(3):
             record = {**command(), "command_id": f"id-{n}"}
-            await provider.send(build_message(record, Renderer().render(record),
+            await provider.send(build_message(record, RENDERER.render(record),
                                               sender="hello@shop.example"))
 
     asyncio.run(send_three())
@@ -166,7 +180,7 @@ def test_reject_sees_the_envelope(tmp_path: Path) -> None:
         with pytest.raises(PermanentDeliveryError):
             asyncio.run(provider.send(message()))
         record = command("bob@example.com")
-        asyncio.run(provider.send(build_message(record, Renderer().render(record),
+        asyncio.run(provider.send(build_message(record, RENDERER.render(record),
                                                 sender="hello@shop.example")))
         assert [m["To"] for m in sink.messages()] == ["bob@example.com"]
 
@@ -194,7 +208,7 @@ def test_the_sink_stops_and_comes_back_on_its_port_keeping_what_it_saved(
 def test_a_missing_recipient_address_is_a_message_error() -> None:
     record = command(email=None)
     with pytest.raises(MessageError, match="no email address"):
-        build_message(record, Renderer().render(record), sender="hello@shop.example")
+        build_message(record, RENDERER.render(record), sender="hello@shop.example")
 
 
 @pytest.mark.parametrize(("raised", "error", "code"), [

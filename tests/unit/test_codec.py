@@ -69,7 +69,7 @@ def test_occurred_at_as_epoch_ms_or_iso_with_offset(occurred_at: object) -> None
     (base(contact_id=None), "missing_field", "contact_id is required"),
     (base(contact_id=42), "bad_type", "contact_id must be a string, not an integer"),
     (base(contact_id=""), "bad_value", "contact_id must not be empty"),
-    (base(action="steal"), "bad_value", "action must be one of add, clear, remove, update"),
+    (base(action="steal"), "bad_value", "action must be one of add, clear, other, remove, update"),
     (base(product=None), "missing_field", "product is required for a cart add"),
     (base(product={"name": "x"}), "missing_field", "product.id is required"),
     (base(product={"id": "p1", "price": "cheap"}), "bad_type", "product.price must be a number"),

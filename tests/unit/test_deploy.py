@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 EXAMPLE_SECRET = "secret.example.yaml"
-STACK = {"kafka", "schema-registry", "worker", "sender", "prometheus", "grafana", "mailpit"}
+STACK = {"kafka", "schema-registry", "worker", "sender", "gateway", "prometheus", "grafana",
+         "mailpit"}
 
 Doc = dict[str, Any]
 
@@ -104,7 +105,8 @@ def env_of(container: Doc) -> dict[str, str | None]:
 
 def web_port(container: Doc) -> int:
     """The port the process listens on: its setting's value, else the setting's default."""
-    field = {"worker": "web_port", "sender": "sender_web_port"}[container["args"][0]]
+    field = {"worker": "web_port", "sender": "sender_web_port",
+             "gateway": "gateway_web_port"}[container["args"][0]]
     value = env_of(container).get(f"RELANCE_{field.upper()}")
     return int(value) if value is not None else int(Settings.model_fields[field].default)
 
@@ -205,7 +207,7 @@ def test_the_service_monitor_scrapes_both_services_on_http_metrics() -> None:
         if selector.get("matchLabels", {}).items() <= labels.items() and all(
                 labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", [])):
             selected.add(service["metadata"]["name"])
-    assert selected == {"relance-worker", "relance-sender"}
+    assert selected == {"relance-worker", "relance-sender", "relance-gateway"}
     assert {"port": "http", "path": "/metrics"}.items() <= monitor["spec"]["endpoints"][0].items()
 
 
@@ -214,6 +216,8 @@ def test_the_budgets_keep_one_pod_without_blocking_a_drain() -> None:
     sender = named("PodDisruptionBudget", "relance-sender")["spec"]["minAvailable"]
     assert sender == 1
     assert named("Deployment", "relance-sender")["spec"]["replicas"] > sender
+    gateway = named("PodDisruptionBudget", "relance-gateway")["spec"]["minAvailable"]
+    assert named("Deployment", "relance-gateway")["spec"]["replicas"] > gateway
 
 
 def test_the_worker_is_a_stateful_set_for_its_stable_id() -> None:
@@ -269,7 +273,8 @@ def test_every_variable_the_manifests_set_is_a_setting() -> None:
 
 
 @pytest.mark.parametrize(("kind_name", "name"), [("StatefulSet", "relance-worker"),
-                                                ("Deployment", "relance-sender")])
+                                                ("Deployment", "relance-sender"),
+                                                ("Deployment", "relance-gateway")])
 def test_the_scenarios_config_map_is_a_valid_configuration_where_both_read_it(
         tmp_path: Path, kind_name: str, name: str) -> None:
     """The sender reads the scenario file too: it checks the templates the file names."""
@@ -365,7 +370,7 @@ def test_every_file_compose_mounts_is_in_the_repository() -> None:
             assert (DEPLOY / source).exists(), f"{name}: {source}"
 
 
-@pytest.mark.parametrize("name", ["worker", "sender"])
+@pytest.mark.parametrize("name", ["worker", "sender", "gateway"])
 def test_the_scenario_file_compose_mounts_is_a_valid_configuration(name: str) -> None:
     svc = service(name)
     source = binds(svc)[environment(svc)["RELANCE_SCENARIOS"]]
@@ -386,13 +391,13 @@ def test_prometheus_scrapes_worker_and_sender_on_their_web_ports() -> None:
     config = documents(DEPLOY / mounts["/etc/prometheus/prometheus.yml"].removeprefix("./"))[0]
     for rule_file in config.get("rule_files", []):
         assert rule_file in mounts
-    ports = {"worker": Settings.model_fields["web_port"].default,
-             "sender": Settings.model_fields["sender_web_port"].default}
+    settings = {"worker": "web_port", "sender": "sender_web_port",
+                "gateway": "gateway_web_port"}
     targets = {target for job in config["scrape_configs"]
                for static in job.get("static_configs", []) for target in static["targets"]}
-    for name, port in ports.items():
-        value = environment(service(name)).get(
-            "RELANCE_WEB_PORT" if name == "worker" else "RELANCE_SENDER_WEB_PORT", port)
+    for name, field in settings.items():
+        value = environment(service(name)).get(f"RELANCE_{field.upper()}",
+                                               Settings.model_fields[field].default)
         assert f"{name}:{value}" in targets
 
 
@@ -418,3 +423,18 @@ def test_grafana_loads_the_dashboard_from_where_compose_mounts_it() -> None:
     (target,) = [t for t, s in mounts.items() if s.endswith("grafana/relance.json")]
     assert provider["type"] == "file"
     assert str(PurePosixPath(target).parent) == provider["options"]["path"]
+
+
+def test_the_gateway_is_on_the_internet_by_its_links_alone() -> None:
+    """The Ingress routes the link paths (relance.gateway.links) to the gateway's Service,
+    never /metrics, /healthz or /readyz; the links' host is RELANCE_GATEWAY_URL's."""
+    from relance.gateway.links import ROUTES
+
+    (ingress,) = kind("Ingress")
+    (rule,) = ingress["spec"]["rules"]
+    paths = rule["http"]["paths"]
+    assert sorted(p["path"] for p in paths) == sorted(f"/{route}/" for route in ROUTES)
+    assert {p["backend"]["service"]["name"] for p in paths} == {"relance-gateway"}
+    url = named("ConfigMap", "relance-env")["data"]["RELANCE_GATEWAY_URL"]
+    assert urlsplit(url).hostname == rule["host"] and urlsplit(url).scheme == "https"
+    assert "RELANCE_LINK_KEYS" in example_secret()["stringData"]

@@ -73,6 +73,20 @@ def test_the_builder_copies_everything_the_wheel_build_reads() -> None:
         assert any(path == source or source in path.parents for source in copied), path
 
 
+def test_the_dependencies_are_the_locked_ones_with_their_hashes_checked() -> None:
+    assert "requirements.lock" in copy_sources(stages()[0])
+    builder = " ".join(i["value"] for i in stages()[0] if i["instruction"] == "RUN")
+    assert "--require-hashes" in builder and "requirements.lock" in builder
+    commands = [command.strip() for i in final("RUN") for command in i["value"].split("&&")]
+    locked = [c for c in commands if "pip install" in c and "requirements.lock" in c]
+    assert locked and all("--require-hashes" in c and "--no-index" in c for c in locked)
+    # The wheel itself brings nothing the lock did not pin, and pip checks they agree.
+    wheel = [c for c in commands if "pip install" in c and ".whl" in c]
+    assert wheel and all("--no-deps" in c for c in wheel)
+    assert commands.index(locked[0]) < commands.index(wheel[0])
+    assert any(c.endswith("pip check") for c in commands[commands.index(wheel[0]):])
+
+
 def test_the_process_runs_as_a_numeric_non_root_user_set_before_the_entrypoint() -> None:
     stage = stages()[-1]
     users = [n for n, i in enumerate(stage) if i["instruction"] == "USER"]

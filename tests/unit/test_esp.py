@@ -22,10 +22,13 @@ from relance.providers.errors import (
 from relance.providers.esp import EspProvider, mail_of, retry_after
 from relance.providers.postmark import Postmark, postmark_address, postmark_refusal
 from relance.providers.sendgrid import SendGrid, sendgrid_refusal
+from relance.sender.links import LinkSigner
 from relance.sender.message import build_message
 from relance.sender.render import Renderer
+from relance.tokens import Key
 
 COMMAND_ID = "4f0abcfc-c65d-5759-b93e-b13a7fadd55f"
+RENDERER = Renderer(gateway=LinkSigner("https://shop.example", Key("k1", b"0123456789abcdef")))
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=UTC).timestamp()
 SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
         "category_id": None, "url": "https://shop.example/p/sku-1",
@@ -41,10 +44,10 @@ def message(sender: str = "Shop <hello@shop.example>") -> EmailMessage:
         recipient=Recipient("ann@example.com", "de-DE", "Europe/Berlin"),
         payload={"cart_id": None, "items": [{"product": SHOE, "quantity": 2}]},
     ).to_record()
-    built = build_message(record, Renderer().render(record), sender=sender)
-    # What the sender adds to a marketing email (RFC 8058), kept by both adapters.
-    built["List-Unsubscribe"] = "<https://shop.example/u/t0k3n?lang=de>"
-    built["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    built = build_message(record, RENDERER.render(record), sender=sender)
+    # What the sender adds to a marketing email (RFC 8058), kept by both adapters; a link
+    # of a fixed token here.
+    built.replace_header("List-Unsubscribe", "<https://shop.example/u/t0k3n?lang=de>")
     return built
 
 
@@ -62,7 +65,8 @@ def test_the_postmark_request_is_the_smtp_message_as_postmark_json() -> None:
         {"Name": "Message-ID", "Value": f"<{COMMAND_ID}@shop.example>"},
         {"Name": "X-Relance-Command-Id", "Value": COMMAND_ID},
         {"Name": "List-Unsubscribe", "Value": "<https://shop.example/u/t0k3n?lang=de>"},
-        {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"}]
+        {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
+        {"Name": "Content-Language", "Value": "en"}]
     assert body["Metadata"] == {"relance_command_id": COMMAND_ID, "relance_contact_id": "c-42"}
     assert (body["Tag"], body["MessageStream"]) == ("cart_abandonment", "broadcast")
     assert set(body) == {"From", "To", "Subject", "TextBody", "HtmlBody", "Headers",
@@ -109,7 +113,7 @@ def test_the_sendgrid_request_is_the_smtp_message_as_sendgrid_json() -> None:
     assert body["headers"] == {
         "Message-ID": f"<{COMMAND_ID}@shop.example>", "X-Relance-Command-Id": COMMAND_ID,
         "List-Unsubscribe": "<https://shop.example/u/t0k3n?lang=de>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "Content-Language": "en"}
     assert body["custom_args"] == {"relance_command_id": COMMAND_ID,
                                    "relance_contact_id": "c-42"}
     assert body["categories"] == ["cart_abandonment", "marketing"]

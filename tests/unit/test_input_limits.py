@@ -62,6 +62,7 @@ FIELDS: list[tuple[str, str, Callable[[str], Event]]] = [
         "e1", "c1", 1, "o1", "placed", (OrderItem(SHOE, 1), OrderItem(replace(SHOE, name=t), 1)),
         1.0, "EUR")),
     ("locale", "id", lambda t: ContactProfile("e1", "c1", 1, locale=t)),
+    ("first_name", "name", lambda t: ContactProfile("e1", "c1", 1, first_name=t)),
     ("command_id", "id", lambda t: Engagement("e1", "c1", 1, "open", command_id=t)),
 ]
 CATALOG: list[tuple[str, str, Callable[[str], CatalogUpdate]]] = [

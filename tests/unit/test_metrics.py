@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from relance.metrics import Metrics
 
-BOUNDED_LABELS = {"topic", "reason", "scenario", "channel", "outcome", "result", "le"}
+# "version" is relance_build_info's: one value per process.
+BOUNDED_LABELS = {"topic", "reason", "scenario", "channel", "outcome", "result", "le", "version"}
 
 
 @pytest.fixture
@@ -88,6 +89,7 @@ def test_names_follow_conventions_and_no_label_can_carry_a_contact(
                           "relance_command_to_delivery_seconds"}
     assert types["relance_deadlines_pending"] == "gauge"
     assert types["relance_oldest_undelivered_seconds"] == "gauge"
+    assert types["relance_build_info"] == "gauge"
     declared = {label for field in fields(metrics)
                 for label in getattr(metrics, field.name)._labelnames}
     assert declared <= BOUNDED_LABELS

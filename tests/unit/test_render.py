@@ -10,7 +10,16 @@ import pytest
 from relance.core.commands import Recipient, SendCommand
 from relance.core.scenarios import CATALOGUE
 from relance.sender.errors import RenderError
+from relance.sender.links import LinkSigner
 from relance.sender.render import Renderer, money
+from relance.tokens import Key
+
+GATEWAY = LinkSigner("https://links.shop.example", Key("k1", b"a-test-key-of-16+"))
+
+
+def Renderer_(folder: Path | None = None) -> Renderer:  # noqa: N802  # stands for the class
+    """The renderer of a sender with a gateway: marketing email has its unsubscribe link."""
+    return Renderer(folder, gateway=GATEWAY)
 
 SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
         "category_id": "c-1", "url": "https://shop.example/p/sku-1",
@@ -48,26 +57,26 @@ def write_template(folder: Path, name: str, subject: str, html: str, text: str) 
 @pytest.mark.parametrize("command", [cart((SHOE, 2), (SOCKS, 1)), browse((SHOE, 3), (SOCKS, 1))],
                          ids=["cart", "browse"])
 def test_shipped_templates_show_every_product(command: dict[str, Any]) -> None:
-    email = Renderer().render(command)
+    email = Renderer_().render(command)
     for part in (email.html, email.text):
         assert "Trail shoe" in part and "Wool socks" in part
-        assert "89.90 EUR" in part and "12.00 EUR" in part
+        assert "€89.90" in part and "€12.00" in part
         assert "https://shop.example/p/sku-1" in part
     assert '<img src="https://shop.example/i/sku-1.jpg" alt="Trail shoe"' in email.html
-    assert '<a href="https://shop.example/p/sku-2"' in email.html
+    assert '<a href="https://shop.example/p/sku-2?utm_source=relance' in email.html
     assert "<table" in email.html
 
 
 def test_subjects_and_cart_quantities() -> None:
-    email = Renderer().render(cart((SHOE, 2)))
+    email = Renderer_().render(cart((SHOE, 2)))
     assert email.subject == "You left something in your cart"
     assert "Quantity: 2" in email.html and "Quantity: 2" in email.text
-    assert Renderer().render(browse((SHOE, 1))).subject == "Still thinking about these?"
+    assert Renderer_().render(browse((SHOE, 1))).subject == "Still thinking about these?"
 
 
 def test_product_names_are_escaped_in_html_but_not_in_text() -> None:
     evil = {**SHOE, "name": "<script>alert(1)</script>"}
-    email = Renderer().render(cart((evil, 1)))
+    email = Renderer_().render(cart((evil, 1)))
     assert "<script>" not in email.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email.html
     assert "<script>alert(1)</script>" in email.text
@@ -77,20 +86,20 @@ def test_product_names_are_escaped_in_html_but_not_in_text() -> None:
                                      cart(({"id": "only-id"}, 1)), browse(({"id": "x"}, 2))],
                          ids=["cart-nulls", "browse-nulls", "cart-id-only", "browse-id-only"])
 def test_null_product_fields_do_not_crash(command: dict[str, Any]) -> None:
-    email = Renderer().render(command)
+    email = Renderer_().render(command)
     assert "None" not in email.html and "None" not in email.text
     assert "<img" not in email.html
     assert email.subject
 
 
 def test_an_empty_payload_still_renders() -> None:
-    assert Renderer().render(record("cart_abandonment", {})).subject
+    assert Renderer_().render(record("cart_abandonment", {})).subject
 
 
 def test_a_user_folder_overrides_one_shipped_file(tmp_path: Path) -> None:
     (tmp_path / "cart_abandonment.subject.txt").write_text(
         "{{ items | length }} items wait for {{ recipient.email }}")
-    email = Renderer(tmp_path).render(cart((SHOE, 1), (SOCKS, 1)))
+    email = Renderer_(tmp_path).render(cart((SHOE, 1), (SOCKS, 1)))
     assert email.subject == "2 items wait for ann@example.com"
     assert "Trail shoe" in email.html  # the other parts are still the shipped ones
 
@@ -98,45 +107,55 @@ def test_a_user_folder_overrides_one_shipped_file(tmp_path: Path) -> None:
 def test_a_user_folder_adds_new_templates(tmp_path: Path) -> None:
     write_template(tmp_path, "welcome", "Hi {{ recipient.email }}",
                    "<p>{{ payload.note }}</p>", "{{ payload.note }}")
-    email = Renderer(tmp_path).render(record("welcome", {"note": "a & b"}))
+    email = Renderer_(tmp_path).render({**record("welcome", {"note": "a & b"}),
+                                        "marketing": False})
     assert (email.subject, email.html, email.text) == (
         "Hi ann@example.com", "<p>a &amp; b</p>", "a & b")
 
 
+def test_a_marketing_template_without_the_unsubscribe_link_is_a_render_error(
+        tmp_path: Path) -> None:
+    write_template(tmp_path, "welcome", "Hi", "<p>{{ links.unsubscribe }}</p>", "Hi")
+    with pytest.raises(RenderError, match=r"welcome\.txt.*must show its unsubscribe link"):
+        Renderer_(tmp_path).render(record("welcome", {}))
+    (tmp_path / "welcome.txt").write_text("Stop: {{ links.unsubscribe }}")
+    assert Renderer_(tmp_path).render(record("welcome", {})).list_unsubscribe
+
+
 def test_an_undefined_variable_is_a_render_error(tmp_path: Path) -> None:
-    write_template(tmp_path, "oops", "Hi {{ recipient.first_name }}", "<p></p>", "")
-    with pytest.raises(RenderError, match=r"oops\.subject\.txt.*first_name"):
-        Renderer(tmp_path).render(record("oops", {}))
+    write_template(tmp_path, "oops", "Hi {{ recipient.nickname }}", "<p></p>", "")
+    with pytest.raises(RenderError, match=r"oops\.subject\.txt.*nickname"):
+        Renderer_(tmp_path).render(record("oops", {}))
 
 
 def test_a_missing_template_is_a_render_error(tmp_path: Path) -> None:
     (tmp_path / "half.subject.txt").write_text("Half")
     with pytest.raises(RenderError, match=r"half\.html.*not found") as caught:
-        Renderer(tmp_path).render(record("half", {}))
+        Renderer_(tmp_path).render(record("half", {}))
     assert caught.value.template == "half.html"
     with pytest.raises(RenderError, match="nowhere"):
-        Renderer().render(record("nowhere", {}))
+        Renderer_().render(record("nowhere", {}))
 
 
 def test_a_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
     write_template(tmp_path, "broken", "ok", "<p>\n{% if %}</p>", "")
     with pytest.raises(RenderError, match=r"broken\.html.*line 2"):
-        Renderer(tmp_path).render(record("broken", {}))
+        Renderer_(tmp_path).render(record("broken", {}))
 
 
 def test_a_failing_expression_is_a_render_error(tmp_path: Path) -> None:
     write_template(tmp_path, "math", "{{ 1 / 0 }}", "", "")
     with pytest.raises(RenderError, match="ZeroDivisionError"):
-        Renderer(tmp_path).render(record("math", {}))
+        Renderer_(tmp_path).render(record("math", {}))
 
 
 def test_a_subject_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "cart_abandonment.subject.txt").write_text("  Your\ncart \n\n is waiting\n")
-    assert Renderer(tmp_path).render(cart((SHOE, 1))).subject == "Your cart is waiting"
+    assert Renderer_(tmp_path).render(cart((SHOE, 1))).subject == "Your cart is waiting"
 
 
 @pytest.mark.parametrize(("price", "currency", "shown"), [
-    (89.9, "EUR", "89.90 EUR"), (1234, "USD", "1,234.00 USD"), (5, None, "5.00"),
+    (89.9, "EUR", "€89.90"), (1234, "USD", "$1,234.00"), (5, None, "5.00"),
     (None, "EUR", ""), ("9,99", "EUR", "9,99 EUR"), (True, None, "True"),
 ])
 def test_money(price: Any, currency: str | None, shown: str) -> None:
@@ -157,22 +176,22 @@ def order_update(template: str) -> dict[str, Any]:
     ("order_cancellation", "Your order has been cancelled (o-77)"),
 ])
 def test_order_notifications_show_the_order(template: str, subject: str) -> None:
-    email = Renderer().render(order_update(template))
+    email = Renderer_().render(order_update(template))
     assert email.subject.strip() == subject
     for part in (email.html, email.text):
         assert "o-77" in part
         assert "Trail shoe" in part and "Quantity: 2" in part
         assert "An item of your order" in part
-        assert "191.80 EUR" in part
+        assert "€191.80" in part
 
 
 def test_back_in_stock_shows_the_product() -> None:
-    email = Renderer().render(record("back_in_stock", {"product": SHOE}))
+    email = Renderer_().render(record("back_in_stock", {"product": SHOE}))
     assert email.subject.strip() == "Back in stock: Trail shoe"
     for part in (email.html, email.text):
-        assert "Trail shoe" in part and "89.90 EUR" in part
+        assert "Trail shoe" in part and "€89.90" in part
         assert "https://shop.example/p/sku-1" in part
-    bare = Renderer().render(record("back_in_stock", {"product": BARE}))
+    bare = Renderer_().render(record("back_in_stock", {"product": BARE}))
     assert bare.subject.strip() == "Back in stock: a product you looked at"
 
 
@@ -197,9 +216,9 @@ def test_every_catalogue_scenario_has_a_shipped_template_that_renders(name: str)
     scenario = CATALOGUE[name]
     payload = SAMPLE_PAYLOADS.get(name) or order_update(name)["payload"]
     for step in scenario.steps:
-        email = Renderer().render(record(step.template, payload))
+        email = Renderer_().render(record(step.template, payload))
         assert email.subject.strip() and email.html.strip() and email.text.strip()
-        sms = Renderer().render_sms(record(step.template, payload))
+        sms = Renderer_().render_sms(record(step.template, payload))
         assert sms and "\n" not in sms and len(sms) <= 320
     if name == "search_abandonment":
         assert "trail &lt;shoes&gt;" in email.html and "trail <shoes>" in email.text
@@ -207,29 +226,31 @@ def test_every_catalogue_scenario_has_a_shipped_template_that_renders(name: str)
 
 def test_the_shipped_last_call_shows_the_cart_as_the_first_reminder_does() -> None:
     command = {**cart((SHOE, 1), (SOCKS, 2)), "template": "cart_last_call", "step": 2}
-    email = Renderer().render(command)
+    email = Renderer_().render(command)
     assert email.subject == "Last call: your cart is still waiting"
     for part in (email.html, email.text):
         assert "Trail shoe" in part and "Wool socks" in part and "Quantity: 2" in part
         assert "https://shop.example/p/sku-1" in part
-    assert Renderer().render_sms(command) == (
+    assert Renderer_().render_sms({**command, "channel": "sms"}) == (
         "Last call, your cart is still waiting: Trail shoe, Wool socks. "
-        "https://shop.example/p/sku-1")
+        "https://shop.example/p/sku-1?utm_source=relance&utm_medium=sms"
+        "&utm_campaign=cart_abandonment&utm_content=step-2")
 
 
 def test_sms_text_is_one_short_line() -> None:
-    sms = Renderer().render_sms(cart((SHOE, 1), (SOCKS, 2)))
+    sms = Renderer_().render_sms({**cart((SHOE, 1), (SOCKS, 2)), "channel": "sms"})
     assert sms == ("Your cart is waiting: Trail shoe, Wool socks. "
-                   "https://shop.example/p/sku-1")
+                   "https://shop.example/p/sku-1?utm_source=relance&utm_medium=sms"
+                   "&utm_campaign=cart_abandonment&utm_content=step-1")
 
 
 def test_an_order_notification_with_a_cross_sell_block() -> None:
     command = order_update("order_confirmation")
     command["payload"] = {**command["payload"], "products": [{"product": SOCKS, "views": 0}]}
-    email = Renderer().render(command)
+    email = Renderer_().render(command)
     for part in (email.html, email.text):
         assert "You may also like" in part and "Wool socks" in part
-    assert "You may also like" not in Renderer().render(order_update("order_confirmation")).text
+    assert "You may also like" not in Renderer_().render(order_update("order_confirmation")).text
 
 
 def test_a_digest_lists_the_messages_it_combines() -> None:
@@ -238,11 +259,11 @@ def test_a_digest_lists_the_messages_it_combines() -> None:
          "payload": {"product": SHOE}},
         {"scenario": "shipping_update", "template": "shipping_update", "decided_at": 0,
          "payload": {"order": {"order_id": "o-1"}}}]})
-    email = Renderer().render(command)
+    email = Renderer_().render(command)
     assert email.subject == "2 updates for you"
     for part in (email.html, email.text):
         assert "Back in stock" in part and "Trail shoe" in part and "Order on its way" in part
-    assert Renderer().render_sms(command) == "2 updates: Back in stock; Order on its way"
+    assert Renderer_().render_sms(command) == "2 updates: Back in stock; Order on its way"
 
 
 def test_a_send_re_checks_the_catalog_and_withdraws_what_sold_out() -> None:

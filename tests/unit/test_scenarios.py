@@ -77,13 +77,13 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
         "(allowed: kind, delay, steps, quiet_period, stale_after, priority, channel, "
         "template, transactional, statuses, send_at, min_views, days_before, window, "
         "if_ordered, otherwise, min_drop_percent, cross_sell, digest, when, exit_when, on_hold, "
-        "experiment, "
+        "experiment, family, "
         "enabled)",
         "shop.yaml:7: scenarios.browse_abandonment.channel: channel 'pigeon' is not supported "
         "(email, sms)",
         "shop.yaml:8: scenarios.cart_abandonmint: unknown scenario: give its kind (one of "
         f"{KNOWN_KINDS}) or use a built-in name ({', '.join(sorted(CATALOGUE))})",
-        "shop.yaml:9: extra: unknown key (allowed: scenarios, policy, inputs)",
+        "shop.yaml:9: extra: unknown key (allowed: scenarios, policy, inputs, brand)",
     ]
 
 
@@ -97,7 +97,7 @@ def test_every_problem_is_reported_with_file_line_and_key() -> None:
      "shop.yaml:2: scenarios.cart_abandonment.enabled: must be true or false"),
     ("scenarios:\n  cart_abandonment: {template: '../etc/passwd'}\n",
      "shop.yaml:2: scenarios.cart_abandonment.template: '../etc/passwd' is not a template name"),
-    ("other: 1\n", "shop.yaml:1: other: unknown key (allowed: scenarios, policy, inputs)"),
+    ("other: 1\n", "shop.yaml:1: other: unknown key (allowed: scenarios, policy, inputs, brand)"),
     ("", "shop.yaml:1: the file is empty"),
 ])
 def test_single_problems(text: str, expected: str) -> None:

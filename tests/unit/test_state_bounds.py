@@ -21,6 +21,7 @@ from relance.core.detectors.price import DROPS_KEPT, INTERESTS_KEPT
 from relance.core.detectors.stock import RESTOCKS_KEPT, WATCHED_KEPT
 from relance.core.engine import Engine
 from relance.core.events import (
+    FAMILIES,
     MAX_QUANTITY,
     CartChange,
     CatalogUpdate,
@@ -125,9 +126,12 @@ def worst_case_events() -> Iterator[Event | CatalogUpdate]:
     w = Worst()
     email = "a" * 64 + "@" + "b" * 63 + "." + "b" * 63 + "." + "c" * 61
     assert len(email) == 254
+    attributes = {f"{n:02d}".ljust(RULES.max_attribute_bytes, "k"): "v" * RULES.max_attribute_bytes
+                  for n in range(RULES.max_attributes)}
     yield w.event(ContactProfile(
         w.uid("e"), CONTACT, w.at(), email, "+123456789012345", "l" * RULES.max_id_bytes,
-        "America/Argentina/ComodRivadavia", True, date(1990, 5, 30), date(2024, 6, 30), True))
+        "America/Argentina/ComodRivadavia", True, date(1990, 5, 30), date(2024, 6, 30), True,
+        "f" * RULES.max_name_bytes, attributes))
     yield w.event(PageView(w.uid("e"), CONTACT, w.at(), "home"))  # the welcome goes out
     # A placed order turns the welcome to its ordered branch; it comes first, as it settles
     # the cart and the views before it.
@@ -165,6 +169,10 @@ def worst_case_events() -> Iterator[Event | CatalogUpdate]:
         for channel in ("email", "sms"):
             yield w.event(Engagement(w.uid("e"), CONTACT, w.at(), kind,  # type: ignore[arg-type]  # a kind of the list
                                      channel, w.uid("m")))
+    for family in FAMILIES:  # and an unsubscribe from each family, on each channel
+        for channel in ("email", "sms"):
+            yield w.event(Engagement(w.uid("e"), CONTACT, w.at(), "unsubscribe", channel,
+                                     w.uid("m"), family))
 
 
 def worst_state() -> ContactState:
@@ -190,7 +198,8 @@ def test_the_largest_state_events_can_build_is_a_record_the_broker_takes() -> No
     assert len(state.interests) == INTERESTS_KEPT
     assert len(state.pending) == HELD_KEPT
     assert len(state.sends) == SENDS_KEPT
-    assert len(state.profile.blocked) == 6
+    assert len(state.profile.blocked) == 12
+    assert len(state.profile.attributes) == RULES.max_attributes and state.profile.first_name
     assert len(order_journeys) == ORDERS_KEPT
     # The digest's own journey of the last restock has fired: it took a place meanwhile.
     assert journeys.count("back_in_stock") == RESTOCKS_KEPT - 1

@@ -141,3 +141,34 @@ def test_worker_and_sender_stop_at_start_on_a_missing_template(kind: str, tmp_pa
     assert started.returncode == 2
     assert f"{shop}:2: scenarios.cart_abandonment.template: template 'mine' (email)" in \
         started.stderr
+
+
+def test_a_language_folder_with_part_of_a_template_is_a_problem(tmp_path: Path) -> None:
+    folder = write(tmp_path / "mine", "refund_notice", "subject.txt", "html", "txt")
+    write(folder / "fr", "refund_notice", "html")  # a French body under an English subject
+    text = "scenarios:\n  refund_notice:\n    kind: order_status\n    statuses: [refunded]\n" \
+           "    template: refund_notice\n"
+    assert problems(text, TemplateFiles(folder)) == [
+        f"shop.yaml:5: scenarios.refund_notice.template: template 'refund_notice' (email) needs "
+        f"fr/refund_notice.subject.txt, fr/refund_notice.txt: not found in the template folder "
+        f"{folder} nor the shipped templates"]
+    write(folder / "fr", "refund_notice", "subject.txt", "txt")
+    assert load_config(text, "shop.yaml", TemplateFiles(folder)).get("refund_notice")
+
+
+def test_a_template_in_a_language_folder_only_needs_its_root_files(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write(folder / "de", "refund_notice", "subject.txt", "html", "txt")
+    # The root is every language's fallback: without it a French contact has nothing.
+    assert TemplateFiles(folder).missing("refund_notice", "email") == [
+        "refund_notice.subject.txt", "refund_notice.html", "refund_notice.txt"]
+    assert TemplateFiles(folder).languages == ("de", "fr")
+
+
+def test_a_shipped_language_override_counts_as_complete(tmp_path: Path) -> None:
+    # One French file of a shipped template in the folder: the other French files are shipped.
+    (tmp_path / "mine").mkdir()
+    folder = write(tmp_path / "mine" / "fr", "cart_abandonment", "subject.txt").parent
+    assert TemplateFiles(folder).missing("cart_abandonment", "email") == []
+    assert TemplateFiles().missing("cart_abandonment", "sms") == []

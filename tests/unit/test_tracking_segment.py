@@ -56,9 +56,9 @@ def head(event_type: str, **fields: Any) -> dict[str, Any]:
     ("Viewed Product", {**MONOPOLY, "currency": "usd"},  # the V1 name
      [head("page_view", page_type="product", product=AS_PRODUCT, url=MONOPOLY["url"])]),
     ("Unsubscribed", {"email_id": "18vzF7u3z", "list_id": "1425"},
-     [head("engagement", kind="unsubscribe", channel="email")]),
+     [head("engagement", kind="unsubscribe", channel="email", scope="all")]),
     ("Email Marked as Spam", {"email_id": "18vzF7u3z"},
-     [head("engagement", kind="spam_complaint", channel="email")]),
+     [head("engagement", kind="spam_complaint", channel="email", scope="all")]),
 ])
 def test_each_ecommerce_event_becomes_its_canonical_event(
         event: str, properties: dict[str, Any], expected: list[dict[str, Any]]) -> None:

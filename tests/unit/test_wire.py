@@ -39,7 +39,7 @@ COMMAND = SendCommand(
 RESULT = {"command_id": COMMAND["command_id"], "contact_id": "c1",
           "scenario": "cart_abandonment", "channel": "email", "attempt": 2,
           "outcome": "temporary_failure", "detail": "421 try later",
-          "at": "2024-05-01T11:00:05.250Z"}
+          "at": "2024-05-01T11:00:05.250Z", "language": "de"}
 OUTPUTS: dict[str, OutputCodec] = {"json": JsonOutputCodec(), "avro": AvroOutputCodec()}
 
 
@@ -160,19 +160,43 @@ def test_an_expired_command_has_a_result(name: str) -> None:
     assert codec.decode_result(codec.encode_result(expired)) == expired
 
 
-@pytest.mark.parametrize("dropped", [("expires_at",), ("variant", "expires_at")])
+RECIPIENT_ADDED = ("first_name", "attributes")  # with marketing, in one change
+
+
+@pytest.mark.parametrize("dropped", [("marketing",), ("expires_at", "marketing"),
+                                     ("variant", "expires_at", "marketing")])
 def test_plain_avro_written_before_the_last_fields_reads_with_their_defaults(
         dropped: tuple[str, ...]) -> None:
-    # What a worker not yet upgraded writes: the schema without its newest fields.
+    # What a worker not yet upgraded writes: the schema without its newest fields (and
+    # the recipient without those added with marketing).
     schema = standalone(avro.COMMAND_SCHEMA)
-    earlier = {**schema, "fields": [f for f in schema["fields"] if f["name"] not in dropped]}
+    fields = []
+    for field in schema["fields"]:
+        if field["name"] == "recipient":
+            record = field["type"]
+            field = {**field, "type": {**record, "fields": [
+                f for f in record["fields"] if f["name"] not in RECIPIENT_ADDED]}}
+        if field["name"] not in dropped:
+            fields.append(field)
     old = {key: value for key, value in COMMAND.items() if key not in dropped}
+    recipient = {k: v for k, v in COMMAND["recipient"].items() if k not in RECIPIENT_ADDED}
     buffer = io.BytesIO()
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(earlier),
-                               {**old, "decided_at": 1714561200000,
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema({**schema, "fields": fields}),
+                               {**old, "recipient": recipient, "decided_at": 1714561200000,
                                 "payload": json.dumps(old["payload"])})
     decoded = AvroOutputCodec().decode_command(buffer.getvalue())
-    assert decoded == {**COMMAND, "variant": None, "expires_at": None}
+    assert decoded == {**COMMAND, "variant": None, "expires_at": None, "marketing": True,
+                       "recipient": {**recipient, "first_name": None, "attributes": {}}}
+
+
+def test_a_result_written_before_its_language_reads_with_none() -> None:
+    schema = standalone(avro.RESULT_SCHEMA)
+    earlier = {**schema, "fields": [f for f in schema["fields"] if f["name"] != "language"]}
+    buffer = io.BytesIO()
+    old = {k: v for k, v in RESULT.items() if k != "language"}
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(earlier),
+                               {**old, "at": 1714561205250})
+    assert AvroOutputCodec().decode_result(buffer.getvalue()) == {**RESULT, "language": None}
 
 
 def test_avro_command_carries_the_payload_as_json_text() -> None:

@@ -27,6 +27,10 @@ RECORD_SCHEMA: Final[dict[EventType, str]] = {
     "contact": "relance.ContactProfile",
     "engagement": "relance.Engagement",
 }
+# Per event type, how many of its last fields a producer's older schema may lack (only
+# these: each shape tried is one more way for foreign bytes to pass as a record).
+# contact: first_name, attributes; engagement: scope.
+ADDED_SINCE: Final[dict[EventType, int]] = {"contact": 2, "engagement": 1}
 COMMAND_SCHEMA: Final = "relance.SendCommand"
 RESULT_SCHEMA: Final = "relance.DeliveryResult"
 
@@ -81,8 +85,18 @@ def decode(raw: bytes, event_type: EventType, start: int = 0, *, rules: InputRul
     size = len(raw)
     if size > rules.max_event_bytes:
         raise too_large_event(size, rules, lambda: read_record(full_name, raw, start))
-    return event_from_record(read_record(full_name, raw, start), event_type, rules=rules,
-                             size=size)
+    try:
+        record = read_record(full_name, raw, start)
+    except InvalidEventError:
+        if start or event_type not in ADDED_SINCE:
+            raise
+        # Written by a producer whose schema predates the last fields (a profile before
+        # first_name, an engagement before scope): read as it was written, those fields
+        # taking their defaults.
+        from relance.codec.outputs import read_evolved  # it imports this module
+
+        record = read_evolved(full_name, raw, newest=ADDED_SINCE[event_type])
+    return event_from_record(record, event_type, rules=rules, size=size)
 
 
 def encode(event: Event) -> bytes:

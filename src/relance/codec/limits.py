@@ -42,7 +42,8 @@ _FIELDS: Final[dict[type, tuple[tuple[str, str], ...]]] = {
     CartChange: (("event_id", "id"), ("contact_id", "id"), ("cart_id", "id")),
     Order: (("event_id", "id"), ("contact_id", "id"), ("order_id", "id"), ("currency", "id"),
             ("cart_id", "id")),
-    ContactProfile: (("event_id", "id"), ("contact_id", "id"), ("locale", "id")),
+    ContactProfile: (("event_id", "id"), ("contact_id", "id"), ("locale", "id"),
+                     ("first_name", "name")),
     Engagement: (("event_id", "id"), ("contact_id", "id"), ("command_id", "id")),
     CatalogUpdate: (("event_id", "id"),),
 }
@@ -107,6 +108,25 @@ def measure(event: Event | CatalogUpdate, rules: InputRules) -> None:
         if measured > limit:
             raise InvalidEventError("too_large", f"{path} is {measured:,} bytes, more than "
                                     f"inputs.{_KEY[kind]} ({limit:,})")
+    if type(event) is ContactProfile and event.attributes:
+        _measure_attributes(event.attributes, rules)
+
+
+def _measure_attributes(attributes: dict[str, str], rules: InputRules) -> None:
+    """At most ``max_attributes`` entries, each key and value at most ``max_attribute_bytes``
+    (a value is named by its key, never shown: it may be personal data)."""
+    if len(attributes) > rules.max_attributes:
+        raise InvalidEventError("too_large", f"attributes has {len(attributes):,} entries, "
+                                f"more than inputs.max_attributes ({rules.max_attributes:,})")
+    limit = rules.max_attribute_bytes
+    for key, value in attributes.items():
+        for what, text in (("key", key), ("value", value)):
+            measured = len(text.encode("utf-8", "surrogatepass"))
+            if measured > limit:
+                shown = key if what == "value" else f"{key[:40]}..."
+                raise InvalidEventError("too_large", f"attributes {what} {shown!r} is "
+                                        f"{measured:,} bytes, more than "
+                                        f"inputs.max_attribute_bytes ({limit:,})")
 
 
 # Screens: whether some field may be over its limit (never a miss; a hit is measured). Ids
@@ -149,8 +169,9 @@ def _order(event: Any, screen: Screen, rest: bool) -> bool:
 
 
 def _profile(event: Any, screen: Screen, rest: bool) -> bool:
-    i = screen[0]
-    return len(event.event_id) > i or len(event.contact_id) > i or len(event.locale or "") > i
+    i, n = screen[0], screen[1]
+    return (len(event.event_id) > i or len(event.contact_id) > i or len(event.locale or "") > i
+            or bool(event.attributes) or (rest and len(event.first_name or "") > n))
 
 
 def _engagement(event: Any, screen: Screen, rest: bool) -> bool:

@@ -140,32 +140,53 @@ def read_avro(full_name: str, raw: bytes, start: int = 0) -> Record:
     return record
 
 
+# Fields added to a nested record in the same change as a trailing field: a writer from
+# before that field lacks them too. (Trailing field -> {nested record field: its fields}.)
+ADDED_WITH: dict[str, dict[str, tuple[str, ...]]] = {
+    "marketing": {"recipient": ("first_name", "attributes")}}
+
+
+def _without(fields: list[Any], nested: dict[str, tuple[str, ...]]) -> list[Any]:
+    """``fields`` with the named fields of their nested records left out."""
+    kept = []
+    for field in fields:
+        gone = nested.get(field["name"])
+        if gone and isinstance(field["type"], dict) and "fields" in field["type"]:
+            record = field["type"]
+            field = {**field, "type": {**record, "fields": [
+                f for f in record["fields"] if f["name"] not in gone]}}
+        kept.append(field)
+    return kept
+
+
 @cache
 def earlier_writers(full_name: str) -> tuple[Any, ...]:
     """The record as written before each of its trailing fields with a default was added,
-    latest first (a send command before ``expires_at``, before ``variant`` ...)."""
+    latest first (a send command before ``marketing`` and the recipient's ``first_name``,
+    before ``expires_at``, before ``variant`` ...)."""
     from relance.codec.standalone import standalone  # it imports avro's schemas too
 
     schema = standalone(full_name)
     fields = list(schema["fields"])
     writers = []
     while fields and "default" in fields[-1]:
-        fields.pop()
+        fields = _without(fields[:-1], ADDED_WITH.get(fields[-1]["name"], {}))
         writers.append(fastavro.parse_schema({**schema, "fields": list(fields)}))
     return tuple(writers)
 
 
-def read_evolved(full_name: str, raw: bytes) -> Record:
+def read_evolved(full_name: str, raw: bytes, newest: int | None = None) -> Record:
     """A plain Avro body written with our schema or an earlier one of ``earlier_writers``
     (a rolling upgrade: a sender reads what a worker not yet upgraded wrote); the fields the
     writer lacked take their defaults. Plain Avro carries no writer schema, so the earlier
-    shapes are tried in turn when ours does not read the body to its last byte."""
+    shapes are tried in turn when ours does not read the body to its last byte; ``newest``:
+    only that many of them, the latest."""
     try:
         return read_avro(full_name, raw)
     except InvalidEventError as error:
         first = error
     reader = avro.schemas()[full_name]
-    for writer in earlier_writers(full_name):
+    for writer in earlier_writers(full_name)[:newest]:
         body = io.BytesIO(raw)
         try:
             record = fastavro.schemaless_reader(body, writer, reader)
@@ -189,7 +210,7 @@ class AvroOutputCodec:
         return write_avro(avro.RESULT_SCHEMA, result_to_avro(record))
 
     def decode_result(self, raw: bytes) -> Record:
-        return result_from_avro(read_avro(avro.RESULT_SCHEMA, raw))
+        return result_from_avro(read_evolved(avro.RESULT_SCHEMA, raw))
 
 
 AVRO_SHAPES: dict[str, tuple[Callable[[Mapping[str, Any]], Record], Callable[[Record], Record]]]

@@ -19,7 +19,9 @@ from relance.core.events import (
     ENGAGEMENT_KINDS,
     MAX_QUANTITY,
     ORDER_STATUSES,
+    OTHER,
     PAGE_TYPES,
+    SCOPES,
     CartChange,
     CatalogUpdate,
     ContactProfile,
@@ -154,7 +156,7 @@ def cart_change(record: Record) -> CartChange:
     event_id, contact_id, occurred_at = _envelope(record)
     action = _choice(record, "action", CART_ACTIONS)
     product = _optional_product(record)
-    if product is None and action != "clear":
+    if product is None and action not in ("clear", OTHER):
         raise InvalidEventError("missing_field", f"product is required for a cart {action}")
     quantity = _integer(record, "quantity", 1)
     if quantity < 0 or (quantity == 0 and action in ("add", "remove")):
@@ -240,6 +242,21 @@ def _phone(record: Record) -> str | None:
     return value
 
 
+def _attributes(record: Record) -> dict[str, str] | None:
+    value = record.get("attributes")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidEventError("bad_type", f"attributes must be an object, not {kind_of(value)}")
+    for key, text in value.items():
+        if type(key) is not str or not key:
+            raise InvalidEventError("bad_value", "attributes keys must be non-empty strings")
+        if type(text) is not str:  # the key is the shop's name, not personal data
+            raise InvalidEventError("bad_type", f"attributes.{key} must be a string, not "
+                                    f"{kind_of(text)}")
+    return dict(value)
+
+
 def contact_profile(record: Record) -> ContactProfile:
     return ContactProfile(
         *_envelope(record),
@@ -251,6 +268,8 @@ def contact_profile(record: Record) -> ContactProfile:
         birthday=_date(record, "birthday"),
         subscription_ends_on=_date(record, "subscription_ends_on"),
         sms_opt_in=_boolean(record, "sms_opt_in"),
+        first_name=_string(record, "first_name"),
+        attributes=_attributes(record),
     )
 
 
@@ -272,6 +291,7 @@ def engagement(record: Record) -> Engagement:
         channel=_choice(record, "channel", CHANNELS) if record.get("channel") is not None
         else "email",
         command_id=_string(record, "command_id"),
+        scope=_choice(record, "scope", SCOPES) if record.get("scope") is not None else "all",
     )
 
 
@@ -303,7 +323,10 @@ def event_from_record(record: Any, event_type: EventType | None = None, *,
         raise InvalidEventError(
             "unknown_type", f"type must be one of {', '.join(sorted(DECODERS))}, not {kind!r}")
     event = decoder(record)
-    if size is None or size > rules.smallest_field_bytes:
+    # A profile's attributes are counted whatever the message's size: many tiny entries fit
+    # in a small message.
+    if (size is None or size > rules.smallest_field_bytes
+            or (type(event) is ContactProfile and event.attributes)):
         check_fields(event, rules, size)
     return event
 
@@ -319,12 +342,16 @@ def fits_rules(event: Event) -> bool:
         if (event.quantity < 0 or event.quantity > MAX_QUANTITY
                 or (event.quantity == 0 and event.action in ("add", "remove"))):
             return False
-        return event.action == "clear" if event.product is None else bool(event.product.id)
+        if event.product is None:
+            return event.action in ("clear", OTHER)
+        return bool(event.product.id)
     if isinstance(event, Order):
         return bool(event.order_id and event.currency) and all(
             0 < item.quantity <= MAX_QUANTITY and item.product.id for item in event.items)
     if isinstance(event, ContactProfile):
-        return ((event.timezone is None or _known_zone(event.timezone))
+        # Attributes are checked on the checking path, which counts them (the rules say
+        # how many may be given, whatever the message's size); profile upserts are few.
+        return (not event.attributes and (event.timezone is None or _known_zone(event.timezone))
                 and (event.email is None or email_problem(event.email) is None)
                 and (event.phone is None or is_phone(event.phone)))
     return True

@@ -54,6 +54,8 @@ class Recipient(msgspec.Struct, frozen=True, gc=False):
     locale: str | None
     timezone: str | None
     phone: str | None = None
+    first_name: str | None = None
+    attributes: dict[str, str] | None = None  # the profile's, for the templates
 
 
 class SendCommand(msgspec.Struct, frozen=True, gc=False):
@@ -71,6 +73,9 @@ class SendCommand(msgspec.Struct, frozen=True, gc=False):
     # When the message is no longer worth sending (the journey's start + stale_after);
     # the sender gives up retrying then, or at its own delivery horizon if that is sooner.
     expires_at: int | None = None
+    # A marketing message carries an unsubscribe link and List-Unsubscribe headers; a
+    # transactional one (an order notification) does not need them.
+    marketing: bool = True
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -83,10 +88,13 @@ class SendCommand(msgspec.Struct, frozen=True, gc=False):
             "priority": self.priority,
             "decided_at": to_iso(self.decided_at),
             "recipient": {"email": self.recipient.email, "locale": self.recipient.locale,
-                          "timezone": self.recipient.timezone, "phone": self.recipient.phone},
+                          "timezone": self.recipient.timezone, "phone": self.recipient.phone,
+                          "first_name": self.recipient.first_name,
+                          "attributes": self.recipient.attributes or {}},
             "payload": self.payload,
             "variant": self.variant,
             "expires_at": None if self.expires_at is None else to_iso(self.expires_at),
+            "marketing": self.marketing,
         }
 
 

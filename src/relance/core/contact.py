@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import msgspec
 
+from relance.core import events
 from relance.core.catalog import Catalog
 from relance.core.commands import Candidate, Deferral, Outcome, SendCommand, Suppression, command_id
 from relance.core.detectors import activity as activity_detector
@@ -49,7 +50,10 @@ def on_input(state: ContactState, event: Event, config: Config,
     An event that changes nothing (a view of a page no scenario looks at, a repeated
     unsubscribe) needs neither: it is not looked up nor remembered, which keeps the memory
     small and spares the hash for most views. A copy of it changes nothing either, unless
-    the state changed in between, as when the same event had come late."""
+    the state changed in between, as when the same event had come late. Nor does a cart
+    change, order or engagement of kind ``other`` (``events.of_unknown_kind``)."""
+    if events.of_unknown_kind(event):
+        return state
     after = on_event(state, event, config, catalog)
     if after is state:
         return state

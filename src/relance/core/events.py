@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, get_args
 
 PageType = Literal["product", "category", "search", "cart", "checkout", "home", "other"]
-CartAction = Literal["add", "remove", "update", "clear"]
-OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded"]
+CartAction = Literal["add", "remove", "update", "clear", "other"]
+OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded", "other"]
 EventType = Literal["page_view", "cart", "order", "contact", "engagement"]
-EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click"]
+EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click",
+                         "other"]
 Channel = Literal["email", "sms"]
+# The families a contact may leave on its own (every marketing scenario is in one, see
+# ``scenarios.Scenario.family``), in the order the preference page lists them.
+Family = Literal["reminders", "recommendations", "digests"]
 
 PAGE_TYPES: Final = frozenset(PageType.__args__)  # type: ignore[attr-defined]
 CART_ACTIONS: Final = frozenset(CartAction.__args__)  # type: ignore[attr-defined]
@@ -23,9 +27,16 @@ ORDER_STATUSES: Final = frozenset(OrderStatus.__args__)  # type: ignore[attr-def
 EVENT_TYPES: Final = frozenset(EventType.__args__)  # type: ignore[attr-defined]
 ENGAGEMENT_KINDS: Final = frozenset(EngagementKind.__args__)  # type: ignore[attr-defined]
 CHANNELS: Final = frozenset(Channel.__args__)  # type: ignore[attr-defined]  # untyped __args__
+FAMILIES: Final[tuple[Family, ...]] = get_args(Family)
+# What an unsubscribe covers: all of the channel's marketing, or one family of it.
+SCOPES: Final = frozenset({"all", *FAMILIES})
 # A quantity's largest value: Avro's int, which JSON keeps too, so that a cart line's sum
 # stays an integer a stored state can hold.
 MAX_QUANTITY: Final = 2**31 - 1
+# The default symbol of every enum of the schemas: what a symbol added by a newer schema
+# reads as (schemas/README.md). A page view of type ``other`` is still a visit; a cart
+# change, an order or an engagement of kind ``other`` means nothing relance knows of.
+OTHER: Final = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +123,10 @@ class ContactProfile:
     birthday: date | None = None
     subscription_ends_on: date | None = None
     sms_opt_in: bool | None = None  # marketing consent for SMS; email's is marketing_opt_in
+    first_name: str | None = None  # how messages greet the contact
+    # Free text a shop's templates may show (``recipient.attributes``): given, it replaces
+    # the map known; bounded by the scenario file's inputs (max_attributes ...).
+    attributes: dict[str, str] | None = None
 
     type: ClassVar[EventType] = "contact"
 
@@ -119,7 +134,8 @@ class ContactProfile:
 @dataclass(frozen=True, slots=True)
 class Engagement:
     """What a contact did with messages (topic ``engagement``, keyed by contact id): the
-    unsubscribes, hard bounces and spam complaints that stop marketing, opens and clicks."""
+    unsubscribes, hard bounces and spam complaints that stop marketing, opens and clicks.
+    ``scope`` is an unsubscribe's: ``all`` the channel's marketing, or one of ``FAMILIES``."""
 
     event_id: str
     contact_id: str
@@ -127,6 +143,7 @@ class Engagement:
     kind: EngagementKind
     channel: str = "email"
     command_id: str | None = None
+    scope: str = "all"
 
     type: ClassVar[EventType] = "engagement"
 
@@ -161,3 +178,16 @@ def event_to_record(event: Event) -> dict[str, Any]:
                      for i in value]
         record[name] = value
     return record
+
+
+def of_unknown_kind(event: Event) -> bool:
+    """Whether the event is a cart change, order or engagement of kind ``other``, which the
+    core ignores: it changes no state and triggers nothing (a page view's ``other`` is a
+    page of no kind relance knows, still a visit)."""
+    if type(event) is CartChange:
+        return event.action == OTHER
+    if type(event) is Order:
+        return event.status == OTHER
+    if type(event) is Engagement:
+        return event.kind == OTHER
+    return False

@@ -56,6 +56,10 @@ class Scenario:
     # Transactional messages answer something the contact did (an order): they need no
     # marketing consent and no quiet period holds them back.
     transactional: bool = False
+    # What a contact leaves with one click on the preference page (one of ``FAMILIES``,
+    # ``transactional`` for a transactional scenario, which no unsubscribe stops); empty:
+    # its kind's (``default_family``).
+    family: str = ""
     # Never send once the interest that triggered the scenario is older than this.
     stale_after_ms: int | None = None
     # order_status and cross_sell scenarios: the order statuses that trigger them.
@@ -83,6 +87,19 @@ class Scenario:
     window_ms: int = 14 * 24 * 60 * 60 * 1000
     # category_abandonment scenarios: product views in one category that arm it.
     min_views: int = 3
+    # Whether its messages are marketing (an unsubscribe link and List-Unsubscribe headers);
+    # None: those of a scenario that is not transactional. A digest skips contact policy
+    # like a transactional scenario, yet is marketing when one of its members is.
+    marketing: bool | None = None
+
+    @property
+    def is_marketing(self) -> bool:
+        return not self.transactional if self.marketing is None else self.marketing
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", default_family(self.kind, self.transactional,
+                                                              self.digest))
 
     @property
     def delay_ms(self) -> int:
@@ -148,6 +165,10 @@ class InputRules:
     cart_lines: int = 50
     # An event id applied to a contact within this window (event time) is a duplicate.
     dedupe_window_ms: int = 24 * HOUR_MS
+    # A profile's ``attributes``: most entries, and most bytes of one key or one value.
+    # (Its ``first_name`` is a name: ``max_name_bytes``.)
+    max_attributes: int = 20
+    max_attribute_bytes: int = 256
     # Topics of other trackings' events, read through an adapter each (``relance.tracking``).
     sources: tuple[InputSource, ...] = ()
     # Derived, for the decoders (``codec.limits``): per kind, the characters up to which a
@@ -219,6 +240,21 @@ class Config:
             for s in self.scenarios), self.policy, self.inputs)
 
 
+# The kinds whose messages remind a contact of what they did; the others recommend.
+REMINDERS: Final = frozenset({"cart_abandonment", "browse_abandonment", "category_abandonment",
+                              "search_abandonment", "back_in_stock", "price_drop",
+                              "subscription_expiry"})
+
+
+def default_family(kind: str, transactional: bool, digest: str | None) -> str:
+    """A scenario's family unless its file says: a scenario sent in a digest is a digest's."""
+    if digest is not None or kind == "digest":
+        return "digests"
+    if transactional:
+        return "transactional"
+    return "reminders" if kind in REMINDERS else "recommendations"
+
+
 def _one_step(delay_ms: int, template: str) -> tuple[Step, ...]:
     return (Step(delay_ms, template),)
 
@@ -266,4 +302,5 @@ DEFAULT_CONFIG: Final = Config((CATALOGUE["cart_abandonment"], CATALOGUE["browse
 def digest_scenario(period: str, members: list[Scenario]) -> Scenario:
     """The scenario that sends a period's digest; its members passed contact policy already."""
     return Scenario(f"digest_{period}", "digest", _one_step(0, "digest"), 0,
-                    max(s.priority for s in members), "email", transactional=True)
+                    max(s.priority for s in members), "email", transactional=True,
+                    marketing=any(not s.transactional for s in members))

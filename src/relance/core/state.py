@@ -36,19 +36,23 @@ class Profile(_Value, frozen=True):
     birthday: date | None = None
     subscription_ends_on: date | None = None
     sms_opt_in: bool | None = None
-    # (channel, reason, time): unsubscribed, bounced or complained; no marketing there.
+    # (channel, reason, time): unsubscribed, bounced or complained; no marketing there. An
+    # unsubscribe from one family is ``unsubscribed:<family>``: the stored form is unchanged.
     blocked: tuple[tuple[str, str, int], ...] = ()
     engaged_at: int | None = None  # the last open or click
+    # Last, and left out of the stored form while unset (``worker.store``), so the bytes of
+    # a state written before they existed do not change.
+    first_name: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()  # (key, value), as the profile gave them
 
     def updated(self, event: ContactProfile) -> Profile:
         """Upsert: fields the event leaves empty keep their known value. A newer consent
-        lifts an older unsubscribe (not a bounce or a complaint)."""
+        lifts an older unsubscribe (not a bounce or a complaint); one from a single family
+        only when the consent is given again after it was withdrawn (false): a shop that
+        repeats a standing consent with every profile update does not undo the choice."""
         blocked = self.blocked
         if blocked:
-            consented = {c for c, given in (("email", event.marketing_opt_in),
-                                            ("sms", event.sms_opt_in)) if given is True}
-            blocked = tuple(b for b in blocked if not (
-                b[0] in consented and b[1] == "unsubscribed" and b[2] < event.occurred_at))
+            blocked = self._lifted(event)
         return Profile(
             email=event.email if event.email is not None else self.email,
             phone=event.phone if event.phone is not None else self.phone,
@@ -63,6 +67,9 @@ class Profile(_Value, frozen=True):
             sms_opt_in=event.sms_opt_in if event.sms_opt_in is not None else self.sms_opt_in,
             blocked=blocked,
             engaged_at=self.engaged_at,
+            first_name=event.first_name if event.first_name is not None else self.first_name,
+            attributes=(self.attributes if event.attributes is None
+                        else tuple(event.attributes.items())),
         )
 
     def engaged(self, event: Engagement) -> Profile:
@@ -71,25 +78,44 @@ class Profile(_Value, frozen=True):
         if event.kind in ("open", "click"):
             latest = max(event.occurred_at, self.engaged_at or event.occurred_at)
             return self._replace(engaged_at=latest)
-        reason = _BLOCKS[event.kind]
+        reason = _BLOCKS.get(event.kind)
+        if reason is None:  # ``other``: a kind this release does not know
+            return self
+        if event.kind == "unsubscribe" and event.scope != "all":
+            reason = SCOPED + event.scope
         if any(c == event.channel and r == reason for c, r, _ in self.blocked):
             return self
         return self._replace(blocked=(*self.blocked, (event.channel, reason, event.occurred_at)))
+
+    def _lifted(self, event: ContactProfile) -> tuple[tuple[str, str, int], ...]:
+        """``blocked`` without the unsubscribes the consent in ``event`` lifts."""
+        consented = {c for c, given in (("email", event.marketing_opt_in),
+                                        ("sms", event.sms_opt_in)) if given is True}
+        anew = {c for c in consented
+                if (self.sms_opt_in if c == "sms" else self.marketing_opt_in) is False}
+        return tuple(b for b in self.blocked if not (
+            b[0] in consented and b[2] < event.occurred_at
+            and (b[1] == "unsubscribed" or (b[0] in anew and b[1].startswith(SCOPED)))))
 
     def consents(self, channel: str) -> bool:
         """Marketing consent on ``channel``: ``sms_opt_in`` for SMS, else the email one."""
         return (self.sms_opt_in if channel == "sms" else self.marketing_opt_in) is True
 
-    def blocked_on(self, channel: str) -> str | None:
-        """Why marketing may not reach the contact on ``channel``, if it may not."""
+    def blocked_on(self, channel: str, family: str | None = None) -> str | None:
+        """Why marketing of ``family`` may not reach the contact on ``channel``, if it may
+        not: an unsubscribe from that family is ``unsubscribed`` too."""
         for blocked_channel, reason, _ in self.blocked:
             if blocked_channel == channel:
-                return reason
+                if not reason.startswith(SCOPED):
+                    return reason
+                if family is not None and reason[len(SCOPED):] == family:
+                    return "unsubscribed"
         return None
 
 
 _BLOCKS = {"unsubscribe": "unsubscribed", "hard_bounce": "bounced",
            "spam_complaint": "complained"}
+SCOPED = "unsubscribed:"  # then the family
 
 
 class CartLine(_Value, frozen=True):

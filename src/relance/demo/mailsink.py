@@ -2,8 +2,9 @@
 
 It runs aiosmtpd in a thread of its own, so it serves blocking and asyncio clients alike.
 Every accepted message lands in ``outbox/`` as ``<timestamp>-<n>.eml``, which any mail
-client opens. ``reject`` makes it answer like a real relay that refuses (451, 550, ...),
-``tls_context`` offers STARTTLS and ``require_auth`` demands AUTH LOGIN/PLAIN.
+client opens; with ``index`` it is also listed in ``outbox/index.html`` (``outbox_index``).
+``reject`` makes it answer like a real relay that refuses (451, 550, ...), ``tls_context``
+offers STARTTLS and ``require_auth`` demands AUTH LOGIN/PLAIN.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import email
 import email.policy
 import hmac
+import logging
 import os
 import ssl
 import tempfile
@@ -26,18 +28,22 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from relance.demo.outbox_index import OutboxIndex
 from relance.demo.ports import free_port
 
+log = logging.getLogger(__name__)
 Rejection = Callable[[Envelope], tuple[int, str] | None]
 
 
 class _Outbox:
     """aiosmtpd handler: consult ``reject`` at the end of DATA, else save the message."""
 
-    def __init__(self, folder: Path, reject: Rejection | None, delay: float) -> None:
+    def __init__(self, folder: Path, reject: Rejection | None, delay: float,
+                 index: OutboxIndex | None = None) -> None:
         self.folder = folder
         self.reject = reject
         self.delay = delay
+        self.index = index
         self.lock = threading.Lock()
         self.saved: list[Path] = []
 
@@ -63,6 +69,11 @@ class _Outbox:
                 out.write(content)
             Path(temp).replace(path)
             self.saved.append(path)
+            if self.index is not None:
+                try:
+                    self.index.add(path, content)
+                except Exception:  # the .eml is saved; a page that cannot list it is no reason
+                    log.exception("%s could not be listed in the outbox index", path.name)
         return path
 
 
@@ -71,7 +82,8 @@ class MailSink:
 
     With ``tls_context`` it offers STARTTLS and requires it before MAIL; with
     ``require_auth=(user, password)`` it requires AUTH (after STARTTLS when TLS is on);
-    ``delay`` seconds pass before each message is answered, like a slow relay. ``stop`` and
+    ``delay`` seconds pass before each message is answered, like a slow relay; ``index``
+    keeps ``outbox/index.html`` listing what arrived (the demo's). ``stop`` and
     ``start`` again take it down and bring it back on the same port, keeping what it saved
     (a relay outage).
     """
@@ -79,13 +91,15 @@ class MailSink:
     def __init__(self, outbox: Path, host: str = "127.0.0.1", port: int = 0, *,
                  tls_context: ssl.SSLContext | None = None,
                  require_auth: tuple[str, str] | None = None,
-                 reject: Rejection | None = None, delay: float = 0.0) -> None:
+                 reject: Rejection | None = None, delay: float = 0.0,
+                 index: bool = False) -> None:
         self.outbox = outbox
         self.host = host
         self.port = port
         self.tls_context = tls_context
         self.require_auth = require_auth
-        self._handler = _Outbox(outbox, reject, delay)
+        self._handler = _Outbox(outbox, reject, delay,
+                                OutboxIndex(outbox) if index else None)
         self._controller: Controller | None = None
 
     def start(self) -> None:

@@ -1,9 +1,11 @@
 """``relance demo``: the live pipeline on one machine, fed by simulated shoppers in real time.
 
 It starts the embedded broker, an SMTP sink saving every email into an outbox folder, and
-``relance worker`` and ``relance sender`` as subprocesses, then produces Avro events of
-shoppers who browse, leave carts or buy, and prints progress until Ctrl-C or ``--duration``.
-Scenario delays are shortened (seconds, not hours) so reminders arrive while you watch.
+``relance worker``, ``relance sender`` and ``relance gateway`` as subprocesses (the gateway on
+a local port, which the links of the emails point to, signed with a key of this run), then
+produces Avro events of shoppers who browse, leave carts or buy, and prints progress until
+Ctrl-C or ``--duration``. Scenario delays are shortened (seconds, not hours) so reminders
+arrive while you watch.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import heapq
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,6 +30,7 @@ from relance.codec import avro
 from relance.core.events import Event
 from relance.demo.broker import EmbeddedBroker
 from relance.demo.mailsink import MailSink
+from relance.demo.outbox_index import INDEX
 from relance.demo.ports import free_port
 from relance.demo.processes import interrupted_by_signals, spawn, stop_processes
 from relance.demo.samples.traffic import Shop, session
@@ -39,10 +43,20 @@ SCENARIOS: Final = """\
 scenarios:
   cart_abandonment:   {delay: 20s, quiet_period: 1h}
   browse_abandonment: {delay: 30s, quiet_period: 1h}
+# Placeholders, as they say: a shop gives its own name, postal address and pages.
+brand:
+  name: Demo Shop (placeholder name)
+  address: |
+    1 Placeholder Street, 75000 Paris, France
+    (a placeholder address: set brand.address in your scenario file)
+  shop_url: https://shop.example/
+  cart_url: https://shop.example/cart/restore/{cart_id}
+  account_url: https://shop.example/account
+  support_email: help@shop.example
 """
 # Setting name -> the RELANCE_* variable naming that topic; names are the Settings defaults.
 TOPIC_SETTINGS: Final = ("topic_page_views", "topic_carts", "topic_orders", "topic_contacts",
-                         "topic_deliveries", "topic_dlq", "topic_results")
+                         "topic_engagement", "topic_deliveries", "topic_dlq", "topic_results")
 INPUT_OF: Final = {"page_view": "topic_page_views", "cart": "topic_carts",
                    "order": "topic_orders", "contact": "topic_contacts"}
 SHOPPERS_PER_SECOND: Final = 2.0
@@ -131,12 +145,14 @@ def total(samples: dict[str, float], name: str, label: str = "") -> int:
 
 
 class Pipeline:
-    """The worker and sender processes, with the settings the demo gives them."""
+    """The worker, sender and gateway processes, with the settings the demo gives them."""
 
     def __init__(self, folder: Path, broker: EmbeddedBroker, smtp_port: int) -> None:
         self.folder = folder
         self.worker_port = free_port()
         self.sender_port = free_port()
+        self.gateway_port = free_port()
+        self.gateway_url = f"http://127.0.0.1:{self.gateway_port}"
         scenarios = folder / "scenarios.yaml"
         scenarios.write_text(SCENARIOS, encoding="utf-8")
         # Only the demo's settings: RELANCE_* variables of the caller's shell are left out.
@@ -151,11 +167,16 @@ class Pipeline:
                     "RELANCE_SENDER_WEB_PORT": str(self.sender_port),
                     "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(smtp_port),
                     "RELANCE_RETRY_BACKOFF": "0.2", "RELANCE_SCENARIOS": str(scenarios),
-                    "RELANCE_MAIL_FROM": "Demo Shop <shop@example.com>"}
+                    "RELANCE_MAIL_FROM": "Demo Shop <shop@example.com>",
+                    # The links of the emails lead to the demo's gateway, signed with a key
+                    # of this run only.
+                    "RELANCE_GATEWAY_WEB_PORT": str(self.gateway_port),
+                    "RELANCE_GATEWAY_URL": self.gateway_url,
+                    "RELANCE_LINK_KEYS": f"demo:{secrets.token_urlsafe(24)}"}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self) -> None:
-        for kind in ("worker", "sender"):
+        for kind in ("worker", "sender", "gateway"):
             log = self.folder / f"{kind}.log"
             log.unlink(missing_ok=True)
             # A group of its own: Ctrl-C reaches the demo only, which stops them in order.
@@ -195,14 +216,15 @@ def run_demo(outbox: Path, folder: Path, duration: float | None = None) -> int:
     started = time.monotonic()
     with interrupted_by_signals(), ExitStack() as stack:
         try:
-            say("starting the embedded broker, the SMTP sink, the worker and the sender ...")
+            say("starting the embedded broker, the SMTP sink, the worker, the sender and the "
+                "gateway ...")
             broker = EmbeddedBroker(log=folder / "broker.log")
             stack.callback(broker.stop)  # also when Ctrl-C comes while it starts
             broker.start()
             broker.create_topics(TopicSpec(topic(name), PARTITIONS,
                                            compacted=name == "topic_contacts")
                                  for name in TOPIC_SETTINGS)
-            sink = stack.enter_context(MailSink(outbox))
+            sink = stack.enter_context(MailSink(outbox, index=True))
             pipeline = Pipeline(folder, broker, sink.port)
             stack.callback(pipeline.stop)
             pipeline.start()
@@ -227,9 +249,13 @@ def run_demo(outbox: Path, folder: Path, duration: float | None = None) -> int:
 
 def banner(pipeline: Pipeline, outbox: Path, duration: float | None) -> None:
     say(f"emails land in   {outbox}  (.eml files, any mail client opens them)")
+    say(f"outbox page      {outbox / INDEX}  (open it in a browser: every email caught)")
     say(f"worker metrics   http://127.0.0.1:{pipeline.worker_port}/metrics")
     say(f"sender metrics   http://127.0.0.1:{pipeline.sender_port}/metrics")
-    say(f"logs             {pipeline.folder}  (broker.log, worker.log, sender.log)")
+    say(f"gateway          {pipeline.gateway_url}  (the emails' unsubscribe and preference "
+        "links)")
+    say(f"logs             {pipeline.folder}  (broker.log, worker.log, sender.log, "
+        "gateway.log)")
     say("scenarios        cart left 20s -> reminder; products viewed, no cart, 30s -> reminder")
     until = f" (or after {duration:g}s)" if duration is not None else ""
     say(f"shoppers arrive now; stop with Ctrl-C{until}")

@@ -13,11 +13,12 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp.web
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from relance.host.health import add_health
-from relance.host.process import Process
+from relance.host.process import Page, Process, WebRequest
 from relance.logs import logging_config
 from relance.settings import Settings
 
@@ -77,13 +78,47 @@ def add_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
         return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def _body(request: Any, limit: int) -> bytes | None:
+    """The request's body, or None when it is longer than ``limit`` (not read further)."""
+    if (request.content_length or 0) > limit:
+        return None
+    body = b""
+    while chunk := await request.content.read(limit + 1 - len(body)):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return body
+
+
+def add_page(app: faust.App, page: Page) -> None:
+    """``page`` at its path, for its methods: the request handed to it as a ``WebRequest``,
+    its ``WebAnswer`` sent as it is."""
+
+    async def handle(view: Any, request: Any, **params: str) -> Any:
+        body = await _body(request, page.max_body) if request.method == "POST" else b""
+        if body is None:
+            return aiohttp.web.Response(status=413, text="request body too large\n")
+        answer = await page.answer(WebRequest(
+            request.method, params, {name: request.query.get(name) for name in request.query},
+            {name.lower(): value for name, value in request.headers.items()}, body))
+        return aiohttp.web.Response(status=answer.status, body=answer.body,
+                                    headers=answer.headers)
+
+    methods = {"get": handle} if "GET" in page.methods else {}
+    if "POST" in page.methods:
+        methods["post"] = handle
+    app.page(page.path)(type(f"page{len(app.web.views)}", (faust.web.View,), methods))
+
+
 def host(settings: Settings, process: Process) -> faust.App:
-    """The faust app around ``process``: its loop and helpers as tasks, /metrics, /healthz
-    and /readyz on its web port."""
+    """The faust app around ``process``: its loop and helpers as tasks, its pages, /metrics,
+    /healthz and /readyz on its web port."""
     app = new_app(process.name, process.web_port)
     host_loop(app, process.run)
     for stop in process.stops:
         stop_with(app, stop)
+    for page in process.pages:
+        add_page(app, page)
     add_metrics_page(app, process.registry)
     add_health(app, settings, process.problems, process.ready)
     return app

@@ -103,17 +103,20 @@ class Delivery:
                                "no SMS gateway is configured (RELANCE_SMS_URL)", extra)
             return
         try:
-            send = self._sending(command)
+            send, language = self._sending(command)
         except (RenderError, MessageError) as error:
             await self._settle(entry, command, "render_failure", 0, str(error), extra)
             return
+        extra = {**extra, "language": language}  # reported with the outcome
         try:
             await self._deliver(entry, command, send, extra, wait)
         finally:
             self.outages.released()
 
-    def _sending(self, command: Mapping[str, Any]) -> Callable[[], Awaitable[None]]:
-        """The message built (a render or address error shows here, before any attempt)."""
+    def _sending(self, command: Mapping[str, Any]
+                 ) -> tuple[Callable[[], Awaitable[None]], str]:
+        """The message built, and the language it is in (a render or address error shows
+        here, before any attempt)."""
         if command.get("channel") == "sms":
             assert self.sms is not None
             recipient = command.get("recipient") or {}
@@ -121,15 +124,18 @@ class Delivery:
             if not isinstance(phone, str) or not phone.strip():
                 raise MessageError(str(command.get("command_id")),
                                    "the recipient has no phone number")
-            sms = SmsMessage(str(command["command_id"]), phone, self.renderer.render_sms(command))
+            text = self.renderer.render_text_message(command)
+            sms = SmsMessage(str(command["command_id"]), phone, text.text)
             gateway = self.sms
-            return lambda: gateway.send(sms)
-        message: EmailMessage = build_message(command, self.renderer.render(command),
-                                              sender=self.sender)
+            return (lambda: gateway.send(sms)), text.language
+        rendered = self.renderer.render(command)
+        message: EmailMessage = build_message(command, rendered, sender=self.sender)
         scenario = str(command.get("scenario", ""))
+        # The command says (a command from before the field, its scenario in the file).
+        marketing = command.get("marketing") is not False and scenario not in self.transactional
         dispatch = Dispatch(str(command["command_id"]), str(command.get("contact_id", "")),
-                            scenario, marketing=scenario not in self.transactional)
-        return lambda: self.provider.send(message, dispatch)
+                            scenario, marketing=marketing)
+        return (lambda: self.provider.send(message, dispatch)), rendered.language
 
     async def _deliver(self, entry: Entry, command: Mapping[str, Any],
                        send: Callable[[], Awaitable[None]], extra: Where, wait: Wait) -> None:
@@ -190,4 +196,5 @@ class Delivery:
             "command_id": command["command_id"], "contact_id": command["contact_id"],
             "scenario": command["scenario"], "channel": channel, "attempt": attempt,
             "outcome": outcome, "detail": detail, "at": to_iso(now),
+            "language": extra.get("language"),
         })

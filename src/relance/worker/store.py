@@ -25,13 +25,23 @@ _ENCODE = msgspec.msgpack.Encoder().encode
 _DECODE = msgspec.msgpack.Decoder(Stored).decode
 
 
+_PROFILE_ADDED = 2  # first_name, attributes: the profile's fields added last
+
+
 def encode_stored(stored: Stored) -> bytes:
     state = stored.state
-    if state.seen:
-        return _ENCODE(stored)
-    # Without remembered event ids the state is written as before it had them, field for
-    # field (msgspec's omit_defaults leaves array_like structs whole): its bytes do not change.
-    return _ENCODE((stored.partition, stored.offsets, msgspec.structs.astuple(state)[:-1]))
+    profile = state.profile
+    if profile.first_name is not None or profile.attributes:
+        if state.seen:
+            return _ENCODE(stored)
+        return _ENCODE((stored.partition, stored.offsets, msgspec.structs.astuple(state)[:-1]))
+    # Fields a state does not use are written as before they existed, field for field
+    # (msgspec's omit_defaults leaves array_like structs whole), so its bytes do not change:
+    # the profile without its last fields, the state without ``seen`` while it is empty.
+    fields = msgspec.structs.astuple(state)
+    short = msgspec.structs.astuple(profile)[:-_PROFILE_ADDED]
+    return _ENCODE((stored.partition, stored.offsets,
+                    (fields[0], short, *(fields[2:] if state.seen else fields[2:-1]))))
 
 
 def decode_stored(raw: bytes) -> Stored:

@@ -1,11 +1,12 @@
 """Contact policy: the one place a candidate becomes a send command or a suppression.
 
 Checks run in this order, and the first that fails names the reason: a known address (an
-email address, or a phone number for the sms channel); no unsubscribe, hard bounce or spam
-complaint on the channel (from the engagement topic); marketing consent; the scenario's
-quiet period; last, an experiment's holdout. A transactional scenario (an order
-confirmation) needs only the address. The quiet period holds back a scenario's first step;
-the later steps of a journey already under way are its own follow-ups.
+email address, or a phone number for the sms channel); no unsubscribe (from the channel's
+marketing or the scenario's family), hard bounce or spam complaint on the channel (from the
+engagement topic); marketing consent; the scenario's quiet period; last, an experiment's
+holdout. A transactional scenario (an order confirmation) needs only the address. The quiet
+period holds back a scenario's first step; the later steps of a journey already under way
+are its own follow-ups.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
         return state, Suppression(cid, state.contact_id, candidate.scenario, "no_address", at,
                                   candidate.step)
     if not scenario.transactional:
-        blocked = profile.blocked_on(scenario.channel)
+        blocked = profile.blocked_on(scenario.channel, scenario.family)
         if blocked is not None:
             return state, Suppression(cid, state.contact_id, candidate.scenario,
                                       blocked,  # type: ignore[arg-type]  # one of _BLOCKS
@@ -67,11 +68,14 @@ def decide(state: ContactState, candidate: Candidate, scenario: Scenario, policy
         template=template,
         priority=scenario.priority,
         decided_at=at,
-        recipient=Recipient(profile.email, profile.locale, profile.timezone, profile.phone),
+        recipient=Recipient(profile.email, profile.locale, profile.timezone, profile.phone,
+                            profile.first_name,
+                            dict(profile.attributes) if profile.attributes else None),
         payload=candidate.payload,
         variant=variant,
         expires_at=(None if scenario.stale_after_ms is None
                     else started_at + scenario.stale_after_ms),
+        marketing=scenario.is_marketing,
     )
     state = state._replace(last_sent=state.with_sent(candidate.scenario, at))
     if not scenario.transactional and scenario.channel in policy.caps:

@@ -7,9 +7,11 @@ a share of the contacts have an opted-in profile, so every scenario and suppress
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Final
 
 from relance.core.events import (
     CartChange,
@@ -45,6 +47,23 @@ class Shop:
         return rng.choices(self.products, cum_weights=self.cum_weights, k=k)
 
 
+# (locale, time zone, first names): French, Canadian French (French templates), English
+# twice, and German, which has no templates and falls back to English.
+PERSONAS: Final = (("fr-FR", "Europe/Paris", ("Marie", "Lucas", "Chloé")),
+                   ("fr-CA", "America/Montreal", ("Gabriel", "Léa")),
+                   ("en-GB", "Europe/London", ("Oliver", "Amelia", None)),
+                   ("en-IE", "Europe/Dublin", ("Aoife", "Conor")),
+                   ("de-DE", "Europe/Berlin", ("Jonas", None)))
+
+
+def persona(contact: str) -> tuple[str, str, str | None]:
+    """A contact's language, zone and first name (some have none), from its id alone, so
+    the random draws of a visit stay what they were."""
+    number = zlib.crc32(contact.encode())
+    locale, zone, names = PERSONAS[number % len(PERSONAS)]
+    return locale, zone, names[(number // len(PERSONAS)) % len(names)]
+
+
 def session(shop: Shop, rng: random.Random, contact: str, start: int,
             with_profile: bool) -> Iterator[Event]:
     """One visit: a profile maybe, some views, maybe a cart, maybe an order."""
@@ -55,9 +74,10 @@ def session(shop: Shop, rng: random.Random, contact: str, start: int,
         return f"{contact}-{start}-{next(ids)}"
 
     if with_profile:
+        locale, zone, first_name = persona(contact)
         yield ContactProfile(next_id(), contact, t, email=f"{contact}@example.com",
-                             locale="en-GB", timezone="Europe/London",
-                             marketing_opt_in=rng.random() < 0.8)
+                             locale=locale, timezone=zone,
+                             marketing_opt_in=rng.random() < 0.8, first_name=first_name)
     viewed = shop.pick(rng, rng.randint(1, 12))
     carted: list[Product] = []
     for product in viewed:
