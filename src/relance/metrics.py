@@ -36,6 +36,7 @@ class Metrics:
     deadline_to_command: Histogram
     command_to_delivery: Histogram
     deadlines_pending: Gauge
+    anonymous_visitors: Gauge
     consumer_lag: Gauge
     ready: Gauge
     partitions_assigned: Gauge
@@ -60,10 +61,10 @@ class Metrics:
                                      "(the same event id), skipped, by topic.", "topic"),
             events_rejected=counter("events_rejected", "Messages dead-lettered, by reason.",
                                     "topic", "reason"),
-            source_events=counter("source_events", "Events of source topics (another "
-                                  "tracking's), by outcome: relayed to the input topics, or "
-                                  "skipped as not_used, unknown or anonymous.", "topic",
-                                  "outcome"),
+            source_events=counter("source_events", "Events of source topics by outcome: relayed, "
+                                  "not_used, unknown, anonymous; of the identity topic: "
+                                  "buffered, dropped, mapped, linked, released, expired.",
+                                  "topic", "outcome"),
             commands_decided=counter("commands_decided", "Send commands decided.", "scenario"),
             suppressions=counter("suppressions", "Candidates stopped by contact policy.",
                                  "scenario", "reason"),
@@ -85,6 +86,8 @@ class Metrics:
                 buckets=DELIVERY_BUCKETS, registry=registry),
             deadlines_pending=Gauge(f"{prefix}_deadlines_pending",
                                     "Deadlines armed and not yet due.", registry=registry),
+            anonymous_visitors=Gauge(f"{prefix}_anonymous_visitors", "Anonymous visitors the "
+                                     "identity stage keeps.", registry=registry),
             consumer_lag=Gauge(f"{prefix}_consumer_lag", "Messages behind the end of each "
                                "consumed topic, over this process's partitions.", ["topic"],
                                registry=registry),

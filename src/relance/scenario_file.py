@@ -454,7 +454,9 @@ _INPUT_KEYS: Final = {"max_event_bytes": ("max_event_bytes", "count"),
                       "cart_lines": ("cart_lines", "count"),
                       "max_attributes": ("max_attributes", "count"),
                       "max_attribute_bytes": ("max_attribute_bytes", "count"),
-                      "dedupe_window": ("dedupe_window_ms", "duration")}
+                      "dedupe_window": ("dedupe_window_ms", "duration"),
+                      "anonymous_window": ("anonymous_window_ms", "duration"),
+                      "anonymous_max_events": ("anonymous_max_events", "count")}
 
 
 def _inputs(reader: _Reader, node: yaml.Node) -> InputRules:

@@ -9,7 +9,7 @@ import logging
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -51,6 +51,7 @@ from relance.settings import Settings
 from relance.tokens import parse_keys
 from relance.tracking.sources import adapter_for
 from relance.worker.build import build_loop, changelog_topic, inputs_of, wall_clock_ms
+from relance.worker.identities import IdentityStage, Target
 from relance.worker.relay import SourceRelay
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,9 @@ class MetricsObserver:
 
     def source_event(self, topic: str, outcome: str) -> None:
         self.metrics.source_events.labels(topic, outcome).inc()
+
+    def visitors(self, count: int) -> None:
+        self.metrics.anonymous_visitors.set(count)
 
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None:
         if isinstance(outcome, SendCommand):
@@ -184,7 +188,8 @@ def _source_problems(settings: Settings, config: Config) -> list[ConfigProblem]:
     would read what it wrote."""
     own = {*inputs_of(settings).names, settings.topic_catalog, settings.topic_deliveries,
            settings.topic_decisions, settings.topic_dlq, settings.topic_results,
-           changelog_topic(settings)}
+           changelog_topic(settings), identity_topic(settings),
+           f"{identity_topic(settings)}-changelog"}
     file = str(settings.scenarios or "(the built-in scenarios)")
     return [ConfigProblem(file, None, f"inputs.sources.{source.name}",
                           "is one of relance's own topics (RELANCE_TOPIC_*): a source is a "
@@ -213,7 +218,27 @@ def source_relay(settings: Settings, config: Config, observer: MetricsObserver,
     return SourceRelay({s.name: adapter_for(s, config.inputs) for s in sources}, targets,
                        outputs, lambda: kafka.consumer(settings, f"{settings.app_id}-sources"),
                        observer, batch_size=settings.batch_size, wait=settings.tick_interval,
-                       commit_interval=settings.commit_interval)
+                       commit_interval=settings.commit_interval,
+                       identity=identity_stage(settings, config, outputs, targets, observer))
+
+
+def identity_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-identities"
+
+
+def identity_stage(settings: Settings, config: Config, outputs: Outputs,
+                   targets: Mapping[EventType, Target], observer: MetricsObserver
+                   ) -> IdentityStage | None:
+    """The relay's stage of anonymous visitors, if the scenario file keeps their events:
+    its topic keyed by anonymous id and its changelog, partitioned as the inputs."""
+    if not config.inputs.anonymous_window_ms:
+        return None
+    topic = identity_topic(settings)
+    kafka.ensure_topic(settings, TopicSpec(topic, settings.partitions))
+    changelog = Changelog(settings, f"{topic}-changelog")
+    changelog.ensure()
+    return IdentityStage(topic, changelog, config.inputs, outputs, targets,
+                         observer.source_event)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:

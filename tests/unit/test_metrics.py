@@ -88,6 +88,7 @@ def test_names_follow_conventions_and_no_label_can_carry_a_contact(
     assert histograms == {"relance_deadline_to_command_seconds",
                           "relance_command_to_delivery_seconds"}
     assert types["relance_deadlines_pending"] == "gauge"
+    assert types["relance_anonymous_visitors"] == "gauge"
     assert types["relance_oldest_undelivered_seconds"] == "gauge"
     assert types["relance_build_info"] == "gauge"
     declared = {label for field in fields(metrics)

@@ -171,6 +171,11 @@ class InputRules:
     max_attribute_bytes: int = 256
     # Topics of other trackings' events, read through an adapter each (``relance.tracking``).
     sources: tuple[InputSource, ...] = ()
+    # Anonymous visitors of the sources (``relance.tracking.identity``): once identified,
+    # their events of this window before count for the contact (0: they are skipped); an
+    # anonymous id keeps at most so many events, and is forgotten a window after it was seen.
+    anonymous_window_ms: int = 0
+    anonymous_max_events: int = 50
     # Derived, for the decoders (``codec.limits``): per kind, the characters up to which a
     # field cannot be over its limit (a character is at most 4 bytes); the smallest limit,
     # and the smallest but the ids'.

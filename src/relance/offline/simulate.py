@@ -40,6 +40,7 @@ from relance.errors import InvalidEventError, RelanceError
 from relance.gc_tuning import rare_collections
 from relance.offline.eventfile import byte_ranges, open_events
 from relance.offline.shards import NO_OWNER, TYPES, LineIndex, index_range
+from relance.tracking.identity import Identities, resolve
 from relance.tracking.sources import Adapter, adapter_for
 
 Command = tuple[int, str, bytes]  # decided_at, command_id, JSON line
@@ -127,6 +128,9 @@ def _by_reason(counts: Counter[tuple[str, str]]) -> list[tuple[str, int, Counter
     return [(reason, sum(c.values()), c) for reason, c in sorted(by_reason.items())]
 
 
+_EXPIRY_LINES = 4096  # how often a replay forgets the visitors a window old
+
+
 def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{key}={n}" for key, n in sorted(counter.items())) or "none"
 
@@ -169,6 +173,8 @@ class _Replay:
         self.horizon = horizon
         self.latest = _NO_LIMIT if horizon is None else horizon.latest
         self.result = ShardResult(Summary(), [], [])
+        # The identity stage of anonymous visitors, as the worker's relay runs it.
+        self.identities = Identities(self.rules) if self.rules.anonymous_window_ms else None
 
     def keep(self, outcomes: Iterable[Outcome]) -> None:
         summary, commands = self.result.summary, self.result.commands
@@ -252,12 +258,16 @@ class _Replay:
     def mapped(self, line: bytes, number: int, adapter: Adapter) -> list[Event]:
         """The events of a source line to feed; skips counted, a refusal reported."""
         try:
-            events: list[Event] = []
-            for item in adapter.read(line):
+            items = adapter.read(line)
+            for item in items:
                 if item.skipped:
                     self.result.summary.skipped[item.skipped] += 1
-                else:
-                    events.extend(item.events)
+            if self.identities is None:
+                events = [e for item in items if not item.skipped for e in item.events]
+            else:
+                events, _ = resolve(items, self.identities)
+                if number % _EXPIRY_LINES == 0:
+                    self.identities.expire()
             late = max((e.occurred_at for e in events), default=0)
             if late > self.latest:
                 raise _too_late(self.horizon, late)
@@ -354,6 +364,8 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
     Events later than the ``horizon`` are refused (the command line always gives one).
     With ``tracking``, the file holds that source's events (``relance.tracking``)."""
     started = time.perf_counter()
+    if tracking is not None and config.inputs.anonymous_window_ms:
+        workers = 1  # a visitor's events become another contact's: one process sees both
     if workers <= 1 or path == "-":
         with open_events(path) as lines:
             results = [replay_shard(lines, config, until=until, strict=strict, source=path,

@@ -121,9 +121,10 @@ class Ga4:
             records = make(_Maker(found, contact, self.currency, label))
         except InvalidEventError as error:
             raise refused(label, error) from None
-        if not records:
-            return skip(label, NOT_USED)
-        return build(records, label, self.rules, anonymous=anonymous)
+        link = None if anonymous else found.client_id  # a client_id beside a user_id
+        if not records:  # a login without user properties still says who the visitor is
+            return Mapped(label, (), NOT_USED, (link, contact, found.occurred_at) if link else None)
+        return build(records, label, self.rules, anonymous=anonymous, link=link)
 
 
 def _later(make: Callable[[Record, Record, int], Ga4Event], body: Record, event: Record,

@@ -10,8 +10,12 @@ stands for, or why it stands for none:
   source's ``unknown_events`` option is ``skip`` (by default it is dead-lettered as
   ``unknown_type``);
 - ``anonymous``: mapped, but only an anonymous id says who did it. Its events carry the
-  contact id ``anon:<anonymous id>``, so that an identity stage can later re-key them to the
-  contact; until there is one they are skipped and counted.
+  contact id ``anon:<anonymous id>``: with ``inputs.anonymous_window`` the identity stage
+  (``identity``) keeps them until the visitor is identified, else they are skipped and
+  counted.
+
+An event that names both a contact and an anonymous id carries the anonymous id as its
+``link``: the visitor is that contact.
 
 A message any of whose events cannot be mapped is refused whole (``InvalidEventError``,
 the detail naming the source event), so that its dead letter can be replayed once fixed.
@@ -49,6 +53,9 @@ class Mapped:
     name: str
     events: tuple[Event, ...] = ()
     skipped: str | None = None
+    # (anonymous id, contact id, time): the source gave both ids, so the visitor is that
+    # contact from then on (``relance.tracking.identity``).
+    link: tuple[str, str, int] | None = None
 
 
 def skip(name: str, reason: str) -> Mapped:
@@ -85,7 +92,7 @@ def _event(record: dict[str, Any], rules: InputRules) -> Event:
 
 
 def build(records: list[dict[str, Any]], name: str, rules: InputRules, *,
-          anonymous: bool = False) -> Mapped:
+          anonymous: bool = False, link: str | None = None) -> Mapped:
     """Validate canonical ``records`` (each with its ``type``) into events."""
     events = []
     for record in records:
@@ -94,7 +101,10 @@ def build(records: list[dict[str, Any]], name: str, rules: InputRules, *,
         except InvalidEventError as error:
             raise InvalidEventError(error.reason, f"{name}: as an event of type "
                                     f"{record.get('type')}, {error.detail}") from None
-    return Mapped(name, tuple(events), ANONYMOUS if anonymous else None)
+    if anonymous or not link or not events:
+        return Mapped(name, tuple(events), ANONYMOUS if anonymous else None)
+    return Mapped(name, tuple(events), None,
+                  (link, events[0].contact_id, max(e.occurred_at for e in events)))
 
 
 def refused(name: str, error: InvalidEventError) -> InvalidEventError:

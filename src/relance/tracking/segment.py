@@ -7,7 +7,8 @@ events an ESP sends back), ``identify`` with its traits, ``page`` and ``screen``
 - ``messageId`` is the event id (the stable hash of the call when it has none), so a call
   delivered twice is applied once; several events made of one call add ``:1``, ``:2``...
 - ``userId`` is the contact; a call with only an ``anonymousId`` is an anonymous visitor's
-  (``anon:<anonymousId>``, skipped until identities are resolved).
+  (``anon:<anonymousId>``); a call with both, and an ``alias`` (``previousId`` to
+  ``userId``), say whose the anonymous id is (``Mapped.link``, ``identity``).
 - ``timestamp`` (``originalTimestamp`` when absent) is when it happened, ISO-8601 with its
   offset.
 """
@@ -74,14 +75,16 @@ class Call:
     def __init__(self, raw: Record, name: str, default_currency: str | None) -> None:
         self.raw = raw
         self.name = name
-        contact, self.anonymous = who(ident(raw.get("userId"), "userId"),
-                                      ident(raw.get("anonymousId"), "anonymousId"),
+        self.anonymous_id = ident(raw.get("anonymousId"), "anonymousId")
+        contact, self.anonymous = who(ident(raw.get("userId"), "userId"), self.anonymous_id,
                                       "userId (or anonymousId)")
         moment = raw.get("timestamp")
         where = "timestamp"
         if moment is None and raw.get("originalTimestamp") is not None:
             moment, where = raw.get("originalTimestamp"), "originalTimestamp"
-        self.base = {"contact_id": contact, "occurred_at": iso_ms(moment, where)}
+        self.occurred_at = iso_ms(moment, where)
+        self.contact_id = contact
+        self.base = {"contact_id": contact, "occurred_at": self.occurred_at}
         self.event_id = ident(raw.get("messageId"), "messageId") or _stable(raw)
         properties = raw.get("properties")
         self.properties: Record = properties if isinstance(properties, dict) else {}
@@ -222,17 +225,20 @@ class Segment:
                     return skip(name, NOT_USED)
                 return unknown(name, self.unknown_events)
             call = Call(raw, name, self.currency)
-            return build(track(call), name, self.rules, anonymous=call.anonymous)
+            return build(track(call), name, self.rules, anonymous=call.anonymous,
+                         link=call.anonymous_id)
         if kind in ("page", "screen"):
             call = Call(raw, name, self.currency)
             url = text(path(raw, "properties.url") or path(raw, "context.page.url"),
                        "properties.url")
             page_type = "home" if path(raw, "properties.path") == "/" else "other"
             return build([call.record("page_view", page_type=page_type, url=url)], name,
-                         self.rules, anonymous=call.anonymous)
+                         self.rules, anonymous=call.anonymous, link=call.anonymous_id)
         if kind == "identify":
             return self._identify(raw, name)
-        if kind in ("group", "alias"):
+        if kind == "alias":
+            return self._alias(raw, name)
+        if kind == "group":
             return skip(name, NOT_USED)
         raise InvalidEventError("unknown_type", "the call type must be track, identify, page, "
                                 f"screen, group or alias, not {kind!r}")
@@ -249,10 +255,22 @@ class Segment:
             "birthday": _birthday(traits.get("birthday")),
             "marketing_opt_in": _trait_flag(traits, "marketing_opt_in", "marketingOptIn"),
             "sms_opt_in": _trait_flag(traits, "sms_opt_in", "smsOptIn")})
-        if not fields:
-            return skip(name, NOT_USED)  # nothing relance keeps of a profile
+        if not fields:  # nothing relance keeps of a profile, but maybe who the visitor is
+            link = None if call.anonymous or not call.anonymous_id else (
+                call.anonymous_id, call.contact_id, call.occurred_at)
+            return Mapped(name, (), NOT_USED, link)
         return build([call.record("contact", **fields)], name, self.rules,
-                     anonymous=call.anonymous)
+                     anonymous=call.anonymous, link=call.anonymous_id)
+
+    def _alias(self, raw: Record, name: str) -> Mapped:
+        """``alias``: ``previousId`` (an anonymous id, as a site calls it at sign-up) is the
+        visitor ``userId`` is."""
+        user = ident(raw.get("userId"), "userId")
+        previous = ident(raw.get("previousId"), "previousId")
+        if not user or not previous or previous == user:
+            return skip(name, NOT_USED)
+        moment = raw.get("timestamp", raw.get("originalTimestamp"))
+        return Mapped(name, (), NOT_USED, (previous, user, iso_ms(moment, "timestamp")))
 
 
 def _trait_flag(traits: Record, snake: str, camel: str) -> bool | None:

@@ -12,7 +12,8 @@ checkout's lines, as they are now), ``orders/create``, ``orders/paid``,
 
 - The contact is the customer's id (``customer.id``; the option ``contact_id: email``
   takes the address, lower-cased, instead). A checkout or an order without one is an
-  anonymous visitor's, ``anon:<cart_token>``.
+  anonymous visitor's, ``anon:<cart_token>``; a checkout with one names the visitor of
+  its cart token (``Mapped.link``, ``identity``).
 - A checkout is a cart of that checkout's token (``cart_id``), which the order made of it
   names (``checkout_token``), so the order closes that cart. Its lines become a ``clear``
   then an ``update`` to each line's quantity, at its ``updated_at``.
@@ -96,7 +97,11 @@ class Shopify:
         if body.get("completed_at") and topic.startswith("checkouts/"):
             return skip(name, NOT_USED)  # completed: its order closes the cart
         contact, anonymous = self._contact(topic, body)
-        return build(make(body, contact, topic), name, self.rules, anonymous=anonymous)
+        # A checkout of a known customer names whose its cart (the visitor's, until then) is.
+        link = (ident(body.get("cart_token"), "cart_token") or ident(body.get("token"), "token")
+                ) if topic.startswith("checkouts/") else None
+        return build(make(body, contact, topic), name, self.rules, anonymous=anonymous,
+                     link=link)
 
     def _contact(self, topic: str, body: Record) -> tuple[str, bool]:
         customer = body if topic.startswith("customers/") else body.get("customer")

@@ -11,6 +11,10 @@ its contact id and encoded as that topic's events are (``RELANCE_INPUT_FORMAT``)
 ``relance.source`` header naming the message it came from; the worker reads it there like
 any other, in event-time order with the rest.
 
+Anonymous visitors' events and links go through the identity stage (``identities``) when the
+scenario file keeps them (``inputs.anonymous_window``), on a topic of its own that this
+relay reads too.
+
 A message that cannot be mapped goes to the dead-letter topic with its reason (the source
 event in the detail); a source event skipped (``not_used``, ``unknown``, ``anonymous``) is
 counted. A source offset is committed only once everything its message became (events, or
@@ -35,6 +39,7 @@ from relance.kafka import clients as kafka
 from relance.kafka.membership import Membership, TopicPartitionKey
 from relance.kafka.outputs import Outputs
 from relance.tracking.sources import Adapter, Headers
+from relance.worker.identities import IdentityStage
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +54,19 @@ class RelayObserver(Protocol):
     def rejected(self, topic: str, reason: str) -> None: ...
     def source_event(self, topic: str, outcome: str) -> None: ...
     def lag(self, topic: str, messages: int) -> None: ...
+    def visitors(self, count: int) -> None: ...
 
 
 class SourceRelay:
     def __init__(self, adapters: Mapping[str, Adapter], targets: Mapping[EventType, Target],
                  outputs: Outputs, new_consumer: Callable[[], Consumer],
                  observer: RelayObserver, *, batch_size: int, wait: float,
-                 commit_interval: float) -> None:
-        """``adapters``: per source topic; ``targets``: per canonical event type."""
+                 commit_interval: float, identity: IdentityStage | None = None) -> None:
+        """``adapters``: per source topic; ``targets``: per canonical event type;
+        ``identity``: the stage of anonymous visitors, when the scenario file keeps them."""
         self.adapters = adapters
+        self.identity = identity
+        self.topics = [*adapters, *([identity.topic] if identity is not None else [])]
         self.targets = targets
         self.outputs = outputs
         self.new_consumer = new_consumer
@@ -70,10 +79,10 @@ class SourceRelay:
         self._consumer: Consumer | None = None
 
     def run(self, stopping: threading.Event) -> None:
-        for topic in self.adapters:
+        for topic in self.topics:
             self.observer.consumed(topic, 0)
         consumer = self._consumer = self.new_consumer()
-        self.membership.subscribe(consumer, list(self.adapters))
+        self.membership.subscribe(consumer, self.topics)
         try:
             while not stopping.is_set():
                 self.step(consumer.consume(self.batch_size, self.wait))
@@ -98,6 +107,10 @@ class SourceRelay:
                 continue
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             assert topic is not None and partition is not None and offset is not None
+            if self.identity is not None and topic == self.identity.topic:
+                self.identify(topic, partition, offset, message.key(), message.value())
+                counts[topic] += 1
+                continue
             headers = message.headers()
             self.relay(topic, partition, offset, message.key(), message.value(),
                        headers if isinstance(headers, list) else None)
@@ -106,8 +119,10 @@ class SourceRelay:
             self.observer.consumed(topic, count)
         assert self._consumer is not None
         self.membership.refresh_highwater(self._consumer)
-        for topic, behind in self.membership.behind(self.adapters, self._next).items():
+        for topic, behind in self.membership.behind(self.topics, self._next).items():
             self.observer.lag(topic, behind)
+        if self.identity is not None:
+            self.observer.visitors(self.identity.expire())
         self._settle(sync=False)
 
     def relay(self, topic: str, partition: int, offset: int, key: bytes | None,
@@ -126,12 +141,25 @@ class SourceRelay:
         origin = [(SOURCE_HEADER, f"{topic}/{partition}/{offset}".encode())]
         for item in mapped:
             self.observer.source_event(topic, item.skipped or "relayed")
+            if self.identity is not None:
+                self.identity.forward(item)
             if item.skipped:
                 continue
             for event in item.events:
                 target, encode = self.targets[event.type]
                 self.outputs.put(target, event.contact_id.encode(), encode(event),
                                  headers=origin)
+
+    def identify(self, topic: str, partition: int, offset: int, key: bytes | None,
+                 value: bytes | None) -> None:
+        """A record of the identity topic, taken by the identity stage."""
+        assert self.identity is not None
+        self.read[topic, partition] = offset
+        try:
+            self.identity.take(partition, key, value)
+        except InvalidEventError as error:  # not written by a relay: kept, not applied
+            letter = DeadLetter(topic, partition, offset, key, value, error)
+            self.outputs.dead_letter(refuse(letter, self.observer.rejected, None))
 
     def _next(self, key: TopicPartitionKey) -> int | None:
         last = self.read.get(key)
@@ -151,7 +179,10 @@ class SourceRelay:
     # What the membership asks of the relay at a rebalance (inside ``consume``).
 
     def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
-        return ""  # nothing is kept per partition
+        if self.identity is None:
+            return ""  # nothing is kept per partition
+        return self.identity.restore(tp.partition for tp in partitions
+                                     if tp.topic == self.identity.topic)
 
     def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
         self.outputs.wait()
@@ -161,3 +192,5 @@ class SourceRelay:
                 partitions: set[int]) -> None:
         for key in gone:
             self.read.pop(key, None)
+        if self.identity is not None:
+            self.identity.release(p for t, p in gone if t == self.identity.topic)
