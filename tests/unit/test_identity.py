@@ -1,0 +1,164 @@
+"""The identity stage of anonymous visitors (relance.tracking.identity): what it keeps, what a
+link releases and when, its bounds, and the links each adapter reads; and a replay that
+answers the browse abandonment a visitor earned before logging in, once."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from relance.core.events import PageView, Product
+from relance.core.scenarios import InputRules
+from relance.core.timestamps import HOUR_MS, MINUTE_MS, parse_iso
+from relance.errors import ConfigError, InvalidEventError
+from relance.offline.simulate import simulate
+from relance.scenario_file import load_config_file
+from relance.tracking.identity import (
+    Identities,
+    link_record,
+    read_record,
+    take_event,
+    visitor_bytes,
+    visitor_from,
+)
+
+from .tracking import read
+
+RULES = InputRules(anonymous_window_ms=2 * HOUR_MS, anonymous_max_events=3)
+DATA = Path(__file__).resolve().parents[1] / "data" / "tracking" / "anonymous"
+T = 1_714_557_600_000
+
+
+def view(event_id: str, at: int, sku: str = "sku-1") -> PageView:
+    return PageView(event_id, "anon:v1", at, "product", Product(sku, "Shoe", 10.0, "EUR"))
+
+
+def test_a_link_releases_the_visitor_s_events_to_the_contact_dated_at_the_link_once() -> None:
+    table = Identities(RULES)
+    # Read in another order than they happened, as a source's partitions are.
+    assert table.event("v1", view("e2", T + MINUTE_MS, "sku-2")).outcome == "buffered"
+    assert table.event("v1", view("e1", T, "sku-1")).events == ()
+    released = table.link("v1", "ann", T + HOUR_MS)
+    assert released.outcome == "released"
+    assert [(e.event_id, e.contact_id, e.occurred_at, e.product and e.product.id)
+            for e in released.events] == [("e1", "ann", T + HOUR_MS, "sku-1"),
+                                          ("e2", "ann", T + HOUR_MS, "sku-2")]
+    again = table.link("v1", "ann", T + HOUR_MS + 1)  # the link read again, or a later call
+    assert (again.events, again.outcome) == ((), "linked")
+    later = table.event("v1", view("e3", T + 2 * HOUR_MS))  # still anonymous, now known
+    assert (later.outcome, [(e.contact_id, e.occurred_at) for e in later.events]) == (
+        "mapped", [("ann", T + 2 * HOUR_MS)])
+
+
+def test_only_the_window_before_the_link_and_the_latest_events_count() -> None:
+    table = Identities(RULES)
+    for n in range(5):
+        table.event("v1", view(f"e{n}", T + n * MINUTE_MS))
+    assert [e.event_id for e in table.visitors["v1"].events] == ["e2", "e3", "e4"]
+    released = table.link("v1", "ann", T + 2 * HOUR_MS + 3 * MINUTE_MS)
+    assert [e.event_id for e in released.events] == ["e3", "e4"]  # e2 is over two hours old
+
+
+def test_a_visitor_a_window_old_is_new_again_and_expire_only_frees_memory() -> None:
+    steps: list[tuple[str, Any]] = [
+        ("event", view("e1", T)), ("link", ("ann", T + 1)),
+        ("event", view("e2", T + 3 * HOUR_MS)),  # the link is a window old: buffered again
+        ("event", view("e3", T + 3 * HOUR_MS + 1))]
+    outcomes = []
+    for expire in (False, True):
+        table = Identities(RULES)
+        found = []
+        for kind, value in steps:
+            taken = table.event("v1", value) if kind == "event" else table.link("v1", *value)
+            found.append((taken.outcome, taken.events))
+            if expire:
+                table.expire()
+        outcomes.append(found)
+    assert outcomes[0] == outcomes[1]
+    assert [o for o, _ in outcomes[0]] == ["buffered", "released", "buffered", "buffered"]
+    table = Identities(RULES)
+    table.event("v1", view("e1", T))
+    table.event("v2", view("e2", T + 2 * HOUR_MS + 1))
+    assert table.expire() == ["v1"] and list(table.visitors) == ["v2"]
+
+
+def test_an_event_read_twice_is_kept_once() -> None:
+    visitor = take_event(None, view("e1", T), RULES).visitor
+    again = take_event(visitor, view("e1", T), RULES)
+    assert again.visitor is visitor and again.events == ()
+
+
+def test_a_visitor_and_a_record_survive_their_bytes_and_junk_is_refused() -> None:
+    table = Identities(RULES)
+    table.event("v1", view("e1", T))
+    visitor = table.visitors["v1"]
+    assert visitor_from(visitor_bytes(visitor), RULES) == visitor
+    assert read_record(link_record("ann", T), RULES) == ("link", ("ann", T))
+    for junk in (b"{", b'{"kind": "link"}', b'{"kind": "other"}', b"[]"):
+        with pytest.raises(InvalidEventError):
+            read_record(junk, RULES)
+
+
+def test_each_adapter_reads_who_an_anonymous_visitor_is() -> None:
+    at = "2024-05-01T10:00:00Z"
+    identify = {"type": "identify", "userId": "ann", "anonymousId": "a-1", "timestamp": at,
+                "messageId": "m1"}
+    assert read("segment", identify)[0].link == ("a-1", "ann", parse_iso(at))
+    assert read("segment", {**identify, "traits": {"email": "ann@example.com"}})[0].link == (
+        "a-1", "ann", parse_iso(at))
+    assert read("segment", {"type": "alias", "previousId": "a-1", "userId": "ann",
+                            "timestamp": at})[0].link == ("a-1", "ann", parse_iso(at))
+    page = {"type": "page", "anonymousId": "a-1", "timestamp": at, "messageId": "m2"}
+    (anonymous,) = read("segment", page)
+    assert (anonymous.skipped, anonymous.link) == ("anonymous", None)
+    assert read("segment", {**page, "userId": "ann"})[0].link == ("a-1", "ann", parse_iso(at))
+    login = {"client_id": "c.1", "user_id": "ada", "timestamp_micros": 1_714_557_600_000_000,
+             "events": [{"name": "login", "params": {}}]}
+    assert read("ga4", login)[0].link == ("c.1", "ada", 1_714_557_600_000)
+    checkout = {"token": "tok-1", "cart_token": "cart-1", "email": "bo@example.com",
+                "currency": "USD", "updated_at": at, "customer": {"id": 7},
+                "line_items": [{"product_id": 1, "title": "Nano", "price": "1.00",
+                                "quantity": 1}]}
+    (mapped,) = read("shopify", checkout, [("X-Shopify-Topic", b"checkouts/update")])
+    assert mapped.link == ("cart-1", "7", parse_iso(at))
+
+
+def replay(config: Path, **changes: Any) -> list[dict[str, Any]]:
+    loaded = load_config_file(str(config))
+    source = loaded.inputs.sources[0]
+    if changes:
+        loaded = dataclasses.replace(loaded, inputs=dataclasses.replace(loaded.inputs,
+                                                                        **changes))
+    out = io.BytesIO()
+    simulate(str(DATA / "session.jsonl"), loaded, out, tracking=source, workers=4,
+             until=parse_iso("2024-05-03T00:00:00Z"))
+    return [orjson.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_a_replay_answers_the_browse_a_visitor_earned_before_logging_in_once() -> None:
+    (command,) = replay(DATA / "scenarios.yaml")
+    assert (command["contact_id"], command["scenario"]) == ("ann", "browse_abandonment")
+    assert command["decided_at"] == "2024-05-01T12:00:00.000Z"  # an hour after the identify
+    assert [p["product"]["id"] for p in command["payload"]["products"]] == [
+        "sku-1", "sku-2", "sku-3"]
+    assert command["recipient"]["email"] == "ann@example.com"
+    assert replay(DATA / "scenarios.yaml", anonymous_window_ms=0) == []  # part A: skipped
+    assert replay(DATA / "scenarios.yaml", anonymous_window_ms=30 * MINUTE_MS) == []
+
+
+def test_the_scenario_file_says_how_long_and_how_many(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("scenarios: {browse_abandonment: {}}\n"
+                    "inputs:\n  anonymous_window: 6h\n  anonymous_max_events: 20\n")
+    rules = load_config_file(str(path)).inputs
+    assert (rules.anonymous_window_ms, rules.anonymous_max_events) == (6 * HOUR_MS, 20)
+    path.write_text("scenarios: {browse_abandonment: {}}\n"
+                    "inputs:\n  anonymous_window: soon\n  anonymous_max_events: 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config_file(str(path))
+    assert "s.yaml:3" in str(caught.value) and "s.yaml:4" in str(caught.value)
