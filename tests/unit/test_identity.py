@@ -26,6 +26,7 @@ from relance.tracking.identity import (
     visitor_bytes,
     visitor_from,
 )
+from relance.tracking.mapping_file import read_mapping
 
 from .tracking import read
 
@@ -126,6 +127,12 @@ def test_each_adapter_reads_who_an_anonymous_visitor_is() -> None:
                                 "quantity": 1}]}
     (mapped,) = read("shopify", checkout, [("X-Shopify-Topic", b"checkouts/update")])
     assert mapped.link == ("cart-1", "7", parse_iso(at))
+    mapping, problems = read_mapping(DATA.parent / "legacy-mapping.yaml")
+    assert not problems
+    own = {"kind": "search", "id": "lg-9", "ts": 1714557600, "visitor": "v-93", "q": "tent"}
+    assert read("mapping", own, mapping=mapping)[0].skipped == "anonymous"
+    assert read("mapping", {**own, "customer": {"id": 4711}}, mapping=mapping)[0].link == (
+        "v-93", "4711", 1_714_557_600_000)
 
 
 def replay(config: Path, **changes: Any) -> list[dict[str, Any]]:

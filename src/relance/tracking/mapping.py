@@ -155,10 +155,10 @@ class MappedSource:
         if found.type == "skip":
             return [skip(name, "not_used")]
         try:
-            canonical, anonymous = self._record(record, found)
+            canonical, anonymous, visitor = self._record(record, found)
         except InvalidEventError as error:
             raise refused(name, error) from None
-        return [build([canonical], name, self.rules, anonymous=anonymous)]
+        return [build([canonical], name, self.rules, anonymous=anonymous, link=visitor)]
 
     def _fill(self, target: dict[str, Any], source: Any, fields: Fields) -> None:
         for name, value in fields:
@@ -169,7 +169,10 @@ class MappedSource:
                 found = _converter(name, self.currency)(found, value.where)
             _set(target, name, found)
 
-    def _record(self, record: Any, event: EventMapping) -> tuple[dict[str, Any], bool]:
+    def _record(self, record: Any, event: EventMapping
+                ) -> tuple[dict[str, Any], bool, str | None]:
+        """The canonical record, whether it is an anonymous visitor's, and the anonymous id
+        it names beside a contact id (who that visitor is)."""
         canonical: dict[str, Any] = {"type": event.type}
         own = {name for name, _ in event.fields}
         self._fill(canonical, record, tuple(
@@ -180,16 +183,16 @@ class MappedSource:
             canonical["items"] = self._items(record, event)
         if event.type == "order" and "currency" not in canonical and self.currency:
             canonical["currency"] = self.currency  # the source's option, when not mapped
-        anonymous = False
-        if not canonical.get("contact_id") and self.mapping.anonymous_id is not None:
+        anonymous, visitor = False, None
+        if self.mapping.anonymous_id is not None:
             visitor = ident(self.mapping.anonymous_id.read(record),
                             self.mapping.anonymous_id.where)
-            if visitor:
+            if visitor and not canonical.get("contact_id"):
                 canonical["contact_id"] = ANONYMOUS_PREFIX + visitor
                 anonymous = True
         if not canonical.get("event_id"):
             canonical["event_id"] = stable_id("mapping", record)
-        return canonical, anonymous
+        return canonical, anonymous, visitor
 
     def _items(self, record: Any, event: EventMapping) -> list[dict[str, Any]]:
         assert event.each is not None
