@@ -80,7 +80,7 @@ def segment_call(event: Event) -> dict[str, Any] | None:
             "products": [{**_product(i.product), "quantity": i.quantity}
                          for i in event.items]})
     if isinstance(event, ContactProfile):
-        traits = {"email": event.email, "phone": event.phone,
+        traits = {"email": event.email, "phone": event.phone, "firstName": event.first_name,
                   "marketing_opt_in": event.marketing_opt_in, "sms_opt_in": event.sms_opt_in,
                   "birthday": event.birthday.isoformat() if event.birthday else None}
         return {"type": "identify", **_common(event),

@@ -287,7 +287,8 @@ def _profile(m: _Maker) -> list[Record]:
         "timezone": props.get("timezone"), "birthday": props.get("birthday"),
         "marketing_opt_in": flag(props.get("marketing_opt_in"),
                                  "user_properties.marketing_opt_in"),
-        "sms_opt_in": flag(props.get("sms_opt_in"), "user_properties.sms_opt_in")})
+        "sms_opt_in": flag(props.get("sms_opt_in"), "user_properties.sms_opt_in"),
+        "first_name": text(props.get("first_name"), "user_properties.first_name")})
     return [m.record("contact", **fields)] if fields else []
 
 

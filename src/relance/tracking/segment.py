@@ -254,7 +254,9 @@ class Segment:
             "locale": path(raw, "context.locale"), "timezone": path(raw, "context.timezone"),
             "birthday": _birthday(traits.get("birthday")),
             "marketing_opt_in": _trait_flag(traits, "marketing_opt_in", "marketingOptIn"),
-            "sms_opt_in": _trait_flag(traits, "sms_opt_in", "smsOptIn")})
+            "sms_opt_in": _trait_flag(traits, "sms_opt_in", "smsOptIn"),
+            "first_name": text(traits.get("firstName", traits.get("first_name")),
+                               "traits.firstName")})
         if not fields:  # nothing relance keeps of a profile, but maybe who the visitor is
             link = None if call.anonymous or not call.anonymous_id else (
                 call.anonymous_id, call.contact_id, call.occurred_at)

@@ -172,7 +172,7 @@ class Shopify:
             "type": "contact", "event_id": f"shopify:customer:{customer}:{at}",
             "contact_id": contact, "occurred_at": at,
             "email": email.strip() if email else None, "phone": body.get("phone"),
-            "locale": body.get("locale"),
+            "locale": body.get("locale"), "first_name": text(body.get("first_name"), "first_name"),
             "marketing_opt_in": _consent(body, "email_marketing_consent", "accepts_marketing"),
             "sms_opt_in": _consent(body, "sms_marketing_consent", None)})]
 
