@@ -175,7 +175,7 @@ class InputRules:
     # their events of this window before count for the contact (0: they are skipped); an
     # anonymous id keeps at most so many events, and is forgotten a window after it was seen.
     anonymous_window_ms: int = 0
-    anonymous_max_events: int = 50
+    anonymous_max_events: int = 20
     # Derived, for the decoders (``codec.limits``): per kind, the characters up to which a
     # field cannot be over its limit (a character is at most 4 bytes); the smallest limit,
     # and the smallest but the ids'.

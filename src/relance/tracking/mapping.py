@@ -46,8 +46,8 @@ FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "cart": ("action", "quantity", "cart_id", *PRODUCT),
     "order": ("order_id", "status", "total", "currency", "cart_id"),
     "contact": ("email", "phone", "locale", "timezone", "marketing_opt_in", "birthday",
-                "subscription_ends_on", "sms_opt_in"),
-    "engagement": ("kind", "channel", "command_id"),
+                "subscription_ends_on", "sms_opt_in", "first_name"),
+    "engagement": ("kind", "channel", "command_id", "scope"),
 }
 ITEM_FIELDS: Final = ("quantity", *PRODUCT)
 # Fields a mapping must fill for every event of a type (currency may be the source's option).
