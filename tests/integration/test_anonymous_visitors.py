@@ -8,6 +8,7 @@ in the past: nothing waits an hour."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -96,3 +97,36 @@ def test_a_visitor_identified_an_hour_later_gets_one_browse_email_and_a_stranger
     assert wait_for(lambda: stack.metrics("worker").get("relance_anonymous_visitors") == 2.0,
                     timeout=30)
     assert len(stack.sink.messages()) == 1
+
+
+def test_a_visitor_s_views_survive_a_killed_worker_and_are_released_once(
+        stack: Stack) -> None:
+    tracks = stack.topic("tracks")
+    config = stack.root / "anonymous.yaml"
+    config.write_text("scenarios:\n  browse_abandonment: {delay: 1h, quiet_period: 1h}\n"
+                      "inputs:\n  anonymous_window: 90m\n  sources:\n"
+                      f"    {tracks}: {{format: segment}}\n" + BRAND)
+    stack.start("worker", RELANCE_SCENARIOS=str(config))
+    identified = now_ms() - HOUR_MS + 60_000
+    ann = f"ann-{uuid.uuid4().hex[:6]}"
+    views = [viewed(ann, identified - (60 - n * 10) * MINUTE_MS, product)
+             for n, product in enumerate(PRODUCTS)]
+    identify = call("identify", ann, identified, user="ann",
+                    traits={"email": "ann@example.com", "marketing_opt_in": True})
+    expected = simulated(config, tracks, [*views, identify], identified + 2 * HOUR_MS,
+                         stack.root)
+    producer = stack.producer()
+    for number, line in enumerate(views):
+        producer.produce(tracks, key=orjson.loads(line)["messageId"].encode(), value=line,
+                         partition=number % PARTITIONS)
+    assert producer.flush(30) == 0
+    buffered = ('relance_source_events_total{outcome="buffered",'
+                f'topic="{stack.prefix}-identities"}}')
+    wait_for(lambda: stack.metrics("worker").get(buffered) == 3.0, timeout=90)
+    time.sleep(2)  # a commit or not: either way nothing may be lost or sent twice
+    stack.kill("worker")  # the views are now only in the identity topic and its changelog
+    stack.start("worker", RELANCE_SCENARIOS=str(config))
+    producer.produce(tracks, key=b"identify", value=identify, partition=3)
+    assert producer.flush(30) == 0
+    assert live_commands(stack, 1) == expected
+    assert "1 anonymous visitors" in stack.log("worker")  # ann's, read back from the changelog
