@@ -22,6 +22,7 @@ from relance.tracking.identity import (
     Identities,
     link_record,
     read_record,
+    resolve,
     take_event,
     visitor_bytes,
     visitor_from,
@@ -99,7 +100,9 @@ def test_a_visitor_and_a_record_survive_their_bytes_and_junk_is_refused() -> Non
     table.event("v1", view("e1", T))
     visitor = table.visitors["v1"]
     assert visitor_from(visitor_bytes(visitor), RULES) == visitor
-    assert read_record(link_record("ann", T), RULES) == ("link", ("ann", T))
+    assert read_record(link_record("ann", T), RULES) == ("link", ("ann", T, ()))
+    own = (dataclasses.replace(view("e9", T), contact_id="ann"),)
+    assert read_record(link_record("ann", T, own), RULES) == ("link", ("ann", T, own))
     for junk in (b"{", b'{"kind": "link"}', b'{"kind": "other"}', b"[]"):
         with pytest.raises(InvalidEventError):
             read_record(junk, RULES)
@@ -133,6 +136,23 @@ def test_each_adapter_reads_who_an_anonymous_visitor_is() -> None:
     assert read("mapping", own, mapping=mapping)[0].skipped == "anonymous"
     assert read("mapping", {**own, "customer": {"id": 4711}}, mapping=mapping)[0].link == (
         "v-93", "4711", 1_714_557_600_000)
+
+
+def test_a_link_s_own_events_come_after_what_it_releases() -> None:
+    """A Shopify checkout by an anonymous visitor, then the same cart's checkout once the
+    customer is known: the known checkout's lines are the cart's, not the older ones."""
+    def checkout(at: str, sku: int, **known: Any) -> list[Any]:
+        body = {"token": "tok-1", "cart_token": "cart-1", "currency": "USD",
+                "updated_at": at, "line_items": [{"product_id": sku, "title": "Nano",
+                                                  "price": "1.00", "quantity": 1}], **known}
+        return read("shopify", body, [("X-Shopify-Topic", b"checkouts/update")])
+    table = Identities(RULES)
+    assert resolve(checkout("2024-05-01T10:00:00Z", 1), table)[0] == []
+    events, outcomes = resolve(checkout("2024-05-01T10:30:00Z", 2, customer={"id": 7}), table)
+    assert outcomes == ["released"]
+    assert [(e.contact_id, e.action, e.product and e.product.id)  # type: ignore[union-attr]
+            for e in events] == [("7", "clear", None), ("7", "update", "1"),
+                                 ("7", "clear", None), ("7", "update", "2")]
 
 
 def replay(config: Path, **changes: Any) -> list[dict[str, Any]]:

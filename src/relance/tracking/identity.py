@@ -84,8 +84,9 @@ def take_event(visitor: Visitor | None, event: Event, rules: InputRules) -> Take
     return Taken((), Visitor(seen, None, kept), "buffered" if event in kept else "dropped")
 
 
-def _chronological(event: Event) -> tuple[int, str]:
-    return event.occurred_at, event.event_id
+def _chronological(event: Event) -> int:
+    # Stable: the events of one message (a checkout's clear, then its lines) keep their order.
+    return event.occurred_at
 
 
 def take_link(visitor: Visitor | None, contact: str, at: int, rules: InputRules) -> Taken:
@@ -151,19 +152,23 @@ def event_record(event: Event) -> bytes:
     return orjson.dumps({"kind": EVENT, "event": event_to_record(event)})
 
 
-def link_record(contact: str, at: int) -> bytes:
-    return orjson.dumps({"kind": LINK, "contact": contact, "at": at})
+def link_record(contact: str, at: int, events: tuple[Event, ...] = ()) -> bytes:
+    """A link, with the events of the source event that made it (written after what it
+    releases, which is older)."""
+    return orjson.dumps({"kind": LINK, "contact": contact, "at": at,
+                         "events": [event_to_record(e) for e in events]})
 
 
 def read_record(raw: bytes, rules: InputRules) -> tuple[str, Any]:
-    """An identity record: (``event``, the event) or (``link``, (contact, at)); one the
-    relay did not write is refused as ``not_json`` or ``bad_value``."""
+    """An identity record: (``event``, the event) or (``link``, (contact, at, events)); one
+    the relay did not write is refused as ``not_json`` or ``bad_value``."""
     try:
         record = orjson.loads(raw)
         if record["kind"] == EVENT:
             return EVENT, event_from_record(record["event"], rules=rules)
         if record["kind"] == LINK:
-            return LINK, (str(record["contact"]), int(record["at"]))
+            events = tuple(event_from_record(e, rules=rules) for e in record.get("events", ()))
+            return LINK, (str(record["contact"]), int(record["at"]), events)
     except orjson.JSONDecodeError as exc:
         raise InvalidEventError("not_json", f"identity record: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
@@ -184,8 +189,9 @@ def visitor_from(raw: bytes, rules: InputRules) -> Visitor:
 
 def resolve(items: list[Mapped], identities: Identities) -> tuple[list[Event], list[str]]:
     """The events of one source message once the identity stage has taken it (offline, in
-    one table; the relay does the same in two hops): a known contact's as they are, an
-    anonymous visitor's kept or mapped, then what a link releases; and the outcomes."""
+    one table; the relay does the same in two hops): an anonymous visitor's kept or mapped;
+    what a link releases, then the linking event's own (a Shopify checkout's cart, newer
+    than the visitor's earlier snapshot of it, must come last); and the outcomes."""
     events: list[Event] = []
     outcomes: list[str] = []
     for item in items:
@@ -196,11 +202,11 @@ def resolve(items: list[Mapped], identities: Identities) -> tuple[list[Event], l
                 taken = identities.event(anonymous, event)
                 events.extend(taken.events)
                 outcomes.append(taken.outcome)
-        elif item.skipped is None:
-            events.extend(item.events)
-        if item.link is not None:
+        if item.link is not None:  # what it releases is older than the event's own
             anonymous, contact, at = item.link
             taken = identities.link(anonymous, contact, at)
             events.extend(taken.events)
             outcomes.append(taken.outcome)
+        if item.skipped is None:
+            events.extend(item.events)
     return events, outcomes

@@ -65,7 +65,9 @@ class IdentityStage:
 
     # Hop 1: a source message's anonymous events and links, to the identity topic.
 
-    def forward(self, item: Mapped) -> None:
+    def forward(self, item: Mapped) -> bool:
+        """Write what the stage needs of ``item``; True when the stage also writes its own
+        events (after those its link releases), so the relay must not."""
         if item.skipped == ANONYMOUS:
             for event in item.events:
                 anonymous = anonymous_id(event.contact_id)
@@ -75,11 +77,14 @@ class IdentityStage:
             anonymous, contact, at = item.link
             if self.written.get(anonymous) == contact:
                 self.written.move_to_end(anonymous)
-                return
-            self.outputs.put(self.topic, anonymous.encode(), link_record(contact, at))
+                return False
+            own = item.events if item.skipped is None else ()
+            self.outputs.put(self.topic, anonymous.encode(), link_record(contact, at, own))
             self.written[anonymous] = contact
             if len(self.written) > _LINKS_KEPT:
                 self.written.popitem(last=False)
+            return True
+        return False
 
     # Hop 2: the identity topic's records, per partition of it.
 
@@ -93,8 +98,9 @@ class IdentityStage:
         if kind == "event":
             taken = table.event(anonymous, found)
         else:
-            contact, at = found
+            contact, at, own = found
             taken = table.link(anonymous, contact, at)
+            taken = Taken((*taken.events, *own), taken.visitor, taken.outcome)
         self._write(partition, anonymous, taken)
 
     def _write(self, partition: int, anonymous: str, taken: Taken) -> None:

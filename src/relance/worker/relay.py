@@ -141,8 +141,8 @@ class SourceRelay:
         origin = [(SOURCE_HEADER, f"{topic}/{partition}/{offset}".encode())]
         for item in mapped:
             self.observer.source_event(topic, item.skipped or "relayed")
-            if self.identity is not None:
-                self.identity.forward(item)
+            if self.identity is not None and self.identity.forward(item):
+                continue  # its events go after what its link releases
             if item.skipped:
                 continue
             for event in item.events:
