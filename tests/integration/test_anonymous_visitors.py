@@ -53,9 +53,10 @@ def test_a_visitor_identified_an_hour_later_gets_one_browse_email_and_a_stranger
                       f"    {tracks}: {{format: segment}}\n" + BRAND)
     stack.start("worker", RELANCE_SCENARIOS=str(config))
     stack.start("sender", RELANCE_SCENARIOS=str(config))
-    # ann identifies now (a minute from now: the reminder is due an hour after, so the worker has
-    # read the whole session by then), an hour after her first view; bob came three hours
-    # earlier and never identified.
+    # ann identifies 59 minutes ago, an hour after her first view: the reminder is due an
+    # hour after the identify, a minute from now, when the worker has read the whole session
+    # (the worker fires what is due as soon as its inputs look caught up). bob came three
+    # hours earlier and never identified.
     identified = now_ms() - HOUR_MS + 60_000
     ann, bob = f"ann-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
     lines = [viewed(bob, identified - 3 * HOUR_MS, PRODUCTS[0])]
