@@ -16,7 +16,7 @@ from relance.core.events import PageView, Product
 from relance.core.scenarios import InputRules
 from relance.core.timestamps import HOUR_MS, MINUTE_MS, parse_iso
 from relance.errors import ConfigError, InvalidEventError
-from relance.offline.simulate import simulate
+from relance.offline.simulate import Summary, simulate
 from relance.scenario_file import load_config_file
 from relance.tracking.identity import (
     Identities,
@@ -155,27 +155,30 @@ def test_a_link_s_own_events_come_after_what_it_releases() -> None:
                                  ("7", "clear", None), ("7", "update", "2")]
 
 
-def replay(config: Path, **changes: Any) -> list[dict[str, Any]]:
+def replay(config: Path, **changes: Any) -> tuple[list[dict[str, Any]], Summary]:
     loaded = load_config_file(str(config))
     source = loaded.inputs.sources[0]
     if changes:
         loaded = dataclasses.replace(loaded, inputs=dataclasses.replace(loaded.inputs,
                                                                         **changes))
     out = io.BytesIO()
-    simulate(str(DATA / "session.jsonl"), loaded, out, tracking=source, workers=4,
-             until=parse_iso("2024-05-03T00:00:00Z"))
-    return [orjson.loads(line) for line in out.getvalue().splitlines()]
+    summary = simulate(str(DATA / "session.jsonl"), loaded, out, tracking=source, workers=4,
+                       until=parse_iso("2024-05-03T00:00:00Z"))
+    return [orjson.loads(line) for line in out.getvalue().splitlines()], summary
 
 
 def test_a_replay_answers_the_browse_a_visitor_earned_before_logging_in_once() -> None:
-    (command,) = replay(DATA / "scenarios.yaml")
+    commands, summary = replay(DATA / "scenarios.yaml")
+    (command,) = commands
+    assert summary.visitors == {"buffered": 4, "released": 1, "linked": 1}
+    assert summary.lines()[-1] == "anonymous visitors: buffered=4, linked=1, released=1"
     assert (command["contact_id"], command["scenario"]) == ("ann", "browse_abandonment")
     assert command["decided_at"] == "2024-05-01T12:00:00.000Z"  # an hour after the identify
     assert [p["product"]["id"] for p in command["payload"]["products"]] == [
         "sku-1", "sku-2", "sku-3"]
     assert command["recipient"]["email"] == "ann@example.com"
-    assert replay(DATA / "scenarios.yaml", anonymous_window_ms=0) == []  # part A: skipped
-    assert replay(DATA / "scenarios.yaml", anonymous_window_ms=30 * MINUTE_MS) == []
+    assert replay(DATA / "scenarios.yaml", anonymous_window_ms=0)[0] == []  # as in part A
+    assert replay(DATA / "scenarios.yaml", anonymous_window_ms=30 * MINUTE_MS)[0] == []
 
 
 def test_the_scenario_file_says_how_long_and_how_many(tmp_path: Path) -> None:

@@ -86,6 +86,8 @@ class Summary:
     commands: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[tuple[str, str]] = field(default_factory=Counter)
     deferred: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # What the identity stage did with anonymous visitors' events and links (buffered ...).
+    visitors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
     def count(self, outcome: Outcome) -> None:
@@ -104,6 +106,7 @@ class Summary:
         self.commands.update(other.commands)
         self.suppressed.update(other.suppressed)
         self.deferred.update(other.deferred)
+        self.visitors.update(other.visitors)
 
     def lines(self) -> list[str]:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
@@ -117,7 +120,8 @@ class Summary:
         ] + (["deferred: " + ", ".join(
             f"{reason}={n} ({_counts(by_scenario)})"
             for reason, n, by_scenario in _by_reason(self.deferred))] if self.deferred else []
-        ) + ([f"source events skipped: {_counts(self.skipped)}"] if self.skipped else [])
+        ) + ([f"source events skipped: {_counts(self.skipped)}"] if self.skipped else []
+        ) + ([f"anonymous visitors: {_counts(self.visitors)}"] if self.visitors else [])
 
 
 
@@ -265,7 +269,8 @@ class _Replay:
             if self.identities is None:
                 events = [e for item in items if not item.skipped for e in item.events]
             else:
-                events, _ = resolve(items, self.identities)
+                events, outcomes = resolve(items, self.identities)
+                self.result.summary.visitors.update(outcomes)
                 if number % _EXPIRY_LINES == 0:
                     self.identities.expire()
             late = max((e.occurred_at for e in events), default=0)
