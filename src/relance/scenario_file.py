@@ -459,6 +459,11 @@ _INPUT_KEYS: Final = {"max_event_bytes": ("max_event_bytes", "count"),
                       "anonymous_max_events": ("anonymous_max_events", "count")}
 
 
+# A visitor's events are one changelog record: a few hundred bytes each, kept well under the
+# broker's 1 MB record limit (``worker.identities`` trims a larger one).
+_MOST_VISITOR_EVENTS: Final = 1000
+
+
 def _inputs(reader: _Reader, node: yaml.Node) -> InputRules:
     fields: dict[str, Any] = {}
     for key, (key_node, value_node) in reader.mapping(node, "inputs").items():
@@ -475,8 +480,10 @@ def _inputs(reader: _Reader, node: yaml.Node) -> InputRules:
             reader.duration_into(fields, name, value_node, here)
             continue
         value = reader.scalar(value_node, here)
-        if type(value) is not int or value < 1:
-            reader.problem(value_node, here, f"must be a whole number from 1, not {value!r}")
+        most = _MOST_VISITOR_EVENTS if key == "anonymous_max_events" else None
+        if type(value) is not int or value < 1 or (most is not None and value > most):
+            reader.problem(value_node, here, "must be a whole number from 1" + (
+                f" to {most}" if most else "") + f", not {value!r}")
         else:
             fields[name] = value
     return InputRules(**fields)

@@ -192,3 +192,7 @@ def test_the_scenario_file_says_how_long_and_how_many(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config_file(str(path))
     assert "s.yaml:3" in str(caught.value) and "s.yaml:4" in str(caught.value)
+    path.write_text("scenarios: {browse_abandonment: {}}\n"
+                    "inputs:\n  anonymous_max_events: 1001\n")
+    with pytest.raises(ConfigError, match=r"s.yaml:3: .*from 1 to 1000, not 1001"):
+        load_config_file(str(path))

@@ -33,6 +33,7 @@ from relance.kafka.outputs import Outputs
 from relance.tracking.identity import (
     Identities,
     Taken,
+    Visitor,
     anonymous_id,
     event_record,
     link_record,
@@ -48,6 +49,7 @@ Target = tuple[str, Callable[[Event], bytes]]
 # Links the relay remembers having written (anonymous id -> contact), so that a site that
 # sends both ids on every call after a login costs one identity record, not one per call.
 _LINKS_KEPT: Final = 100_000
+_MOST_STATE_BYTES: Final = 900_000  # under the broker's default 1 MB record limit
 
 
 class IdentityStage:
@@ -109,10 +111,21 @@ class IdentityStage:
             self.outputs.put(target, event.contact_id.encode(), encode(event))
         if taken.outcome == "released":
             self.outputs.wait()  # the events before the state that says they went
-        self.outputs.put(self.changelog.topic, anonymous.encode(),
-                         None if taken.visitor is None else visitor_bytes(taken.visitor),
-                         partition=partition)
+        raw = None if taken.visitor is None else self._fitted(partition, anonymous,
+                                                             taken.visitor)
+        self.outputs.put(self.changelog.topic, anonymous.encode(), raw, partition=partition)
         self.observe(self.topic, taken.outcome)
+
+    def _fitted(self, partition: int, anonymous: str, visitor: Visitor) -> bytes:
+        """The visitor's changelog record; the oldest events dropped while it is larger than
+        a record may be (events near ``max_event_bytes``), which only the worker does."""
+        raw = visitor_bytes(visitor)
+        while len(raw) > _MOST_STATE_BYTES and visitor.events:
+            visitor = Visitor(visitor.seen_at, visitor.contact, visitor.events[1:])
+            self.tables[partition].visitors[anonymous] = visitor
+            raw = visitor_bytes(visitor)
+            self.observe(self.topic, "dropped")
+        return raw
 
     def expire(self) -> int:
         """Forget the visitors a window older than the latest time this stage has seen
