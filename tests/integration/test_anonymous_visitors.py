@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from relance.core.timestamps import HOUR_MS, MINUTE_MS, to_iso
+from relance.kafka.topics import TopicSpec
 
 from .conftest import BRAND, PARTITIONS, Stack, wait_for
 from .test_input_bounds import live_commands
@@ -37,6 +38,14 @@ def call(kind: str, anonymous: str, at: int, user: str | None = None,
     return orjson.dumps(found)
 
 
+def source_topic(stack: Stack) -> str:
+    """The Segment topic, created with the inputs' partitions before anything is written to
+    it (the test writes to each partition by number)."""
+    topic = stack.topic("tracks")
+    stack.broker.create_topics([TopicSpec(topic, PARTITIONS)])
+    return topic
+
+
 def viewed(anonymous: str, at: int, product: tuple[str, str, str]) -> bytes:
     sku, name, price = product
     return call("track", anonymous, at, event="Product Viewed",
@@ -46,7 +55,7 @@ def viewed(anonymous: str, at: int, product: tuple[str, str, str]) -> bytes:
 
 def test_a_visitor_identified_an_hour_later_gets_one_browse_email_and_a_stranger_none(
         stack: Stack) -> None:
-    tracks = stack.topic("tracks")
+    tracks = source_topic(stack)
     config = stack.root / "anonymous.yaml"
     config.write_text("scenarios:\n  browse_abandonment: {delay: 1h, quiet_period: 1h}\n"
                       "inputs:\n  anonymous_window: 90m\n  sources:\n"
@@ -102,7 +111,7 @@ def test_a_visitor_identified_an_hour_later_gets_one_browse_email_and_a_stranger
 
 def test_a_visitor_s_views_survive_a_killed_worker_and_are_released_once(
         stack: Stack) -> None:
-    tracks = stack.topic("tracks")
+    tracks = source_topic(stack)
     config = stack.root / "anonymous.yaml"
     config.write_text("scenarios:\n  browse_abandonment: {delay: 1h, quiet_period: 1h}\n"
                       "inputs:\n  anonymous_window: 90m\n  sources:\n"
