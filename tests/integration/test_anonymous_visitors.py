@@ -62,11 +62,11 @@ def test_a_visitor_identified_an_hour_later_gets_one_browse_email_and_a_stranger
                       f"    {tracks}: {{format: segment}}\n" + BRAND)
     stack.start("worker", RELANCE_SCENARIOS=str(config))
     stack.start("sender", RELANCE_SCENARIOS=str(config))
-    # ann identifies 59 minutes ago, an hour after her first view: the reminder is due an
-    # hour after the identify, a minute from now, when the worker has read the whole session
+    # ann identifies 58.5 minutes ago, an hour after her first view: the reminder is due an
+    # hour after the identify, 90 s from now, when the worker has read the whole session
     # (the worker fires what is due as soon as its inputs look caught up). bob came three
     # hours earlier and never identified.
-    identified = now_ms() - HOUR_MS + 60_000
+    identified = now_ms() - HOUR_MS + 90_000
     ann, bob = f"ann-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
     lines = [viewed(bob, identified - 3 * HOUR_MS, PRODUCTS[0])]
     lines += [viewed(ann, identified - (60 - n * 10) * MINUTE_MS, product)
@@ -80,10 +80,18 @@ def test_a_visitor_identified_an_hour_later_gets_one_browse_email_and_a_stranger
     assert [(c["scenario"], c["contact_id"]) for c in expected.values()] == [
         ("browse_abandonment", "ann")]
 
+    def identity(outcome: str) -> float:
+        return stack.metrics("worker").get(
+            f'relance_source_events_total{{outcome="{outcome}",'
+            f'topic="{stack.prefix}-identities"}}', 0.0)
+
     producer = stack.producer()
     for number, line in enumerate(lines):  # each on a partition of its own, round the four
         producer.produce(tracks, key=orjson.loads(line)["messageId"].encode(), value=line,
                          partition=number % PARTITIONS)
+        if number == 3:  # the identify comes once the views were read, as it would live
+            assert producer.flush(30) == 0
+            wait_for(lambda: identity("buffered") == 4.0, timeout=60)
     assert producer.flush(30) == 0
 
     live = live_commands(stack, 1)
@@ -94,11 +102,6 @@ def test_a_visitor_identified_an_hour_later_gets_one_browse_email_and_a_stranger
         "sku-1", "sku-2", "sku-3"]
     (email,) = wait_for(lambda: stack.sink.messages(), timeout=90)
     assert email["To"] == "ann@example.com"
-
-    def identity(outcome: str) -> float:
-        return stack.metrics("worker").get(
-            f'relance_source_events_total{{outcome="{outcome}",'
-            f'topic="{stack.prefix}-identities"}}', 0.0)
 
     wait_for(lambda: identity("expired") == 1.0, timeout=60)
     assert identity("buffered") == 5.0  # ann's three views, bob's, the later visitor's

@@ -57,6 +57,20 @@ def test_a_link_releases_the_visitor_s_events_to_the_contact_dated_at_the_link_o
         "mapped", [("ann", T + 2 * HOUR_MS)])
 
 
+def test_an_event_older_than_the_link_read_after_it_counts_as_released() -> None:
+    """From a source partition read later than the link's: dated at the link, as released;
+    one older than the window before the link is dropped, as the link would drop it."""
+    table = Identities(RULES)
+    table.link("v1", "ann", T + HOUR_MS)
+    late = table.event("v1", view("e1", T))
+    assert (late.outcome, [(e.contact_id, e.occurred_at) for e in late.events]) == (
+        "released", [("ann", T + HOUR_MS)])
+    assert table.event("v1", view("e0", T - 2 * HOUR_MS)).outcome == "dropped"
+    table.link("v1", "ann", T + 2 * HOUR_MS)  # linked again: still since the first link
+    assert table.event("v1", view("e2", T + MINUTE_MS)).events[0].occurred_at == T + HOUR_MS
+    assert visitor_from(visitor_bytes(table.visitors["v1"]), RULES).linked_at == T + HOUR_MS
+
+
 def test_only_the_window_before_the_link_and_the_latest_events_count() -> None:
     table = Identities(RULES)
     for n in range(5):

@@ -40,6 +40,7 @@ class Visitor:
     seen_at: int  # the latest time of its events and links: it expires a window after
     contact: str | None = None
     events: tuple[Event, ...] = ()
+    linked_at: int = 0  # when it became the contact's
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +72,14 @@ def take_event(visitor: Visitor | None, event: Event, rules: InputRules) -> Take
         visitor = None  # as if already forgotten, whenever ``expire`` runs
     seen = max(event.occurred_at, visitor.seen_at if visitor else event.occurred_at)
     if visitor is not None and visitor.contact is not None:
-        return Taken((rekeyed(event, visitor.contact),),
-                     Visitor(seen, visitor.contact), "mapped")
+        after = Visitor(seen, visitor.contact, (), visitor.linked_at)
+        if event.occurred_at >= visitor.linked_at:
+            return Taken((rekeyed(event, visitor.contact),), after, "mapped")
+        # Older than the link, read after it (from a partition read later): released as
+        # the link would have released it.
+        if event.occurred_at < visitor.linked_at - rules.anonymous_window_ms:
+            return Taken((), after, "dropped")
+        return Taken((rekeyed(event, visitor.contact, visitor.linked_at),), after, "released")
     kept = () if visitor is None else visitor.events
     if any(e.event_id == event.event_id for e in kept):  # read again after a crash
         return Taken((), visitor, "buffered")
@@ -96,11 +103,14 @@ def take_link(visitor: Visitor | None, contact: str, at: int, rules: InputRules)
         visitor = None
     seen = at if visitor is None else max(at, visitor.seen_at)
     if visitor is None or visitor.contact is not None:
-        return Taken((), Visitor(seen, contact), "linked")
+        since = visitor.linked_at if visitor is not None and visitor.contact == contact \
+            else at
+        return Taken((), Visitor(seen, contact, (), since), "linked")
     oldest = at - rules.anonymous_window_ms
     released = tuple(rekeyed(e, contact, at) for e in visitor.events
                      if e.occurred_at >= oldest)
-    return Taken(released, Visitor(seen, contact), "released" if released else "linked")
+    return Taken(released, Visitor(seen, contact, (), at),
+                 "released" if released else "linked")
 
 
 def expired(visitor: Visitor, now: int, rules: InputRules) -> bool:
@@ -178,13 +188,15 @@ def read_record(raw: bytes, rules: InputRules) -> tuple[str, Any]:
 
 def visitor_bytes(visitor: Visitor) -> bytes:
     return orjson.dumps({"seen_at": visitor.seen_at, "contact": visitor.contact,
-                         "events": [event_to_record(e) for e in visitor.events]})
+                         "events": [event_to_record(e) for e in visitor.events],
+                         "linked_at": visitor.linked_at})
 
 
 def visitor_from(raw: bytes, rules: InputRules) -> Visitor:
     record = orjson.loads(raw)
     return Visitor(int(record["seen_at"]), record["contact"],
-                   tuple(event_from_record(e, rules=rules) for e in record["events"]))
+                   tuple(event_from_record(e, rules=rules) for e in record["events"]),
+                   int(record.get("linked_at", 0)))
 
 
 def resolve(items: list[Mapped], identities: Identities) -> tuple[list[Event], list[str]]:

@@ -121,7 +121,8 @@ class IdentityStage:
         a record may be (events near ``max_event_bytes``), which only the worker does."""
         raw = visitor_bytes(visitor)
         while len(raw) > _MOST_STATE_BYTES and visitor.events:
-            visitor = Visitor(visitor.seen_at, visitor.contact, visitor.events[1:])
+            visitor = Visitor(visitor.seen_at, visitor.contact, visitor.events[1:],
+                              visitor.linked_at)
             self.tables[partition].visitors[anonymous] = visitor
             raw = visitor_bytes(visitor)
             self.observe(self.topic, "dropped")
