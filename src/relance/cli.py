@@ -17,14 +17,15 @@ import orjson
 
 from relance import __version__
 from relance.brand import Brand
-from relance.core.scenarios import DEFAULT_CONFIG, Config
+from relance.core.scenarios import DEFAULT_CONFIG, Config, InputSource
 from relance.core.timestamps import parse_iso
-from relance.errors import BrokerError, ConfigError
+from relance.errors import BrokerError, ConfigError, ConfigProblem
 from relance.offline.backtest import NOTE
 from relance.offline.simulate import Horizon, StrictModeError, simulate
 from relance.report.figures import MIN_CONVERSIONS
 from relance.scenario_file import TemplateLookup, load_brand_file, load_config_file
 from relance.sender.template_files import template_files
+from relance.tracking.sources import PLAIN_FORMATS, plain_source
 
 if TYPE_CHECKING:
     from relance.kafka.topics import TopicSpec
@@ -143,6 +144,13 @@ def _simulate_parser(commands: Any) -> None:
                      f"{_DEFAULT_SKEW:g}, as RELANCE_MAX_CLOCK_SKEW's)")
     sim.add_argument("--strict", action="store_true",
                      help="fail with exit code 2 at the first invalid line")
+    given = sim.add_mutually_exclusive_group()
+    given.add_argument("--tracking", choices=PLAIN_FORMATS, default="canonical",
+                       help="the file's events are of this tracking (docs/tracking.md); "
+                       "default: relance's own (canonical)")
+    given.add_argument("--source", metavar="TOPIC",
+                       help="the file's events are those of this source of the --config "
+                       "file's inputs.sources: its format, options and mapping")
     sim.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                      help="processes sharing the contacts (default: the CPUs, at most 4); "
                           "stdin is always read by one")
@@ -218,6 +226,19 @@ def _compare_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def tracking_of(args: argparse.Namespace, config: Config) -> InputSource | None:
+    """The source the file's events are of: None for relance's own."""
+    if args.source is not None:
+        found = next((s for s in config.inputs.sources if s.name == args.source), None)
+        if found is None:
+            declared = ", ".join(s.name for s in config.inputs.sources) or "none"
+            raise ConfigError([ConfigProblem(args.config or "--config", None, "--source",
+                                             f"{args.source!r} is not a source of "
+                                             f"inputs.sources (declared: {declared})")])
+        return found
+    return None if args.tracking == "canonical" else plain_source(args.tracking)
+
+
 def _simulate(args: argparse.Namespace) -> int:
     problem = _range_problem(args) or _compare_problem(args)
     if problem:
@@ -228,6 +249,11 @@ def _simulate(args: argparse.Namespace) -> int:
     # The wall clock is read here, outside the core and the replay.
     now = args.now if args.now is not None else time.time_ns() // 1_000_000
     horizon = Horizon(now, int(args.max_clock_skew * 1000))
+    tracking = tracking_of(args, config)
+    if tracking is not None and (args.compare or args.from_kafka):
+        print("relance simulate: --tracking and --source go with --events, without "
+              "--compare", file=sys.stderr)
+        return EXIT_USAGE
     with ExitStack() as stack:
         events = _events(args, config, stack)
         if events is None:
@@ -244,7 +270,8 @@ def _simulate(args: argparse.Namespace) -> int:
                 return _backtest(args, events, config, new, horizon, out)
             summary = simulate(events.path, config, out, workers=args.workers,
                                explain=args.explain, horizon=horizon, until=args.until,
-                               strict=args.strict, report=sys.stderr, where=events.where)
+                               strict=args.strict, report=sys.stderr, where=events.where,
+                               tracking=tracking)
         except StrictModeError as exc:
             print(f"relance simulate: {events.name(exc)}", file=sys.stderr)
             return EXIT_USAGE

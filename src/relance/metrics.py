@@ -7,7 +7,7 @@ Labels are bounded (topic, reason, scenario, channel, outcome, result, and the o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -53,12 +53,43 @@ class ConversionMetrics:
         )
 
 
+# The process counters: (name, help, labels), each ``relance_<name>_total``.
+_COUNTERS: Final[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
+    ("events_consumed", "Events read, by topic.",
+     ("topic",)),
+    ("events_applied", "Events applied to contact states (read ones wait while an older one may "
+                       "still come).",
+     ()),
+    ("duplicate_events", "Events a contact already had (the same event id), skipped, by topic.",
+     ("topic",)),
+    ("events_rejected", "Messages dead-lettered, by reason.",
+     ("topic", "reason")),
+    ("source_events", "Events of source topics by outcome: relayed, not_used, unknown, anonymous;"
+                      " of the identity topic: buffered, dropped, mapped, linked, released, "
+                      "expired.",
+     ("topic", "outcome")),
+    ("commands_decided", "Send commands decided.",
+     ("scenario",)),
+    ("suppressions", "Candidates stopped by contact policy.",
+     ("scenario", "reason")),
+    ("deferrals", "Candidates contact policy planned again for later.",
+     ("scenario", "reason")),
+    ("deliveries", "Commands the sender is done with, by final outcome (a temporary failure is "
+                   "not one: it is retried).",
+     ("channel", "outcome")),
+    ("delivery_attempts", "Attempts at a provider, by result: delivered, temporary_failure, "
+                          "permanent_failure.",
+     ("channel", "result")),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Metrics:
     events_consumed: Counter
     events_applied: Counter
     duplicate_events: Counter
     events_rejected: Counter
+    source_events: Counter
     commands_decided: Counter
     suppressions: Counter
     deferrals: Counter
@@ -67,6 +98,7 @@ class Metrics:
     deadline_to_command: Histogram
     command_to_delivery: Histogram
     deadlines_pending: Gauge
+    anonymous_visitors: Gauge
     consumer_lag: Gauge
     ready: Gauge
     partitions_assigned: Gauge
@@ -78,31 +110,14 @@ class Metrics:
     @classmethod
     def create(cls, registry: CollectorRegistry, prefix: str = "relance",
                version: str = __version__) -> Metrics:
-        def counter(name: str, doc: str, *labels: str) -> Counter:
-            return Counter(f"{prefix}_{name}", doc, labels, registry=registry)
-
+        counters: dict[str, Any] = {  # the fields named as the counters
+            name: Counter(f"{prefix}_{name}", doc, labels, registry=registry)
+            for name, doc, labels in _COUNTERS}
         build_info = Gauge(f"{prefix}_build_info", "1, labelled with the version of relance "
                            "this process runs.", ["version"], registry=registry)
         build_info.labels(version).set(1)
         return cls(
-            events_consumed=counter("events_consumed", "Events read, by topic.", "topic"),
-            events_applied=counter("events_applied", "Events applied to contact states (read "
-                                   "ones wait while an older one may still come)."),
-            duplicate_events=counter("duplicate_events", "Events a contact already had "
-                                     "(the same event id), skipped, by topic.", "topic"),
-            events_rejected=counter("events_rejected", "Messages dead-lettered, by reason.",
-                                    "topic", "reason"),
-            commands_decided=counter("commands_decided", "Send commands decided.", "scenario"),
-            suppressions=counter("suppressions", "Candidates stopped by contact policy.",
-                                 "scenario", "reason"),
-            deferrals=counter("deferrals", "Candidates contact policy planned again for later.",
-                              "scenario", "reason"),
-            deliveries=counter("deliveries", "Commands the sender is done with, by final "
-                               "outcome (a temporary failure is not one: it is retried).",
-                               "channel", "outcome"),
-            delivery_attempts=counter("delivery_attempts", "Attempts at a provider, by "
-                                      "result: delivered, temporary_failure, "
-                                      "permanent_failure.", "channel", "result"),
+            **counters,
             deadline_to_command=Histogram(
                 f"{prefix}_deadline_to_command_seconds",
                 "From a scenario's deadline to the command decided for it.", ["scenario"],
@@ -113,6 +128,8 @@ class Metrics:
                 buckets=DELIVERY_BUCKETS, registry=registry),
             deadlines_pending=Gauge(f"{prefix}_deadlines_pending",
                                     "Deadlines armed and not yet due.", registry=registry),
+            anonymous_visitors=Gauge(f"{prefix}_anonymous_visitors", "Anonymous visitors the "
+                                     "identity stage keeps.", registry=registry),
             consumer_lag=Gauge(f"{prefix}_consumer_lag", "Messages behind the end of each "
                                "consumed topic, over this process's partitions.", ["topic"],
                                registry=registry),

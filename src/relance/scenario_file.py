@@ -41,6 +41,7 @@ from relance.core.scenarios import (
     CHANNELS,
     Config,
     InputRules,
+    InputSource,
     Policy,
     Scenario,
     Step,
@@ -49,6 +50,9 @@ from relance.core.scenarios import (
 from relance.core.timestamps import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 from relance.errors import ConfigError, ConfigProblem
 from relance.locales import normalized
+from relance.tracking.mapping_file import read_mapping
+from relance.tracking.sources import FORMATS as SOURCE_FORMATS
+from relance.tracking.sources import options_of as source_options
 
 _UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS,
                  "w": 7 * DAY_MS}
@@ -686,26 +690,98 @@ _INPUT_KEYS: Final = {"max_event_bytes": ("max_event_bytes", "count"),
                       "cart_lines": ("cart_lines", "count"),
                       "max_attributes": ("max_attributes", "count"),
                       "max_attribute_bytes": ("max_attribute_bytes", "count"),
-                      "dedupe_window": ("dedupe_window_ms", "duration")}
+                      "dedupe_window": ("dedupe_window_ms", "duration"),
+                      "anonymous_window": ("anonymous_window_ms", "duration"),
+                      "anonymous_max_events": ("anonymous_max_events", "count")}
+
+
+# A visitor's events are one changelog record: a few hundred bytes each, kept well under the
+# broker's 1 MB record limit (``worker.identities`` trims a larger one).
+_MOST_VISITOR_EVENTS: Final = 1000
 
 
 def _inputs(reader: _Reader, node: yaml.Node) -> InputRules:
     fields: dict[str, Any] = {}
     for key, (key_node, value_node) in reader.mapping(node, "inputs").items():
         here = f"inputs.{key}"
+        if key == "sources":
+            fields["sources"] = _sources(reader, value_node)
+            continue
         if key not in _INPUT_KEYS:
-            reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_INPUT_KEYS)})")
+            reader.problem(key_node, here, "unknown key (allowed: "
+                           f"{', '.join((*_INPUT_KEYS, 'sources'))})")
             continue
         name, kind = _INPUT_KEYS[key]
         if kind == "duration":
             reader.duration_into(fields, name, value_node, here)
             continue
         value = reader.scalar(value_node, here)
-        if type(value) is not int or value < 1:
-            reader.problem(value_node, here, f"must be a whole number from 1, not {value!r}")
+        most = _MOST_VISITOR_EVENTS if key == "anonymous_max_events" else None
+        if type(value) is not int or value < 1 or (most is not None and value > most):
+            reader.problem(value_node, here, "must be a whole number from 1" + (
+                f" to {most}" if most else "") + f", not {value!r}")
         else:
             fields[name] = value
     return InputRules(**fields)
+
+
+_TOPIC: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def _sources(reader: _Reader, node: yaml.Node) -> tuple[InputSource, ...]:
+    """``inputs.sources``: per topic of another tracking's events, its format and options
+    (``relance.tracking``); a mapping file is read here, relative to this file."""
+    found = []
+    for name, (name_node, source_node) in reader.mapping(node, "inputs.sources").items():
+        here = f"inputs.sources.{name}"
+        if not _TOPIC.fullmatch(name):
+            reader.problem(name_node, here, "is not a topic name (letters, digits, . _ -)")
+            continue
+        entries = reader.mapping(source_node, here)
+        fmt = reader.scalar(entries["format"][1], f"{here}.format") if "format" in entries \
+            else None
+        if fmt not in SOURCE_FORMATS:
+            where = entries["format"][1] if "format" in entries else source_node
+            reader.problem(where, f"{here}.format", f"must be one of "
+                           f"{', '.join(SOURCE_FORMATS)}, not {fmt!r}")
+            continue
+        options, mapping = _source_options(reader, fmt, entries, here)
+        found.append(InputSource(name, fmt, options, mapping))
+    return tuple(found)
+
+
+def _source_options(reader: _Reader, fmt: str, entries: dict[str, tuple[yaml.Node, yaml.Node]],
+                    here: str) -> tuple[tuple[tuple[str, str], ...], object]:
+    allowed = source_options(fmt)
+    options, mapping = [], None
+    for key, (key_node, value_node) in entries.items():
+        value = reader.scalar(value_node, f"{here}.{key}")
+        if key == "format" or value is None:
+            continue
+        if key == "mapping" and fmt == "mapping":
+            mapping, problems = read_mapping(Path(reader.file).parent / str(value))
+            reader.problems.extend(problems)
+        elif key not in allowed:
+            names = ", ".join(("format", *allowed, *(["mapping"] if fmt == "mapping" else [])))
+            reader.problem(key_node, f"{here}.{key}", f"unknown key for a {fmt} source "
+                           f"(allowed: {names})")
+        elif not _option_fits(allowed[key], value):
+            values = allowed[key]
+            reader.problem(value_node, f"{here}.{key}", "must be " + (
+                "a currency code like EUR" if values is None
+                else f"one of {', '.join(sorted(values))}") + f", not {value!r}")
+        else:
+            options.append((key, str(value).upper() if key == "currency" else str(value)))
+    if fmt == "mapping" and "mapping" not in entries:
+        reader.problem(entries["format"][1], f"{here}.mapping", "a mapping source needs its "
+                       "mapping file (mapping: FILE, relative to this file)")
+    return tuple(options), mapping
+
+
+def _option_fits(allowed: frozenset[str] | None, value: Any) -> bool:
+    if allowed is None:  # a currency
+        return isinstance(value, str) and re.fullmatch(r"[A-Za-z]{3}", value) is not None
+    return value in allowed
 
 
 _BRAND_TEXT: Final = ("name", "address")

@@ -10,7 +10,7 @@ import re
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -54,8 +54,10 @@ from relance.sender.outage import Outages
 from relance.sender.render import Renderer
 from relance.settings import Settings
 from relance.tokens import parse_keys
-from relance.worker.build import build_loop, inputs_of, wall_clock_ms
-from relance.worker.loop import BatchLoop
+from relance.tracking.sources import adapter_for
+from relance.worker.build import build_loop, changelog_topic, inputs_of, wall_clock_ms
+from relance.worker.identities import IdentityStage, Target
+from relance.worker.relay import SourceRelay
 
 log = logging.getLogger(__name__)
 # A currency as a metric label: an ISO 4217 code; anything else is counted as "other", so
@@ -78,7 +80,7 @@ def output_codec(settings: Settings) -> OutputCodec:
     return AvroOutputCodec()
 
 
-def input_decoder(settings: Settings, rules: InputRules) -> Any:
+def input_codecs(settings: Settings, rules: InputRules) -> dict[str, EventCodec]:
     """Per input topic, the codec of its format, keeping ``rules`` (the scenario file's)."""
     registry = schema_registry(settings)
     codecs: dict[str, EventCodec] = {}
@@ -86,6 +88,13 @@ def input_decoder(settings: Settings, rules: InputRules) -> Any:
         framed = (RegistryEventCodec(registry, topic, rules=rules) if registry is not None
                   else None)
         codecs[topic] = event_codec(settings.input_format, framed, rules=rules)
+    return codecs
+
+
+def input_decoder(settings: Settings, rules: InputRules,
+                  codecs: dict[str, EventCodec] | None = None) -> Any:
+    """The decoder of every input topic (``codecs``: by default ``input_codecs``)."""
+    codecs = codecs or input_codecs(settings, rules)
     by_type = {event_type: codecs[topic] for topic, event_type in inputs_of(settings).topics}
 
     def decode(raw: bytes, event_type: EventType) -> Event:
@@ -110,6 +119,12 @@ class MetricsObserver:
 
     def rejected(self, topic: str, reason: str) -> None:
         self.metrics.events_rejected.labels(topic, reason).inc()
+
+    def source_event(self, topic: str, outcome: str) -> None:
+        self.metrics.source_events.labels(topic, outcome).inc()
+
+    def visitors(self, count: int) -> None:
+        self.metrics.anonymous_visitors.set(count)
 
     def decided(self, outcome: Outcome, wall_now_ms: int) -> None:
         if isinstance(outcome, SendCommand):
@@ -195,26 +210,107 @@ def worker_process(settings: Settings, config: Config, registry: CollectorRegist
     builds and runs its loop."""
     observer = MetricsObserver(Metrics.create(registry))
     observer.expect(config)
+    wrong = _source_problems(settings, config)
+    if wrong:
+        raise ConfigError(wrong)
     probe = Reachability(settings)
     started = Started()
 
-    def build() -> BatchLoop:
+    def build() -> list[Callable[[threading.Event], None]]:
         outputs = Outputs(kafka.producer(settings), output_codec(settings),
                           deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
                           decisions=settings.topic_decisions or None, clock=wall_clock_ms)
-        loop = build_loop(settings, config, decode=input_decoder(settings, config.inputs),
+        codecs = input_codecs(settings, config.inputs)
+        loop = build_loop(settings, config,
+                          decode=input_decoder(settings, config.inputs, codecs),
                           outputs=outputs, observer=observer)
-        started.problems = loop.problems
-        return loop
+        relay = source_relay(settings, config, observer, codecs)
+        started.problems = lambda: loop.problems() + (
+            relay.problems() if relay is not None else [])
+        return [loop.run] if relay is None else [loop.run, relay.run]
 
     async def run(stopping: threading.Event) -> None:
         if not await asyncio.to_thread(probe.wait, stopping):
             return  # stopped while waiting
-        loop = await asyncio.to_thread(build)
-        await asyncio.to_thread(loop.run, stopping)
+        parts = await asyncio.to_thread(build)
+        await together(parts, stopping)
 
     return Process(f"{settings.app_id}-worker-app", settings.web_port, run,
                    lambda: started.problems(), registry, observer.metrics.ready, probe)
+
+
+async def together(parts: list[Callable[[threading.Event], None]],
+                   stopping: threading.Event) -> None:
+    """Run each part in a thread of its own until ``stopping``; the first to fail stops the
+    others (which settle and commit what they did), then its error is raised."""
+    async def one(part: Callable[[threading.Event], None]) -> None:
+        try:
+            await asyncio.to_thread(part, stopping)
+        except BaseException:
+            stopping.set()
+            raise
+
+    for outcome in await asyncio.gather(*map(one, parts), return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+def _source_problems(settings: Settings, config: Config) -> list[ConfigProblem]:
+    """A source topic must be none of the topics relance reads or writes itself: the relay
+    would read what it wrote."""
+    own = {*inputs_of(settings).names, settings.topic_catalog, settings.topic_deliveries,
+           settings.topic_decisions, settings.topic_dlq, settings.topic_results,
+           changelog_topic(settings), identity_topic(settings),
+           f"{identity_topic(settings)}-changelog"}
+    file = str(settings.scenarios or "(the built-in scenarios)")
+    return [ConfigProblem(file, None, f"inputs.sources.{source.name}",
+                          "is one of relance's own topics (RELANCE_TOPIC_*): a source is a "
+                          "topic of another tracking's events")
+            for source in config.inputs.sources if source.name in own]
+
+
+def source_relay(settings: Settings, config: Config, observer: MetricsObserver,
+                 codecs: dict[str, EventCodec]) -> SourceRelay | None:
+    """The relay of the scenario file's sources into the input topics, if it has any."""
+    sources = config.inputs.sources
+    if not sources:
+        return None
+    kafka.ensure_topics(settings, [topics.of_scenario_file(
+        settings, source.name, f"source: {source.format} events", exact=False)
+        for source in sources])
+    targets = {event_type: (topic, codecs[topic].encode)
+               for topic, event_type in inputs_of(settings).topics}
+    outputs = Outputs(kafka.producer(settings), output_codec(settings),
+                      deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
+                      clock=wall_clock_ms)
+    log.info("relaying sources %s into the input topics",
+             ", ".join(f"{s.name} ({s.format})" for s in sources))
+    return SourceRelay({s.name: adapter_for(s, config.inputs) for s in sources}, targets,
+                       outputs, lambda: kafka.consumer(settings, f"{settings.app_id}-sources"),
+                       observer, batch_size=settings.batch_size, wait=settings.tick_interval,
+                       commit_interval=settings.commit_interval,
+                       identity=identity_stage(settings, config, outputs, targets, observer))
+
+
+def identity_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-identities"
+
+
+def identity_stage(settings: Settings, config: Config, outputs: Outputs,
+                   targets: Mapping[EventType, Target], observer: MetricsObserver
+                   ) -> IdentityStage | None:
+    """The relay's stage of anonymous visitors, if the scenario file keeps their events:
+    its topic keyed by anonymous id and its changelog, partitioned as the inputs."""
+    if not config.inputs.anonymous_window_ms:
+        return None
+    topic = identity_topic(settings)
+    kafka.ensure_topics(settings, [
+        topics.of_scenario_file(settings, topic, "anonymous visitors' events, by anonymous id"),
+        topics.of_scenario_file(settings, f"{topic}-changelog",
+                                "the identity stage's visitors", compacted=True)])
+    changelog = Changelog(settings, f"{topic}-changelog")
+    return IdentityStage(topic, changelog, config.inputs, outputs, targets,
+                         observer.source_event)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:

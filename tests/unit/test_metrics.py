@@ -88,10 +88,12 @@ def test_names_follow_conventions_and_no_label_can_carry_a_contact(
                         "relance_events_applied_total", "relance_delivery_attempts_total",
                         "relance_duplicate_events_total", "relance_sends_total",
                         "relance_conversions_total", "relance_revenue_total",
-                        "relance_holdout_conversions_total", "relance_holdout_revenue_total"}
+                        "relance_holdout_conversions_total", "relance_holdout_revenue_total",
+                        "relance_source_events_total"}
     assert histograms == {"relance_deadline_to_command_seconds",
                           "relance_command_to_delivery_seconds"}
     assert types["relance_deadlines_pending"] == "gauge"
+    assert types["relance_anonymous_visitors"] == "gauge"
     assert types["relance_oldest_undelivered_seconds"] == "gauge"
     assert types["relance_build_info"] == "gauge"
     families = [getattr(metrics, field.name) for field in fields(metrics)]

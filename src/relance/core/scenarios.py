@@ -54,6 +54,24 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class InputSource:
+    """A topic of another tracking's events (the file's ``inputs.sources``) and how it is
+    read: ``relance.tracking`` maps each of its events, by ``format``, to canonical ones.
+
+    Plain data to the core, which never reads a source: it is here so that ``relance
+    simulate`` and the worker, sharing the scenario file, read a source alike.
+    """
+
+    name: str  # the topic (``relance simulate --source`` names it too)
+    format: str  # canonical, segment, ga4, shopify or mapping
+    options: tuple[tuple[str, str], ...] = ()  # the format's own, e.g. ("currency", "EUR")
+    mapping: object = None  # format mapping: the mapping file as read (relance.tracking)
+
+    def option(self, name: str, default: str) -> str:
+        return next((value for key, value in self.options if key == name), default)
+
+
+@dataclass(frozen=True)
 class InputRules:
     """What the core accepts of inbound events (the file's ``inputs`` section).
 
@@ -81,6 +99,13 @@ class InputRules:
     # (Its ``first_name`` is a name: ``max_name_bytes``.)
     max_attributes: int = 20
     max_attribute_bytes: int = 256
+    # Topics of other trackings' events, read through an adapter each (``relance.tracking``).
+    sources: tuple[InputSource, ...] = ()
+    # Anonymous visitors of the sources (``relance.tracking.identity``): once identified,
+    # their events of this window before count for the contact (0: they are skipped); an
+    # anonymous id keeps at most so many events, and is forgotten a window after it was seen.
+    anonymous_window_ms: int = 0
+    anonymous_max_events: int = 20
     # Derived, for the decoders (``codec.limits``): per kind, the characters up to which a
     # field cannot be over its limit (a character is at most 4 bytes); the smallest limit,
     # and the smallest but the ids'.

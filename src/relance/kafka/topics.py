@@ -78,6 +78,14 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             for name, compacted, exact, purpose, users in wanted if name]
 
 
+def of_scenario_file(settings: Settings, name: str, purpose: str, *, compacted: bool = False,
+                     exact: bool = True) -> TopicSpec:
+    """A topic the scenario file asks the worker for (a source, the identity stage's), with
+    the replication settings of the others."""
+    return TopicSpec(name, settings.partitions, compacted, settings.replication_factor,
+                     settings.min_insync_replicas, exact, purpose, (WORKER,))
+
+
 def used_by(settings: Settings, user: str) -> list[TopicSpec]:
     return [spec for spec in topic_specs(settings) if user in spec.users]
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from relance.codec.json import envelope
+from relance.codec.json import Envelope, envelope
+from relance.core.scenarios import InputRules, InputSource
+from relance.errors import InvalidEventError
 from relance.offline.eventfile import read_lines
+from relance.tracking.sources import adapter_for
 
 # No readable contact and time, or a catalog record: every shard reads it, shard 0 reports it.
 NO_OWNER = 255
@@ -55,12 +58,16 @@ def _packed(parts: list[Sequence[int]]) -> Sequence[int]:
     return packed
 
 
-def index_range(path: str, start: int, end: int | None, shards: int) -> LineIndex:
-    """Read the contact, time and type of every line in ``[start, end)``."""
+def index_range(path: str, start: int, end: int | None, shards: int,
+                tracking: InputSource | None = None,
+                rules: InputRules | None = None) -> LineIndex:
+    """Read the contact, time and type of every line in ``[start, end)``; with
+    ``tracking``, of the events each line of that source maps to (``rules``: the file's)."""
     owners, times, types = bytearray(), [], bytearray()
     shard_by_contact: dict[str, int] = {}
+    read = envelope if tracking is None else _mapped_envelope(tracking, rules or InputRules())
     for line in read_lines(path, start, end):
-        found = envelope(line)
+        found = read(line)
         if found is None or found.type == "product":  # a catalog record is every shard's
             owners.append(NO_OWNER)
             times.append(0)
@@ -73,3 +80,23 @@ def index_range(path: str, start: int, end: int | None, shards: int) -> LineInde
         times.append(found.occurred_at)
         types.append(_CODES.get(found.type, 0))
     return LineIndex(bytes(owners), _packed([times]), bytes(types))
+
+
+def _mapped_envelope(tracking: InputSource, rules: InputRules) -> Callable[[bytes],
+                                                                          Envelope | None]:
+    """The envelope of a source line: the contact of its events, the latest of their times,
+    ``order`` if one is an order (what every shard learns from). None for a line of no
+    contact's events (skipped or refused): shard 0 reports it."""
+    adapter = adapter_for(tracking, rules)
+
+    def read(line: bytes) -> Envelope | None:
+        try:
+            events = [e for m in adapter.read(line) if not m.skipped for e in m.events]
+        except InvalidEventError:
+            return None
+        if not events:
+            return None
+        kind = "order" if any(e.type == "order" for e in events) else None
+        return Envelope(events[0].contact_id, max(e.occurred_at for e in events), kind)
+
+    return read

@@ -34,12 +34,14 @@ from relance.codec.json import decode, envelope
 from relance.codec.limits import too_far_ahead
 from relance.core.commands import Attribution, Deferral, Outcome, SendCommand, decision_record
 from relance.core.engine import Engine
-from relance.core.events import Order
-from relance.core.scenarios import Config
+from relance.core.events import Event, Order
+from relance.core.scenarios import Config, InputSource
 from relance.errors import InvalidEventError, RelanceError
 from relance.gc_tuning import rare_collections
 from relance.offline.eventfile import byte_ranges, open_events
 from relance.offline.shards import NO_OWNER, TYPES, LineIndex, index_range
+from relance.tracking.identity import Identities, resolve
+from relance.tracking.sources import Adapter, adapter_for
 
 Command = tuple[int, str, bytes]  # decided_at, command_id, JSON line
 _NO_LIMIT = 1 << 63  # later than any epoch ms a file holds
@@ -79,6 +81,8 @@ class Summary:
     events: int = 0
     invalid: int = 0
     duplicates: int = 0  # events a contact already had, skipped (counted in ``events``)
+    # Source events mapped to none (relance.tracking): not_used, unknown, anonymous.
+    skipped: Counter[str] = field(default_factory=Counter)
     commands: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[tuple[str, str]] = field(default_factory=Counter)
     deferred: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -87,6 +91,8 @@ class Summary:
     conversions: Counter[tuple[str, bool]] = field(default_factory=Counter)
     revenue: defaultdict[tuple[str, bool, str], float] = field(
         default_factory=lambda: defaultdict(float))
+    # What the identity stage did with anonymous visitors' events and links (buffered ...).
+    visitors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
     def count(self, outcome: Outcome) -> None:
@@ -104,12 +110,14 @@ class Summary:
         self.events += other.events
         self.invalid += other.invalid
         self.duplicates += other.duplicates
+        self.skipped.update(other.skipped)
         self.commands.update(other.commands)
         self.suppressed.update(other.suppressed)
         self.deferred.update(other.deferred)
         self.conversions.update(other.conversions)
         for key, total in other.revenue.items():
             self.revenue[key] += total
+        self.visitors.update(other.visitors)
 
     def lines(self) -> list[str]:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
@@ -123,7 +131,9 @@ class Summary:
                 for reason, n, by_scenario in _by_reason(self.suppressed)) or "none"),
         ] + (["deferred: " + ", ".join(
             f"{reason}={n} ({_counts(by_scenario)})"
-            for reason, n, by_scenario in _by_reason(self.deferred))] if self.deferred else [])
+            for reason, n, by_scenario in _by_reason(self.deferred))] if self.deferred else []
+        ) + ([f"source events skipped: {_counts(self.skipped)}"] if self.skipped else []
+        ) + ([f"anonymous visitors: {_counts(self.visitors)}"] if self.visitors else [])
 
     def _attributed(self) -> list[str]:
         """``attributed: cart_abandonment=3 (EUR 120.00), ...`` and the same for holdouts."""
@@ -150,6 +160,9 @@ def _by_reason(counts: Counter[tuple[str, str]]) -> list[tuple[str, int, Counter
     return [(reason, sum(c.values()), c) for reason, c in sorted(by_reason.items())]
 
 
+_EXPIRY_LINES = 4096  # how often a replay forgets the visitors a window old
+
+
 def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{key}={n}" for key, n in sorted(counter.items())) or "none"
 
@@ -164,18 +177,17 @@ class ShardResult:
 def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0,
                  index: LineIndex | None = None, until: int | None = None,
                  strict: bool = False, source: str = "<events>",
-                 explain: bool = False, horizon: Horizon | None = None) -> ShardResult:
+                 explain: bool = False, horizon: Horizon | None = None,
+                 tracking: InputSource | None = None) -> ShardResult:
     """Replay the lines of one shard's contacts, as ``index`` assigns them (without one,
     every line is this shard's); a line that is every shard's (no readable contact and time,
-    or a catalog record) is shard 0's to report. Without a ``horizon`` no time is too late."""
+    or a catalog record) is shard 0's to report. Without a ``horizon`` no time is too late.
+    With ``tracking``, the lines are that source's events (``relance.tracking``)."""
     with rare_collections():
-        return _replay(lines, config, shard, index, until, strict, source, explain, horizon)
-
-
-def _replay(lines: Iterable[bytes], config: Config, shard: int, index: LineIndex | None,
-            until: int | None, strict: bool, source: str, explain: bool,
-            horizon: Horizon | None) -> ShardResult:
-    return _Replay(config, shard, index, strict, source, explain, horizon).run(lines, until)
+        replay = _Replay(config, shard, index, strict, source, explain, horizon)
+        if tracking is None:
+            return replay.run(lines, until)
+        return replay.run_source(lines, until, adapter_for(tracking, config.inputs))
 
 
 class _Replay:
@@ -193,6 +205,8 @@ class _Replay:
         self.horizon = horizon
         self.latest = _NO_LIMIT if horizon is None else horizon.latest
         self.result = ShardResult(Summary(), [], [])
+        # The identity stage of anonymous visitors, as the worker's relay runs it.
+        self.identities = Identities(self.rules) if self.rules.anonymous_window_ms else None
 
     def keep(self, outcomes: Iterable[Outcome]) -> None:
         summary, commands = self.result.summary, self.result.commands
@@ -246,6 +260,76 @@ class _Replay:
             keep(engine.advance(max(ends)))
         return self.result
 
+    def run_source(self, lines: Iterable[bytes], until: int | None,
+                   adapter: Adapter) -> ShardResult:
+        """``run`` for a source's lines, each mapped to its events by ``adapter``. A line
+        that maps to no contact's events (skipped, refused) is shard 0's, and moves no
+        clock: the worker never reads it either."""
+        engine, keep, summary = self.engine, self.keep, self.result.summary
+        owners = None if self.index is None else self.index.owners
+        for number, line in enumerate(lines, 1):
+            if line.isspace() or not line:
+                continue
+            if owners is not None and (owner := owners[number - 1]) != self.shard:
+                if owner != NO_OWNER:
+                    self.elsewhere(line, number, adapter)
+                if owner != NO_OWNER or self.shard != 0:
+                    continue
+            events = self.mapped(line, number, adapter)
+            for event in events:
+                summary.events += 1
+                applied = engine.feed(event)
+                summary.duplicates += applied.duplicate
+                if applied.outcomes:
+                    keep(applied.outcomes)
+        ends = [t for t in (engine.now, until) if t is not None]
+        if ends:
+            keep(engine.advance(max(ends)))
+        return self.result
+
+    def mapped(self, line: bytes, number: int, adapter: Adapter) -> list[Event]:
+        """The events of a source line to feed; skips counted, a refusal reported."""
+        try:
+            items = adapter.read(line)
+            for item in items:
+                if item.skipped:
+                    self.result.summary.skipped[item.skipped] += 1
+            if self.identities is None:
+                events = [e for item in items if not item.skipped for e in item.events]
+            else:
+                events, outcomes = resolve(items, self.identities)
+                self.result.summary.visitors.update(outcomes)
+                if number % _EXPIRY_LINES == 0:
+                    self.identities.expire()
+            late = max((e.occurred_at for e in events), default=0)
+            if late > self.latest:
+                raise _too_late(self.horizon, late)
+        except InvalidEventError as error:
+            self.report(number, error)
+            return []
+        return events
+
+    def elsewhere(self, line: bytes, number: int, adapter: Adapter) -> None:
+        """A source line of another shard's contact: its time, and what was bought."""
+        assert self.index is not None
+        moment = self.index.times[number - 1]
+        if moment > self.latest:  # its owner refuses it
+            return
+        if TYPES[self.index.types[number - 1]] == "order":
+            for item in adapter.read(line):
+                for event in item.events:
+                    if isinstance(event, Order):
+                        self.engine.basket(event)
+        fired = self.engine.tick(moment)
+        if fired:
+            self.keep(fired)
+
+    def report(self, number: int, error: InvalidEventError) -> None:
+        if self.strict:
+            raise StrictModeError(self.source, number, error) from None
+        self.result.summary.invalid += 1
+        self.result.invalid.append((number, error))
+
     def basket(self, line: bytes) -> None:
         """An order of another shard's contact: only what was bought together."""
         try:
@@ -271,10 +355,7 @@ class _Replay:
                 self.keep(self.engine.feed_catalog(update))
                 return
         if self.shard == 0 or moment is not None:  # every shard's line is shard 0's to report
-            if self.strict:
-                raise StrictModeError(self.source, number, error) from None
-            self.result.summary.invalid += 1
-            self.result.invalid.append((number, error))
+            self.report(number, error)
         if moment is None:  # read again, as rare as invalid lines: each shard's clock
             found = envelope(line)
             moment = None if found is None else found.occurred_at
@@ -296,12 +377,13 @@ def _is_catalog(line: bytes) -> bool:
 
 
 def _replay_file(path: str, config: Config, shard: int, index: LineIndex, until: int | None,
-                 strict: bool, explain: bool,
-                 horizon: Horizon | None) -> ShardResult | StrictModeError:
+                 strict: bool, explain: bool, horizon: Horizon | None,
+                 tracking: InputSource | None) -> ShardResult | StrictModeError:
     with open_events(path) as lines:
         try:
             return replay_shard(lines, config, shard=shard, index=index, until=until,
-                                strict=strict, source=path, explain=explain, horizon=horizon)
+                                strict=strict, source=path, explain=explain, horizon=horizon,
+                                tracking=tracking)
         except StrictModeError as exc:
             return exc  # returned, not raised: the parent picks the earliest line of all shards
 
@@ -310,25 +392,30 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
              until: int | None = None, strict: bool = False,
              report: IO[str] | None = None, explain: bool = False,
              horizon: Horizon | None = None,
-             where: Callable[[int], str] | None = None) -> Summary:
+             where: Callable[[int], str] | None = None,
+             tracking: InputSource | None = None) -> Summary:
     """Replay a file (``-`` for stdin) and write the decided commands as JSON lines; with
     ``explain``, one decision per candidate instead (sent, or suppressed with the reason).
     Events later than the ``horizon`` are refused (the command line always gives one).
-    ``where`` names a line in what ``report`` says (default: ``path:number``)."""
+    ``where`` names a line in what ``report`` says (default: ``path:number``). With
+    ``tracking``, the file holds that source's events (``relance.tracking``)."""
     started = time.perf_counter()
+    if tracking is not None and config.inputs.anonymous_window_ms:
+        workers = 1  # a visitor's events become another contact's: one process sees both
     if workers <= 1 or path == "-":
         with open_events(path) as lines:
             results = [replay_shard(lines, config, until=until, strict=strict, source=path,
-                                    explain=explain, horizon=horizon)]
+                                    explain=explain, horizon=horizon, tracking=tracking)]
     else:
         context = multiprocessing.get_context("fork")
         with context.Pool(workers) as pool:
             # More ranges than workers, so that one slowed down does not hold up the rest.
             ranges = byte_ranges(path, workers * 4)
             index = LineIndex.join(pool.starmap(index_range, [
-                (path, start, end, workers) for start, end in ranges], chunksize=1))
+                (path, start, end, workers, tracking, config.inputs)
+                for start, end in ranges], chunksize=1))
             outcomes = pool.starmap(_replay_file, [
-                (path, config, shard, index, until, strict, explain, horizon)
+                (path, config, shard, index, until, strict, explain, horizon, tracking)
                 for shard in range(workers)])
             # Let the workers finish before the pool's exit terminates them: a worker killed
             # while it holds the task queue's lock leaves the other blocked, and the exit
