@@ -56,7 +56,6 @@ tools:
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
-# Not in `check` yet: the code base is reformatted once, then format-check joins it.
 format-check: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 
@@ -66,7 +65,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck test
+check: lint format-check typecheck test
 
 # The image's dependencies (pyproject.toml's, no extras), pinned with the hashes of every
 # file PyPI has for each, for the image's Python on Linux. uv reads neither pip's

@@ -46,13 +46,13 @@ def anonymous_until_identified(contacts: int) -> tuple[list[bytes], int]:
 
 
 def best_rate(path: Path, window_ms: int, calls: int, repeat: int) -> tuple[float, int]:
-    config = replace(DEFAULT_CONFIG, inputs=replace(DEFAULT_CONFIG.inputs,
-                                                    anonymous_window_ms=window_ms))
+    config = replace(
+        DEFAULT_CONFIG, inputs=replace(DEFAULT_CONFIG.inputs, anonymous_window_ms=window_ms)
+    )
     best, commands = 0.0, 0
     for _ in range(repeat):
         out = io.BytesIO()
-        summary = simulate(str(path), config, out, workers=1,
-                           tracking=plain_source("segment"))
+        summary = simulate(str(path), config, out, workers=1, tracking=plain_source("segment"))
         best, commands = max(best, calls / summary.seconds), len(out.getvalue().splitlines())
     return best, commands
 
@@ -70,10 +70,13 @@ def main() -> None:
         for label, window in (("anonymous skipped", 0), ("anonymous_window 24h", DAY_MS)):
             rate, commands = best_rate(path, window, len(lines), args.repeat)
             rates[label] = rate
-            print(f"{len(lines):,} calls ({anonymous:,} anonymous), {label}: best of "
-                  f"{args.repeat} {rate:,.0f} calls/s, {commands:,} commands")
+            print(
+                f"{len(lines):,} calls ({anonymous:,} anonymous), {label}: best of "
+                f"{args.repeat} {rate:,.0f} calls/s, {commands:,} commands"
+            )
     extra = (1e6 / rates["anonymous_window 24h"] - 1e6 / rates["anonymous skipped"]) * (
-        len(lines) / anonymous)
+        len(lines) / anonymous
+    )
     print(f"the identity stage costs {extra:.0f} µs an anonymous call")
 
 

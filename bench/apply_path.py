@@ -34,10 +34,22 @@ from relance.demo.samples.traffic import generate
 from relance.worker.merge import Pending
 from relance.worker.pipeline import Inputs, Pipeline
 
-INPUTS = Inputs((("views", "page_view"), ("carts", "cart"), ("orders", "order"),
-                 ("contacts", "contact"), ("engagement", "engagement")))
-TOPICS = {"page_view": "views", "cart": "carts", "order": "orders", "contact": "contacts",
-          "engagement": "engagement"}
+INPUTS = Inputs(
+    (
+        ("views", "page_view"),
+        ("carts", "cart"),
+        ("orders", "order"),
+        ("contacts", "contact"),
+        ("engagement", "engagement"),
+    )
+)
+TOPICS = {
+    "page_view": "views",
+    "cart": "carts",
+    "order": "orders",
+    "contact": "contacts",
+    "engagement": "engagement",
+}
 
 
 class Quiet:
@@ -97,8 +109,10 @@ def main() -> None:
     pending = items(list(generate(args.contacts)))
     run(pending, args.stub_engine)  # warm up
     times = [run(pending, args.stub_engine) / len(pending) * 1e6 for _ in range(args.repeat)]
-    print(f"{len(pending):,} events: best {min(times):.2f} µs/event, median "
-          f"{statistics.median(times):.2f} µs/event ({args.repeat} runs)")
+    print(
+        f"{len(pending):,} events: best {min(times):.2f} µs/event, median "
+        f"{statistics.median(times):.2f} µs/event ({args.repeat} runs)"
+    )
 
 
 if __name__ == "__main__":

@@ -87,10 +87,12 @@ def build_app(args: argparse.Namespace) -> faust.App:
     )
     names: list[str] = args.topics
     types = dict(zip(names, EVENT_TYPES, strict=True))
-    topic = app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
-                      value_serializer="raw")
-    table = app.Table(TABLE, default=None, key_type=bytes, value_type=bytes,
-                      partitions=args.partitions)
+    topic = app.topic(
+        *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+    table = app.Table(
+        TABLE, default=None, key_type=bytes, value_type=bytes, partitions=args.partitions
+    )
     engine = Engine(DEFAULT_CONFIG, states=TableStates(table))
     expect: int = args.expect
 
@@ -98,8 +100,9 @@ def build_app(args: argparse.Namespace) -> faust.App:
     async def apply(stream: Any) -> None:
         count, first = 0, 0.0
         async for event in stream.events():
-            engine.apply(decode(event.value, types[event.message.topic],
-                                rules=DEFAULT_CONFIG.inputs))
+            engine.apply(
+                decode(event.value, types[event.message.topic], rules=DEFAULT_CONFIG.inputs)
+            )
             count += 1
             if count == 1:
                 first = time.perf_counter()
@@ -113,8 +116,9 @@ def report(events: int, seconds: float) -> None:
     """Print the result and leave at once: a clean faust shutdown takes seconds and adds
     nothing to the measure (the consumer would commit, the changelog producer flush)."""
     rate = events / seconds if seconds > 0 else 0.0
-    line = json.dumps({"events": events, "seconds": round(seconds, 3),
-                       "events_per_s": round(rate, 1)})
+    line = json.dumps(
+        {"events": events, "seconds": round(seconds, 3), "events_per_s": round(rate, 1)}
+    )
     os.write(1, f"{line}\n".encode())  # fd 1 itself: faust may have replaced sys.stdout
     sys.stderr.flush()
     os._exit(0)
@@ -127,11 +131,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--partitions", type=int, required=True)
     parser.add_argument("--store", default="memory://")
-    parser.add_argument("--topics", type=lambda s: s.split(","),
-                        default=["page-views", "carts", "orders", "contacts"],
-                        help="page_view,cart,order,contact topic names, in that order")
-    parser.add_argument("--expect", type=int, required=True,
-                        help="stop after applying this many messages")
+    parser.add_argument(
+        "--topics",
+        type=lambda s: s.split(","),
+        default=["page-views", "carts", "orders", "contacts"],
+        help="page_view,cart,order,contact topic names, in that order",
+    )
+    parser.add_argument(
+        "--expect", type=int, required=True, help="stop after applying this many messages"
+    )
     args = parser.parse_args()
     if len(args.topics) != len(EVENT_TYPES):
         parser.error(f"--topics needs {len(EVENT_TYPES)} names: page_view,cart,order,contact")
@@ -146,8 +154,9 @@ def main() -> None:
     sys.argv = [sys.argv[0], "worker"]  # faust's worker reads the command line too
     # stdout carries the result line only: faust's own console output (banner, spinner) goes
     # to stderr, and print() is not turned into log records.
-    faust.Worker(app, loglevel="warning", quiet=True, stdout=sys.stderr,
-                 redirect_stdouts=False).execute_from_commandline()
+    faust.Worker(
+        app, loglevel="warning", quiet=True, stdout=sys.stderr, redirect_stdouts=False
+    ).execute_from_commandline()
 
 
 if __name__ == "__main__":

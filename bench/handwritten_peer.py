@@ -37,9 +37,15 @@ COMMIT_INTERVAL = 1.0
 
 
 def consumer(args: argparse.Namespace) -> Consumer:
-    return Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group,
-                     "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                     "session.timeout.ms": int(args.session_timeout * 1000)})
+    return Consumer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "group.id": args.group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": int(args.session_timeout * 1000),
+        }
+    )
 
 
 def producer(args: argparse.Namespace, failures: list[KafkaError]) -> Producer:
@@ -47,13 +53,25 @@ def producer(args: argparse.Namespace, failures: list[KafkaError]) -> Producer:
         if error is not None:
             failures.append(error)
 
-    return Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 5,
-                     "batch.num.messages": 10000, "queue.buffering.max.messages": 1_000_000,
-                     "on_delivery": on_delivery, "delivery.report.only.error": True})
+    return Producer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "linger.ms": 5,
+            "batch.num.messages": 10000,
+            "queue.buffering.max.messages": 1_000_000,
+            "on_delivery": on_delivery,
+            "delivery.report.only.error": True,
+        }
+    )
 
 
-def write_changelog(out: Producer, topic: str, states: dict[bytes, State],
-                    touched: dict[bytes, int], failures: list[KafkaError]) -> None:
+def write_changelog(
+    out: Producer,
+    topic: str,
+    states: dict[bytes, State],
+    touched: dict[bytes, int],
+    failures: list[KafkaError],
+) -> None:
     """One record per touched contact, then wait until the broker has them all."""
     for key, partition in touched.items():
         value = orjson.dumps(states[key])
@@ -100,8 +118,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         source.close()
     seconds = last - first
-    return {"events": applied, "seconds": round(seconds, 3),
-            "events_per_s": round(applied / seconds, 1) if seconds else 0.0}
+    return {
+        "events": applied,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(applied / seconds, 1) if seconds else 0.0,
+    }
 
 
 def main() -> None:

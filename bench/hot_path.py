@@ -71,8 +71,9 @@ def run(batches: list[list[Message]], commit_every: int) -> tuple[float, int]:
     """Seconds for every batch, and the changelog records the commits wrote."""
     decode = partial(json_codec.decode, rules=DEFAULT_CONFIG.inputs)
     observer = MetricsObserver(Metrics.create(CollectorRegistry()))
-    pipeline = Pipeline(DEFAULT_CONFIG, INPUTS, decode, observer, lambda: WALL_NOW,
-                        max_skew_ms=1 << 62)
+    pipeline = Pipeline(
+        DEFAULT_CONFIG, INPUTS, decode, observer, lambda: WALL_NOW, max_skew_ms=1 << 62
+    )
     for partition in range(PARTITIONS):
         pipeline.assign(partition, {})
     left = Counter((m[0], m[1]) for batch in batches for m in batch)
@@ -82,8 +83,13 @@ def run(batches: list[list[Message]], commit_every: int) -> tuple[float, int]:
         return _batches(pipeline, batches, left, send, commit_every)
 
 
-def _batches(pipeline: Pipeline, batches: list[list[Message]], left: Counter[tuple[str, int]],
-             send: Any, commit_every: int) -> tuple[float, int]:
+def _batches(
+    pipeline: Pipeline,
+    batches: list[list[Message]],
+    left: Counter[tuple[str, int]],
+    send: Any,
+    commit_every: int,
+) -> tuple[float, int]:
     def caught_up(topic: str, partition: int) -> bool:
         return left[topic, partition] == 0
 
@@ -101,8 +107,7 @@ def _batches(pipeline: Pipeline, batches: list[list[Message]], left: Counter[tup
             send(command)
         for outcome in outbox.decisions:
             orjson.dumps(decision_record(outcome))
-        written += _commit(pipeline, last=number == len(batches), every=commit_every,
-                           number=number)
+        written += _commit(pipeline, last=number == len(batches), every=commit_every, number=number)
     return time.process_time() - started, written
 
 
@@ -125,15 +130,17 @@ def main() -> None:
     parser.add_argument("--cprofile")
     args = parser.parse_args()
     found = messages(args.profile, args.contacts)
-    batches = [found[at:at + args.batch] for at in range(0, len(found), args.batch)]
+    batches = [found[at : at + args.batch] for at in range(0, len(found), args.batch)]
     run(batches, args.commit_every)  # warm up
     times, written = [], 0
     for _ in range(args.repeat):
         seconds, written = run(batches, args.commit_every)
         times.append(seconds / len(found) * 1e6)
-    print(f"{len(found):,} events: best {min(times):.2f} µs/event, median "
-          f"{statistics.median(times):.2f} µs/event ({args.repeat} runs); "
-          f"{written / len(found):.3f} changelog records an event")
+    print(
+        f"{len(found):,} events: best {min(times):.2f} µs/event, median "
+        f"{statistics.median(times):.2f} µs/event ({args.repeat} runs); "
+        f"{written / len(found):.3f} changelog records an event"
+    )
     if args.cprofile:
         profiler = cProfile.Profile()
         profiler.enable()

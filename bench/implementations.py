@@ -57,8 +57,12 @@ SPOT_CHECKS = 40
 
 
 def topics_for(prefix: str) -> dict[str, str]:
-    return {"page_view": f"{prefix}-page-views", "cart": f"{prefix}-carts",
-            "order": f"{prefix}-orders", "contact": f"{prefix}-contacts"}
+    return {
+        "page_view": f"{prefix}-page-views",
+        "cart": f"{prefix}-carts",
+        "order": f"{prefix}-orders",
+        "contact": f"{prefix}-contacts",
+    }
 
 
 def worker_changelog(prefix: str) -> str:
@@ -71,15 +75,24 @@ class Worker:
     ``{prefix}-*`` input topics by default); ``with Worker(...)`` stops it at the end of the
     block, however the block ends."""
 
-    def __init__(self, broker: Broker, root: Path, prefix: str,
-                 inputs: Mapping[str, str] | None = None, **env: str) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        root: Path,
+        prefix: str,
+        inputs: Mapping[str, str] | None = None,
+        **env: str,
+    ) -> None:
         self.broker, self.prefix = broker, prefix
         self.topics = dict(inputs or topics_for(prefix))
         self.port = free_port()
         self.log = root / f"{prefix}-worker.log"
         self.env = {
-            **os.environ, "RELANCE_BROKER": broker.url, "RELANCE_APP_ID": prefix,
-            "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
+            **os.environ,
+            "RELANCE_BROKER": broker.url,
+            "RELANCE_APP_ID": prefix,
+            "RELANCE_PARTITIONS": str(PARTITIONS),
+            "RELANCE_SESSION_TIMEOUT": "6",
             "RELANCE_WEB_PORT": str(self.port),
             "RELANCE_INPUT_FORMAT": "json",
             "RELANCE_TOPIC_PAGE_VIEWS": self.topics["page_view"],
@@ -87,17 +100,24 @@ class Worker:
             "RELANCE_TOPIC_ORDERS": self.topics["order"],
             "RELANCE_TOPIC_CONTACTS": self.topics["contact"],
             "RELANCE_TOPIC_DELIVERIES": f"{prefix}-deliveries",
-            "RELANCE_TOPIC_DLQ": f"{prefix}-dlq", **env}
+            "RELANCE_TOPIC_DLQ": f"{prefix}-dlq",
+            **env,
+        }
         create_input_topics(broker, self.topics, PARTITIONS)
-        broker.create_topics([TopicSpec(f"{prefix}-deliveries", PARTITIONS),
-                              TopicSpec(f"{prefix}-dlq", PARTITIONS)])
+        broker.create_topics(
+            [TopicSpec(f"{prefix}-deliveries", PARTITIONS), TopicSpec(f"{prefix}-dlq", PARTITIONS)]
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Worker:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stop()
 
     @property
@@ -105,13 +125,19 @@ class Worker:
         return worker_changelog(self.prefix)
 
     def start(self) -> float:
-        self.process = spawn([sys.executable, "-m", "relance", "worker"], log=self.log,
-                             env=self.env)
+        self.process = spawn(
+            [sys.executable, "-m", "relance", "worker"], log=self.log, env=self.env
+        )
         return time.perf_counter()
 
     def consumed(self) -> int:
-        return int(sum(v for k, v in metrics(self.port).items()
-                       if k.startswith("relance_events_consumed_total{")))
+        return int(
+            sum(
+                v
+                for k, v in metrics(self.port).items()
+                if k.startswith("relance_events_consumed_total{")
+            )
+        )
 
     def memory_mb(self) -> tuple[float, float]:
         """Resident and peak resident set of the process, MB."""
@@ -125,8 +151,7 @@ class Worker:
         states are restored, so a moment of the assignment that /readyz could see as ready
         (joined, restoring not yet marked) does not count."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz",
-                                        timeout=2) as page:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as page:
                 if page.status != 200:
                     return False
         except OSError:  # not serving yet, or 503 (HTTPError is an OSError)
@@ -139,8 +164,9 @@ class Worker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited with code {self.process.returncode}; "
-                                   f"see {self.log}")
+                raise RuntimeError(
+                    f"the worker exited with code {self.process.returncode}; see {self.log}"
+                )
             if check():
                 return time.perf_counter()
             time.sleep(every)
@@ -168,8 +194,9 @@ class Traffic:
     ordered: frozenset[str]  # of the reference contacts, those who ordered
 
     @classmethod
-    def of(cls, events: Sequence[Event], topics: Mapping[str, Mapping[str, str]],
-           seed: int = 5) -> Traffic:
+    def of(
+        cls, events: Sequence[Event], topics: Mapping[str, Mapping[str, str]], seed: int = 5
+    ) -> Traffic:
         ids = sorted({e.contact_id for e in events})
         carting = sorted({e.contact_id for e in events if isinstance(e, CartChange)})
         rng = random.Random(seed)
@@ -178,10 +205,12 @@ class Traffic:
         reference: dict[str, State] = {}
         for event in events:
             if event.contact_id in picked:
-                reference[event.contact_id] = apply(reference.get(event.contact_id),
-                                                    orjson.loads(encode(event)))
-        ordered = frozenset(e.contact_id for e in events
-                            if isinstance(e, Order) and e.contact_id in picked)
+                reference[event.contact_id] = apply(
+                    reference.get(event.contact_id), orjson.loads(encode(event))
+                )
+        ordered = frozenset(
+            e.contact_id for e in events if isinstance(e, Order) and e.contact_id in picked
+        )
         return cls(events, topics, len(ids), reference, ordered)
 
 
@@ -199,8 +228,9 @@ class Result:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
-def run(name: str, broker: Broker, root: Path, traffic: Traffic, tag: str,
-        baseline_events: int) -> Result:
+def run(
+    name: str, broker: Broker, root: Path, traffic: Traffic, tag: str, baseline_events: int
+) -> Result:
     """One run of implementation ``name``; ``tag`` names its group and topics apart."""
     if name.startswith("relance-"):
         return relance(broker, root, traffic, tag, name.removeprefix("relance-"))
@@ -215,17 +245,27 @@ def run(name: str, broker: Broker, root: Path, traffic: Traffic, tag: str,
 
 def relance(broker: Broker, root: Path, traffic: Traffic, tag: str, fmt: str) -> Result:
     count = len(traffic.events)
-    with Worker(broker, root, f"{tag}-relance-{fmt}", traffic.topics[fmt],
-                RELANCE_INPUT_FORMAT=fmt) as worker:
+    with Worker(
+        broker, root, f"{tag}-relance-{fmt}", traffic.topics[fmt], RELANCE_INPUT_FORMAT=fmt
+    ) as worker:
         worker.start()
         first = worker.until(lambda: worker.consumed() > 0, 120, every=0.05)
         last = worker.until(lambda: worker.consumed() >= count, 1800)
         rss, peak = worker.memory_mb()
     table = read_changelog(broker, worker.changelog)
     sizes = [len(value) for value in table.values()]
-    result = Result(f"relance-{fmt}", count, last - first, contacts=len(table), extra={
-        "rss_mb": rss, "peak_mb": peak, "state_bytes": sum(sizes) / max(1, len(sizes)),
-        "max_state_bytes": float(max(sizes, default=0))})
+    result = Result(
+        f"relance-{fmt}",
+        count,
+        last - first,
+        contacts=len(table),
+        extra={
+            "rss_mb": rss,
+            "peak_mb": peak,
+            "state_bytes": sum(sizes) / max(1, len(sizes)),
+            "max_state_bytes": float(max(sizes, default=0)),
+        },
+    )
     result.checked = check_relance(table, traffic)
     _require_all_contacts(result, traffic)
     return result
@@ -234,10 +274,23 @@ def relance(broker: Broker, root: Path, traffic: Traffic, tag: str, fmt: str) ->
 def quix(broker: Broker, root: Path, traffic: Traffic, tag: str) -> Result:
     count = len(traffic.events)
     group = f"{tag}-quix"
-    out = _peer(root / f"{group}.log", [
-        str(quix_python()), str(HERE / "quix_peer.py"), "--bootstrap", broker.bootstrap,
-        "--group", group, "--state-dir", str(root / f"{group}-state"),
-        "--topics", _names(traffic.topics["json"]), "--expect", str(count)])
+    out = _peer(
+        root / f"{group}.log",
+        [
+            str(quix_python()),
+            str(HERE / "quix_peer.py"),
+            "--bootstrap",
+            broker.bootstrap,
+            "--group",
+            group,
+            "--state-dir",
+            str(root / f"{group}-state"),
+            "--topics",
+            _names(traffic.topics["json"]),
+            "--expect",
+            str(count),
+        ],
+    )
     table = read_changelog(broker, _only_topic(broker, f"changelog__{group}--"))
     # Quix keys a state by the message key, a separator and the state's own key.
     states = {key.partition(b"|")[0]: value for key, value in table.items()}
@@ -249,10 +302,23 @@ def handwritten(broker: Broker, root: Path, traffic: Traffic, tag: str) -> Resul
     group = f"{tag}-hand"
     changelog = f"{group}-changelog"
     broker.create_topics([TopicSpec(changelog, PARTITIONS, compacted=True)])
-    out = _peer(root / f"{group}.log", [
-        sys.executable, str(HERE / "handwritten_peer.py"), "--bootstrap", broker.bootstrap,
-        "--group", group, "--changelog", changelog,
-        "--topics", _names(traffic.topics["json"]), "--expect", str(count)])
+    out = _peer(
+        root / f"{group}.log",
+        [
+            sys.executable,
+            str(HERE / "handwritten_peer.py"),
+            "--bootstrap",
+            broker.bootstrap,
+            "--group",
+            group,
+            "--changelog",
+            changelog,
+            "--topics",
+            _names(traffic.topics["json"]),
+            "--expect",
+            str(count),
+        ],
+    )
     return _peer_result("hand-written", out, read_changelog(broker, changelog), traffic)
 
 
@@ -262,11 +328,27 @@ def faust(broker: Broker, root: Path, traffic: Traffic, tag: str, events: int) -
     app_id = f"{tag}-faust"
     broker.create_topics([TopicSpec(f"{app_id}-contact-state-changelog", PARTITIONS)])
     expect = min(events, len(traffic.events))
-    out = _peer(root / f"{app_id}.log", [
-        sys.executable, str(HERE / "faust_baseline.py"), "--broker", broker.url,
-        "--app-id", app_id, "--data-dir", str(root / app_id), "--partitions",
-        str(PARTITIONS), "--store", "memory://", "--topics", _names(traffic.topics["json"]),
-        "--expect", str(expect)])
+    out = _peer(
+        root / f"{app_id}.log",
+        [
+            sys.executable,
+            str(HERE / "faust_baseline.py"),
+            "--broker",
+            broker.url,
+            "--app-id",
+            app_id,
+            "--data-dir",
+            str(root / app_id),
+            "--partitions",
+            str(PARTITIONS),
+            "--store",
+            "memory://",
+            "--topics",
+            _names(traffic.topics["json"]),
+            "--expect",
+            str(expect),
+        ],
+    )
     if out["events"] != expect:
         raise RuntimeError(f"the faust agent applied {out['events']} of {expect} events")
     return Result("faust", int(out["events"]), float(out["seconds"]))
@@ -274,8 +356,10 @@ def faust(broker: Broker, root: Path, traffic: Traffic, tag: str, events: int) -
 
 def quix_python() -> Path:
     if not QUIX_PYTHON.exists():
-        raise FileNotFoundError(f"{QUIX_PYTHON} is missing: `make .venv-quix/.installed` "
-                                "builds the Quix Streams environment")
+        raise FileNotFoundError(
+            f"{QUIX_PYTHON} is missing: `make .venv-quix/.installed` "
+            "builds the Quix Streams environment"
+        )
     return QUIX_PYTHON
 
 
@@ -299,8 +383,9 @@ def check_relance(table: Table, traffic: Traffic) -> int:
         if contact not in traffic.ordered:
             lines = {line.product.id: line.quantity for line in state.cart.lines}
             if lines != {key: held for key, (held, _) in expected["cart"].items()}:
-                raise RuntimeError(f"relance's cart of {contact}: {lines}, expected "
-                                   f"{expected['cart']}")
+                raise RuntimeError(
+                    f"relance's cart of {contact}: {lines}, expected {expected['cart']}"
+                )
         checked += 1
     return checked
 
@@ -311,8 +396,9 @@ def check_peer(name: str, states: Mapping[bytes, Any], traffic: Traffic) -> int:
     hand-written loop applies them as they arrive)."""
     applied = sum(state["events"] for state in states.values())
     if applied != len(traffic.events):
-        raise RuntimeError(f"{name}'s states applied {applied:,} events, not "
-                           f"{len(traffic.events):,}")
+        raise RuntimeError(
+            f"{name}'s states applied {applied:,} events, not {len(traffic.events):,}"
+        )
     checked = 0
     for contact, expected in traffic.reference.items():
         state = states.get(contact.encode())
@@ -336,14 +422,17 @@ def _peer_result(name: str, out: Mapping[str, Any], table: Table, traffic: Traff
 
 def _require_all_contacts(result: Result, traffic: Traffic) -> None:
     if result.contacts != traffic.contacts:
-        raise RuntimeError(f"{result.name} holds states of {result.contacts:,} contacts, "
-                           f"not {traffic.contacts:,}")
+        raise RuntimeError(
+            f"{result.name} holds states of {result.contacts:,} contacts, not {traffic.contacts:,}"
+        )
 
 
 def _peer(log: Path, command: list[str], timeout: float = 1800) -> dict[str, Any]:
     """Run a peer process to its end; its one JSON line. Its stderr goes to ``log``."""
-    with log.open("ab") as errors, running(command, stdout=subprocess.PIPE, stderr=errors,
-                                           cwd=HERE) as process:
+    with (
+        log.open("ab") as errors,
+        running(command, stdout=subprocess.PIPE, stderr=errors, cwd=HERE) as process,
+    ):
         out, _ = process.communicate(timeout=timeout)
     lines = out.strip().splitlines()
     if process.returncode != 0 or not lines:
@@ -354,8 +443,13 @@ def _peer(log: Path, command: list[str], timeout: float = 1800) -> dict[str, Any
 
 def _only_topic(broker: Broker, prefix: str) -> str:
     """The one topic whose name starts with ``prefix``."""
-    names = [name for name in AdminClient({"bootstrap.servers": broker.bootstrap})
-             .list_topics(timeout=10).topics if name.startswith(prefix)]
+    names = [
+        name
+        for name in AdminClient({"bootstrap.servers": broker.bootstrap})
+        .list_topics(timeout=10)
+        .topics
+        if name.startswith(prefix)
+    ]
     if len(names) != 1:
         raise RuntimeError(f"expected one topic named {prefix}*, found {names}")
     return names[0]

@@ -31,7 +31,11 @@ from relance.demo.samples import shop_traffic
 from relance.demo.samples import traffic as classic
 
 DEFAULT_TOPICS: Mapping[str, str] = {
-    "page_view": "page-views", "cart": "carts", "order": "orders", "contact": "contacts"}
+    "page_view": "page-views",
+    "cart": "carts",
+    "order": "orders",
+    "contact": "contacts",
+}
 
 _POLL_EVERY = 4096
 PROFILES = ("realistic", "classic")
@@ -52,10 +56,17 @@ def create_input_topics(broker: Broker, topics: Mapping[str, str], partitions: i
     Existing topics are left as they are."""
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     existing = set(admin.list_topics(timeout=10).topics)
-    wanted = [NewTopic(name, partitions, 1, config={
-        **RETENTION, **({"cleanup.policy": "compact"} if kind == "contact" else {})})
-        for kind, name in topics.items() if name not in existing]
-    for name, future in (admin.create_topics(wanted).items() if wanted else ()):
+    wanted = [
+        NewTopic(
+            name,
+            partitions,
+            1,
+            config={**RETENTION, **({"cleanup.policy": "compact"} if kind == "contact" else {})},
+        )
+        for kind, name in topics.items()
+        if name not in existing
+    ]
+    for name, future in admin.create_topics(wanted).items() if wanted else ():
         try:
             future.result(timeout=30)
         except KafkaException as exc:
@@ -72,8 +83,14 @@ def generate(profile: str, contacts: int, *, seed: int = 1) -> list[Event]:
     raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
 
 
-def load(bootstrap: str, topics: Mapping[str, str], events: Iterable[Event], *,
-         partitions: int, fmt: str = "json") -> int:
+def load(
+    bootstrap: str,
+    topics: Mapping[str, str],
+    events: Iterable[Event],
+    *,
+    partitions: int,
+    fmt: str = "json",
+) -> int:
     """Produce every event (keyed by contact id) to its type's topic, as JSON or as plain
     Avro (``fmt``); the count sent.
 
@@ -86,18 +103,20 @@ def load(bootstrap: str, topics: Mapping[str, str], events: Iterable[Event], *,
         if error is not None:
             failures.append(error)
 
-    producer = Producer({
-        "bootstrap.servers": bootstrap,
-        "partitioner": "murmur2_random",
-        "linger.ms": 50,
-        "batch.num.messages": 10000,
-        "queue.buffering.max.messages": 1_000_000,
-        "compression.type": "none",
-        # Set once here rather than per message, and called for failures only, so a
-        # delivered event costs no Python call.
-        "on_delivery": on_delivery,
-        "delivery.report.only.error": True,
-    })
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "partitioner": "murmur2_random",
+            "linger.ms": 50,
+            "batch.num.messages": 10000,
+            "queue.buffering.max.messages": 1_000_000,
+            "compression.type": "none",
+            # Set once here rather than per message, and called for failures only, so a
+            # delivered event costs no Python call.
+            "on_delivery": on_delivery,
+            "delivery.report.only.error": True,
+        }
+    )
     _check_partitions(producer, topics.values(), partitions)
     produce, poll, dumps = producer.produce, producer.poll, orjson.dumps
     heads: dict[str, bytes] = {}
@@ -154,17 +173,20 @@ def _check_partitions(producer: Producer, names: Iterable[str], partitions: int)
         if found is None or found.error is not None:
             raise LoadError(f"topic {name} does not exist: create it first")
         if len(found.partitions) != partitions:
-            raise LoadError(f"topic {name} has {len(found.partitions)} partitions, "
-                            f"not {partitions}")
+            raise LoadError(
+                f"topic {name} has {len(found.partitions)} partitions, not {partitions}"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", required=True, help="host:port of a running broker")
     parser.add_argument("--profile", choices=PROFILES, default="realistic")
-    parser.add_argument("--contacts", type=int,
-                        help="default: " + ", ".join(f"{k} {v:,}" for k, v in
-                                                      DEFAULT_CONTACTS.items()))
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        help="default: " + ", ".join(f"{k} {v:,}" for k, v in DEFAULT_CONTACTS.items()),
+    )
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--format", choices=("json", "avro"), default="json")
     args = parser.parse_args()
@@ -172,8 +194,9 @@ def main() -> None:
     create_input_topics(ExistingBroker(args.bootstrap), DEFAULT_TOPICS, args.partitions)
     events = generate(args.profile, args.contacts or DEFAULT_CONTACTS[args.profile])
     started = time.perf_counter()
-    count = load(args.bootstrap, DEFAULT_TOPICS, events, partitions=args.partitions,
-                 fmt=args.format)
+    count = load(
+        args.bootstrap, DEFAULT_TOPICS, events, partitions=args.partitions, fmt=args.format
+    )
     seconds = time.perf_counter() - started
     print(f"loaded {count:,} events in {seconds:.2f}s = {count / seconds:,.0f} events/s")
 

@@ -83,8 +83,7 @@ def _cart(cart: dict[str, list[Any]], event: dict[str, Any]) -> None:
         return
     key, quantity = product["id"], event.get("quantity", 1)
     held = cart[key][0] if key in cart else 0
-    held = quantity if action == "update" else held + (quantity if action == "add"
-                                                        else -quantity)
+    held = quantity if action == "update" else held + (quantity if action == "add" else -quantity)
     if held > 0:
         cart[key] = [held, _snapshot(product)]
     else:

@@ -51,13 +51,26 @@ def main() -> None:
     args = parser.parse_args()
 
     app = Application(
-        broker_address=args.bootstrap, consumer_group=args.group,
-        auto_offset_reset="earliest", commit_interval=1.0, state_dir=args.state_dir,
-        processing_guarantee="at-least-once", loglevel=logging.WARNING,
-        consumer_extra_config={"session.timeout.ms": int(args.session_timeout * 1000)})
-    frames = [app.dataframe(app.topic(name, value_deserializer="json",
-                                      key_deserializer="bytes", timestamp_extractor=occurred_at))
-              for name in args.topics]
+        broker_address=args.bootstrap,
+        consumer_group=args.group,
+        auto_offset_reset="earliest",
+        commit_interval=1.0,
+        state_dir=args.state_dir,
+        processing_guarantee="at-least-once",
+        loglevel=logging.WARNING,
+        consumer_extra_config={"session.timeout.ms": int(args.session_timeout * 1000)},
+    )
+    frames = [
+        app.dataframe(
+            app.topic(
+                name,
+                value_deserializer="json",
+                key_deserializer="bytes",
+                timestamp_extractor=occurred_at,
+            )
+        )
+        for name in args.topics
+    ]
     sdf = frames[0]
     for other in frames[1:]:
         sdf = sdf.concat(other)
@@ -72,8 +85,13 @@ def main() -> None:
     sdf.update(step, stateful=True)
     app.run(count=args.expect, collect=False)
     seconds = clock[1] - clock[0]
-    line = json.dumps({"events": args.expect, "seconds": round(seconds, 3),
-                       "events_per_s": round(args.expect / seconds, 1) if seconds else 0.0})
+    line = json.dumps(
+        {
+            "events": args.expect,
+            "seconds": round(seconds, 3),
+            "events_per_s": round(args.expect / seconds, 1) if seconds else 0.0,
+        }
+    )
     os.write(1, f"{line}\n".encode())
 
 

@@ -33,8 +33,11 @@ from relance.offline.simulate import simulate
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=PROFILES, default="realistic")
-    parser.add_argument("--contacts", type=int, help="default: " + ", ".join(
-        f"{k} {v:,}" for k, v in DEFAULT_CONTACTS.items()))
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        help="default: " + ", ".join(f"{k} {v:,}" for k, v in DEFAULT_CONTACTS.items()),
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
@@ -47,26 +50,33 @@ def main() -> None:
     with interrupted_by_signals(), tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "traffic.jsonl"
         path.write_bytes(b"".join(encode(e) + b"\n" for e in events))
-        print(f"generated {len(events):,} {args.profile} events for {contacts:,} contacts "
-              f"({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s")
+        print(
+            f"generated {len(events):,} {args.profile} events for {contacts:,} contacts "
+            f"({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s"
+        )
         for workers in sorted({1, args.workers}):
             rates = []
             for run in range(1, args.repeat + 1):
                 summary = simulate(str(path), DEFAULT_CONFIG, io.BytesIO(), workers=workers)
                 rate = summary.events / summary.seconds
                 rates.append(rate)
-                print(f"workers={workers} run {run}: {summary.events:,} events in "
-                      f"{summary.seconds:.2f}s = {rate:,.0f} events/s; "
-                      + "; ".join(summary.lines()[1:]))
-            print(f"simulate throughput, {workers} worker(s), best of {args.repeat}: "
-                  f"{max(rates):,.0f} events/s (median {statistics.median(rates):,.0f})")
+                print(
+                    f"workers={workers} run {run}: {summary.events:,} events in "
+                    f"{summary.seconds:.2f}s = {rate:,.0f} events/s; "
+                    + "; ".join(summary.lines()[1:])
+                )
+            print(
+                f"simulate throughput, {workers} worker(s), best of {args.repeat}: "
+                f"{max(rates):,.0f} events/s (median {statistics.median(rates):,.0f})"
+            )
     print(f"yardstick after: {yardstick():.2f}s")
 
 
 def yardstick() -> float:
     """Seconds for twenty million additions in a Python loop, the best of three."""
-    return min(timeit.repeat("total = 0\nfor i in range(20_000_000): total += i",
-                             number=1, repeat=3))
+    return min(
+        timeit.repeat("total = 0\nfor i in range(20_000_000): total += i", number=1, repeat=3)
+    )
 
 
 if __name__ == "__main__":

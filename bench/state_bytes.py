@@ -30,8 +30,9 @@ from relance.worker.store import Stored, encode_stored
 OFFSETS = (240_000,) * 5
 
 
-def events_of(path: str | None, profile: str, contacts: int,
-              rules: InputRules) -> Iterator[Event | CatalogUpdate]:
+def events_of(
+    path: str | None, profile: str, contacts: int, rules: InputRules
+) -> Iterator[Event | CatalogUpdate]:
     if path is None:
         yield from generate(profile, contacts)
         return
@@ -47,15 +48,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", help="JSON-lines events (default: generated shoppers)")
     parser.add_argument("--config", help="scenario file (default: the built-in scenarios)")
-    parser.add_argument("--profile", choices=PROFILES, default="realistic",
-                        help="the generated traffic when no events file is given")
-    parser.add_argument("--contacts", type=int, help="generated contacts when no events "
-                        "file is given (default: " + ", ".join(
-                            f"{k} {v:,}" for k, v in DEFAULT_CONTACTS.items()) + ")")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="realistic",
+        help="the generated traffic when no events file is given",
+    )
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        help="generated contacts when no events "
+        "file is given (default: "
+        + ", ".join(f"{k} {v:,}" for k, v in DEFAULT_CONTACTS.items())
+        + ")",
+    )
     args = parser.parse_args()
     engine = Engine(DEFAULT_CONFIG if args.config is None else load_config_file(args.config))
-    for item in events_of(args.events, args.profile,
-                          args.contacts or DEFAULT_CONTACTS[args.profile], engine.config.inputs):
+    for item in events_of(
+        args.events,
+        args.profile,
+        args.contacts or DEFAULT_CONTACTS[args.profile],
+        engine.config.inputs,
+    ):
         if isinstance(item, CatalogUpdate):
             engine.feed_catalog(item)
         else:
@@ -64,9 +78,11 @@ def main() -> None:
     sizes = [len(encode_stored(Stored(0, OFFSETS, state))) for state in states]
     # getattr: the script also measures states of before there were remembered ids.
     ids = [len(getattr(state, "seen", b"")) for state in states]
-    print(f"{len(sizes):,} contacts: {statistics.mean(sizes):.1f} bytes on average "
-          f"(median {statistics.median(sizes):.0f}, largest {max(sizes):,}), of which "
-          f"remembered event ids {statistics.mean(ids):.1f}")
+    print(
+        f"{len(sizes):,} contacts: {statistics.mean(sizes):.1f} bytes on average "
+        f"(median {statistics.median(sizes):.0f}, largest {max(sizes):,}), of which "
+        f"remembered event ids {statistics.mean(ids):.1f}"
+    )
 
 
 if __name__ == "__main__":

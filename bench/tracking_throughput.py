@@ -34,14 +34,19 @@ from relance.offline.simulate import simulate
 from relance.tracking.sources import plain_source
 
 PAGES = {"cart": "Cart Viewed", "checkout": "Checkout Started"}
-ORDERS = {"placed": "Order Completed", "cancelled": "Order Cancelled",
-          "refunded": "Order Refunded"}
+ORDERS = {"placed": "Order Completed", "cancelled": "Order Cancelled", "refunded": "Order Refunded"}
 
 
 def _product(product: Product) -> dict[str, Any]:
-    return {"product_id": product.id, "name": product.name, "price": product.price,
-            "currency": product.currency, "category": product.category_id,
-            "url": product.url, "image_url": product.image_url}
+    return {
+        "product_id": product.id,
+        "name": product.name,
+        "price": product.price,
+        "currency": product.currency,
+        "category": product.category_id,
+        "url": product.url,
+        "image_url": product.image_url,
+    }
 
 
 def _track(event: Event, name: str, properties: dict[str, Any]) -> dict[str, Any]:
@@ -49,9 +54,13 @@ def _track(event: Event, name: str, properties: dict[str, Any]) -> dict[str, Any
 
 
 def _common(event: Event) -> dict[str, Any]:
-    return {"messageId": event.event_id, "userId": event.contact_id,
-            "anonymousId": f"a-{event.contact_id}", "timestamp": to_iso(event.occurred_at),
-            "context": {"library": {"name": "analytics.js", "version": "2.11.1"}}}
+    return {
+        "messageId": event.event_id,
+        "userId": event.contact_id,
+        "anonymousId": f"a-{event.contact_id}",
+        "timestamp": to_iso(event.occurred_at),
+        "context": {"library": {"name": "analytics.js", "version": "2.11.1"}},
+    }
 
 
 def _view(event: PageView) -> dict[str, Any] | None:
@@ -71,21 +80,37 @@ def segment_call(event: Event) -> dict[str, Any] | None:
     if isinstance(event, PageView):
         return _view(event)
     if isinstance(event, CartChange) and event.action in ("add", "remove") and event.product:
-        return _track(event, f"Product {'Added' if event.action == 'add' else 'Removed'}",
-                      {**_product(event.product), "quantity": event.quantity,
-                       "cart_id": event.cart_id})
+        return _track(
+            event,
+            f"Product {'Added' if event.action == 'add' else 'Removed'}",
+            {**_product(event.product), "quantity": event.quantity, "cart_id": event.cart_id},
+        )
     if isinstance(event, Order) and event.status in ORDERS:
-        return _track(event, ORDERS[event.status], {
-            "order_id": event.order_id, "total": event.total, "currency": event.currency,
-            "products": [{**_product(i.product), "quantity": i.quantity}
-                         for i in event.items]})
+        return _track(
+            event,
+            ORDERS[event.status],
+            {
+                "order_id": event.order_id,
+                "total": event.total,
+                "currency": event.currency,
+                "products": [{**_product(i.product), "quantity": i.quantity} for i in event.items],
+            },
+        )
     if isinstance(event, ContactProfile):
-        traits = {"email": event.email, "phone": event.phone, "firstName": event.first_name,
-                  "marketing_opt_in": event.marketing_opt_in, "sms_opt_in": event.sms_opt_in,
-                  "birthday": event.birthday.isoformat() if event.birthday else None}
-        return {"type": "identify", **_common(event),
-                "traits": {k: v for k, v in traits.items() if v is not None},
-                "context": {"locale": event.locale, "timezone": event.timezone}}
+        traits = {
+            "email": event.email,
+            "phone": event.phone,
+            "firstName": event.first_name,
+            "marketing_opt_in": event.marketing_opt_in,
+            "sms_opt_in": event.sms_opt_in,
+            "birthday": event.birthday.isoformat() if event.birthday else None,
+        }
+        return {
+            "type": "identify",
+            **_common(event),
+            "traits": {k: v for k, v in traits.items() if v is not None},
+            "context": {"locale": event.locale, "timezone": event.timezone},
+        }
     return None
 
 
@@ -94,8 +119,10 @@ def _unstocked(event: Event) -> Event:
     if isinstance(event, PageView | CartChange) and event.product is not None:
         return replace(event, product=replace(event.product, in_stock=None))
     if isinstance(event, Order):
-        return replace(event, items=tuple(replace(i, product=replace(i.product, in_stock=None))
-                                          for i in event.items))
+        return replace(
+            event,
+            items=tuple(replace(i, product=replace(i.product, in_stock=None)) for i in event.items),
+        )
     return event
 
 
@@ -103,8 +130,13 @@ def _rates(path: Path, repeat: int, fmt: str | None) -> tuple[list[float], bytes
     rates, out = [], io.BytesIO()
     for _ in range(repeat):
         out = io.BytesIO()
-        summary = simulate(str(path), DEFAULT_CONFIG, out, workers=1,
-                           tracking=None if fmt is None else plain_source(fmt))
+        summary = simulate(
+            str(path),
+            DEFAULT_CONFIG,
+            out,
+            workers=1,
+            tracking=None if fmt is None else plain_source(fmt),
+        )
         rates.append(summary.events / summary.seconds)
     return rates, out.getvalue()
 
@@ -114,25 +146,33 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    pairs = [(event, call) for event in map(_unstocked, generate(args.contacts))
-             if (call := segment_call(event)) is not None]
+    pairs = [
+        (event, call)
+        for event in map(_unstocked, generate(args.contacts))
+        if (call := segment_call(event)) is not None
+    ]
     with interrupted_by_signals(), tempfile.TemporaryDirectory() as tmp:
         canonical, segment = Path(tmp) / "canonical.jsonl", Path(tmp) / "segment.jsonl"
         canonical.write_bytes(b"".join(encode(event) + b"\n" for event, _ in pairs))
         segment.write_bytes(b"".join(orjson.dumps(call) + b"\n" for _, call in pairs))
         sizes = [f"{path.stat().st_size / 1e6:.1f} MB" for path in (canonical, segment)]
-        print(f"{len(pairs):,} events of {args.contacts:,} contacts: canonical {sizes[0]}, "
-              f"Segment {sizes[1]}")
+        print(
+            f"{len(pairs):,} events of {args.contacts:,} contacts: canonical {sizes[0]}, "
+            f"Segment {sizes[1]}"
+        )
         results = {}
-        for label, path, fmt in (("canonical", canonical, None), ("segment", segment,
-                                                                  "segment")):
+        for label, path, fmt in (("canonical", canonical, None), ("segment", segment, "segment")):
             rates, out = _rates(path, args.repeat, fmt)
             results[label] = (max(rates), out)
-            print(f"{label}: best of {args.repeat} {max(rates):,.0f} events/s (median "
-                  f"{statistics.median(rates):,.0f}), {len(out.splitlines()):,} commands")
+            print(
+                f"{label}: best of {args.repeat} {max(rates):,.0f} events/s (median "
+                f"{statistics.median(rates):,.0f}), {len(out.splitlines()):,} commands"
+            )
     same = results["canonical"][1] == results["segment"][1]
-    print(f"same commands: {same}; the Segment adapter costs "
-          f"{1e6 / results['segment'][0] - 1e6 / results['canonical'][0]:.1f} µs an event")
+    print(
+        f"same commands: {same}; the Segment adapter costs "
+        f"{1e6 / results['segment'][0] - 1e6 / results['canonical'][0]:.1f} µs an event"
+    )
 
 
 if __name__ == "__main__":

@@ -81,17 +81,30 @@ __all__ = ["Worker", "main", "topics_for"]
 HERE = Path(__file__).resolve().parent
 OTTO_SAMPLE = HERE.parent / "tests" / "data" / "otto-sessions-sample.jsonl.gz"
 # --quick: every step on small numbers, to check the benchmark runs (figures mean little).
-QUICK = {"contacts": 2_000, "rounds": 1, "baseline_events": 5_000, "latency_seconds": 10.0,
-         "recovery_contacts": 20_000}
-FULL = {"rounds": 3, "baseline_events": 15_000, "latency_seconds": 40.0,
-        "recovery_contacts": 1_000_000}
+QUICK = {
+    "contacts": 2_000,
+    "rounds": 1,
+    "baseline_events": 5_000,
+    "latency_seconds": 10.0,
+    "recovery_contacts": 20_000,
+}
+FULL = {
+    "rounds": 3,
+    "baseline_events": 15_000,
+    "latency_seconds": 40.0,
+    "recovery_contacts": 1_000_000,
+}
 SHORT_DELAYS = """\
 scenarios:
   cart_abandonment:   {delay: 5s, quiet_period: 1h}
   browse_abandonment: {delay: 5s, quiet_period: 1h}
 """
-SKIPPABLE = {"avro": "relance-avro", "quix": "quix", "hand-written": "hand-written",
-             "baseline": "faust"}
+SKIPPABLE = {
+    "avro": "relance-avro",
+    "quix": "quix",
+    "hand-written": "hand-written",
+    "baseline": "faust",
+}
 
 
 def prepare(broker: EmbeddedBroker, events: list[Event], formats: Sequence[str]) -> Traffic:
@@ -102,13 +115,20 @@ def prepare(broker: EmbeddedBroker, events: list[Event], formats: Sequence[str])
         create_input_topics(broker, topics[fmt], PARTITIONS)
         started = time.perf_counter()
         count = load(broker.bootstrap, topics[fmt], events, partitions=PARTITIONS, fmt=fmt)
-        print(f"loaded {count:,} events as {fmt} in {time.perf_counter() - started:.1f}s",
-              flush=True)
+        print(
+            f"loaded {count:,} events as {fmt} in {time.perf_counter() - started:.1f}s", flush=True
+        )
     return Traffic.of(events, topics)
 
 
-def rounds(broker: EmbeddedBroker, root: Path, traffic: Traffic, names: Sequence[str],
-           count: int, baseline_events: int) -> list[dict[str, Result]]:
+def rounds(
+    broker: EmbeddedBroker,
+    root: Path,
+    traffic: Traffic,
+    names: Sequence[str],
+    count: int,
+    baseline_events: int,
+) -> list[dict[str, Result]]:
     """``count`` rounds of every implementation, the order turned by one each round."""
     results: list[dict[str, Result]] = []
     for number in range(count):
@@ -117,22 +137,36 @@ def rounds(broker: EmbeddedBroker, root: Path, traffic: Traffic, names: Sequence
         for name in [*names[turn:], *names[:turn]]:
             result = run_one(name, broker, root, traffic, f"r{number + 1}", baseline_events)
             done[name] = result
-            print(f"round {number + 1} {name}: {result.rate:,.0f} events/s ({result.events:,} "
-                  f"events in {result.seconds:.1f}s"
-                  + (f"; states of {result.contacts:,} contacts, {result.checked} checked"
-                     if result.contacts else "") + ")", flush=True)
+            print(
+                f"round {number + 1} {name}: {result.rate:,.0f} events/s ({result.events:,} "
+                f"events in {result.seconds:.1f}s"
+                + (
+                    f"; states of {result.contacts:,} contacts, {result.checked} checked"
+                    if result.contacts
+                    else ""
+                )
+                + ")",
+                flush=True,
+            )
         results.append(done)
         ratios = round_ratios(done)
         if ratios:
-            print(f"round {number + 1} ratios: "
-                  + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()), flush=True)
+            print(
+                f"round {number + 1} ratios: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()),
+                flush=True,
+            )
     return results
 
 
 def round_ratios(done: Mapping[str, Result]) -> dict[str, float]:
-    return {f"{mine}/{other}": done[mine].rate / done[other].rate
-            for mine in ("relance-json", "relance-avro") if mine in done
-            for other in ("quix", "hand-written") if other in done}
+    return {
+        f"{mine}/{other}": done[mine].rate / done[other].rate
+        for mine in ("relance-json", "relance-avro")
+        if mine in done
+        for other in ("quix", "hand-written")
+        if other in done
+    }
 
 
 def summary(results: list[dict[str, Result]], traffic: str) -> None:
@@ -147,33 +181,54 @@ def summary(results: list[dict[str, Result]], traffic: str) -> None:
     ratios = [round_ratios(done) for done in results]
     medians_of_ratios = {key: statistics.median(r[key] for r in ratios) for key in ratios[0]}
     if medians_of_ratios:
-        print("ratios within a round, median (min): " + ", ".join(
-            f"{key} {value:.2f} ({min(r[key] for r in ratios):.2f})"
-            for key, value in medians_of_ratios.items()))
+        print(
+            "ratios within a round, median (min): "
+            + ", ".join(
+                f"{key} {value:.2f} ({min(r[key] for r in ratios):.2f})"
+                for key, value in medians_of_ratios.items()
+            )
+        )
     json_runs = [done["relance-json"] for done in results]
-    report("relance worker", {
-        "rate": statistics.median(r.rate for r in json_runs),
-        **{key: statistics.median(r.extra[key] for r in json_runs)
-           for key in json_runs[0].extra}, "contacts": json_runs[0].contacts})
-    print(f"summary ({traffic}, {len(results)} round(s)): "
-          + "; ".join(f"{name} {medians[name]:,.0f} events/s" for name in names)
-          + (" (medians); relance/others within a round: " + ", ".join(
-              f"{key} {value:.2f}x" for key, value in medians_of_ratios.items())
-             if medians_of_ratios else " (medians)"), flush=True)
+    report(
+        "relance worker",
+        {
+            "rate": statistics.median(r.rate for r in json_runs),
+            **{
+                key: statistics.median(r.extra[key] for r in json_runs)
+                for key in json_runs[0].extra
+            },
+            "contacts": json_runs[0].contacts,
+        },
+    )
+    print(
+        f"summary ({traffic}, {len(results)} round(s)): "
+        + "; ".join(f"{name} {medians[name]:,.0f} events/s" for name in names)
+        + (
+            " (medians); relance/others within a round: "
+            + ", ".join(f"{key} {value:.2f}x" for key, value in medians_of_ratios.items())
+            if medians_of_ratios
+            else " (medians)"
+        ),
+        flush=True,
+    )
 
 
-def latency(broker: EmbeddedBroker, root: Path, events: list[Event], rate: float,
-            seconds: float) -> dict[str, float]:
+def latency(
+    broker: EmbeddedBroker, root: Path, events: list[Event], rate: float, seconds: float
+) -> dict[str, float]:
     scenarios = root / "short.yaml"
     scenarios.write_text(SHORT_DELAYS)
     lags: list[float] = []
     stop = threading.Event()
-    reader = threading.Thread(target=_read_lags, args=(broker, "lat-deliveries", lags, stop),
-                              daemon=True)
-    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5,
-                         "partitioner": "murmur2_random"})
-    with Worker(broker, root, "lat", RELANCE_SCENARIOS=str(scenarios),
-                RELANCE_OUTPUT_FORMAT="json") as worker:
+    reader = threading.Thread(
+        target=_read_lags, args=(broker, "lat-deliveries", lags, stop), daemon=True
+    )
+    producer = Producer(
+        {"bootstrap.servers": broker.bootstrap, "linger.ms": 5, "partitioner": "murmur2_random"}
+    )
+    with Worker(
+        broker, root, "lat", RELANCE_SCENARIOS=str(scenarios), RELANCE_OUTPUT_FORMAT="json"
+    ) as worker:
         worker.start()
         worker.until(worker.ready, 120)
         reader.start()
@@ -185,13 +240,20 @@ def latency(broker: EmbeddedBroker, root: Path, events: list[Event], rate: float
     lags.sort()
     if not lags:
         raise RuntimeError("no command arrived")
-    return {"sent": sent, "rate": sent / seconds, "commands": len(lags),
-            "p50": lags[len(lags) // 2], "p99": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
-            "max": lags[-1], "kept_up": float(kept_up)}
+    return {
+        "sent": sent,
+        "rate": sent / seconds,
+        "commands": len(lags),
+        "p50": lags[len(lags) // 2],
+        "p99": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
+        "max": lags[-1],
+        "kept_up": float(kept_up),
+    }
 
 
-def _produce_live(producer: Producer, worker: Worker, events: list[Event], rate: float,
-                  seconds: float) -> tuple[int, bool]:
+def _produce_live(
+    producer: Producer, worker: Worker, events: list[Event], rate: float, seconds: float
+) -> tuple[int, bool]:
     """Fresh contacts at ``rate`` for ``seconds``; how many were sent, and whether the worker
     had consumed them all once the last deadlines fired."""
     sent = 0
@@ -203,10 +265,10 @@ def _produce_live(producer: Producer, worker: Worker, events: list[Event], rate:
         while sent < due:
             event = next(source)
             lap = sent // len(events)
-            event = dataclasses.replace(event, occurred_at=now_ms,
-                                        contact_id=f"{event.contact_id}-{lap}")
-            producer.produce(worker.topics[event.type], encode(event),
-                             event.contact_id.encode())
+            event = dataclasses.replace(
+                event, occurred_at=now_ms, contact_id=f"{event.contact_id}-{lap}"
+            )
+            producer.produce(worker.topics[event.type], encode(event), event.contact_id.encode())
             sent += 1
         producer.poll(0)
         time.sleep(0.005)
@@ -215,11 +277,18 @@ def _produce_live(producer: Producer, worker: Worker, events: list[Event], rate:
     return sent, worker.consumed() >= sent
 
 
-def _read_lags(broker: EmbeddedBroker, topic: str, lags: list[float],
-               stop: threading.Event) -> None:
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "lat-reader",
-                         "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-                         "fetch.wait.max.ms": 20})
+def _read_lags(
+    broker: EmbeddedBroker, topic: str, lags: list[float], stop: threading.Event
+) -> None:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": "lat-reader",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "fetch.wait.max.ms": 20,
+        }
+    )
     consumer.subscribe([topic])
     try:
         while not stop.is_set():
@@ -232,19 +301,27 @@ def _read_lags(broker: EmbeddedBroker, topic: str, lags: list[float],
         consumer.close()
 
 
-def recovery(broker: EmbeddedBroker, root: Path, templates: list[bytes],
-             contacts: int) -> dict[str, float]:
+def recovery(
+    broker: EmbeddedBroker, root: Path, templates: list[bytes], contacts: int
+) -> dict[str, float]:
     topic = "rec-worker-contact-state-changelog"
     broker.create_topics([TopicSpec(topic, PARTITIONS, compacted=True)])
-    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 50,
-                         "batch.num.messages": 10000, "queue.buffering.max.messages": 1_000_000})
+    producer = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "linger.ms": 50,
+            "batch.num.messages": 10000,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
     started = time.perf_counter()
     states = [decode_stored(raw) for raw in templates]
     total = 0
     for n, stored in zip(range(contacts), cycle(states), strict=False):
         key = f"rc-{n}"
-        value = encode_stored(Stored(n % PARTITIONS, stored.offsets,
-                                     stored.state._replace(contact_id=key)))
+        value = encode_stored(
+            Stored(n % PARTITIONS, stored.offsets, stored.state._replace(contact_id=key))
+        )
         total += len(value)
         while True:
             try:
@@ -253,8 +330,10 @@ def recovery(broker: EmbeddedBroker, root: Path, templates: list[bytes],
             except BufferError:
                 producer.poll(0.05)
     producer.flush(120)
-    print(f"wrote {contacts:,} states ({total / 1e6:.0f} MB) to {topic} in "
-          f"{time.perf_counter() - started:.1f}s")
+    print(
+        f"wrote {contacts:,} states ({total / 1e6:.0f} MB) to {topic} in "
+        f"{time.perf_counter() - started:.1f}s"
+    )
     with Worker(broker, root, "rec") as worker:
         began = worker.start()
         cold = worker.until(worker.ready, 600) - began
@@ -274,31 +353,53 @@ def embedded_broker(root: Path) -> Iterator[EmbeddedBroker]:
 
 
 def report(name: str, figures: Mapping[str, float]) -> None:
-    print(f"{name}: " + ", ".join(f"{k}={v:,.2f}" if isinstance(v, float) else f"{k}={v:,}"
-                                  for k, v in figures.items()), flush=True)
+    print(
+        f"{name}: "
+        + ", ".join(
+            f"{k}={v:,.2f}" if isinstance(v, float) else f"{k}={v:,}" for k, v in figures.items()
+        ),
+        flush=True,
+    )
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=PROFILES, default="realistic",
-                        help="the generated traffic (default: realistic)")
-    parser.add_argument("--contacts", type=int, help="default: " + ", ".join(
-        f"{k} {v:,}" for k, v in DEFAULT_CONTACTS.items()))
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="realistic",
+        help="the generated traffic (default: realistic)",
+    )
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        help="default: " + ", ".join(f"{k} {v:,}" for k, v in DEFAULT_CONTACTS.items()),
+    )
     parser.add_argument("--rounds", type=int, help="default 3")
     parser.add_argument("--baseline-events", type=int, help="default 15,000")
     parser.add_argument("--latency-seconds", type=float, help="default 40")
-    parser.add_argument("--latency-rate", type=float,
-                        help="events/s of the latency run (default: half the measured rate)")
+    parser.add_argument(
+        "--latency-rate",
+        type=float,
+        help="events/s of the latency run (default: half the measured rate)",
+    )
     parser.add_argument("--recovery-contacts", type=int, help="default 1,000,000")
-    parser.add_argument("--quick", action="store_true",
-                        help="defaults for a quick check of the benchmark: "
-                        + ", ".join(f"{k}={v:,}" for k, v in QUICK.items()))
-    parser.add_argument("--keep", type=Path,
-                        help="a folder to keep the logs in (default: a temporary one)")
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=[*SKIPPABLE, "latency", "recovery"],
-                        help="leave out a step or an implementation (baseline: the faust "
-                        "agent)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="defaults for a quick check of the benchmark: "
+        + ", ".join(f"{k}={v:,}" for k, v in QUICK.items()),
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="a folder to keep the logs in (default: a temporary one)"
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=[*SKIPPABLE, "latency", "recovery"],
+        help="leave out a step or an implementation (baseline: the faust agent)",
+    )
     args = parser.parse_args()
     defaults = QUICK if args.quick else {**FULL, "contacts": DEFAULT_CONTACTS[args.profile]}
     for name, value in defaults.items():
@@ -312,23 +413,35 @@ def run(args: argparse.Namespace, root: Path) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M')}; yardstick before: {yardstick():.2f}s", flush=True)
     started = time.perf_counter()
     events = generate(args.profile, args.contacts)
-    print(f"traffic: {args.profile}, {len(events):,} events of {args.contacts:,} contacts, "
-          f"generated in {time.perf_counter() - started:.1f}s")
-    print("\n".join(side_by_side({"this traffic": measure(events), "target": TARGET,
-                                  "OTTO sample": measure(otto.load(OTTO_SAMPLE))})), flush=True)
+    print(
+        f"traffic: {args.profile}, {len(events):,} events of {args.contacts:,} contacts, "
+        f"generated in {time.perf_counter() - started:.1f}s"
+    )
+    print(
+        "\n".join(
+            side_by_side(
+                {
+                    "this traffic": measure(events),
+                    "target": TARGET,
+                    "OTTO sample": measure(otto.load(OTTO_SAMPLE)),
+                }
+            )
+        ),
+        flush=True,
+    )
     skipped = {SKIPPABLE[s] for s in args.skip if s in SKIPPABLE}
     names = [name for name in IMPLEMENTATIONS if name not in skipped]
     with embedded_broker(root) as broker:
-        traffic = prepare(broker, events,
-                          ["json", "avro"] if "relance-avro" in names else ["json"])
+        traffic = prepare(broker, events, ["json", "avro"] if "relance-avro" in names else ["json"])
         results = rounds(broker, root, traffic, names, args.rounds, args.baseline_events)
         summary(results, f"{args.profile} traffic, {len(events):,} events")
         rate = statistics.median(done["relance-json"].rate for done in results)
         if "latency" not in args.skip:
             fresh = generate(args.profile, min(20_000, args.contacts), seed=2)
-            report("latency at half rate (seconds)",
-                   latency(broker, root, fresh, args.latency_rate or rate / 2,
-                           args.latency_seconds))
+            report(
+                "latency at half rate (seconds)",
+                latency(broker, root, fresh, args.latency_rate or rate / 2, args.latency_seconds),
+            )
         if "recovery" not in args.skip:
             table = read_changelog(broker, worker_changelog("r1-relance-json"))
             templates = list(table.values())[:10_000]
@@ -343,8 +456,11 @@ def main() -> None:
         with interrupted_by_signals(), tempfile.TemporaryDirectory() as tmp:
             run(args, args.keep or Path(tmp))
     except KeyboardInterrupt:
-        print("interrupted: the broker and the processes it started are stopped",
-              file=sys.stderr, flush=True)
+        print(
+            "interrupted: the broker and the processes it started are stopped",
+            file=sys.stderr,
+            flush=True,
+        )
         sys.exit(130)
 
 

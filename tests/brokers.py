@@ -42,14 +42,19 @@ def choose(env: Mapping[str, str]) -> Choice:
     kind = env.get("RELANCE_TEST_BROKER", "").strip() or "embedded"
     bootstrap = env.get("RELANCE_TEST_BOOTSTRAP", "").strip()
     if kind not in KINDS:
-        raise BrokerChoiceError(f"RELANCE_TEST_BROKER={kind!r} is not a broker the tests know "
-                                f"({', '.join(KINDS)}; unset: embedded)")
+        raise BrokerChoiceError(
+            f"RELANCE_TEST_BROKER={kind!r} is not a broker the tests know "
+            f"({', '.join(KINDS)}; unset: embedded)"
+        )
     if kind == "testcontainers":
         if bootstrap:
-            raise BrokerChoiceError("RELANCE_TEST_BROKER=testcontainers starts a broker and "
-                                    f"RELANCE_TEST_BOOTSTRAP={bootstrap} names one: set one")
-        return Choice("testcontainers",
-                      image=env.get("RELANCE_TEST_KAFKA_IMAGE", "").strip() or DEFAULT_IMAGE)
+            raise BrokerChoiceError(
+                "RELANCE_TEST_BROKER=testcontainers starts a broker and "
+                f"RELANCE_TEST_BOOTSTRAP={bootstrap} names one: set one"
+            )
+        return Choice(
+            "testcontainers", image=env.get("RELANCE_TEST_KAFKA_IMAGE", "").strip() or DEFAULT_IMAGE
+        )
     return Choice("existing", bootstrap) if bootstrap else Choice("embedded")
 
 
@@ -62,14 +67,16 @@ def kafka_container(image: str) -> Any:
         raise BrokerChoiceError(
             f"RELANCE_TEST_BROKER=testcontainers needs the testcontainers package ({exc}): "
             "pip install -e '.[dev]' (or unset RELANCE_TEST_BROKER for the embedded "
-            "broker)") from None
+            "broker)"
+        ) from None
     try:
         docker_client.DockerClient().client.ping()
     except Exception as exc:  # docker raises DockerException, requests' errors, OSError ...
         raise BrokerChoiceError(
             "RELANCE_TEST_BROKER=testcontainers needs a Docker engine, and none answers "
             f"({type(exc).__name__}: {exc}): start Docker or set DOCKER_HOST, or unset "
-            "RELANCE_TEST_BROKER for the embedded broker") from None
+            "RELANCE_TEST_BROKER for the embedded broker"
+        ) from None
     return kafka.KafkaContainer(image).with_kraft()
 
 

@@ -36,8 +36,13 @@ def marked(mark: str) -> dict[int, str]:
         try:
             if entry not in (folder / "environ").read_bytes().split(b"\0"):
                 continue
-            command = (folder / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-                errors="replace").strip()
+            command = (
+                (folder / "cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+                .strip()
+            )
         except OSError:  # gone meanwhile, or not ours to read
             continue
         if alive(int(folder.name)):

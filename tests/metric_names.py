@@ -25,8 +25,12 @@ GRAFANA = ROOT / "deploy" / "grafana"
 
 # The series a family exposes. `_created` is left out: prometheus_client can be told not to
 # export it, so no query should rely on it.
-SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_count", "_sum"),
-            "summary": ("", "_count", "_sum")}
+SUFFIXES = {
+    "counter": ("_total",),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_count", "_sum"),
+    "summary": ("", "_count", "_sum"),
+}
 
 # Metric names in PromQL, once string literals ("relance-worker") are taken out.
 NAME = re.compile(r"\b(?:relance|process)_[a-zA-Z0-9_]*[a-zA-Z0-9]")
@@ -41,9 +45,11 @@ def known_names() -> frozenset[str]:
     ProcessCollector(registry=registry)
     gateway = CollectorRegistry()  # its own process: relance_ready is in both
     GatewayMetrics.create(gateway)
-    return frozenset(family.name + suffix for family in (*registry.collect(),
-                                                         *gateway.collect())
-                     for suffix in SUFFIXES[family.type])
+    return frozenset(
+        family.name + suffix
+        for family in (*registry.collect(), *gateway.collect())
+        for suffix in SUFFIXES[family.type]
+    )
 
 
 def names_in(expr: str) -> set[str]:
@@ -55,7 +61,11 @@ def promtool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Runs promtool; a machine without it fails the test rather than skipping it."""
     path = shutil.which("promtool")
     if path is None:
-        pytest.fail("promtool is not on PATH: install Prometheus's tools "
-                    "(Debian/Ubuntu: apt-get install prometheus)", pytrace=False)
-    return subprocess.run([path, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60, check=False)
+        pytest.fail(
+            "promtool is not on PATH: install Prometheus's tools "
+            "(Debian/Ubuntu: apt-get install prometheus)",
+            pytrace=False,
+        )
+    return subprocess.run(
+        [path, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )

@@ -59,8 +59,11 @@ class Brand:
 
     def missing(self) -> list[str]:
         """What a marketing email needs of the section and it does not give."""
-        return [key for key, value in (("brand.name", self.name),
-                                       ("brand.address", self.address)) if not value]
+        return [
+            key
+            for key, value in (("brand.name", self.name), ("brand.address", self.address))
+            if not value
+        ]
 
     @property
     def shown_name(self) -> str:

@@ -55,21 +55,37 @@ def _seconds(text: str) -> float:
 
 def _preview_parser(commands: Any) -> None:
     show = commands.add_parser(
-        "preview", help="render a scenario's message with sample data into files and print "
-        "their paths: the HTML and text parts of an email, or an SMS text")
+        "preview",
+        help="render a scenario's message with sample data into files and print "
+        "their paths: the HTML and text parts of an email, or an SMS text",
+    )
     show.add_argument("scenario", help="a scenario of --config, or a built-in one")
-    show.add_argument("--locale", help="the contact's locale, e.g. fr or fr-CA (default: the "
-                      "brand's default_locale)")
-    show.add_argument("--channel", choices=("email", "sms"),
-                      help="the channel (default: the scenario's)")
-    show.add_argument("--step", type=int, default=1, help="which message of the scenario's "
-                      "steps (default: 1)")
-    show.add_argument("--config", help="scenario configuration (YAML): its scenarios and its "
-                      "brand section; built-in defaults if absent")
-    show.add_argument("--templates", type=Path, help="folder of your own templates (default: "
-                      "RELANCE_TEMPLATE_DIR when set)")
-    show.add_argument("--out", type=Path, default=Path("preview"),
-                      help="folder to write into (default: ./preview)")
+    show.add_argument(
+        "--locale",
+        help="the contact's locale, e.g. fr or fr-CA (default: the brand's default_locale)",
+    )
+    show.add_argument(
+        "--channel", choices=("email", "sms"), help="the channel (default: the scenario's)"
+    )
+    show.add_argument(
+        "--step", type=int, default=1, help="which message of the scenario's steps (default: 1)"
+    )
+    show.add_argument(
+        "--config",
+        help="scenario configuration (YAML): its scenarios and its "
+        "brand section; built-in defaults if absent",
+    )
+    show.add_argument(
+        "--templates",
+        type=Path,
+        help="folder of your own templates (default: RELANCE_TEMPLATE_DIR when set)",
+    )
+    show.add_argument(
+        "--out",
+        type=Path,
+        default=Path("preview"),
+        help="folder to write into (default: ./preview)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,119 +93,215 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"relance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _simulate_parser(commands)
-    check = commands.add_parser("check-config", help="validate a scenario configuration and "
-                                "the templates it names")
+    check = commands.add_parser(
+        "check-config", help="validate a scenario configuration and the templates it names"
+    )
     check.add_argument("file")
-    check.add_argument("--templates", type=Path,
-                       help="folder of your own templates (default: RELANCE_TEMPLATE_DIR when "
-                       "set); each template the file names must be there or shipped")
+    check.add_argument(
+        "--templates",
+        type=Path,
+        help="folder of your own templates (default: RELANCE_TEMPLATE_DIR when "
+        "set); each template the file names must be there or shipped",
+    )
     commands.add_parser("worker", help="run the stream worker (settings from RELANCE_* variables)")
     commands.add_parser("sender", help="run the sender (settings from RELANCE_* variables)")
-    commands.add_parser("gateway", help="run the gateway: the unsubscribe, preference and "
-                        "click links of messages (settings from RELANCE_* variables)")
+    commands.add_parser(
+        "gateway",
+        help="run the gateway: the unsubscribe, preference and "
+        "click links of messages (settings from RELANCE_* variables)",
+    )
     health = commands.add_parser(
-        "healthcheck", help="exit 0 if the worker, sender or gateway on this host answers "
-        "/healthz (a container HEALTHCHECK)")
+        "healthcheck",
+        help="exit 0 if the worker, sender or gateway on this host answers "
+        "/healthz (a container HEALTHCHECK)",
+    )
     health.add_argument("--ready", action="store_true", help="ask /readyz instead")
-    health.add_argument("--port", type=int, action="append",
-                        help="port to ask (default: RELANCE_WEB_PORT, then "
-                        "RELANCE_SENDER_WEB_PORT, then RELANCE_GATEWAY_WEB_PORT)")
-    commands.add_parser("settings", help="print every setting (environment variable, default, "
-                        "meaning) as a Markdown table")
+    health.add_argument(
+        "--port",
+        type=int,
+        action="append",
+        help="port to ask (default: RELANCE_WEB_PORT, then "
+        "RELANCE_SENDER_WEB_PORT, then RELANCE_GATEWAY_WEB_PORT)",
+    )
+    commands.add_parser(
+        "settings",
+        help="print every setting (environment variable, default, meaning) as a Markdown table",
+    )
     _report_parser(commands)
     _add_topics(commands)
     _preview_parser(commands)
     demo = commands.add_parser(
-        "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder")
-    demo.add_argument("--outbox", default="outbox",
-                      help="folder where the emails are saved as .eml (default: ./outbox)")
-    demo.add_argument("--duration", type=float,
-                      help="stop after this many seconds (default: run until Ctrl-C)")
-    demo.add_argument("--folder", default=".relance-demo",
-                      help="folder for the logs and the demo's scenario file "
-                      "(default: ./.relance-demo)")
+        "demo", help="run the live pipeline locally on simulated shoppers, emails into a folder"
+    )
+    demo.add_argument(
+        "--outbox",
+        default="outbox",
+        help="folder where the emails are saved as .eml (default: ./outbox)",
+    )
+    demo.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: run until Ctrl-C)"
+    )
+    demo.add_argument(
+        "--folder",
+        default=".relance-demo",
+        help="folder for the logs and the demo's scenario file (default: ./.relance-demo)",
+    )
     return parser
 
 
 def _simulate_parser(commands: Any) -> None:
     sim = commands.add_parser(
-        "simulate", help="replay events offline in virtual time and print the decided commands")
+        "simulate", help="replay events offline in virtual time and print the decided commands"
+    )
     source = sim.add_mutually_exclusive_group(required=True)
     source.add_argument("--events", help="JSON-lines events file ('-' for stdin, .gz accepted)")
-    source.add_argument("--from-kafka", action="store_true",
-                        help="read the input topics (RELANCE_* settings) stamped from --since "
-                        "to --until instead, merged in event time; nothing is committed")
-    sim.add_argument("--since", type=_time,
-                     help="with --from-kafka: the start of the range (ISO-8601 or epoch ms)")
+    source.add_argument(
+        "--from-kafka",
+        action="store_true",
+        help="read the input topics (RELANCE_* settings) stamped from --since "
+        "to --until instead, merged in event time; nothing is committed",
+    )
+    sim.add_argument(
+        "--since",
+        type=_time,
+        help="with --from-kafka: the start of the range (ISO-8601 or epoch ms)",
+    )
     sim.add_argument("--config", help="scenario configuration (YAML); built-in defaults if absent")
-    sim.add_argument("--compare", metavar="NEW",
-                     help="backtest: replay the same events under --config and under this "
-                     "file, and print what changes instead of the commands")
-    sim.add_argument("--format", choices=("text", "json"), default="text",
-                     help="of the --compare output (default: text)")
+    sim.add_argument(
+        "--compare",
+        metavar="NEW",
+        help="backtest: replay the same events under --config and under this "
+        "file, and print what changes instead of the commands",
+    )
+    sim.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="of the --compare output (default: text)",
+    )
     sim.add_argument("--out", help="write commands here instead of stdout")
-    sim.add_argument("--until", type=_time,
-                     help="move the clock to this time at the end (ISO-8601 or epoch ms); "
-                     "with --from-kafka also the end of the range")
-    sim.add_argument("--explain", action="store_true",
-                     help="write every decision (sent, or suppressed with its reason) instead "
-                     "of the commands")
-    sim.add_argument("--now", type=_time,
-                     help="the present the events are checked against (ISO-8601 or epoch ms; "
-                     "default: when the run starts): one dated more than --max-clock-skew "
-                     "later is refused, as the worker refuses it past its wall clock")
-    sim.add_argument("--max-clock-skew", type=_seconds, default=_DEFAULT_SKEW,
-                     metavar="SECONDS",
-                     help="how far past --now an event's time may be (default: "
-                     f"{_DEFAULT_SKEW:g}, as RELANCE_MAX_CLOCK_SKEW's)")
-    sim.add_argument("--strict", action="store_true",
-                     help="fail with exit code 2 at the first invalid line")
+    sim.add_argument(
+        "--until",
+        type=_time,
+        help="move the clock to this time at the end (ISO-8601 or epoch ms); "
+        "with --from-kafka also the end of the range",
+    )
+    sim.add_argument(
+        "--explain",
+        action="store_true",
+        help="write every decision (sent, or suppressed with its reason) instead of the commands",
+    )
+    _simulate_input_options(sim)
+    sim.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes sharing the contacts (default: the CPUs, at most 4); "
+        "stdin is always read by one",
+    )
+
+
+def _simulate_input_options(sim: Any) -> None:
+    """What the events are checked against, and what they are."""
+    sim.add_argument(
+        "--now",
+        type=_time,
+        help="the present the events are checked against (ISO-8601 or epoch ms; "
+        "default: when the run starts): one dated more than --max-clock-skew "
+        "later is refused, as the worker refuses it past its wall clock",
+    )
+    sim.add_argument(
+        "--max-clock-skew",
+        type=_seconds,
+        default=_DEFAULT_SKEW,
+        metavar="SECONDS",
+        help="how far past --now an event's time may be (default: "
+        f"{_DEFAULT_SKEW:g}, as RELANCE_MAX_CLOCK_SKEW's)",
+    )
+    sim.add_argument(
+        "--strict", action="store_true", help="fail with exit code 2 at the first invalid line"
+    )
     given = sim.add_mutually_exclusive_group()
-    given.add_argument("--tracking", choices=PLAIN_FORMATS, default="canonical",
-                       help="the file's events are of this tracking (docs/tracking.md); "
-                       "default: relance's own (canonical)")
-    given.add_argument("--source", metavar="TOPIC",
-                       help="the file's events are those of this source of the --config "
-                       "file's inputs.sources: its format, options and mapping")
-    sim.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
-                     help="processes sharing the contacts (default: the CPUs, at most 4); "
-                          "stdin is always read by one")
+    given.add_argument(
+        "--tracking",
+        choices=PLAIN_FORMATS,
+        default="canonical",
+        help="the file's events are of this tracking (docs/tracking.md); "
+        "default: relance's own (canonical)",
+    )
+    given.add_argument(
+        "--source",
+        metavar="TOPIC",
+        help="the file's events are those of this source of the --config "
+        "file's inputs.sources: its format, options and mapping",
+    )
 
 
 def _report_parser(commands: Any) -> None:
     report = commands.add_parser(
-        "report", help="per scenario, step and variant: messages sent, delivered, clicked, "
-        "conversions, revenue, and the lift over the holdout with its 95%% interval")
+        "report",
+        help="per scenario, step and variant: messages sent, delivered, clicked, "
+        "conversions, revenue, and the lift over the holdout with its 95%% interval",
+    )
     source = report.add_mutually_exclusive_group(required=True)
-    source.add_argument("--decisions", help="decisions as `relance simulate --explain` writes "
-                        "them (JSON lines; '-' for stdin, .gz accepted)")
-    source.add_argument("--from-kafka", action="store_true",
-                        help="read the decisions topic (RELANCE_* settings) instead: decisions "
-                        "stamped from --since to --until, and what followed them")
-    report.add_argument("--since", type=_time, help="with --from-kafka: the start of the "
-                        "range (ISO-8601 or epoch ms)")
+    source.add_argument(
+        "--decisions",
+        help="decisions as `relance simulate --explain` writes "
+        "them (JSON lines; '-' for stdin, .gz accepted)",
+    )
+    source.add_argument(
+        "--from-kafka",
+        action="store_true",
+        help="read the decisions topic (RELANCE_* settings) instead: decisions "
+        "stamped from --since to --until, and what followed them",
+    )
+    report.add_argument(
+        "--since",
+        type=_time,
+        help="with --from-kafka: the start of the range (ISO-8601 or epoch ms)",
+    )
     report.add_argument("--until", type=_time, help="with --from-kafka: the end of the range")
-    report.add_argument("--results", help="delivery results (JSON lines), for 'delivered'; "
-                        "with --from-kafka the results topic unless given")
-    report.add_argument("--engagement", help="engagement events (JSON lines; an events file "
-                        "will do), for 'clicked'; with --from-kafka the engagement topic "
-                        "unless given")
+    report.add_argument(
+        "--results",
+        help="delivery results (JSON lines), for 'delivered'; "
+        "with --from-kafka the results topic unless given",
+    )
+    report.add_argument(
+        "--engagement",
+        help="engagement events (JSON lines; an events file "
+        "will do), for 'clicked'; with --from-kafka the engagement topic "
+        "unless given",
+    )
     report.add_argument("--format", choices=("table", "json", "html"), default="table")
     report.add_argument("--out", help="write the report here instead of stdout")
-    report.add_argument("--min-conversions", type=int, default=MIN_CONVERSIONS, metavar="N",
-                        help="fewer conversions in an arm flag its lift as too few to "
-                        f"conclude (default: {MIN_CONVERSIONS})")
+    report.add_argument(
+        "--min-conversions",
+        type=int,
+        default=MIN_CONVERSIONS,
+        metavar="N",
+        help="fewer conversions in an arm flag its lift as too few to "
+        f"conclude (default: {MIN_CONVERSIONS})",
+    )
 
 
 def _add_topics(commands: Any) -> None:
     topics = commands.add_parser(
-        "topics", help="print the topics this configuration needs (settings from RELANCE_* "
-        "variables), or create the missing ones")
-    topics.add_argument("--format", choices=("table", "json"), default="table",
-                        help="a table (default) or one JSON array")
-    topics.add_argument("--apply", action="store_true",
-                        help="create the topics that do not exist yet on RELANCE_BROKER; "
-                        "existing ones are left as they are")
+        "topics",
+        help="print the topics this configuration needs (settings from RELANCE_* "
+        "variables), or create the missing ones",
+    )
+    topics.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="a table (default) or one JSON array",
+    )
+    topics.add_argument(
+        "--apply",
+        action="store_true",
+        help="create the topics that do not exist yet on RELANCE_BROKER; "
+        "existing ones are left as they are",
+    )
 
 
 def load_config(path: str | None, templates: TemplateLookup | None = None) -> Config:
@@ -232,9 +344,16 @@ def tracking_of(args: argparse.Namespace, config: Config) -> InputSource | None:
         found = next((s for s in config.inputs.sources if s.name == args.source), None)
         if found is None:
             declared = ", ".join(s.name for s in config.inputs.sources) or "none"
-            raise ConfigError([ConfigProblem(args.config or "--config", None, "--source",
-                                             f"{args.source!r} is not a source of "
-                                             f"inputs.sources (declared: {declared})")])
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        args.config or "--config",
+                        None,
+                        "--source",
+                        f"{args.source!r} is not a source of inputs.sources (declared: {declared})",
+                    )
+                ]
+            )
         return found
     return None if args.tracking == "canonical" else plain_source(args.tracking)
 
@@ -251,8 +370,10 @@ def _simulate(args: argparse.Namespace) -> int:
     horizon = Horizon(now, int(args.max_clock_skew * 1000))
     tracking = tracking_of(args, config)
     if tracking is not None and (args.compare or args.from_kafka):
-        print("relance simulate: --tracking and --source go with --events, without "
-              "--compare", file=sys.stderr)
+        print(
+            "relance simulate: --tracking and --source go with --events, without --compare",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     with ExitStack() as stack:
         events = _events(args, config, stack)
@@ -263,15 +384,25 @@ def _simulate(args: argparse.Namespace) -> int:
 
             config = replay_config(config)
             new = replay_config(new) if new is not None else None
-        out: IO[bytes] = (stack.enter_context(Path(args.out).open("wb")) if args.out
-                          else sys.stdout.buffer)
+        out: IO[bytes] = (
+            stack.enter_context(Path(args.out).open("wb")) if args.out else sys.stdout.buffer
+        )
         try:
             if new is not None:
                 return _backtest(args, events, config, new, horizon, out)
-            summary = simulate(events.path, config, out, workers=args.workers,
-                               explain=args.explain, horizon=horizon, until=args.until,
-                               strict=args.strict, report=sys.stderr, where=events.where,
-                               tracking=tracking)
+            summary = simulate(
+                events.path,
+                config,
+                out,
+                workers=args.workers,
+                explain=args.explain,
+                horizon=horizon,
+                until=args.until,
+                strict=args.strict,
+                report=sys.stderr,
+                where=events.where,
+                tracking=tracking,
+            )
         except StrictModeError as exc:
             print(f"relance simulate: {events.name(exc)}", file=sys.stderr)
             return EXIT_USAGE
@@ -298,8 +429,9 @@ def _events(args: argparse.Namespace, config: Config, stack: ExitStack) -> _Even
     path = Path(folder) / "events.jsonl"
     with path.open("wb") as out:
         try:
-            exported = export_inputs(load_settings(), config,
-                                     TimeRange(args.since, args.until), out, strict=args.strict)
+            exported = export_inputs(
+                load_settings(), config, TimeRange(args.since, args.until), out, strict=args.strict
+            )
         except InvalidRecordError as exc:
             print(f"relance simulate: {exc}", file=sys.stderr)
             return None
@@ -307,22 +439,40 @@ def _events(args: argparse.Namespace, config: Config, stack: ExitStack) -> _Even
         print(f"relance simulate: topic {topic} not found, not read", file=sys.stderr)
     for where, error in exported.invalid:
         print(f"{where}: {error}", file=sys.stderr)
-    print(f"relance simulate: {len(exported.origins)} events read from Kafka, "
-          f"{len(exported.invalid)} records left out", file=sys.stderr)
+    print(
+        f"relance simulate: {len(exported.origins)} events read from Kafka, "
+        f"{len(exported.invalid)} records left out",
+        file=sys.stderr,
+    )
     return _Events(str(path), exported.origin, len(exported.invalid))
 
 
-def _backtest(args: argparse.Namespace, events: _Events, old: Config, new: Config,
-              horizon: Horizon, out: IO[bytes]) -> int:
+def _backtest(
+    args: argparse.Namespace,
+    events: _Events,
+    old: Config,
+    new: Config,
+    horizon: Horizon,
+    out: IO[bytes],
+) -> int:
     from relance.offline.backtest import as_json, as_text, backtest
 
-    test = backtest(events.path, old, new, workers=args.workers, until=args.until,
-                    horizon=horizon, report=sys.stderr, where=events.where)
+    test = backtest(
+        events.path,
+        old,
+        new,
+        workers=args.workers,
+        until=args.until,
+        horizon=horizon,
+        report=sys.stderr,
+        where=events.where,
+    )
     test.old.summary.invalid += events.left_out
     old_name, new_name = args.config or "(built-in defaults)", args.compare
     if args.format == "json":
-        out.write(orjson.dumps(as_json(test, old_name, new_name), option=orjson.OPT_INDENT_2)
-                  + b"\n")
+        out.write(
+            orjson.dumps(as_json(test, old_name, new_name), option=orjson.OPT_INDENT_2) + b"\n"
+        )
     else:
         out.write("".join(f"{line}\n" for line in as_text(test, old_name, new_name)).encode())
     out.flush()
@@ -351,8 +501,14 @@ def _report(args: argparse.Namespace) -> int:
         from relance.offline.timerange import TimeRange
         from relance.settings import load_settings
 
-        sources.from_kafka(load_settings(), TimeRange(args.since, args.until), seen, tell,
-                           results=args.results is None, engagement=args.engagement is None)
+        sources.from_kafka(
+            load_settings(),
+            TimeRange(args.since, args.until),
+            seen,
+            tell,
+            results=args.results is None,
+            engagement=args.engagement is None,
+        )
     else:
         sources.decisions_file(args.decisions, seen, tell)
     if args.results is not None:
@@ -361,12 +517,17 @@ def _report(args: argparse.Namespace) -> int:
         sources.engagement_file(args.engagement, seen, tell)
     report = figures(seen, args.min_conversions)
     with ExitStack() as stack:
-        out: IO[str] = (stack.enter_context(Path(args.out).open("w", encoding="utf-8"))
-                        if args.out else sys.stdout)
+        out: IO[str] = (
+            stack.enter_context(Path(args.out).open("w", encoding="utf-8"))
+            if args.out
+            else sys.stdout
+        )
         out.write(_rendered(report, args.format, _title(args)))
-    print(f"relance report: {len(seen.trials)} decisions sent or held out, "
-          f"{len(seen.attributed)} attributed orders, {problems} records skipped",
-          file=sys.stderr)
+    print(
+        f"relance report: {len(seen.trials)} decisions sent or held out, "
+        f"{len(seen.attributed)} attributed orders, {problems} records skipped",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -414,14 +575,16 @@ def _run_app(kind: str) -> int:
     settings = _cluster_settings()
     # Before the process is built, which already logs; faust's Worker applies it again.
     logging.config.dictConfig(logging_config(settings))
-    logging.getLogger("relance").info("relance %s %s starting (Python %s)", __version__, kind,
-                                      platform.python_version())
+    logging.getLogger("relance").info(
+        "relance %s %s starting (Python %s)", __version__, kind, platform.python_version()
+    )
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     # The worker and the sender check the templates the scenario file names: a missing one
     # stops the process here rather than failing each send as a render_failure.
-    templates = (None if kind == "gateway"
-                 else template_files(settings.template_dir, "RELANCE_TEMPLATE_DIR"))
+    templates = (
+        None if kind == "gateway" else template_files(settings.template_dir, "RELANCE_TEMPLATE_DIR")
+    )
     config = load_config(str(settings.scenarios) if settings.scenarios else None, templates)
     if kind == "gateway":
         process = gateway_process(settings, config, registry)
@@ -430,16 +593,23 @@ def _run_app(kind: str) -> int:
     else:
         brand = load_brand_file(settings.scenarios) if settings.scenarios else Brand()
         problems = marketing_problems(
-            config, brand, gateway=bool(settings.gateway_url and settings.link_keys),
-            file=str(settings.scenarios or "the built-in scenarios (no RELANCE_SCENARIOS)"))
+            config,
+            brand,
+            gateway=bool(settings.gateway_url and settings.link_keys),
+            file=str(settings.scenarios or "the built-in scenarios (no RELANCE_SCENARIOS)"),
+        )
         if problems:
             raise ConfigError(problems)
         # The sender's copy of the catalog keeps the same input limits as the worker.
         # A digest skips policy like a transactional scenario, yet is marketing when a
         # member is: is_marketing says which.
-        process = sender_process(settings, registry, config.inputs, frozenset(
-            scenario.name for scenario in config.scenarios if not scenario.is_marketing),
-            brand)
+        process = sender_process(
+            settings,
+            registry,
+            config.inputs,
+            frozenset(scenario.name for scenario in config.scenarios if not scenario.is_marketing),
+            brand,
+        )
     return serve(settings, process)
 
 
@@ -476,21 +646,38 @@ def _topic_listing(specs: Sequence[TopicSpec], form: str) -> str:
     import orjson
 
     if form == "json":
-        return orjson.dumps([{
-            "name": s.name, "partitions": s.partitions, "cleanup_policy": s.cleanup_policy,
-            "retention_ms": None, "replication_factor": s.replication,
-            "min_insync_replicas": s.min_insync, "config": s.config(),
-            "partitions_must_match": s.exact, "used_by": list(s.users), "purpose": s.purpose,
-        } for s in specs], option=orjson.OPT_INDENT_2).decode()
-    rows = ["| topic | partitions | cleanup.policy | retention | replication | "
-            "min.insync.replicas | used by | what |", "|---|---|---|---|---|---|---|---|"]
+        return orjson.dumps(
+            [
+                {
+                    "name": s.name,
+                    "partitions": s.partitions,
+                    "cleanup_policy": s.cleanup_policy,
+                    "retention_ms": None,
+                    "replication_factor": s.replication,
+                    "min_insync_replicas": s.min_insync,
+                    "config": s.config(),
+                    "partitions_must_match": s.exact,
+                    "used_by": list(s.users),
+                    "purpose": s.purpose,
+                }
+                for s in specs
+            ],
+            option=orjson.OPT_INDENT_2,
+        ).decode()
+    rows = [
+        "| topic | partitions | cleanup.policy | retention | replication | "
+        "min.insync.replicas | used by | what |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for s in specs:
         partitions = str(s.partitions) if s.exact else f"{s.partitions} (any)"
         retention = "-" if s.compacted else "broker default"
         replication = "broker default" if s.replication < 0 else str(s.replication)
         minimum = "broker default" if s.min_insync is None else str(s.min_insync)
-        rows.append(f"| {s.name} | {partitions} | {s.cleanup_policy} | {retention} | "
-                    f"{replication} | {minimum} | {', '.join(s.users)} | {s.purpose} |")
+        rows.append(
+            f"| {s.name} | {partitions} | {s.cleanup_policy} | {retention} | "
+            f"{replication} | {minimum} | {', '.join(s.users)} | {s.purpose} |"
+        )
     return "\n".join(rows)
 
 
@@ -503,8 +690,11 @@ def _demo(args: argparse.Namespace) -> int:
 
     missing = [name for name in DEMO_MODULES if importlib.util.find_spec(name) is None]
     if missing:
-        print(f"relance demo: needs the demo extra ({', '.join(missing)} not installed): "
-              "pip install 'relance[demo]' (in a checkout: make demo)", file=sys.stderr)
+        print(
+            f"relance demo: needs the demo extra ({', '.join(missing)} not installed): "
+            "pip install 'relance[demo]' (in a checkout: make demo)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     from relance.demo.run import run_demo
 
@@ -521,23 +711,33 @@ def _preview(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     folder = args.templates if args.templates is not None else settings.template_dir
-    templates = template_files(folder, "--templates" if args.templates else
-                               "RELANCE_TEMPLATE_DIR")
+    templates = template_files(folder, "--templates" if args.templates else "RELANCE_TEMPLATE_DIR")
     config = load_config(args.config, templates)
     scenario = config.get(args.scenario) or CATALOGUE.get(args.scenario)
     if scenario is None:
         known = sorted({s.name for s in config.scenarios} | set(CATALOGUE))
-        print(f"relance preview: no scenario {args.scenario!r} (known: {', '.join(known)})",
-              file=sys.stderr)
+        print(
+            f"relance preview: no scenario {args.scenario!r} (known: {', '.join(known)})",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     brand = load_brand_file(args.config) if args.config else Brand()
     keys = settings.link_keys
-    gateway = sample_gateway(settings.gateway_url,
-                             parse_keys(keys.get_secret_value())[0] if keys else None)
+    gateway = sample_gateway(
+        settings.gateway_url, parse_keys(keys.get_secret_value())[0] if keys else None
+    )
     try:
-        shown = preview(scenario, args.out, brand=brand, gateway=gateway, template_dir=folder,
-                        locale=args.locale, channel=args.channel, step=args.step,
-                        mailbox=settings.unsubscribe_mailto)
+        shown = preview(
+            scenario,
+            args.out,
+            brand=brand,
+            gateway=gateway,
+            template_dir=folder,
+            locale=args.locale,
+            channel=args.channel,
+            step=args.step,
+            mailbox=settings.unsubscribe_mailto,
+        )
     except RenderError as exc:
         print(f"relance preview: {exc}", file=sys.stderr)
         return 1
@@ -546,8 +746,11 @@ def _preview(args: argparse.Namespace) -> int:
     for path in shown.files:
         print(path)
     if brand.missing():
-        print(f"relance preview: {' and '.join(brand.missing())} not given: the footer shows "
-              "a placeholder", file=sys.stderr)
+        print(
+            f"relance preview: {' and '.join(brand.missing())} not given: the footer shows "
+            "a placeholder",
+            file=sys.stderr,
+        )
     return 0
 
 

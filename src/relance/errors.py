@@ -1,16 +1,16 @@
 """Every error relance raises on purpose derives from ``RelanceError``.
 
-    RelanceError
-     ├── ConfigError          a scenario file or setting is wrong (file, line, key, problem)
-     ├── InvalidEventError    an inbound message cannot become a canonical event
-     ├── StrictModeError      ``simulate --strict`` met an invalid line (relance.offline.simulate)
-     ├── BrokerError          the broker did not start or answer, or refused a write
-     │    └── RecordRefusedError  a record refused for good, e.g. too large (kafka.outputs)
-     ├── RenderError          a template failed to render (relance.sender.errors)
-     ├── MessageError         a command cannot become an email, e.g. no address (same)
-     └── DeliveryError        a provider did not take a message (relance.providers.errors)
-          ├── TemporaryDeliveryError   worth retrying: 4xx, connection lost, timeout
-          └── PermanentDeliveryError   not worth retrying: 5xx, refused, bad credentials
+RelanceError
+ ├── ConfigError          a scenario file or setting is wrong (file, line, key, problem)
+ ├── InvalidEventError    an inbound message cannot become a canonical event
+ ├── StrictModeError      ``simulate --strict`` met an invalid line (relance.offline.simulate)
+ ├── BrokerError          the broker did not start or answer, or refused a write
+ │    └── RecordRefusedError  a record refused for good, e.g. too large (kafka.outputs)
+ ├── RenderError          a template failed to render (relance.sender.errors)
+ ├── MessageError         a command cannot become an email, e.g. no address (same)
+ └── DeliveryError        a provider did not take a message (relance.providers.errors)
+      ├── TemporaryDeliveryError   worth retrying: 4xx, connection lost, timeout
+      └── PermanentDeliveryError   not worth retrying: 5xx, refused, bad credentials
 """
 
 from __future__ import annotations
@@ -51,10 +51,18 @@ class InvalidEventError(RelanceError):
     which field and what is wrong, for the dead-letter record and the user.
     """
 
-    REASONS = frozenset({
-        "not_json", "not_avro", "not_an_object", "unknown_type",
-        "missing_field", "bad_type", "bad_value", "too_large",
-    })
+    REASONS = frozenset(
+        {
+            "not_json",
+            "not_avro",
+            "not_an_object",
+            "unknown_type",
+            "missing_field",
+            "bad_type",
+            "bad_value",
+            "too_large",
+        }
+    )
 
     def __init__(self, reason: str, detail: str) -> None:
         assert reason in self.REASONS, reason

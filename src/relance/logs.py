@@ -30,13 +30,19 @@ def redact(text: str) -> str:
     return _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
 
 
-def about(topic: str, partition: int, offset: int, contact_id: str | bytes | None,
-          **more: Any) -> dict[str, Any]:
+def about(
+    topic: str, partition: int, offset: int, contact_id: str | bytes | None, **more: Any
+) -> dict[str, Any]:
     """``extra=`` for a line about one message."""
     if isinstance(contact_id, bytes):
         contact_id = contact_id.decode("utf-8", "replace")
-    return {"topic": topic, "partition": partition, "offset": offset,
-            "contact_id": contact_id, **more}
+    return {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "contact_id": contact_id,
+        **more,
+    }
 
 
 class Redact(logging.Filter):
@@ -58,8 +64,10 @@ class Redact(logging.Filter):
         record.args = None
         if record.exc_info:
             # Formatted here, masked: both formatters print exc_text when it is set.
-            record.exc_text = self._masked(record.exc_text or "".join(
-                traceback.format_exception(*record.exc_info)).rstrip("\n"))
+            record.exc_text = self._masked(
+                record.exc_text
+                or "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            )
         for name in CONTEXT:
             value = record.__dict__.get(name)
             if isinstance(value, str):
@@ -122,10 +130,18 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": Redact, "secrets": tuple(settings.secrets())},
-                    "one_line": {"()": OneLine, "tracebacks": level == "DEBUG"}},
+        "filters": {
+            "redact": {"()": Redact, "secrets": tuple(settings.secrets())},
+            "one_line": {"()": OneLine, "tracebacks": level == "DEBUG"},
+        },
         "formatters": {"relance": {"()": formatter}},
-        "handlers": {"default": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                                 "formatter": "relance", "filters": ["one_line", "redact"]}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "relance",
+                "filters": ["one_line", "redact"],
+            }
+        },
         "root": {"level": level, "handlers": ["default"]},
     }

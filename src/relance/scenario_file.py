@@ -54,8 +54,14 @@ from relance.tracking.mapping_file import read_mapping
 from relance.tracking.sources import FORMATS as SOURCE_FORMATS
 from relance.tracking.sources import options_of as source_options
 
-_UNITS: Final = {"ms": 1, "s": SECOND_MS, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS,
-                 "w": 7 * DAY_MS}
+_UNITS: Final = {
+    "ms": 1,
+    "s": SECOND_MS,
+    "m": MINUTE_MS,
+    "h": HOUR_MS,
+    "d": DAY_MS,
+    "w": 7 * DAY_MS,
+}
 _DURATION: Final = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _TIME_OF_DAY: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -134,8 +140,7 @@ class _Reader:
             self.problem(node, key, str(exc))
             return None
 
-    def duration_into(self, fields: dict[str, Any], name: str, node: yaml.Node,
-                      key: str) -> None:
+    def duration_into(self, fields: dict[str, Any], name: str, node: yaml.Node, key: str) -> None:
         """``fields[name]``: the duration at ``node``, when it is one (else a problem)."""
         value = self.duration(node, key)
         if value is not None:
@@ -173,20 +178,26 @@ def _steps(reader: _Reader, node: yaml.Node, where: str, template: str) -> tuple
                     reader.problem(key_node, f"{here}.{key}", "give if or unless, not both")
                 engaged = _engaged(reader, value_node, f"{here}.{key}", key == "if", index)
             else:
-                reader.problem(key_node, f"{here}.{key}",
-                               f"unknown key (allowed: {', '.join(_STEP_KEYS)})")
+                reader.problem(
+                    key_node, f"{here}.{key}", f"unknown key (allowed: {', '.join(_STEP_KEYS)})"
+                )
         if "delay" not in entries and isinstance(step_node, yaml.MappingNode):
             reader.problem(step_node, here, "a step needs a delay")
         if delay is not None:
             if steps and delay <= steps[-1].delay_ms:
-                reader.problem(entries["delay"][1], f"{here}.delay", "step delays count from "
-                               "the trigger and must increase from one step to the next")
+                reader.problem(
+                    entries["delay"][1],
+                    f"{here}.delay",
+                    "step delays count from "
+                    "the trigger and must increase from one step to the next",
+                )
             steps.append(Step(delay, step_template, engaged))
     return tuple(steps)
 
 
-def _engaged(reader: _Reader, node: yaml.Node, here: str, wanted: bool,
-             index: int) -> tuple[bool, str] | None:
+def _engaged(
+    reader: _Reader, node: yaml.Node, here: str, wanted: bool, index: int
+) -> tuple[bool, str] | None:
     """A step's ``if: opened`` or ``unless: clicked``: about the journey's last message."""
     value = reader.scalar(node, here)
     if value not in _ENGAGED:
@@ -230,8 +241,9 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
         elif key in own:
             _kind_key(reader, draft, own[key], value_node, here)
         elif having := _kinds_having(key):
-            reader.problem(value_node, here,
-                           f"only {_and(having)} scenarios have {key}, not {base.kind}")
+            reader.problem(
+                value_node, here, f"only {_and(having)} scenarios have {key}, not {base.kind}"
+            )
         else:
             reader.problem(key_node, here, f"unknown key (allowed: {', '.join(_allowed())})")
     _check_timing(reader, draft)
@@ -241,8 +253,11 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
     # (transactional, in a digest), not the built-in base's.
     scenario = replace(base, steps=steps, options=options, **{"family": "", **draft.fields})
     if scenario.transactional and "family" in draft.fields:
-        reader.problem(entries["family"][1], f"{where}.family", "a transactional scenario "
-                       "is in no family: no unsubscribe stops it")
+        reader.problem(
+            entries["family"][1],
+            f"{where}.family",
+            "a transactional scenario is in no family: no unsubscribe stops it",
+        )
     _check_required(reader, draft, scenario, node)
     if not draft.enabled:
         return None
@@ -250,35 +265,53 @@ def _scenario(reader: _Reader, name: str, node: yaml.Node) -> Scenario | None:
     return scenario
 
 
-def _base(reader: _Reader, name: str, node: yaml.Node,
-          entries: dict[str, tuple[yaml.Node, yaml.Node]], where: str) -> Scenario | None:
+def _base(
+    reader: _Reader,
+    name: str,
+    node: yaml.Node,
+    entries: dict[str, tuple[yaml.Node, yaml.Node]],
+    where: str,
+) -> Scenario | None:
     """What the scenario starts from: the built-in scenario of its name, or its kind's."""
     base = CATALOGUE.get(name)
     known = registry.configurable()
     if "kind" not in entries:
         if base is None:
-            reader.problem(node, where, f"unknown scenario: give its kind (one of "
-                           f"{', '.join(known)}) or use a built-in name "
-                           f"({', '.join(sorted(CATALOGUE))})")
+            reader.problem(
+                node,
+                where,
+                f"unknown scenario: give its kind (one of "
+                f"{', '.join(known)}) or use a built-in name "
+                f"({', '.join(sorted(CATALOGUE))})",
+            )
         return base
     here = f"{where}.kind"
     value_node = entries["kind"][1]
     kind = reader.scalar(value_node, here)
     if kind not in known:
         reason = _not_configured(kind)
-        reader.problem(value_node, here, f"{kind!r} is not a kind (known: {', '.join(known)})"
-                       if reason is None else f"{kind} scenarios are not configured: {reason}")
+        reader.problem(
+            value_node,
+            here,
+            f"{kind!r} is not a kind (known: {', '.join(known)})"
+            if reason is None
+            else f"{kind} scenarios are not configured: {reason}",
+        )
         return None
     if base is not None:
         if base.kind != kind:
-            reader.problem(value_node, here, f"{name} is a built-in {base.kind} scenario; "
-                           "give a new scenario a name of its own")
+            reader.problem(
+                value_node,
+                here,
+                f"{name} is a built-in {base.kind} scenario; give a new scenario a name of its own",
+            )
             return None
         return base
     default = _kind_default(kind)
     if default is None:
-        reader.problem(value_node, here, f"the catalogue has no {kind} scenario to take the "
-                       "defaults from")
+        reader.problem(
+            value_node, here, f"the catalogue has no {kind} scenario to take the defaults from"
+        )
         return None
     return replace(default, name=name)
 
@@ -303,20 +336,27 @@ def _kind_default(kind: str) -> Scenario | None:
         return None
     required = [key for key in _keys_of(kind) if key.required is not None]
     cleared = {key.field: _FIELD_DEFAULTS[key.field] for key in required if key.field}
-    options = tuple((name, value) for name, value in first.options
-                    if all(key.name != name for key in required))
+    options = tuple(
+        (name, value) for name, value in first.options if all(key.name != name for key in required)
+    )
     return replace(first, options=options, **cleared)
 
 
 def _keys_of(kind: str) -> list[Key]:
-    return [key for key in registry.detector_for(kind).keys
-            if key.kinds is None or kind in key.kinds]
+    return [
+        key for key in registry.detector_for(kind).keys if key.kinds is None or kind in key.kinds
+    ]
 
 
 def _kinds_having(key_name: str) -> list[str]:
     """The kinds a file may name that have the key, in the registry's order."""
-    return [kind for detector in registry.detectors() if detector.not_configured is None
-            for kind in detector.kinds if any(key.name == key_name for key in _keys_of(kind))]
+    return [
+        kind
+        for detector in registry.detectors()
+        if detector.not_configured is None
+        for kind in detector.kinds
+        if any(key.name == key_name for key in _keys_of(kind))
+    ]
 
 
 def _allowed() -> list[str]:
@@ -333,8 +373,7 @@ def _and(names: list[str]) -> str:
 _Family = Callable[["_Reader", _Draft, str, yaml.Node, str], None]
 
 
-def _known_already(reader: _Reader, draft: _Draft, key: str, node: yaml.Node,
-                   here: str) -> None:
+def _known_already(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
     """``kind``: read first, for the scenario's defaults (``_base``)."""
 
 
@@ -360,8 +399,9 @@ def _delivery(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: s
         draft.fields["priority"] = value
     elif key == "channel":
         if value is not None and value not in CHANNELS:
-            reader.problem(node, here, f"channel {value!r} is not supported "
-                           f"({', '.join(sorted(CHANNELS))})")
+            reader.problem(
+                node, here, f"channel {value!r} is not supported ({', '.join(sorted(CHANNELS))})"
+            )
         elif value is not None:
             draft.fields["channel"] = value
     elif key == "transactional":
@@ -382,30 +422,31 @@ def _digest(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str
     if value not in ("daily", "weekly"):
         reader.problem(node, here, f"must be daily or weekly, not {value!r}")
     elif reason is not None:
-        reader.problem(node, here, f"a {draft.base.kind} {reason}: it is sent on its own, "
-                       "not in a digest")
+        reader.problem(
+            node, here, f"a {draft.base.kind} {reason}: it is sent on its own, not in a digest"
+        )
     else:
         draft.fields["digest"] = value
         reader.digests.setdefault(value, (node, here))
 
 
-def _conditions(reader: _Reader, draft: _Draft, key: str, node: yaml.Node,
-                here: str) -> None:
+def _conditions(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
     """Which events count: ``when`` (of the trigger) and ``exit_when``."""
     if key == "when":
         draft.fields["when"] = _when(reader, node, here)
         return
     items = node.value if isinstance(node, yaml.SequenceNode) else None
     if not items:
-        reader.problem(node, here, "must be a list of conditions, e.g. "
-                       "[{type: order, status: placed}]")
+        reader.problem(
+            node, here, "must be a list of conditions, e.g. [{type: order, status: placed}]"
+        )
     else:
-        draft.fields["exit_when"] = tuple(_when(reader, item, f"{here}[{n}]")
-                                          for n, item in enumerate(items))
+        draft.fields["exit_when"] = tuple(
+            _when(reader, item, f"{here}[{n}]") for n, item in enumerate(items)
+        )
 
 
-def _experimenting(reader: _Reader, draft: _Draft, key: str, node: yaml.Node,
-                   here: str) -> None:
+def _experimenting(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
     draft.fields["experiment"] = _experiment(reader, node, here)
 
 
@@ -418,15 +459,15 @@ def _family(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str
         draft.fields["family"] = value
 
 
-def _attributing(reader: _Reader, draft: _Draft, key: str, node: yaml.Node,
-                 here: str) -> None:
+def _attributing(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
     """A scenario's ``attribution: {after_send: 5d, after_click: 1d}``."""
     for name, (key_node, value_node) in reader.mapping(node, here).items():
         if name in ("after_send", "after_click"):
             reader.duration_into(draft.fields, f"{name}_ms", value_node, f"{here}.{name}")
         else:
-            reader.problem(key_node, f"{here}.{name}",
-                           "unknown key (allowed: after_send, after_click)")
+            reader.problem(
+                key_node, f"{here}.{name}", "unknown key (allowed: after_send, after_click)"
+            )
 
 
 def _switch(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str) -> None:
@@ -441,13 +482,26 @@ def _switch(reader: _Reader, draft: _Draft, key: str, node: yaml.Node, here: str
 # The keys every scenario may have, each with its family, in the order a problem lists them
 # (the kinds' own keys come between the two).
 _LEADING: Final[dict[str, _Family]] = {
-    "kind": _known_already, "delay": _timing, "steps": _timing, "quiet_period": _timing,
-    "stale_after": _timing, "priority": _delivery, "channel": _delivery,
-    "template": _delivery, "transactional": _delivery}
+    "kind": _known_already,
+    "delay": _timing,
+    "steps": _timing,
+    "quiet_period": _timing,
+    "stale_after": _timing,
+    "priority": _delivery,
+    "channel": _delivery,
+    "template": _delivery,
+    "transactional": _delivery,
+}
 _TRAILING: Final[dict[str, _Family]] = {
-    "digest": _digest, "when": _conditions, "exit_when": _conditions, "on_hold": _delivery,
-    "experiment": _experimenting, "family": _family, "enabled": _switch,
-    "attribution": _attributing}
+    "digest": _digest,
+    "when": _conditions,
+    "exit_when": _conditions,
+    "on_hold": _delivery,
+    "experiment": _experimenting,
+    "family": _family,
+    "enabled": _switch,
+    "attribution": _attributing,
+}
 _NOTHING: Final = object()  # a value not read (a problem says why)
 
 
@@ -485,8 +539,11 @@ def _kind_value(reader: _Reader, key: Key, node: yaml.Node, here: str) -> Any:
         return value
     if isinstance(reads, Count):
         if type(value) is not int or not reads.low <= value <= reads.high:
-            reader.problem(node, here, f"must be a whole number from {reads.low} to "
-                           f"{reads.high}, not {value!r}")
+            reader.problem(
+                node,
+                here,
+                f"must be a whole number from {reads.low} to {reads.high}, not {value!r}",
+            )
             return _NOTHING
         return value
     assert_never(reads)
@@ -507,11 +564,17 @@ def _check_timing(reader: _Reader, draft: _Draft) -> None:
     entries, where, kind = draft.entries, draft.where, draft.base.kind
     if draft.detector.dated and ("delay" in entries or "steps" in entries):
         key = "delay" if "delay" in entries else "steps"
-        reader.problem(entries[key][0], f"{where}.{key}", f"a {kind} scenario is sent on its "
-                       "dates at send_at; it has no delay")
+        reader.problem(
+            entries[key][0],
+            f"{where}.{key}",
+            f"a {kind} scenario is sent on its dates at send_at; it has no delay",
+        )
     if "delay" in entries and "steps" in entries:
-        reader.problem(entries["delay"][0], f"{where}.delay",
-                       "give either delay (one message) or steps, not both")
+        reader.problem(
+            entries["delay"][0],
+            f"{where}.delay",
+            "give either delay (one message) or steps, not both",
+        )
 
 
 def _assembled_steps(reader: _Reader, draft: _Draft) -> tuple[Step, ...]:
@@ -524,26 +587,39 @@ def _assembled_steps(reader: _Reader, draft: _Draft) -> tuple[Step, ...]:
     branches = [key.name for key in _keys_of(base.kind) if isinstance(key.reads, Branch)]
     if branches:
         if draft.steps_node is not None:
-            reader.problem(draft.entries["steps"][0], f"{draft.where}.steps",
-                           f"a {base.kind} series has its first message (delay, template), "
-                           f"{_and(branches)}")
-        return (first, *(_merged(step, draft.branches.get(number))
-                         for number, step in enumerate(base.steps[1:], 2)))
+            reader.problem(
+                draft.entries["steps"][0],
+                f"{draft.where}.steps",
+                f"a {base.kind} series has its first message (delay, template), {_and(branches)}",
+            )
+        return (
+            first,
+            *(
+                _merged(step, draft.branches.get(number))
+                for number, step in enumerate(base.steps[1:], 2)
+            ),
+        )
     if draft.steps_node is not None:
         return _steps(reader, draft.steps_node, f"{draft.where}.steps", template)
     return (first,)
 
 
-def _check_required(reader: _Reader, draft: _Draft, scenario: Scenario,
-                    node: yaml.Node) -> None:
+def _check_required(reader: _Reader, draft: _Draft, scenario: Scenario, node: yaml.Node) -> None:
     for key in _keys_of(scenario.kind):
         if key.required is not None and not key.of(scenario):
-            reader.problem(node, f"{draft.where}.{key.name}", f"{scenario.kind} scenarios "
-                           f"need {key.name} ({key.required})")
+            reader.problem(
+                node,
+                f"{draft.where}.{key.name}",
+                f"{scenario.kind} scenarios need {key.name} ({key.required})",
+            )
 
 
-def _note_templates(reader: _Reader, scenario: Scenario, named: list[tuple[yaml.Node, str, str]],
-                    default: tuple[yaml.Node, str]) -> None:
+def _note_templates(
+    reader: _Reader,
+    scenario: Scenario,
+    named: list[tuple[yaml.Node, str, str]],
+    default: tuple[yaml.Node, str],
+) -> None:
     """The templates ``scenario`` sends, at the key that names each; one it takes from its
     built-in default is placed at the scenario."""
     places: dict[str, tuple[yaml.Node, str]] = {}
@@ -555,16 +631,21 @@ def _note_templates(reader: _Reader, scenario: Scenario, named: list[tuple[yaml.
     for template in sent:
         if template:  # an invalid name is a problem already
             places.setdefault(template, default)
-    reader.uses.extend((node, key, template, scenario.channel)
-                       for template, (node, key) in places.items())
+    reader.uses.extend(
+        (node, key, template, scenario.channel) for template, (node, key) in places.items()
+    )
 
 
 def _check_templates(reader: _Reader, templates: TemplateLookup) -> None:
     for node, key, template, channel in reader.uses:
         missing = templates.missing(template, channel)
         if missing:
-            reader.problem(node, key, f"template {template!r} ({channel}) needs "
-                           f"{', '.join(missing)}: not found in {templates.where}")
+            reader.problem(
+                node,
+                key,
+                f"template {template!r} ({channel}) needs "
+                f"{', '.join(missing)}: not found in {templates.where}",
+            )
 
 
 def _when(reader: _Reader, node: yaml.Node, where: str) -> tuple[Condition, ...]:
@@ -636,8 +717,11 @@ def _policy(reader: _Reader, node: yaml.Node) -> Policy:
             for channel, (channel_node, span_node) in reader.mapping(value_node, here).items():
                 text = reader.scalar(span_node, f"{here}.{channel}")
                 if channel not in CHANNELS:
-                    reader.problem(channel_node, f"{here}.{channel}", "is not a channel "
-                                   f"({', '.join(sorted(CHANNELS))})")
+                    reader.problem(
+                        channel_node,
+                        f"{here}.{channel}",
+                        f"is not a channel ({', '.join(sorted(CHANNELS))})",
+                    )
                     continue
                 try:
                     hours[channel] = parse_hours(str(text))
@@ -647,15 +731,19 @@ def _policy(reader: _Reader, node: yaml.Node) -> Policy:
         elif key == "attribution":
             value = reader.scalar(value_node, here)
             if value not in _MODELS:
-                reader.problem(value_node, here, f"must be one of {', '.join(_MODELS)}, "
-                               f"not {value!r}")
+                reader.problem(
+                    value_node, here, f"must be one of {', '.join(_MODELS)}, not {value!r}"
+                )
             else:
                 fields["attribution"] = value
         elif key == "sunset":
             fields.update(_sunset(reader, value_node, here))
         else:
-            reader.problem(key_node, here, "unknown key (allowed: arbitration_window, caps, "
-                           "quiet_hours, attribution, sunset)")
+            reader.problem(
+                key_node,
+                here,
+                "unknown key (allowed: arbitration_window, caps, quiet_hours, attribution, sunset)",
+            )
     return Policy(**fields)
 
 
@@ -667,13 +755,15 @@ def _sunset(reader: _Reader, node: yaml.Node, here: str) -> dict[str, int]:
     fields: dict[str, int] = {}
     for key, (key_node, value_node) in reader.mapping(node, here).items():
         if key not in ("after_sends", "after_days"):
-            reader.problem(key_node, f"{here}.{key}",
-                           "unknown key (allowed: after_sends, after_days)")
+            reader.problem(
+                key_node, f"{here}.{key}", "unknown key (allowed: after_sends, after_days)"
+            )
             continue
         value = reader.scalar(value_node, f"{here}.{key}")
         if type(value) is not int or value < 1:
-            reader.problem(value_node, f"{here}.{key}",
-                           f"must be a whole number of at least 1, not {value!r}")
+            reader.problem(
+                value_node, f"{here}.{key}", f"must be a whole number of at least 1, not {value!r}"
+            )
         elif key == "after_sends":
             fields["sunset_after_sends"] = value
         else:
@@ -682,17 +772,19 @@ def _sunset(reader: _Reader, node: yaml.Node, here: str) -> dict[str, int]:
 
 
 # Key -> (field of InputRules, kind): durations are written like other durations.
-_INPUT_KEYS: Final = {"max_event_bytes": ("max_event_bytes", "count"),
-                      "max_id_bytes": ("max_id_bytes", "count"),
-                      "max_name_bytes": ("max_name_bytes", "count"),
-                      "max_url_bytes": ("max_url_bytes", "count"),
-                      "max_query_bytes": ("max_query_bytes", "count"),
-                      "cart_lines": ("cart_lines", "count"),
-                      "max_attributes": ("max_attributes", "count"),
-                      "max_attribute_bytes": ("max_attribute_bytes", "count"),
-                      "dedupe_window": ("dedupe_window_ms", "duration"),
-                      "anonymous_window": ("anonymous_window_ms", "duration"),
-                      "anonymous_max_events": ("anonymous_max_events", "count")}
+_INPUT_KEYS: Final = {
+    "max_event_bytes": ("max_event_bytes", "count"),
+    "max_id_bytes": ("max_id_bytes", "count"),
+    "max_name_bytes": ("max_name_bytes", "count"),
+    "max_url_bytes": ("max_url_bytes", "count"),
+    "max_query_bytes": ("max_query_bytes", "count"),
+    "cart_lines": ("cart_lines", "count"),
+    "max_attributes": ("max_attributes", "count"),
+    "max_attribute_bytes": ("max_attribute_bytes", "count"),
+    "dedupe_window": ("dedupe_window_ms", "duration"),
+    "anonymous_window": ("anonymous_window_ms", "duration"),
+    "anonymous_max_events": ("anonymous_max_events", "count"),
+}
 
 
 # A visitor's events are one changelog record: a few hundred bytes each, kept well under the
@@ -708,8 +800,9 @@ def _inputs(reader: _Reader, node: yaml.Node) -> InputRules:
             fields["sources"] = _sources(reader, value_node)
             continue
         if key not in _INPUT_KEYS:
-            reader.problem(key_node, here, "unknown key (allowed: "
-                           f"{', '.join((*_INPUT_KEYS, 'sources'))})")
+            reader.problem(
+                key_node, here, f"unknown key (allowed: {', '.join((*_INPUT_KEYS, 'sources'))})"
+            )
             continue
         name, kind = _INPUT_KEYS[key]
         if kind == "duration":
@@ -718,8 +811,13 @@ def _inputs(reader: _Reader, node: yaml.Node) -> InputRules:
         value = reader.scalar(value_node, here)
         most = _MOST_VISITOR_EVENTS if key == "anonymous_max_events" else None
         if type(value) is not int or value < 1 or (most is not None and value > most):
-            reader.problem(value_node, here, "must be a whole number from 1" + (
-                f" to {most}" if most else "") + f", not {value!r}")
+            reader.problem(
+                value_node,
+                here,
+                "must be a whole number from 1"
+                + (f" to {most}" if most else "")
+                + f", not {value!r}",
+            )
         else:
             fields[name] = value
     return InputRules(**fields)
@@ -738,20 +836,21 @@ def _sources(reader: _Reader, node: yaml.Node) -> tuple[InputSource, ...]:
             reader.problem(name_node, here, "is not a topic name (letters, digits, . _ -)")
             continue
         entries = reader.mapping(source_node, here)
-        fmt = reader.scalar(entries["format"][1], f"{here}.format") if "format" in entries \
-            else None
+        fmt = reader.scalar(entries["format"][1], f"{here}.format") if "format" in entries else None
         if fmt not in SOURCE_FORMATS:
             where = entries["format"][1] if "format" in entries else source_node
-            reader.problem(where, f"{here}.format", f"must be one of "
-                           f"{', '.join(SOURCE_FORMATS)}, not {fmt!r}")
+            reader.problem(
+                where, f"{here}.format", f"must be one of {', '.join(SOURCE_FORMATS)}, not {fmt!r}"
+            )
             continue
         options, mapping = _source_options(reader, fmt, entries, here)
         found.append(InputSource(name, fmt, options, mapping))
     return tuple(found)
 
 
-def _source_options(reader: _Reader, fmt: str, entries: dict[str, tuple[yaml.Node, yaml.Node]],
-                    here: str) -> tuple[tuple[tuple[str, str], ...], object]:
+def _source_options(
+    reader: _Reader, fmt: str, entries: dict[str, tuple[yaml.Node, yaml.Node]], here: str
+) -> tuple[tuple[tuple[str, str], ...], object]:
     allowed = source_options(fmt)
     options, mapping = [], None
     for key, (key_node, value_node) in entries.items():
@@ -763,18 +862,30 @@ def _source_options(reader: _Reader, fmt: str, entries: dict[str, tuple[yaml.Nod
             reader.problems.extend(problems)
         elif key not in allowed:
             names = ", ".join(("format", *allowed, *(["mapping"] if fmt == "mapping" else [])))
-            reader.problem(key_node, f"{here}.{key}", f"unknown key for a {fmt} source "
-                           f"(allowed: {names})")
+            reader.problem(
+                key_node, f"{here}.{key}", f"unknown key for a {fmt} source (allowed: {names})"
+            )
         elif not _option_fits(allowed[key], value):
             values = allowed[key]
-            reader.problem(value_node, f"{here}.{key}", "must be " + (
-                "a currency code like EUR" if values is None
-                else f"one of {', '.join(sorted(values))}") + f", not {value!r}")
+            reader.problem(
+                value_node,
+                f"{here}.{key}",
+                "must be "
+                + (
+                    "a currency code like EUR"
+                    if values is None
+                    else f"one of {', '.join(sorted(values))}"
+                )
+                + f", not {value!r}",
+            )
         else:
             options.append((key, str(value).upper() if key == "currency" else str(value)))
     if fmt == "mapping" and "mapping" not in entries:
-        reader.problem(entries["format"][1], f"{here}.mapping", "a mapping source needs its "
-                       "mapping file (mapping: FILE, relative to this file)")
+        reader.problem(
+            entries["format"][1],
+            f"{here}.mapping",
+            "a mapping source needs its mapping file (mapping: FILE, relative to this file)",
+        )
     return tuple(options), mapping
 
 
@@ -786,8 +897,15 @@ def _option_fits(allowed: frozenset[str] | None, value: Any) -> bool:
 
 _BRAND_TEXT: Final = ("name", "address")
 _BRAND_URLS: Final = ("shop_url", "cart_url", "account_url", "logo_url")
-_BRAND_KEYS: Final = (*_BRAND_TEXT, *_BRAND_URLS, "support_email", "colors",
-                      "default_locale", "max_lines", "links")
+_BRAND_KEYS: Final = (
+    *_BRAND_TEXT,
+    *_BRAND_URLS,
+    "support_email",
+    "colors",
+    "default_locale",
+    "max_lines",
+    "links",
+)
 _COLOR: Final = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
 _TOKEN: Final = re.compile(r"[A-Za-z0-9_.~-]{1,64}")  # a UTM value as written in a URL
 _MAX_LINES: Final = 1000
@@ -810,10 +928,12 @@ def _url(reader: _Reader, node: yaml.Node, here: str) -> str | None:
     if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
         reader.problem(node, here, f"{value!r} is not an http or https URL")
         return None
-    if here == "brand.cart_url" and (value.count("{cart_id}") != 1
-                                     or re.search(r"\{(?!cart_id\})", value)):
-        reader.problem(node, here, "must hold {cart_id} once (where the cart's id goes), "
-                       "and no other {...}")
+    if here == "brand.cart_url" and (
+        value.count("{cart_id}") != 1 or re.search(r"\{(?!cart_id\})", value)
+    ):
+        reader.problem(
+            node, here, "must hold {cart_id} once (where the cart's id goes), and no other {...}"
+        )
         return None
     return value
 
@@ -837,15 +957,19 @@ def _brand(reader: _Reader, node: yaml.Node) -> Brand:
             value = reader.scalar(value_node, here)
             tag = normalized(value) if isinstance(value, str) else None
             if tag is None:
-                reader.problem(value_node, here, f"{value!r} is not a language tag like en "
-                               "or fr-FR")
+                reader.problem(
+                    value_node, here, f"{value!r} is not a language tag like en or fr-FR"
+                )
             else:
                 fields[key] = tag
         elif key == "max_lines":
             value = reader.scalar(value_node, here)
             if type(value) is not int or not 1 <= value <= _MAX_LINES:
-                reader.problem(value_node, here, f"must be a whole number from 1 to "
-                               f"{_MAX_LINES}, not {value!r}")
+                reader.problem(
+                    value_node,
+                    here,
+                    f"must be a whole number from 1 to {_MAX_LINES}, not {value!r}",
+                )
             else:
                 fields[key] = value
         elif key == "colors":
@@ -870,7 +994,7 @@ def _colors(reader: _Reader, node: yaml.Node, where: str) -> Colors:
         if key not in allowed:
             reader.problem(key_node, here, f"unknown key (allowed: {', '.join(allowed)})")
         elif value is not None and not (isinstance(value, str) and _COLOR.fullmatch(value)):
-            reader.problem(value_node, here, f"{value!r} is not a colour like \"#1a2b3c\"")
+            reader.problem(value_node, here, f'{value!r} is not a colour like "#1a2b3c"')
         elif value is not None:
             found[key] = value
     return Colors(**found)
@@ -890,15 +1014,17 @@ def _links(reader: _Reader, node: yaml.Node, where: str) -> Links:
             else:
                 found[key] = value
         elif value is not None and not (isinstance(value, str) and _TOKEN.fullmatch(value)):
-            reader.problem(value_node, here, f"{value!r} is not a UTM value (letters, digits "
-                           "and - _ . ~, at most 64)")
+            reader.problem(
+                value_node,
+                here,
+                f"{value!r} is not a UTM value (letters, digits and - _ . ~, at most 64)",
+            )
         elif value is not None:
             found[key] = value
     return Links(**found)
 
 
-def _caps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, tuple[int | None,
-                                                                           int | None]]:
+def _caps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, tuple[int | None, int | None]]:
     caps: dict[str, tuple[int | None, int | None]] = {}
     for channel, (channel_node, limits_node) in reader.mapping(node, where).items():
         here = f"{where}.{channel}"
@@ -911,8 +1037,11 @@ def _caps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, tuple[int |
             if period not in limits:
                 reader.problem(period_node, f"{here}.{period}", "unknown key (allowed: day, week)")
             elif type(value) is not int or not 1 <= value <= SENDS_KEPT:
-                reader.problem(count_node, f"{here}.{period}",
-                               f"must be a whole number from 1 to {SENDS_KEPT}, not {value!r}")
+                reader.problem(
+                    count_node,
+                    f"{here}.{period}",
+                    f"must be a whole number from 1 to {SENDS_KEPT}, not {value!r}",
+                )
             else:
                 limits[period] = value
         caps[channel] = (limits["day"], limits["week"])
@@ -927,8 +1056,9 @@ def _branch(reader: _Reader, node: yaml.Node, where: str) -> dict[str, Any]:
         elif key == "template":
             found["template"] = reader.name(value_node, f"{where}.template", "template")
         else:
-            reader.problem(key_node, f"{where}.{key}",
-                           f"unknown key (allowed: {', '.join(_STEP_KEYS)})")
+            reader.problem(
+                key_node, f"{where}.{key}", f"unknown key (allowed: {', '.join(_STEP_KEYS)})"
+            )
     return {k: v for k, v in found.items() if v is not None}
 
 
@@ -939,10 +1069,16 @@ def _merged(step: Step, branch: dict[str, Any] | None) -> Step:
 def _days_before(reader: _Reader, node: yaml.Node, where: str) -> tuple[int, ...]:
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
     days = [reader.scalar(item, where) for item in items]
-    if not days or any(type(d) is not int or d < 0 for d in days) or days != sorted(
-            set(days), reverse=True):
-        reader.problem(node, where, "must be whole numbers of days from 0, largest first, "
-                       f"like [7, 3, 0], not {days!r}")
+    if (
+        not days
+        or any(type(d) is not int or d < 0 for d in days)
+        or days != sorted(set(days), reverse=True)
+    ):
+        reader.problem(
+            node,
+            where,
+            f"must be whole numbers of days from 0, largest first, like [7, 3, 0], not {days!r}",
+        )
         return ()
     return tuple(days)
 
@@ -954,14 +1090,18 @@ def _statuses(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
         value = reader.scalar(item, where)
         if value is not None and (value not in ORDER_STATUSES or value == OTHER):
             # ``other`` is what a status added after this release reads as: it triggers nothing.
-            reader.problem(item, where, f"{value!r} is not an order status "
-                           f"({', '.join(sorted(ORDER_STATUSES - {OTHER}))})")
+            reader.problem(
+                item,
+                where,
+                f"{value!r} is not an order status ({', '.join(sorted(ORDER_STATUSES - {OTHER}))})",
+            )
         found.add(value)
     return frozenset(found)
 
 
-def load_config(text: str, file: str = "<config>",
-                templates: TemplateLookup | None = None) -> Config:
+def load_config(
+    text: str, file: str = "<config>", templates: TemplateLookup | None = None
+) -> Config:
     """Parse and validate a scenario configuration; raise ``ConfigError`` listing every problem.
 
     With ``templates``, every template a scenario sends must be there for its channel."""
@@ -999,8 +1139,7 @@ def _read(text: str, file: str, templates: TemplateLookup | None) -> tuple[Confi
             brand = _brand(reader, value_node)
             continue
         if key != "scenarios":
-            reader.problem(key_node, key,
-                           "unknown key (allowed: scenarios, policy, inputs, brand)")
+            reader.problem(key_node, key, "unknown key (allowed: scenarios, policy, inputs, brand)")
             continue
         for name, (name_node, scenario_node) in reader.mapping(value_node, "scenarios").items():
             if not _NAME.fullmatch(name):

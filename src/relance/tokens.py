@@ -74,8 +74,14 @@ def _mac(secret: bytes, body: str) -> str:
 
 
 def sign(claims: Claims, key: Key) -> str:
-    record = {"p": claims.purpose, "c": claims.contact_id, "ch": claims.channel,
-              "s": claims.scope, "t": claims.issued_at, "k": key.id}
+    record = {
+        "p": claims.purpose,
+        "c": claims.contact_id,
+        "ch": claims.channel,
+        "s": claims.scope,
+        "t": claims.issued_at,
+        "k": key.id,
+    }
     if claims.command_id is not None:
         record["m"] = claims.command_id
     if claims.url is not None:
@@ -84,8 +90,7 @@ def sign(claims: Claims, key: Key) -> str:
     return f"{body}.{_mac(key.secret, body)}"
 
 
-def verify(token: str, keys: Sequence[Key], *, now: int,
-           max_age: Mapping[str, int]) -> Claims:
+def verify(token: str, keys: Sequence[Key], *, now: int, max_age: Mapping[str, int]) -> Claims:
     """The claims of a genuine, unexpired token, or ``TokenError``. ``now`` is epoch
     seconds; ``max_age`` gives each purpose's longest age in seconds."""
     body, dot, signature = token.partition(".")
@@ -113,10 +118,15 @@ def _claims(record: object) -> Claims:
     purpose, contact, channel = record.get("p"), record.get("c"), record.get("ch")
     scope, issued = record.get("s"), record.get("t")
     optional = (record.get("m"), record.get("u"))
-    if (purpose not in PURPOSES or not isinstance(contact, str) or not contact
-            or not isinstance(channel, str) or not isinstance(scope, str)
-            or type(issued) is not int
-            or any(v is not None and not isinstance(v, str) for v in optional)):
+    if (
+        purpose not in PURPOSES
+        or not isinstance(contact, str)
+        or not contact
+        or not isinstance(channel, str)
+        or not isinstance(scope, str)
+        or type(issued) is not int
+        or any(v is not None and not isinstance(v, str) for v in optional)
+    ):
         raise TokenError("malformed", "the token's claims are incomplete")
     return Claims(purpose, contact, channel, scope, issued, optional[0], optional[1])
 

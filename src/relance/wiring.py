@@ -85,14 +85,14 @@ def input_codecs(settings: Settings, rules: InputRules) -> dict[str, EventCodec]
     registry = schema_registry(settings)
     codecs: dict[str, EventCodec] = {}
     for topic, _ in inputs_of(settings).topics:
-        framed = (RegistryEventCodec(registry, topic, rules=rules) if registry is not None
-                  else None)
+        framed = RegistryEventCodec(registry, topic, rules=rules) if registry is not None else None
         codecs[topic] = event_codec(settings.input_format, framed, rules=rules)
     return codecs
 
 
-def input_decoder(settings: Settings, rules: InputRules,
-                  codecs: dict[str, EventCodec] | None = None) -> Any:
+def input_decoder(
+    settings: Settings, rules: InputRules, codecs: dict[str, EventCodec] | None = None
+) -> Any:
     """The decoder of every input topic (``codecs``: by default ``input_codecs``)."""
     codecs = codecs or input_codecs(settings, rules)
     by_type = {event_type: codecs[topic] for topic, event_type in inputs_of(settings).topics}
@@ -132,12 +132,14 @@ class MetricsObserver:
             if series is None:  # labels() costs a lock and a tuple: once per scenario
                 series = self._commands[outcome.scenario] = (
                     self.metrics.commands_decided.labels(outcome.scenario),
-                    self.metrics.deadline_to_command.labels(outcome.scenario))
+                    self.metrics.deadline_to_command.labels(outcome.scenario),
+                )
             series[0].inc()
             series[1].observe(max(0.0, (wall_now_ms - outcome.decided_at) / 1000))
             if outcome.marketing:
-                self.metrics.conversions.sends.labels(outcome.scenario,
-                                                      outcome.variant or "none").inc()
+                self.metrics.conversions.sends.labels(
+                    outcome.scenario, outcome.variant or "none"
+                ).inc()
         elif isinstance(outcome, Attribution):
             self.attributed(outcome)
         elif isinstance(outcome, Deferral):
@@ -154,8 +156,11 @@ class MetricsObserver:
             if not scenario.is_marketing:
                 continue
             experiment = scenario.experiment
-            variants = ["none"] if experiment is None else [
-                v.name for v in experiment.variants] or [CONTROL.name]
+            variants = (
+                ["none"]
+                if experiment is None
+                else [v.name for v in experiment.variants] or [CONTROL.name]
+            )
             for variant in variants:
                 conversions.sends.labels(scenario.name, variant)
                 conversions.conversions.labels(scenario.name, variant)
@@ -217,16 +222,24 @@ def worker_process(settings: Settings, config: Config, registry: CollectorRegist
     started = Started()
 
     def build() -> list[Callable[[threading.Event], None]]:
-        outputs = Outputs(kafka.producer(settings), output_codec(settings),
-                          deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
-                          decisions=settings.topic_decisions or None, clock=wall_clock_ms)
+        outputs = Outputs(
+            kafka.producer(settings),
+            output_codec(settings),
+            deliveries=settings.topic_deliveries,
+            dlq=settings.topic_dlq,
+            decisions=settings.topic_decisions or None,
+            clock=wall_clock_ms,
+        )
         codecs = input_codecs(settings, config.inputs)
-        loop = build_loop(settings, config,
-                          decode=input_decoder(settings, config.inputs, codecs),
-                          outputs=outputs, observer=observer)
+        loop = build_loop(
+            settings,
+            config,
+            decode=input_decoder(settings, config.inputs, codecs),
+            outputs=outputs,
+            observer=observer,
+        )
         relay = source_relay(settings, config, observer, codecs)
-        started.problems = lambda: loop.problems() + (
-            relay.problems() if relay is not None else [])
+        started.problems = lambda: loop.problems() + (relay.problems() if relay is not None else [])
         return [loop.run] if relay is None else [loop.run, relay.run]
 
     async def run(stopping: threading.Event) -> None:
@@ -235,14 +248,23 @@ def worker_process(settings: Settings, config: Config, registry: CollectorRegist
         parts = await asyncio.to_thread(build)
         await together(parts, stopping)
 
-    return Process(f"{settings.app_id}-worker-app", settings.web_port, run,
-                   lambda: started.problems(), registry, observer.metrics.ready, probe)
+    return Process(
+        f"{settings.app_id}-worker-app",
+        settings.web_port,
+        run,
+        lambda: started.problems(),
+        registry,
+        observer.metrics.ready,
+        probe,
+    )
 
 
-async def together(parts: list[Callable[[threading.Event], None]],
-                   stopping: threading.Event) -> None:
+async def together(
+    parts: list[Callable[[threading.Event], None]], stopping: threading.Event
+) -> None:
     """Run each part in a thread of its own until ``stopping``; the first to fail stops the
     others (which settle and commit what they did), then its error is raised."""
+
     async def one(part: Callable[[threading.Event], None]) -> None:
         try:
             await asyncio.to_thread(part, stopping)
@@ -258,80 +280,134 @@ async def together(parts: list[Callable[[threading.Event], None]],
 def _source_problems(settings: Settings, config: Config) -> list[ConfigProblem]:
     """A source topic must be none of the topics relance reads or writes itself: the relay
     would read what it wrote."""
-    own = {*inputs_of(settings).names, settings.topic_catalog, settings.topic_deliveries,
-           settings.topic_decisions, settings.topic_dlq, settings.topic_results,
-           changelog_topic(settings), identity_topic(settings),
-           f"{identity_topic(settings)}-changelog"}
+    own = {
+        *inputs_of(settings).names,
+        settings.topic_catalog,
+        settings.topic_deliveries,
+        settings.topic_decisions,
+        settings.topic_dlq,
+        settings.topic_results,
+        changelog_topic(settings),
+        identity_topic(settings),
+        f"{identity_topic(settings)}-changelog",
+    }
     file = str(settings.scenarios or "(the built-in scenarios)")
-    return [ConfigProblem(file, None, f"inputs.sources.{source.name}",
-                          "is one of relance's own topics (RELANCE_TOPIC_*): a source is a "
-                          "topic of another tracking's events")
-            for source in config.inputs.sources if source.name in own]
+    return [
+        ConfigProblem(
+            file,
+            None,
+            f"inputs.sources.{source.name}",
+            "is one of relance's own topics (RELANCE_TOPIC_*): a source is a "
+            "topic of another tracking's events",
+        )
+        for source in config.inputs.sources
+        if source.name in own
+    ]
 
 
-def source_relay(settings: Settings, config: Config, observer: MetricsObserver,
-                 codecs: dict[str, EventCodec]) -> SourceRelay | None:
+def source_relay(
+    settings: Settings, config: Config, observer: MetricsObserver, codecs: dict[str, EventCodec]
+) -> SourceRelay | None:
     """The relay of the scenario file's sources into the input topics, if it has any."""
     sources = config.inputs.sources
     if not sources:
         return None
-    kafka.ensure_topics(settings, [topics.of_scenario_file(
-        settings, source.name, f"source: {source.format} events", exact=False)
-        for source in sources])
-    targets = {event_type: (topic, codecs[topic].encode)
-               for topic, event_type in inputs_of(settings).topics}
-    outputs = Outputs(kafka.producer(settings), output_codec(settings),
-                      deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
-                      clock=wall_clock_ms)
-    log.info("relaying sources %s into the input topics",
-             ", ".join(f"{s.name} ({s.format})" for s in sources))
-    return SourceRelay({s.name: adapter_for(s, config.inputs) for s in sources}, targets,
-                       outputs, lambda: kafka.consumer(settings, f"{settings.app_id}-sources"),
-                       observer, batch_size=settings.batch_size, wait=settings.tick_interval,
-                       commit_interval=settings.commit_interval,
-                       identity=identity_stage(settings, config, outputs, targets, observer))
+    kafka.ensure_topics(
+        settings,
+        [
+            topics.of_scenario_file(
+                settings, source.name, f"source: {source.format} events", exact=False
+            )
+            for source in sources
+        ],
+    )
+    targets = {
+        event_type: (topic, codecs[topic].encode)
+        for topic, event_type in inputs_of(settings).topics
+    }
+    outputs = Outputs(
+        kafka.producer(settings),
+        output_codec(settings),
+        deliveries=settings.topic_deliveries,
+        dlq=settings.topic_dlq,
+        clock=wall_clock_ms,
+    )
+    log.info(
+        "relaying sources %s into the input topics",
+        ", ".join(f"{s.name} ({s.format})" for s in sources),
+    )
+    return SourceRelay(
+        {s.name: adapter_for(s, config.inputs) for s in sources},
+        targets,
+        outputs,
+        lambda: kafka.consumer(settings, f"{settings.app_id}-sources"),
+        observer,
+        batch_size=settings.batch_size,
+        wait=settings.tick_interval,
+        commit_interval=settings.commit_interval,
+        identity=identity_stage(settings, config, outputs, targets, observer),
+    )
 
 
 def identity_topic(settings: Settings) -> str:
     return f"{settings.app_id}-identities"
 
 
-def identity_stage(settings: Settings, config: Config, outputs: Outputs,
-                   targets: Mapping[EventType, Target], observer: MetricsObserver
-                   ) -> IdentityStage | None:
+def identity_stage(
+    settings: Settings,
+    config: Config,
+    outputs: Outputs,
+    targets: Mapping[EventType, Target],
+    observer: MetricsObserver,
+) -> IdentityStage | None:
     """The relay's stage of anonymous visitors, if the scenario file keeps their events:
     its topic keyed by anonymous id and its changelog, partitioned as the inputs."""
     if not config.inputs.anonymous_window_ms:
         return None
     topic = identity_topic(settings)
-    kafka.ensure_topics(settings, [
-        topics.of_scenario_file(settings, topic, "anonymous visitors' events, by anonymous id"),
-        topics.of_scenario_file(settings, f"{topic}-changelog",
-                                "the identity stage's visitors", compacted=True)])
+    kafka.ensure_topics(
+        settings,
+        [
+            topics.of_scenario_file(settings, topic, "anonymous visitors' events, by anonymous id"),
+            topics.of_scenario_file(
+                settings, f"{topic}-changelog", "the identity stage's visitors", compacted=True
+            ),
+        ],
+    )
     changelog = Changelog(settings, f"{topic}-changelog")
-    return IdentityStage(topic, changelog, config.inputs, outputs, targets,
-                         observer.source_event)
+    return IdentityStage(topic, changelog, config.inputs, outputs, targets, observer.source_event)
 
 
 def smtp_provider(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SmtpProvider:
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-    return SmtpProvider(settings.smtp_host, settings.smtp_port, username=settings.smtp_username,
-                        password=password, starttls=settings.smtp_starttls,
-                        use_tls=settings.smtp_tls, tls_context=tls_context)
+    return SmtpProvider(
+        settings.smtp_host,
+        settings.smtp_port,
+        username=settings.smtp_username,
+        password=password,
+        starttls=settings.smtp_starttls,
+        use_tls=settings.smtp_tls,
+        tls_context=tls_context,
+    )
 
 
 def email_provider(settings: Settings) -> Provider:
     """The email provider RELANCE_EMAIL_PROVIDER names (load_settings checked its key)."""
     if settings.email_provider == "postmark":
         assert settings.postmark_token is not None
-        postmark = Postmark(settings.postmark_token.get_secret_value(),
-                            transactional_stream=settings.postmark_stream_transactional,
-                            marketing_stream=settings.postmark_stream_marketing)
+        postmark = Postmark(
+            settings.postmark_token.get_secret_value(),
+            transactional_stream=settings.postmark_stream_transactional,
+            marketing_stream=settings.postmark_stream_marketing,
+        )
         return EspProvider(postmark, settings.postmark_url, timeout=settings.esp_timeout)
     if settings.email_provider == "sendgrid":
         assert settings.sendgrid_api_key is not None
-        return EspProvider(SendGrid(settings.sendgrid_api_key.get_secret_value()),
-                           settings.sendgrid_url, timeout=settings.esp_timeout)
+        return EspProvider(
+            SendGrid(settings.sendgrid_api_key.get_secret_value()),
+            settings.sendgrid_url,
+            timeout=settings.esp_timeout,
+        )
     return smtp_provider(settings)
 
 
@@ -363,9 +439,10 @@ def ledger_retention_ms(setting_ms: int, topic_retention_ms: int | None) -> int:
 def provider_names(settings: Settings) -> dict[str, str]:
     """How /readyz names each channel's provider: where it is, never a credential."""
     sms = f"SMS gateway {_origin(settings.sms_url)}" if settings.sms_url else "not configured"
-    email = {"postmark": f"Postmark API {_origin(settings.postmark_url)}",
-             "sendgrid": f"SendGrid API {_origin(settings.sendgrid_url)}"}.get(
-        settings.email_provider, f"SMTP relay {settings.smtp_host}:{settings.smtp_port}")
+    email = {
+        "postmark": f"Postmark API {_origin(settings.postmark_url)}",
+        "sendgrid": f"SendGrid API {_origin(settings.sendgrid_url)}",
+    }.get(settings.email_provider, f"SMTP relay {settings.smtp_host}:{settings.smtp_port}")
     return {"email": email, "sms": sms}
 
 
@@ -375,14 +452,23 @@ def _ledger(settings: Settings, outputs: Outputs) -> Ledger:
     topic = kafka.retention_ms(settings, settings.topic_deliveries)
     retention = ledger_retention_ms(setting, topic)
     if retention > setting:
-        log.warning("%s keeps commands %.1f d (retention.ms=%d): the delivery ledger remembers "
-                    "ids %.1f d instead of RELANCE_LEDGER_RETENTION's %.1f d",
-                    settings.topic_deliveries, topic / DAY_MS if topic else 0, topic or 0,
-                    retention / DAY_MS, setting / DAY_MS)
+        log.warning(
+            "%s keeps commands %.1f d (retention.ms=%d): the delivery ledger remembers "
+            "ids %.1f d instead of RELANCE_LEDGER_RETENTION's %.1f d",
+            settings.topic_deliveries,
+            topic / DAY_MS if topic else 0,
+            topic or 0,
+            retention / DAY_MS,
+            setting / DAY_MS,
+        )
     elif topic is not None and topic < 0:
-        log.warning("%s keeps commands forever (retention.ms=-1): a command redelivered more "
-                    "than %.1f d after it was handled is recorded expired (past its delivery "
-                    "horizon), not duplicate", settings.topic_deliveries, setting / DAY_MS)
+        log.warning(
+            "%s keeps commands forever (retention.ms=-1): a command redelivered more "
+            "than %.1f d after it was handled is recorded expired (past its delivery "
+            "horizon), not duplicate",
+            settings.topic_deliveries,
+            setting / DAY_MS,
+        )
     return Ledger(changelog, outputs, retention_ms=retention)
 
 
@@ -394,44 +480,68 @@ def link_signer(settings: Settings) -> LinkSigner | None:
 
 
 def renderer(settings: Settings, brand: Brand) -> Renderer:
-    return Renderer(settings.template_dir, brand=brand, gateway=link_signer(settings),
-                    mailbox=settings.unsubscribe_mailto)
+    return Renderer(
+        settings.template_dir,
+        brand=brand,
+        gateway=link_signer(settings),
+        mailbox=settings.unsubscribe_mailto,
+    )
 
 
 class _Sending:
     """The sender's parts that need the broker, built once it answers."""
 
-    def __init__(self, settings: Settings, observer: MetricsObserver, rules: InputRules,
-                 delivery: Callable[[ResultSink, Outputs, Catalog | None], Delivery]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        observer: MetricsObserver,
+        rules: InputRules,
+        delivery: Callable[[ResultSink, Outputs, Catalog | None], Delivery],
+    ) -> None:
         codec = output_codec(settings)
         catalog = Catalog() if settings.topic_catalog else None
         kafka.ensure_topics(settings, topics.used_by(settings, topics.SENDER))
-        outputs = Outputs(kafka.producer(settings), codec, deliveries=settings.topic_deliveries,
-                          dlq=settings.topic_dlq, clock=wall_clock_ms)
+        outputs = Outputs(
+            kafka.producer(settings),
+            codec,
+            deliveries=settings.topic_deliveries,
+            dlq=settings.topic_dlq,
+            clock=wall_clock_ms,
+        )
         ledger = _ledger(settings, outputs)
-        sink = ResultSink(outputs, codec, results=settings.topic_results,
-                          rejected=observer.rejected)
+        sink = ResultSink(
+            outputs, codec, results=settings.topic_results, rejected=observer.rejected
+        )
         self.loop = SenderLoop(
-            topic=settings.topic_deliveries, codec=codec, delivery=delivery(sink, outputs, catalog),
-            sink=sink, ledger=ledger, metrics=observer.metrics,
-            commit_interval=settings.commit_interval, clock=wall_clock_ms,
-            new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"))
+            topic=settings.topic_deliveries,
+            codec=codec,
+            delivery=delivery(sink, outputs, catalog),
+            sink=sink,
+            ledger=ledger,
+            metrics=observer.metrics,
+            commit_interval=settings.commit_interval,
+            clock=wall_clock_ms,
+            new_consumer=lambda: kafka.consumer(settings, f"{settings.app_id}-sender"),
+        )
         self.follower = None
         if catalog is not None:
             self.follower = catalog_follower(settings, catalog, rules)
             self.follower.start()  # read up before the sender starts sending
             if not self.follower.topics.found:
-                log.warning("no catalog topic %s: sends are not re-checked",
-                            settings.topic_catalog)
+                log.warning("no catalog topic %s: sends are not re-checked", settings.topic_catalog)
 
     def stop(self) -> None:
         if self.follower is not None:
             self.follower.stop()
 
 
-def sender_process(settings: Settings, registry: CollectorRegistry, rules: InputRules,
-                   transactional: frozenset[str] = frozenset(),
-                   brand: Brand | None = None) -> Process:
+def sender_process(
+    settings: Settings,
+    registry: CollectorRegistry,
+    rules: InputRules,
+    transactional: frozenset[str] = frozenset(),
+    brand: Brand | None = None,
+) -> Process:
     """``rules``: the scenario file's, which the sender's copy of the catalog keeps too;
     ``transactional``: its transactional scenarios (the others' emails are marketing);
     ``brand``: its brand section, the emails' footer and links. It waits for the broker (and
@@ -441,11 +551,11 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
     outages = Outages(provider_names(settings), wall_clock_ms)
     for channel in ("email", "sms"):
         observer.metrics.oldest_undelivered.labels(channel).set_function(
-            functools.partial(outages.age, channel))
+            functools.partial(outages.age, channel)
+        )
     provider = email_provider(settings)
     log.info("emails go to the %s", provider_names(settings)["email"])
-    delivery = _deliveries(settings, provider, observer, outages, transactional,
-                           brand or Brand())
+    delivery = _deliveries(settings, provider, observer, outages, transactional, brand or Brand())
     built: list[_Sending] = []
 
     def problems() -> list[str]:
@@ -467,27 +577,48 @@ def sender_process(settings: Settings, registry: CollectorRegistry, rules: Input
         if built:
             built[0].stop()
 
-    return Process(f"{settings.app_id}-sender", settings.sender_web_port, run, problems,
-                   registry, observer.metrics.ready, probe, stops=(stop,))
+    return Process(
+        f"{settings.app_id}-sender",
+        settings.sender_web_port,
+        run,
+        problems,
+        registry,
+        observer.metrics.ready,
+        probe,
+        stops=(stop,),
+    )
 
 
-def _deliveries(settings: Settings, provider: Provider, observer: MetricsObserver, outages: Outages,
-                transactional: frozenset[str], brand: Brand
-                ) -> Callable[[ResultSink, Outputs, Catalog | None], Delivery]:
+def _deliveries(
+    settings: Settings,
+    provider: Provider,
+    observer: MetricsObserver,
+    outages: Outages,
+    transactional: frozenset[str],
+    brand: Brand,
+) -> Callable[[ResultSink, Outputs, Catalog | None], Delivery]:
     """How the sender's loop makes its delivery once its outputs and catalog exist."""
+
     def delivery(sink: ResultSink, outputs: Outputs, catalog: Catalog | None) -> Delivery:
         async def flush() -> None:
             await asyncio.to_thread(outputs.wait)
 
-        return Delivery(renderer=renderer(settings, brand),
-                        provider=provider, sender=settings.mail_from,
-                        sms=sms_provider(settings), catalog=catalog,
-                        report=sink.result, flush=flush, clock=wall_clock_ms,
-                        observe=observer.delivered, attempted=observer.attempted,
-                        outages=outages,
-                        backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
-                        horizon_ms=int(settings.delivery_horizon * 1000),
-                        transactional=transactional)
+        return Delivery(
+            renderer=renderer(settings, brand),
+            provider=provider,
+            sender=settings.mail_from,
+            sms=sms_provider(settings),
+            catalog=catalog,
+            report=sink.result,
+            flush=flush,
+            clock=wall_clock_ms,
+            observe=observer.delivered,
+            attempted=observer.attempted,
+            outages=outages,
+            backoff=Backoff(settings.retry_backoff, settings.retry_backoff_max),
+            horizon_ms=int(settings.delivery_horizon * 1000),
+            transactional=transactional,
+        )
 
     return delivery
 
@@ -509,30 +640,59 @@ def esp_webhooks(settings: Settings, write: Writer, metrics: GatewayMetrics) -> 
         try:
             key = public_key(settings.sendgrid_webhook_key)
         except ValueError as exc:
-            raise ConfigError([ConfigProblem("environment", None,
-                                             "RELANCE_SENDGRID_WEBHOOK_KEY", str(exc))]) from None
+            raise ConfigError(
+                [ConfigProblem("environment", None, "RELANCE_SENDGRID_WEBHOOK_KEY", str(exc))]
+            ) from None
     auth = settings.postmark_webhook_auth
-    return Webhooks(postmark_auth=credentials(auth.get_secret_value()) if auth else None,
-                    sendgrid_key=key, write=write, clock=wall_clock_ms, metrics=metrics)
+    return Webhooks(
+        postmark_auth=credentials(auth.get_secret_value()) if auth else None,
+        sendgrid_key=key,
+        write=write,
+        clock=wall_clock_ms,
+        metrics=metrics,
+    )
 
 
-def _engagement_writer(settings: Settings, config: Config,
-                       writer: AckedWriter) -> Writer:
+def _engagement_writer(settings: Settings, config: Config, writer: AckedWriter) -> Writer:
     """What the gateway's answers write with: an engagement event to its topic, in the
     inputs' format, acknowledged."""
     schemas = schema_registry(settings)
-    registry_codec = (RegistryEventCodec(schemas, settings.topic_engagement, rules=config.inputs)
-                      if schemas is not None else None)
+    registry_codec = (
+        RegistryEventCodec(schemas, settings.topic_engagement, rules=config.inputs)
+        if schemas is not None
+        else None
+    )
     codec = event_codec(settings.input_format, registry_codec, rules=config.inputs)
 
     async def write(event: Engagement, timeout: float) -> None:
         # A registry's first answer (the schema's id) is an HTTP call: off the event loop.
-        value = (await asyncio.to_thread(codec.encode, event) if registry_codec is not None
-                 else codec.encode(event))
-        await writer.write(settings.topic_engagement, event.contact_id.encode(), value,
-                           timeout)
+        value = (
+            await asyncio.to_thread(codec.encode, event)
+            if registry_codec is not None
+            else codec.encode(event)
+        )
+        await writer.write(settings.topic_engagement, event.contact_id.encode(), value, timeout)
 
     return write
+
+
+def _gateway_pages(settings: Settings, gateway: Gateway, webhooks: Webhooks) -> tuple[Page, ...]:
+    """The links' routes and the ESPs' webhooks served, under the public URL's path."""
+    # Under the path of the public URL: a proxy passes the path on as it is.
+    prefix = urllib.parse.urlsplit(settings.gateway_url or "").path.rstrip("/")
+    pages = tuple(
+        Page(
+            f"{prefix}/{route}/{{token}}",
+            frozenset({"GET"} if route == "c" else {"GET", "POST"}),
+            functools.partial(gateway.answer, route),
+        )
+        for route in ROUTES
+    )
+    pages += tuple(
+        Page(f"{prefix}{PATHS[esp]}", frozenset({"POST"}), getattr(webhooks, esp), MAX_BODY)
+        for esp in webhooks.served
+    )
+    return pages
 
 
 def gateway_process(settings: Settings, config: Config, registry: CollectorRegistry) -> Process:
@@ -540,30 +700,45 @@ def gateway_process(settings: Settings, config: Config, registry: CollectorRegis
     engagement topic in the inputs' format. Its pages answer while the broker does not (an
     answer that cannot be written says so); /readyz names what does not answer."""
     if settings.link_keys is None:
-        raise ConfigError([ConfigProblem("environment", None, "RELANCE_LINK_KEYS",
-                                         "the gateway needs the keys that sign the links "
-                                         "(or RELANCE_LINK_KEYS_FILE)")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "environment",
+                    None,
+                    "RELANCE_LINK_KEYS",
+                    "the gateway needs the keys that sign the links (or RELANCE_LINK_KEYS_FILE)",
+                )
+            ]
+        )
     metrics = GatewayMetrics.create(registry)
     writer = AckedWriter(kafka.producer(settings))
     write = _engagement_writer(settings, config, writer)
     gateway = Gateway(
         keys=parse_keys(settings.link_keys.get_secret_value()),
-        max_age={"unsubscribe": int(settings.link_max_age_unsubscribe),
-                 "preferences": int(settings.link_max_age_preferences),
-                 "click": int(settings.link_max_age_click)},
-        shop=Shop.of(getattr(config, "brand", None)), families=offered_families(config),
-        write=write, clock=wall_clock_ms, metrics=metrics, clicks=settings.gateway_clicks)
-    # Under the path of the public URL: a proxy passes the path on as it is.
-    prefix = urllib.parse.urlsplit(settings.gateway_url or "").path.rstrip("/")
-    pages = tuple(Page(f"{prefix}/{route}/{{token}}",
-                       frozenset({"GET"} if route == "c" else {"GET", "POST"}),
-                       functools.partial(gateway.answer, route)) for route in ROUTES)
-    webhooks = esp_webhooks(settings, write, metrics)
-    pages += tuple(Page(f"{prefix}{PATHS[esp]}", frozenset({"POST"}),
-                        getattr(webhooks, esp), MAX_BODY) for esp in webhooks.served)
+        max_age={
+            "unsubscribe": int(settings.link_max_age_unsubscribe),
+            "preferences": int(settings.link_max_age_preferences),
+            "click": int(settings.link_max_age_click),
+        },
+        shop=Shop.of(getattr(config, "brand", None)),
+        families=offered_families(config),
+        write=write,
+        clock=wall_clock_ms,
+        metrics=metrics,
+        clicks=settings.gateway_clicks,
+    )
+    pages = _gateway_pages(settings, gateway, esp_webhooks(settings, write, metrics))
 
     async def run(stopping: threading.Event) -> None:
         await asyncio.to_thread(writer.serve, stopping)
 
-    return Process(f"{settings.app_id}-gateway", settings.gateway_web_port, run, list,
-                   registry, metrics.ready, Reachability(settings), pages=pages)
+    return Process(
+        f"{settings.app_id}-gateway",
+        settings.gateway_web_port,
+        run,
+        list,
+        registry,
+        metrics.ready,
+        Reachability(settings),
+        pages=pages,
+    )

@@ -37,11 +37,14 @@ RUN = os.environ.setdefault(leftovers.MARK, uuid.uuid4().hex)
 PARTITIONS = 4
 # What a sender needs to send marketing email: the shop's name and address (the footer) ...
 BRAND = "brand: {name: Test Shop, address: '1 Test Street, 75000 Paris'}\n"
-SCENARIOS = """\
+SCENARIOS = (
+    """\
 scenarios:
   cart_abandonment:   {delay: 4s, quiet_period: 1h}
   browse_abandonment: {delay: 4s, quiet_period: 1h}
-""" + BRAND
+"""
+    + BRAND
+)
 # ... and the gateway that serves its unsubscribe links, with the key that signs them.
 GATEWAY_URL = "https://links.shop.example"
 LINK_KEYS = "test:0123456789abcdef0123"
@@ -60,17 +63,18 @@ def nothing_left_by_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """Torn down after the test's other fixtures (a Stack's processes, a Prometheus)."""
     before = set(leftovers.marked(RUN))
     yield
-    left = {pid: command for pid, command in leftovers.marked(RUN).items()
-            if pid not in before}
+    left = {pid: command for pid, command in leftovers.marked(RUN).items() if pid not in before}
     _fail_if_left(left, request.node.nodeid)
 
 
 def _fail_if_left(left: dict[int, str], who: str) -> None:
     if left:
         leftovers.kill(left)
-        pytest.fail(f"{who} left processes running (now killed): "
-                    + "; ".join(f"{pid} {command}" for pid, command in left.items()),
-                    pytrace=False)
+        pytest.fail(
+            f"{who} left processes running (now killed): "
+            + "; ".join(f"{pid} {command}" for pid, command in left.items()),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -118,34 +122,65 @@ class Stack:
         self.env = {
             "RELANCE_BROKER": self.broker.url,
             "RELANCE_APP_ID": self.prefix,
-            "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
+            "RELANCE_PARTITIONS": str(PARTITIONS),
+            "RELANCE_SESSION_TIMEOUT": "6",
             "RELANCE_COMMIT_INTERVAL": "0.5",
-            "RELANCE_WEB_PORT": str(free_port()), "RELANCE_SENDER_WEB_PORT": str(free_port()),
-            "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(self.sink.port),
-            "RELANCE_MAIL_FROM": "Shop <shop@example.com>", "RELANCE_SCENARIOS": str(scenarios),
+            "RELANCE_WEB_PORT": str(free_port()),
+            "RELANCE_SENDER_WEB_PORT": str(free_port()),
+            "RELANCE_SMTP_HOST": "127.0.0.1",
+            "RELANCE_SMTP_PORT": str(self.sink.port),
+            "RELANCE_MAIL_FROM": "Shop <shop@example.com>",
+            "RELANCE_SCENARIOS": str(scenarios),
             "RELANCE_RETRY_BACKOFF": "0.2",
-            "RELANCE_GATEWAY_URL": GATEWAY_URL, "RELANCE_LINK_KEYS": LINK_KEYS,
+            "RELANCE_GATEWAY_URL": GATEWAY_URL,
+            "RELANCE_LINK_KEYS": LINK_KEYS,
         }
-        for name in ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
-                     "relance-deliveries", "relance-dlq", "relance-delivery-results",
-                     "relance-decisions"):
-            key = "RELANCE_TOPIC_" + {"relance-deliveries": "DELIVERIES", "relance-dlq": "DLQ",
-                                      "relance-delivery-results": "RESULTS",
-                                      "relance-decisions": "DECISIONS"}.get(
-                name, name.upper().replace("-", "_"))
+        for name in (
+            "page-views",
+            "carts",
+            "orders",
+            "contacts",
+            "catalog",
+            "engagement",
+            "relance-deliveries",
+            "relance-dlq",
+            "relance-delivery-results",
+            "relance-decisions",
+        ):
+            key = "RELANCE_TOPIC_" + {
+                "relance-deliveries": "DELIVERIES",
+                "relance-dlq": "DLQ",
+                "relance-delivery-results": "RESULTS",
+                "relance-decisions": "DECISIONS",
+            }.get(name, name.upper().replace("-", "_"))
             self.env[key] = self.topic(name)
         self.broker.create_topics(
             TopicSpec(self.topic(name), PARTITIONS, compacted=name in ("contacts", "catalog"))
-            for name in ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
-                         "relance-deliveries", "relance-dlq", "relance-delivery-results",
-                         "relance-decisions"))
+            for name in (
+                "page-views",
+                "carts",
+                "orders",
+                "contacts",
+                "catalog",
+                "engagement",
+                "relance-deliveries",
+                "relance-dlq",
+                "relance-delivery-results",
+                "relance-decisions",
+            )
+        )
 
-    def start(self, kind: str, *, name: str | None = None,
-              **overrides: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, kind: str, *, name: str | None = None, **overrides: str
+    ) -> subprocess.Popen[bytes]:
         """Start ``relance worker`` or ``relance sender``; ``name`` tells apart two of a kind."""
         name = name or kind
-        process = spawn([sys.executable, "-m", "relance", kind], log=self.root / f"{name}.log",
-                        env={**os.environ, **self.env, **overrides}, cwd=self.root)
+        process = spawn(
+            [sys.executable, "-m", "relance", kind],
+            log=self.root / f"{name}.log",
+            env={**os.environ, **self.env, **overrides},
+            cwd=self.root,
+        )
         self.processes[name] = process
         return process
 
@@ -171,15 +206,25 @@ class Stack:
     def producer(self) -> Producer:
         # murmur2 like faust and the Java clients, so every input keys a contact to one
         # partition; one record per batch because Tansu reports end offsets per batch.
-        return Producer({"bootstrap.servers": self.broker.bootstrap,
-                         "partitioner": "murmur2_random", "batch.num.messages": 1,
-                         "linger.ms": 0})
+        return Producer(
+            {
+                "bootstrap.servers": self.broker.bootstrap,
+                "partitioner": "murmur2_random",
+                "batch.num.messages": 1,
+                "linger.ms": 0,
+            }
+        )
 
     def consumer(self, topic: str) -> Consumer:
-        consumer = Consumer({"bootstrap.servers": self.broker.bootstrap,
-                             "group.id": f"{self.prefix}-reader-{uuid.uuid4().hex[:6]}",
-                             "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-                             "enable.auto.commit": False})
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.broker.bootstrap,
+                "group.id": f"{self.prefix}-reader-{uuid.uuid4().hex[:6]}",
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 6000,
+                "enable.auto.commit": False,
+            }
+        )
         consumer.subscribe([self.topic(topic)])
         return consumer
 

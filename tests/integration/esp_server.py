@@ -30,16 +30,56 @@ TOKEN = "test-token-5f1c"
 PATHS = {"postmark": "/email", "sendgrid": "/v3/mail/send"}
 COMMAND_HEADER = "X-Relance-Command-Id"
 
-POSTMARK_FIELDS = {"From", "To", "Cc", "Bcc", "Subject", "Tag", "HtmlBody", "TextBody",
-                   "ReplyTo", "Headers", "TrackOpens", "TrackLinks", "Metadata",
-                   "Attachments", "MessageStream"}
-SENDGRID_FIELDS = {"personalizations", "from", "reply_to", "reply_to_list", "subject",
-                   "content", "attachments", "template_id", "headers", "categories",
-                   "custom_args", "send_at", "batch_id", "asm", "ip_pool_name",
-                   "mail_settings", "tracking_settings"}
-SENDGRID_RESERVED = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
-                     "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc",
-                     "bcc"}
+POSTMARK_FIELDS = {
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Subject",
+    "Tag",
+    "HtmlBody",
+    "TextBody",
+    "ReplyTo",
+    "Headers",
+    "TrackOpens",
+    "TrackLinks",
+    "Metadata",
+    "Attachments",
+    "MessageStream",
+}
+SENDGRID_FIELDS = {
+    "personalizations",
+    "from",
+    "reply_to",
+    "reply_to_list",
+    "subject",
+    "content",
+    "attachments",
+    "template_id",
+    "headers",
+    "categories",
+    "custom_args",
+    "send_at",
+    "batch_id",
+    "asm",
+    "ip_pool_name",
+    "mail_settings",
+    "tracking_settings",
+}
+SENDGRID_RESERVED = {
+    "x-sg-id",
+    "x-sg-eid",
+    "received",
+    "dkim-signature",
+    "content-type",
+    "content-transfer-encoding",
+    "to",
+    "from",
+    "subject",
+    "reply-to",
+    "cc",
+    "bcc",
+}
 
 
 @dataclass(frozen=True)
@@ -70,8 +110,9 @@ class Answer:
 
 
 def _strings(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
-                                           for k, v in value.items())
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
 
 
 def postmark_problems(body: Any) -> list[str]:
@@ -81,21 +122,21 @@ def postmark_problems(body: Any) -> list[str]:
     for key in ("From", "To", "Subject", "MessageStream"):
         if not isinstance(body.get(key), str) or not body[key]:
             found.append(f"{key} is not a non-empty string")
-    if not any(isinstance(body.get(key), str) and body[key] for key in ("TextBody",
-                                                                         "HtmlBody")):
+    if not any(isinstance(body.get(key), str) and body[key] for key in ("TextBody", "HtmlBody")):
         found.append("neither TextBody nor HtmlBody")
     headers = body.get("Headers", [])
     if not isinstance(headers, list) or not all(
-            isinstance(h, dict) and set(h) == {"Name", "Value"} and _strings(h)
-            for h in headers):
+        isinstance(h, dict) and set(h) == {"Name", "Value"} and _strings(h) for h in headers
+    ):
         found.append("Headers is not a list of {Name, Value} strings")
         headers = []
     if not _strings(body.get("Metadata", {})):
         found.append("Metadata is not an object of strings")
     named = {h["Name"]: h["Value"] for h in headers}
     metadata = body.get("Metadata") or {}
-    if metadata.get("relance_command_id") is None or \
-            metadata.get("relance_command_id") != named.get(COMMAND_HEADER):
+    if metadata.get("relance_command_id") is None or metadata.get(
+        "relance_command_id"
+    ) != named.get(COMMAND_HEADER):
         found.append("the command id is not both in Metadata and in the headers")
     return found
 
@@ -105,10 +146,19 @@ def sendgrid_problems(body: Any) -> list[str]:
         return ["the body is not a JSON object"]
     found = [f"unknown field {key}" for key in body if key not in SENDGRID_FIELDS]
     personalizations = body.get("personalizations")
-    if not isinstance(personalizations, list) or not personalizations or not all(
-            isinstance(p, dict) and isinstance(p.get("to"), list) and p["to"] and all(
-                _strings(to) and "email" in to and set(to) <= {"email", "name"}
-                for to in p["to"]) for p in personalizations):
+    if (
+        not isinstance(personalizations, list)
+        or not personalizations
+        or not all(
+            isinstance(p, dict)
+            and isinstance(p.get("to"), list)
+            and p["to"]
+            and all(
+                _strings(to) and "email" in to and set(to) <= {"email", "name"} for to in p["to"]
+            )
+            for p in personalizations
+        )
+    ):
         found.append("personalizations[].to is not a list of {email, name}")
     sender = body.get("from") or {}
     if not (_strings(sender) and "email" in sender):
@@ -116,14 +166,18 @@ def sendgrid_problems(body: Any) -> list[str]:
     if not isinstance(body.get("subject"), str) or not body["subject"]:
         found.append("subject is not a non-empty string")
     content = body.get("content")
-    if not isinstance(content, list) or not content or not all(
-            _strings(c) and set(c) == {"type", "value"} and c["value"] for c in content):
+    if (
+        not isinstance(content, list)
+        or not content
+        or not all(_strings(c) and set(c) == {"type", "value"} and c["value"] for c in content)
+    ):
         found.append("content is not a list of {type, value}")
     elif "text/plain" in (types := [c["type"] for c in content]) and types[0] != "text/plain":
         found.append("text/plain is not the first content")
     headers = body.get("headers", {})
-    if not _strings(headers) or any(name.lower() in SENDGRID_RESERVED or not value.isascii()
-                                    for name, value in headers.items()):
+    if not _strings(headers) or any(
+        name.lower() in SENDGRID_RESERVED or not value.isascii() for name, value in headers.items()
+    ):
         found.append("headers is not an object of ASCII strings without reserved ones")
         headers = {}
     custom = body.get("custom_args", {})
@@ -131,24 +185,33 @@ def sendgrid_problems(body: Any) -> list[str]:
         found.append("custom_args is not an object of strings under 10,000 bytes")
         custom = {}
     categories = body.get("categories", [])
-    if not isinstance(categories, list) or len(categories) > 10 or not all(
-            isinstance(c, str) and c.isascii() and 0 < len(c) <= 255 for c in categories):
+    if (
+        not isinstance(categories, list)
+        or len(categories) > 10
+        or not all(isinstance(c, str) and c.isascii() and 0 < len(c) <= 255 for c in categories)
+    ):
         found.append("categories is not a list of at most 10 ASCII names")
-    if custom.get("relance_command_id") is None or \
-            custom.get("relance_command_id") != headers.get(COMMAND_HEADER):
+    if custom.get("relance_command_id") is None or custom.get("relance_command_id") != headers.get(
+        COMMAND_HEADER
+    ):
         found.append("the command id is not both in custom_args and in the headers")
     return found
 
 
 def postmark_error(status: int, code: int, message: str) -> Answer:
-    return Answer(status, orjson.dumps({"ErrorCode": code, "Message": message}),
-                  (("Content-Type", "application/json"),))
+    return Answer(
+        status,
+        orjson.dumps({"ErrorCode": code, "Message": message}),
+        (("Content-Type", "application/json"),),
+    )
 
 
 def sendgrid_error(status: int, message: str, field: str | None = None) -> Answer:
-    return Answer(status, orjson.dumps({"errors": [{"message": message, "field": field,
-                                                     "help": None}]}),
-                  (("Content-Type", "application/json"),))
+    return Answer(
+        status,
+        orjson.dumps({"errors": [{"message": message, "field": field, "help": None}]}),
+        (("Content-Type", "application/json"),),
+    )
 
 
 class EspServer:
@@ -203,16 +266,19 @@ class EspServer:
             return Answer(404, b"Not found")
         if self.kind == "postmark":
             if request.headers.get("X-Postmark-Server-Token") != self.token:
-                return postmark_error(401, 10, "Request does not contain a valid Server "
-                                               "token.")
+                return postmark_error(401, 10, "Request does not contain a valid Server token.")
             if request.headers.get("Accept") != "application/json":
                 return postmark_error(422, 409, "JSON data required")
         elif request.headers.get("Authorization") != f"Bearer {self.token}":
-            return sendgrid_error(401, "The provided authorization grant is invalid, "
-                                       "expired, or revoked")
+            return sendgrid_error(
+                401, "The provided authorization grant is invalid, expired, or revoked"
+            )
         if request.headers.get("Content-Type") != "application/json":
-            return (postmark_error(415, 409, "JSON data required") if self.kind == "postmark"
-                    else sendgrid_error(415, "Content-Type should be application/json."))
+            return (
+                postmark_error(415, 409, "JSON data required")
+                if self.kind == "postmark"
+                else sendgrid_error(415, "Content-Type should be application/json.")
+            )
         return None
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -223,20 +289,21 @@ class EspServer:
                 body = orjson.loads(await request.read())
             except orjson.JSONDecodeError:
                 body = None
-            problems = (postmark_problems if self.kind == "postmark"
-                        else sendgrid_problems)(body)
+            problems = (postmark_problems if self.kind == "postmark" else sendgrid_problems)(body)
             if problems:
-                answer = (postmark_error(422, 300, "Invalid email request: "
-                                                   + "; ".join(problems))
-                          if self.kind == "postmark" else sendgrid_error(400, problems[0]))
+                answer = (
+                    postmark_error(422, 300, "Invalid email request: " + "; ".join(problems))
+                    if self.kind == "postmark"
+                    else sendgrid_error(400, problems[0])
+                )
         with self._lock:
             if answer is not None:
                 self.problems.append(f"{request.method} {request.path}: {answer.body!r}")
             else:
-                peer = request.transport.get_extra_info("peername") if request.transport \
-                    else None
-                self.received.append(Received(body, dict(request.headers), time.monotonic(),
-                                              peer[1] if peer else 0))
+                peer = request.transport.get_extra_info("peername") if request.transport else None
+                self.received.append(
+                    Received(body, dict(request.headers), time.monotonic(), peer[1] if peer else 0)
+                )
                 answer = self._script.popleft() if self._script else self._accepted(body)
         if answer.delay:
             await asyncio.sleep(answer.delay)
@@ -249,7 +316,16 @@ class EspServer:
         message_id = str(uuid.uuid4())
         if self.kind == "sendgrid":
             return Answer(202, b"", (("X-Message-Id", message_id),))
-        return Answer(200, orjson.dumps({
-            "To": body["To"], "SubmittedAt": datetime.now(UTC).isoformat(),
-            "MessageID": message_id, "ErrorCode": 0, "Message": "OK"}),
-            (("Content-Type", "application/json"),))
+        return Answer(
+            200,
+            orjson.dumps(
+                {
+                    "To": body["To"],
+                    "SubmittedAt": datetime.now(UTC).isoformat(),
+                    "MessageID": message_id,
+                    "ErrorCode": 0,
+                    "Message": "OK",
+                }
+            ),
+            (("Content-Type", "application/json"),),
+        )

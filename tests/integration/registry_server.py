@@ -39,8 +39,10 @@ class Store:
             schema_id = self._find(body)
             if schema_id is None:
                 schema_id = max(self.schemas, default=0) + 1
-                self.schemas[schema_id] = {"schema": body["schema"],
-                                           "schemaType": body.get("schemaType", "AVRO")}
+                self.schemas[schema_id] = {
+                    "schema": body["schema"],
+                    "schemaType": body.get("schemaType", "AVRO"),
+                }
             versions = self.subjects.setdefault(subject, [])
             if schema_id not in versions:
                 versions.append(schema_id)
@@ -54,14 +56,12 @@ class Store:
         return None
 
     def version(self, subject: str, version: int, schema_id: int) -> dict[str, Any]:
-        return {"subject": subject, "version": version, "id": schema_id,
-                **self._public(schema_id)}
+        return {"subject": subject, "version": version, "id": schema_id, **self._public(schema_id)}
 
     def _public(self, schema_id: int) -> dict[str, Any]:
         stored = self.schemas[schema_id]
         # The registry leaves schemaType out for Avro.
-        return ({"schema": stored["schema"]} if stored["schemaType"] == "AVRO"
-                else dict(stored))
+        return {"schema": stored["schema"]} if stored["schemaType"] == "AVRO" else dict(stored)
 
 
 class RegistryError(Exception):
@@ -159,8 +159,9 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def running_registry(port: int = 0, *, tls: ssl.SSLContext | None = None,
-                     user_info: str | None = None) -> Iterator[tuple[str, Store]]:
+def running_registry(
+    port: int = 0, *, tls: ssl.SSLContext | None = None, user_info: str | None = None
+) -> Iterator[tuple[str, Store]]:
     """A registry on 127.0.0.1 (a free port unless given) for the block: its URL and its
     store. ``tls``: the server's context, for HTTPS; ``user_info``: the USER:PASSWORD every
     request must carry."""
@@ -170,8 +171,9 @@ def running_registry(port: int = 0, *, tls: ssl.SSLContext | None = None,
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
         scheme = "https"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="schema-registry",
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="schema-registry", daemon=True
+    )
     thread.start()
     try:
         yield f"{scheme}://127.0.0.1:{server.server_address[1]}", store

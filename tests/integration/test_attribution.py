@@ -23,13 +23,18 @@ def test_an_order_after_a_cart_reminder_is_attributed_to_it_once(stack: Stack) -
     ordered = now_ms()
     placed = Order("ivy-2", "ivy", ordered, "o-77", "placed", (OrderItem(SHOE, 1),), 89.9, "EUR")
     # The same order again under another event id, and its payment: neither counts again.
-    produce(stack, [placed, Order("ivy-3", "ivy", ordered + 5, "o-77", "placed",
-                                  (OrderItem(SHOE, 1),), 89.9, "EUR"),
-                    Order("ivy-4", "ivy", ordered + 10, "o-77", "paid", (OrderItem(SHOE, 1),),
-                          89.9, "EUR")])
+    produce(
+        stack,
+        [
+            placed,
+            Order(
+                "ivy-3", "ivy", ordered + 5, "o-77", "placed", (OrderItem(SHOE, 1),), 89.9, "EUR"
+            ),
+            Order("ivy-4", "ivy", ordered + 10, "o-77", "paid", (OrderItem(SHOE, 1),), 89.9, "EUR"),
+        ],
+    )
     conversions = 'relance_conversions_total{scenario="cart_abandonment",variant="none"}'
-    revenue = ('relance_revenue_total{currency="EUR",scenario="cart_abandonment",'
-               'variant="none"}')
+    revenue = 'relance_revenue_total{currency="EUR",scenario="cart_abandonment",variant="none"}'
     wait_for(lambda: stack.metrics("worker").get(conversions) == 1.0, timeout=60)
     worker = stack.metrics("worker")
     assert worker[revenue] == pytest.approx(89.9)
@@ -43,9 +48,18 @@ def test_an_order_after_a_cart_reminder_is_attributed_to_it_once(stack: Stack) -
     (sent,) = [r for r in records if r["outcome"] == "sent"]
     (attributed,) = [r for r in records if r["outcome"] == "attributed"]
     assert attributed == {
-        "outcome": "attributed", "contact_id": "ivy", "order_id": "o-77", "revenue": 89.9,
-        "currency": "EUR", "command_id": sent["command_id"], "scenario": "cart_abandonment",
-        "step": 1, "variant": None, "holdout": False, "touch": "sent",
-        "decided_at": attributed["decided_at"]}
+        "outcome": "attributed",
+        "contact_id": "ivy",
+        "order_id": "o-77",
+        "revenue": 89.9,
+        "currency": "EUR",
+        "command_id": sent["command_id"],
+        "scenario": "cart_abandonment",
+        "step": 1,
+        "variant": None,
+        "holdout": False,
+        "touch": "sent",
+        "decided_at": attributed["decided_at"],
+    }
     assert attributed["decided_at"] > sent["decided_at"]
     assert stack.metrics("worker")[conversions] == 1.0

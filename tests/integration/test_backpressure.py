@@ -34,8 +34,9 @@ CAP = 5
 BATCH = 50
 
 
-def test_paused_inputs_lose_and_repeat_nothing(stack: Stack, tmp_path: Path,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_paused_inputs_lose_and_repeat_nothing(
+    stack: Stack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     events = traffic.generate(60)
     expected = simulated(stack, events, tmp_path)
     produce(stack, events)  # read as history: the merge holds what one input is ahead by
@@ -65,8 +66,13 @@ def test_paused_inputs_lose_and_repeat_nothing(stack: Stack, tmp_path: Path,
     try:
         sampler.start()
         running = Running(loop)
-        wait_for(lambda: sum(max(0, o) for o in committed(stack, inputs, settings.partitions)
-                             .values()) == len(events), timeout=240)
+        wait_for(
+            lambda: (
+                sum(max(0, o) for o in committed(stack, inputs, settings.partitions).values())
+                == len(events)
+            ),
+            timeout=240,
+        )
         wait_for(lambda: deliveries.ids() >= set(expected), timeout=60)
         time.sleep(2)
         records = deliveries.read(1)
@@ -82,6 +88,7 @@ def test_paused_inputs_lose_and_repeat_nothing(stack: Stack, tmp_path: Path,
     assert most <= CAP + BATCH * len(inputs)  # an input is read only while its queue is empty
     assert sorted(r["command_id"] for r in records) == sorted(expected)
     assert all(record == expected[record["command_id"]] for record in records)
-    print(f"\nevents {len(events)}, pauses {len(pauses)}, resumes {len(resumes)}, most waiting "
-          f"in a partition {most} (cap {CAP}), commands {len(records)} = simulate {len(expected)}"
-          )
+    print(
+        f"\nevents {len(events)}, pauses {len(pauses)}, resumes {len(resumes)}, most waiting "
+        f"in a partition {most} (cap {CAP}), commands {len(records)} = simulate {len(expected)}"
+    )

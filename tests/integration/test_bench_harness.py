@@ -27,10 +27,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_bench_worker_gets_ready_and_is_stopped_when_its_block_raises(
-        broker: Broker, tmp_path: Path) -> None:
+    broker: Broker, tmp_path: Path
+) -> None:
     prefix = f"b{uuid.uuid4().hex[:8]}"
-    with pytest.raises(RuntimeError, match="a step failed"), \
-            worker_throughput.Worker(broker, tmp_path, prefix) as worker:
+    with (
+        pytest.raises(RuntimeError, match="a step failed"),
+        worker_throughput.Worker(broker, tmp_path, prefix) as worker,
+    ):
         began = worker.start()
         assert worker.until(worker.ready, timeout=90) > began
         raise RuntimeError("a step failed")
@@ -45,18 +48,42 @@ def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path
     env = {**os.environ, leftovers.MARK: mark}
     output = tmp_path / "bench.out"
     (tmp_path / "run").mkdir()
-    command = [sys.executable, str(BENCH / "worker_throughput.py"), "--contacts", "300",
-               "--rounds", "1", "--skip", "baseline", "--skip", "avro", "--skip", "quix",
-               "--skip", "hand-written", "--skip", "recovery", "--latency-seconds", "600",
-               "--keep", str(tmp_path / "run")]
+    command = [
+        sys.executable,
+        str(BENCH / "worker_throughput.py"),
+        "--contacts",
+        "300",
+        "--rounds",
+        "1",
+        "--skip",
+        "baseline",
+        "--skip",
+        "avro",
+        "--skip",
+        "quix",
+        "--skip",
+        "hand-written",
+        "--skip",
+        "recovery",
+        "--latency-seconds",
+        "600",
+        "--keep",
+        str(tmp_path / "run"),
+    ]
     try:
-        with output.open("wb") as out, running(command, env=env, cwd=BENCH, stdout=out,
-                                               stderr=subprocess.STDOUT) as bench:
-            wait_for(lambda: "relance worker:" in output.read_text()
-                     or bench.poll() is not None, timeout=180)
+        with (
+            output.open("wb") as out,
+            running(command, env=env, cwd=BENCH, stdout=out, stderr=subprocess.STDOUT) as bench,
+        ):
+            wait_for(
+                lambda: "relance worker:" in output.read_text() or bench.poll() is not None,
+                timeout=180,
+            )
             assert bench.poll() is None, output.read_text()
-            wait_for(lambda: [c for c in leftovers.marked(mark).values()
-                              if "relance worker" in c], timeout=60)
+            wait_for(
+                lambda: [c for c in leftovers.marked(mark).values() if "relance worker" in c],
+                timeout=60,
+            )
             bench.send_signal(signal.SIGTERM)
             code = bench.wait(90)
         assert code == 130, output.read_text()

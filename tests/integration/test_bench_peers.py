@@ -30,13 +30,15 @@ def test_every_implementation_applies_every_event(broker: Broker, tmp_path: Path
     topics = {fmt: implementations.topics_for(f"{tag}-in-{fmt}") for fmt in ("json", "avro")}
     for fmt, names in topics.items():
         load.create_input_topics(broker, names, implementations.PARTITIONS)
-        assert load.load(broker.bootstrap, names, events, partitions=implementations.PARTITIONS,
-                         fmt=fmt) == len(events)
+        assert load.load(
+            broker.bootstrap, names, events, partitions=implementations.PARTITIONS, fmt=fmt
+        ) == len(events)
     traffic = implementations.Traffic.of(events, topics)
     assert traffic.ordered and len(traffic.reference) > len(traffic.ordered)
     for name in implementations.IMPLEMENTATIONS:
-        result = implementations.run(name, broker, tmp_path, traffic, tag,
-                                     baseline_events=len(events))
+        result = implementations.run(
+            name, broker, tmp_path, traffic, tag, baseline_events=len(events)
+        )
         assert (result.name, result.events) == (name, len(events))
         assert result.seconds > 0
         if name != "faust":  # it counts its own events; its changelog is not read

@@ -41,10 +41,28 @@ from .test_health import get
 
 pytestmark = pytest.mark.integration
 
-SHOE = Product("sku-1", "Trail shoe", 89.9, "EUR", "shoes", "https://shop.example/p/sku-1",
-               "https://shop.example/img/sku-1.jpg", True)
-TOPICS = ("page-views", "carts", "orders", "contacts", "catalog", "engagement",
-          "relance-deliveries", "relance-dlq", "relance-delivery-results", "relance-decisions")
+SHOE = Product(
+    "sku-1",
+    "Trail shoe",
+    89.9,
+    "EUR",
+    "shoes",
+    "https://shop.example/p/sku-1",
+    "https://shop.example/img/sku-1.jpg",
+    True,
+)
+TOPICS = (
+    "page-views",
+    "carts",
+    "orders",
+    "contacts",
+    "catalog",
+    "engagement",
+    "relance-deliveries",
+    "relance-dlq",
+    "relance-delivery-results",
+    "relance-decisions",
+)
 
 
 def now_ms() -> int:
@@ -53,20 +71,31 @@ def now_ms() -> int:
 
 def a_cart_left(contact: str) -> list[Event]:
     t = now_ms()
-    return [ContactProfile(f"{contact}-p", contact, t, email=f"{contact}@example.com",
-                           marketing_opt_in=True),
-            CartChange(f"{contact}-1", contact, t + 10, "add", SHOE, 1)]
+    return [
+        ContactProfile(
+            f"{contact}-p", contact, t, email=f"{contact}@example.com", marketing_opt_in=True
+        ),
+        CartChange(f"{contact}-1", contact, t + 10, "add", SHOE, 1),
+    ]
 
 
-def produce(config: dict[str, str], stack: Stack, events: Iterable[Event],
-            registry: SchemaRegistry | None = None) -> None:
+def produce(
+    config: dict[str, str],
+    stack: Stack,
+    events: Iterable[Event],
+    registry: SchemaRegistry | None = None,
+) -> None:
     """Plain Avro, or Confluent-framed Avro through ``registry``."""
-    producer = Producer({**config, "partitioner": "murmur2_random", "linger.ms": 0,
-                         "batch.num.messages": 1})
+    producer = Producer(
+        {**config, "partitioner": "murmur2_random", "linger.ms": 0, "batch.num.messages": 1}
+    )
     for event in events:
         topic = stack.topic("carts" if event.type == "cart" else "contacts")
-        value = (RegistryEventCodec(registry, topic, rules=InputRules()).encode(event)
-                 if registry is not None else avro.encode(event))
+        value = (
+            RegistryEventCodec(registry, topic, rules=InputRules()).encode(event)
+            if registry is not None
+            else avro.encode(event)
+        )
         producer.produce(topic, key=event.contact_id.encode(), value=value)
     assert producer.flush(30) == 0
 
@@ -83,8 +112,11 @@ class TlsBroker:
         return f"kafka://{self.bootstrap}"
 
     def client(self) -> dict[str, str]:
-        return {"bootstrap.servers": self.bootstrap, "security.protocol": "SSL",
-                "ssl.ca.location": str(self.ca)}
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "security.protocol": "SSL",
+            "ssl.ca.location": str(self.ca),
+        }
 
     def create_topics(self, topics: Iterable[TopicSpec]) -> None:
         create_topics(self.client(), topics)
@@ -104,9 +136,9 @@ def tls_broker(tmp_path: Path) -> Iterator[TlsBroker]:
     (tmp_path / "stunnel.conf").write_text(
         "foreground = yes\npid =\ndebug = notice\n[kafka]\n"
         f"accept = 127.0.0.1:{tls_port}\nconnect = 127.0.0.1:{broker.port}\n"
-        f"cert = {tmp_path / 'server.pem'}\nkey = {tmp_path / 'server.key'}\n")
-    with broker, running([stunnel, str(tmp_path / "stunnel.conf")],
-                         log=tmp_path / "stunnel.log"):
+        f"cert = {tmp_path / 'server.pem'}\nkey = {tmp_path / 'server.key'}\n"
+    )
+    with broker, running([stunnel, str(tmp_path / "stunnel.conf")], log=tmp_path / "stunnel.log"):
         tls = TlsBroker(f"127.0.0.1:{tls_port}", tmp_path / "ca.pem")
         wait_for(lambda: _answers(tls.client()), timeout=30)
         yield tls
@@ -116,8 +148,10 @@ def topic_configs(config: dict[str, str], names: Iterable[str]) -> dict[str, dic
     """What the broker keeps of each topic's configuration (Tansu: what was set)."""
     admin = AdminClient(config)  # kept until every answer is in: its end cancels them
     resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in names]
-    return {resource.name: {key: entry.value for key, entry in future.result(timeout=10).items()}
-            for resource, future in admin.describe_configs(resources).items()}
+    return {
+        resource.name: {key: entry.value for key, entry in future.result(timeout=10).items()}
+        for resource, future in admin.describe_configs(resources).items()
+    }
 
 
 def _answers(config: dict[str, str]) -> bool:
@@ -129,14 +163,20 @@ def _answers(config: dict[str, str]) -> bool:
 
 
 def test_worker_and_sender_connect_over_tls_and_a_cart_becomes_one_email(
-        tls_broker: TlsBroker, tmp_path: Path) -> None:
+    tls_broker: TlsBroker, tmp_path: Path
+) -> None:
     # The TLS port refuses a plaintext client: what follows went through TLS.
     assert not _answers({"bootstrap.servers": tls_broker.bootstrap})
     with MailSink(tmp_path / "outbox") as sink:
         stack = Stack(tls_broker, tmp_path, sink)
-        stack.env.update({"RELANCE_KAFKA_SECURITY_PROTOCOL": "SSL",
-                          "RELANCE_KAFKA_SSL_CA_LOCATION": str(tls_broker.ca),
-                          "RELANCE_REPLICATION_FACTOR": "1", "RELANCE_MIN_INSYNC_REPLICAS": "1"})
+        stack.env.update(
+            {
+                "RELANCE_KAFKA_SECURITY_PROTOCOL": "SSL",
+                "RELANCE_KAFKA_SSL_CA_LOCATION": str(tls_broker.ca),
+                "RELANCE_REPLICATION_FACTOR": "1",
+                "RELANCE_MIN_INSYNC_REPLICAS": "1",
+            }
+        )
         try:
             stack.start("worker")
             stack.start("sender")
@@ -144,8 +184,7 @@ def test_worker_and_sender_connect_over_tls_and_a_cart_becomes_one_email(
                 port = int(stack.env[variable])
                 # Ready: the health probe's admin client answered, the topics were checked
                 # (the changelogs created), the group joined and the state restored.
-                wait_for(lambda port=port: get(port, "/readyz") == (200, "ready\n"),
-                         timeout=120)
+                wait_for(lambda port=port: get(port, "/readyz") == (200, "ready\n"), timeout=120)
             produce(tls_broker.client(), stack, a_cart_left("tia"))
             (message,) = wait_for(lambda: stack.sink.messages(), timeout=90)
             time.sleep(3)  # a second email would have arrived by now
@@ -154,13 +193,16 @@ def test_worker_and_sender_connect_over_tls_and_a_cart_becomes_one_email(
         finally:
             stack.stop_all()
     worker, sender = stack.log("worker"), stack.log("sender")
-    changelogs = [f"{stack.prefix}-worker-contact-state-changelog",
-                  f"{stack.prefix}-sender-delivery-ledger-changelog"]
+    changelogs = [
+        f"{stack.prefix}-worker-contact-state-changelog",
+        f"{stack.prefix}-sender-delivery-ledger-changelog",
+    ]
     assert f"created topic {changelogs[0]}" in worker
     assert f"created topic {changelogs[1]}" in sender
     # Created with the replication settings (one replica: Tansu is one broker).
     assert topic_configs(tls_broker.client(), changelogs) == {
-        name: {"cleanup.policy": "compact", "min.insync.replicas": "1"} for name in changelogs}
+        name: {"cleanup.policy": "compact", "min.insync.replicas": "1"} for name in changelogs
+    }
     assert "restored" in worker  # the changelog's restore consumer read it to its end
     assert "Traceback" not in worker + sender
 
@@ -177,7 +219,8 @@ class NotYet:
 
 
 def test_a_worker_started_before_its_broker_waits_then_decides_what_came_meanwhile(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     port = free_port()
     with MailSink(tmp_path / "outbox") as sink:
         missing: Broker = NotYet(port)
@@ -199,50 +242,68 @@ def test_a_worker_started_before_its_broker_waits_then_decides_what_came_meanwhi
                 time.sleep(1)
             with EmbeddedBroker(port=port, log=tmp_path / "tansu.log") as broker:
                 # Produced before either is ready: the worker must still decide it.
-                broker.create_topics([TopicSpec(stack.topic(name), PARTITIONS,
-                                                compacted=name in ("contacts", "catalog"))
-                                      for name in TOPICS])
+                broker.create_topics(
+                    [
+                        TopicSpec(
+                            stack.topic(name), PARTITIONS, compacted=name in ("contacts", "catalog")
+                        )
+                        for name in TOPICS
+                    ]
+                )
                 produce({"bootstrap.servers": broker.bootstrap}, stack, a_cart_left("max"))
                 for web in ports:
-                    wait_for(lambda web=web: get(web, "/readyz") == (200, "ready\n"),
-                             timeout=120)
+                    wait_for(lambda web=web: get(web, "/readyz") == (200, "ready\n"), timeout=120)
                 (message,) = wait_for(lambda: stack.sink.messages(), timeout=90)
                 assert message["To"] == "max@example.com"
                 stack.stop_all()
         finally:
             stack.stop_all()
     for kind in ("worker", "sender"):
-        lines = [orjson.loads(line) for line in stack.log(kind).splitlines()
-                 if line.startswith("{")]
+        lines = [
+            orjson.loads(line) for line in stack.log(kind).splitlines() if line.startswith("{")
+        ]
         waits = [line for line in lines if "trying again in" in line["message"]]
         assert waits and all(line["level"] == "warning" for line in waits), kind
         assert all("exception" not in line for line in lines), kind
 
 
 def test_both_wait_for_their_schema_registry_then_use_it_over_https_with_basic_auth(
-        stack: Stack, tmp_path: Path) -> None:
+    stack: Stack, tmp_path: Path
+) -> None:
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(server)
     port = free_port()
     url, user_info = f"https://127.0.0.1:{port}", "relance:registry-secret-1"
-    stack.env.update({"SCHEMA_REGISTRY_URL": url, "RELANCE_CONNECT_BACKOFF_MAX": "2",
-                      "SCHEMA_REGISTRY_SSL_CA_LOCATION": str(tmp_path / "ca.pem"),
-                      "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": user_info})
+    stack.env.update(
+        {
+            "SCHEMA_REGISTRY_URL": url,
+            "RELANCE_CONNECT_BACKOFF_MAX": "2",
+            "SCHEMA_REGISTRY_SSL_CA_LOCATION": str(tmp_path / "ca.pem"),
+            "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": user_info,
+        }
+    )
     stack.start("worker")
     stack.start("sender")
     ports = [int(stack.env[v]) for v in ("RELANCE_WEB_PORT", "RELANCE_SENDER_WEB_PORT")]
     for web in ports:
-        _, body = wait_for(lambda web=web: (answer := get(web, "/readyz"))[0] == 503
-                           and "schema registry" in answer[1] and answer, timeout=60)
+        _, body = wait_for(
+            lambda web=web: (
+                (answer := get(web, "/readyz"))[0] == 503
+                and "schema registry" in answer[1]
+                and answer
+            ),
+            timeout=60,
+        )
         assert f"the schema registry {url} does not answer: " in body, body
         assert get(web, "/healthz") == (200, "ok\n")
     with running_registry(port, tls=server, user_info=user_info) as (_, store):
         for web in ports:
             wait_for(lambda web=web: get(web, "/readyz") == (200, "ready\n"), timeout=120)
-        ours = SchemaRegistry(url, {"ssl.ca.location": str(tmp_path / "ca.pem"),
-                                    "basic.auth.user.info": user_info})
+        ours = SchemaRegistry(
+            url, {"ssl.ca.location": str(tmp_path / "ca.pem"), "basic.auth.user.info": user_info}
+        )
         produce({"bootstrap.servers": stack.broker.bootstrap}, stack, a_cart_left("rio"), ours)
         (message,) = wait_for(lambda: stack.sink.messages(), timeout=90)
         assert message["To"] == "rio@example.com"
@@ -270,8 +331,10 @@ def test_a_fatal_error_at_start_is_one_json_line_and_exit_code_1(stack: Stack) -
     errors = [line for line in lines if line["level"] in ("error", "critical")]
     assert len(errors) == 1, errors
     (error,) = errors
-    assert error["message"] == (f"{stack.prefix}-worker-app stopped: topic {carts} has 2 "
-                                f"partitions, expected {PARTITIONS} (RELANCE_PARTITIONS)")
+    assert error["message"] == (
+        f"{stack.prefix}-worker-app stopped: topic {carts} has 2 "
+        f"partitions, expected {PARTITIONS} (RELANCE_PARTITIONS)"
+    )
     assert all("exception" not in line for line in lines)
 
 
@@ -287,8 +350,7 @@ def test_a_web_port_in_use_is_one_line_and_exit_code_1(stack: Stack, kind: str) 
         process = stack.start(kind, **{variable: str(port), "RELANCE_LOG_FORMAT": "json"})
         assert process.wait(timeout=60) == 1
     stack.processes.pop(kind)
-    lines = [orjson.loads(line) for line in stack.log(kind).splitlines()
-             if line.startswith("{")]
+    lines = [orjson.loads(line) for line in stack.log(kind).splitlines() if line.startswith("{")]
     (error,) = [line for line in lines if line["level"] in ("error", "critical")]
     assert f"{port}): address already in use" in error["message"]
     assert all("exception" not in line for line in lines)
@@ -297,18 +359,29 @@ def test_a_web_port_in_use_is_one_line_and_exit_code_1(stack: Stack, kind: str) 
 def test_relance_topics_apply_creates_what_is_missing_once(stack: Stack) -> None:
     env = {**stack.env, "RELANCE_REPLICATION_FACTOR": "1", "RELANCE_MIN_INSYNC_REPLICAS": "1"}
     command = [sys.executable, "-m", "relance", "topics"]
-    listed = orjson.loads(subprocess.run([*command, "--format", "json"], env=env, check=True,
-                                         capture_output=True, text=True).stdout)
+    listed = orjson.loads(
+        subprocess.run(
+            [*command, "--format", "json"], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
     names = {topic["name"] for topic in listed}
-    changelogs = {f"{stack.prefix}-worker-contact-state-changelog",
-                  f"{stack.prefix}-sender-delivery-ledger-changelog"}
+    changelogs = {
+        f"{stack.prefix}-worker-contact-state-changelog",
+        f"{stack.prefix}-sender-delivery-ledger-changelog",
+    }
     assert changelogs <= names  # the stack created the others
-    applied = subprocess.run([*command, "--apply"], env=env, check=True, capture_output=True,
-                             text=True).stdout
-    assert {line.removeprefix("created ") for line in applied.splitlines()
-            if line.startswith("created ")} == changelogs
+    applied = subprocess.run(
+        [*command, "--apply"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    assert {
+        line.removeprefix("created ")
+        for line in applied.splitlines()
+        if line.startswith("created ")
+    } == changelogs
     assert topic_configs({"bootstrap.servers": stack.broker.bootstrap}, changelogs) == {
-        name: {"cleanup.policy": "compact", "min.insync.replicas": "1"} for name in changelogs}
-    again = subprocess.run([*command, "--apply"], env=env, check=True, capture_output=True,
-                           text=True).stdout
+        name: {"cleanup.policy": "compact", "min.insync.replicas": "1"} for name in changelogs
+    }
+    again = subprocess.run(
+        [*command, "--apply"], env=env, check=True, capture_output=True, text=True
+    ).stdout
     assert again.strip() == f"0 topics created, {len(names)} there already"

@@ -24,16 +24,34 @@ def test_demo_runs_the_live_pipeline_and_saves_emails_into_the_outbox(tmp_path: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELANCE_")}
     # SIGTERM, not subprocess.run's SIGKILL, if it overruns: the demo then stops its broker,
     # worker and sender (each in a group of its own) before it exits.
-    with running([sys.executable, "-m", "relance", "demo", "--duration", "75", "--outbox",
-                  str(outbox), "--folder", str(tmp_path / "demo")], grace=60, env=env,
-                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as demo:
+    with running(
+        [
+            sys.executable,
+            "-m",
+            "relance",
+            "demo",
+            "--duration",
+            "75",
+            "--outbox",
+            str(outbox),
+            "--folder",
+            str(tmp_path / "demo"),
+        ],
+        grace=60,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as demo:
         # While it runs, the first marketing email's one-click link works as a mail client
         # uses it (the output is a few lines: the pipe does not fill meanwhile).
         link = wait_for(lambda: unsubscribe_link(outbox), timeout=120)
         confirm = urllib.request.urlopen(link, timeout=10)
         assert confirm.status == 200 and b"<form" in confirm.read()
-        posted = urllib.request.urlopen(urllib.request.Request(
-            link, data=b"List-Unsubscribe=One-Click", method="POST"), timeout=10)
+        posted = urllib.request.urlopen(
+            urllib.request.Request(link, data=b"List-Unsubscribe=One-Click", method="POST"),
+            timeout=10,
+        )
         assert posted.status == 200
         output = demo.communicate(timeout=150)[0].decode()
     assert demo.returncode == 0, output
@@ -54,8 +72,14 @@ def test_demo_runs_the_live_pipeline_and_saves_emails_into_the_outbox(tmp_path: 
     for path in saved:
         assert f'<a href="{path.name}">.eml</a>' in page
         assert (outbox / "view" / f"{path.stem}.html").is_file()
-    languages = {str(email.message_from_bytes(p.read_bytes(), policy=email.policy.default)[
-        "Content-Language"]) for p in saved}
+    languages = {
+        str(
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)[
+                "Content-Language"
+            ]
+        )
+        for p in saved
+    }
     assert languages <= {"fr", "en"} and all(f"<td>{lang}</td>" in page for lang in languages)
     assert "placeholder" in (outbox / "view" / f"{saved[0].stem}.html").read_text()
 

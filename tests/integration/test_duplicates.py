@@ -24,16 +24,29 @@ from .test_live_pipeline import TOPIC_OF
 pytestmark = pytest.mark.integration
 
 
-def simulate(stack: Stack, events: list[Event], path: Path,
-             copies: int) -> tuple[dict[str, dict[str, Any]], int]:
+def simulate(
+    stack: Stack, events: list[Event], path: Path, copies: int
+) -> tuple[dict[str, dict[str, Any]], int]:
     """``relance simulate`` on ``copies`` of each event: its commands by id, and the
     duplicates its summary counts."""
-    path.write_bytes(b"".join(json_codec.encode(e) + b"\n" for e in events
-                              for _ in range(copies)))
+    path.write_bytes(b"".join(json_codec.encode(e) + b"\n" for e in events for _ in range(copies)))
     run = subprocess.run(
-        [sys.executable, "-m", "relance", "simulate", "--events", str(path),
-         "--config", stack.env["RELANCE_SCENARIOS"], "--until", "2030-01-01T00:00:00Z"],
-        capture_output=True, check=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "relance",
+            "simulate",
+            "--events",
+            str(path),
+            "--config",
+            stack.env["RELANCE_SCENARIOS"],
+            "--until",
+            "2030-01-01T00:00:00Z",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     found = re.search(rb"duplicates: (\d+),", run.stderr)
     assert found is not None, run.stderr
     commands = [orjson.loads(line) for line in run.stdout.splitlines()]
@@ -41,7 +54,8 @@ def simulate(stack: Stack, events: list[Event], path: Path,
 
 
 def test_every_event_produced_twice_decides_the_same_commands_as_once(
-        stack: Stack, tmp_path: Path) -> None:
+    stack: Stack, tmp_path: Path
+) -> None:
     events = generate(120, sessions_per_contact=2, hours=12, seed=3)
     expected, none = simulate(stack, events, tmp_path / "once.jsonl", copies=1)
     doubled, skipped = simulate(stack, events, tmp_path / "twice.jsonl", copies=2)
@@ -53,8 +67,9 @@ def test_every_event_produced_twice_decides_the_same_commands_as_once(
     for event in events:
         value = avro.encode(event)
         for _ in range(2):  # as a producer retrying after a lost acknowledgement would
-            producer.produce(stack.topic(TOPIC_OF[event.type]), key=event.contact_id.encode(),
-                             value=value)
+            producer.produce(
+                stack.topic(TOPIC_OF[event.type]), key=event.contact_id.encode(), value=value
+            )
     assert producer.flush(30) == 0
     deliveries = stack.consumer("relance-deliveries")
     codec = AvroOutputCodec()
@@ -69,13 +84,18 @@ def test_every_event_produced_twice_decides_the_same_commands_as_once(
     lost, duplicated = len(expected.keys() - by_id.keys()), len(commands) - len(by_id)
 
     def counted() -> float:
-        return sum(v for k, v in stack.metrics("worker").items()
-                   if k.startswith("relance_duplicate_events_total{"))
+        return sum(
+            v
+            for k, v in stack.metrics("worker").items()
+            if k.startswith("relance_duplicate_events_total{")
+        )
 
     wait_for(lambda: counted() >= skipped, timeout=60)
-    print(f"\nevents: {len(events)} produced twice ({2 * len(events)} messages); duplicates "
-          f"skipped: {counted():.0f} live, {skipped} simulated; commands: {len(by_id)} of "
-          f"{len(expected)} simulated; lost: {lost}; duplicated: {duplicated}")
+    print(
+        f"\nevents: {len(events)} produced twice ({2 * len(events)} messages); duplicates "
+        f"skipped: {counted():.0f} live, {skipped} simulated; commands: {len(by_id)} of "
+        f"{len(expected)} simulated; lost: {lost}; duplicated: {duplicated}"
+    )
     assert lost == 0 and duplicated == 0
     assert by_id.keys() == expected.keys()
     for command_id, command in by_id.items():

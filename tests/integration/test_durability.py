@@ -70,26 +70,38 @@ class RefusingOutputs(Outputs):
         if self.armed:
             half = len(records) // 2
             super().write(topic, partition, records[:half])
-            raise InjectedError(f"{topic}[{partition}]: injected refusal of "
-                                f"{len(records) - half} records")
+            raise InjectedError(
+                f"{topic}[{partition}]: injected refusal of {len(records) - half} records"
+            )
         super().write(topic, partition, records)
 
 
 def settings_of(stack: Stack, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {key.removeprefix("RELANCE_").lower(): value
-                              for key, value in stack.env.items()}
+    values: dict[str, Any] = {
+        key.removeprefix("RELANCE_").lower(): value for key, value in stack.env.items()
+    }
     return Settings(**{**values, **overrides})
 
 
-def new_loop(settings: Settings, *, observer: MetricsObserver | None = None,
-             decode: Decode | None = None) -> tuple[BatchLoop, RefusingOutputs]:
+def new_loop(
+    settings: Settings, *, observer: MetricsObserver | None = None, decode: Decode | None = None
+) -> tuple[BatchLoop, RefusingOutputs]:
     config = load_config(str(settings.scenarios))
-    outputs = RefusingOutputs(kafka.producer(settings), output_codec(settings),
-                              deliveries=settings.topic_deliveries, dlq=settings.topic_dlq,
-                              decisions=settings.topic_decisions or None, clock=wall_clock_ms)
-    loop = build_loop(settings, config, decode=decode or input_decoder(settings, config.inputs),
-                      outputs=outputs,
-                      observer=observer or MetricsObserver(Metrics.create(CollectorRegistry())))
+    outputs = RefusingOutputs(
+        kafka.producer(settings),
+        output_codec(settings),
+        deliveries=settings.topic_deliveries,
+        dlq=settings.topic_dlq,
+        decisions=settings.topic_decisions or None,
+        clock=wall_clock_ms,
+    )
+    loop = build_loop(
+        settings,
+        config,
+        decode=decode or input_decoder(settings, config.inputs),
+        outputs=outputs,
+        observer=observer or MetricsObserver(Metrics.create(CollectorRegistry())),
+    )
     return loop, outputs
 
 
@@ -115,11 +127,13 @@ class Running:
 
 
 def committed(stack: Stack, topics: Iterable[str], partitions: int) -> dict[tuple[str, int], int]:
-    reader = Consumer({"bootstrap.servers": stack.broker.bootstrap,
-                       "group.id": f"{stack.prefix}-worker"})
+    reader = Consumer(
+        {"bootstrap.servers": stack.broker.bootstrap, "group.id": f"{stack.prefix}-worker"}
+    )
     try:
-        found = reader.committed([TopicPartition(t, p) for t in topics
-                                  for p in range(partitions)], timeout=10)
+        found = reader.committed(
+            [TopicPartition(t, p) for t in topics for p in range(partitions)], timeout=10
+        )
         return {(tp.topic, tp.partition): tp.offset for tp in found}
     finally:
         reader.close()
@@ -129,9 +143,22 @@ def simulated(stack: Stack, events: list[Event], folder: Path) -> dict[str, Any]
     events_file = folder / "events.jsonl"
     events_file.write_bytes(b"".join(json_codec.encode(e) + b"\n" for e in events))
     run = subprocess.run(
-        [sys.executable, "-m", "relance", "simulate", "--events", str(events_file),
-         "--config", stack.env["RELANCE_SCENARIOS"], "--until", "2030-01-01T00:00:00Z"],
-        capture_output=True, check=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "relance",
+            "simulate",
+            "--events",
+            str(events_file),
+            "--config",
+            stack.env["RELANCE_SCENARIOS"],
+            "--until",
+            "2030-01-01T00:00:00Z",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     records = [orjson.loads(line) for line in run.stdout.splitlines()]
     return {record["command_id"]: record for record in records}
 
@@ -160,8 +187,9 @@ def durable_states(settings: Settings) -> dict[bytes, Stored]:
     return {key: decode_stored(raw) for table in tables.values() for key, raw in table.items()}
 
 
-def not_stored(at_failure: dict[bytes, Stored], final: dict[bytes, Stored],
-               inputs: tuple[str, ...]) -> dict[tuple[str, int], int]:
+def not_stored(
+    at_failure: dict[bytes, Stored], final: dict[bytes, Stored], inputs: tuple[str, ...]
+) -> dict[tuple[str, int], int]:
     """Per input topic-partition, the least offset of an event whose effect on a state is in
     the final states but was not in the changelog when the loop failed: no commit may have
     passed it."""
@@ -197,10 +225,10 @@ class FailingObserver(MetricsObserver):
         super().pending(deadlines)
 
 
-@pytest.mark.parametrize("failure", ["changelog_refused", "exception_in_settle",
-                                     "command_refused"])
+@pytest.mark.parametrize("failure", ["changelog_refused", "exception_in_settle", "command_refused"])
 def test_a_failure_commits_nothing_past_unstored_work_and_the_restart_decides_as_simulate(
-        stack: Stack, tmp_path: Path, failure: str) -> None:
+    stack: Stack, tmp_path: Path, failure: str
+) -> None:
     events = traffic.generate(CONTACTS)
     expected = simulated(stack, events, tmp_path)
     assert len(expected) > 20
@@ -219,8 +247,13 @@ def test_a_failure_commits_nothing_past_unstored_work_and_the_restart_decides_as
         earlier, _ = new_loop(settings)
         running = Running(earlier)
         produce(stack, before)
-        wait_for(lambda: sum(max(0, o) for o in committed(stack, inputs, settings.partitions)
-                             .values()) == len(before), timeout=120)
+        wait_for(
+            lambda: (
+                sum(max(0, o) for o in committed(stack, inputs, settings.partitions).values())
+                == len(before)
+            ),
+            timeout=120,
+        )
         running.stop()
         assert running.error is None
         produce(stack, after)
@@ -239,8 +272,9 @@ def test_a_failure_commits_nothing_past_unstored_work_and_the_restart_decides_as
         failing = Running(loop)
         failing.thread.join(120)
         assert not failing.thread.is_alive(), "the loop went on after the failure"
-        assert isinstance(failing.error, (InjectedError, RecordRefusedError, RuntimeError)), \
+        assert isinstance(failing.error, (InjectedError, RecordRefusedError, RuntimeError)), (
             failing.error
+        )
         assert loop.failure is failing.error
         stopped = committed(stack, inputs, settings.partitions)
         assert all(stopped[key] >= at_start[key] for key in stopped)
@@ -250,8 +284,13 @@ def test_a_failure_commits_nothing_past_unstored_work_and_the_restart_decides_as
         second_loop, _ = new_loop(settings)
         second = Running(second_loop)
         # Done when every event is committed (so applied and stored) and every command out.
-        wait_for(lambda: sum(max(0, o) for o in committed(stack, inputs, settings.partitions)
-                             .values()) == len(events), timeout=180)
+        wait_for(
+            lambda: (
+                sum(max(0, o) for o in committed(stack, inputs, settings.partitions).values())
+                == len(events)
+            ),
+            timeout=180,
+        )
         deadline = time.monotonic() + 60
         while not deliveries.ids() >= set(expected) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -260,20 +299,28 @@ def test_a_failure_commits_nothing_past_unstored_work_and_the_restart_decides_as
         second.stop()
         assert second.error is None
         limits = not_stored(at_failure, durable_states(settings), inputs)
-        assert limits, ("the restart stored nothing the failed loop had not: what that loop "
-                        "read after its last stored round was committed past, or lost")
+        assert limits, (
+            "the restart stored nothing the failed loop had not: what that loop "
+            "read after its last stored round was committed past, or lost"
+        )
         for key, offset in limits.items():
             assert stopped[key] <= offset, (
-                f"{key} committed at {stopped[key]}, past an unstored event at {offset}")
+                f"{key} committed at {stopped[key]}, past an unstored event at {offset}"
+            )
     finally:
         deliveries.consumer.close()
     ids = [record["command_id"] for record in records]
     missing = sorted(set(expected) - set(ids))
-    assert set(ids) == set(expected), (missing[:5], [expected[i] for i in missing[:3]],
-                                       sorted(set(ids) - set(expected))[:5])
+    assert set(ids) == set(expected), (
+        missing[:5],
+        [expected[i] for i in missing[:3]],
+        sorted(set(ids) - set(expected))[:5],
+    )
     mismatched = [record for record in records if record != expected[record["command_id"]]]
     assert not mismatched, (mismatched[0], expected[mismatched[0]["command_id"]])
     duplicated = len(ids) - len(set(ids))
-    print(f"\n{failure}: events {len(events)}, commands {len(expected)} (simulate), "
-          f"records {len(ids)} ({first_run} before the restart), lost "
-          f"{len(set(expected) - set(ids))}, duplicated {duplicated} (same id and payload)")
+    print(
+        f"\n{failure}: events {len(events)}, commands {len(expected)} (simulate), "
+        f"records {len(ids)} ({first_run} before the restart), lost "
+        f"{len(set(expected) - set(ids))}, duplicated {duplicated} (same id and payload)"
+    )

@@ -26,17 +26,30 @@ from .esp_server import TOKEN, Answer, EspServer, Kind, postmark_error, sendgrid
 pytestmark = pytest.mark.integration
 
 COMMAND_ID = "4f0abcfc-c65d-5759-b93e-b13a7fadd55f"
-SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
-        "category_id": None, "url": "https://shop.example/p/sku-1",
-        "image_url": "https://shop.example/i/sku-1.jpg", "in_stock": True}
+SHOE = {
+    "id": "sku-1",
+    "name": "Trail shoe",
+    "price": 89.9,
+    "currency": "EUR",
+    "category_id": None,
+    "url": "https://shop.example/p/sku-1",
+    "image_url": "https://shop.example/i/sku-1.jpg",
+    "in_stock": True,
+}
 DISPATCH = Dispatch(COMMAND_ID, "c1", "cart_abandonment")
 RENDERER = Renderer(gateway=LinkSigner("https://shop.example", Key("k1", b"0123456789abcdef")))
 
 
 def message() -> EmailMessage:
     record = SendCommand(
-        command_id=COMMAND_ID, contact_id="c1", scenario="cart_abandonment", step=1,
-        channel="email", template="cart_abandonment", priority=100, decided_at=1714561200000,
+        command_id=COMMAND_ID,
+        contact_id="c1",
+        scenario="cart_abandonment",
+        step=1,
+        channel="email",
+        template="cart_abandonment",
+        priority=100,
+        decided_at=1714561200000,
         recipient=Recipient("ann@example.com", "de-DE", "Europe/Berlin"),
         payload={"cart_id": None, "items": [{"product": SHOE, "quantity": 2}]},
     ).to_record()
@@ -68,8 +81,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[EspServer]:
         yield running
 
 
-def test_a_message_goes_out_as_the_esp_documents_it_with_the_command_id(
-        server: EspServer) -> None:
+def test_a_message_goes_out_as_the_esp_documents_it_with_the_command_id(server: EspServer) -> None:
     send(provider(server.kind, server.url), message())
     assert server.problems == []
     (received,) = server.requests()
@@ -81,15 +93,13 @@ def test_a_message_goes_out_as_the_esp_documents_it_with_the_command_id(
         assert "Trail shoe" in body["TextBody"] and "sku-1.jpg" in body["HtmlBody"]
         headers = {h["Name"]: h["Value"] for h in body["Headers"]}
         assert body["MessageStream"] == "broadcast" and body["Tag"] == "cart_abandonment"
-        assert body["Metadata"] == {"relance_command_id": COMMAND_ID,
-                                    "relance_contact_id": "c1"}
+        assert body["Metadata"] == {"relance_command_id": COMMAND_ID, "relance_contact_id": "c1"}
     else:
         assert body["from"] == {"email": "hello@shop.example", "name": "Shop"}
         assert body["personalizations"] == [{"to": [{"email": "ann@example.com"}]}]
         assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
         headers = body["headers"]
-        assert body["custom_args"] == {"relance_command_id": COMMAND_ID,
-                                       "relance_contact_id": "c1"}
+        assert body["custom_args"] == {"relance_command_id": COMMAND_ID, "relance_contact_id": "c1"}
         assert body["categories"] == ["cart_abandonment", "marketing"]
     assert headers["List-Unsubscribe"] == "<https://shop.example/u/t0k3n?lang=de>"
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -113,8 +123,11 @@ def test_the_esps_own_failure_is_temporary(server: EspServer, status: int) -> No
 
 
 def test_a_429_is_temporary_and_carries_its_retry_after(server: EspServer) -> None:
-    refusal = (postmark_error(429, 429, "Rate limit exceeded") if server.kind == "postmark"
-               else sendgrid_error(429, "too many requests"))
+    refusal = (
+        postmark_error(429, 429, "Rate limit exceeded")
+        if server.kind == "postmark"
+        else sendgrid_error(429, "too many requests")
+    )
     server.script(Answer(429, refusal.body, (*refusal.headers, ("Retry-After", "17"))))
     with pytest.raises(TemporaryDeliveryError) as caught:
         send(provider(server.kind, server.url), message())
@@ -122,14 +135,21 @@ def test_a_429_is_temporary_and_carries_its_retry_after(server: EspServer) -> No
 
 
 def test_an_inactive_or_refused_recipient_is_permanent_with_the_esps_words(
-        server: EspServer) -> None:
+    server: EspServer,
+) -> None:
     if server.kind == "postmark":
-        server.script(postmark_error(422, 406, "You tried to send to recipient(s) that have "
-                                               "been marked as inactive."))
+        server.script(
+            postmark_error(
+                422, 406, "You tried to send to recipient(s) that have been marked as inactive."
+            )
+        )
         said = "ErrorCode 406 (inactive recipient): You tried to send"
     else:
-        server.script(sendgrid_error(400, "The from address does not match a verified "
-                                          "Sender Identity.", "from"))
+        server.script(
+            sendgrid_error(
+                400, "The from address does not match a verified Sender Identity.", "from"
+            )
+        )
         said = "from: The from address does not match a verified Sender Identity."
     with pytest.raises(PermanentDeliveryError) as caught:
         send(provider(server.kind, server.url), message())

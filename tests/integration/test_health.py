@@ -52,17 +52,26 @@ def test_alive_at_once_ready_once_in_the_group_with_its_state(stack: Stack, kind
     assert stack.metrics(kind)["relance_ready"] == 1.0
     assert stack.metrics(kind)["relance_partitions_assigned"] >= 0
     healthcheck = [sys.executable, "-m", "relance", "healthcheck"]
-    env = {"RELANCE_WEB_PORT": str(port_of(stack, "worker")),
-           "RELANCE_SENDER_WEB_PORT": str(port_of(stack, "sender"))}
+    env = {
+        "RELANCE_WEB_PORT": str(port_of(stack, "worker")),
+        "RELANCE_SENDER_WEB_PORT": str(port_of(stack, "sender")),
+    }
     assert subprocess.run([*healthcheck, "--ready"], env=env, check=False).returncode == 0
-    assert subprocess.run([*healthcheck, "--port", str(free_port())],
-                          check=False, capture_output=True).returncode == 1
+    assert (
+        subprocess.run(
+            [*healthcheck, "--port", str(free_port())], check=False, capture_output=True
+        ).returncode
+        == 1
+    )
 
 
 def test_the_worker_is_not_ready_while_the_broker_is_gone_and_alive_all_along(
-        tmp_path: Path) -> None:
-    with EmbeddedBroker(log=tmp_path / "tansu.log") as broker, \
-            MailSink(tmp_path / "outbox") as sink:
+    tmp_path: Path,
+) -> None:
+    with (
+        EmbeddedBroker(log=tmp_path / "tansu.log") as broker,
+        MailSink(tmp_path / "outbox") as sink,
+    ):
         stack = Stack(broker, tmp_path, sink)
         try:
             stack.start("worker")
@@ -71,8 +80,9 @@ def test_the_worker_is_not_ready_while_the_broker_is_gone_and_alive_all_along(
             assert stack.metrics("worker")["relance_partitions_assigned"] == 4
             assert stack.metrics("worker")["relance_state_recovery_seconds"] > 0
             broker.stop()
-            _, body = wait_for(lambda: (answer := get(port, "/readyz"))[0] == 503
-                                    and answer, timeout=30)
+            _, body = wait_for(
+                lambda: (answer := get(port, "/readyz"))[0] == 503 and answer, timeout=30
+            )
             assert f"the broker {broker.bootstrap} does not answer: " in body
             assert get(port, "/healthz") == (200, "ok\n")
             assert stack.metrics("worker")["relance_ready"] == 0.0
@@ -109,16 +119,22 @@ class Restoring:
     def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
         return {}
 
-    def release(self, consumer: Consumer, gone: set[TopicPartitionKey],
-                partitions: set[int]) -> None: ...
+    def release(
+        self, consumer: Consumer, gone: set[TopicPartitionKey], partitions: set[int]
+    ) -> None: ...
 
 
 def test_a_member_is_never_ready_before_its_partitions_are_restored(stack: Stack) -> None:
     member = Restoring()
     watched = member.membership = Watched(member)
-    consumer = Consumer({"bootstrap.servers": stack.broker.bootstrap,
-                         "group.id": f"{stack.prefix}-membership", "session.timeout.ms": 6000,
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": stack.broker.bootstrap,
+            "group.id": f"{stack.prefix}-membership",
+            "session.timeout.ms": 6000,
+            "enable.auto.commit": False,
+        }
+    )
     try:
         watched.subscribe(consumer, [stack.topic("carts")])
         deadline = time.monotonic() + 60

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_worker_and_sender_serve_their_pages_keep_no_files_and_stop_on_sigterm(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     before = {path.name for path in stack.root.iterdir()}
     stack.start("worker")
     stack.start("sender")  # the stack has a catalog topic: the sender follows it

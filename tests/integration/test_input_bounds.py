@@ -31,9 +31,15 @@ YEAR_9999 = "9999-12-31T00:00:00Z"
 
 def big_producer(stack: Stack) -> Producer:
     """The test's producer, able to write a 5 MB record (librdkafka's default is 1 MB)."""
-    return Producer({"bootstrap.servers": stack.broker.bootstrap,
-                     "partitioner": "murmur2_random", "batch.num.messages": 1,
-                     "linger.ms": 0, "message.max.bytes": 10_000_000})
+    return Producer(
+        {
+            "bootstrap.servers": stack.broker.bootstrap,
+            "partitioner": "murmur2_random",
+            "batch.num.messages": 1,
+            "linger.ms": 0,
+            "message.max.bytes": 10_000_000,
+        }
+    )
 
 
 def line(event: Event | dict[str, Any]) -> bytes:
@@ -44,18 +50,34 @@ def produce_lines(stack: Stack, lines: list[tuple[str, bytes, bytes]]) -> None:
     producer = big_producer(stack)
     failed: list[str] = []
     for topic, key, value in lines:
-        producer.produce(stack.topic(topic), key=key, value=value,
-                         on_delivery=lambda error, _: failed.append(str(error)) if error
-                         else None)
+        producer.produce(
+            stack.topic(topic),
+            key=key,
+            value=value,
+            on_delivery=lambda error, _: failed.append(str(error)) if error else None,
+        )
     assert producer.flush(30) == 0 and not failed, failed
 
 
 def simulated(stack: Stack, path: Path, until: int) -> dict[str, dict[str, Any]]:
     """What ``relance simulate`` decides of the same lines, by command id."""
     result = subprocess.run(
-        [sys.executable, "-m", "relance", "simulate", "--events", str(path), "--config",
-         stack.env["RELANCE_SCENARIOS"], "--until", to_iso(until)],
-        capture_output=True, check=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "relance",
+            "simulate",
+            "--events",
+            str(path),
+            "--config",
+            stack.env["RELANCE_SCENARIOS"],
+            "--until",
+            to_iso(until),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     commands = [orjson.loads(raw) for raw in result.stdout.splitlines()]
     return {c["command_id"]: c for c in commands}
 
@@ -84,18 +106,30 @@ def dead_letters(stack: Stack, count: int) -> list[Any]:
 
 
 def rejected(stack: Stack) -> dict[str, float]:
-    return {name: value for name, value in stack.metrics("worker").items()
-            if name.startswith("relance_events_rejected_total{")}
+    return {
+        name: value
+        for name, value in stack.metrics("worker").items()
+        if name.startswith("relance_events_rejected_total{")
+    }
 
 
 def test_a_5_mb_event_between_good_events_is_dead_lettered_and_the_rest_decided_as_offline(
-        stack: Stack, tmp_path: Path) -> None:
+    stack: Stack, tmp_path: Path
+) -> None:
     stack.start("worker")
     t = now_ms()
-    huge = {"type": "cart", "event_id": "ann-big", "contact_id": "ann", "occurred_at": t + 20,
-            "action": "add", "quantity": 1, "product": {"id": "sku-9", "name": "x" * 5_000_000}}
+    huge = {
+        "type": "cart",
+        "event_id": "ann-big",
+        "contact_id": "ann",
+        "occurred_at": t + 20,
+        "action": "add",
+        "quantity": 1,
+        "product": {"id": "sku-9", "name": "x" * 5_000_000},
+    }
     events: list[tuple[str, Event | dict[str, Any]]] = [
-        ("contacts", profile("ann", t)), ("contacts", profile("bob", t)),
+        ("contacts", profile("ann", t)),
+        ("contacts", profile("bob", t)),
         ("carts", CartChange("ann-1", "ann", t + 10, "add", SHOE, 1)),
         ("carts", huge),  # on ann's partition, between her two cart changes
         ("carts", CartChange("ann-2", "ann", t + 30, "add", BAG, 2)),
@@ -107,16 +141,28 @@ def test_a_5_mb_event_between_good_events_is_dead_lettered_and_the_rest_decided_
     expected = simulated(stack, path, until=t + 60_000)
     assert len(expected) == 2  # ann's and bob's cart reminders
 
-    produce_lines(stack, [(topic, (event["contact_id"] if isinstance(event, dict)
-                                   else event.contact_id).encode(), line(event))
-                          for topic, event in events])
+    produce_lines(
+        stack,
+        [
+            (
+                topic,
+                (event["contact_id"] if isinstance(event, dict) else event.contact_id).encode(),
+                line(event),
+            )
+            for topic, event in events
+        ],
+    )
     (letter,) = dead_letters(stack, 1)
     headers = dict(letter.headers())
     raw = line(huge)
     assert headers["relance.reason"] == b"too_large"
-    assert headers["relance.detail"] == (
-        f"the event is {len(raw):,} bytes, more than inputs.max_event_bytes (65,536); its "
-        "largest field is product.name (5,000,000 bytes)").encode()
+    assert (
+        headers["relance.detail"]
+        == (
+            f"the event is {len(raw):,} bytes, more than inputs.max_event_bytes (65,536); its "
+            "largest field is product.name (5,000,000 bytes)"
+        ).encode()
+    )
     assert headers["relance.source.topic"] == stack.topic("carts").encode()
     assert headers["relance.truncated"] == b"value"
     assert headers["relance.original_bytes"] == str(len(raw)).encode()
@@ -128,18 +174,23 @@ def test_a_5_mb_event_between_good_events_is_dead_lettered_and_the_rest_decided_
     assert [i["product"]["id"] for i in ann["payload"]["items"]] == ["sku-1", "sku-2"]
     assert stack.processes["worker"].poll() is None  # still running
     assert rejected(stack) == {
-        f'relance_events_rejected_total{{reason="too_large",topic="{stack.topic("carts")}"}}': 1.0}
-    print(f"5 MB event: events {len(events)}, commands {len(live)}, lost "
-          f"{len(set(expected) - set(live))}, duplicated 0")
+        f'relance_events_rejected_total{{reason="too_large",topic="{stack.topic("carts")}"}}': 1.0
+    }
+    print(
+        f"5 MB event: events {len(events)}, commands {len(live)}, lost "
+        f"{len(set(expected) - set(live))}, duplicated 0"
+    )
 
 
 def test_an_invalid_email_and_year_9999_events_are_refused_and_nothing_else_changes(
-        stack: Stack, tmp_path: Path) -> None:
+    stack: Stack, tmp_path: Path
+) -> None:
     later = stack.root / "later.yaml"
     # Browsing answered in 4 s; a cart reminder an hour later, which a clock moved to 9999
     # would fire at once.
-    later.write_text("scenarios:\n  cart_abandonment: {delay: 1h}\n"
-                     "  browse_abandonment: {delay: 4s}\n" + BRAND)
+    later.write_text(
+        "scenarios:\n  cart_abandonment: {delay: 1h}\n  browse_abandonment: {delay: 4s}\n" + BRAND
+    )
     stack.env["RELANCE_SCENARIOS"] = str(later)
     stack.start("worker")
     t = now_ms()
@@ -147,15 +198,29 @@ def test_an_invalid_email_and_year_9999_events_are_refused_and_nothing_else_chan
     ahead: list[tuple[str, dict[str, Any]]] = [
         ("page-views", {**far, "type": "page_view", "event_id": "eve-f1", "page_type": "home"}),
         ("carts", {**far, "type": "cart", "event_id": "eve-f2", "action": "clear"}),
-        ("orders", {**far, "type": "order", "event_id": "eve-f3", "order_id": "o9",
-                    "status": "paid", "items": [], "total": 1, "currency": "EUR"}),
+        (
+            "orders",
+            {
+                **far,
+                "type": "order",
+                "event_id": "eve-f3",
+                "order_id": "o9",
+                "status": "paid",
+                "items": [],
+                "total": 1,
+                "currency": "EUR",
+            },
+        ),
         ("contacts", {**far, "type": "contact", "event_id": "eve-f4"}),
         ("engagement", {**far, "type": "engagement", "event_id": "eve-f5", "kind": "open"}),
     ]
     events: list[tuple[str, Event | dict[str, Any]]] = [
-        ("contacts", ContactProfile("dan-p", "dan", t, email="not-an-email",
-                                    marketing_opt_in=True)),
-        ("contacts", profile("eve", t)), ("contacts", profile("fox", t)),
+        (
+            "contacts",
+            ContactProfile("dan-p", "dan", t, email="not-an-email", marketing_opt_in=True),
+        ),
+        ("contacts", profile("eve", t)),
+        ("contacts", profile("fox", t)),
         ("page-views", PageView("dan-1", "dan", t + 10, "product", SHOE)),
         ("carts", CartChange("eve-1", "eve", t + 10, "add", SHOE, 1)),
         ("page-views", PageView("fox-1", "fox", t + 20, "product", BAG)),
@@ -168,9 +233,17 @@ def test_an_invalid_email_and_year_9999_events_are_refused_and_nothing_else_chan
     # fox's browse reminder; dan has no address (suppressed), eve's cart waits an hour.
     assert [c["contact_id"] for c in expected.values()] == ["fox"]
 
-    produce_lines(stack, [(topic, (event["contact_id"] if isinstance(event, dict)
-                                   else event.contact_id).encode(), line(event))
-                          for topic, event in events])
+    produce_lines(
+        stack,
+        [
+            (
+                topic,
+                (event["contact_id"] if isinstance(event, dict) else event.contact_id).encode(),
+                line(event),
+            )
+            for topic, event in events
+        ],
+    )
     letters = dead_letters(stack, 1 + len(ahead))
     reasons = {m.value(): dict(m.headers()) for m in letters}
     email = reasons[line(events[0][1])]
@@ -180,7 +253,8 @@ def test_an_invalid_email_and_year_9999_events_are_refused_and_nothing_else_chan
         found = reasons[line(event)]
         assert found["relance.reason"] == b"bad_value"
         assert found["relance.detail"].startswith(
-            b"occurred_at 9999-12-31T00:00:00.000Z is more than 1h ahead of the wall clock")
+            b"occurred_at 9999-12-31T00:00:00.000Z is more than 1h ahead of the wall clock"
+        )
 
     live = live_commands(stack, len(expected))
     assert live == expected
@@ -188,5 +262,7 @@ def test_an_invalid_email_and_year_9999_events_are_refused_and_nothing_else_chan
     assert sum(rejected(stack).values()) == 1 + len(ahead)
     pending = stack.metrics("worker")["relance_deadlines_pending"]
     assert pending == 1.0  # eve's cart reminder, still an hour away
-    print(f"invalid email and year 9999: events {len(events)}, commands {len(live)}, lost "
-          f"{len(set(expected) - set(live))}, duplicated 0")
+    print(
+        f"invalid email and year 9999: events {len(events)}, commands {len(live)}, lost "
+        f"{len(set(expected) - set(live))}, duplicated 0"
+    )

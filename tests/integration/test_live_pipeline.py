@@ -31,11 +31,24 @@ from .conftest import Stack, read_all, read_rest, wait_for
 
 pytestmark = pytest.mark.integration
 
-TOPIC_OF = {"page_view": "page-views", "cart": "carts", "order": "orders",
-            "contact": "contacts", "engagement": "engagement"}
+TOPIC_OF = {
+    "page_view": "page-views",
+    "cart": "carts",
+    "order": "orders",
+    "contact": "contacts",
+    "engagement": "engagement",
+}
 OTTO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "otto-sessions-sample.jsonl.gz"
-SHOE = Product("sku-1", "Trail shoe", 89.9, "EUR", "shoes", "https://shop.example/p/sku-1",
-               "https://shop.example/img/sku-1.jpg", True)
+SHOE = Product(
+    "sku-1",
+    "Trail shoe",
+    89.9,
+    "EUR",
+    "shoes",
+    "https://shop.example/p/sku-1",
+    "https://shop.example/img/sku-1.jpg",
+    True,
+)
 
 
 def now_ms() -> int:
@@ -45,14 +58,18 @@ def now_ms() -> int:
 def produce(stack: Stack, events: list[Event]) -> None:
     producer = stack.producer()
     for event in events:
-        producer.produce(stack.topic(TOPIC_OF[event.type]), key=event.contact_id.encode(),
-                         value=avro.encode(event))
+        producer.produce(
+            stack.topic(TOPIC_OF[event.type]),
+            key=event.contact_id.encode(),
+            value=avro.encode(event),
+        )
     assert producer.flush(10) == 0
 
 
 def profile(contact: str, at: int) -> ContactProfile:
-    return ContactProfile(f"{contact}-p", contact, at, email=f"{contact}@example.com",
-                          marketing_opt_in=True)
+    return ContactProfile(
+        f"{contact}-p", contact, at, email=f"{contact}@example.com", marketing_opt_in=True
+    )
 
 
 def test_cart_left_behind_gets_exactly_one_email_with_the_cart(stack: Stack) -> None:
@@ -73,12 +90,16 @@ def test_an_order_before_the_deadline_cancels_and_browsing_gets_its_email(stack:
     stack.start("worker")
     stack.start("sender")
     t = now_ms()
-    produce(stack, [
-        profile("bob", t), profile("cy", t),
-        CartChange("bob-1", "bob", t + 10, "add", SHOE, 1),
-        Order("bob-2", "bob", t + 1000, "o-1", "placed", (OrderItem(SHOE, 1),), 89.9, "EUR"),
-        PageView("cy-1", "cy", t + 10, "product", SHOE),
-    ])
+    produce(
+        stack,
+        [
+            profile("bob", t),
+            profile("cy", t),
+            CartChange("bob-1", "bob", t + 10, "add", SHOE, 1),
+            Order("bob-2", "bob", t + 1000, "o-1", "placed", (OrderItem(SHOE, 1),), 89.9, "EUR"),
+            PageView("cy-1", "cy", t + 10, "product", SHOE),
+        ],
+    )
     messages = wait_for(lambda: stack.sink.messages(), timeout=90)
     time.sleep(6)
     assert [m["To"] for m in stack.sink.messages()] == ["cy@example.com"]
@@ -87,15 +108,19 @@ def test_an_order_before_the_deadline_cancels_and_browsing_gets_its_email(stack:
 
 
 def test_poison_messages_go_to_the_dlq_with_their_reason_and_the_next_event_still_counts(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     stack.start("worker")
     stack.start("sender")
     t = now_ms()
     producer = stack.producer()
     carts = stack.topic("carts")
     foreign = b"\x02\x0e\x80\x80\x80\x80\x80\x80"  # an Avro long and string of another schema
-    poison = [b"\xff\xfe\x00garbage", foreign,
-              b'{"type": "cart", "event_id": "x", "occurred_at": 1, "action": "add"}']
+    poison = [
+        b"\xff\xfe\x00garbage",
+        foreign,
+        b'{"type": "cart", "event_id": "x", "occurred_at": 1, "action": "add"}',
+    ]
     for value in poison:
         producer.produce(carts, key=b"dan", value=value)
     producer.flush(10)
@@ -113,26 +138,45 @@ def test_poison_messages_go_to_the_dlq_with_their_reason_and_the_next_event_stil
     assert reasons[poison[0]] == b"not_avro"
     assert reasons[poison[1]] == b"not_avro"
     assert reasons[poison[2]] == b"missing_field"
-    assert b"contact_id" in dict(rejected[[m.value() for m in rejected].index(poison[2])]
-                                 .headers())["relance.detail"]
+    assert (
+        b"contact_id"
+        in dict(rejected[[m.value() for m in rejected].index(poison[2])].headers())[
+            "relance.detail"
+        ]
+    )
     assert {h["relance.source.offset"] for h in headers} == {b"0", b"1", b"2"}
     wait_for(lambda: stack.sink.messages(), timeout=60)
     assert [m["To"] for m in stack.sink.messages()] == ["dan@example.com"]
     metrics = stack.metrics("worker")
-    rejected_total = sum(v for k, v in metrics.items()
-                         if k.startswith("relance_events_rejected_total{"))
+    rejected_total = sum(
+        v for k, v in metrics.items() if k.startswith("relance_events_rejected_total{")
+    )
     assert rejected_total == 3
 
 
 def test_a_json_command_missing_its_decision_time_is_dead_lettered_and_the_sender_goes_on(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     stack.start("sender", RELANCE_OUTPUT_FORMAT="json")
-    good = SendCommand("cmd-good", "gus", "cart_abandonment", 1, "email", "cart_abandonment",
-                       100, now_ms(), Recipient("gus@example.com", None, None),
-                       {"cart_id": None, "items": [{"product": {"id": "sku-1"},
-                                                    "quantity": 1}]}).to_record()
-    bad = orjson.dumps({key: value for key, value in {**good, "command_id": "cmd-bad"}.items()
-                        if key != "decided_at"})
+    good = SendCommand(
+        "cmd-good",
+        "gus",
+        "cart_abandonment",
+        1,
+        "email",
+        "cart_abandonment",
+        100,
+        now_ms(),
+        Recipient("gus@example.com", None, None),
+        {"cart_id": None, "items": [{"product": {"id": "sku-1"}, "quantity": 1}]},
+    ).to_record()
+    bad = orjson.dumps(
+        {
+            key: value
+            for key, value in {**good, "command_id": "cmd-bad"}.items()
+            if key != "decided_at"
+        }
+    )
     producer = stack.producer()
     deliveries = stack.topic("relance-deliveries")
     producer.produce(deliveries, key=b"gus", value=bad)
@@ -154,8 +198,7 @@ def test_a_json_command_missing_its_decision_time_is_dead_lettered_and_the_sende
     assert stack.metrics("sender")[rejected] == 1.0
 
 
-def test_worker_killed_between_cart_add_and_deadline_sends_exactly_one_email(
-        stack: Stack) -> None:
+def test_worker_killed_between_cart_add_and_deadline_sends_exactly_one_email(stack: Stack) -> None:
     """The restarted worker restores the cart from the changelog and fires its deadline."""
     longer = stack.root / "longer.yaml"
     longer.write_text("scenarios:\n  cart_abandonment: {delay: 20s}\n")
@@ -219,14 +262,28 @@ def test_metrics_over_http_show_the_counters_moving(stack: Stack) -> None:
 
 
 def test_live_and_simulated_runs_decide_the_same_commands_on_the_otto_sample(
-        stack: Stack, tmp_path: Path) -> None:
+    stack: Stack, tmp_path: Path
+) -> None:
     events = otto.load(OTTO_SAMPLE)
     events_file = tmp_path / "otto.jsonl"
     events_file.write_bytes(b"".join(json_codec.encode(e) + b"\n" for e in events))
     simulated = subprocess.run(
-        [sys.executable, "-m", "relance", "simulate", "--events", str(events_file),
-         "--config", stack.env["RELANCE_SCENARIOS"], "--until", "2030-01-01T00:00:00Z"],
-        capture_output=True, check=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "relance",
+            "simulate",
+            "--events",
+            str(events_file),
+            "--config",
+            stack.env["RELANCE_SCENARIOS"],
+            "--until",
+            "2030-01-01T00:00:00Z",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     expected = {orjson.loads(line)["command_id"] for line in simulated.stdout.splitlines()}
     assert len(expected) > 20
 
@@ -248,20 +305,31 @@ def test_live_and_simulated_runs_decide_the_same_commands_on_the_otto_sample(
 def test_deadlines_survive_a_rebalance_between_two_workers(stack: Stack) -> None:
     longer = stack.root / "longer.yaml"
     longer.write_text("scenarios:\n  cart_abandonment: {delay: 25s}\n")
-    workers = {name: {"RELANCE_SCENARIOS": str(longer), "RELANCE_WEB_PORT": str(free_port())}
-               for name in ("w1", "w2")}
+    workers = {
+        name: {"RELANCE_SCENARIOS": str(longer), "RELANCE_WEB_PORT": str(free_port())}
+        for name in ("w1", "w2")
+    }
     for name, env in workers.items():
         stack.start("worker", name=name, **env)
     stack.start("sender")
     contacts = [f"shopper-{n}" for n in range(12)]  # spread over the four partitions
     t = now_ms()
-    produce(stack, [e for c in contacts for e in (
-        profile(c, t), CartChange(f"{c}-1", c, t + 10, "add", SHOE, 1))])
+    produce(
+        stack,
+        [
+            e
+            for c in contacts
+            for e in (profile(c, t), CartChange(f"{c}-1", c, t + 10, "add", SHOE, 1))
+        ],
+    )
 
     def consumed(name: str) -> float:
         port = int(workers[name]["RELANCE_WEB_PORT"])
-        return sum(v for k, v in scrape_metrics(port).items()
-                   if k.startswith("relance_events_consumed_total{"))
+        return sum(
+            v
+            for k, v in scrape_metrics(port).items()
+            if k.startswith("relance_events_consumed_total{")
+        )
 
     wait_for(lambda: consumed("w1") + consumed("w2") >= 2 * len(contacts), timeout=60)
     assert consumed("w1") > 0 and consumed("w2") > 0, "both workers hold partitions"
@@ -271,4 +339,5 @@ def test_deadlines_survive_a_rebalance_between_two_workers(stack: Stack) -> None
     wait_for(lambda: len(stack.sink.messages()) >= len(contacts), timeout=120)
     time.sleep(5)
     assert sorted(m["To"] for m in stack.sink.messages()) == sorted(
-        f"{c}@example.com" for c in contacts)
+        f"{c}@example.com" for c in contacts
+    )

@@ -41,13 +41,27 @@ def test_json_logs_name_the_message_and_never_an_address(broker: Broker, tmp_pat
             stack.start("sender")
             t = now_ms()
             producer = stack.producer()
-            poison = orjson.dumps({"type": "contact", "event_id": "p0", "contact_id": "ann",
-                                   "occurred_at": "yesterday", "email": EMAIL, "phone": PHONE})
+            poison = orjson.dumps(
+                {
+                    "type": "contact",
+                    "event_id": "p0",
+                    "contact_id": "ann",
+                    "occurred_at": "yesterday",
+                    "email": EMAIL,
+                    "phone": PHONE,
+                }
+            )
             producer.produce(stack.topic("contacts"), key=b"ann", value=poison)
             producer.flush(10)
-            produce(stack, [ContactProfile("ann-p", "ann", t, email=EMAIL, phone=PHONE,
-                                           marketing_opt_in=True),
-                            CartChange("ann-1", "ann", t + 10, "add", SHOE, 1)])
+            produce(
+                stack,
+                [
+                    ContactProfile(
+                        "ann-p", "ann", t, email=EMAIL, phone=PHONE, marketing_opt_in=True
+                    ),
+                    CartChange("ann-1", "ann", t + 10, "add", SHOE, 1),
+                ],
+            )
             failed = 'relance_deliveries_total{channel="email",outcome="permanent_failure"}'
             wait_for(lambda: stack.metrics("sender").get(failed) == 1.0, timeout=90)
         finally:
@@ -57,7 +71,10 @@ def test_json_logs_name_the_message_and_never_an_address(broker: Broker, tmp_pat
     (rejected,) = [line for line in worker if "rejected" in line["message"]]
     assert rejected["level"] == "warning"
     assert {key: rejected[key] for key in ("topic", "offset", "contact_id")} == {
-        "topic": stack.topic("contacts"), "offset": 0, "contact_id": "ann"}
+        "topic": stack.topic("contacts"),
+        "offset": 0,
+        "contact_id": "ann",
+    }
     assert isinstance(rejected["partition"], int)
     (failure,) = [line for line in sender if "permanent_failure" in line["message"]]
     assert failure["topic"] == stack.topic("relance-deliveries")

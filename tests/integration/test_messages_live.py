@@ -24,14 +24,25 @@ scenarios:
 """ + BRAND.replace("}\n", ", cart_url: 'https://shop.example/cart/restore/{cart_id}'}\n")
 # Contact -> (locale, first name): French, Canadian French (French templates), a language
 # with no templates (the default, English), and an order confirmation in English.
-CONTACTS = {"marie": ("fr-FR", "Marie"), "gabriel": ("fr-CA", "Gabriel"),
-            "yui": ("ja-JP", "Yui"), "conor": ("en-IE", "Conor")}
+CONTACTS = {
+    "marie": ("fr-FR", "Marie"),
+    "gabriel": ("fr-CA", "Gabriel"),
+    "yui": ("ja-JP", "Yui"),
+    "conor": ("en-IE", "Conor"),
+}
 
 
 def profile(contact: str, at: int) -> ContactProfile:
     locale, first_name = CONTACTS[contact]
-    return ContactProfile(f"{contact}-p", contact, at, email=f"{contact}@example.com",
-                          locale=locale, marketing_opt_in=True, first_name=first_name)
+    return ContactProfile(
+        f"{contact}-p",
+        contact,
+        at,
+        email=f"{contact}@example.com",
+        locale=locale,
+        marketing_opt_in=True,
+        first_name=first_name,
+    )
 
 
 def results(stack: Stack, count: int, timeout: float = 60.0) -> dict[str, dict[str, Any]]:
@@ -57,18 +68,23 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 
 def test_each_contact_gets_the_email_in_their_language_and_marketing_has_its_headers(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     path = stack.root / "messages.yaml"
     path.write_text(SCENARIOS)
     stack.start("worker", RELANCE_SCENARIOS=str(path))
-    stack.start("sender", RELANCE_SCENARIOS=str(path),
-                RELANCE_UNSUBSCRIBE_MAILTO="unsubscribe@shop.example")
+    stack.start(
+        "sender", RELANCE_SCENARIOS=str(path), RELANCE_UNSUBSCRIBE_MAILTO="unsubscribe@shop.example"
+    )
     t = now_ms()
     events: list[Any] = [profile(contact, t) for contact in CONTACTS]
-    events += [CartChange(f"{c}-1", c, t + 10, "add", SHOE, 1, cart_id=f"cart-{c}")
-               for c in ("marie", "gabriel", "yui")]
-    events.append(Order("conor-o", "conor", t + 10, "o-77", "placed", (OrderItem(SHOE, 2),),
-                        179.8, "EUR"))
+    events += [
+        CartChange(f"{c}-1", c, t + 10, "add", SHOE, 1, cart_id=f"cart-{c}")
+        for c in ("marie", "gabriel", "yui")
+    ]
+    events.append(
+        Order("conor-o", "conor", t + 10, "o-77", "placed", (OrderItem(SHOE, 2),), 179.8, "EUR")
+    )
     produce(stack, events)
     wait_for(lambda: len(stack.sink.messages()) >= len(CONTACTS), timeout=120)
     by_contact = {str(m["To"]).split("@")[0]: m for m in stack.sink.messages()}
@@ -101,5 +117,8 @@ def test_each_contact_gets_the_email_in_their_language_and_marketing_has_its_hea
 
     outcomes = results(stack, len(CONTACTS))
     assert {c: (r["outcome"], r["language"]) for c, r in outcomes.items()} == {
-        "marie": ("delivered", "fr"), "gabriel": ("delivered", "fr"),
-        "yui": ("delivered", "en"), "conor": ("delivered", "en")}
+        "marie": ("delivered", "fr"),
+        "gabriel": ("delivered", "fr"),
+        "yui": ("delivered", "en"),
+        "conor": ("delivered", "en"),
+    }

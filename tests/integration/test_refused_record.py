@@ -22,19 +22,31 @@ pytestmark = pytest.mark.integration
 # A Kafka broker refusing by the topic's limit reports the same error code per record.
 LIMIT = 4000
 LONG = "x" * 1900  # under the inputs' limits (2,048 bytes a URL, 512 a name): accepted
-HUGE = Product("sku-big", f"Big {'x' * 400}", 10.0, "EUR", "shoes", f"https://shop.example/{LONG}",
-               f"https://shop.example/img/{LONG}", True)
+HUGE = Product(
+    "sku-big",
+    f"Big {'x' * 400}",
+    10.0,
+    "EUR",
+    "shoes",
+    f"https://shop.example/{LONG}",
+    f"https://shop.example/img/{LONG}",
+    True,
+)
 
 
 def on_partition(partition: int, stem: str) -> str:
     """A contact id whose events go to ``partition``."""
-    return next(f"{stem}-{n}" for n in range(10_000)
-                if key_partition(f"{stem}-{n}".encode(), PARTITIONS) == partition)
+    return next(
+        f"{stem}-{n}"
+        for n in range(10_000)
+        if key_partition(f"{stem}-{n}".encode(), PARTITIONS) == partition
+    )
 
 
 def committed(stack: Stack, topic: str, partition: int) -> int:
-    reader = Consumer({"bootstrap.servers": stack.broker.bootstrap,
-                       "group.id": f"{stack.prefix}-worker"})
+    reader = Consumer(
+        {"bootstrap.servers": stack.broker.bootstrap, "group.id": f"{stack.prefix}-worker"}
+    )
     try:
         (found,) = reader.committed([TopicPartition(topic, partition)], timeout=10)
         return found.offset
@@ -43,7 +55,8 @@ def committed(stack: Stack, topic: str, partition: int) -> int:
 
 
 def test_a_state_too_large_for_the_changelog_stops_the_worker_without_committing_past_it(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     worker = {"RELANCE_PRODUCER_MESSAGE_MAX_BYTES": str(LIMIT)}
     carts = stack.topic("carts")
     before, big, after = (on_partition(0, stem) for stem in ("before", "big", "after"))
@@ -52,8 +65,13 @@ def test_a_state_too_large_for_the_changelog_stops_the_worker_without_committing
     produce(stack, [profile(before, t), CartChange(f"{before}-1", before, t + 1, "add", SHOE)])
     wait_for(lambda: committed(stack, carts, 0) == 1, timeout=90)
 
-    produce(stack, [CartChange(f"{big}-1", big, t + 2, "add", HUGE),
-                    CartChange(f"{after}-1", after, t + 3, "add", SHOE)])
+    produce(
+        stack,
+        [
+            CartChange(f"{big}-1", big, t + 2, "add", HUGE),
+            CartChange(f"{after}-1", after, t + 3, "add", SHOE),
+        ],
+    )
     process = stack.processes.pop("worker")
     assert process.wait(timeout=90) == 1
     changelog = f"{stack.prefix}-worker-contact-state-changelog"

@@ -36,13 +36,25 @@ def registry() -> Iterator[tuple[str, Store]]:
 def newer_view(stack: Stack, store: Store, contact: str, at: int) -> bytes:
     """A wishlist page view of the shoe, framed with the newer schema's id."""
     schema = newer_page_view()
-    schema_id = store.register(f"{stack.topic('page-views')}-value",
-                               {"schema": orjson.dumps(schema).decode()})
+    schema_id = store.register(
+        f"{stack.topic('page-views')}-value", {"schema": orjson.dumps(schema).decode()}
+    )
     body = io.BytesIO()
-    fastavro.schemaless_writer(body, fastavro.parse_schema(schema), {
-        "event_id": f"{contact}-wish", "contact_id": contact, "occurred_at": at,
-        "page_type": "wishlist", "product": SHOE.to_record(), "category_id": None,
-        "search_query": None, "url": None, "referrer": "newsletter"})
+    fastavro.schemaless_writer(
+        body,
+        fastavro.parse_schema(schema),
+        {
+            "event_id": f"{contact}-wish",
+            "contact_id": contact,
+            "occurred_at": at,
+            "page_type": "wishlist",
+            "product": SHOE.to_record(),
+            "category_id": None,
+            "search_query": None,
+            "url": None,
+            "referrer": "newsletter",
+        },
+    )
     return b"\x00" + schema_id.to_bytes(4, "big") + body.getvalue()
 
 
@@ -52,8 +64,9 @@ def ours(url: str, stack: Stack, event: Event) -> bytes:
 
 def commands(stack: Stack, url: str, quiet: float) -> list[dict[str, Any]]:
     """Every command on the delivery topic once none has come for ``quiet`` seconds."""
-    codec = RegistryOutputCodec(url, stack.topic("relance-deliveries"),
-                                stack.topic("relance-delivery-results"))
+    codec = RegistryOutputCodec(
+        url, stack.topic("relance-deliveries"), stack.topic("relance-delivery-results")
+    )
     consumer = stack.consumer("relance-deliveries")
     found: list[dict[str, Any]] = []
     try:
@@ -70,7 +83,8 @@ def commands(stack: Stack, url: str, quiet: float) -> list[dict[str, Any]]:
 
 
 def test_a_page_view_of_a_newer_schema_is_decided_as_other_not_dead_lettered(
-        stack: Stack, registry: tuple[str, Store]) -> None:
+    stack: Stack, registry: tuple[str, Store]
+) -> None:
     url, store = registry
     stack.start("worker", SCHEMA_REGISTRY_URL=url, RELANCE_INPUT_FORMAT="avro")
     t = time.time_ns() // 1_000_000
@@ -78,16 +92,27 @@ def test_a_page_view_of_a_newer_schema_is_decided_as_other_not_dead_lettered(
     # fay views the shoe on its product page too: browse abandonment answers that view.
     # gus only put it on his wishlist: as a product view it would start browse abandonment.
     messages = [
-        ("contacts", "fay", ours(url, stack, ContactProfile("fay-p", "fay", t,
-                                                            email="fay@example.com",
-                                                            marketing_opt_in=True))),
-        ("contacts", "gus", ours(url, stack, ContactProfile("gus-p", "gus", t,
-                                                            email="gus@example.com",
-                                                            marketing_opt_in=True))),
+        (
+            "contacts",
+            "fay",
+            ours(
+                url,
+                stack,
+                ContactProfile("fay-p", "fay", t, email="fay@example.com", marketing_opt_in=True),
+            ),
+        ),
+        (
+            "contacts",
+            "gus",
+            ours(
+                url,
+                stack,
+                ContactProfile("gus-p", "gus", t, email="gus@example.com", marketing_opt_in=True),
+            ),
+        ),
         ("page-views", "fay", newer_view(stack, store, "fay", t + 10)),
         ("page-views", "gus", newer_view(stack, store, "gus", t + 10)),
-        ("page-views", "fay", ours(url, stack, PageView("fay-1", "fay", t + 20, "product",
-                                                        SHOE))),
+        ("page-views", "fay", ours(url, stack, PageView("fay-1", "fay", t + 20, "product", SHOE))),
     ]
     for topic, key, value in messages:
         producer.produce(stack.topic(topic), key=key.encode(), value=value)
@@ -96,11 +121,14 @@ def test_a_page_view_of_a_newer_schema_is_decided_as_other_not_dead_lettered(
     views = f'relance_events_consumed_total{{topic="{stack.topic("page-views")}"}}'
     wait_for(lambda: stack.metrics("worker").get(views) == 3.0, timeout=90)
     decided = commands(stack, url, quiet=6)
-    assert [(c["contact_id"], c["scenario"]) for c in decided] == [
-        ("fay", "browse_abandonment")]
+    assert [(c["contact_id"], c["scenario"]) for c in decided] == [("fay", "browse_abandonment")]
     # One product view: the wishlist one was not taken for another.
-    assert [(item["product"]["id"], item["views"]) for item in decided[0]["payload"]["products"]
-            ] == [("sku-1", 1)]
-    rejected = {k: v for k, v in stack.metrics("worker").items()
-                if k.startswith("relance_events_rejected_total{")}
+    assert [
+        (item["product"]["id"], item["views"]) for item in decided[0]["payload"]["products"]
+    ] == [("sku-1", 1)]
+    rejected = {
+        k: v
+        for k, v in stack.metrics("worker").items()
+        if k.startswith("relance_events_rejected_total{")
+    }
     assert not any(rejected.values()), rejected

@@ -59,7 +59,8 @@ def test_round_trip_in_confluent_framing(registry: tuple[str, Store], event: Eve
     assert raw[5:] == AvroEventCodec(rules=RULES).encode(event)
     assert store.subjects[f"{TOPICS[event.type]}-value"] == [schema_id]
     assert json.loads(store.schemas[schema_id]["schema"]) == standalone(
-        avro.RECORD_SCHEMA[event.type])
+        avro.RECORD_SCHEMA[event.type]
+    )
     # A reader that never registered anything fetches the writer schema by id.
     assert codec(url, event).decode(raw, event.type) == event
 
@@ -88,9 +89,19 @@ def test_an_older_compatible_writer_schema_is_resolved(registry: tuple[str, Stor
     schema = standalone("relance.PageView")
     older = {**schema, "fields": [f for f in schema["fields"] if f["name"] != "url"]}
     older_id = store.register("page-views-value", {"schema": json.dumps(older)})
-    raw = framed(older_id, older, {"event_id": "e1", "contact_id": "c1",
-                                   "occurred_at": 1714557600000, "page_type": "home",
-                                   "product": None, "category_id": None, "search_query": None})
+    raw = framed(
+        older_id,
+        older,
+        {
+            "event_id": "e1",
+            "contact_id": "c1",
+            "occurred_at": 1714557600000,
+            "page_type": "home",
+            "product": None,
+            "category_id": None,
+            "search_query": None,
+        },
+    )
     event = RegistryEventCodec(url, "page-views", rules=RULES).decode(raw, "page_view")
     assert event == PageView("e1", "c1", 1714557600000, "home")
 
@@ -105,14 +116,26 @@ def newer_page_view() -> dict[str, Any]:
 
 
 def test_a_newer_writer_schema_with_a_new_symbol_reads_it_as_other(
-        registry: tuple[str, Store]) -> None:
+    registry: tuple[str, Store],
+) -> None:
     url, store = registry
     newer = newer_page_view()
     newer_id = store.register("page-views-value", {"schema": json.dumps(newer)})
-    raw = framed(newer_id, newer, {"event_id": "e1", "contact_id": "c1",
-                                   "occurred_at": 1714557600000, "page_type": "wishlist",
-                                   "product": {"id": "p1"}, "category_id": None,
-                                   "search_query": None, "url": None, "referrer": "mail"})
+    raw = framed(
+        newer_id,
+        newer,
+        {
+            "event_id": "e1",
+            "contact_id": "c1",
+            "occurred_at": 1714557600000,
+            "page_type": "wishlist",
+            "product": {"id": "p1"},
+            "category_id": None,
+            "search_query": None,
+            "url": None,
+            "referrer": "mail",
+        },
+    )
     event = RegistryEventCodec(url, "page-views", rules=RULES).decode(raw, "page_view")
     assert event == PageView("e1", "c1", 1714557600000, "other", Product("p1"))
 
@@ -137,8 +160,9 @@ def test_unreachable_registry_is_refused_not_raised() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     registry = SchemaRegistry(f"http://127.0.0.1:{port}", {"max.retries": 0, "timeout": 2})
-    error = refusal(RegistryEventCodec(registry, "page-views", rules=RULES),
-                    b"\x00\x00\x00\x00\x01\x02")
+    error = refusal(
+        RegistryEventCodec(registry, "page-views", rules=RULES), b"\x00\x00\x00\x00\x01\x02"
+    )
     assert "schema id 1" in error.detail
 
 
@@ -147,8 +171,11 @@ def test_auto_reads_framed_json_and_plain_avro(registry: tuple[str, Store]) -> N
     framing = RegistryEventCodec(url, "page-views", rules=RULES)
     auto = event_codec("auto", framing, rules=RULES)
     assert isinstance(auto, AutoEventCodec)
-    for raw in (framing.encode(EVENTS[0]), JsonEventCodec(rules=RULES).encode(EVENTS[0]),
-                AvroEventCodec(rules=RULES).encode(EVENTS[0])):
+    for raw in (
+        framing.encode(EVENTS[0]),
+        JsonEventCodec(rules=RULES).encode(EVENTS[0]),
+        AvroEventCodec(rules=RULES).encode(EVENTS[0]),
+    ):
         assert auto.decode(raw, "page_view") == EVENTS[0]
     assert auto.encode(EVENTS[0])[0] == 0
 
@@ -176,8 +203,10 @@ def test_framed_events_keep_the_input_limits(registry: tuple[str, Store]) -> Non
     long_url = PageView("e1", "c1", 1, "home", url="u" * (RULES.max_url_bytes + 1))
     assert refused(framing.encode(long_url)).detail == (
         f"url is {RULES.max_url_bytes + 1:,} bytes, more than inputs.max_url_bytes "
-        f"({RULES.max_url_bytes:,})")
+        f"({RULES.max_url_bytes:,})"
+    )
     huge = PageView("e1", "c1", 1, "search", search_query="q" * 100_000)
-    raw = RegistryEventCodec(url, "page-views", rules=InputRules(
-        max_query_bytes=200_000)).encode(huge)
+    raw = RegistryEventCodec(url, "page-views", rules=InputRules(max_query_bytes=200_000)).encode(
+        huge
+    )
     assert refused(raw).detail.endswith("its largest field is search_query (100,000 bytes)")

@@ -20,7 +20,8 @@ GRACE = 60  # the manifests' terminationGracePeriodSeconds
 
 
 def test_sigterm_during_a_burst_of_sends_exits_cleanly_and_the_restart_neither_loses_nor_repeats(
-        broker: Broker, tmp_path: Path) -> None:
+    broker: Broker, tmp_path: Path
+) -> None:
     contacts = [f"c{n:02d}" for n in range(30)]
     # A slow relay: a quarter second a message, so the burst is still going at SIGTERM.
     with MailSink(tmp_path / "outbox", delay=0.25) as sink:
@@ -49,6 +50,5 @@ def test_sigterm_during_a_burst_of_sends_exits_cleanly_and_the_restart_neither_l
         finally:
             stack.stop_all()
     assert took < GRACE
-    assert sorted(m["To"] for m in sink.messages()) == sorted(f"{c}@example.com"
-                                                              for c in contacts)
+    assert sorted(m["To"] for m in sink.messages()) == sorted(f"{c}@example.com" for c in contacts)
     assert "Traceback" not in stack.log("sender") + stack.log("worker")

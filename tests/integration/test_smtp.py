@@ -30,19 +30,33 @@ from relance.tokens import Key
 
 pytestmark = pytest.mark.integration
 
-RENDERER = Renderer(gateway=LinkSigner("https://links.shop.example",
-                                      Key("k1", b"0123456789abcdef")))
+RENDERER = Renderer(
+    gateway=LinkSigner("https://links.shop.example", Key("k1", b"0123456789abcdef"))
+)
 
 COMMAND_ID = "4f0abcfc-c65d-5759-b93e-b13a7fadd55f"
-SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
-        "category_id": None, "url": "https://shop.example/p/sku-1",
-        "image_url": "https://shop.example/i/sku-1.jpg", "in_stock": True}
+SHOE = {
+    "id": "sku-1",
+    "name": "Trail shoe",
+    "price": 89.9,
+    "currency": "EUR",
+    "category_id": None,
+    "url": "https://shop.example/p/sku-1",
+    "image_url": "https://shop.example/i/sku-1.jpg",
+    "in_stock": True,
+}
 
 
 def command(email: str | None = "ann@example.com") -> dict[str, object]:
     return SendCommand(
-        command_id=COMMAND_ID, contact_id="c1", scenario="cart_abandonment", step=1,
-        channel="email", template="cart_abandonment", priority=100, decided_at=1714561200000,
+        command_id=COMMAND_ID,
+        contact_id="c1",
+        scenario="cart_abandonment",
+        step=1,
+        channel="email",
+        template="cart_abandonment",
+        priority=100,
+        decided_at=1714561200000,
         recipient=Recipient(email, "de-DE", "Europe/Berlin"),
         payload={"cart_id": None, "items": [{"product": SHOE, "quantity": 2}]},
     ).to_record()
@@ -112,28 +126,43 @@ def test_messages_keep_arrival_order(sink: MailSink) -> None:
         provider = SmtpProvider(sink.host, sink.port)
         for n in range(3):
             record = {**command(), "command_id": f"id-{n}"}
-            await provider.send(build_message(record, RENDERER.render(record),
-                                              sender="hello@shop.example"))
+            await provider.send(
+                build_message(record, RENDERER.render(record), sender="hello@shop.example")
+            )
 
     asyncio.run(send_three())
     assert [m["X-Relance-Command-Id"] for m in sink.messages()] == ["id-0", "id-1", "id-2"]
     assert sink.paths() == sorted(sink.outbox.glob("*.eml"))
 
 
-def test_starttls_and_auth(tmp_path: Path, server_tls: ssl.SSLContext,
-                           client_tls: ssl.SSLContext) -> None:
+def test_starttls_and_auth(
+    tmp_path: Path, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
+) -> None:
     with MailSink(tmp_path, tls_context=server_tls, require_auth=("shop", "s3cret")) as sink:
-        provider = SmtpProvider(sink.host, sink.port, username="shop", password="s3cret",
-                                starttls=True, tls_context=client_tls)
+        provider = SmtpProvider(
+            sink.host,
+            sink.port,
+            username="shop",
+            password="s3cret",
+            starttls=True,
+            tls_context=client_tls,
+        )
         asyncio.run(provider.send(message()))
         assert [m["Message-ID"] for m in sink.messages()] == [f"<{COMMAND_ID}@shop.example>"]
 
 
-def test_a_wrong_password_is_permanent(tmp_path: Path, server_tls: ssl.SSLContext,
-                                       client_tls: ssl.SSLContext) -> None:
+def test_a_wrong_password_is_permanent(
+    tmp_path: Path, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
+) -> None:
     with MailSink(tmp_path, tls_context=server_tls, require_auth=("shop", "s3cret")) as sink:
-        provider = SmtpProvider(sink.host, sink.port, username="shop", password="wrong",
-                                starttls=True, tls_context=client_tls)
+        provider = SmtpProvider(
+            sink.host,
+            sink.port,
+            username="shop",
+            password="wrong",
+            starttls=True,
+            tls_context=client_tls,
+        )
         with pytest.raises(PermanentDeliveryError) as caught:
             asyncio.run(provider.send(message()))
         assert caught.value.code == 535
@@ -141,7 +170,8 @@ def test_a_wrong_password_is_permanent(tmp_path: Path, server_tls: ssl.SSLContex
 
 
 def test_no_auth_where_auth_is_required_is_permanent(
-        tmp_path: Path, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext) -> None:
+    tmp_path: Path, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
+) -> None:
     with MailSink(tmp_path, tls_context=server_tls, require_auth=("shop", "s3cret")) as sink:
         provider = SmtpProvider(sink.host, sink.port, starttls=True, tls_context=client_tls)
         with pytest.raises(PermanentDeliveryError) as caught:
@@ -149,20 +179,23 @@ def test_no_auth_where_auth_is_required_is_permanent(
         assert caught.value.code == 530
 
 
-def test_an_untrusted_certificate_is_permanent(tmp_path: Path,
-                                               server_tls: ssl.SSLContext) -> None:
+def test_an_untrusted_certificate_is_permanent(tmp_path: Path, server_tls: ssl.SSLContext) -> None:
     with MailSink(tmp_path, tls_context=server_tls) as sink:
         provider = SmtpProvider(sink.host, sink.port, starttls=True)  # system trust store
         with pytest.raises(PermanentDeliveryError, match="certificate"):
             asyncio.run(provider.send(message()))
 
 
-@pytest.mark.parametrize(("code", "text", "error"), [
-    (451, "4.3.0 try later", TemporaryDeliveryError),
-    (550, "5.1.1 no such user", PermanentDeliveryError),
-])
-def test_a_rejection_maps_by_reply_code(tmp_path: Path, code: int, text: str,
-                                        error: type[DeliveryError]) -> None:
+@pytest.mark.parametrize(
+    ("code", "text", "error"),
+    [
+        (451, "4.3.0 try later", TemporaryDeliveryError),
+        (550, "5.1.1 no such user", PermanentDeliveryError),
+    ],
+)
+def test_a_rejection_maps_by_reply_code(
+    tmp_path: Path, code: int, text: str, error: type[DeliveryError]
+) -> None:
     with MailSink(tmp_path, reject=lambda envelope: (code, text)) as sink:
         with pytest.raises(error) as caught:
             asyncio.run(SmtpProvider(sink.host, sink.port).send(message()))
@@ -172,16 +205,22 @@ def test_a_rejection_maps_by_reply_code(tmp_path: Path, code: int, text: str,
 
 def test_reject_sees_the_envelope(tmp_path: Path) -> None:
     def bounce_ann(envelope: object) -> tuple[int, str] | None:
-        return (550, "5.1.1 no such user") if "ann@example.com" in getattr(
-            envelope, "rcpt_tos", []) else None
+        return (
+            (550, "5.1.1 no such user")
+            if "ann@example.com" in getattr(envelope, "rcpt_tos", [])
+            else None
+        )
 
     with MailSink(tmp_path, reject=bounce_ann) as sink:
         provider = SmtpProvider(sink.host, sink.port)
         with pytest.raises(PermanentDeliveryError):
             asyncio.run(provider.send(message()))
         record = command("bob@example.com")
-        asyncio.run(provider.send(build_message(record, RENDERER.render(record),
-                                                sender="hello@shop.example")))
+        asyncio.run(
+            provider.send(
+                build_message(record, RENDERER.render(record), sender="hello@shop.example")
+            )
+        )
         assert [m["To"] for m in sink.messages()] == ["bob@example.com"]
 
 
@@ -191,8 +230,7 @@ def test_a_closed_port_is_temporary() -> None:
         asyncio.run(provider.send(message()))
 
 
-def test_the_sink_stops_and_comes_back_on_its_port_keeping_what_it_saved(
-        sink: MailSink) -> None:
+def test_the_sink_stops_and_comes_back_on_its_port_keeping_what_it_saved(sink: MailSink) -> None:
     provider = SmtpProvider(sink.host, sink.port, timeout=5)
     port = sink.port
     asyncio.run(provider.send(message()))
@@ -211,22 +249,41 @@ def test_a_missing_recipient_address_is_a_message_error() -> None:
         build_message(record, RENDERER.render(record), sender="hello@shop.example")
 
 
-@pytest.mark.parametrize(("raised", "error", "code"), [
-    (aiosmtplib.SMTPRecipientsRefused([
-        aiosmtplib.SMTPRecipientRefused(450, "4.2.0 mailbox busy", "a@x.example")]),
-     TemporaryDeliveryError, 450),
-    (aiosmtplib.SMTPRecipientsRefused([
-        aiosmtplib.SMTPRecipientRefused(450, "4.2.0 mailbox busy", "a@x.example"),
-        aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no such user", "b@x.example")]),
-     PermanentDeliveryError, 550),
-    (aiosmtplib.SMTPSenderRefused(553, "5.7.1 sender rejected", "s@x.example"),
-     PermanentDeliveryError, 553),
-    (aiosmtplib.SMTPServerDisconnected("connection lost"), TemporaryDeliveryError, None),
-    (aiosmtplib.SMTPReadTimeoutError("timed out"), TemporaryDeliveryError, None),
-    (ConnectionResetError("reset by peer"), TemporaryDeliveryError, None),
-    (aiosmtplib.SMTPException("SMTP STARTTLS extension not supported by server."),
-     PermanentDeliveryError, None),
-])
+@pytest.mark.parametrize(
+    ("raised", "error", "code"),
+    [
+        (
+            aiosmtplib.SMTPRecipientsRefused(
+                [aiosmtplib.SMTPRecipientRefused(450, "4.2.0 mailbox busy", "a@x.example")]
+            ),
+            TemporaryDeliveryError,
+            450,
+        ),
+        (
+            aiosmtplib.SMTPRecipientsRefused(
+                [
+                    aiosmtplib.SMTPRecipientRefused(450, "4.2.0 mailbox busy", "a@x.example"),
+                    aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no such user", "b@x.example"),
+                ]
+            ),
+            PermanentDeliveryError,
+            550,
+        ),
+        (
+            aiosmtplib.SMTPSenderRefused(553, "5.7.1 sender rejected", "s@x.example"),
+            PermanentDeliveryError,
+            553,
+        ),
+        (aiosmtplib.SMTPServerDisconnected("connection lost"), TemporaryDeliveryError, None),
+        (aiosmtplib.SMTPReadTimeoutError("timed out"), TemporaryDeliveryError, None),
+        (ConnectionResetError("reset by peer"), TemporaryDeliveryError, None),
+        (
+            aiosmtplib.SMTPException("SMTP STARTTLS extension not supported by server."),
+            PermanentDeliveryError,
+            None,
+        ),
+    ],
+)
 def test_error_mapping(raised: Exception, error: type[DeliveryError], code: int | None) -> None:
     mapped = delivery_error(raised)
     assert type(mapped) is error

@@ -46,20 +46,37 @@ brand:
 def marketing_templates() -> list[tuple[Scenario, int]]:
     """(scenario, step) of every shipped template a marketing scenario sends, the second
     cart reminder included (it is sent only when a file asks for it)."""
-    found = [(s, n) for s in CATALOGUE.values() if s.is_marketing
-             for n in range(1, len(s.steps) + 1)]
+    found = [
+        (s, n) for s in CATALOGUE.values() if s.is_marketing for n in range(1, len(s.steps) + 1)
+    ]
     cart = CATALOGUE["cart_abandonment"]
-    last_call = Scenario(cart.name, cart.kind, (cart.steps[0], Step(1, "cart_last_call")),
-                         cart.quiet_period_ms, cart.priority, cart.channel)
-    digest = Scenario("digest_daily", "digest", (Step(0, "digest"),), 0, 1, "email",
-                      transactional=True, marketing=True)
+    last_call = Scenario(
+        cart.name,
+        cart.kind,
+        (cart.steps[0], Step(1, "cart_last_call")),
+        cart.quiet_period_ms,
+        cart.priority,
+        cart.channel,
+    )
+    digest = Scenario(
+        "digest_daily",
+        "digest",
+        (Step(0, "digest"),),
+        0,
+        1,
+        "email",
+        transactional=True,
+        marketing=True,
+    )
     return [*found, (last_call, 2), (digest, 1)]
 
 
 def test_every_shipped_marketing_template_scores_low_in_every_language(tmp_path: Path) -> None:
     assert shutil.which("spamassassin"), "spamassassin: run make tools (scripts/install-tools)"
-    renderer = Renderer(brand=BRAND, gateway=LinkSigner("https://links.shop.example",
-                                                     Key("k1", b"0123456789abcdef")))
+    renderer = Renderer(
+        brand=BRAND,
+        gateway=LinkSigner("https://links.shop.example", Key("k1", b"0123456789abcdef")),
+    )
     box = mailbox.mbox(tmp_path / "messages.mbox")
     names = []
     for scenario, step in marketing_templates():
@@ -67,8 +84,9 @@ def test_every_shipped_marketing_template_scores_low_in_every_language(tmp_path:
             record = sample_command(scenario, step=step, locale=locale)
             name = f"{record['template']}.{locale[:2]}"
             record = {**record, "command_id": name}
-            message = build_message(record, renderer.render(record),
-                                    sender="Trail & Co <bonjour@shop.example>")
+            message = build_message(
+                record, renderer.render(record), sender="Trail & Co <bonjour@shop.example>"
+            )
             message.set_unixfrom("From bonjour@shop.example Wed May  1 11:00:00 2024")
             box.add(message)
             names.append(name)
@@ -82,14 +100,23 @@ def test_every_shipped_marketing_template_scores_low_in_every_language(tmp_path:
     box.add(spam)
     box.flush()
     assert {n.split(".")[0] for n in names} == {
-        p.name.split(".")[0] for p in SHIPPED_TEMPLATES.glob("*.html")
-        if not p.name.startswith("_")} - {"order_confirmation", "shipping_update",
-                                          "delivery_update", "order_cancellation",
-                                          "subscription_expiry"}
+        p.name.split(".")[0] for p in SHIPPED_TEMPLATES.glob("*.html") if not p.name.startswith("_")
+    } - {
+        "order_confirmation",
+        "shipping_update",
+        "delivery_update",
+        "order_cancellation",
+        "subscription_expiry",
+    }
     # One run for all of them: most of SpamAssassin's time is reading its rules.
     with (tmp_path / "messages.mbox").open("rb") as messages:
-        checked = subprocess.run(["spamassassin", "-t", "-L", "--mbox"], stdin=messages,
-                                 capture_output=True, timeout=300, check=True)
+        checked = subprocess.run(
+            ["spamassassin", "-t", "-L", "--mbox"],
+            stdin=messages,
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
     (tmp_path / "checked.mbox").write_bytes(checked.stdout)
     scores = {}
     for message in mailbox.mbox(tmp_path / "checked.mbox"):

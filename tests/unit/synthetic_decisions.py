@@ -64,25 +64,44 @@ def records(arms: tuple[ArmSpec, ...] = ARMS) -> list[dict[str, Any]]:
             out.append(decision(spec, cid, contact, at))
             orders = 0 if number >= spec.conversions else 2 if number < spec.second_orders else 1
             for order in range(orders):
-                out.append(attributed(spec, cid, contact, at + (order + 2) * HOUR,
-                                      f"o-{cid[:8]}-{order}"))
+                out.append(
+                    attributed(spec, cid, contact, at + (order + 2) * HOUR, f"o-{cid[:8]}-{order}")
+                )
     return out
 
 
 def decision(spec: ArmSpec, cid: str, contact: str, at: int) -> dict[str, Any]:
     held = spec.variant is None
-    return {"command_id": cid, "contact_id": contact, "scenario": spec.scenario,
-            "step": spec.step, "outcome": "suppressed" if held else "sent",
-            "reason": "holdout" if held else None, "channel": None if held else "email",
-            "template": None if held else spec.scenario, "decided_at": iso(at), "until": None,
-            "variant": None if held else spec.variant}
+    return {
+        "command_id": cid,
+        "contact_id": contact,
+        "scenario": spec.scenario,
+        "step": spec.step,
+        "outcome": "suppressed" if held else "sent",
+        "reason": "holdout" if held else None,
+        "channel": None if held else "email",
+        "template": None if held else spec.scenario,
+        "decided_at": iso(at),
+        "until": None,
+        "variant": None if held else spec.variant,
+    }
 
 
 def attributed(spec: ArmSpec, cid: str, contact: str, at: int, order: str) -> dict[str, Any]:
-    return {"outcome": "attributed", "contact_id": contact, "order_id": order,
-            "revenue": spec.price, "currency": spec.currency, "command_id": cid,
-            "scenario": spec.scenario, "step": spec.step, "variant": spec.variant,
-            "holdout": spec.variant is None, "touch": "sent", "decided_at": iso(at)}
+    return {
+        "outcome": "attributed",
+        "contact_id": contact,
+        "order_id": order,
+        "revenue": spec.price,
+        "currency": spec.currency,
+        "command_id": cid,
+        "scenario": spec.scenario,
+        "step": spec.step,
+        "variant": spec.variant,
+        "holdout": spec.variant is None,
+        "touch": "sent",
+        "decided_at": iso(at),
+    }
 
 
 def noisy(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -90,9 +109,23 @@ def noisy(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     and an order attributed to a decision that is not there."""
     extra = [dict(r) for r in found[:40]]  # read twice: decisions and orders alike
     spec = ARMS[0]
-    extra += [{**decision(spec, f"d-{n}", f"c-d-{n}", T0), "outcome": "deferred",
-               "reason": "quiet_hours", "until": iso(T0 + HOUR)} for n in range(5)]
-    extra += [{**decision(spec, f"s-{n}", f"c-s-{n}", T0), "outcome": "suppressed",
-               "reason": "frequency_cap", "variant": None} for n in range(7)]
+    extra += [
+        {
+            **decision(spec, f"d-{n}", f"c-d-{n}", T0),
+            "outcome": "deferred",
+            "reason": "quiet_hours",
+            "until": iso(T0 + HOUR),
+        }
+        for n in range(5)
+    ]
+    extra += [
+        {
+            **decision(spec, f"s-{n}", f"c-s-{n}", T0),
+            "outcome": "suppressed",
+            "reason": "frequency_cap",
+            "variant": None,
+        }
+        for n in range(7)
+    ]
     extra.append(attributed(spec, "not-read", "c-x", T0, "o-unmatched"))
     return found + extra

@@ -51,11 +51,17 @@ def test_the_compose_config_passes_promtool_check(tmp_path: Path) -> None:
 def test_the_compose_config_scrapes_the_worker_the_sender_and_the_gateway() -> None:
     config = yaml.safe_load(CONFIG.read_text())
     assert config["global"]["scrape_interval"] == "15s"
-    targets = {job["job_name"]: [target for static in job["static_configs"]
-                                 for target in static["targets"]]
-               for job in config["scrape_configs"]}
-    assert targets == {"relance-worker": ["worker:6066"], "relance-sender": ["sender:6067"],
-                       "relance-gateway": ["gateway:6068"]}
+    targets = {
+        job["job_name"]: [
+            target for static in job["static_configs"] for target in static["targets"]
+        ]
+        for job in config["scrape_configs"]
+    }
+    assert targets == {
+        "relance-worker": ["worker:6066"],
+        "relance-sender": ["sender:6067"],
+        "relance-gateway": ["gateway:6068"],
+    }
 
 
 def test_every_alert_has_a_wait_a_severity_a_summary_and_a_description() -> None:

@@ -35,19 +35,34 @@ STEP_2 = command_id("c1", "cart_abandonment", "k-cart", 2)
 DAY = DAY_MS / MINUTE_MS  # a day, in the timeline's minutes
 
 
-def placed(minute: float, order_id: str = "o-1", status: OrderStatus = "placed",
-           total: float = 42.5, event_id: str | None = None) -> Order:
-    return Order(event_id or f"e{next(_ids)}", "c1", at(minute), order_id, status,
-                 (OrderItem(product("p1"), 1),), total, "EUR")
+def placed(
+    minute: float,
+    order_id: str = "o-1",
+    status: OrderStatus = "placed",
+    total: float = 42.5,
+    event_id: str | None = None,
+) -> Order:
+    return Order(
+        event_id or f"e{next(_ids)}",
+        "c1",
+        at(minute),
+        order_id,
+        status,
+        (OrderItem(product("p1"), 1),),
+        total,
+        "EUR",
+    )
 
 
-def engaged(minute: float, kind: EngagementKind = "click",
-            command: str | None = STEP_1) -> Engagement:
+def engaged(
+    minute: float, kind: EngagementKind = "click", command: str | None = STEP_1
+) -> Engagement:
     return Engagement(f"g{next(_ids)}", "c1", at(minute), kind, command_id=command)
 
 
-def run(events: list[Event], config: Config = ONE_STEP,
-        until: float | None = None) -> tuple[list[Outcome], Engine]:
+def run(
+    events: list[Event], config: Config = ONE_STEP, until: float | None = None
+) -> tuple[list[Outcome], Engine]:
     engine = Engine(config)
     outcomes: list[Outcome] = []
     for event in [profile(), CART, *events]:
@@ -66,12 +81,25 @@ def test_an_order_within_the_window_is_the_reminders_and_its_record_says_so() ->
     (command,) = [o for o in outcomes if isinstance(o, SendCommand)]
     (credit,) = credits(outcomes)
     assert (credit.command_id, credit.scenario, credit.step, credit.touch) == (
-        command.command_id, "cart_abandonment", 1, "sent")
+        command.command_id,
+        "cart_abandonment",
+        1,
+        "sent",
+    )
     assert credit.to_record() == {
-        "outcome": "attributed", "contact_id": "c1", "order_id": "o-1", "revenue": 89.9,
-        "currency": "EUR", "command_id": STEP_1, "scenario": "cart_abandonment", "step": 1,
-        "variant": None, "holdout": False, "touch": "sent",
-        "decided_at": "2024-05-01T13:00:00.000Z"}
+        "outcome": "attributed",
+        "contact_id": "c1",
+        "order_id": "o-1",
+        "revenue": 89.9,
+        "currency": "EUR",
+        "command_id": STEP_1,
+        "scenario": "cart_abandonment",
+        "step": 1,
+        "variant": None,
+        "holdout": False,
+        "touch": "sent",
+        "decided_at": "2024-05-01T13:00:00.000Z",
+    }
 
 
 def test_the_send_window_ends_exactly_five_days_after_the_send() -> None:
@@ -114,16 +142,19 @@ def test_past_the_click_window_the_send_window_decides() -> None:
 
 
 def test_a_click_naming_no_message_counts_for_the_latest_sent_before_it() -> None:
-    (credit,) = credits(run([engaged(DAY + 10, command=None), placed(DAY + 60)],
-                            TWO_STEPS)[0])
+    (credit,) = credits(run([engaged(DAY + 10, command=None), placed(DAY + 60)], TWO_STEPS)[0])
     assert (credit.command_id, credit.touch) == (STEP_2, "clicked")
 
 
 def test_one_order_counts_once_whatever_comes_twice() -> None:
     twice = placed(120, event_id="e-same")
-    events: list[Event] = [twice, twice,  # the same event read twice
-                           placed(130),  # the same order placed again, another event id
-                           placed(140, status="paid"), placed(150, status="delivered")]
+    events: list[Event] = [
+        twice,
+        twice,  # the same event read twice
+        placed(130),  # the same order placed again, another event id
+        placed(140, status="paid"),
+        placed(150, status="delivered"),
+    ]
     outcomes, engine = run(events)
     assert [c.order_id for c in credits(outcomes)] == ["o-1"]
     # Read again after the dedupe window: still remembered as attributed.
@@ -146,7 +177,11 @@ scenarios:
     assert decision.reason == "holdout"
     (credit,) = credits(outcomes)  # o-2 is past the window
     assert (credit.holdout, credit.command_id, credit.variant, credit.order_id) == (
-        True, decision.command_id, None, "o-1")
+        True,
+        decision.command_id,
+        None,
+        "o-1",
+    )
 
 
 def test_a_variants_conversions_name_the_variant() -> None:
@@ -168,8 +203,7 @@ def test_no_attribution_when_the_policy_says_none_and_nothing_is_remembered() ->
 def test_a_transactional_message_is_no_touch() -> None:
     confirmations = load_config("scenarios:\n  order_confirmation: {}\n")
     outcomes, engine = run([placed(10, "o-1")], confirmations, until=20)
-    assert [o.scenario for o in outcomes if isinstance(o, SendCommand)] == [
-        "order_confirmation"]
+    assert [o.scenario for o in outcomes if isinstance(o, SendCommand)] == ["order_confirmation"]
     assert credits(outcomes) == [] and engine.states["c1"].reach is None
 
 
@@ -200,17 +234,34 @@ def test_the_example_in_docs_attribution_prints_what_the_page_shows() -> None:
     config = page.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert config in (root / "examples" / "attribution.yaml").read_text()
     result = subprocess.run(
-        [sys.executable, "-m", "relance", "simulate", "--events", "examples/attribution.jsonl",
-         "--config", "examples/attribution.yaml", "--until", "2024-05-10T00:00:00Z",
-         "--explain"], cwd=root, capture_output=True, timeout=60, check=True)
+        [
+            sys.executable,
+            "-m",
+            "relance",
+            "simulate",
+            "--events",
+            "examples/attribution.jsonl",
+            "--config",
+            "examples/attribution.yaml",
+            "--until",
+            "2024-05-10T00:00:00Z",
+            "--explain",
+        ],
+        cwd=root,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
     rate = re.compile(r", [\d,]+ events/s$")
     printed = [rate.sub("", line) for line in result.stderr.decode().splitlines()]
-    shown = [rate.sub("", line) for line in page.splitlines()
-             if line.startswith("relance simulate: ")]
+    shown = [
+        rate.sub("", line) for line in page.splitlines() if line.startswith("relance simulate: ")
+    ]
     assert printed == shown
     attributed = [line for line in result.stdout.decode().splitlines() if '"attributed"' in line]
     assert [orjson.loads(line) for line in attributed] == [
-        orjson.loads(line) for line in page.splitlines() if line.startswith('{"outcome"')]
+        orjson.loads(line) for line in page.splitlines() if line.startswith('{"outcome"')
+    ]
 
 
 def test_a_contact_remembers_the_last_eight_orders_attributed() -> None:
@@ -221,5 +272,4 @@ def test_a_contact_remembers_the_last_eight_orders_attributed() -> None:
     assert reach is not None and len(reach.orders) == 8 * ORDERS_KEPT
     # The latest are the ones kept: an order among them counts no more, an older one would.
     assert not engine.feed(placed(200, f"o-{ORDERS_KEPT + 2}")).outcomes
-    assert [c.order_id for c in credits(list(engine.feed(placed(201, "o-0")).outcomes))] == [
-        "o-0"]
+    assert [c.order_id for c in credits(list(engine.feed(placed(201, "o-0")).outcomes))] == ["o-0"]

@@ -72,8 +72,11 @@ def test_send_command_both_ways() -> None:
     assert json.loads(record["payload"]) == COMMAND["payload"]
     assert record["recipient"] == COMMAND["recipient"]
 
-    written = {**COMMAND, "decided_at": moment(1714561200000),
-               "payload": json.dumps(COMMAND["payload"])}
+    written = {
+        **COMMAND,
+        "decided_at": moment(1714561200000),
+        "payload": json.dumps(COMMAND["payload"]),
+    }
     assert codec.decode_command(reference_write(relance_avro.COMMAND_SCHEMA, written)) == COMMAND
 
 

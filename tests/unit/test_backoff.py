@@ -36,8 +36,18 @@ def test_the_same_seed_gives_the_same_schedule() -> None:
     assert schedule(42) == schedule(42)
     assert schedule(42) != schedule(43)
     # Pinned: a change of the schedule shows here (ceilings 0.5, 1, 2 ... 32, then 60).
-    assert schedule(42) == [0.409857, 0.512505, 1.275029, 2.446421, 6.945885, 13.413596,
-                            30.274873, 32.608165, 42.657655, 30.893917]
+    assert schedule(42) == [
+        0.409857,
+        0.512505,
+        1.275029,
+        2.446421,
+        6.945885,
+        13.413596,
+        30.274873,
+        32.608165,
+        42.657655,
+        30.893917,
+    ]
 
 
 def test_a_wait_the_provider_asked_for_is_kept_when_longer_than_the_backoff() -> None:
@@ -50,17 +60,23 @@ def test_a_wait_the_provider_asked_for_is_kept_when_longer_than_the_backoff() ->
 COMMAND = {"command_id": "c", "decided_at": "2024-05-01T10:00:00.000Z"}
 
 
-@pytest.mark.parametrize(("expires_at", "expected", "why"), [
-    (None, "2024-05-02T10:00:00.000Z", "delivery horizon"),
-    ("2024-05-01T12:00:00.000Z", "2024-05-01T12:00:00.000Z", "stale_after"),
-    ("2024-05-09T10:00:00.000Z", "2024-05-02T10:00:00.000Z", "delivery horizon"),
-])
+@pytest.mark.parametrize(
+    ("expires_at", "expected", "why"),
+    [
+        (None, "2024-05-02T10:00:00.000Z", "delivery horizon"),
+        ("2024-05-01T12:00:00.000Z", "2024-05-01T12:00:00.000Z", "stale_after"),
+        ("2024-05-09T10:00:00.000Z", "2024-05-02T10:00:00.000Z", "delivery horizon"),
+    ],
+)
 def test_a_command_is_tried_until_it_goes_stale_or_its_horizon_whichever_is_first(
-        expires_at: str | None, expected: str, why: str) -> None:
+    expires_at: str | None, expected: str, why: str
+) -> None:
     command = {**COMMAND, "expires_at": expires_at}
     assert expiry(command, 24 * HOUR_MS) == (parse_iso(expected), why)
 
 
 def test_a_command_written_before_expires_at_existed_has_only_the_horizon() -> None:
-    assert expiry(COMMAND, 2 * HOUR_MS) == (parse_iso("2024-05-01T12:00:00.000Z"),
-                                            "delivery horizon")
+    assert expiry(COMMAND, 2 * HOUR_MS) == (
+        parse_iso("2024-05-01T12:00:00.000Z"),
+        "delivery horizon",
+    )

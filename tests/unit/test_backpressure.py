@@ -63,8 +63,9 @@ def test_a_lagging_input_keeps_the_buffer_bounded_and_every_event_released_in_or
     # are spread over the same times) in small ones. Each round reads what is not paused,
     # releases what the merge allows, then adjusts, as the worker does once per batch.
     views = deque(Pending(PageView(f"v{t}", "c", t, "home"), "views", t) for t in range(0, 3000))
-    profiles = deque(Pending(PageView(f"p{t}", "c", t, "home"), "profiles", t // 10)
-                     for t in range(5, 3000, 10))
+    profiles = deque(
+        Pending(PageView(f"p{t}", "c", t, "home"), "profiles", t // 10) for t in range(5, 3000, 10)
+    )
     sources = {"views": (views, 200), "profiles": (profiles, 3)}
     merge, cap = EventTimeMerge(("views", "profiles")), Backpressure(100)
     released: list[int] = []

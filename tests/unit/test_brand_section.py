@@ -43,13 +43,18 @@ def problems(text: str) -> list[str]:
 
 def test_a_full_brand_section_is_read() -> None:
     assert load_brand(FULL, "shop.yaml") == Brand(
-        name="Trail & Co", address="12 rue des Lilas\n75011 Paris, France",
-        shop_url="https://shop.example/", cart_url="https://shop.example/cart/restore/{cart_id}",
-        account_url="https://shop.example/account", support_email="aide@shop.example",
+        name="Trail & Co",
+        address="12 rue des Lilas\n75011 Paris, France",
+        shop_url="https://shop.example/",
+        cart_url="https://shop.example/cart/restore/{cart_id}",
+        account_url="https://shop.example/account",
+        support_email="aide@shop.example",
         logo_url="https://shop.example/logo.png",
-        colors=Colors(accent="#0f766e", background="#fff"), default_locale="fr-FR",
-        max_lines=5, links=Links(utm_source="newsletter", utm_medium="e-mail",
-                                 click_tracking=True))
+        colors=Colors(accent="#0f766e", background="#fff"),
+        default_locale="fr-FR",
+        max_lines=5,
+        links=Links(utm_source="newsletter", utm_medium="e-mail", click_tracking=True),
+    )
     assert load_config(FULL, "shop.yaml").get("cart_abandonment")  # the rest reads as before
 
 
@@ -93,7 +98,8 @@ brand:
         "shop.yaml:12: brand.max_lines: must be a whole number from 1 to 1000, not 0",
         "shop.yaml:13: brand.default_locale: '../fr' is not a language tag like en or fr-FR",
         "shop.yaml:14: brand.slogan: unknown key (allowed: name, address, shop_url, cart_url, "
-        "account_url, logo_url, support_email, colors, default_locale, max_lines, links)"]
+        "account_url, logo_url, support_email, colors, default_locale, max_lines, links)",
+    ]
 
 
 def test_a_bad_brand_stops_the_worker_too_as_any_problem_of_the_file() -> None:
@@ -103,8 +109,7 @@ def test_a_bad_brand_stops_the_worker_too_as_any_problem_of_the_file() -> None:
 
 def test_marketing_email_needs_the_gateway_and_the_brands_name_and_address() -> None:
     config = load_config("scenarios:\n  cart_abandonment: {}\n  order_confirmation: {}\n")
-    found = [str(p) for p in marketing_problems(config, Brand(), gateway=False,
-                                                file="shop.yaml")]
+    found = [str(p) for p in marketing_problems(config, Brand(), gateway=False, file="shop.yaml")]
     assert found == [
         "environment: RELANCE_GATEWAY_URL: marketing email (cart_abandonment) needs an "
         "unsubscribe link in every message: set RELANCE_GATEWAY_URL and RELANCE_LINK_KEYS "
@@ -112,7 +117,8 @@ def test_marketing_email_needs_the_gateway_and_the_brands_name_and_address() -> 
         "shop.yaml: brand.name: marketing email (cart_abandonment) needs the shop's name and "
         "postal address in its footer: give them in the file's brand section",
         "shop.yaml: brand.address: marketing email (cart_abandonment) needs the shop's name "
-        "and postal address in its footer: give them in the file's brand section"]
+        "and postal address in its footer: give them in the file's brand section",
+    ]
     brand = load_brand(FULL)
     assert marketing_problems(config, brand, gateway=True, file="shop.yaml") == []
     orders = load_config("scenarios:\n  order_confirmation: {}\n")
@@ -121,22 +127,35 @@ def test_marketing_email_needs_the_gateway_and_the_brands_name_and_address() -> 
 
 def relance(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RELANCE_")}
-    return subprocess.run([sys.executable, "-m", "relance", *args], capture_output=True,
-                          text=True, timeout=60, check=False, env={**clean, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "relance", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**clean, **env},
+    )
 
 
 def test_a_sender_that_would_send_marketing_email_it_cannot_link_stops_at_start(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     shop = tmp_path / "shop.yaml"
     shop.write_text("scenarios:\n  cart_abandonment: {}\n")
     # No broker is needed: the configuration is read before anything connects.
     started = relance("sender", RELANCE_SCENARIOS=str(shop), RELANCE_BROKER="kafka://127.0.0.1:9")
     assert started.returncode == 2
-    assert "relance: environment: RELANCE_GATEWAY_URL: marketing email (cart_abandonment)" \
+    assert (
+        "relance: environment: RELANCE_GATEWAY_URL: marketing email (cart_abandonment)"
         in started.stderr
+    )
     assert f"relance: {shop}: brand.name: marketing email" in started.stderr
-    bad_keys = relance("sender", RELANCE_SCENARIOS=str(shop), RELANCE_LINK_KEYS="k1:short",
-                       RELANCE_GATEWAY_URL="links.shop.example")
+    bad_keys = relance(
+        "sender",
+        RELANCE_SCENARIOS=str(shop),
+        RELANCE_LINK_KEYS="k1:short",
+        RELANCE_GATEWAY_URL="links.shop.example",
+    )
     assert bad_keys.returncode == 2
     assert "RELANCE_LINK_KEYS: key 'k1' is shorter than 16 characters" in bad_keys.stderr
     assert "short" not in bad_keys.stderr.replace("shorter", "")  # never the secret

@@ -54,16 +54,23 @@ def secured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
     return load_settings()
 
 
-SASL = {"security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512",
-        "sasl.username": "relance", "sasl.password": "scram-password"}
+SASL = {
+    "security.protocol": "SASL_SSL",
+    "sasl.mechanisms": "SCRAM-SHA-512",
+    "sasl.username": "relance",
+    "sasl.password": "scram-password",
+}
 
 
 def test_every_kafka_client_is_given_the_properties_and_librdkafka_takes_them(
-        secured: Settings) -> None:
+    secured: Settings,
+) -> None:
     configs = {
         "consumer": (kafka.consumer_config(secured, "g"), Consumer),
-        "restore": (kafka.consumer_config(secured, "g-restore", **{"enable.partition.eof": True}),
-                    Consumer),
+        "restore": (
+            kafka.consumer_config(secured, "g-restore", **{"enable.partition.eof": True}),
+            Consumer,
+        ),
         "producer": (kafka.producer_config(secured), Producer),
         "admin": (kafka.admin_config(secured), AdminClient),
     }
@@ -81,14 +88,18 @@ def test_a_property_may_tune_but_never_undo_what_relance_rests_on(secured: Setti
     assert (producer["linger.ms"], producer["acks"]) == ("20", "all")
     consumer = kafka.consumer_config(secured, "g")
     assert (consumer["enable.auto.commit"], consumer["partition.assignment.strategy"]) == (
-        False, "range")
+        False,
+        "range",
+    )
 
 
 def test_the_schema_registry_client_is_given_its_auth_and_ca(secured: Settings) -> None:
     config = kafka.schema_registry_config(secured)
-    assert config == {"url": "https://registry.example:8081",
-                      "basic.auth.user.info": "api-key:api-secret",
-                      "ssl.ca.location": str(secured.schema_registry_ssl_ca_location)}
+    assert config == {
+        "url": "https://registry.example:8081",
+        "basic.auth.user.info": "api-key:api-secret",
+        "ssl.ca.location": str(secured.schema_registry_ssl_ca_location),
+    }
     assert kafka.schema_registry(secured) is not None
     assert kafka.property_problems(secured) == []
 
@@ -112,30 +123,39 @@ def test_no_module_but_the_factory_constructs_a_client() -> None:
 
 
 def test_every_topic_relance_creates_has_the_replication_settings(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("RELANCE_REPLICATION_FACTOR", "3")
     monkeypatch.setenv("RELANCE_MIN_INSYNC_REPLICAS", "2")
     settings = load_settings()
     specs = topics.topic_specs(settings)
     assert {(s.replication, s.config()["min.insync.replicas"]) for s in specs} == {(3, "2")}
     names = {s.name for s in specs}
-    assert {topics.worker_changelog(settings), topics.ledger_changelog(settings),
-            settings.topic_deliveries, settings.topic_carts} <= names
+    assert {
+        topics.worker_changelog(settings),
+        topics.ledger_changelog(settings),
+        settings.topic_deliveries,
+        settings.topic_carts,
+    } <= names
     worker = {s.name for s in topics.used_by(settings, topics.WORKER)}
     sender = {s.name for s in topics.used_by(settings, topics.SENDER)}
     assert worker | sender == names
     # The gateway writes engagement events and creates nothing: listed, for those who grant
     # the rights topic by topic.
-    assert [s.name for s in topics.used_by(settings, topics.GATEWAY)] == [
-        settings.topic_engagement]
+    assert [s.name for s in topics.used_by(settings, topics.GATEWAY)] == [settings.topic_engagement]
     assert {settings.topic_deliveries, settings.topic_dlq} <= worker & sender
     compacted = {s.name for s in specs if s.config().get("cleanup.policy") == "compact"}
-    assert compacted == {settings.topic_contacts, settings.topic_catalog,
-                         topics.worker_changelog(settings), topics.ledger_changelog(settings)}
+    assert compacted == {
+        settings.topic_contacts,
+        settings.topic_catalog,
+        topics.worker_changelog(settings),
+        topics.ledger_changelog(settings),
+    }
 
 
 def test_relance_topics_prints_the_table_and_the_json(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("RELANCE_REPLICATION_FACTOR", "3")
     monkeypatch.setenv("RELANCE_MIN_INSYNC_REPLICAS", "2")
     assert main(["topics"]) == 0
@@ -144,8 +164,16 @@ def test_relance_topics_prints_the_table_and_the_json(
     assert "| contacts | 8 | compact | - | 3 | 2 | worker | input: contact profiles |" in table
     assert main(["topics", "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert {"name": "relance-deliveries", "partitions": 8, "cleanup_policy": "delete",
-            "retention_ms": None, "replication_factor": 3, "min_insync_replicas": 2,
-            "config": {"min.insync.replicas": "2"}, "partitions_must_match": True,
-            "used_by": ["worker", "sender"], "purpose": "output: send commands"} in listed
+    assert {
+        "name": "relance-deliveries",
+        "partitions": 8,
+        "cleanup_policy": "delete",
+        "retention_ms": None,
+        "replication_factor": 3,
+        "min_insync_replicas": 2,
+        "config": {"min.insync.replicas": "2"},
+        "partitions_must_match": True,
+        "used_by": ["worker", "sender"],
+        "purpose": "output: send commands",
+    } in listed
     assert len(listed) == len(table) - 2

@@ -45,21 +45,48 @@ def test_commands_of_generated_traffic_are_written_byte_for_byte_as_fastavro_doe
         assert write_command(command) == fastavro_bytes(command)
 
 
-BASE = SendCommand("c-1", "ann", "cart_abandonment", 1, "email", "cart", 50, 1_714_525_200_499,
-                   Recipient("ann@x.example", "fr-FR", "Europe/Paris"), {"items": []})
+BASE = SendCommand(
+    "c-1",
+    "ann",
+    "cart_abandonment",
+    1,
+    "email",
+    "cart",
+    50,
+    1_714_525_200_499,
+    Recipient("ann@x.example", "fr-FR", "Europe/Paris"),
+    {"items": []},
+)
 
 
-@pytest.mark.parametrize("command", [
-    BASE,
-    msgspec.structs.replace(BASE, step=300, priority=-5, decided_at=-1, marketing=False),
-    SendCommand("é-ü", "zoë 🙂", "s" * 200, 70_000, "sms", "t", 1 << 20, 1 << 42,
-                Recipient(None, None, None, "+33600000000", "Zoë",
-                          {"tier": "gold", "ville": "Besançon"}),
-                {"deep": {"list": [1, 2.5, None, "x"]}}, variant="b", expires_at=1 << 41,
-                marketing=False),
-    SendCommand("c", "d", "s", 1, "email", "t", 0, 0, Recipient(None, None, None), {},
-                expires_at=0),
-], ids=["plain", "edges", "everything", "zeros"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        BASE,
+        msgspec.structs.replace(BASE, step=300, priority=-5, decided_at=-1, marketing=False),
+        SendCommand(
+            "é-ü",
+            "zoë 🙂",
+            "s" * 200,
+            70_000,
+            "sms",
+            "t",
+            1 << 20,
+            1 << 42,
+            Recipient(
+                None, None, None, "+33600000000", "Zoë", {"tier": "gold", "ville": "Besançon"}
+            ),
+            {"deep": {"list": [1, 2.5, None, "x"]}},
+            variant="b",
+            expires_at=1 << 41,
+            marketing=False,
+        ),
+        SendCommand(
+            "c", "d", "s", 1, "email", "t", 0, 0, Recipient(None, None, None), {}, expires_at=0
+        ),
+    ],
+    ids=["plain", "edges", "everything", "zeros"],
+)
 def test_each_field_and_branch_is_written_as_fastavro_writes_it(command: SendCommand) -> None:
     assert write_command(command) == fastavro_bytes(command)
 

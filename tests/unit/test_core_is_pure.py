@@ -13,8 +13,17 @@ import pytest
 import relance.core
 
 # Standard-library modules that read a clock or do I/O the core must not do.
-FORBIDDEN_STDLIB = ("time", "asyncio", "socket", "threading", "subprocess", "multiprocessing",
-                    "os", "random", "logging")
+FORBIDDEN_STDLIB = (
+    "time",
+    "asyncio",
+    "socket",
+    "threading",
+    "subprocess",
+    "multiprocessing",
+    "os",
+    "random",
+    "logging",
+)
 ALLOWED_THIRD_PARTY = ("msgspec",)
 FORBIDDEN_CALLS = ("now", "utcnow", "today", "time", "monotonic", "perf_counter", "time_ns")
 

@@ -129,8 +129,13 @@ def test_the_queries_use_no_variable_the_check_cannot_stand_in_for() -> None:
 
 def test_every_query_is_valid_promql(tmp_path: Path) -> None:
     # promtool parses a recording rule's expression as Prometheus would; one rule per target.
-    records = [{"record": f"dashboard:panel_{panel['id']}_{target['refId']}",
-                "expr": promql(target["expr"])} for panel, target in targets()]
+    records = [
+        {
+            "record": f"dashboard:panel_{panel['id']}_{target['refId']}",
+            "expr": promql(target["expr"]),
+        }
+        for panel, target in targets()
+    ]
     rules = tmp_path / "dashboard.rules.yaml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": records}]}))
     result = promtool("check", "rules", str(rules))

@@ -21,8 +21,16 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 EXAMPLE_SECRET = "secret.example.yaml"
-STACK = {"kafka", "schema-registry", "worker", "sender", "gateway", "prometheus", "grafana",
-         "mailpit"}
+STACK = {
+    "kafka",
+    "schema-registry",
+    "worker",
+    "sender",
+    "gateway",
+    "prometheus",
+    "grafana",
+    "mailpit",
+}
 
 Doc = dict[str, Any]
 
@@ -102,8 +110,9 @@ def env_of(container: Doc) -> dict[str, str | None]:
 
 def web_port(container: Doc) -> int:
     """The port the process listens on: its setting's value, else the setting's default."""
-    field = {"worker": "web_port", "sender": "sender_web_port",
-             "gateway": "gateway_web_port"}[container["args"][0]]
+    field = {"worker": "web_port", "sender": "sender_web_port", "gateway": "gateway_web_port"}[
+        container["args"][0]
+    ]
     value = env_of(container).get(f"RELANCE_{field.upper()}")
     return int(value) if value is not None else int(Settings.model_fields[field].default)
 
@@ -124,8 +133,11 @@ def test_every_manifest_parses_and_names_no_namespace() -> None:
 
 
 def test_the_kustomization_lists_every_manifest_but_the_example_secrets() -> None:
-    present = {p.name for p in K8S.glob("*.y*ml")} - {"kustomization.yaml", EXAMPLE_SECRET,
-                                                      "secret-kafka.example.yaml"}
+    present = {p.name for p in K8S.glob("*.y*ml")} - {
+        "kustomization.yaml",
+        EXAMPLE_SECRET,
+        "secret-kafka.example.yaml",
+    }
     listed = kustomization()["resources"]
     assert sorted(listed) == sorted(present)
     assert not kind("Secret")
@@ -133,8 +145,14 @@ def test_the_kustomization_lists_every_manifest_but_the_example_secrets() -> Non
 
 def test_the_kinds_a_deployment_needs_are_all_there() -> None:
     kinds = {doc["kind"] for doc in resources()}
-    assert {"StatefulSet", "Deployment", "ConfigMap", "Service", "ServiceMonitor",
-            "PodDisruptionBudget"} <= kinds
+    assert {
+        "StatefulSet",
+        "Deployment",
+        "ConfigMap",
+        "Service",
+        "ServiceMonitor",
+        "PodDisruptionBudget",
+    } <= kinds
     assert named("StatefulSet", "relance-worker") and named("Deployment", "relance-sender")
 
 
@@ -203,7 +221,8 @@ def test_the_service_monitor_scrapes_both_services_on_http_metrics() -> None:
     for service in kind("Service"):
         labels = service["metadata"]["labels"]
         if selector.get("matchLabels", {}).items() <= labels.items() and all(
-                labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", [])):
+            labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", [])
+        ):
             selected.add(service["metadata"]["name"])
     assert selected == {"relance-worker", "relance-sender", "relance-gateway"}
     assert {"port": "http", "path": "/metrics"}.items() <= monitor["spec"]["endpoints"][0].items()
@@ -234,11 +253,13 @@ def test_no_workload_has_a_data_volume_as_nothing_is_kept_on_disk() -> None:
     assert "volumeClaimTemplates" not in named("StatefulSet", "relance-worker")["spec"]
     for workload in workloads():
         volumes = workload["spec"]["template"]["spec"].get("volumes", [])
-        assert all("configMap" in volume or "secret" in volume for volume in volumes), \
-            workload["metadata"]["name"]
+        assert all("configMap" in volume or "secret" in volume for volume in volumes), workload[
+            "metadata"
+        ]["name"]
         for container in containers(workload):
-            assert all(m.get("readOnly") for m in container.get("volumeMounts", [])), \
-                workload["metadata"]["name"]
+            assert all(m.get("readOnly") for m in container.get("volumeMounts", [])), workload[
+                "metadata"
+            ]["name"]
     assert containers(named("Deployment", "relance-sender"))[0]["args"] == ["sender"]
 
 
@@ -276,23 +297,34 @@ def test_the_files_a_secured_cluster_needs_are_an_optional_read_only_secret() ->
     assert files["metadata"]["name"] == "relance-kafka-files"
     for workload in workloads():
         volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
-        assert volumes["kafka-secrets"]["secret"] == {"secretName": "relance-kafka-files",
-                                                      "optional": True}
+        assert volumes["kafka-secrets"]["secret"] == {
+            "secretName": "relance-kafka-files",
+            "optional": True,
+        }
         (container,) = containers(workload)
         (mount,) = [m for m in container["volumeMounts"] if m["name"] == "kafka-secrets"]
-        assert mount == {"name": "kafka-secrets", "mountPath": "/var/run/secrets/relance",
-                         "readOnly": True}
+        assert mount == {
+            "name": "kafka-secrets",
+            "mountPath": "/var/run/secrets/relance",
+            "readOnly": True,
+        }
     # The paths the commented-out SASL settings give are the files the example holds.
     text = (K8S / "configmap-env.yaml").read_text(encoding="utf-8")
     for key in files["stringData"]:
         assert f"/var/run/secrets/relance/{key}" in text
 
 
-@pytest.mark.parametrize(("kind_name", "name"), [("StatefulSet", "relance-worker"),
-                                                ("Deployment", "relance-sender"),
-                                                ("Deployment", "relance-gateway")])
+@pytest.mark.parametrize(
+    ("kind_name", "name"),
+    [
+        ("StatefulSet", "relance-worker"),
+        ("Deployment", "relance-sender"),
+        ("Deployment", "relance-gateway"),
+    ],
+)
 def test_the_scenarios_config_map_is_a_valid_configuration_where_both_read_it(
-        tmp_path: Path, kind_name: str, name: str) -> None:
+    tmp_path: Path, kind_name: str, name: str
+) -> None:
     """The sender reads the scenario file too: it checks the templates the file names."""
     workload = named(kind_name, name)
     (container,) = containers(workload)
@@ -336,8 +368,11 @@ def binds(svc: Doc) -> dict[str, str]:
 
 
 def relance_services() -> dict[str, Doc]:
-    return {name: svc for name, svc in compose()["services"].items()
-            if "build" in svc or str(svc.get("image", "")).startswith("ghcr.io/relance/")}
+    return {
+        name: svc
+        for name, svc in compose()["services"].items()
+        if "build" in svc or str(svc.get("image", "")).startswith("ghcr.io/relance/")
+    }
 
 
 def published(name: str) -> set[int]:
@@ -396,10 +431,11 @@ def test_the_scenario_file_compose_mounts_is_a_valid_configuration(name: str) ->
 def test_every_healthy_dependency_has_a_health_check() -> None:
     for name, svc in compose()["services"].items():
         depends = svc.get("depends_on", {})
-        for dependency, how in (depends.items() if isinstance(depends, dict) else []):
+        for dependency, how in depends.items() if isinstance(depends, dict) else []:
             if how.get("condition") == "service_healthy":
                 assert "healthcheck" in service(dependency) or dependency in relance_services(), (
-                    f"{name} waits for {dependency}")
+                    f"{name} waits for {dependency}"
+                )
 
 
 def test_prometheus_scrapes_worker_and_sender_on_their_web_ports() -> None:
@@ -407,13 +443,17 @@ def test_prometheus_scrapes_worker_and_sender_on_their_web_ports() -> None:
     config = documents(DEPLOY / mounts["/etc/prometheus/prometheus.yml"].removeprefix("./"))[0]
     for rule_file in config.get("rule_files", []):
         assert rule_file in mounts
-    settings = {"worker": "web_port", "sender": "sender_web_port",
-                "gateway": "gateway_web_port"}
-    targets = {target for job in config["scrape_configs"]
-               for static in job.get("static_configs", []) for target in static["targets"]}
+    settings = {"worker": "web_port", "sender": "sender_web_port", "gateway": "gateway_web_port"}
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+    }
     for name, field in settings.items():
-        value = environment(service(name)).get(f"RELANCE_{field.upper()}",
-                                               Settings.model_fields[field].default)
+        value = environment(service(name)).get(
+            f"RELANCE_{field.upper()}", Settings.model_fields[field].default
+        )
         assert f"{name}:{value}" in targets
 
 
@@ -452,7 +492,8 @@ def test_the_gateway_is_on_the_internet_by_its_links_and_webhooks_alone() -> Non
     (rule,) = ingress["spec"]["rules"]
     paths = rule["http"]["paths"]
     assert sorted(p["path"] for p in paths) == sorted(
-        [f"/{route}/" for route in ROUTES] + ["/webhooks/"])
+        [f"/{route}/" for route in ROUTES] + ["/webhooks/"]
+    )
     assert all(path.startswith("/webhooks/") for path in PATHS.values())
     assert {p["backend"]["service"]["name"] for p in paths} == {"relance-gateway"}
     url = named("ConfigMap", "relance-env")["data"]["RELANCE_GATEWAY_URL"]

@@ -50,23 +50,35 @@ class FirstVisit(Detector):
         product = view.product
         if view.page_type != "product" or product is None:
             return
-        fresh = tuple(s for s in scenarios if fold.before.sent_at(s.name) is None
-                      and not any(j.scenario == s.name for j in fold.journeys)
-                      and (product.price or 0) >= MIN_PRICE.of(s))
+        fresh = tuple(
+            s
+            for s in scenarios
+            if fold.before.sent_at(s.name) is None
+            and not any(j.scenario == s.name for j in fold.journeys)
+            and (product.price or 0) >= MIN_PRICE.of(s)
+        )
         if fresh:
-            fold.journeys = start(fold.journeys, fresh, view.event_id, view.occurred_at,
-                                  {"product": product.to_record()})
+            fold.journeys = start(
+                fold.journeys,
+                fresh,
+                view.event_id,
+                view.occurred_at,
+                {"product": product.to_record()},
+            )
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         journey.data or {})
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
+        return Candidate(
+            journey.scenario, journey.instance, journey.step, journey.due_at, journey.data or {}
+        )
 
 
-TEMPLATES = {"subject.txt": "Welcome: {{ items[0].product.name }}",
-             "txt": "You looked at {{ items[0].product.name }}.\n{% include '_footer.txt' %}",
-             "html": "<p>You looked at {{ items[0].product.name }}.</p>\n"
-                     "{% include '_footer.html' %}"}
+TEMPLATES = {
+    "subject.txt": "Welcome: {{ items[0].product.name }}",
+    "txt": "You looked at {{ items[0].product.name }}.\n{% include '_footer.txt' %}",
+    "html": "<p>You looked at {{ items[0].product.name }}.</p>\n{% include '_footer.html' %}",
+}
 # A marketing email's footer: the shop's name and address, and its signed unsubscribe link.
 BRAND = Brand(name="Test Shop", address="1 Test Street, 75000 Paris")
 LINKS = LinkSigner("https://links.shop.example", tokens.Key("k1", b"a-test-key-of-16+"))
@@ -80,8 +92,11 @@ scenarios:
 @pytest.fixture
 def first_visit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """The kind registered, its catalogue entry, and its templates (in the folder given)."""
-    monkeypatch.setitem(CATALOGUE, "first_visit", Scenario(
-        "first_visit", "first_visit", (Step(HOUR_MS, "first_visit"),), 0, 20, "email"))
+    monkeypatch.setitem(
+        CATALOGUE,
+        "first_visit",
+        Scenario("first_visit", "first_visit", (Step(HOUR_MS, "first_visit"),), 0, 20, "email"),
+    )
     for part, text in TEMPLATES.items():
         (tmp_path / f"first_visit.{part}").write_text(text)
     with registry.registered(FirstVisit()):
@@ -102,13 +117,17 @@ def priced(minute: float, pid: str, price: float) -> PageView:
 
 
 def test_a_new_kind_is_its_detector_its_templates_and_one_catalogue_entry(
-        first_visit: Path) -> None:
+    first_visit: Path,
+) -> None:
     config = load_config(SHOP, "shop.yaml", TemplateFiles(first_visit))
     visit = config.get("first_visit")
     assert visit is not None and visit.kind == "first_visit"
     assert (visit.delay_ms, MIN_PRICE.of(visit), visit.priority) == (2 * HOUR_MS, 20, 20)
-    outcomes = replay([profile(), priced(0, "cheap", 10), priced(5, "shoe", 60),
-                       priced(30, "bag", 80)], until=600, config=config)
+    outcomes = replay(
+        [profile(), priced(0, "cheap", 10), priced(5, "shoe", 60), priced(30, "bag", 80)],
+        until=600,
+        config=config,
+    )
     (command,) = [c for c in sent(outcomes) if c.scenario == "first_visit"]
     assert command.decided_at == at(5) + 2 * HOUR_MS  # the first view over min_price
     assert command.payload["product"]["id"] == "shoe"
@@ -120,23 +139,37 @@ def test_a_new_kind_is_its_detector_its_templates_and_one_catalogue_entry(
 def test_a_new_kind_runs_only_where_it_is_configured(first_visit: Path) -> None:
     events: list[Event] = [profile(), priced(0, "shoe", 60)]
     assert not [c for c in sent(replay(events, until=600)) if c.scenario == "first_visit"]
-    assert all(kinds_of(hook) != ("first_visit",)
-               for reactions in DEFAULT_CONFIG.reactions.values() for hook, _ in reactions)
+    assert all(
+        kinds_of(hook) != ("first_visit",)
+        for reactions in DEFAULT_CONFIG.reactions.values()
+        for hook, _ in reactions
+    )
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("scenarios:\n  cart_abandonment: {min_price: 5}\n",
-     "shop.yaml:2: scenarios.cart_abandonment.min_price: only first_visit scenarios have "
-     "min_price, not cart_abandonment"),
-    ("scenarios:\n  first_visit: {min_price: -1}\n",
-     "shop.yaml:2: scenarios.first_visit.min_price: must be a whole number from 0 to 100000, "
-     "not -1"),
-    ("scenarios:\n  first_visit: {steps: [{delay: 1h}], send_at: '09:00'}\n",
-     "shop.yaml:2: scenarios.first_visit.send_at: only birthday and subscription_expiry "
-     "scenarios have send_at, not first_visit"),
-])
-def test_a_new_kinds_keys_are_checked_like_the_others(first_visit: Path, text: str,
-                                                       expected: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "scenarios:\n  cart_abandonment: {min_price: 5}\n",
+            "shop.yaml:2: scenarios.cart_abandonment.min_price: only first_visit scenarios have "
+            "min_price, not cart_abandonment",
+        ),
+        (
+            "scenarios:\n  first_visit: {min_price: -1}\n",
+            "shop.yaml:2: scenarios.first_visit.min_price: must be a whole number "
+            "from 0 to 100000, "
+            "not -1",
+        ),
+        (
+            "scenarios:\n  first_visit: {steps: [{delay: 1h}], send_at: '09:00'}\n",
+            "shop.yaml:2: scenarios.first_visit.send_at: only birthday and subscription_expiry "
+            "scenarios have send_at, not first_visit",
+        ),
+    ],
+)
+def test_a_new_kinds_keys_are_checked_like_the_others(
+    first_visit: Path, text: str, expected: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(text, "shop.yaml")
     assert [str(p) for p in caught.value.problems] == [expected]
@@ -166,14 +199,17 @@ def test_an_unknown_kind_in_a_file_is_a_problem_at_its_line() -> None:
         load_config("scenarios:\n  x:\n    kind: nonsense\n", "shop.yaml")
     assert [str(p) for p in caught.value.problems] == [
         f"shop.yaml:3: scenarios.x.kind: 'nonsense' is not a kind (known: "
-        f"{', '.join(registry.configurable())})"]
+        f"{', '.join(registry.configurable())})"
+    ]
 
 
 def test_a_config_built_in_code_with_an_unknown_kind_is_refused() -> None:
     """It used to be taken, and its steps answered as an order notification's."""
     nonsense = replace(CATALOGUE["cart_abandonment"], name="x", kind="nonsense")
-    with pytest.raises(registry.UnknownKindError,
-                       match=r"scenario 'x': 'nonsense' is not a kind \(known: .*cart_abandon"):
+    with pytest.raises(
+        registry.UnknownKindError,
+        match=r"scenario 'x': 'nonsense' is not a kind \(known: .*cart_abandon",
+    ):
         Config((nonsense,))
 
 
@@ -183,7 +219,8 @@ def test_the_digest_kind_in_a_file_is_a_problem_not_a_crash() -> None:
         load_config("scenarios:\n  x: {kind: digest}\n", "shop.yaml")
     assert [str(p) for p in caught.value.problems] == [
         "shop.yaml:2: scenarios.x.kind: digest scenarios are not configured: relance makes "
-        "one per period for the scenarios with digest: daily or weekly"]
+        "one per period for the scenarios with digest: daily or weekly"
+    ]
 
 
 def test_every_catalogue_scenario_has_a_detector_and_a_config_takes_them_all() -> None:
@@ -196,13 +233,16 @@ def test_a_config_calls_only_the_kinds_it_has_and_those_kept_always() -> None:
     """The cart (is one open?) and browse's disarming time are kept whatever is configured;
     a kind not configured is not called."""
     only_orders = load_config("scenarios:\n  order_confirmation: {}\n")
-    kinds = {cls.__name__: [kinds_of(hook) for hook, _ in reactions]
-             for cls, reactions in only_orders.reactions.items()}
-    assert kinds == {"PageView": [("browse_abandonment",)],
-                     "CartChange": [("cart_abandonment",), ("browse_abandonment",)],
-                     "Order": [("cart_abandonment",), ("browse_abandonment",),
-                               ("order_status", "cross_sell")],
-                     "ContactProfile": []}
+    kinds = {
+        cls.__name__: [kinds_of(hook) for hook, _ in reactions]
+        for cls, reactions in only_orders.reactions.items()
+    }
+    assert kinds == {
+        "PageView": [("browse_abandonment",)],
+        "CartChange": [("cart_abandonment",), ("browse_abandonment",)],
+        "Order": [("cart_abandonment",), ("browse_abandonment",), ("order_status", "cross_sell")],
+        "ContactProfile": [],
+    }
 
 
 def test_an_option_reads_its_default_when_a_scenario_has_none() -> None:

@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = sorted([ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "CONTRIBUTING.md",
-                ROOT / "CHANGELOG.md", ROOT / "tests" / "data" / "README.md",
-                *(ROOT / "docs").glob("*.md")])
+PAGES = sorted(
+    [
+        ROOT / "README.md",
+        ROOT / "ARCHITECTURE.md",
+        ROOT / "CONTRIBUTING.md",
+        ROOT / "CHANGELOG.md",
+        ROOT / "tests" / "data" / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+    ]
+)
 FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
 COMMENT = re.compile(r"<!--.*?-->", re.S)
 CODE = re.compile(r"`[^`\n]*`")
@@ -61,7 +68,8 @@ def test_every_relative_link_resolves(page: Path) -> None:
 
 def test_the_pages_checked_include_the_docs_folder() -> None:
     assert {"README.md", "docs/settings.md", "docs/scenarios.md"} <= {
-        page.relative_to(ROOT).as_posix() for page in PAGES}
+        page.relative_to(ROOT).as_posix() for page in PAGES
+    }
 
 
 def test_a_missing_file_or_heading_is_found(tmp_path: Path) -> None:
@@ -71,7 +79,8 @@ def test_a_missing_file_or_heading_is_found(tmp_path: Path) -> None:
     page.write_text(
         "# Top\n\n[ok](docs/a.md#relance-worker-end-to-end) [ok](#top) [web](https://x.example)\n"
         "[gone](docs/b.md) [no heading](docs/a.md#nowhere) [here](#bottom)\n"
-        "`[in code](nowhere.md)`\n\n```\n[in a block](nowhere.md)\n```\n")
+        "`[in code](nowhere.md)`\n\n```\n[in a block](nowhere.md)\n```\n"
+    )
     assert broken_links(page, tmp_path) == [
         "docs/b.md: no such file in the repository",
         "docs/a.md#nowhere: no heading #nowhere in docs/a.md",
@@ -81,4 +90,7 @@ def test_a_missing_file_or_heading_is_found(tmp_path: Path) -> None:
 
 def test_repeated_headings_get_numbered_anchors() -> None:
     assert anchors("# Scaling\n## Scaling\n## Health & logs\n") == {
-        "scaling", "scaling-1", "health--logs"}
+        "scaling",
+        "scaling-1",
+        "health--logs",
+    }

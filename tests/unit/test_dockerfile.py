@@ -21,8 +21,11 @@ Instruction = dict[str, Any]
 
 
 def instructions() -> list[Instruction]:
-    return [i for i in DockerfileParser(path=str(ROOT / "Dockerfile")).structure
-            if i["instruction"] != "COMMENT"]
+    return [
+        i
+        for i in DockerfileParser(path=str(ROOT / "Dockerfile")).structure
+        if i["instruction"] != "COMMENT"
+    ]
 
 
 def stages() -> list[list[Instruction]]:
@@ -66,8 +69,12 @@ def test_the_runtime_stage_installs_the_wheel_the_builder_made() -> None:
 def test_the_builder_copies_everything_the_wheel_build_reads() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
-    needed = ["pyproject.toml", project["project"]["readme"], *wheel["packages"],
-              *wheel.get("force-include", {})]
+    needed = [
+        "pyproject.toml",
+        project["project"]["readme"],
+        *wheel["packages"],
+        *wheel.get("force-include", {}),
+    ]
     copied = [Path(source) for source in copy_sources(stages()[0])]
     for path in map(Path, needed):
         assert any(path == source or source in path.parents for source in copied), path
@@ -84,7 +91,7 @@ def test_the_dependencies_are_the_locked_ones_with_their_hashes_checked() -> Non
     wheel = [c for c in commands if "pip install" in c and ".whl" in c]
     assert wheel and all("--no-deps" in c for c in wheel)
     assert commands.index(locked[0]) < commands.index(wheel[0])
-    assert any(c.endswith("pip check") for c in commands[commands.index(wheel[0]):])
+    assert any(c.endswith("pip check") for c in commands[commands.index(wheel[0]) :])
 
 
 def test_the_process_runs_as_a_numeric_non_root_user_set_before_the_entrypoint() -> None:
@@ -155,7 +162,8 @@ def ignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
                 regex += "[" + ("^" + body[1:] if body[0] in "!^" else body) + "]"
                 continue
             regex += {"**/": "(.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(
-                token, re.escape(token))
+                token, re.escape(token)
+            )
         patterns.append((keep, re.compile(regex)))
     return patterns
 
@@ -171,11 +179,17 @@ def ignored(path: str) -> bool:
     return verdict
 
 
-@pytest.mark.parametrize(("path", "out"), [
-    (".venv/bin/python", True), ("src/relance/__pycache__/cli.cpython-311.pyc", True),
-    ("src/relance/cli.pyc", True),
-    ("outbox/1.eml", True), ("src/relance/cli.py", False), ("README.md", False),
-])
+@pytest.mark.parametrize(
+    ("path", "out"),
+    [
+        (".venv/bin/python", True),
+        ("src/relance/__pycache__/cli.cpython-311.pyc", True),
+        ("src/relance/cli.pyc", True),
+        ("outbox/1.eml", True),
+        ("src/relance/cli.py", False),
+        ("README.md", False),
+    ],
+)
 def test_the_dockerignore_reading_follows_docker(path: str, out: bool) -> None:
     assert ignored(path) is out
 
@@ -188,7 +202,11 @@ def test_every_copied_file_exists_and_is_in_the_build_context() -> None:
         assert path.exists(), source
         assert not ignored(source), f"{source} is excluded by .dockerignore"
         files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
-        kept = [f for f in files if "__pycache__" not in f.parts
-                and not any(part.endswith(".egg-info") for part in f.parts)]
+        kept = [
+            f
+            for f in files
+            if "__pycache__" not in f.parts
+            and not any(part.endswith(".egg-info") for part in f.parts)
+        ]
         for file in kept:
             assert not ignored(file.relative_to(ROOT).as_posix()), file

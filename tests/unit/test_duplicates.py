@@ -48,7 +48,9 @@ def test_a_view_read_twice_counts_one_view() -> None:
     engine, reported = taken([profile(), seen, view(1, "p2"), seen])
     assert reported == [False, False, False, True]
     assert [(v.product.id, v.views) for v in engine.states["c1"].browse.viewed] == [
-        ("p1", 1), ("p2", 1)]
+        ("p1", 1),
+        ("p2", 1),
+    ]
 
 
 def test_an_order_read_twice_decides_one_command() -> None:
@@ -73,8 +75,7 @@ def test_a_duplicate_within_the_window_is_skipped_and_one_older_is_applied_again
 
 
 def quantity_of(engine: Engine, pid: str) -> int:
-    return next(line.quantity for line in engine.states["c1"].cart.lines
-                if line.product.id == pid)
+    return next(line.quantity for line in engine.states["c1"].cart.lines if line.product.id == pid)
 
 
 def test_at_most_max_ids_are_remembered_the_oldest_go_first() -> None:
@@ -96,8 +97,7 @@ def test_an_event_that_changes_nothing_is_not_remembered() -> None:
 def test_ids_out_of_order_keep_the_memory_in_time_order() -> None:
     memory = b""
     for n, minute in enumerate((10, 30, 20, 0)):
-        memory = duplicates.remember(memory, duplicates.fingerprint(f"e{n}"), at(minute),
-                                     3_600_000)
+        memory = duplicates.remember(memory, duplicates.fingerprint(f"e{n}"), at(minute), 3_600_000)
     assert duplicates.times(memory) == [(at(m)) // 1000 for m in (0, 10, 20, 30)]
     assert all(duplicates.known(memory, duplicates.fingerprint(f"e{n}")) for n in range(4))
     assert not duplicates.known(memory, duplicates.fingerprint("e4"))
@@ -115,8 +115,12 @@ def test_a_fingerprint_is_found_only_at_the_start_of_an_entry() -> None:
 
 def test_fingerprints_are_stable_across_processes() -> None:
     code = "from relance.core.duplicates import fingerprint; print(fingerprint('e-1').hex())"
-    printed = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=True).stdout.strip() for _ in range(2)}
+    printed = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
     assert printed == {duplicates.fingerprint("e-1").hex()}
 
 
@@ -132,8 +136,13 @@ def test_a_state_with_remembered_ids_is_stored_and_read_back() -> None:
 
 def test_the_worker_path_counts_a_duplicate_by_topic_and_writes_nothing_for_it() -> None:
     counts = Counts()
-    made = Pipeline(DEFAULT_CONFIG, INPUTS, partial(json_codec.decode, rules=DEFAULT_CONFIG.inputs),
-                    counts, lambda: 0)
+    made = Pipeline(
+        DEFAULT_CONFIG,
+        INPUTS,
+        partial(json_codec.decode, rules=DEFAULT_CONFIG.inputs),
+        counts,
+        lambda: 0,
+    )
     made.assign(0, {})
     add = CartChange("k1", "ann", 1000, "add", product("p1"))
     made.handle("carts", 0, 0, b"ann", json_codec.encode(add))
@@ -146,20 +155,42 @@ def test_the_worker_path_counts_a_duplicate_by_topic_and_writes_nothing_for_it()
 
 
 def test_simulate_reports_the_duplicates_it_skipped(tmp_path: Path) -> None:
-    events = [profile(), cart(0), view(5, "p9", contact="c2"), profile(contact="c4"),
-              Order("o1", "c4", at(10), "order-1", "placed", (OrderItem(product("p1"), 1),),
-                    10.0, "EUR"), PageView("v-home", "c3", at(11), "home")]
+    events = [
+        profile(),
+        cart(0),
+        view(5, "p9", contact="c2"),
+        profile(contact="c4"),
+        Order("o1", "c4", at(10), "order-1", "placed", (OrderItem(product("p1"), 1),), 10.0, "EUR"),
+        PageView("v-home", "c3", at(11), "home"),
+    ]
     once = b"".join(json_codec.encode(e) + b"\n" for e in events)
     twice = b"".join(json_codec.encode(e) + b"\n" for e in events for _ in range(2))
     (tmp_path / "twice.jsonl").write_bytes(twice)
     (tmp_path / "shop.yaml").write_text(
-        "scenarios:\n  cart_abandonment: {}\n  order_confirmation: {}\n")
+        "scenarios:\n  cart_abandonment: {}\n  order_confirmation: {}\n"
+    )
     runs = {}
     for name, path, stdin in (("once", "-", once), ("twice", str(tmp_path / "twice.jsonl"), b"")):
         runs[name] = subprocess.run(
-            [sys.executable, "-m", "relance", "simulate", "--workers", "2", "--until",
-             "2024-05-02T00:00:00Z", "--config", str(tmp_path / "shop.yaml"), "--events", path],
-            input=stdin, capture_output=True, check=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "relance",
+                "simulate",
+                "--workers",
+                "2",
+                "--until",
+                "2024-05-02T00:00:00Z",
+                "--config",
+                str(tmp_path / "shop.yaml"),
+                "--events",
+                path,
+            ],
+            input=stdin,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
     assert len(runs["once"].stdout.splitlines()) == 2  # the cart reminder, the confirmation
     assert runs["twice"].stdout == runs["once"].stdout
     # No scenario of the file looks at views: they change nothing, are not remembered, and

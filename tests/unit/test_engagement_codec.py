@@ -16,9 +16,11 @@ from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
 
 RULES = InputRules()
-CODECS: dict[str, EventCodec] = {"json": JsonEventCodec(rules=RULES),
-                                 "avro": AvroEventCodec(rules=RULES),
-                                 "auto": AutoEventCodec(rules=RULES)}
+CODECS: dict[str, EventCodec] = {
+    "json": JsonEventCodec(rules=RULES),
+    "avro": AvroEventCodec(rules=RULES),
+    "auto": AutoEventCodec(rules=RULES),
+}
 LEFT = Engagement("e1", "c1", 1_714_561_200_000, "unsubscribe", "email", "m1", "reminders")
 
 
@@ -37,19 +39,32 @@ def test_a_plain_avro_engagement_written_before_scope_reads_as_all() -> None:
     schema = json.loads((avro.schema_dir() / "engagement.avsc").read_text())
     schema["fields"] = [f for f in schema["fields"] if f["name"] != "scope"]
     body = io.BytesIO()
-    record = {"event_id": "e1", "contact_id": "c1", "occurred_at": 5, "kind": "unsubscribe",
-              "channel": "sms", "command_id": None}
+    record = {
+        "event_id": "e1",
+        "contact_id": "c1",
+        "occurred_at": 5,
+        "kind": "unsubscribe",
+        "channel": "sms",
+        "command_id": None,
+    }
     fastavro.schemaless_writer(body, fastavro.parse_schema(schema), record)
     for name in ("avro", "auto"):
         assert CODECS[name].decode(body.getvalue(), "engagement") == Engagement(
-            "e1", "c1", 5, "unsubscribe", "sms")
+            "e1", "c1", 5, "unsubscribe", "sms"
+        )
 
 
 @pytest.mark.parametrize("scope", ["promotions", "", 3])
 def test_a_scope_that_is_no_family_is_refused_as_a_bad_value(scope: object) -> None:
-    raw = json.dumps({"event_id": "e1", "contact_id": "c1", "occurred_at": 5,
-                      "kind": "unsubscribe", "scope": scope}).encode()
+    raw = json.dumps(
+        {
+            "event_id": "e1",
+            "contact_id": "c1",
+            "occurred_at": 5,
+            "kind": "unsubscribe",
+            "scope": scope,
+        }
+    ).encode()
     with pytest.raises(InvalidEventError) as refused:
         CODECS["json"].decode(raw, "engagement")
-    assert refused.value.reason == "bad_value" and "scope must be one of all" in str(
-        refused.value)
+    assert refused.value.reason == "bad_value" and "scope must be one of all" in str(refused.value)

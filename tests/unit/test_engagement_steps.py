@@ -26,17 +26,25 @@ UNLESS_CLICKED = steps("{delay: 1h}", "{delay: 1d, unless: clicked}", "{delay: 2
 IF_OPENED = steps("{delay: 1h}", "{delay: 1d, if: opened}")
 
 
-def engagement(minute: float, kind: EngagementKind = "click",
-               command: str | None = STEP_1, event_id: str = "g1") -> Engagement:
-    return Engagement(event_id, "c1", CART.occurred_at + int(minute * MINUTE_MS), kind,
-                      command_id=command)
+def engagement(
+    minute: float,
+    kind: EngagementKind = "click",
+    command: str | None = STEP_1,
+    event_id: str = "g1",
+) -> Engagement:
+    return Engagement(
+        event_id, "c1", CART.occurred_at + int(minute * MINUTE_MS), kind, command_id=command
+    )
 
 
 def decided(events: list[Event], config: Config, until: float = 3 * DAY) -> list[tuple[int, str]]:
     """(step, "sent" or the suppression's reason) of each decision, in order."""
     outcomes: list[Outcome] = run(events, config, until)[0]
-    return [(o.step, "sent" if isinstance(o, SendCommand) else o.reason) for o in outcomes
-            if isinstance(o, SendCommand | Suppression)]
+    return [
+        (o.step, "sent" if isinstance(o, SendCommand) else o.reason)
+        for o in outcomes
+        if isinstance(o, SendCommand | Suppression)
+    ]
 
 
 def test_unless_clicked_sends_the_follow_up_to_who_did_not_click() -> None:
@@ -44,8 +52,7 @@ def test_unless_clicked_sends_the_follow_up_to_who_did_not_click() -> None:
 
 
 def test_unless_clicked_suppresses_the_follow_up_and_the_journey_goes_on() -> None:
-    assert decided([engagement(120)], UNLESS_CLICKED) == [(1, "sent"), (2, "clicked"),
-                                                          (3, "sent")]
+    assert decided([engagement(120)], UNLESS_CLICKED) == [(1, "sent"), (2, "clicked"), (3, "sent")]
 
 
 def test_a_click_after_the_step_fell_due_or_on_another_message_does_not_count() -> None:
@@ -75,16 +82,18 @@ def test_a_condition_looks_past_a_step_that_was_not_sent() -> None:
 
 
 def test_sunset_after_so_many_sends_without_an_open_or_click() -> None:
-    config = steps("{delay: 1h}", "{delay: 2h}", "{delay: 3h}",
-                   policy="policy: {sunset: {after_sends: 2}}\n")
+    config = steps(
+        "{delay: 1h}", "{delay: 2h}", "{delay: 3h}", policy="policy: {sunset: {after_sends: 2}}\n"
+    )
     assert decided([], config) == [(1, "sent"), (2, "sent"), (3, "unengaged")]
     answered = [engagement(150, kind="open", command=None)]
     assert decided(answered, config) == [(1, "sent"), (2, "sent"), (3, "sent")]
 
 
 def test_sunset_after_so_many_days_of_sends_without_an_open_or_click() -> None:
-    config = steps("{delay: 1h}", "{delay: 1d}", "{delay: 1d1h}",
-                   policy="policy: {sunset: {after_days: 1}}\n")
+    config = steps(
+        "{delay: 1h}", "{delay: 1d}", "{delay: 1d1h}", policy="policy: {sunset: {after_days: 1}}\n"
+    )
     assert decided([], config) == [(1, "sent"), (2, "sent"), (3, "unengaged")]
 
 
@@ -93,27 +102,41 @@ def test_no_sunset_unless_the_policy_says() -> None:
     assert {reason for _, reason in decided([], config)} == {"sent"}
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("steps: [{delay: 1h, if: opened}]", "steps[0].if: the first step has no message"),
-    ("steps: [{delay: 1h}, {delay: 2h, unless: bought}]",
-     "steps[1].unless: must be opened or clicked, not 'bought'"),
-    ("steps: [{delay: 1h}, {delay: 2h, if: opened, unless: clicked}]",
-     "steps[1].if: give if or unless, not both"),
-    ("attribution: {after_send: 2d, after_sent: 1d}", "attribution.after_sent: unknown key"),
-    ("attribution: {after_click: soon}", "attribution.after_click: 'soon' is not a duration"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("steps: [{delay: 1h, if: opened}]", "steps[0].if: the first step has no message"),
+        (
+            "steps: [{delay: 1h}, {delay: 2h, unless: bought}]",
+            "steps[1].unless: must be opened or clicked, not 'bought'",
+        ),
+        (
+            "steps: [{delay: 1h}, {delay: 2h, if: opened, unless: clicked}]",
+            "steps[1].if: give if or unless, not both",
+        ),
+        ("attribution: {after_send: 2d, after_sent: 1d}", "attribution.after_sent: unknown key"),
+        ("attribution: {after_click: soon}", "attribution.after_click: 'soon' is not a duration"),
+    ],
+)
 def test_the_file_names_a_bad_step_condition_or_window(text: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         load_config(f"scenarios:\n  cart_abandonment:\n    {text}\n")
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("attribution: most_touch", "policy.attribution: must be one of last_touch, first_touch, "
-                                "none, not 'most_touch'"),
-    ("sunset: {after_sends: 0}", "policy.sunset.after_sends: must be a whole number of at "
-                                 "least 1, not 0"),
-    ("sunset: {after_weeks: 2}", "policy.sunset.after_weeks: unknown key"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "attribution: most_touch",
+            "policy.attribution: must be one of last_touch, first_touch, none, not 'most_touch'",
+        ),
+        (
+            "sunset: {after_sends: 0}",
+            "policy.sunset.after_sends: must be a whole number of at least 1, not 0",
+        ),
+        ("sunset: {after_weeks: 2}", "policy.sunset.after_weeks: unknown key"),
+    ],
+)
 def test_the_file_names_a_bad_policy(text: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         load_config(f"policy:\n  {text}\n")
@@ -128,5 +151,8 @@ scenarios:
 """)
     scenario = config.scenarios[0]
     assert (scenario.after_send_ms, scenario.after_click_ms) == (3 * DAY_MS, DAY_MS // 2)
-    assert (config.policy.attribution, config.policy.sunset_after_sends,
-            config.policy.sunset_after_ms) == ("first_touch", 10, 90 * DAY_MS)
+    assert (
+        config.policy.attribution,
+        config.policy.sunset_after_sends,
+        config.policy.sunset_after_ms,
+    ) == ("first_touch", 10, 90 * DAY_MS)

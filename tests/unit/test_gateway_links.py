@@ -10,12 +10,18 @@ TOKEN = sign(Claims("unsubscribe", "c-1", "email", "all", 1_000), KEY)
 
 
 def test_each_link_is_the_base_a_route_letter_and_the_token() -> None:
-    assert unsubscribe_url("https://links.shop.example", TOKEN, "fr-CA") == \
-        f"https://links.shop.example/u/{TOKEN}?lang=fr-CA"
-    assert preferences_url("https://links.shop.example/", TOKEN) == \
-        f"https://links.shop.example/p/{TOKEN}"
-    assert click_url("https://shop.example/relance", TOKEN) == \
-        f"https://shop.example/relance/c/{TOKEN}"
+    assert (
+        unsubscribe_url("https://links.shop.example", TOKEN, "fr-CA")
+        == f"https://links.shop.example/u/{TOKEN}?lang=fr-CA"
+    )
+    assert (
+        preferences_url("https://links.shop.example/", TOKEN)
+        == f"https://links.shop.example/p/{TOKEN}"
+    )
+    assert (
+        click_url("https://shop.example/relance", TOKEN)
+        == f"https://shop.example/relance/c/{TOKEN}"
+    )
 
 
 def test_the_token_in_a_link_reads_back_and_the_language_is_escaped() -> None:

@@ -34,15 +34,18 @@ def test_every_ignore_names_its_code_and_says_why(path: Path) -> None:
     assert unexplained(path) == []
 
 
-@pytest.mark.parametrize(("line", "ok"), [
-    ("x = f()  # type: ignore[arg-type]  # the library's stub is wrong", True),
-    ("def handle_DATA(self):  # noqa: N802 (aiosmtpd hook)", True),
-    ("class Abandoned(Exception):  # noqa: N818  # an outcome, not an error", True),
-    ("x = f()  # type: ignore[arg-type]", False),
-    ("x = f()  # type: ignore", False),
-    ("import os  # noqa", False),
-    ("import os  # noqa: F401", False),
-])
+@pytest.mark.parametrize(
+    ("line", "ok"),
+    [
+        ("x = f()  # type: ignore[arg-type]  # the library's stub is wrong", True),
+        ("def handle_DATA(self):  # noqa: N802 (aiosmtpd hook)", True),
+        ("class Abandoned(Exception):  # noqa: N818  # an outcome, not an error", True),
+        ("x = f()  # type: ignore[arg-type]", False),
+        ("x = f()  # type: ignore", False),
+        ("import os  # noqa", False),
+        ("import os  # noqa: F401", False),
+    ],
+)
 def test_the_check_tells_a_reason_from_none(tmp_path: Path, line: str, ok: bool) -> None:
     module = tmp_path / "m.py"
     module.write_text(line + "\n")

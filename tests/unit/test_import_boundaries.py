@@ -84,9 +84,15 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
 def test_the_loops_and_their_wiring_load_without_faust() -> None:
     """Transitively too: importing them (and simulate) leaves faust and mode unloaded."""
     loaded = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, relance.wiring, relance.worker.loop, relance.sender.loop, "
-         "relance.sender.catalog_follower, relance.offline.simulate, relance.cli\n"
-         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('faust', 'mode')))"],
-        check=True, capture_output=True, text=True).stdout
+        [
+            sys.executable,
+            "-c",
+            "import sys, relance.wiring, relance.worker.loop, relance.sender.loop, "
+            "relance.sender.catalog_follower, relance.offline.simulate, relance.cli\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('faust', 'mode')))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert loaded.strip() == "[]"

@@ -34,10 +34,22 @@ from relance.errors import InvalidEventError
 from relance.scenario_file import load_config
 
 RULES = InputRules()
-LIMIT = {"id": RULES.max_id_bytes, "name": RULES.max_name_bytes, "url": RULES.max_url_bytes,
-         "query": RULES.max_query_bytes}
-SHOE = Product("sku-1", "Shoe", 59.9, "EUR", "shoes", "https://s.example/p/1",
-               "https://s.example/i/1.jpg", True)
+LIMIT = {
+    "id": RULES.max_id_bytes,
+    "name": RULES.max_name_bytes,
+    "url": RULES.max_url_bytes,
+    "query": RULES.max_query_bytes,
+}
+SHOE = Product(
+    "sku-1",
+    "Shoe",
+    59.9,
+    "EUR",
+    "shoes",
+    "https://s.example/p/1",
+    "https://s.example/i/1.jpg",
+    True,
+)
 
 # (path of the field, its kind, an event with that field set to ``text``)
 FIELDS: list[tuple[str, str, Callable[[str], Event]]] = [
@@ -48,19 +60,39 @@ FIELDS: list[tuple[str, str, Callable[[str], Event]]] = [
     ("url", "url", lambda t: PageView("e1", "c1", 1, "home", url=t)),
     ("product.id", "id", lambda t: PageView("e1", "c1", 1, "product", replace(SHOE, id=t))),
     ("product.name", "name", lambda t: CartChange("e1", "c1", 1, "add", replace(SHOE, name=t))),
-    ("product.currency", "id",
-     lambda t: PageView("e1", "c1", 1, "product", replace(SHOE, currency=t))),
-    ("product.category_id", "id",
-     lambda t: PageView("e1", "c1", 1, "product", replace(SHOE, category_id=t))),
+    (
+        "product.currency",
+        "id",
+        lambda t: PageView("e1", "c1", 1, "product", replace(SHOE, currency=t)),
+    ),
+    (
+        "product.category_id",
+        "id",
+        lambda t: PageView("e1", "c1", 1, "product", replace(SHOE, category_id=t)),
+    ),
     ("product.url", "url", lambda t: PageView("e1", "c1", 1, "product", replace(SHOE, url=t))),
-    ("product.image_url", "url",
-     lambda t: CartChange("e1", "c1", 1, "add", replace(SHOE, image_url=t))),
+    (
+        "product.image_url",
+        "url",
+        lambda t: CartChange("e1", "c1", 1, "add", replace(SHOE, image_url=t)),
+    ),
     ("cart_id", "id", lambda t: CartChange("e1", "c1", 1, "add", SHOE, 1, t)),
     ("order_id", "id", lambda t: Order("e1", "c1", 1, t, "placed", (), 1.0, "EUR")),
     ("currency", "id", lambda t: Order("e1", "c1", 1, "o1", "placed", (), 1.0, t)),
-    ("items[1].product.name", "name", lambda t: Order(
-        "e1", "c1", 1, "o1", "placed", (OrderItem(SHOE, 1), OrderItem(replace(SHOE, name=t), 1)),
-        1.0, "EUR")),
+    (
+        "items[1].product.name",
+        "name",
+        lambda t: Order(
+            "e1",
+            "c1",
+            1,
+            "o1",
+            "placed",
+            (OrderItem(SHOE, 1), OrderItem(replace(SHOE, name=t), 1)),
+            1.0,
+            "EUR",
+        ),
+    ),
     ("locale", "id", lambda t: ContactProfile("e1", "c1", 1, locale=t)),
     ("first_name", "name", lambda t: ContactProfile("e1", "c1", 1, first_name=t)),
     ("command_id", "id", lambda t: Engagement("e1", "c1", 1, "open", command_id=t)),
@@ -94,7 +126,8 @@ def encodings(event: Event) -> dict[str, Callable[[], object]]:
 
 @pytest.mark.parametrize(("path", "kind", "make"), FIELDS, ids=[f[0] for f in FIELDS])
 def test_a_field_over_its_limit_is_refused_too_large_naming_it(
-        path: str, kind: str, make: Callable[[str], Event]) -> None:
+    path: str, kind: str, make: Callable[[str], Event]
+) -> None:
     limit = LIMIT[kind]
     at_limit, over = make("x" * limit), make("x" * (limit + 1))
     for name, decode in encodings(at_limit).items():
@@ -107,8 +140,9 @@ def test_a_field_over_its_limit_is_refused_too_large_naming_it(
 
 
 @pytest.mark.parametrize(("path", "kind", "make"), CATALOG, ids=[f[0] for f in CATALOG])
-def test_a_catalog_update_has_the_same_limits(path: str, kind: str,
-                                              make: Callable[[str], CatalogUpdate]) -> None:
+def test_a_catalog_update_has_the_same_limits(
+    path: str, kind: str, make: Callable[[str], CatalogUpdate]
+) -> None:
     limit = LIMIT[kind]
     fine, over = make("x" * limit), make("x" * (limit + 1))
     for encode in (catalog_codec.encode_json, catalog_codec.encode_avro):
@@ -134,11 +168,18 @@ def big_event(size: int) -> Event:
     return PageView("e1", "c1", 1, "search", search_query="q" * size)
 
 
-@pytest.mark.parametrize(("codec", "encoding"), [
-    (JsonEventCodec, "json"), (AvroEventCodec, "avro"), (AutoEventCodec, "json"),
-    (AutoEventCodec, "avro")])
+@pytest.mark.parametrize(
+    ("codec", "encoding"),
+    [
+        (JsonEventCodec, "json"),
+        (AvroEventCodec, "avro"),
+        (AutoEventCodec, "json"),
+        (AutoEventCodec, "avro"),
+    ],
+)
 def test_a_message_over_max_event_bytes_is_refused_naming_its_largest_field(
-        codec: type[JsonEventCodec | AvroEventCodec | AutoEventCodec], encoding: str) -> None:
+    codec: type[JsonEventCodec | AvroEventCodec | AutoEventCodec], encoding: str
+) -> None:
     rules = InputRules(max_query_bytes=10_000_000)  # the message's size is the limit hit
     event = big_event(5_000_000)
     raw = avro.encode(event) if encoding == "avro" else json_codec.encode(event)
@@ -146,7 +187,8 @@ def test_a_message_over_max_event_bytes_is_refused_naming_its_largest_field(
     assert error.reason == "too_large"
     assert error.detail == (
         f"the event is {len(raw):,} bytes, more than inputs.max_event_bytes (65,536); its "
-        "largest field is search_query (5,000,000 bytes)")
+        "largest field is search_query (5,000,000 bytes)"
+    )
 
 
 def test_a_message_of_exactly_max_event_bytes_is_accepted() -> None:
@@ -165,17 +207,26 @@ def test_an_oversized_message_that_is_not_even_readable_says_its_size() -> None:
     error = refused(lambda: json_codec.decode(raw, rules=RULES))
     assert error.reason == "too_large"
     assert error.detail == "the event is 70,001 bytes, more than inputs.max_event_bytes (65,536)"
-    assert refused(lambda: avro.decode(b"\x02" * 70_000, "order", rules=RULES)).reason == \
-        "too_large"
+    assert (
+        refused(lambda: avro.decode(b"\x02" * 70_000, "order", rules=RULES)).reason == "too_large"
+    )
     assert refused(lambda: catalog_codec.decode(raw, rules=RULES)).reason == "too_large"
 
 
 def test_the_scenario_file_sets_the_limits() -> None:
-    config = load_config("scenarios: {cart_abandonment: {}}\ninputs:\n  max_event_bytes: 1000\n"
-                         "  max_id_bytes: 8\n  max_name_bytes: 9\n  max_url_bytes: 10\n"
-                         "  max_query_bytes: 11\n  cart_lines: 3\n")
-    assert config.inputs == InputRules(max_event_bytes=1000, max_id_bytes=8, max_name_bytes=9,
-                                       max_url_bytes=10, max_query_bytes=11, cart_lines=3)
+    config = load_config(
+        "scenarios: {cart_abandonment: {}}\ninputs:\n  max_event_bytes: 1000\n"
+        "  max_id_bytes: 8\n  max_name_bytes: 9\n  max_url_bytes: 10\n"
+        "  max_query_bytes: 11\n  cart_lines: 3\n"
+    )
+    assert config.inputs == InputRules(
+        max_event_bytes=1000,
+        max_id_bytes=8,
+        max_name_bytes=9,
+        max_url_bytes=10,
+        max_query_bytes=11,
+        cart_lines=3,
+    )
     assert config.inputs.smallest_field_bytes == 8 and config.inputs.screen == (2, 2, 2, 2)
     event = PageView("e1", "c123456789", 1, "home")
     error = refused(lambda: json_codec.decode(json_codec.encode(event), rules=config.inputs))
@@ -197,18 +248,29 @@ def test_the_quick_screen_never_misses_a_field_over_its_limit() -> None:
     for _ in range(3000):
         makers: list[Callable[[str], Any]] = [m for _, _, m in FIELDS] + [m for _, _, m in CATALOG]
         event: Any = rng.choice(makers)("x")
-        product = Product(rng.choice(["p", "p" * 17]), random_text(rng, 24), 1.0,
-                          random_text(rng, 16), random_text(rng, 16), random_text(rng, 32),
-                          random_text(rng, 32))
+        product = Product(
+            rng.choice(["p", "p" * 17]),
+            random_text(rng, 24),
+            1.0,
+            random_text(rng, 16),
+            random_text(rng, 16),
+            random_text(rng, 32),
+            random_text(rng, 32),
+        )
         if getattr(event, "product", None) is not None:
             event = replace(event, product=product)
         if isinstance(event, Order):
             event = replace(event, items=(OrderItem(product, 1),))
-        over = [path for path, text, kind in _fields(event)
-                if len(text.encode()) > limits[kind]]
+        over = [path for path, text, kind in _fields(event) if len(text.encode()) > limits[kind]]
         # Without the message's size, or with it (no field is longer than its message).
-        for size in (None, len(json_codec.encode(event) if not isinstance(
-                event, CatalogUpdate) else catalog_codec.encode_json(event))):
+        for size in (
+            None,
+            len(
+                json_codec.encode(event)
+                if not isinstance(event, CatalogUpdate)
+                else catalog_codec.encode_json(event)
+            ),
+        ):
             try:
                 check_fields(event, rules, size)
             except InvalidEventError as error:
@@ -217,10 +279,20 @@ def test_the_quick_screen_never_misses_a_field_over_its_limit() -> None:
                 assert not over, event
 
 
-@pytest.mark.parametrize("record", [
-    {"type": "cart", "action": "add", "quantity": 2**31, "product": {"id": "p1"}},
-    {"type": "order", "order_id": "o1", "status": "placed", "total": 1, "currency": "EUR",
-     "items": [{"product": {"id": "p1"}, "quantity": 2**31}]}])
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"type": "cart", "action": "add", "quantity": 2**31, "product": {"id": "p1"}},
+        {
+            "type": "order",
+            "order_id": "o1",
+            "status": "placed",
+            "total": 1,
+            "currency": "EUR",
+            "items": [{"product": {"id": "p1"}, "quantity": 2**31}],
+        },
+    ],
+)
 def test_a_quantity_is_at_most_an_avro_int_on_every_path(record: dict[str, Any]) -> None:
     base = {"event_id": "e1", "contact_id": "c1", "occurred_at": 1}
     for time in (1, "1970-01-01T00:00:00.001Z"):  # the fast path, the checking path

@@ -24,11 +24,19 @@ def imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted((SRC / "kafka").glob("*.py")), ids=lambda p: p.name)
 def test_the_shared_kafka_plumbing_imports_no_process(path: Path) -> None:
     for name in imports(path):
-        assert not name.startswith(("relance.worker", "relance.sender", "relance.host",
-                                    "relance.wiring", "faust")), f"{path.name} imports {name}"
+        assert not name.startswith(
+            ("relance.worker", "relance.sender", "relance.host", "relance.wiring", "faust")
+        ), f"{path.name} imports {name}"
 
 
-@pytest.mark.parametrize("name", ["sender/catalog_follower.py", "worker/transaction.py",
-                                  "worker/pipeline.py", "worker/outbox.py"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sender/catalog_follower.py",
+        "worker/transaction.py",
+        "worker/pipeline.py",
+        "worker/outbox.py",
+    ],
+)
 def test_a_part_hosted_by_the_process_needs_no_faust(name: str) -> None:
     assert not {i for i in imports(SRC / name) if i.split(".")[0] == "faust"}

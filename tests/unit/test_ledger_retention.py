@@ -12,8 +12,8 @@ EIGHT_DAYS = 8 * DAY_MS
 
 def test_an_id_settled_longer_ago_than_the_retention_is_forgotten_a_recent_one_is_not() -> None:
     table = {
-        b"old": b"delivered@2024-05-12T11:59:59.999Z",      # 8 d and 1 ms ago
-        b"edge": b"expired@2024-05-12T12:00:00.000Z",       # exactly 8 d ago: kept
+        b"old": b"delivered@2024-05-12T11:59:59.999Z",  # 8 d and 1 ms ago
+        b"edge": b"expired@2024-05-12T12:00:00.000Z",  # exactly 8 d ago: kept
         b"recent": b"delivered@2024-05-19T08:00:00.000Z",
         b"older": b"permanent_failure@2023-01-01T00:00:00.000Z",
     }
@@ -25,7 +25,7 @@ def test_an_id_whose_value_has_no_time_is_never_forgotten() -> None:
 
 
 def test_the_retention_is_the_setting_unless_the_delivery_topic_keeps_commands_longer() -> None:
-    assert ledger_retention_ms(EIGHT_DAYS, None) == EIGHT_DAYS       # the broker does not say
+    assert ledger_retention_ms(EIGHT_DAYS, None) == EIGHT_DAYS  # the broker does not say
     assert ledger_retention_ms(EIGHT_DAYS, 7 * DAY_MS) == EIGHT_DAYS
     assert ledger_retention_ms(EIGHT_DAYS, 30 * DAY_MS) == 31 * DAY_MS
-    assert ledger_retention_ms(EIGHT_DAYS, -1) == EIGHT_DAYS         # kept forever
+    assert ledger_retention_ms(EIGHT_DAYS, -1) == EIGHT_DAYS  # kept forever

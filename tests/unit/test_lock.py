@@ -46,7 +46,8 @@ def test_every_dependency_is_pinned_at_a_version_it_allows() -> None:
         assert name in locked, f"{name} is not in requirements.lock: run make lock"
         version, _ = locked[name]
         assert requirement.specifier.contains(version, prereleases=True), (
-            f"{name}=={version} does not satisfy {text}: run make lock")
+            f"{name}=={version} does not satisfy {text}: run make lock"
+        )
 
 
 def test_every_pin_carries_its_hashes() -> None:
@@ -58,14 +59,16 @@ def test_every_pin_carries_its_hashes() -> None:
 
 def test_nothing_of_the_extras_is_locked() -> None:
     extras = project()["project"]["optional-dependencies"]  # type: ignore[index]
-    names = {canonicalize_name(Requirement(text).name) for group in extras.values()
-             for text in group} - {"relance"}
+    names = {
+        canonicalize_name(Requirement(text).name) for group in extras.values() for text in group
+    } - {"relance"}
     assert names and not names & set(pinned())
 
 
 def test_the_lock_is_for_the_python_of_the_image() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     (locked,) = re.findall(r"--python-version (3\.\d+)", makefile)
-    bases = re.findall(r"^FROM python:(3\.\d+)-slim", (ROOT / "Dockerfile").read_text("utf-8"),
-                       re.MULTILINE)
+    bases = re.findall(
+        r"^FROM python:(3\.\d+)-slim", (ROOT / "Dockerfile").read_text("utf-8"), re.MULTILINE
+    )
     assert bases and set(bases) == {locked}

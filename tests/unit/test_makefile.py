@@ -19,9 +19,15 @@ def make(*args: str) -> subprocess.CompletedProcess[str]:
     # sub-make prints "Entering directory"). -o: the venv is never rebuilt here; BIN: this
     # interpreter's scripts, wherever the suite runs from.
     env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
-    return subprocess.run(["make", "-o", ".venv/.installed", f"BIN={Path(sys.executable).parent}",
-                           *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=True, timeout=120)
+    return subprocess.run(
+        ["make", "-o", ".venv/.installed", f"BIN={Path(sys.executable).parent}", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
 
 
 def test_make_replay_prints_only_the_decided_commands_on_stdout() -> None:
@@ -34,8 +40,11 @@ def test_make_replay_prints_only_the_decided_commands_on_stdout() -> None:
 
 def test_make_replay_passes_its_args_to_relance_simulate() -> None:
     explained = make("replay", "ARGS=--explain").stdout.splitlines()
-    assert {orjson.loads(line)["outcome"] for line in explained} == {"sent", "suppressed",
-                                                                          "attributed"}
+    assert {orjson.loads(line)["outcome"] for line in explained} == {
+        "sent",
+        "suppressed",
+        "attributed",
+    }
 
 
 def test_make_demo_passes_its_args_to_relance_demo() -> None:

@@ -13,8 +13,17 @@ import relance
 
 PACKAGE = Path(relance.__file__).parent
 OFFLINE = sorted([*(PACKAGE / "offline").glob("*.py"), *(PACKAGE / "report").glob("*.py")])
-SENDING = ("relance.sender", "relance.providers", "relance.host", "smtplib", "aiosmtplib",
-           "httpx", "urllib.request", "http.client", "relance.kafka.outputs")
+SENDING = (
+    "relance.sender",
+    "relance.providers",
+    "relance.host",
+    "smtplib",
+    "aiosmtplib",
+    "httpx",
+    "urllib.request",
+    "http.client",
+    "relance.kafka.outputs",
+)
 
 
 def test_the_modules_are_where_the_check_looks() -> None:
@@ -27,8 +36,11 @@ def test_no_module_offline_can_send(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
-                node.module or "", *(f"{node.module}.{a.name}" for a in node.names)]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or "", *(f"{node.module}.{a.name}" for a in node.names)]
+            )
             bad = [n for n in names for s in SENDING if n == s or n.startswith(f"{s}.")]
             assert not bad, f"{path}:{node.lineno}: imports {bad}"
         if isinstance(node, ast.Name | ast.Attribute):

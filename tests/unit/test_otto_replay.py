@@ -44,8 +44,8 @@ def expected_cart_reminders(session: dict[str, Any]) -> list[tuple[int, bool]]:
 
 
 def test_otto_sample_replays_with_the_expected_abandonments(
-        sessions: list[dict[str, Any]], tmp_path: Path,
-        capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    sessions: list[dict[str, Any]], tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
     events_file = tmp_path / "otto.jsonl.gz"
     with gzip.open(events_file, "wb") as out:
         out.writelines(encode(event) + b"\n" for event in otto.events(sessions))
@@ -53,10 +53,17 @@ def test_otto_sample_replays_with_the_expected_abandonments(
     captured = capsysbinary.readouterr()
     commands = [orjson.loads(line) for line in captured.out.splitlines()]
 
-    cart = sorted((c["contact_id"], parse_iso(c["decided_at"])) for c in commands
-                  if c["scenario"] == "cart_abandonment")
-    expected = sorted((f"otto-{s['session']}", due) for s in sessions
-                      for due, send in expected_cart_reminders(s) if send)
+    cart = sorted(
+        (c["contact_id"], parse_iso(c["decided_at"]))
+        for c in commands
+        if c["scenario"] == "cart_abandonment"
+    )
+    expected = sorted(
+        (f"otto-{s['session']}", due)
+        for s in sessions
+        for due, send in expected_cart_reminders(s)
+        if send
+    )
     assert cart == expected
     suppressed = sum(not send for s in sessions for _, send in expected_cart_reminders(s))
     assert suppressed > 0
@@ -64,10 +71,14 @@ def test_otto_sample_replays_with_the_expected_abandonments(
 
     # The sample's README: 7 sessions add to cart, 3 order, so 4 never buy what they carted;
     # each of those 4 is reminded an hour after its last cart add.
-    carted = {f"otto-{s['session']}": max(r["ts"] for r in s["events"] if r["type"] == "carts")
-              for s in sessions if any(r["type"] == "carts" for r in s["events"])}
-    ordered = {f"otto-{s['session']}" for s in sessions
-               if any(r["type"] == "orders" for r in s["events"])}
+    carted = {
+        f"otto-{s['session']}": max(r["ts"] for r in s["events"] if r["type"] == "carts")
+        for s in sessions
+        if any(r["type"] == "carts" for r in s["events"])
+    }
+    ordered = {
+        f"otto-{s['session']}" for s in sessions if any(r["type"] == "orders" for r in s["events"])
+    }
     never_bought = set(carted) - ordered
     assert (len(carted), len(ordered & set(carted)), len(never_bought)) == (7, 3, 4)
     assert {contact for contact, _ in cart} == set(carted)
@@ -80,4 +91,3 @@ def test_otto_sample_replays_with_the_expected_abandonments(
     for command in browse:
         products = [p["product"]["id"] for p in command["payload"]["products"]]
         assert 1 <= len(products) <= 3 and set(products) <= viewed[command["contact_id"]]
-

@@ -17,12 +17,10 @@ class Clock:
 
 
 def outages(clock: Clock) -> Outages:
-    return Outages({"email": "SMTP relay mx:25", "sms": "SMS gateway https://sms.example"},
-                   clock)
+    return Outages({"email": "SMTP relay mx:25", "sms": "SMS gateway https://sms.example"}, clock)
 
 
-def test_a_failing_provider_is_named_with_since_when_and_its_last_error_without_addresses(
-        ) -> None:
+def test_a_failing_provider_is_named_with_since_when_and_its_last_error_without_addresses() -> None:
     clock = Clock()
     down = outages(clock)
     assert down.problems() == []
@@ -32,7 +30,8 @@ def test_a_failing_provider_is_named_with_since_when_and_its_last_error_without_
     assert down.problems() == [
         "the email provider (SMTP relay mx:25) has failed every attempt since "
         "2024-05-01T10:00:00.000Z (42 s), retrying; last error: 450 4.2.0 <email>: mailbox "
-        "busy (<phone>)"]
+        "busy (<phone>)"
+    ]
     assert down.age("email") == 102.0 and down.age("sms") == 0.0
 
 

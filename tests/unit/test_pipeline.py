@@ -14,8 +14,9 @@ from relance.core.scenarios import DEFAULT_CONFIG
 from relance.worker.pipeline import Inputs, Pipeline
 from relance.worker.store import decode_stored
 
-INPUTS = Inputs((("views", "page_view"), ("carts", "cart"), ("orders", "order"),
-                 ("contacts", "contact")))
+INPUTS = Inputs(
+    (("views", "page_view"), ("carts", "cart"), ("orders", "order"), ("contacts", "contact"))
+)
 SHOE = Product("sku-1", "Shoe")
 HOUR = 3_600_000
 
@@ -96,8 +97,12 @@ def test_a_poison_message_is_dead_lettered_counted_and_committed() -> None:
 
 def test_an_event_replayed_after_a_crash_is_not_applied_twice() -> None:
     made, _ = pipeline()
-    feed(made, "contacts", 0, ContactProfile("p", "ann", 1, email="a@x.example",
-                                             marketing_opt_in=True))
+    feed(
+        made,
+        "contacts",
+        0,
+        ContactProfile("p", "ann", 1, email="a@x.example", marketing_opt_in=True),
+    )
     feed(made, "carts", 0, CartChange("c", "ann", 2, "add", SHOE, 1))
     made.drain(0, everything_read)
     table = dict(made.commit_states()[0])
@@ -112,8 +117,12 @@ def test_an_event_replayed_after_a_crash_is_not_applied_twice() -> None:
 
 def test_a_deadline_fires_once_event_time_passes_it_and_the_command_waits_in_the_outbox() -> None:
     made, counts = pipeline()
-    feed(made, "contacts", 0, ContactProfile("p", "ann", 1, email="a@x.example",
-                                             marketing_opt_in=True))
+    feed(
+        made,
+        "contacts",
+        0,
+        ContactProfile("p", "ann", 1, email="a@x.example", marketing_opt_in=True),
+    )
     feed(made, "carts", 0, CartChange("c", "ann", 2, "add", SHOE, 1))
     made.drain(0, everything_read)
     made.fire(0, lambda topic, partition: False, wall_now=10 * HOUR)
@@ -135,15 +144,20 @@ def skewed_pipeline(wall: int) -> tuple[Pipeline, Counts]:
 def test_an_event_far_ahead_of_the_wall_clock_is_dead_lettered_and_moves_no_clock() -> None:
     wall = 1_000 * HOUR
     made, counts = skewed_pipeline(wall)
-    feed(made, "contacts", 0, ContactProfile("p", "ann", wall, email="a@x.example",
-                                             marketing_opt_in=True))
+    feed(
+        made,
+        "contacts",
+        0,
+        ContactProfile("p", "ann", wall, email="a@x.example", marketing_opt_in=True),
+    )
     feed(made, "carts", 0, CartChange("c", "ann", wall, "add", SHOE, 1))
     feed(made, "carts", 1, CartChange("d", "ann", wall + HOUR + 1, "add", SHOE, 1))
     (letter,) = made.take_outbox().dead_letters
     assert (letter.offset, letter.error.reason) == (1, "bad_value")
     assert letter.error.detail == (
         "occurred_at 1970-02-11T17:00:00.001Z is more than 1h ahead of the wall clock "
-        "(1970-02-11T16:00:00.000Z)")
+        "(1970-02-11T16:00:00.000Z)"
+    )
     assert counts.reasons == ["bad_value"]
     made.drain(0, everything_read)
     made.fire(0, everything_read, wall_now=wall)
@@ -169,8 +183,9 @@ def test_a_catalog_update_far_ahead_of_the_wall_clock_is_dead_lettered() -> None
     (letter,) = made.take_outbox().dead_letters
     assert letter.error.reason == "bad_value" and "occurred_at" in letter.error.detail
     assert made.catalog.get("sku-1") is None
-    made.catalog_update("catalog", 0, 6, b"sku-1",
-                        catalog_codec.encode_json(CatalogUpdate("u2", HOUR, SHOE)))
+    made.catalog_update(
+        "catalog", 0, 6, b"sku-1", catalog_codec.encode_json(CatalogUpdate("u2", HOUR, SHOE))
+    )
     assert made.catalog.get("sku-1") == SHOE
 
 
@@ -190,8 +205,12 @@ def test_a_round_stages_its_states_until_the_loop_commits_it() -> None:
 
 def test_a_state_a_deadline_writes_keeps_the_offsets_of_the_events_it_holds() -> None:
     made, _ = pipeline()
-    feed(made, "contacts", 3, ContactProfile("p", "ann", 1, email="a@x.example",
-                                             marketing_opt_in=True))
+    feed(
+        made,
+        "contacts",
+        3,
+        ContactProfile("p", "ann", 1, email="a@x.example", marketing_opt_in=True),
+    )
     feed(made, "carts", 8, CartChange("c", "ann", 2, "add", SHOE, 1))
     made.drain(0, everything_read)
     made.commit_states()

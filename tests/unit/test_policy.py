@@ -44,7 +44,9 @@ def test_a_profile_upsert_keeps_fields_it_does_not_carry() -> None:
 def test_quiet_period_is_per_scenario() -> None:
     events = [profile(), view(0), cart(120)]  # browse fires at 60, cart at 180
     assert [c.scenario for c in sent(replay(events, 600))] == [
-        "browse_abandonment", "cart_abandonment"]
+        "browse_abandonment",
+        "cart_abandonment",
+    ]
 
 
 def test_suppressed_firing_does_not_start_a_quiet_period() -> None:
@@ -65,10 +67,12 @@ def test_command_ids_are_the_same_on_every_replay() -> None:
 def test_command_id_depends_on_contact_scenario_instance_and_step() -> None:
     base = command_id("c1", "cart_abandonment", "e1", 1)
     assert uuid.UUID(base).version == 5
-    others = {command_id("c2", "cart_abandonment", "e1", 1),
-              command_id("c1", "browse_abandonment", "e1", 1),
-              command_id("c1", "cart_abandonment", "e2", 1),
-              command_id("c1", "cart_abandonment", "e1", 2)}
+    others = {
+        command_id("c2", "cart_abandonment", "e1", 1),
+        command_id("c1", "browse_abandonment", "e1", 1),
+        command_id("c1", "cart_abandonment", "e2", 1),
+        command_id("c1", "cart_abandonment", "e1", 2),
+    }
     assert base not in others and len(others) == 4
 
 
@@ -77,10 +81,12 @@ def test_command_id_depends_on_contact_scenario_instance_and_step() -> None:
 def test_command_id_is_the_uuid5_of_its_parts(contact: str, step: int) -> None:
     """Ids already sent stay valid: the hand-written derivation is exactly uuid5's."""
     from relance.core.commands import COMMAND_NAMESPACE
+
     for instance in ("e1", "order-9f3", "contact-5418-1714521673183-0"):
         name = f"{contact}\x1fcart_abandonment\x1f{instance}\x1f{step}"
         assert command_id(contact, "cart_abandonment", instance, step) == str(
-            uuid.uuid5(COMMAND_NAMESPACE, name))
+            uuid.uuid5(COMMAND_NAMESPACE, name)
+        )
 
 
 def test_an_sms_scenario_needs_a_phone_number_and_carries_it() -> None:
@@ -91,10 +97,12 @@ def test_an_sms_scenario_needs_a_phone_number_and_carries_it() -> None:
 
     config = load_config("scenarios:\n  cart_abandonment: {channel: sms}\n")
     assert suppressed(replay([profile(), cart(0)], 600, config)) == [
-        ("cart_abandonment", "no_address")]
+        ("cart_abandonment", "no_address")
+    ]
     with_phone = ContactProfile("p", "c1", at(-5), phone="+4915112345678")
     assert suppressed(replay([profile(), with_phone, cart(0)], 600, config)) == [
-        ("cart_abandonment", "no_consent")]  # email consent is not SMS consent
+        ("cart_abandonment", "no_consent")
+    ]  # email consent is not SMS consent
     sms_consent = ContactProfile("s", "c1", at(-4), sms_opt_in=True)
     (command,) = sent(replay([profile(), with_phone, sms_consent, cart(0)], 600, config))
     assert command.channel == "sms" and command.recipient.phone == "+4915112345678"
@@ -110,14 +118,17 @@ def unsubscribe(minute: float, kind: str = "unsubscribe", channel: str = "email"
 
 def test_an_unsubscribe_between_decision_and_deadline_suppresses() -> None:
     assert suppressed(replay([profile(), cart(0), unsubscribe(30)], 600)) == [
-        ("cart_abandonment", "unsubscribed")]
+        ("cart_abandonment", "unsubscribed")
+    ]
 
 
 def test_bounces_and_complaints_stop_marketing_and_opens_do_not() -> None:
     assert suppressed(replay([profile(), cart(0), unsubscribe(1, "hard_bounce")], 600)) == [
-        ("cart_abandonment", "bounced")]
+        ("cart_abandonment", "bounced")
+    ]
     assert suppressed(replay([profile(), cart(0), unsubscribe(1, "spam_complaint")], 600)) == [
-        ("cart_abandonment", "complained")]
+        ("cart_abandonment", "complained")
+    ]
     assert len(sent(replay([profile(), cart(0), unsubscribe(1, "open")], 600))) == 1
     sms_only = [profile(), cart(0), unsubscribe(1, channel="sms")]
     assert len(sent(replay(sms_only, 600))) == 1  # an SMS unsubscribe leaves email alone
@@ -178,7 +189,9 @@ def test_a_deferred_candidate_goes_after_the_window() -> None:
     (deferral,) = [o for o in outcomes if isinstance(o, Deferral)]
     assert deferral.until == at(62) + 5 * 60_000 + 1
     assert [(c.scenario, c.decided_at) for c in sent(outcomes)] == [
-        ("cart_abandonment", at(62)), ("back_in_stock", deferral.until)]
+        ("cart_abandonment", at(62)),
+        ("back_in_stock", deferral.until),
+    ]
 
 
 def test_without_an_arbitration_window_both_are_sent() -> None:
@@ -226,15 +239,20 @@ scenarios:
     seen = {"soon": 0, "later": 0, "holdout": 0}
     for n in range(60):
         contact = f"x{n}"
-        events = [ContactProfile(f"p{n}", contact, at(-1), email="x@y.z", marketing_opt_in=True),
-                  CartChange(f"k{n}", contact, at(0), "add", product("p1"), 1)]
+        events = [
+            ContactProfile(f"p{n}", contact, at(-1), email="x@y.z", marketing_opt_in=True),
+            CartChange(f"k{n}", contact, at(0), "add", product("p1"), 1),
+        ]
         outcomes = replay(events, 600, config)
         if sent(outcomes):
             (command,) = sent(outcomes)
             assert command.variant in ("soon", "later")
             seen[command.variant] += 1
-            expected = (at(30), "cart_soon") if command.variant == "soon" else (
-                at(120), "cart_abandonment")
+            expected = (
+                (at(30), "cart_soon")
+                if command.variant == "soon"
+                else (at(120), "cart_abandonment")
+            )
             assert (command.decided_at, command.template) == expected
         else:
             assert suppressed(outcomes) == [("cart_abandonment", "holdout")]
@@ -258,9 +276,12 @@ def paced_events(zone: str | None = "Europe/Berlin") -> list[Any]:
     from .timeline import at
 
     # T0 is 2024-05-01 10:00 UTC = 12:00 in Berlin. Browse due 13:00, cart due 14:00 local.
-    return [ContactProfile("p", "c1", at(-60), email="a@b.c", marketing_opt_in=True,
-                           timezone=zone),
-            view(0, "p2"), cart(55, pid="p3", contact="c2"), cart(60)]
+    return [
+        ContactProfile("p", "c1", at(-60), email="a@b.c", marketing_opt_in=True, timezone=zone),
+        view(0, "p2"),
+        cart(55, pid="p3", contact="c2"),
+        cart(60),
+    ]
 
 
 def test_a_second_marketing_email_on_the_same_day_is_deferred_to_the_next_day() -> None:
@@ -273,36 +294,44 @@ def test_a_second_marketing_email_on_the_same_day_is_deferred_to_the_next_day() 
     assert (deferral.scenario, deferral.reason) == ("cart_abandonment", "frequency_cap")
     # next local day 00:00 falls in quiet hours: 08:00 Berlin (UTC+2) = 06:00 UTC
     assert to_iso(deferral.until) == "2024-05-02T06:00:00.000Z"
-    assert [(c.scenario, to_iso(c.decided_at)) for c in sent(outcomes)
-            if c.contact_id == "c1"] == [
+    assert [(c.scenario, to_iso(c.decided_at)) for c in sent(outcomes) if c.contact_id == "c1"] == [
         ("browse_abandonment", "2024-05-01T11:00:00.000Z"),
-        ("cart_abandonment", "2024-05-02T06:00:00.000Z")]
+        ("cart_abandonment", "2024-05-02T06:00:00.000Z"),
+    ]
 
 
 def test_over_the_cap_a_scenario_that_drops_says_so() -> None:
     from relance.scenario_file import load_config
 
-    config = load_config(PACED.replace("cart_abandonment: {delay: 1h, on_hold: defer}",
-                                       "cart_abandonment: {delay: 1h}") % "defer")
+    config = load_config(
+        PACED.replace(
+            "cart_abandonment: {delay: 1h, on_hold: defer}", "cart_abandonment: {delay: 1h}"
+        )
+        % "defer"
+    )
     outcomes = replay(paced_events(), 3 * 24 * 60, config)
     assert ("cart_abandonment", "frequency_cap") in suppressed(outcomes)
 
 
-@pytest.mark.parametrize(("zone", "at_utc", "until_utc"), [
-    # 23:30 UTC on 1 May: 01:30 in Berlin (quiet until 08:00 = 06:00 UTC) ...
-    ("Europe/Berlin", "2024-05-01T23:30:00Z", "2024-05-02T06:00:00.000Z"),
-    # ... but 19:30 in New York: not quiet
-    ("America/New_York", "2024-05-01T23:30:00Z", None),
-    # across the switch to summer time in Berlin (31 March 2024, 02:00 -> 03:00):
-    # 01:30 UTC = 03:30 CEST, quiet until 08:00 CEST = 06:00 UTC
-    ("Europe/Berlin", "2024-03-31T01:30:00Z", "2024-03-31T06:00:00.000Z"),
-    # the evening before, 21:30 CET = 20:30 UTC: quiet until 08:00 CEST the next morning
-    ("Europe/Berlin", "2024-03-30T20:30:00Z", "2024-03-31T06:00:00.000Z"),
-    # and back to winter time (27 October 2024): 22:00 CET = 21:00 UTC, until 07:00 UTC
-    ("Europe/Berlin", "2024-10-26T21:00:00Z", "2024-10-27T07:00:00.000Z"),
-])
+@pytest.mark.parametrize(
+    ("zone", "at_utc", "until_utc"),
+    [
+        # 23:30 UTC on 1 May: 01:30 in Berlin (quiet until 08:00 = 06:00 UTC) ...
+        ("Europe/Berlin", "2024-05-01T23:30:00Z", "2024-05-02T06:00:00.000Z"),
+        # ... but 19:30 in New York: not quiet
+        ("America/New_York", "2024-05-01T23:30:00Z", None),
+        # across the switch to summer time in Berlin (31 March 2024, 02:00 -> 03:00):
+        # 01:30 UTC = 03:30 CEST, quiet until 08:00 CEST = 06:00 UTC
+        ("Europe/Berlin", "2024-03-31T01:30:00Z", "2024-03-31T06:00:00.000Z"),
+        # the evening before, 21:30 CET = 20:30 UTC: quiet until 08:00 CEST the next morning
+        ("Europe/Berlin", "2024-03-30T20:30:00Z", "2024-03-31T06:00:00.000Z"),
+        # and back to winter time (27 October 2024): 22:00 CET = 21:00 UTC, until 07:00 UTC
+        ("Europe/Berlin", "2024-10-26T21:00:00Z", "2024-10-27T07:00:00.000Z"),
+    ],
+)
 def test_quiet_hours_in_the_contacts_time_zone_across_daylight_saving(
-        zone: str, at_utc: str, until_utc: str | None) -> None:
+    zone: str, at_utc: str, until_utc: str | None
+) -> None:
     from relance.core.policy.pacing import parse_hours, quiet_until
     from relance.core.timestamps import parse_iso, to_iso
 
@@ -315,14 +344,20 @@ def test_cart_and_browse_due_within_the_window_only_the_cart_is_sent() -> None:
     opens the cart a minute later: both reminders fall due within the 5-minute window."""
     from relance.scenario_file import load_config
 
-    config = load_config("policy: {arbitration_window: 5m}\n"
-                         "scenarios:\n  cart_abandonment: {delay: 1h}\n"
-                         "  browse_abandonment: {delay: 1h}\n")
+    config = load_config(
+        "policy: {arbitration_window: 5m}\n"
+        "scenarios:\n  cart_abandonment: {delay: 1h}\n"
+        "  browse_abandonment: {delay: 1h}\n"
+    )
     events = [profile(), view(49, "p2"), cart(50, "update", quantity=2)]
     outcomes = replay(events, 600, config)
     assert [c.scenario for c in sent(outcomes)] == ["cart_abandonment"]
     assert suppressed(outcomes) == [("browse_abandonment", "lower_priority")]
-    without = replay(events, 600, load_config(
-        "scenarios:\n  cart_abandonment: {delay: 1h}\n  browse_abandonment: {delay: 1h}\n"))
-    assert sorted(c.scenario for c in sent(without)) == ["browse_abandonment",
-                                                        "cart_abandonment"]
+    without = replay(
+        events,
+        600,
+        load_config(
+            "scenarios:\n  cart_abandonment: {delay: 1h}\n  browse_abandonment: {delay: 1h}\n"
+        ),
+    )
+    assert sorted(c.scenario for c in sent(without)) == ["browse_abandonment", "cart_abandonment"]

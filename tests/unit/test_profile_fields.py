@@ -25,17 +25,26 @@ from relance.scenario_file import load_config
 from relance.worker.store import Stored, decode_stored, encode_stored
 
 RULES = InputRules()
-MARIE = ContactProfile("e1", "c1", 1, email="marie@example.com", locale="fr-FR",
-                       marketing_opt_in=True, first_name="Marie",
-                       attributes={"tier": "gold", "ville": "Lyon"})
+MARIE = ContactProfile(
+    "e1",
+    "c1",
+    1,
+    email="marie@example.com",
+    locale="fr-FR",
+    marketing_opt_in=True,
+    first_name="Marie",
+    attributes={"tier": "gold", "ville": "Lyon"},
+)
 
 
 def paths(event: ContactProfile, rules: InputRules = RULES) -> dict[str, Any]:
     record = json.loads(json_codec.encode(event))
     iso = json.dumps({**record, "occurred_at": "1970-01-01T00:00:00.001Z"}).encode()
-    return {"json fast path": lambda: json_codec.decode(json_codec.encode(event), rules=rules),
-            "json checking path": lambda: json_codec.decode(iso, rules=rules),
-            "avro": lambda: avro.decode(avro.encode(event), "contact", rules=rules)}
+    return {
+        "json fast path": lambda: json_codec.decode(json_codec.encode(event), rules=rules),
+        "json checking path": lambda: json_codec.decode(iso, rules=rules),
+        "avro": lambda: avro.decode(avro.encode(event), "contact", rules=rules),
+    }
 
 
 def refusal(decode: Any) -> InvalidEventError:
@@ -52,16 +61,19 @@ def test_first_name_and_attributes_are_read_on_every_path() -> None:
 def test_too_many_attributes_are_refused_even_in_a_small_message() -> None:
     rules = InputRules(max_attributes=2)
     many = ContactProfile("e", "c", 1, attributes={"a": "", "b": "", "c": ""})
-    small = (b'{"type":"contact","event_id":"e","contact_id":"c","occurred_at":1,'
-             b'"attributes":{"a":"","b":"","c":""}}')
+    small = (
+        b'{"type":"contact","event_id":"e","contact_id":"c","occurred_at":1,'
+        b'"attributes":{"a":"","b":"","c":""}}'
+    )
     # No field can be over its limit in messages this small: only the count can be.
     assert max(len(small), len(avro.encode(many))) < rules.smallest_field_bytes
-    decoders = {**paths(many, rules),
-                "small json": lambda: json_codec.decode(small, rules=rules)}
+    decoders = {**paths(many, rules), "small json": lambda: json_codec.decode(small, rules=rules)}
     for name, decode in decoders.items():
         error = refusal(decode)
         assert (error.reason, error.detail) == (
-            "too_large", "attributes has 3 entries, more than inputs.max_attributes (2)"), name
+            "too_large",
+            "attributes has 3 entries, more than inputs.max_attributes (2)",
+        ), name
 
 
 def test_an_attribute_over_its_size_is_refused_naming_its_key_never_its_value() -> None:
@@ -70,38 +82,57 @@ def test_an_attribute_over_its_size_is_refused_naming_its_key_never_its_value() 
     for name, decode in paths(long_value, rules).items():
         error = refusal(decode)
         assert error.reason == "too_large", name
-        assert error.detail == ("attributes value 'tier' is 10 bytes, more than "
-                                "inputs.max_attribute_bytes (8)"), name
+        assert error.detail == (
+            "attributes value 'tier' is 10 bytes, more than inputs.max_attribute_bytes (8)"
+        ), name
     long_key = ContactProfile("e", "c", 1, attributes={"k" * 9: "v"})
-    assert "attributes key 'kkkkkkkkk...' is 9 bytes" in refusal(
-        paths(long_key, rules)["avro"]).detail
+    assert (
+        "attributes key 'kkkkkkkkk...' is 9 bytes" in refusal(paths(long_key, rules)["avro"]).detail
+    )
 
 
-@pytest.mark.parametrize(("attributes", "detail"), [
-    (["tier"], "attributes must be an object, not a list"),
-    ({"tier": 3}, "attributes.tier must be a string, not an integer"),
-    ({"": "x"}, "attributes keys must be non-empty strings"),
-])
+@pytest.mark.parametrize(
+    ("attributes", "detail"),
+    [
+        (["tier"], "attributes must be an object, not a list"),
+        ({"tier": 3}, "attributes.tier must be a string, not an integer"),
+        ({"": "x"}, "attributes keys must be non-empty strings"),
+    ],
+)
 def test_attributes_of_the_wrong_shape_are_refused(attributes: Any, detail: str) -> None:
-    raw = json.dumps({"type": "contact", "event_id": "e", "contact_id": "c",
-                      "occurred_at": 1, "attributes": attributes}).encode()
+    raw = json.dumps(
+        {
+            "type": "contact",
+            "event_id": "e",
+            "contact_id": "c",
+            "occurred_at": 1,
+            "attributes": attributes,
+        }
+    ).encode()
     assert refusal(lambda: json_codec.decode(raw, rules=RULES)).detail == detail
 
 
 def test_a_profile_from_a_producer_on_the_schema_before_them_still_reads() -> None:
     schema = standalone("relance.ContactProfile")
-    older = {**schema, "fields": [f for f in schema["fields"]
-                                  if f["name"] not in ("first_name", "attributes")]}
+    older = {
+        **schema,
+        "fields": [f for f in schema["fields"] if f["name"] not in ("first_name", "attributes")],
+    }
     buffer = io.BytesIO()
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(older), {
-        "event_id": "e1", "contact_id": "c1", "occurred_at": 1, "locale": "fr-FR"})
+    fastavro.schemaless_writer(
+        buffer,
+        fastavro.parse_schema(older),
+        {"event_id": "e1", "contact_id": "c1", "occurred_at": 1, "locale": "fr-FR"},
+    )
     assert avro.decode(buffer.getvalue(), "contact", rules=RULES) == ContactProfile(
-        "e1", "c1", 1, locale="fr-FR")
+        "e1", "c1", 1, locale="fr-FR"
+    )
 
 
 def test_the_file_sets_the_attribute_limits() -> None:
-    config = load_config("scenarios: {cart_abandonment: {}}\n"
-                         "inputs: {max_attributes: 5, max_attribute_bytes: 64}\n")
+    config = load_config(
+        "scenarios: {cart_abandonment: {}}\ninputs: {max_attributes: 5, max_attribute_bytes: 64}\n"
+    )
     assert (config.inputs.max_attributes, config.inputs.max_attribute_bytes) == (5, 64)
 
 

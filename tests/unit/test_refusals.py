@@ -23,9 +23,14 @@ def test_another_refusal_gives_the_client_error_without_the_size_advice() -> Non
 def test_key_partition_is_kafkas_murmur2() -> None:
     # Kafka's own murmur2 test vectors (signed 32-bit hashes), taken positive as its
     # partitioner does; on the embedded broker librdkafka's murmur2_random agreed on 206 keys.
-    vectors = {b"21": -973932308, b"foobar": -790332482, b"a-little-bit-long-string": -985981536,
-               b"a-little-bit-longer-string": -1486304829, b"abc": 479470107,
-               b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971}
+    vectors = {
+        b"21": -973932308,
+        b"foobar": -790332482,
+        b"a-little-bit-long-string": -985981536,
+        b"a-little-bit-longer-string": -1486304829,
+        b"abc": 479470107,
+        b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
+    }
     for key, hashed in vectors.items():
         assert key_partition(key, 2**31 - 1) == (hashed & 0x7FFFFFFF) % (2**31 - 1)
     assert key_partition(b"contact-1", 1) == 0

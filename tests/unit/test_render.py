@@ -21,32 +21,69 @@ def Renderer_(folder: Path | None = None) -> Renderer:  # noqa: N802  # stands f
     """The renderer of a sender with a gateway: marketing email has its unsubscribe link."""
     return Renderer(folder, gateway=GATEWAY)
 
-SHOE = {"id": "sku-1", "name": "Trail shoe", "price": 89.9, "currency": "EUR",
-        "category_id": "c-1", "url": "https://shop.example/p/sku-1",
-        "image_url": "https://shop.example/i/sku-1.jpg", "in_stock": True}
-SOCKS = {"id": "sku-2", "name": "Wool socks", "price": 12, "currency": "EUR",
-         "category_id": "c-2", "url": "https://shop.example/p/sku-2",
-         "image_url": "https://shop.example/i/sku-2.jpg", "in_stock": True}
-BARE = {"id": "sku-3", "name": None, "price": None, "currency": None, "category_id": None,
-        "url": None, "image_url": None, "in_stock": None}
+
+SHOE = {
+    "id": "sku-1",
+    "name": "Trail shoe",
+    "price": 89.9,
+    "currency": "EUR",
+    "category_id": "c-1",
+    "url": "https://shop.example/p/sku-1",
+    "image_url": "https://shop.example/i/sku-1.jpg",
+    "in_stock": True,
+}
+SOCKS = {
+    "id": "sku-2",
+    "name": "Wool socks",
+    "price": 12,
+    "currency": "EUR",
+    "category_id": "c-2",
+    "url": "https://shop.example/p/sku-2",
+    "image_url": "https://shop.example/i/sku-2.jpg",
+    "in_stock": True,
+}
+BARE = {
+    "id": "sku-3",
+    "name": None,
+    "price": None,
+    "currency": None,
+    "category_id": None,
+    "url": None,
+    "image_url": None,
+    "in_stock": None,
+}
 
 
 def record(template: str, payload: dict[str, Any]) -> dict[str, Any]:
     return SendCommand(
-        command_id="4f0abcfc-c65d-5759-b93e-b13a7fadd55f", contact_id="c1", scenario=template,
-        step=1, channel="email", template=template, priority=100, decided_at=1714561200000,
-        recipient=Recipient("ann@example.com", None, None), payload=payload,
+        command_id="4f0abcfc-c65d-5759-b93e-b13a7fadd55f",
+        contact_id="c1",
+        scenario=template,
+        step=1,
+        channel="email",
+        template=template,
+        priority=100,
+        decided_at=1714561200000,
+        recipient=Recipient("ann@example.com", None, None),
+        payload=payload,
     ).to_record()
 
 
 def cart(*lines: tuple[dict[str, Any], int]) -> dict[str, Any]:
-    return record("cart_abandonment", {"cart_id": "cart-9", "items": [
-        {"product": product, "quantity": quantity} for product, quantity in lines]})
+    return record(
+        "cart_abandonment",
+        {
+            "cart_id": "cart-9",
+            "items": [{"product": product, "quantity": quantity} for product, quantity in lines],
+        },
+    )
 
 
 def browse(*lines: tuple[dict[str, Any], int]) -> dict[str, Any]:
-    return record("browse_abandonment", {"products": [
-        {"product": product, "views": views} for product, views in lines]})
+    return record(
+        "browse_abandonment",
+        {"products": [{"product": product, "views": views} for product, views in lines]},
+    )
 
 
 def write_template(folder: Path, name: str, subject: str, html: str, text: str) -> None:
@@ -54,8 +91,9 @@ def write_template(folder: Path, name: str, subject: str, html: str, text: str) 
         (folder / f"{name}.{suffix}").write_text(body)
 
 
-@pytest.mark.parametrize("command", [cart((SHOE, 2), (SOCKS, 1)), browse((SHOE, 3), (SOCKS, 1))],
-                         ids=["cart", "browse"])
+@pytest.mark.parametrize(
+    "command", [cart((SHOE, 2), (SOCKS, 1)), browse((SHOE, 3), (SOCKS, 1))], ids=["cart", "browse"]
+)
 def test_shipped_templates_show_every_product(command: dict[str, Any]) -> None:
     email = Renderer_().render(command)
     for part in (email.html, email.text):
@@ -82,9 +120,11 @@ def test_product_names_are_escaped_in_html_but_not_in_text() -> None:
     assert "<script>alert(1)</script>" in email.text
 
 
-@pytest.mark.parametrize("command", [cart((BARE, 1)), browse((BARE, 1)),
-                                     cart(({"id": "only-id"}, 1)), browse(({"id": "x"}, 2))],
-                         ids=["cart-nulls", "browse-nulls", "cart-id-only", "browse-id-only"])
+@pytest.mark.parametrize(
+    "command",
+    [cart((BARE, 1)), browse((BARE, 1)), cart(({"id": "only-id"}, 1)), browse(({"id": "x"}, 2))],
+    ids=["cart-nulls", "browse-nulls", "cart-id-only", "browse-id-only"],
+)
 def test_null_product_fields_do_not_crash(command: dict[str, Any]) -> None:
     email = Renderer_().render(command)
     assert "None" not in email.html and "None" not in email.text
@@ -98,23 +138,32 @@ def test_an_empty_payload_still_renders() -> None:
 
 def test_a_user_folder_overrides_one_shipped_file(tmp_path: Path) -> None:
     (tmp_path / "cart_abandonment.subject.txt").write_text(
-        "{{ items | length }} items wait for {{ recipient.email }}")
+        "{{ items | length }} items wait for {{ recipient.email }}"
+    )
     email = Renderer_(tmp_path).render(cart((SHOE, 1), (SOCKS, 1)))
     assert email.subject == "2 items wait for ann@example.com"
     assert "Trail shoe" in email.html  # the other parts are still the shipped ones
 
 
 def test_a_user_folder_adds_new_templates(tmp_path: Path) -> None:
-    write_template(tmp_path, "welcome", "Hi {{ recipient.email }}",
-                   "<p>{{ payload.note }}</p>", "{{ payload.note }}")
-    email = Renderer_(tmp_path).render({**record("welcome", {"note": "a & b"}),
-                                        "marketing": False})
+    write_template(
+        tmp_path,
+        "welcome",
+        "Hi {{ recipient.email }}",
+        "<p>{{ payload.note }}</p>",
+        "{{ payload.note }}",
+    )
+    email = Renderer_(tmp_path).render({**record("welcome", {"note": "a & b"}), "marketing": False})
     assert (email.subject, email.html, email.text) == (
-        "Hi ann@example.com", "<p>a &amp; b</p>", "a & b")
+        "Hi ann@example.com",
+        "<p>a &amp; b</p>",
+        "a & b",
+    )
 
 
 def test_a_marketing_template_without_the_unsubscribe_link_is_a_render_error(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     write_template(tmp_path, "welcome", "Hi", "<p>{{ links.unsubscribe }}</p>", "Hi")
     with pytest.raises(RenderError, match=r"welcome\.txt.*must show its unsubscribe link"):
         Renderer_(tmp_path).render(record("welcome", {}))
@@ -154,27 +203,46 @@ def test_a_subject_is_one_line(tmp_path: Path) -> None:
     assert Renderer_(tmp_path).render(cart((SHOE, 1))).subject == "Your cart is waiting"
 
 
-@pytest.mark.parametrize(("price", "currency", "shown"), [
-    (89.9, "EUR", "€89.90"), (1234, "USD", "$1,234.00"), (5, None, "5.00"),
-    (None, "EUR", ""), ("9,99", "EUR", "9,99 EUR"), (True, None, "True"),
-])
+@pytest.mark.parametrize(
+    ("price", "currency", "shown"),
+    [
+        (89.9, "EUR", "€89.90"),
+        (1234, "USD", "$1,234.00"),
+        (5, None, "5.00"),
+        (None, "EUR", ""),
+        ("9,99", "EUR", "9,99 EUR"),
+        (True, None, "True"),
+    ],
+)
 def test_money(price: Any, currency: str | None, shown: str) -> None:
     assert money(price, currency) == shown
 
 
 def order_update(template: str) -> dict[str, Any]:
-    return record(template, {"order": {
-        "order_id": "o-77", "status": "placed", "total": 191.8, "currency": "EUR",
-        "cart_id": None, "items": [{"product": SHOE, "quantity": 2}, {"product": BARE,
-                                                                      "quantity": 1}]}})
+    return record(
+        template,
+        {
+            "order": {
+                "order_id": "o-77",
+                "status": "placed",
+                "total": 191.8,
+                "currency": "EUR",
+                "cart_id": None,
+                "items": [{"product": SHOE, "quantity": 2}, {"product": BARE, "quantity": 1}],
+            }
+        },
+    )
 
 
-@pytest.mark.parametrize(("template", "subject"), [
-    ("order_confirmation", "Thank you for your order (o-77)"),
-    ("shipping_update", "Your order is on its way (o-77)"),
-    ("delivery_update", "Your order has been delivered"),
-    ("order_cancellation", "Your order has been cancelled (o-77)"),
-])
+@pytest.mark.parametrize(
+    ("template", "subject"),
+    [
+        ("order_confirmation", "Thank you for your order (o-77)"),
+        ("shipping_update", "Your order is on its way (o-77)"),
+        ("delivery_update", "Your order has been delivered"),
+        ("order_cancellation", "Your order has been cancelled (o-77)"),
+    ],
+)
 def test_order_notifications_show_the_order(template: str, subject: str) -> None:
     email = Renderer_().render(order_update(template))
     assert email.subject.strip() == subject
@@ -202,8 +270,10 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "search_abandonment": {"search_query": "trail <shoes>"},
     "back_in_stock": {"product": SHOE},
     "price_drop": {"product": SHOE, "previous_price": 99.0},
-    "cross_sell": {"order": {"order_id": "o-1", "items": [{"product": SHOE, "quantity": 1}]},
-                   "products": [{"product": SOCKS, "views": 0}]},
+    "cross_sell": {
+        "order": {"order_id": "o-1", "items": [{"product": SHOE, "quantity": 1}]},
+        "products": [{"product": SOCKS, "views": 0}],
+    },
     "birthday": {"year": 2024},
     "reactivation": {"last_active_at": "2024-03-01T10:00:00.000Z"},
     "subscription_expiry": {"ends_on": "2024-06-30", "days_left": 3},
@@ -234,14 +304,17 @@ def test_the_shipped_last_call_shows_the_cart_as_the_first_reminder_does() -> No
     assert Renderer_().render_sms({**command, "channel": "sms"}) == (
         "Last call, your cart is still waiting: Trail shoe, Wool socks. "
         "https://shop.example/p/sku-1?utm_source=relance&utm_medium=sms"
-        "&utm_campaign=cart_abandonment&utm_content=step-2")
+        "&utm_campaign=cart_abandonment&utm_content=step-2"
+    )
 
 
 def test_sms_text_is_one_short_line() -> None:
     sms = Renderer_().render_sms({**cart((SHOE, 1), (SOCKS, 2)), "channel": "sms"})
-    assert sms == ("Your cart is waiting: Trail shoe, Wool socks. "
-                   "https://shop.example/p/sku-1?utm_source=relance&utm_medium=sms"
-                   "&utm_campaign=cart_abandonment&utm_content=step-1")
+    assert sms == (
+        "Your cart is waiting: Trail shoe, Wool socks. "
+        "https://shop.example/p/sku-1?utm_source=relance&utm_medium=sms"
+        "&utm_campaign=cart_abandonment&utm_content=step-1"
+    )
 
 
 def test_an_order_notification_with_a_cross_sell_block() -> None:
@@ -254,11 +327,26 @@ def test_an_order_notification_with_a_cross_sell_block() -> None:
 
 
 def test_a_digest_lists_the_messages_it_combines() -> None:
-    command = record("digest", {"period": "2024-05-01", "items": [
-        {"scenario": "back_in_stock", "template": "back_in_stock", "decided_at": 0,
-         "payload": {"product": SHOE}},
-        {"scenario": "shipping_update", "template": "shipping_update", "decided_at": 0,
-         "payload": {"order": {"order_id": "o-1"}}}]})
+    command = record(
+        "digest",
+        {
+            "period": "2024-05-01",
+            "items": [
+                {
+                    "scenario": "back_in_stock",
+                    "template": "back_in_stock",
+                    "decided_at": 0,
+                    "payload": {"product": SHOE},
+                },
+                {
+                    "scenario": "shipping_update",
+                    "template": "shipping_update",
+                    "decided_at": 0,
+                    "payload": {"order": {"order_id": "o-1"}},
+                },
+            ],
+        },
+    )
     email = Renderer_().render(command)
     assert email.subject == "2 updates for you"
     for part in (email.html, email.text):
@@ -273,12 +361,14 @@ def test_a_send_re_checks_the_catalog_and_withdraws_what_sold_out() -> None:
 
     catalog = Catalog()
     catalog.update(CatalogUpdate("u1", 1, Product("sku-2", name="Wool socks", in_stock=False)))
-    catalog.update(CatalogUpdate("u2", 1, Product("sku-1", name="Trail shoe v2", price=79.0,
-                                                  in_stock=True)))
+    catalog.update(
+        CatalogUpdate("u2", 1, Product("sku-1", name="Trail shoe v2", price=79.0, in_stock=True))
+    )
     checked = recheck(cart((SHOE, 1), (SOCKS, 2)), catalog)
     assert checked is not None
     assert [(i["product"]["name"], i["quantity"]) for i in checked["payload"]["items"]] == [
-        ("Trail shoe v2", 1)]
+        ("Trail shoe v2", 1)
+    ]
     assert recheck(cart((SOCKS, 1)), catalog) is None
     assert recheck(record("back_in_stock", {"product": SOCKS}), catalog) is None
     order = order_update("order_confirmation")

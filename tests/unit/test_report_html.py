@@ -23,8 +23,9 @@ def page(tmp_path: Path, arms: tuple[ArmSpec, ...] = ARMS) -> str:
     decisions = tmp_path / "d.jsonl"
     decisions.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records(arms)))
     out = tmp_path / "report.html"
-    assert main(["report", "--decisions", str(decisions), "--format", "html",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["report", "--decisions", str(decisions), "--format", "html", "--out", str(out)]) == 0
+    )
     return out.read_text()
 
 
@@ -35,7 +36,10 @@ def test_a_chart_per_scenario_and_step_and_nothing_fetched_or_run(tmp_path: Path
     # browse 1, cart 1 and 2, reactivation 1 (welcome has no decision: no chart)
     assert len(charts) == 4
     assert [h for h in re.findall(r"<h2>(.*?)</h2>", html)] == [
-        "browse_abandonment", "cart_abandonment", "reactivation"]
+        "browse_abandonment",
+        "cart_abandonment",
+        "reactivation",
+    ]
     assert "<script" not in html.lower() and not re.search(r"(src|href)=", html)
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "")
     for chart in charts:
@@ -58,15 +62,16 @@ def test_bars_for_each_variant_and_the_holdout_with_whiskers(tmp_path: Path) -> 
 
 def test_a_flagged_lift_is_said_and_coloured(tmp_path: Path) -> None:
     html = page(tmp_path)
-    step2 = html[html.index("<h3>Step 2</h3>"):]
+    step2 = html[html.index("<h3>Step 2</h3>") :]
     assert "too few conversions (sent and holdout under 10)" in step2.split("<svg")[0]
     assert "class='verdict flagged'" in step2.split("<svg")[0]
 
 
 def test_names_from_the_records_are_escaped() -> None:
     seen = Observations()
-    seen.decision({"outcome": "sent", "command_id": "x", "scenario": "<b>s</b>", "step": 1,
-                   "variant": "v&<"})
+    seen.decision(
+        {"outcome": "sent", "command_id": "x", "scenario": "<b>s</b>", "step": 1, "variant": "v&<"}
+    )
     html = as_html(figures(seen), title="t")
     assert "<b>s</b>" not in html and "&lt;b&gt;s&lt;/b&gt;" in html and "v&amp;&lt;" in html
 

@@ -29,18 +29,46 @@ scenarios:
 """
 
 
-def test_a_generated_month_with_a_holdout_reports_what_its_decisions_say(
-        tmp_path: Path) -> None:
+def test_a_generated_month_with_a_holdout_reports_what_its_decisions_say(tmp_path: Path) -> None:
     events, config = tmp_path / "month.jsonl", tmp_path / "holdout.yaml"
-    events.write_bytes(subprocess.run(
-        [sys.executable, "-m", "relance.demo.samples.month", "--contacts", "600", "--seed",
-         "3"], capture_output=True, check=True, timeout=120).stdout)
+    events.write_bytes(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "relance.demo.samples.month",
+                "--contacts",
+                "600",
+                "--seed",
+                "3",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    )
     config.write_text(HOLDOUT)
     decisions, out = tmp_path / "decisions.jsonl", tmp_path / "report.json"
-    assert main(["simulate", "--events", str(events), "--config", str(config), "--explain",
-                 "--workers", "1", "--out", str(decisions)]) == 0
-    assert main(["report", "--decisions", str(decisions), "--format", "json",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--events",
+                str(events),
+                "--config",
+                str(config),
+                "--explain",
+                "--workers",
+                "1",
+                "--out",
+                str(decisions),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["report", "--decisions", str(decisions), "--format", "json", "--out", str(out)]) == 0
+    )
     found = [orjson.loads(line) for line in decisions.read_bytes().splitlines()]
     expected = counted(found)
     got = orjson.loads(out.read_bytes())
@@ -59,10 +87,8 @@ def test_a_generated_month_with_a_holdout_reports_what_its_decisions_say(
         assert trials > 100
         assert row["revenue"] == pytest.approx(dict(arm["revenue"]))
         d, low, high = lift((conversions, trials), (len(held["converted"]), len(held["trials"])))
-        assert row["lift"] == pytest.approx({"estimate": d, "low": low, "high": high},
-                                            abs=1e-9)
-    assert {v["variant"] for v in steps["cart_abandonment", 1]["variants"]} == {
-        "a", "b", "(all)"}
+        assert row["lift"] == pytest.approx({"estimate": d, "low": low, "high": high}, abs=1e-9)
+    assert {v["variant"] for v in steps["cart_abandonment", 1]["variants"]} == {"a", "b", "(all)"}
     # Orders were attributed to messages and to held-out decisions alike.
     cart = expected["cart_abandonment", 1, None]
     assert cart["converted"] and expected["cart_abandonment", 1, "a"]["converted"]

@@ -26,11 +26,13 @@ from .test_codec import EVENTS
 from .test_wire import RULES
 
 Schema = dict[str, Any]
-INPUTS: dict[str, Schema] = {event_type: standalone(name)
-                             for event_type, name in relance_avro.RECORD_SCHEMA.items()}
+INPUTS: dict[str, Schema] = {
+    event_type: standalone(name) for event_type, name in relance_avro.RECORD_SCHEMA.items()
+}
 # One event of each input type, with the field that holds its enum.
 SAMPLES: dict[str, tuple[Event, str]] = {
-    "page_view": (EVENTS[0], "page_type"), "cart": (EVENTS[2], "action"),
+    "page_view": (EVENTS[0], "page_type"),
+    "cart": (EVENTS[2], "action"),
     "order": (EVENTS[4], "status"),
     "engagement": (Engagement("e8", "c1", 1714557600000, "click"), "kind"),
 }
@@ -55,8 +57,9 @@ def enums(schema: Any) -> Iterator[dict[str, Any]]:
 def reads(reader: Schema, writer: Schema) -> bool:
     """Whether data written with ``writer`` can be read with ``reader`` (Avro's rules)."""
     checker = avro.compatibility.ReaderWriterCompatibilityChecker()
-    result = checker.get_compatibility(avro.schema.parse(json.dumps(reader)),
-                                       avro.schema.parse(json.dumps(writer)))
+    result = checker.get_compatibility(
+        avro.schema.parse(json.dumps(reader)), avro.schema.parse(json.dumps(writer))
+    )
     return result.compatibility is avro.compatibility.SchemaCompatibilityType.compatible
 
 
@@ -125,9 +128,11 @@ def test_a_symbol_a_producer_adds_is_read_as_other(event_type: str) -> None:
     buffer = io.BytesIO()
     fastavro.schemaless_writer(buffer, fastavro.parse_schema(newer), written)
     buffer.seek(0)
-    record = fastavro.schemaless_reader(buffer, fastavro.parse_schema(newer),
-                                        relance_avro.schemas()[relance_avro.RECORD_SCHEMA[
-                                            event.type]])
+    record = fastavro.schemaless_reader(
+        buffer,
+        fastavro.parse_schema(newer),
+        relance_avro.schemas()[relance_avro.RECORD_SCHEMA[event.type]],
+    )
     decided = event_from_record(record, event.type, rules=RULES)
     assert getattr(decided, name) == "other"
 

@@ -8,8 +8,17 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SEARCHED = ("src", "tests", "bench", "scripts", "deploy", ".ci", "Makefile", "pyproject.toml",
-            "Dockerfile")
+SEARCHED = (
+    "src",
+    "tests",
+    "bench",
+    "scripts",
+    "deploy",
+    ".ci",
+    "Makefile",
+    "pyproject.toml",
+    "Dockerfile",
+)
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 # A folder `shared` outside the checkout, written as a path or as Path parts.
 OUTSIDE = re.compile(r"""\.\./shared|shared(?:/|["']\s*[/,]\s*["'])data""")
@@ -23,8 +32,11 @@ def searched_files() -> list[Path]:
         top = ROOT / name
         candidates = [top] if top.is_file() else sorted(top.rglob("*"))
         for path in candidates:
-            if path.is_file() and not SKIPPED_DIRS & set(path.relative_to(ROOT).parts) \
-                    and path.suffix not in (".gz", ".pyc", ".md"):
+            if (
+                path.is_file()
+                and not SKIPPED_DIRS & set(path.relative_to(ROOT).parts)
+                and path.suffix not in (".gz", ".pyc", ".md")
+            ):
                 files.append(path)
     return files
 
@@ -35,10 +47,13 @@ def test_the_searched_tree_is_the_repository_s_code() -> None:
 
 
 def test_no_code_test_or_benchmark_reads_a_shared_folder_beside_the_checkout() -> None:
-    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-             for path in searched_files() if path != Path(__file__).resolve()
-             for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
-             if OUTSIDE.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in searched_files()
+        if path != Path(__file__).resolve()
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
     assert not found, "test data belongs in tests/data/:\n" + "\n".join(found)
 
 

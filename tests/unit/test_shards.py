@@ -26,9 +26,9 @@ LINES = [
 @pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])
 @pytest.mark.parametrize("ending", [b"\n", b""], ids=["newline", "none"])
 @pytest.mark.parametrize("parts", [1, 2, 3, 7, 50])
-def test_ranges_cover_the_file_in_whole_lines(tmp_path: Path, parts: int, ending: bytes,
-                                              block: int,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ranges_cover_the_file_in_whole_lines(
+    tmp_path: Path, parts: int, ending: bytes, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(eventfile, "_BLOCK", block)
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(LINES) + ending)
@@ -51,8 +51,11 @@ def test_a_compressed_file_is_one_range_read_whole(tmp_path: Path) -> None:
 def test_an_empty_file_has_no_lines(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"")
-    assert [line for start, end in byte_ranges(str(path), 2)
-            for line in read_lines(str(path), start, end)] == []
+    assert [
+        line
+        for start, end in byte_ranges(str(path), 2)
+        for line in read_lines(str(path), start, end)
+    ] == []
 
 
 def test_the_index_gives_each_line_its_owner_time_and_type(tmp_path: Path) -> None:
@@ -62,16 +65,23 @@ def test_the_index_gives_each_line_its_owner_time_and_type(tmp_path: Path) -> No
     index = LineIndex.join([index_range(str(path), start, end, 3) for start, end in ranges])
     assert len(index.owners) == len(index.times) == len(index.types) == len(LINES)
     owner = {c: shard_of(c, 3) for c in ("c1", "c2", "c3")}
-    assert list(index.owners) == [owner["c1"], NO_OWNER, owner["c2"], NO_OWNER, NO_OWNER,
-                                  owner["c3"], owner["c1"]]
+    assert list(index.owners) == [
+        owner["c1"],
+        NO_OWNER,
+        owner["c2"],
+        NO_OWNER,
+        NO_OWNER,
+        owner["c3"],
+        owner["c1"],
+    ]
     assert list(index.times) == [5, 0, 1000, 0, 0, 9, 11]
-    assert [TYPES[t] for t in index.types] == ["page_view", None, "cart", None, None, None,
-                                               None]
+    assert [TYPES[t] for t in index.types] == ["page_view", None, "cart", None, None, None, None]
 
 
 def test_a_time_beyond_64_bits_is_kept_exactly(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
-    path.write_bytes(LINES[0] + b"\n" + b'{"contact_id":"c9","occurred_at":' +
-                     str(2**64 - 1).encode() + b"}\n")
+    path.write_bytes(
+        LINES[0] + b"\n" + b'{"contact_id":"c9","occurred_at":' + str(2**64 - 1).encode() + b"}\n"
+    )
     parts = [index_range(str(path), start, end, 2) for start, end in byte_ranges(str(path), 2)]
     assert list(LineIndex.join(parts).times) == [5, 2**64 - 1]

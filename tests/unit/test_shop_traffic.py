@@ -85,10 +85,11 @@ def test_an_order_buys_what_the_contact_has_in_its_cart(events: list[Event]) -> 
 
 
 def test_popularity_is_long_tailed(events: list[Event]) -> None:
-    views = Counter(e.product.id for e in events
-                    if isinstance(e, PageView) and e.product is not None)
+    views = Counter(
+        e.product.id for e in events if isinstance(e, PageView) and e.product is not None
+    )
     ranked = [count for _, count in views.most_common()]
-    top = sum(ranked[:len(ranked) // 100])
+    top = sum(ranked[: len(ranked) // 100])
     assert top > 0.15 * sum(ranked)  # the top 1 % of products draw a sixth of the views
     assert sum(1 for count in ranked if count == 1) > len(ranked) / 4  # and many once
 
@@ -117,7 +118,11 @@ def test_measures_of_a_small_stream() -> None:
     measures = measure(stream)
     assert (measures.events, measures.contacts, measures.events_per_contact) == (8, 2, 4.0)
     assert (measures.views, measures.profiles, measures.carts, measures.orders) == (
-        4 / 8, 2 / 8, 1 / 8, 1 / 8)
+        4 / 8,
+        2 / 8,
+        1 / 8,
+        1 / 8,
+    )
     # visits: a [10 s, 40 s, 50 s], a [37 min, 38 min], b [20 s]
     assert (measures.events_per_visit, measures.median_events_per_visit) == (2.0, 2.0)
     assert measures.median_gap_s == 30.0  # gaps 30 s, 10 s, 60 s

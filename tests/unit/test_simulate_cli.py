@@ -21,8 +21,13 @@ LINES = b"".join(encode(e) + b"\n" for e in GOOD)
 
 
 def relance(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "relance", *args], input=stdin,
-                          capture_output=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "relance", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_commands_as_json_lines_with_the_documented_fields(tmp_path: Path) -> None:
@@ -31,8 +36,15 @@ def test_commands_as_json_lines_with_the_documented_fields(tmp_path: Path) -> No
     result = relance("simulate", "--events", str(events), "--until", "2024-05-02T00:00:00Z")
     assert result.returncode == 0, result.stderr
     (command,) = [orjson.loads(line) for line in result.stdout.splitlines()]
-    assert {"command_id", "contact_id", "scenario", "channel", "template", "decided_at",
-            "payload"} <= command.keys()
+    assert {
+        "command_id",
+        "contact_id",
+        "scenario",
+        "channel",
+        "template",
+        "decided_at",
+        "payload",
+    } <= command.keys()
     assert command["decided_at"] == "2024-05-01T11:00:00.000Z"
     assert command["contact_id"] == "c1" and command["scenario"] == "cart_abandonment"
     err = result.stderr.decode()
@@ -50,8 +62,9 @@ def test_clock_stops_at_the_last_event_without_until(tmp_path: Path) -> None:
 def test_gzip_input_and_out_file(tmp_path: Path) -> None:
     events, out = tmp_path / "events.jsonl.gz", tmp_path / "commands.jsonl"
     events.write_bytes(gzip.compress(LINES))
-    result = relance("simulate", "--events", str(events), "--out", str(out),
-                     "--until", "1714600000000")
+    result = relance(
+        "simulate", "--events", str(events), "--out", str(out), "--until", "1714600000000"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"" and len(out.read_bytes().splitlines()) == 1
 
@@ -81,14 +94,23 @@ def test_bad_config_fails_at_start_naming_file_line_and_key(tmp_path: Path) -> N
     assert result.returncode == 2
     assert result.stdout == b""
     assert f"{config}:3: scenarios.cart_abandonment.delay: 'soon' is not a duration" in (
-        result.stderr.decode())
+        result.stderr.decode()
+    )
 
 
 def test_config_changes_the_decisions(tmp_path: Path) -> None:
     config = tmp_path / "shop.yaml"
     config.write_text("scenarios:\n  cart_abandonment: {delay: 30m, template: my_cart}\n")
-    result = relance("simulate", "--events", "-", "--config", str(config),
-                     "--until", "2024-05-01T10:30:00Z", stdin=LINES)
+    result = relance(
+        "simulate",
+        "--events",
+        "-",
+        "--config",
+        str(config),
+        "--until",
+        "2024-05-01T10:30:00Z",
+        stdin=LINES,
+    )
     (command,) = [orjson.loads(line) for line in result.stdout.splitlines()]
     assert command["template"] == "my_cart" and command["decided_at"].startswith("2024-05-01T10:30")
 
@@ -116,8 +138,18 @@ def test_workers_decide_exactly_what_one_worker_decides(tmp_path: Path, compress
     if compressed:
         path = path.rename(path.with_suffix(".jsonl.gz"))
         path.write_bytes(gzip.compress(path.read_bytes()))
-    runs = {n: relance("simulate", "--events", str(path), "--workers", str(n),
-                       "--until", "2024-06-01T00:00:00Z") for n in (1, 2, 3)}
+    runs = {
+        n: relance(
+            "simulate",
+            "--events",
+            str(path),
+            "--workers",
+            str(n),
+            "--until",
+            "2024-06-01T00:00:00Z",
+        )
+        for n in (1, 2, 3)
+    }
     assert all(r.returncode == 0 for r in runs.values())
     assert runs[1].stdout.count(b"\n") > 50
     assert runs[1].stdout == runs[2].stdout == runs[3].stdout
@@ -152,27 +184,52 @@ def test_catalog_lines_reach_every_worker_and_back_in_stock_is_decided(tmp_path:
 
     middle = events[len(events) // 2].occurred_at
     lines = [encode(shown(e)) + b"\n" for e in events]
-    restocks = [catalog_codec.encode_json(CatalogUpdate(f"r-{pid}", middle, Product(
-        pid, name=f"Restocked {pid}", price=1.0, currency="EUR", in_stock=True))) + b"\n"
-        for pid in sorted(sold_out)]
+    restocks = [
+        catalog_codec.encode_json(
+            CatalogUpdate(
+                f"r-{pid}",
+                middle,
+                Product(pid, name=f"Restocked {pid}", price=1.0, currency="EUR", in_stock=True),
+            )
+        )
+        + b"\n"
+        for pid in sorted(sold_out)
+    ]
     # A catalog record is every worker's even when it names a contact; an invalid one that
     # has a contact and a time still moves every worker's clock.
-    restocks[0] = restocks[0].replace(b'{"type":"product",', b'{"type":"product",'
-                                      b'"contact_id":"contact-1",')
-    invalid = (b'{"type":"product","contact_id":"contact-2","occurred_at":' +
-               str(middle + 1).encode() + b"}\n")
-    lines[len(lines) // 2:len(lines) // 2] = [*restocks, invalid]
+    restocks[0] = restocks[0].replace(
+        b'{"type":"product",', b'{"type":"product","contact_id":"contact-1",'
+    )
+    invalid = (
+        b'{"type":"product","contact_id":"contact-2","occurred_at":'
+        + str(middle + 1).encode()
+        + b"}\n"
+    )
+    lines[len(lines) // 2 : len(lines) // 2] = [*restocks, invalid]
     path = tmp_path / "traffic.jsonl"
     path.write_bytes(b"".join(lines))
     config = tmp_path / "stock.yaml"
     config.write_text("scenarios:\n  back_in_stock: {}\n  cart_abandonment: {}\n")
-    runs = {n: relance("simulate", "--events", str(path), "--workers", str(n), "--config",
-                       str(config), "--until", "2024-06-01T00:00:00Z") for n in (1, 2)}
+    runs = {
+        n: relance(
+            "simulate",
+            "--events",
+            str(path),
+            "--workers",
+            str(n),
+            "--config",
+            str(config),
+            "--until",
+            "2024-06-01T00:00:00Z",
+        )
+        for n in (1, 2)
+    }
     assert runs[1].returncode == 0 and runs[1].stdout == runs[2].stdout
     decided = [orjson.loads(line) for line in runs[1].stdout.splitlines()]
     restocked = [c for c in decided if c["scenario"] == "back_in_stock"]
-    assert restocked and all(c["payload"]["product"]["name"].startswith("Restocked")
-                             for c in restocked)
+    assert restocked and all(
+        c["payload"]["product"]["name"].startswith("Restocked") for c in restocked
+    )
     for run in runs.values():
         assert f"events read: {len(lines) - 1}, invalid lines: 1" in run.stderr.decode()
     one, two = (run.stderr.decode().splitlines() for run in (runs[1], runs[2]))
@@ -182,76 +239,125 @@ def test_catalog_lines_reach_every_worker_and_back_in_stock_is_decided(tmp_path:
 
 def test_the_small_catalogue_case_in_the_readme() -> None:
     examples = Path(__file__).resolve().parents[2] / "examples"
-    result = relance("simulate", "--events", str(examples / "catalogue-small.jsonl"),
-                     "--config", str(examples / "catalogue.yaml"),
-                     "--until", "2024-05-04T00:00:00Z")
+    result = relance(
+        "simulate",
+        "--events",
+        str(examples / "catalogue-small.jsonl"),
+        "--config",
+        str(examples / "catalogue.yaml"),
+        "--until",
+        "2024-05-04T00:00:00Z",
+    )
     assert result.returncode == 0
     summary = result.stderr.decode().splitlines()
-    assert summary[-2] == ("relance simulate: commands: back_in_stock=1, birthday=1, "
-                           "browse_abandonment=1, cart_abandonment=2, order_confirmation=2, "
-                           "search_abandonment=1, welcome=5")
+    assert summary[-2] == (
+        "relance simulate: commands: back_in_stock=1, birthday=1, "
+        "browse_abandonment=1, cart_abandonment=2, order_confirmation=2, "
+        "search_abandonment=1, welcome=5"
+    )
     assert summary[-1] == "relance simulate: suppressed: no_consent=1 (search_abandonment=1)"
     assert summary[-3] == "relance simulate: attributed orders: welcome=1 (EUR 89.90)"
-    decided = {(r["contact_id"], r["scenario"], r["step"]): r["decided_at"]
-               for r in map(orjson.loads, result.stdout.splitlines())}
+    decided = {
+        (r["contact_id"], r["scenario"], r["step"]): r["decided_at"]
+        for r in map(orjson.loads, result.stdout.splitlines())
+    }
     assert decided["dan", "birthday", 1] == "2024-05-03T00:00:00.000Z"
     assert decided["ann", "cart_abandonment", 2] == "2024-05-02T10:00:00.000Z"
     assert decided["bob", "welcome", 2] == "2024-05-02T10:30:00.000Z"
 
 
 def test_a_generated_month_decides_every_scenario_of_the_example_file(tmp_path: Path) -> None:
-    month = subprocess.run([sys.executable, "-m", "relance.demo.samples.month", "--contacts", "300",
-                            "--days", "30"], capture_output=True, check=True, timeout=120)
+    month = subprocess.run(
+        [sys.executable, "-m", "relance.demo.samples.month", "--contacts", "300", "--days", "30"],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     path = tmp_path / "month.jsonl"
     path.write_bytes(month.stdout)
     examples = Path(__file__).resolve().parents[2] / "examples"
-    result = relance("simulate", "--events", str(path), "--config",
-                     str(examples / "catalogue.yaml"))
+    result = relance(
+        "simulate", "--events", str(path), "--config", str(examples / "catalogue.yaml")
+    )
     counts = result.stderr.decode().splitlines()[-2].split(": ", 2)[2]
     decided = {part.split("=")[0] for part in counts.split(", ")}
-    assert decided == {"back_in_stock", "birthday", "browse_abandonment", "cart_abandonment",
-                       "cross_sell",
-                       "category_abandonment", "delivery_update", "order_confirmation",
-                       "price_drop", "reactivation", "review_request", "search_abandonment",
-                       "shipping_update", "welcome"}
+    assert decided == {
+        "back_in_stock",
+        "birthday",
+        "browse_abandonment",
+        "cart_abandonment",
+        "cross_sell",
+        "category_abandonment",
+        "delivery_update",
+        "order_confirmation",
+        "price_drop",
+        "reactivation",
+        "review_request",
+        "search_abandonment",
+        "shipping_update",
+        "welcome",
+    }
 
 
 def test_explain_prints_every_decision_with_its_reason() -> None:
     examples = Path(__file__).resolve().parents[2] / "examples"
-    result = relance("simulate", "--events", str(examples / "catalogue-small.jsonl"),
-                     "--config", str(examples / "catalogue.yaml"),
-                     "--until", "2024-05-04T00:00:00Z", "--explain")
+    result = relance(
+        "simulate",
+        "--events",
+        str(examples / "catalogue-small.jsonl"),
+        "--config",
+        str(examples / "catalogue.yaml"),
+        "--until",
+        "2024-05-04T00:00:00Z",
+        "--explain",
+    )
     decisions = [orjson.loads(line) for line in result.stdout.splitlines()]
     assert len(decisions) == 15  # 13 commands, one suppression, one order attributed
     assert {d["outcome"] for d in decisions} == {"sent", "suppressed", "attributed"}
     (order,) = [d for d in decisions if d["outcome"] == "attributed"]
-    welcome = next(d for d in decisions if d["outcome"] == "sent" and
-                   (d["contact_id"], d["scenario"], d["step"]) == ("bob", "welcome", 1))
+    welcome = next(
+        d
+        for d in decisions
+        if d["outcome"] == "sent"
+        and (d["contact_id"], d["scenario"], d["step"]) == ("bob", "welcome", 1)
+    )
     assert (order["order_id"], order["command_id"], order["touch"]) == (
-        "o-1", welcome["command_id"], "sent")
+        "o-1",
+        welcome["command_id"],
+        "sent",
+    )
     decisions.remove(order)
     (held,) = [d for d in decisions if d["outcome"] == "suppressed"]
     assert (held["contact_id"], held["scenario"], held["reason"]) == (
-        "cy", "search_abandonment", "no_consent")
-    assert all(d["reason"] is None and d["channel"] == "email"
-               for d in decisions if d["outcome"] == "sent")
+        "cy",
+        "search_abandonment",
+        "no_consent",
+    )
+    assert all(
+        d["reason"] is None and d["channel"] == "email" for d in decisions if d["outcome"] == "sent"
+    )
 
 
-FAR_AHEAD = b'{"type":"page_view","event_id":"x9","contact_id":"c3",' \
-            b'"occurred_at":"9999-12-31T00:00:00Z","page_type":"home"}\n'
+FAR_AHEAD = (
+    b'{"type":"page_view","event_id":"x9","contact_id":"c3",'
+    b'"occurred_at":"9999-12-31T00:00:00Z","page_type":"home"}\n'
+)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_an_event_far_ahead_of_now_is_refused_and_moves_no_clock(tmp_path: Path,
-                                                                 workers: str) -> None:
+def test_an_event_far_ahead_of_now_is_refused_and_moves_no_clock(
+    tmp_path: Path, workers: str
+) -> None:
     events = tmp_path / "events.jsonl"
     events.write_bytes(LINES + FAR_AHEAD)
     result = relance("simulate", "--events", str(events), "--workers", workers)
     assert result.returncode == 0, result.stderr
     assert result.stdout == b""  # the cart reminder (due 11:00) never came due
     err = result.stderr.decode()
-    assert f"{events}:4: bad_value: occurred_at 9999-12-31T00:00:00.000Z is more than 1h " \
-           "ahead of now (--now)" in err
+    assert (
+        f"{events}:4: bad_value: occurred_at 9999-12-31T00:00:00.000Z is more than 1h "
+        "ahead of now (--now)" in err
+    )
     assert "events read: 3, invalid lines: 1" in err
 
 
@@ -259,8 +365,10 @@ def test_now_pins_the_present_the_events_are_checked_against() -> None:
     later = encode(view(150, contact="c3")) + b"\n"  # 12:30, two and a half hours after 10:00
     args = ["simulate", "--events", "-", "--now", "2024-05-01T10:00:00Z"]
     refused = relance(*args, stdin=LINES + later)
-    assert "-:4: bad_value: occurred_at 2024-05-01T12:30:00.000Z is more than 1h ahead of " \
-           "now (--now) (2024-05-01T10:00:00.000Z)" in refused.stderr.decode()
+    assert (
+        "-:4: bad_value: occurred_at 2024-05-01T12:30:00.000Z is more than 1h ahead of "
+        "now (--now) (2024-05-01T10:00:00.000Z)" in refused.stderr.decode()
+    )
     assert refused.stdout == b""
     skewed = relance(*args, "--max-clock-skew", "10800", stdin=LINES + later)
     assert "invalid lines: 0" in skewed.stderr.decode()
@@ -283,13 +391,18 @@ def test_a_catalog_update_far_ahead_of_now_is_refused_and_answers_no_one() -> No
     from relance.scenario_file import load_config
 
     config = load_config("scenarios:\n  back_in_stock: {}\n")
-    seen = PageView("v1", "c1", parse_iso("2024-05-01T10:00:00Z"), "product",
-                    Product("sku-1", in_stock=False))
-    lines = [encode(profile()), encode(seen)] + [catalog_codec.encode_json(CatalogUpdate(
-        f"u-{at}", parse_iso(at), Product("sku-1", in_stock=True)))
-        for at in ("9999-01-01T00:00:00Z", "2024-05-01T12:00:00Z")]
-    result = replay_shard(lines, config, horizon=Horizon(parse_iso("2024-05-01T13:00:00Z"),
-                                                         3_600_000))
+    seen = PageView(
+        "v1", "c1", parse_iso("2024-05-01T10:00:00Z"), "product", Product("sku-1", in_stock=False)
+    )
+    lines = [encode(profile()), encode(seen)] + [
+        catalog_codec.encode_json(
+            CatalogUpdate(f"u-{at}", parse_iso(at), Product("sku-1", in_stock=True))
+        )
+        for at in ("9999-01-01T00:00:00Z", "2024-05-01T12:00:00Z")
+    ]
+    result = replay_shard(
+        lines, config, horizon=Horizon(parse_iso("2024-05-01T13:00:00Z"), 3_600_000)
+    )
     ((number, error),) = result.invalid
     assert (number, error.reason) == (3, "bad_value")
     assert error.detail.startswith("occurred_at 9999-01-01T00:00:00.000Z is more than 1h")
@@ -297,8 +410,9 @@ def test_a_catalog_update_far_ahead_of_now_is_refused_and_answers_no_one() -> No
     assert [line for _, _, line in result.commands if b"back_in_stock" in line]
 
 
-def test_the_workers_finish_before_the_pool_is_torn_down(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workers_finish_before_the_pool_is_torn_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A pool's exit terminates its workers; one killed while it holds the task queue's lock
     left the other blocked and simulate hung at exit. The workers must have ended by then."""
     import multiprocessing.pool

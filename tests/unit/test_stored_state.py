@@ -21,21 +21,31 @@ WRITTEN_BEFORE = bytes.fromhex(
     "5f73746f636bc30307029192b0636172745f6162616e646f6e6d656e74099196b0636172745f6162616e646f"
     "6e6d656e74a265310104ce0036ee8481a86f726465725f6964a26f319192a5736b752d31089193a573686f65"
     "7302079193a5736b752d31cb404df33333333333079193a6646967657374a8323032342d57313881a1610191"
-    "92a5656d61696c09")
+    "92a5656d61696c09"
+)
 
 
 def a_full_state() -> ContactState:
     shoe = Product("sku-1", "Shoe", 59.9, "EUR", "shoes", "u", "i", True)
     return ContactState(
         "c1",
-        Profile(email="a@example.com", locale="fr-FR", marketing_opt_in=True,
-                birthday=date(1990, 4, 21), blocked=(("email", "unsubscribed", 5),)),
+        Profile(
+            email="a@example.com",
+            locale="fr-FR",
+            marketing_opt_in=True,
+            birthday=date(1990, 4, 21),
+            blocked=(("email", "unsubscribed", 5),),
+        ),
         Cart((CartLine(shoe, 2),), "k1", "e1", 3),
         Browse((ViewedProduct(shoe, 3, 7),), 2),
         (("cart_abandonment", 9),),
         (Journey("cart_abandonment", "e1", 1, 4, 3_600_004, {"order_id": "o1"}),),
-        (("sku-1", 8),), (("shoes", 2, 7),), (("sku-1", 59.9, 7),),
-        (("digest", "2024-W18", {"a": 1}),), (("email", 9),))
+        (("sku-1", 8),),
+        (("shoes", 2, 7),),
+        (("sku-1", 59.9, 7),),
+        (("digest", "2024-W18", {"a": 1}),),
+        (("email", 9),),
+    )
 
 
 def test_a_state_stored_before_reads_back_and_is_written_the_same() -> None:
@@ -63,13 +73,22 @@ def test_a_state_stored_with_fewer_fields_reads_with_the_defaults() -> None:
 def test_a_state_with_what_marketing_reached_reads_back_whatever_else_it_uses() -> None:
     from relance.core.state import Reach, Touch
 
-    reach = Reach((Touch("cart_abandonment", 1, bytes(range(16)), 9, "soon", False, 10, 11),
-                   Touch("cart_abandonment", 2, bytes(16), 12, None, True)), b"8bytes!!", 2, 9)
+    reach = Reach(
+        (
+            Touch("cart_abandonment", 1, bytes(range(16)), 9, "soon", False, 10, 11),
+            Touch("cart_abandonment", 2, bytes(16), 12, None, True),
+        ),
+        b"8bytes!!",
+        2,
+        9,
+    )
     plain = a_full_state()._replace(reach=reach)
-    for state in (plain, plain._replace(seen=b"x" * 12),
-                  plain._replace(profile=plain.profile._replace(first_name="Ann")),
-                  plain._replace(seen=b"x" * 12,
-                                 profile=plain.profile._replace(attributes=(("k", "v"),)))):
+    for state in (
+        plain,
+        plain._replace(seen=b"x" * 12),
+        plain._replace(profile=plain.profile._replace(first_name="Ann")),
+        plain._replace(seen=b"x" * 12, profile=plain.profile._replace(attributes=(("k", "v"),))),
+    ):
         stored = Stored(0, (5, -1), state)
         assert decode_stored(encode_stored(stored)) == stored
     # Without it, a state is written as before it existed.

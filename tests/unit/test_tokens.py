@@ -59,8 +59,12 @@ def test_a_malformed_token_is_refused(token: str) -> None:
 
 def test_keys_parse_with_the_first_signing_and_bad_ones_are_named_without_the_secret() -> None:
     assert parse_keys("k2:a-much-newer-secret-key, k1:the-first-secret-key") == [NEW, OLD]
-    for text, problem in [("", "no key"), ("k1", "id:secret"), ("k1:short", "16 characters"),
-                          ("k1:0123456789abcdef,k1:0123456789abcdefg", "twice")]:
+    for text, problem in [
+        ("", "no key"),
+        ("k1", "id:secret"),
+        ("k1:short", "16 characters"),
+        ("k1:0123456789abcdef,k1:0123456789abcdefg", "twice"),
+    ]:
         with pytest.raises(ValueError, match=problem) as refused:
             parse_keys(text)
         assert "0123456789" not in str(refused.value)

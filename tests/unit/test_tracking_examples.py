@@ -26,8 +26,10 @@ DECIDED = {
 
 
 def test_the_page_shows_a_command_for_each_example() -> None:
-    shown = {re.search(r"examples/tracking/(\S+)", c).group(1)  # type: ignore[union-attr]
-             for c in COMMANDS}
+    shown = {
+        re.search(r"examples/tracking/(\S+)", c).group(1)  # type: ignore[union-attr]
+        for c in COMMANDS
+    }
     assert shown == set(DECIDED)
 
 
@@ -35,11 +37,18 @@ def test_the_page_shows_a_command_for_each_example() -> None:
 def test_each_command_decides_what_the_page_says(command: str) -> None:
     args = shlex.split(command)
     assert args[:2] == ["relance", "simulate"]
-    result = subprocess.run([sys.executable, "-m", "relance", *args[1:]], cwd=ROOT,
-                            capture_output=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "relance", *args[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
-    decided = [(c["contact_id"], c["scenario"], c["decided_at"])
-               for c in map(orjson.loads, result.stdout.splitlines())]
+    decided = [
+        (c["contact_id"], c["scenario"], c["decided_at"])
+        for c in map(orjson.loads, result.stdout.splitlines())
+    ]
     name = Path(args[args.index("--events") + 1]).name
     assert decided == DECIDED[name]
 
@@ -47,18 +56,24 @@ def test_each_command_decides_what_the_page_says(command: str) -> None:
 def test_each_quoted_example_is_the_file_s_text() -> None:
     quoted = []  # each block the paragraph before it says is an example file's
     for block in re.finditer(r"```(?:json|yaml)\n(.*?)```", PAGE, re.S):
-        before = PAGE[:block.start()].rsplit("```", 1)[-1][-700:]
+        before = PAGE[: block.start()].rsplit("```", 1)[-1][-700:]
         named = re.findall(r"\[`examples/tracking/([^`]+)`\]", before)
         if named:
             quoted.append((named[-1], block.group(1)))
     assert {name for name, _ in quoted} == {
-        "scenarios.yaml", "segment.jsonl", "ga4.jsonl", "shopify.jsonl", "shop-mapping.yaml",
-        "shop-events.jsonl"}
+        "scenarios.yaml",
+        "segment.jsonl",
+        "ga4.jsonl",
+        "shopify.jsonl",
+        "shop-mapping.yaml",
+        "shop-events.jsonl",
+    }
     for name, text in quoted:
         own = (ROOT / "examples" / "tracking" / name).read_text()
         if name.endswith(".yaml"):  # quoted without the file's comment lines
-            own = "".join(line for line in own.splitlines(keepends=True)
-                          if not line.startswith("#"))
+            own = "".join(
+                line for line in own.splitlines(keepends=True) if not line.startswith("#")
+            )
             text = re.sub(r"[ ]+#.*", "", text)
             own = re.sub(r"[ ]+#.*", "", own)
         assert text == own, name

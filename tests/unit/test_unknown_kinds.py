@@ -35,8 +35,16 @@ scenarios:
 
 
 def order(minute: float, status: Any) -> Order:
-    return Order(f"o-{minute}", "c1", at(minute), "order-1", status,
-                 (OrderItem(product("p1"), 1),), 10.0, "EUR")
+    return Order(
+        f"o-{minute}",
+        "c1",
+        at(minute),
+        "order-1",
+        status,
+        (OrderItem(product("p1"), 1),),
+        10.0,
+        "EUR",
+    )
 
 
 def engagement(minute: float, kind: Any) -> Engagement:
@@ -48,24 +56,26 @@ def decided(events: list[Event], until: float = 60 * 24) -> list[tuple[str, int]
 
 
 def test_an_order_of_status_other_triggers_nothing_and_leaves_the_cart_open() -> None:
-    assert decided([profile(), cart(0), order(30, "other")]) == [
-        ("cart_abandonment", at(60))]
+    assert decided([profile(), cart(0), order(30, "other")]) == [("cart_abandonment", at(60))]
     # As a placed order would have: confirmed, the cart closed.
-    assert decided([profile(), cart(0), order(30, "placed")]) == [
-        ("order_confirmation", at(30))]
+    assert decided([profile(), cart(0), order(30, "placed")]) == [("order_confirmation", at(30))]
 
 
 def test_a_cart_change_of_action_other_changes_nothing() -> None:
-    events: list[Event] = [profile(), cart(0, quantity=1), cart(30, "other", quantity=5),
-                           cart(40, "other", pid=None)]
+    events: list[Event] = [
+        profile(),
+        cart(0, quantity=1),
+        cart(30, "other", quantity=5),
+        cart(40, "other", pid=None),
+    ]
     (command,) = sent(replay(events, 600, EVERY_KIND))
     assert (command.scenario, command.decided_at) == ("cart_abandonment", at(60))
-    assert [(i["product"]["id"], i["quantity"]) for i in command.payload["items"]] == [
-        ("p1", 1)]
+    assert [(i["product"]["id"], i["quantity"]) for i in command.payload["items"]] == [("p1", 1)]
 
 
-@pytest.mark.parametrize("event", [
-    cart(5, "other"), order(5, "other"), engagement(5, "other")], ids=lambda e: e.type)
+@pytest.mark.parametrize(
+    "event", [cart(5, "other"), order(5, "other"), engagement(5, "other")], ids=lambda e: e.type
+)
 def test_an_event_of_kind_other_leaves_the_state_as_it_was(event: Event) -> None:
     """Not even the reactivation wait moves, which any other cart change or order restarts."""
     engine = Engine(EVERY_KIND)
@@ -77,8 +87,7 @@ def test_an_event_of_kind_other_leaves_the_state_as_it_was(event: Event) -> None
 
 
 def test_an_engagement_of_kind_other_blocks_nothing() -> None:
-    assert decided([profile(), cart(0), engagement(10, "other")]) == [
-        ("cart_abandonment", at(60))]
+    assert decided([profile(), cart(0), engagement(10, "other")]) == [("cart_abandonment", at(60))]
     assert decided([profile(), cart(0), engagement(10, "unsubscribe")]) == []
     before = Profile(email="ann@example.com", marketing_opt_in=True)
     assert before.engaged(engagement(10, "other")) is before
@@ -92,41 +101,73 @@ def test_a_page_view_of_type_other_is_still_a_visit() -> None:
 
 
 def record(event_type: str, **fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"type": event_type, "event_id": "e1", "contact_id": "c1",
-                            "occurred_at": 1714557600000}
+    base: dict[str, Any] = {
+        "type": event_type,
+        "event_id": "e1",
+        "contact_id": "c1",
+        "occurred_at": 1714557600000,
+    }
     more: dict[str, dict[str, Any]] = {
         "page_view": {"page_type": "other"},
         "cart": {"action": "other", "product": {"id": "p1"}},
-        "order": {"order_id": "o1", "status": "other", "items": [], "total": 1.0,
-                  "currency": "EUR"},
+        "order": {
+            "order_id": "o1",
+            "status": "other",
+            "items": [],
+            "total": 1.0,
+            "currency": "EUR",
+        },
         "engagement": {"kind": "other"},
     }
     return {**base, **more[event_type], **fields}
 
 
-@pytest.mark.parametrize("line", [
-    record("page_view"), record("cart"), record("cart", product=None), record("order"),
-    record("engagement")], ids=["page_view", "cart", "cart_without_product", "order",
-                                "engagement"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        record("page_view"),
+        record("cart"),
+        record("cart", product=None),
+        record("order"),
+        record("engagement"),
+    ],
+    ids=["page_view", "cart", "cart_without_product", "order", "engagement"],
+)
 def test_json_may_say_other_on_both_decode_paths(line: dict[str, Any]) -> None:
     raw = json.dumps(line).encode()
     fast = json_codec.decode(raw, rules=RULES)  # msgspec's path where it has one
     checked = event_from_record(line, rules=RULES)
     assert fast == checked
-    assert "other" in (getattr(fast, name, None) for name in
-                       ("page_type", "action", "status", "kind"))
+    assert "other" in (
+        getattr(fast, name, None) for name in ("page_type", "action", "status", "kind")
+    )
 
 
-@pytest.mark.parametrize(("line", "detail"), [
-    (record("page_view", page_type="wishlist"), "page_type must be one of cart, category, "
-     "checkout, home, other, product, search, not 'wishlist'"),
-    (record("cart", action="save"), "action must be one of add, clear, other, remove, update, "
-     "not 'save'"),
-    (record("order", status="returned"), "status must be one of cancelled, delivered, other, "
-     "paid, placed, refunded, shipped, not 'returned'"),
-    (record("engagement", kind="forward"), "kind must be one of click, hard_bounce, open, "
-     "other, spam_complaint, unsubscribe, not 'forward'"),
-], ids=["page_view", "cart", "order", "engagement"])
+@pytest.mark.parametrize(
+    ("line", "detail"),
+    [
+        (
+            record("page_view", page_type="wishlist"),
+            "page_type must be one of cart, category, "
+            "checkout, home, other, product, search, not 'wishlist'",
+        ),
+        (
+            record("cart", action="save"),
+            "action must be one of add, clear, other, remove, update, not 'save'",
+        ),
+        (
+            record("order", status="returned"),
+            "status must be one of cancelled, delivered, other, "
+            "paid, placed, refunded, shipped, not 'returned'",
+        ),
+        (
+            record("engagement", kind="forward"),
+            "kind must be one of click, hard_bounce, open, "
+            "other, spam_complaint, unsubscribe, not 'forward'",
+        ),
+    ],
+    ids=["page_view", "cart", "order", "engagement"],
+)
 def test_json_refuses_a_value_it_does_not_know(line: dict[str, Any], detail: str) -> None:
     """JSON has no writer schema: a new symbol cannot be told from a misspelt one."""
     with pytest.raises(InvalidEventError) as caught:
@@ -145,4 +186,5 @@ def test_no_scenario_may_be_triggered_by_the_status_other() -> None:
         load_config("scenarios:\n  x: {kind: order_status, statuses: [other]}\n", "shop.yaml")
     assert [str(p) for p in caught.value.problems] == [
         "shop.yaml:2: scenarios.x.statuses: 'other' is not an order status (cancelled, "
-        "delivered, paid, placed, refunded, shipped)"]
+        "delivered, paid, placed, refunded, shipped)"
+    ]

@@ -32,8 +32,11 @@ def test_relance_version_prints_it(capsys: pytest.CaptureFixture[str]) -> None:
 def test_build_info_is_one_labelled_with_the_version() -> None:
     registry = CollectorRegistry()
     Metrics.create(registry)
-    assert registry.get_sample_value("relance_build_info",
-                                     {"version": relance.__version__}) == 1.0
-    samples = [s for family in registry.collect() if family.name == "relance_build_info"
-               for s in family.samples]
+    assert registry.get_sample_value("relance_build_info", {"version": relance.__version__}) == 1.0
+    samples = [
+        s
+        for family in registry.collect()
+        if family.name == "relance_build_info"
+        for s in family.samples
+    ]
     assert len(samples) == 1

@@ -16,8 +16,9 @@ from relance.tracking.sources import adapter_for
 RULES = InputRules()
 
 
-def read(fmt: str, raw: Any, headers: Any = None, mapping: object = None,
-         **options: str) -> list[Mapped]:
+def read(
+    fmt: str, raw: Any, headers: Any = None, mapping: object = None, **options: str
+) -> list[Mapped]:
     source = InputSource("t", fmt, tuple(options.items()), mapping)
     data = raw if isinstance(raw, bytes) else orjson.dumps(raw)
     return adapter_for(source, RULES).read(data, headers)
@@ -26,8 +27,11 @@ def read(fmt: str, raw: Any, headers: Any = None, mapping: object = None,
 def records(fmt: str, raw: Any, **options: Any) -> list[dict[str, Any]]:
     """The canonical records of every event ``raw`` maps to, skipped ones' too, without the
     fields left at None (as one would write them)."""
-    return [{k: v for k, v in event_to_record(event).items() if v is not None}
-            for item in read(fmt, raw, **options) for event in item.events]
+    return [
+        {k: v for k, v in event_to_record(event).items() if v is not None}
+        for item in read(fmt, raw, **options)
+        for event in item.events
+    ]
 
 
 def skipped(fmt: str, raw: Any, **options: Any) -> list[str | None]:
@@ -42,5 +46,14 @@ def refusal(fmt: str, raw: Any, **options: Any) -> InvalidEventError:
 
 def product(**fields: Any) -> dict[str, Any]:
     """A product record as ``event_to_record`` writes it."""
-    return {"id": None, "name": None, "price": None, "currency": None, "category_id": None,
-            "url": None, "image_url": None, "in_stock": None, **fields}
+    return {
+        "id": None,
+        "name": None,
+        "price": None,
+        "currency": None,
+        "category_id": None,
+        "url": None,
+        "image_url": None,
+        "in_stock": None,
+        **fields,
+    }

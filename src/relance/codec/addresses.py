@@ -23,7 +23,8 @@ _SPECIAL: Final = ("arpa", "invalid", "local", "localhost", "onion", "test")
 # what they cannot say (a dot or hyphen where one may not be).
 _PLAIN: Final = re.compile(
     rf"[{_ATEXT}]{{1,64}}@(?=[A-Za-z0-9.-]{{4,63}}\Z)[A-Za-z0-9.-]+\.[a-z]{{2,63}}"
-    + "".join(rf"(?<!\.{name})" for name in _SPECIAL))
+    + "".join(rf"(?<!\.{name})" for name in _SPECIAL)
+)
 # E.164: a + and at most 15 digits, the country code never starting with 0.
 _E164: Final = re.compile(r"\+[1-9][0-9]{1,14}")
 
@@ -33,9 +34,17 @@ def _plain(text: str) -> bool:
 
     No empty part, no dot at either end of the local part, no label starting or ending with
     a hyphen; ``--`` anywhere is left to the library, as IDNA rules apply to it (``xn--``)."""
-    return (_PLAIN.fullmatch(text) is not None and ".." not in text and "--" not in text
-            and "-." not in text and ".-" not in text and "@-" not in text
-            and "@." not in text and ".@" not in text and text[0] != ".")
+    return (
+        _PLAIN.fullmatch(text) is not None
+        and ".." not in text
+        and "--" not in text
+        and "-." not in text
+        and ".-" not in text
+        and "@-" not in text
+        and "@." not in text
+        and ".@" not in text
+        and text[0] != "."
+    )
 
 
 def email_problem(text: str) -> str | None:

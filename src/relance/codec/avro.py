@@ -17,9 +17,18 @@ from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
 
 # Files in dependency order: a named type must be parsed before a record refers to it.
-SCHEMA_FILES: Final = ("product", "order_item", "page_view", "cart_change", "order",
-                       "contact_profile", "send_command", "delivery_result", "catalog_update",
-                       "engagement")
+SCHEMA_FILES: Final = (
+    "product",
+    "order_item",
+    "page_view",
+    "cart_change",
+    "order",
+    "contact_profile",
+    "send_command",
+    "delivery_result",
+    "catalog_update",
+    "engagement",
+)
 RECORD_SCHEMA: Final[dict[EventType, str]] = {
     "page_view": "relance.PageView",
     "cart": "relance.CartChange",
@@ -50,12 +59,18 @@ def schemas() -> dict[str, Any]:
     need them.
     """
     named: dict[str, Any] = {}
-    raw = [json.loads((schema_dir() / f"{name}.avsc").read_text(encoding="utf-8"))
-           for name in SCHEMA_FILES]
+    raw = [
+        json.loads((schema_dir() / f"{name}.avsc").read_text(encoding="utf-8"))
+        for name in SCHEMA_FILES
+    ]
     for schema in raw:
         fastavro.parse_schema(schema, named_schemas=named)
-    return {f"{s['namespace']}.{s['name']}": fastavro.parse_schema(
-        s, named_schemas=dict(named), expand=True) for s in raw}
+    return {
+        f"{s['namespace']}.{s['name']}": fastavro.parse_schema(
+            s, named_schemas=dict(named), expand=True
+        )
+        for s in raw
+    }
 
 
 def schema_for(event_type: EventType) -> Any:
@@ -73,8 +88,9 @@ def read_record(full_name: str, raw: bytes, start: int = 0) -> Any:
         kind = "truncated" if isinstance(exc, EOFError) else f"{type(exc).__name__}: {exc}"
         raise InvalidEventError("not_avro", f"not a {full_name} record: {kind}") from None
     if body.tell() != len(raw):
-        raise InvalidEventError("not_avro", f"not a {full_name} record: "
-                                f"{len(raw) - body.tell()} bytes left over")
+        raise InvalidEventError(
+            "not_avro", f"not a {full_name} record: {len(raw) - body.tell()} bytes left over"
+        )
     return record
 
 

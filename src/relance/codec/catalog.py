@@ -34,8 +34,9 @@ def decode(raw: bytes, *, rules: InputRules) -> CatalogUpdate:
         except orjson.JSONDecodeError as exc:
             raise InvalidEventError("not_json", f"not valid JSON: {exc}") from None
         if isinstance(record, dict) and record.get("type", "product") != "product":
-            raise InvalidEventError("unknown_type", f"type {record['type']!r} does not belong "
-                                    "here (expected 'product')")
+            raise InvalidEventError(
+                "unknown_type", f"type {record['type']!r} does not belong here (expected 'product')"
+            )
         return catalog_update(record, rules=rules, size=size)
     start = 5 if raw[:1] == b"\x00" and size > 5 else 0
     if size > rules.max_event_bytes:
@@ -50,14 +51,25 @@ def decode(raw: bytes, *, rules: InputRules) -> CatalogUpdate:
 
 
 def encode_json(update: CatalogUpdate) -> bytes:
-    return orjson.dumps({"type": "product", "event_id": update.event_id,
-                         "occurred_at": update.occurred_at,
-                         "product": update.product.to_record()})
+    return orjson.dumps(
+        {
+            "type": "product",
+            "event_id": update.event_id,
+            "occurred_at": update.occurred_at,
+            "product": update.product.to_record(),
+        }
+    )
 
 
 def encode_avro(update: CatalogUpdate) -> bytes:
     buffer = io.BytesIO()
-    fastavro.schemaless_writer(buffer, avro.schemas()[SCHEMA], {
-        "event_id": update.event_id, "occurred_at": update.occurred_at,
-        "product": update.product.to_record()})
+    fastavro.schemaless_writer(
+        buffer,
+        avro.schemas()[SCHEMA],
+        {
+            "event_id": update.event_id,
+            "occurred_at": update.occurred_at,
+            "product": update.product.to_record(),
+        },
+    )
     return buffer.getvalue()

@@ -18,9 +18,21 @@ import orjson
 
 from relance.core.commands import SendCommand
 
-FIELDS: Final = ("command_id", "contact_id", "scenario", "step", "channel", "template",
-                 "priority", "decided_at", "recipient", "payload", "variant", "expires_at",
-                 "marketing")
+FIELDS: Final = (
+    "command_id",
+    "contact_id",
+    "scenario",
+    "step",
+    "channel",
+    "template",
+    "priority",
+    "decided_at",
+    "recipient",
+    "payload",
+    "variant",
+    "expires_at",
+    "marketing",
+)
 RECIPIENT_FIELDS: Final = ("email", "locale", "timezone", "phone", "first_name", "attributes")
 
 _SMALL: Final = 1 << 14
@@ -58,8 +70,7 @@ def _optional(value: str | None) -> bytes:
 def _map(pairs: dict[str, str]) -> bytes:
     if not pairs:
         return _NULL
-    return b"".join((_long(len(pairs)), *(_text(k) + _text(v) for k, v in pairs.items()),
-                     _NULL))
+    return b"".join((_long(len(pairs)), *(_text(k) + _text(v) for k, v in pairs.items()), _NULL))
 
 
 def write_command(command: SendCommand) -> bytes:
@@ -67,13 +78,26 @@ def write_command(command: SendCommand) -> bytes:
     recipient = command.recipient
     payload = orjson.dumps(command.payload)
     expires = command.expires_at
-    return b"".join((
-        _text(command.command_id), _text(command.contact_id), _text(command.scenario),
-        _long(command.step), _text(command.channel), _text(command.template),
-        _long(command.priority), _long(command.decided_at),
-        _optional(recipient.email), _optional(recipient.locale),
-        _optional(recipient.timezone), _optional(recipient.phone),
-        _optional(recipient.first_name), _map(recipient.attributes or {}),
-        _long(len(payload)), payload, _optional(command.variant),
-        _NULL if expires is None else _SOME + _long(expires),
-        b"\x01" if command.marketing else b"\x00"))
+    return b"".join(
+        (
+            _text(command.command_id),
+            _text(command.contact_id),
+            _text(command.scenario),
+            _long(command.step),
+            _text(command.channel),
+            _text(command.template),
+            _long(command.priority),
+            _long(command.decided_at),
+            _optional(recipient.email),
+            _optional(recipient.locale),
+            _optional(recipient.timezone),
+            _optional(recipient.phone),
+            _optional(recipient.first_name),
+            _map(recipient.attributes or {}),
+            _long(len(payload)),
+            payload,
+            _optional(command.variant),
+            _NULL if expires is None else _SOME + _long(expires),
+            b"\x01" if command.marketing else b"\x00",
+        )
+    )

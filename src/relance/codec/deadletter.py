@@ -35,9 +35,16 @@ KEY_KEPT: Final = 16 * 1024
 DETAIL_KEPT: Final = 1024
 
 
-def dead_letter(raw_key: bytes | None, raw_value: bytes | None, error: InvalidEventError, *,
-                topic: str, partition: int, offset: int,
-                now_ms: int) -> tuple[bytes | None, bytes | None, Headers]:
+def dead_letter(
+    raw_key: bytes | None,
+    raw_value: bytes | None,
+    error: InvalidEventError,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    now_ms: int,
+) -> tuple[bytes | None, bytes | None, Headers]:
     """``(key, value, headers)`` for the dead-letter topic; key and value are unchanged up to
     their limits."""
     detail = error.detail.encode("utf-8", "replace")
@@ -77,16 +84,30 @@ class DeadLetter:
     error: InvalidEventError
 
     def record(self, now_ms: int) -> tuple[bytes | None, bytes | None, Headers]:
-        return dead_letter(self.key, self.value, self.error, topic=self.topic,
-                           partition=self.partition, offset=self.offset, now_ms=now_ms)
+        return dead_letter(
+            self.key,
+            self.value,
+            self.error,
+            topic=self.topic,
+            partition=self.partition,
+            offset=self.offset,
+            now_ms=now_ms,
+        )
 
 
-def refuse(letter: DeadLetter, rejected: Callable[[str, str], None],
-           contact: str | bytes | None) -> DeadLetter:
+def refuse(
+    letter: DeadLetter, rejected: Callable[[str, str], None], contact: str | bytes | None
+) -> DeadLetter:
     """Count ``letter`` (``rejected(topic, reason)``) and log it, naming ``contact`` when the
     message has one; the letter, for the dead-letter topic."""
     topic, partition, offset = letter.topic, letter.partition, letter.offset
     rejected(topic, letter.error.reason)
-    log.warning("%s[%d]@%d rejected: %s", topic, partition, offset, letter.error,
-                extra=about(topic, partition, offset, contact))
+    log.warning(
+        "%s[%d]@%d rejected: %s",
+        topic,
+        partition,
+        offset,
+        letter.error,
+        extra=about(topic, partition, offset, contact),
+    )
     return letter

@@ -95,8 +95,11 @@ def _tag(raw: bytes | str, expected: EventType | None) -> str | None:
         if first < 0:
             return None
         pattern = _TYPED.get(expected) if expected is not None else None
-        if (pattern is not None and raw.startswith(pattern, first)
-                and raw.find(b'"type"', first + 6) < 0):
+        if (
+            pattern is not None
+            and raw.startswith(pattern, first)
+            and raw.find(b'"type"', first + 6) < 0
+        ):
             return expected
     return _TAG.decode(raw).type
 
@@ -116,8 +119,13 @@ def _fast(raw: bytes | str, event_type: EventType | None, tag: str | None) -> Ev
     return event if event is not None and fits_rules(event) else None
 
 
-def decode(raw: bytes | str, event_type: EventType | None = None, *, rules: InputRules,
-           tag: str | None = _UNREAD) -> Event:
+def decode(
+    raw: bytes | str,
+    event_type: EventType | None = None,
+    *,
+    rules: InputRules,
+    tag: str | None = _UNREAD,
+) -> Event:
     """Decode one JSON object into an event; ``event_type`` pins the type (per topic) and
     ``rules`` bound its sizes.
 
@@ -133,7 +141,8 @@ def decode(raw: bytes | str, event_type: EventType | None = None, *, rules: Inpu
     if event is not None:
         # limits.check_fields, spelled out: this runs for most events.
         if size > rules.smallest_field_bytes and SCREENS[type(event)](
-                event, rules.screen, size > rules.smallest_other_bytes):
+            event, rules.screen, size > rules.smallest_other_bytes
+        ):
             measure(event, rules)
         return event
     try:

@@ -32,30 +32,54 @@ from relance.errors import InvalidEventError
 
 Screen = tuple[int, int, int, int]  # characters that cannot be over: ids, names, URLs, queries
 
-_KEY: Final = {"id": "max_id_bytes", "name": "max_name_bytes", "url": "max_url_bytes",
-               "query": "max_query_bytes"}
-_PRODUCT: Final = (("id", "id"), ("name", "name"), ("currency", "id"), ("category_id", "id"),
-                   ("url", "url"), ("image_url", "url"))
+_KEY: Final = {
+    "id": "max_id_bytes",
+    "name": "max_name_bytes",
+    "url": "max_url_bytes",
+    "query": "max_query_bytes",
+}
+_PRODUCT: Final = (
+    ("id", "id"),
+    ("name", "name"),
+    ("currency", "id"),
+    ("category_id", "id"),
+    ("url", "url"),
+    ("image_url", "url"),
+)
 _FIELDS: Final[dict[type, tuple[tuple[str, str], ...]]] = {
-    PageView: (("event_id", "id"), ("contact_id", "id"), ("category_id", "id"),
-               ("search_query", "query"), ("url", "url")),
+    PageView: (
+        ("event_id", "id"),
+        ("contact_id", "id"),
+        ("category_id", "id"),
+        ("search_query", "query"),
+        ("url", "url"),
+    ),
     CartChange: (("event_id", "id"), ("contact_id", "id"), ("cart_id", "id")),
-    Order: (("event_id", "id"), ("contact_id", "id"), ("order_id", "id"), ("currency", "id"),
-            ("cart_id", "id")),
-    ContactProfile: (("event_id", "id"), ("contact_id", "id"), ("locale", "id"),
-                     ("first_name", "name")),
+    Order: (
+        ("event_id", "id"),
+        ("contact_id", "id"),
+        ("order_id", "id"),
+        ("currency", "id"),
+        ("cart_id", "id"),
+    ),
+    ContactProfile: (
+        ("event_id", "id"),
+        ("contact_id", "id"),
+        ("locale", "id"),
+        ("first_name", "name"),
+    ),
     Engagement: (("event_id", "id"), ("contact_id", "id"), ("command_id", "id")),
     CatalogUpdate: (("event_id", "id"),),
 }
 
 
-def too_large_event(size: int, rules: InputRules, record: Callable[[], Any]
-                    ) -> InvalidEventError:
+def too_large_event(size: int, rules: InputRules, record: Callable[[], Any]) -> InvalidEventError:
     """The refusal of a message of ``size`` bytes, over ``max_event_bytes`` (the caller
     compares, which costs nothing for the messages that pass). ``record`` reads the message,
     only now, to name its largest field in the detail."""
-    detail = f"the event is {size:,} bytes, more than inputs.max_event_bytes " \
-             f"({rules.max_event_bytes:,})"
+    detail = (
+        f"the event is {size:,} bytes, more than inputs.max_event_bytes ({rules.max_event_bytes:,})"
+    )
     try:
         largest = max(_strings_of(record(), ""), key=lambda found: found[1], default=None)
     except Exception:  # unreadable as well as too large: the size is reason enough
@@ -65,13 +89,14 @@ def too_large_event(size: int, rules: InputRules, record: Callable[[], Any]
     return InvalidEventError("too_large", detail)
 
 
-def too_far_ahead(occurred_at: int, latest: int, skew_ms: int, clock: str
-                  ) -> InvalidEventError:
+def too_far_ahead(occurred_at: int, latest: int, skew_ms: int, clock: str) -> InvalidEventError:
     """The refusal of an event dated after ``latest``, the ``clock``'s time plus the skew
     allowed (the caller compares)."""
     return InvalidEventError(
-        "bad_value", f"occurred_at {_moment(occurred_at)} is more than {_span(skew_ms)} ahead "
-        f"of {clock} ({_moment(latest - skew_ms)})")
+        "bad_value",
+        f"occurred_at {_moment(occurred_at)} is more than {_span(skew_ms)} ahead "
+        f"of {clock} ({_moment(latest - skew_ms)})",
+    )
 
 
 def _moment(epoch_ms: int) -> str:
@@ -88,8 +113,7 @@ def _span(ms: int) -> str:
     return f"{ms}ms"
 
 
-def check_fields(event: Event | CatalogUpdate, rules: InputRules, size: int | None = None
-                 ) -> None:
+def check_fields(event: Event | CatalogUpdate, rules: InputRules, size: int | None = None) -> None:
     """Refuse an event with a string field over the limit of its kind. ``size`` is the
     bytes of the message it was read from, if known: a decoder may skip the call for a
     message of at most ``rules.smallest_field_bytes``, and in one of at most
@@ -106,8 +130,10 @@ def measure(event: Event | CatalogUpdate, rules: InputRules) -> None:
         measured = len(text.encode("utf-8", "surrogatepass"))
         limit: int = getattr(rules, _KEY[kind])
         if measured > limit:
-            raise InvalidEventError("too_large", f"{path} is {measured:,} bytes, more than "
-                                    f"inputs.{_KEY[kind]} ({limit:,})")
+            raise InvalidEventError(
+                "too_large",
+                f"{path} is {measured:,} bytes, more than inputs.{_KEY[kind]} ({limit:,})",
+            )
     if type(event) is ContactProfile and event.attributes:
         _measure_attributes(event.attributes, rules)
 
@@ -116,68 +142,121 @@ def _measure_attributes(attributes: dict[str, str], rules: InputRules) -> None:
     """At most ``max_attributes`` entries, each key and value at most ``max_attribute_bytes``
     (a value is named by its key, never shown: it may be personal data)."""
     if len(attributes) > rules.max_attributes:
-        raise InvalidEventError("too_large", f"attributes has {len(attributes):,} entries, "
-                                f"more than inputs.max_attributes ({rules.max_attributes:,})")
+        raise InvalidEventError(
+            "too_large",
+            f"attributes has {len(attributes):,} entries, "
+            f"more than inputs.max_attributes ({rules.max_attributes:,})",
+        )
     limit = rules.max_attribute_bytes
     for key, value in attributes.items():
         for what, text in (("key", key), ("value", value)):
             measured = len(text.encode("utf-8", "surrogatepass"))
             if measured > limit:
                 shown = key if what == "value" else f"{key[:40]}..."
-                raise InvalidEventError("too_large", f"attributes {what} {shown!r} is "
-                                        f"{measured:,} bytes, more than "
-                                        f"inputs.max_attribute_bytes ({limit:,})")
+                raise InvalidEventError(
+                    "too_large",
+                    f"attributes {what} {shown!r} is "
+                    f"{measured:,} bytes, more than "
+                    f"inputs.max_attribute_bytes ({limit:,})",
+                )
 
 
 # Screens: whether some field may be over its limit (never a miss; a hit is measured). Ids
 # first; names, URLs and queries only when ``rest`` says the message is large enough. The
 # two kinds of events most frequent are written out in full, each call costing ~60 ns.
 def _product(product: Product, i: int, n: int, u: int, rest: bool) -> bool:
-    return (len(product.id) > i or len(product.currency or "") > i
-            or len(product.category_id or "") > i
-            or (rest and (len(product.name or "") > n or len(product.url or "") > u
-                          or len(product.image_url or "") > u)))
+    return (
+        len(product.id) > i
+        or len(product.currency or "") > i
+        or len(product.category_id or "") > i
+        or (
+            rest
+            and (
+                len(product.name or "") > n
+                or len(product.url or "") > u
+                or len(product.image_url or "") > u
+            )
+        )
+    )
 
 
 def _page_view(event: Any, screen: Screen, rest: bool) -> bool:
     i, n, u, q = screen
     p = event.product
-    return (len(event.event_id) > i or len(event.contact_id) > i
-            or len(event.category_id or "") > i
-            or (p is not None and (len(p.id) > i or len(p.currency or "") > i
-                                   or len(p.category_id or "") > i))
-            or (rest and (len(event.search_query or "") > q or len(event.url or "") > u
-                          or (p is not None and (len(p.name or "") > n or len(p.url or "") > u
-                                                 or len(p.image_url or "") > u)))))
+    return (
+        len(event.event_id) > i
+        or len(event.contact_id) > i
+        or len(event.category_id or "") > i
+        or (
+            p is not None
+            and (len(p.id) > i or len(p.currency or "") > i or len(p.category_id or "") > i)
+        )
+        or (
+            rest
+            and (
+                len(event.search_query or "") > q
+                or len(event.url or "") > u
+                or (
+                    p is not None
+                    and (
+                        len(p.name or "") > n or len(p.url or "") > u or len(p.image_url or "") > u
+                    )
+                )
+            )
+        )
+    )
 
 
 def _cart(event: Any, screen: Screen, rest: bool) -> bool:
     i, n, u, _ = screen
     p = event.product
-    return (len(event.event_id) > i or len(event.contact_id) > i or len(event.cart_id or "") > i
-            or (p is not None and (len(p.id) > i or len(p.currency or "") > i
-                                   or len(p.category_id or "") > i
-                                   or (rest and (len(p.name or "") > n or len(p.url or "") > u
-                                                 or len(p.image_url or "") > u)))))
+    return (
+        len(event.event_id) > i
+        or len(event.contact_id) > i
+        or len(event.cart_id or "") > i
+        or (
+            p is not None
+            and (
+                len(p.id) > i
+                or len(p.currency or "") > i
+                or len(p.category_id or "") > i
+                or (
+                    rest
+                    and (
+                        len(p.name or "") > n or len(p.url or "") > u or len(p.image_url or "") > u
+                    )
+                )
+            )
+        )
+    )
 
 
 def _order(event: Any, screen: Screen, rest: bool) -> bool:
     i, n, u, _ = screen
-    return (len(event.event_id) > i or len(event.contact_id) > i or len(event.order_id) > i
-            or len(event.currency) > i or len(event.cart_id or "") > i
-            or any(_product(item.product, i, n, u, rest) for item in event.items))
+    return (
+        len(event.event_id) > i
+        or len(event.contact_id) > i
+        or len(event.order_id) > i
+        or len(event.currency) > i
+        or len(event.cart_id or "") > i
+        or any(_product(item.product, i, n, u, rest) for item in event.items)
+    )
 
 
 def _profile(event: Any, screen: Screen, rest: bool) -> bool:
     i, n = screen[0], screen[1]
-    return (len(event.event_id) > i or len(event.contact_id) > i or len(event.locale or "") > i
-            or bool(event.attributes) or (rest and len(event.first_name or "") > n))
+    return (
+        len(event.event_id) > i
+        or len(event.contact_id) > i
+        or len(event.locale or "") > i
+        or bool(event.attributes)
+        or (rest and len(event.first_name or "") > n)
+    )
 
 
 def _engagement(event: Any, screen: Screen, rest: bool) -> bool:
     i = screen[0]
-    return (len(event.event_id) > i or len(event.contact_id) > i
-            or len(event.command_id or "") > i)
+    return len(event.event_id) > i or len(event.contact_id) > i or len(event.command_id or "") > i
 
 
 def _catalog(event: Any, screen: Screen, rest: bool) -> bool:
@@ -186,8 +265,13 @@ def _catalog(event: Any, screen: Screen, rest: bool) -> bool:
 
 
 SCREENS: Final[dict[type, Callable[[Any, Screen, bool], bool]]] = {
-    PageView: _page_view, CartChange: _cart, Order: _order, ContactProfile: _profile,
-    Engagement: _engagement, CatalogUpdate: _catalog}
+    PageView: _page_view,
+    CartChange: _cart,
+    Order: _order,
+    ContactProfile: _profile,
+    Engagement: _engagement,
+    CatalogUpdate: _catalog,
+}
 
 
 def _fields(event: Event | CatalogUpdate) -> Iterator[tuple[str, str, str]]:

@@ -88,23 +88,30 @@ def checked_command(record: Record) -> Record:
         try:
             parse_iso(value)
         except ValueError as exc:
-            raise InvalidEventError("bad_value", f"{name} is not an ISO-8601 time with an "
-                                    f"offset: {exc}") from None
+            raise InvalidEventError(
+                "bad_value", f"{name} is not an ISO-8601 time with an offset: {exc}"
+            ) from None
     for name, kind in (("channel", str), ("recipient", dict), ("payload", dict)):
         value = record.get(name)
         if value is not None and not isinstance(value, kind):
-            raise InvalidEventError("bad_type", f"{name} must be "
-                                    f"{'a string' if kind is str else 'an object'}, "
-                                    f"not {kind_of(value)}")
+            raise InvalidEventError(
+                "bad_type",
+                f"{name} must be "
+                f"{'a string' if kind is str else 'an object'}, "
+                f"not {kind_of(value)}",
+            )
     return record
 
 
 # The Avro shape of each record: which fields are times, and which is JSON text.
 def command_to_avro(record: Mapping[str, Any]) -> Record:
     expires = record.get("expires_at")
-    return {**record, "decided_at": parse_iso(record["decided_at"]),
-            "payload": orjson.dumps(record["payload"]).decode(),
-            "expires_at": None if expires is None else parse_iso(expires)}
+    return {
+        **record,
+        "decided_at": parse_iso(record["decided_at"]),
+        "payload": orjson.dumps(record["payload"]).decode(),
+        "expires_at": None if expires is None else parse_iso(expires),
+    }
 
 
 def command_from_avro(record: Record) -> Record:
@@ -113,8 +120,12 @@ def command_from_avro(record: Record) -> Record:
     except orjson.JSONDecodeError as exc:
         raise InvalidEventError("bad_value", f"payload is not JSON text: {exc}") from None
     expires = record.get("expires_at")
-    return {**record, "decided_at": to_iso(_epoch_ms(record["decided_at"])), "payload": payload,
-            "expires_at": None if expires is None else to_iso(_epoch_ms(expires))}
+    return {
+        **record,
+        "decided_at": to_iso(_epoch_ms(record["decided_at"])),
+        "payload": payload,
+        "expires_at": None if expires is None else to_iso(_epoch_ms(expires)),
+    }
 
 
 def result_to_avro(record: Mapping[str, Any]) -> Record:
@@ -149,7 +160,8 @@ def read_avro(full_name: str, raw: bytes, start: int = 0) -> Record:
 # Fields added to a nested record in the same change as a trailing field: a writer from
 # before that field lacks them too. (Trailing field -> {nested record field: its fields}.)
 ADDED_WITH: dict[str, dict[str, tuple[str, ...]]] = {
-    "marketing": {"recipient": ("first_name", "attributes")}}
+    "marketing": {"recipient": ("first_name", "attributes")}
+}
 
 
 def _without(fields: list[Any], nested: dict[str, tuple[str, ...]]) -> list[Any]:
@@ -159,8 +171,13 @@ def _without(fields: list[Any], nested: dict[str, tuple[str, ...]]) -> list[Any]
         gone = nested.get(field["name"])
         if gone and isinstance(field["type"], dict) and "fields" in field["type"]:
             record = field["type"]
-            field = {**field, "type": {**record, "fields": [
-                f for f in record["fields"] if f["name"] not in gone]}}
+            field = {
+                **field,
+                "type": {
+                    **record,
+                    "fields": [f for f in record["fields"] if f["name"] not in gone],
+                },
+            }
         kept.append(field)
     return kept
 
@@ -223,5 +240,7 @@ class AvroOutputCodec:
 
 
 AVRO_SHAPES: dict[str, tuple[Callable[[Mapping[str, Any]], Record], Callable[[Record], Record]]]
-AVRO_SHAPES = {avro.COMMAND_SCHEMA: (command_to_avro, command_from_avro),
-               avro.RESULT_SCHEMA: (result_to_avro, result_from_avro)}
+AVRO_SHAPES = {
+    avro.COMMAND_SCHEMA: (command_to_avro, command_from_avro),
+    avro.RESULT_SCHEMA: (result_to_avro, result_from_avro),
+}

@@ -87,12 +87,19 @@ def _choice(record: Record, key: str, allowed: frozenset[str]) -> Any:
     if type(value) is str and value in allowed:
         return value
     raise InvalidEventError(
-        "bad_value", f"{key} must be one of {', '.join(sorted(allowed))}, not {value!r}")
+        "bad_value", f"{key} must be one of {', '.join(sorted(allowed))}, not {value!r}"
+    )
 
 
 def kind_of(value: object) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
 
 
 def _occurred_at(record: Record) -> int:
@@ -108,7 +115,8 @@ def _occurred_at(record: Record) -> int:
     except ValueError as exc:
         raise InvalidEventError("bad_value", f"occurred_at: {exc}") from None
     raise InvalidEventError(
-        "bad_type", f"occurred_at must be epoch milliseconds or ISO-8601, not {kind_of(value)}")
+        "bad_type", f"occurred_at must be epoch milliseconds or ISO-8601, not {kind_of(value)}"
+    )
 
 
 def _product(value: Any, where: str) -> Product:
@@ -137,8 +145,11 @@ def _optional_product(record: Record) -> Product | None:
 
 def _envelope(record: Record) -> tuple[str, str, int]:
     """The fields every event has, checked first so their errors come first."""
-    return (_string(record, "event_id", required=True),
-            _string(record, "contact_id", required=True), _occurred_at(record))
+    return (
+        _string(record, "event_id", required=True),
+        _string(record, "contact_id", required=True),
+        _occurred_at(record),
+    )
 
 
 def page_view(record: Record) -> PageView:
@@ -163,8 +174,9 @@ def cart_change(record: Record) -> CartChange:
         raise InvalidEventError("bad_value", f"quantity {quantity} is not valid for {action}")
     if quantity > MAX_QUANTITY:
         raise InvalidEventError("bad_value", f"quantity must be at most {MAX_QUANTITY}")
-    return CartChange(event_id, contact_id, occurred_at, action, product, quantity,
-                      _string(record, "cart_id"))
+    return CartChange(
+        event_id, contact_id, occurred_at, action, product, quantity, _string(record, "cart_id")
+    )
 
 
 def _order_items(record: Record) -> tuple[OrderItem, ...]:
@@ -178,10 +190,14 @@ def _order_items(record: Record) -> tuple[OrderItem, ...]:
             raise InvalidEventError("bad_type", f"{where} must be an object")
         quantity = _integer(item, "quantity", 1)
         if not 0 < quantity <= MAX_QUANTITY:
-            raise InvalidEventError("bad_value", f"{where}.quantity must be from 1 to "
-                                    f"{MAX_QUANTITY}")
-        items.append(OrderItem(_product(_required(item, "product", f"{where}."),
-                                        f"{where}.product"), quantity))
+            raise InvalidEventError(
+                "bad_value", f"{where}.quantity must be from 1 to {MAX_QUANTITY}"
+            )
+        items.append(
+            OrderItem(
+                _product(_required(item, "product", f"{where}."), f"{where}.product"), quantity
+            )
+        )
     return tuple(items)
 
 
@@ -237,8 +253,10 @@ def _email(record: Record) -> str | None:
 def _phone(record: Record) -> str | None:
     value: str | None = _string(record, "phone")
     if value is not None and not is_phone(value):
-        raise InvalidEventError("bad_value", "phone is not an E.164 number: '+' and up to 15 "
-                                "digits, without spaces or punctuation")
+        raise InvalidEventError(
+            "bad_value",
+            "phone is not an E.164 number: '+' and up to 15 digits, without spaces or punctuation",
+        )
     return value
 
 
@@ -252,8 +270,9 @@ def _attributes(record: Record) -> dict[str, str] | None:
         if type(key) is not str or not key:
             raise InvalidEventError("bad_value", "attributes keys must be non-empty strings")
         if type(text) is not str:  # the key is the shop's name, not personal data
-            raise InvalidEventError("bad_type", f"attributes.{key} must be a string, not "
-                                    f"{kind_of(text)}")
+            raise InvalidEventError(
+                "bad_type", f"attributes.{key} must be a string, not {kind_of(text)}"
+            )
     return dict(value)
 
 
@@ -275,10 +294,14 @@ def contact_profile(record: Record) -> ContactProfile:
 
 def catalog_update(record: Any, *, rules: InputRules, size: int | None = None) -> CatalogUpdate:
     if not isinstance(record, Mapping):
-        raise InvalidEventError("not_an_object",
-                                f"a catalog update must be an object, not {kind_of(record)}")
-    update = CatalogUpdate(_string(record, "event_id", required=True), _occurred_at(record),
-                           _product(_required(record, "product", ""), "product"))
+        raise InvalidEventError(
+            "not_an_object", f"a catalog update must be an object, not {kind_of(record)}"
+        )
+    update = CatalogUpdate(
+        _string(record, "event_id", required=True),
+        _occurred_at(record),
+        _product(_required(record, "product", ""), "product"),
+    )
     if size is None or size > rules.smallest_field_bytes:
         check_fields(update, rules, size)
     return update
@@ -288,7 +311,8 @@ def engagement(record: Record) -> Engagement:
     return Engagement(
         *_envelope(record),
         kind=_choice(record, "kind", ENGAGEMENT_KINDS),
-        channel=_choice(record, "channel", CHANNELS) if record.get("channel") is not None
+        channel=_choice(record, "channel", CHANNELS)
+        if record.get("channel") is not None
         else "email",
         command_id=_string(record, "command_id"),
         scope=_choice(record, "scope", SCOPES) if record.get("scope") is not None else "all",
@@ -304,29 +328,36 @@ DECODERS: dict[str, Callable[[Record], Event]] = {
 }
 
 
-def event_from_record(record: Any, event_type: EventType | None = None, *,
-                      rules: InputRules, size: int | None = None) -> Event:
+def event_from_record(
+    record: Any, event_type: EventType | None = None, *, rules: InputRules, size: int | None = None
+) -> Event:
     """Validate a record into an event; ``event_type`` defaults to the record's ``type``;
     ``rules`` bound its fields' sizes. ``size`` is the bytes of the message it was read
     from, if known: no field of a message that small can be too large."""
     if not isinstance(record, Mapping):
-        raise InvalidEventError("not_an_object",
-                                f"an event must be an object, not {kind_of(record)}")
+        raise InvalidEventError(
+            "not_an_object", f"an event must be an object, not {kind_of(record)}"
+        )
     kind = record.get("type")
     if event_type is not None:
         if kind is not None and kind != event_type:
             raise InvalidEventError(
-                "unknown_type", f"type {kind!r} does not belong here (expected {event_type!r})")
+                "unknown_type", f"type {kind!r} does not belong here (expected {event_type!r})"
+            )
         kind = event_type
     decoder = DECODERS.get(kind) if type(kind) is str else None
     if decoder is None:
         raise InvalidEventError(
-            "unknown_type", f"type must be one of {', '.join(sorted(DECODERS))}, not {kind!r}")
+            "unknown_type", f"type must be one of {', '.join(sorted(DECODERS))}, not {kind!r}"
+        )
     event = decoder(record)
     # A profile's attributes are counted whatever the message's size: many tiny entries fit
     # in a small message.
-    if (size is None or size > rules.smallest_field_bytes
-            or (type(event) is ContactProfile and event.attributes)):
+    if (
+        size is None
+        or size > rules.smallest_field_bytes
+        or (type(event) is ContactProfile and event.attributes)
+    ):
         check_fields(event, rules, size)
     return event
 
@@ -339,19 +370,26 @@ def fits_rules(event: Event) -> bool:
     if isinstance(event, PageView):
         return event.product is None or bool(event.product.id)
     if isinstance(event, CartChange):
-        if (event.quantity < 0 or event.quantity > MAX_QUANTITY
-                or (event.quantity == 0 and event.action in ("add", "remove"))):
+        if (
+            event.quantity < 0
+            or event.quantity > MAX_QUANTITY
+            or (event.quantity == 0 and event.action in ("add", "remove"))
+        ):
             return False
         if event.product is None:
             return event.action in ("clear", OTHER)
         return bool(event.product.id)
     if isinstance(event, Order):
         return bool(event.order_id and event.currency) and all(
-            0 < item.quantity <= MAX_QUANTITY and item.product.id for item in event.items)
+            0 < item.quantity <= MAX_QUANTITY and item.product.id for item in event.items
+        )
     if isinstance(event, ContactProfile):
         # Attributes are checked on the checking path, which counts them (the rules say
         # how many may be given, whatever the message's size); profile upserts are few.
-        return (not event.attributes and (event.timezone is None or _known_zone(event.timezone))
-                and (event.email is None or email_problem(event.email) is None)
-                and (event.phone is None or is_phone(event.phone)))
+        return (
+            not event.attributes
+            and (event.timezone is None or _known_zone(event.timezone))
+            and (event.email is None or email_problem(event.email) is None)
+            and (event.phone is None or is_phone(event.phone))
+        )
     return True

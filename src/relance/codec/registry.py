@@ -37,8 +37,9 @@ Body = Callable[[bytes, int], Any]
 class SchemaRegistry:
     """Our view of a Confluent Schema Registry: ids for our schemas, readers for ids."""
 
-    def __init__(self, client: SchemaRegistryClient | str,
-                 conf: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, client: SchemaRegistryClient | str, conf: Mapping[str, Any] | None = None
+    ) -> None:
         if isinstance(client, str):
             client = SchemaRegistryClient({"url": client, **(conf or {})})
         self.client = client
@@ -57,44 +58,49 @@ class SchemaRegistry:
     def frame(self, subject: str, full_name: str, body: bytes) -> bytes:
         return MAGIC + self.schema_id(subject, full_name).to_bytes(4, "big") + body
 
-    def body_reader(self, raw: bytes, full_name: str,
-                    fast: Body, checked: Callable[[Any], Any]) -> tuple[Body, int]:
+    def body_reader(
+        self, raw: bytes, full_name: str, fast: Body, checked: Callable[[Any], Any]
+    ) -> tuple[Body, int]:
         """The reader for the framed ``raw`` and where its body starts.
 
         ``fast`` reads a body written with our schema; a body written with another schema is
         resolved to ours by fastavro and handed to ``checked``.
         """
         if len(raw) < HEADER or raw[0] != 0:
-            raise InvalidEventError("not_avro", "not Confluent framing (magic byte 0 and a "
-                                    "4-byte schema id)")
+            raise InvalidEventError(
+                "not_avro", "not Confluent framing (magic byte 0 and a 4-byte schema id)"
+            )
         schema_id = int.from_bytes(raw[1:HEADER], "big")
         body = self._bodies.get((schema_id, full_name))
         if body is None:
             body = self._bodies[(schema_id, full_name)] = self._body(
-                schema_id, full_name, fast, checked)
+                schema_id, full_name, fast, checked
+            )
         return body, HEADER
 
-    def _body(self, schema_id: int, full_name: str, fast: Body,
-              checked: Callable[[Any], Any]) -> Body:
+    def _body(
+        self, schema_id: int, full_name: str, fast: Body, checked: Callable[[Any], Any]
+    ) -> Body:
         try:
             found = self.client.get_schema(schema_id)
         except Exception as exc:  # unknown id, registry down, bad answer: all the same here
             raise InvalidEventError(
-                "not_avro", f"schema id {schema_id}: {type(exc).__name__}: {exc}") from None
+                "not_avro", f"schema id {schema_id}: {type(exc).__name__}: {exc}"
+            ) from None
         if (found.schema_type or "AVRO") != "AVRO" or found.schema_str is None:
             raise InvalidEventError("not_avro", f"schema id {schema_id} is not an Avro schema")
         try:
             writer = fastavro.parse_schema(json.loads(found.schema_str))
         except Exception as exc:  # a schema we cannot parse
             raise InvalidEventError(
-                "not_avro", f"schema id {schema_id} cannot be parsed: {exc}") from None
+                "not_avro", f"schema id {schema_id} cannot be parsed: {exc}"
+            ) from None
         if fastavro.schema.to_parsing_canonical_form(writer) == canonical(full_name):
             return fast
         return _resolving(schema_id, writer, full_name, checked)
 
 
-def _resolving(schema_id: int, writer: Any, full_name: str,
-               checked: Callable[[Any], Any]) -> Body:
+def _resolving(schema_id: int, writer: Any, full_name: str, checked: Callable[[Any], Any]) -> Body:
     reader = avro.schemas()[full_name]
     written_as = writer.get("name", writer.get("type")) if isinstance(writer, dict) else writer
 
@@ -105,8 +111,10 @@ def _resolving(schema_id: int, writer: Any, full_name: str,
             record = fastavro.schemaless_reader(buffer, writer, reader)
         except Exception as exc:  # fastavro raises many kinds on foreign bytes
             raise InvalidEventError(
-                "not_avro", f"written as {written_as} (schema id {schema_id}), which cannot be "
-                f"read as {full_name}: {type(exc).__name__}: {exc}") from None
+                "not_avro",
+                f"written as {written_as} (schema id {schema_id}), which cannot be "
+                f"read as {full_name}: {type(exc).__name__}: {exc}",
+            ) from None
         return checked(record)
 
     return read
@@ -116,10 +124,10 @@ class RegistryEventCodec:
     """Events of one topic in Confluent framing; the subject is ``<topic>-value``. ``rules``
     bound the sizes of what it decodes."""
 
-    def __init__(self, registry: SchemaRegistry | str, topic: str, *,
-                 rules: InputRules) -> None:
-        self.registry = registry if isinstance(registry, SchemaRegistry) else SchemaRegistry(
-            registry)
+    def __init__(self, registry: SchemaRegistry | str, topic: str, *, rules: InputRules) -> None:
+        self.registry = (
+            registry if isinstance(registry, SchemaRegistry) else SchemaRegistry(registry)
+        )
         self.subject = f"{topic}-value"
         self.rules = rules
 
@@ -127,12 +135,14 @@ class RegistryEventCodec:
         full_name = avro.RECORD_SCHEMA[event_type]
         rules = self.rules
         if len(raw) > rules.max_event_bytes:  # before any registry look-up
-            raise too_large_event(len(raw), rules,
-                                  lambda: avro.read_record(full_name, raw, HEADER))
+            raise too_large_event(len(raw), rules, lambda: avro.read_record(full_name, raw, HEADER))
         # Both readers are kept per schema id: they take nothing of this message.
         body, start = self.registry.body_reader(
-            raw, full_name, lambda data, at: read_avro_event(data, at, event_type, rules),
-            lambda record: event_from_record(record, event_type, rules=rules))
+            raw,
+            full_name,
+            lambda data, at: read_avro_event(data, at, event_type, rules),
+            lambda record: event_from_record(record, event_type, rules=rules),
+        )
         event: Event = body(raw, start)
         return event
 
@@ -144,12 +154,16 @@ class RegistryEventCodec:
 class RegistryOutputCodec:
     """Send commands and delivery results in Confluent framing, one subject per topic."""
 
-    def __init__(self, registry: SchemaRegistry | str, command_topic: str,
-                 result_topic: str) -> None:
-        self.registry = registry if isinstance(registry, SchemaRegistry) else SchemaRegistry(
-            registry)
-        self.subjects = {avro.COMMAND_SCHEMA: f"{command_topic}-value",
-                         avro.RESULT_SCHEMA: f"{result_topic}-value"}
+    def __init__(
+        self, registry: SchemaRegistry | str, command_topic: str, result_topic: str
+    ) -> None:
+        self.registry = (
+            registry if isinstance(registry, SchemaRegistry) else SchemaRegistry(registry)
+        )
+        self.subjects = {
+            avro.COMMAND_SCHEMA: f"{command_topic}-value",
+            avro.RESULT_SCHEMA: f"{result_topic}-value",
+        }
 
     def _encode(self, full_name: str, record: Mapping[str, Any]) -> bytes:
         to_avro, _ = AVRO_SHAPES[full_name]
@@ -159,15 +173,17 @@ class RegistryOutputCodec:
     def _decode(self, full_name: str, raw: bytes) -> Record:
         _, from_avro = AVRO_SHAPES[full_name]
         body, start = self.registry.body_reader(
-            raw, full_name, lambda data, at: read_avro(full_name, data, at), lambda r: r)
+            raw, full_name, lambda data, at: read_avro(full_name, data, at), lambda r: r
+        )
         return from_avro(body(raw, start))
 
     def encode_command(self, record: Mapping[str, Any]) -> bytes:
         return self._encode(avro.COMMAND_SCHEMA, record)
 
     def encode_send(self, command: SendCommand) -> bytes:
-        return self.registry.frame(self.subjects[avro.COMMAND_SCHEMA], avro.COMMAND_SCHEMA,
-                                   write_command(command))
+        return self.registry.frame(
+            self.subjects[avro.COMMAND_SCHEMA], avro.COMMAND_SCHEMA, write_command(command)
+        )
 
     def decode_command(self, raw: bytes) -> Record:
         return checked_command(self._decode(avro.COMMAND_SCHEMA, raw))

@@ -42,8 +42,7 @@ def _inline(schema: Any, named: dict[str, Any], defined: set[str]) -> Any:
         if key.startswith("__"):
             continue
         if key == "fields":
-            value = [{**field, "type": _inline(field["type"], named, defined)}
-                     for field in value]
+            value = [{**field, "type": _inline(field["type"], named, defined)} for field in value]
         elif key in ("items", "values") or (key == "type" and not isinstance(value, str)):
             value = _inline(value, named, defined)
         out[key] = value

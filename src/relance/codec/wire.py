@@ -86,8 +86,13 @@ class AutoEventCodec:
     Encodes with ``writer`` (Avro, framed when a registry codec is given, by default).
     """
 
-    def __init__(self, registry: EventCodec | None = None, writer: EventCodec | None = None, *,
-                 rules: InputRules) -> None:
+    def __init__(
+        self,
+        registry: EventCodec | None = None,
+        writer: EventCodec | None = None,
+        *,
+        rules: InputRules,
+    ) -> None:
         self.json = JsonEventCodec(rules=rules)
         self.avro = AvroEventCodec(rules=rules)
         self.registry = registry
@@ -99,8 +104,10 @@ class AutoEventCodec:
             return self.json.decode(raw, event_type)
         if first == b"\x00":
             if self.registry is None:
-                raise InvalidEventError("not_avro", "starts with 0x00 like Confluent framing, "
-                                        "but no schema registry is configured")
+                raise InvalidEventError(
+                    "not_avro",
+                    "starts with 0x00 like Confluent framing, but no schema registry is configured",
+                )
             return self.registry.decode(raw, event_type)
         return self.avro.decode(raw, event_type)
 
@@ -108,8 +115,7 @@ class AutoEventCodec:
         return self.writer.encode(event)
 
 
-def event_codec(fmt: str, registry: EventCodec | None = None, *,
-                rules: InputRules) -> EventCodec:
+def event_codec(fmt: str, registry: EventCodec | None = None, *, rules: InputRules) -> EventCodec:
     """The codec for a topic's format setting; ``registry`` is that topic's registry codec
     (made with the same ``rules``)."""
     if fmt == "json":

@@ -30,12 +30,17 @@ ORDERS_KEPT: Final = 8
 _MARK: Final = 8  # bytes of one order's fingerprint
 
 
-def on_order(state: ContactState, order: Order,
-             config: Config) -> tuple[ContactState, Attribution | None]:
+def on_order(
+    state: ContactState, order: Order, config: Config
+) -> tuple[ContactState, Attribution | None]:
     """The state, with the order remembered if it is attributed, and its attribution."""
     reach = state.reach
-    if (reach is None or not reach.touches or order.status != "placed"
-            or config.policy.attribution == "none"):
+    if (
+        reach is None
+        or not reach.touches
+        or order.status != "placed"
+        or config.policy.attribution == "none"
+    ):
         return state, None
     mark = fingerprint(order.order_id)
     if _attributed(reach.orders, mark):
@@ -44,16 +49,26 @@ def on_order(state: ContactState, order: Order,
     if chosen is None:
         return state, None
     touch, how = chosen
-    orders = (reach.orders + mark)[-ORDERS_KEPT * _MARK:]
+    orders = (reach.orders + mark)[-ORDERS_KEPT * _MARK :]
     revenue = order.total if math.isfinite(order.total) and order.total > 0 else 0.0
     return state._replace(reach=reach._replace(orders=orders)), Attribution(
-        command_text(touch.command), state.contact_id, touch.scenario, touch.step,
-        touch.variant, touch.holdout, how, order.order_id, revenue, order.currency,
-        order.occurred_at)
+        command_text(touch.command),
+        state.contact_id,
+        touch.scenario,
+        touch.step,
+        touch.variant,
+        touch.holdout,
+        how,
+        order.order_id,
+        revenue,
+        order.currency,
+        order.occurred_at,
+    )
 
 
-def credited(touches: tuple[Touch, ...], at: int, config: Config
-             ) -> tuple[Touch, Literal["sent", "clicked"]] | None:
+def credited(
+    touches: tuple[Touch, ...], at: int, config: Config
+) -> tuple[Touch, Literal["sent", "clicked"]] | None:
     """The touch an order placed at ``at`` is credited to, and through which window."""
     clicked: list[tuple[int, int, Touch]] = []
     sent: list[tuple[int, int, Touch]] = []
@@ -61,8 +76,10 @@ def credited(touches: tuple[Touch, ...], at: int, config: Config
         scenario = config.get(touch.scenario)
         if scenario is None or touch.at > at:
             continue
-        if touch.clicked_at and touch.clicked_at <= at <= touch.clicked_at + \
-                scenario.after_click_ms:
+        if (
+            touch.clicked_at
+            and touch.clicked_at <= at <= touch.clicked_at + scenario.after_click_ms
+        ):
             clicked.append((touch.clicked_at, index, touch))
         elif at - touch.at <= scenario.after_send_ms:
             sent.append((touch.at, index, touch))
@@ -74,5 +91,4 @@ def credited(touches: tuple[Touch, ...], at: int, config: Config
 
 
 def _attributed(orders: bytes, mark: bytes) -> bool:
-    return any(orders[n:n + _MARK] == mark for n in range(0, len(orders), _MARK))
-
+    return any(orders[n : n + _MARK] == mark for n in range(0, len(orders), _MARK))

@@ -42,8 +42,7 @@ class Related:
             if len(companions) > 2 * KEPT:
                 self._pairs[product_id] = Counter(dict(companions.most_common(KEPT)))
 
-    def suggest(self, bought: Iterable[Product], catalog: Catalog, count: int = 3
-                ) -> list[Product]:
+    def suggest(self, bought: Iterable[Product], catalog: Catalog, count: int = 3) -> list[Product]:
         """Products to offer with ``bought``: most often bought together first, then others
         of the same categories; never what was bought, nothing the catalog says is sold
         out. Products come as the catalog describes them."""
@@ -55,8 +54,7 @@ class Related:
         chosen: list[Product] = []
         for product_id, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
             found = catalog.get(product_id)
-            if found is not None and product_id not in exclude and not catalog.sold_out(
-                    product_id):
+            if found is not None and product_id not in exclude and not catalog.sold_out(product_id):
                 chosen.append(found)
                 exclude.add(product_id)
             if len(chosen) == count:
@@ -69,7 +67,6 @@ class Related:
                 if len(chosen) == count:
                     return chosen
         return chosen
-
 
 
 class Catalog:

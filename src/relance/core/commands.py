@@ -19,10 +19,24 @@ from relance.core.timestamps import to_iso
 
 COMMAND_NAMESPACE: Final = uuid.UUID("5b0f3c3e-8d1a-4f43-9a55-6a3c1b2f7e10")
 
-SuppressionReason = Literal["quiet_period", "no_address", "no_consent", "stale", "digested",
-                            "unsubscribed", "bounced", "complained", "lower_priority", "holdout",
-                            "frequency_cap", "unengaged", "opened", "clicked", "not_opened",
-                            "not_clicked"]
+SuppressionReason = Literal[
+    "quiet_period",
+    "no_address",
+    "no_consent",
+    "stale",
+    "digested",
+    "unsubscribed",
+    "bounced",
+    "complained",
+    "lower_priority",
+    "holdout",
+    "frequency_cap",
+    "unengaged",
+    "opened",
+    "clicked",
+    "not_opened",
+    "not_clicked",
+]
 
 
 _NAMESPACE_BYTES: Final = COMMAND_NAMESPACE.bytes
@@ -88,10 +102,14 @@ class SendCommand(msgspec.Struct, frozen=True, gc=False):
             "template": self.template,
             "priority": self.priority,
             "decided_at": to_iso(self.decided_at),
-            "recipient": {"email": self.recipient.email, "locale": self.recipient.locale,
-                          "timezone": self.recipient.timezone, "phone": self.recipient.phone,
-                          "first_name": self.recipient.first_name,
-                          "attributes": self.recipient.attributes or {}},
+            "recipient": {
+                "email": self.recipient.email,
+                "locale": self.recipient.locale,
+                "timezone": self.recipient.timezone,
+                "phone": self.recipient.phone,
+                "first_name": self.recipient.first_name,
+                "attributes": self.recipient.attributes or {},
+            },
             "payload": self.payload,
             "variant": self.variant,
             "expires_at": None if self.expires_at is None else to_iso(self.expires_at),
@@ -110,9 +128,13 @@ class Suppression(msgspec.Struct, frozen=True, gc=False):
     step: int = 1
 
     def to_record(self) -> dict[str, Any]:
-        return {"command_id": self.command_id, "contact_id": self.contact_id,
-                "scenario": self.scenario, "reason": self.reason,
-                "decided_at": to_iso(self.decided_at)}
+        return {
+            "command_id": self.command_id,
+            "contact_id": self.contact_id,
+            "scenario": self.scenario,
+            "reason": self.reason,
+            "decided_at": to_iso(self.decided_at),
+        }
 
 
 class Deferral(msgspec.Struct, frozen=True, gc=False):
@@ -146,12 +168,20 @@ class Attribution(msgspec.Struct, frozen=True, gc=False):
     decided_at: int
 
     def to_record(self) -> dict[str, Any]:
-        return {"outcome": "attributed", "contact_id": self.contact_id,
-                "order_id": self.order_id, "revenue": self.revenue,
-                "currency": self.currency, "command_id": self.command_id,
-                "scenario": self.scenario, "step": self.step, "variant": self.variant,
-                "holdout": self.holdout, "touch": self.touch,
-                "decided_at": to_iso(self.decided_at)}
+        return {
+            "outcome": "attributed",
+            "contact_id": self.contact_id,
+            "order_id": self.order_id,
+            "revenue": self.revenue,
+            "currency": self.currency,
+            "command_id": self.command_id,
+            "scenario": self.scenario,
+            "step": self.step,
+            "variant": self.variant,
+            "holdout": self.holdout,
+            "touch": self.touch,
+            "decided_at": to_iso(self.decided_at),
+        }
 
 
 Outcome = SendCommand | Suppression | Deferral | Attribution
@@ -165,9 +195,14 @@ def decision_record(outcome: Outcome) -> dict[str, Any]:
         return outcome.to_record()
     sent = isinstance(outcome, SendCommand)
     return {
-        "command_id": outcome.command_id, "contact_id": outcome.contact_id,
-        "scenario": outcome.scenario, "step": outcome.step,
-        "outcome": "sent" if sent else "deferred" if isinstance(outcome, Deferral)
+        "command_id": outcome.command_id,
+        "contact_id": outcome.contact_id,
+        "scenario": outcome.scenario,
+        "step": outcome.step,
+        "outcome": "sent"
+        if sent
+        else "deferred"
+        if isinstance(outcome, Deferral)
         else "suppressed",
         "reason": None if isinstance(outcome, SendCommand) else outcome.reason,
         "channel": outcome.channel if isinstance(outcome, SendCommand) else None,
@@ -176,4 +211,3 @@ def decision_record(outcome: Outcome) -> dict[str, Any]:
         "until": to_iso(outcome.until) if isinstance(outcome, Deferral) else None,
         "variant": outcome.variant if isinstance(outcome, SendCommand) else None,
     }
-

@@ -17,8 +17,13 @@ from typing import Any, Final
 
 _COMPARISON: Final = re.compile(r"\s*(>=|<=|!=|==|>|<)\s*(.+?)\s*")
 _OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
-    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
-    "!=": operator.ne, "==": operator.eq}
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "!=": operator.ne,
+    "==": operator.eq,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,9 @@ from relance.core.state import ContactState, Journey
 _NO_CATALOG = Catalog()  # read only: an empty catalog changes nothing
 
 
-def on_input(state: ContactState, event: Event, config: Config,
-             catalog: Catalog = _NO_CATALOG) -> ContactState | None:
+def on_input(
+    state: ContactState, event: Event, config: Config, catalog: Catalog = _NO_CATALOG
+) -> ContactState | None:
     """``on_event`` for an event read from an input, which may come twice: ``None`` when the
     contact already had it (a duplicate: nothing to apply), else the state with its id
     remembered for ``config.inputs.dedupe_window_ms``.
@@ -44,12 +45,14 @@ def on_input(state: ContactState, event: Event, config: Config,
     if mark in memory and known(memory, mark):  # most ids are new: spare the call
         return None
     # structs.replace rather than _replace: a quarter of the cost, once per event.
-    return msgspec.structs.replace(after, seen=remember(memory, mark, event.occurred_at,
-                                                        config.inputs.dedupe_window_ms))
+    return msgspec.structs.replace(
+        after, seen=remember(memory, mark, event.occurred_at, config.inputs.dedupe_window_ms)
+    )
 
 
-def on_event(state: ContactState, event: Event, config: Config,
-             catalog: Catalog = _NO_CATALOG) -> ContactState:
+def on_event(
+    state: ContactState, event: Event, config: Config, catalog: Catalog = _NO_CATALOG
+) -> ContactState:
     """Fold one event into the contact's state; deadlines move, nothing is decided yet.
 
     The detectors of the kinds configured that react to the event's type fold it in, in
@@ -62,20 +65,32 @@ def on_event(state: ContactState, event: Event, config: Config,
     if type(event) is Engagement:
         return _engaged(state, event, journeys)
     event_class = type(event)
-    reactions = (config.reactions.get(event_class) if record is None
-                 else config.triggered(event_class, record))
+    reactions = (
+        config.reactions.get(event_class)
+        if record is None
+        else config.triggered(event_class, record)
+    )
     if reactions is None:
         raise TypeError(f"not an event: {event!r}")
     profile = state.profile.updated(event) if type(event) is ContactProfile else state.profile
-    fold = Fold(state, profile, state.cart, state.browse, journeys, state.watching,
-                state.categories, state.interests, config, catalog)
+    fold = Fold(
+        state,
+        profile,
+        state.cart,
+        state.browse,
+        journeys,
+        state.watching,
+        state.categories,
+        state.interests,
+        config,
+        catalog,
+    )
     for react, scenarios in reactions:
         react(fold, event, scenarios)
     return _folded(state, fold, event_class, config)
 
 
-def _engaged(state: ContactState, event: Engagement,
-             journeys: tuple[Journey, ...]) -> ContactState:
+def _engaged(state: ContactState, event: Engagement, journeys: tuple[Journey, ...]) -> ContactState:
     """An engagement reaches no detector; its exits (``exit_when: [{type: engagement, kind:
     click}]``) apply like any event's."""
     profile = state.profile.engaged(event)
@@ -85,37 +100,58 @@ def _engaged(state: ContactState, event: Engagement,
     return state._replace(profile=profile, journeys=journeys, reach=reach)
 
 
-def _folded(state: ContactState, fold: Fold, event_class: type,
-            config: Config) -> ContactState:
+def _folded(state: ContactState, fold: Fold, event_class: type, config: Config) -> ContactState:
     """The state once the detectors folded an event in."""
     journeys = fold.journeys
     if event_class is PageView and (
-            fold.browse is state.browse and journeys is state.journeys
-            and fold.watching is state.watching and fold.categories is state.categories
-            and fold.interests is state.interests):
+        fold.browse is state.browse
+        and journeys is state.journeys
+        and fold.watching is state.watching
+        and fold.categories is state.categories
+        and fold.interests is state.interests
+    ):
         # A view that changed nothing (a page no kind looks at) keeps its state, so its id
         # is not remembered; the other events always make a new state.
         return state
     # Variant delays apply to what views, carts and orders start, not (as ever) to what a
     # profile starts.
-    if (config.timed_variants and journeys is not state.journeys
-            and event_class is not ContactProfile):
+    if (
+        config.timed_variants
+        and journeys is not state.journeys
+        and event_class is not ContactProfile
+    ):
         journeys = _timed(journeys, state, config)
     # Positional, for speed (once per event): every field of ContactState, in order.
-    return ContactState(state.contact_id, fold.profile, fold.cart, fold.browse,
-                        state.last_sent, journeys, fold.watching, fold.categories,
-                        fold.interests, state.pending, state.sends, state.seen,
-                        state.reach)
+    return ContactState(
+        state.contact_id,
+        fold.profile,
+        fold.cart,
+        fold.browse,
+        state.last_sent,
+        journeys,
+        fold.watching,
+        fold.categories,
+        fold.interests,
+        state.pending,
+        state.sends,
+        state.seen,
+        state.reach,
+    )
 
 
-def _timed(journeys: tuple[Journey, ...], state: ContactState,
-           config: Config) -> tuple[Journey, ...]:
+def _timed(
+    journeys: tuple[Journey, ...], state: ContactState, config: Config
+) -> tuple[Journey, ...]:
     """Journeys just started wait their experiment variant's delay, when it has one."""
     timed = []
     for journey in journeys:
         scenario = config.get(journey.scenario)
-        if (scenario is not None and scenario.experiment is not None and journey.step == 1
-                and journey not in state.journeys):
+        if (
+            scenario is not None
+            and scenario.experiment is not None
+            and journey.step == 1
+            and journey not in state.journeys
+        ):
             variant = scenario.experiment.assign(state.contact_id, scenario.name)
             if variant is not None and variant.delay_ms is not None:
                 journey = journey._replace(due_at=journey.started_at + variant.delay_ms)
@@ -123,8 +159,9 @@ def _timed(journeys: tuple[Journey, ...], state: ContactState,
     return tuple(timed)
 
 
-def on_due(state: ContactState, now: int, config: Config,
-           catalog: Catalog = _NO_CATALOG) -> tuple[ContactState, list[Outcome]]:
+def on_due(
+    state: ContactState, now: int, config: Config, catalog: Catalog = _NO_CATALOG
+) -> tuple[ContactState, list[Outcome]]:
     """Fire every step due at or before ``now``, earliest first, through contact policy."""
     outcomes: list[Outcome] = []
     while state.journeys and (due := min(state.journeys, key=_firing_order)).due_at <= now:
@@ -141,15 +178,24 @@ def on_due(state: ContactState, now: int, config: Config,
         state = state._replace(journeys=rest if following is None else (*rest, following))
         for kind in config.tidying:
             state = kind.tidy(state, config)
-        if (scenario is not None and detector is not None and following is None
-                and scenario.kind in config.ending):
+        if (
+            scenario is not None
+            and detector is not None
+            and following is None
+            and scenario.kind in config.ending
+        ):
             state = detector.ended(state, due)
     return state, outcomes
 
 
-def _fire(state: ContactState, due: Journey, scenario: Scenario, detector: Detector,
-          catalog: Catalog, config: Config
-          ) -> tuple[ContactState, Outcome | None, Journey | None]:
+def _fire(
+    state: ContactState,
+    due: Journey,
+    scenario: Scenario,
+    detector: Detector,
+    catalog: Catalog,
+    config: Config,
+) -> tuple[ContactState, Outcome | None, Journey | None]:
     """One step: what policy decides of it, and the journey's next step (if it goes on)."""
     following = detector.following(state, due, scenario)
     candidate = detector.candidate(state, due, scenario, catalog)
@@ -165,42 +211,61 @@ def _fire(state: ContactState, due: Journey, scenario: Scenario, detector: Detec
     return _decided(state, outcome, due, scenario, detector, following)
 
 
-def _held_back(state: ContactState, due: Journey, scenario: Scenario, config: Config,
-               cid: str, following: Journey | None
-               ) -> tuple[Outcome, Journey | None] | None:
+def _held_back(
+    state: ContactState,
+    due: Journey,
+    scenario: Scenario,
+    config: Config,
+    cid: str,
+    following: Journey | None,
+) -> tuple[Outcome, Journey | None] | None:
     """Before contact policy: a stale step, an engagement condition unmet, or a scenario of
     higher priority due with it; none of those: None."""
     if _stale(due, scenario):
-        return Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at,
-                           due.step), None
-    if due.scenario in config.conditioned and (
-            unmet := engagement.unmet(state, due, scenario)) is not None:
-        return Suppression(cid, state.contact_id, due.scenario, unmet, due.due_at,
-                           due.step), following
+        return Suppression(cid, state.contact_id, due.scenario, "stale", due.due_at, due.step), None
+    if (
+        due.scenario in config.conditioned
+        and (unmet := engagement.unmet(state, due, scenario)) is not None
+    ):
+        return Suppression(
+            cid, state.contact_id, due.scenario, unmet, due.due_at, due.step
+        ), following
     winner = arbitration.outranked_until(state, due, scenario, config)
     if winner is None:
         return None
     if scenario.on_hold == "defer":
         until = winner + config.policy.arbitration_window_ms + 1
-        return Deferral(cid, state.contact_id, due.scenario, "lower_priority", due.due_at,
-                        until, due.step), due._replace(due_at=until)
-    return Suppression(cid, state.contact_id, due.scenario, "lower_priority", due.due_at,
-                       due.step), following
+        return Deferral(
+            cid, state.contact_id, due.scenario, "lower_priority", due.due_at, until, due.step
+        ), due._replace(due_at=until)
+    return Suppression(
+        cid, state.contact_id, due.scenario, "lower_priority", due.due_at, due.step
+    ), following
 
 
-def _decided(state: ContactState, outcome: Outcome, due: Journey, scenario: Scenario,
-             detector: Detector, following: Journey | None
-             ) -> tuple[ContactState, Outcome | None, Journey | None]:
+def _decided(
+    state: ContactState,
+    outcome: Outcome,
+    due: Journey,
+    scenario: Scenario,
+    detector: Detector,
+    following: Journey | None,
+) -> tuple[ContactState, Outcome | None, Journey | None]:
     """What policy decided, and where the journey goes from there."""
     if isinstance(outcome, Deferral):
         return state, outcome, due._replace(due_at=outcome.until)
     if isinstance(outcome, SendCommand) and scenario.digest is not None:
         # Any kind's scenario may wait for a digest: the digests hold what policy let go.
         state = digest.hold(state, outcome, scenario)
-        outcome = Suppression(outcome.command_id, state.contact_id, outcome.scenario,
-                              "digested", outcome.decided_at, outcome.step)
-    if (isinstance(outcome, Suppression) and outcome.reason == "quiet_period"
-            and not detector.dated):
+        outcome = Suppression(
+            outcome.command_id,
+            state.contact_id,
+            outcome.scenario,
+            "digested",
+            outcome.decided_at,
+            outcome.step,
+        )
+    if isinstance(outcome, Suppression) and outcome.reason == "quiet_period" and not detector.dated:
         following = None  # a dated kind's next date is not the quiet period's to hold
     return state, outcome, following
 

@@ -27,8 +27,11 @@ from relance.core.state import ContactState, Journey, Reach, Touch
 TOUCHES_KEPT: Final = 4
 Unmet = Literal["opened", "clicked", "not_opened", "not_clicked"]
 _UNMET: Final[dict[tuple[bool, str], Unmet]] = {
-    (True, "opened"): "not_opened", (True, "clicked"): "not_clicked",
-    (False, "opened"): "opened", (False, "clicked"): "clicked"}
+    (True, "opened"): "not_opened",
+    (True, "clicked"): "not_clicked",
+    (False, "opened"): "opened",
+    (False, "clicked"): "clicked",
+}
 _EMPTY: Final = Reach()
 
 
@@ -101,9 +104,11 @@ def on_engagement(reach: Reach | None, event: Engagement) -> Reach | None:
     if found is not None:
         touch = touches[found]
         at = event.occurred_at
-        touches[found] = (touch._replace(clicked_at=max(touch.clicked_at, at))
-                          if event.kind == "click"
-                          else touch._replace(opened_at=max(touch.opened_at, at)))
+        touches[found] = (
+            touch._replace(clicked_at=max(touch.clicked_at, at))
+            if event.kind == "click"
+            else touch._replace(opened_at=max(touch.opened_at, at))
+        )
     after = Reach(tuple(touches), reach.orders)
     return reach if after == reach else after
 
@@ -132,8 +137,11 @@ def unmet(state: ContactState, journey: Journey, scenario: Scenario) -> Unmet | 
         return None
     wanted, what = condition
     touch = _last_sent(state, journey)
-    at = 0 if touch is None else (touch.clicked_at if what == "clicked"
-                                  else touch.opened_at or touch.clicked_at)
+    at = (
+        0
+        if touch is None
+        else (touch.clicked_at if what == "clicked" else touch.opened_at or touch.clicked_at)
+    )
     done = 0 < at <= journey.due_at
     return None if done is wanted else _UNMET[condition]
 
@@ -143,8 +151,7 @@ def _last_sent(state: ContactState, journey: Journey) -> Touch | None:
     if not touches:
         return None
     for step in range(journey.step - 1, 0, -1):
-        raw = command_bytes(command_id(state.contact_id, journey.scenario, journey.instance,
-                                       step))
+        raw = command_bytes(command_id(state.contact_id, journey.scenario, journey.instance, step))
         for touch in touches:
             if touch.command == raw and not touch.holdout:
                 return touch

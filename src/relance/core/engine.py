@@ -49,8 +49,9 @@ _DUPLICATE: Final = Applied(duplicate=True)
 
 
 class Engine:
-    def __init__(self, config: Config, states: States | None = None,
-                 catalog: Catalog | None = None) -> None:
+    def __init__(
+        self, config: Config, states: States | None = None, catalog: Catalog | None = None
+    ) -> None:
         self.config = config
         self.states: States = {} if states is None else states
         self.catalog = Catalog() if catalog is None else catalog
@@ -60,8 +61,10 @@ class Engine:
         # scenarios: product id -> contacts that may follow it (watch it sold out, have seen
         # its price); checked against the state on use.
         self.followers: tuple[_Followers, ...] = tuple(
-            (detector, part, scenarios, {}) for detector, scenarios in config.answering
-            if (part := detector.follows) is not None)
+            (detector, part, scenarios, {})
+            for detector, scenarios in config.answering
+            if (part := detector.follows) is not None
+        )
         self._parts = tuple(part for _, part, _, _ in self.followers)
 
     def schedule(self, key: str, state: ContactState) -> None:
@@ -150,11 +153,12 @@ class Engine:
         update's time."""
         for detector, _, scenarios, index in self.followers:
             if detector.concerns(update):
-                self._answer(index.pop(update.product.id, ()),
-                             partial(detector.on_catalog, update=update, scenarios=scenarios))
+                self._answer(
+                    index.pop(update.product.id, ()),
+                    partial(detector.on_catalog, update=update, scenarios=scenarios),
+                )
 
-    def _answer(self, keys: Iterable[str],
-                step: Callable[[ContactState], ContactState]) -> None:
+    def _answer(self, keys: Iterable[str], step: Callable[[ContactState], ContactState]) -> None:
         for key in sorted(keys):
             before = self.states.get(key)
             if before is None:

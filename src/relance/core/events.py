@@ -14,8 +14,7 @@ PageType = Literal["product", "category", "search", "cart", "checkout", "home", 
 CartAction = Literal["add", "remove", "update", "clear", "other"]
 OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled", "refunded", "other"]
 EventType = Literal["page_view", "cart", "order", "contact", "engagement"]
-EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click",
-                         "other"]
+EngagementKind = Literal["unsubscribe", "hard_bounce", "spam_complaint", "open", "click", "other"]
 Channel = Literal["email", "sms"]
 # The families a contact may leave on its own (every marketing scenario is in one, see
 # ``scenarios.Scenario.family``), in the order the preference page lists them.
@@ -53,9 +52,16 @@ class Product:
     in_stock: bool | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "price": self.price,
-                "currency": self.currency, "category_id": self.category_id, "url": self.url,
-                "image_url": self.image_url, "in_stock": self.in_stock}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "price": self.price,
+            "currency": self.currency,
+            "category_id": self.category_id,
+            "url": self.url,
+            "image_url": self.image_url,
+            "in_stock": self.in_stock,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +180,7 @@ def event_to_record(event: Event) -> dict[str, Any]:
         if isinstance(value, Product):
             value = value.to_record()
         elif name == "items":
-            value = [{"product": i.product.to_record(), "quantity": i.quantity}
-                     for i in value]
+            value = [{"product": i.product.to_record(), "quantity": i.quantity} for i in value]
         record[name] = value
     return record
 

@@ -14,9 +14,15 @@ from relance.core.scenario import Scenario
 from relance.core.state import Journey
 
 
-def start(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...], instance: str,
-          at: int, data: dict[str, Any] | None = None, *,
-          one_per_scenario: bool = True) -> tuple[Journey, ...]:
+def start(
+    journeys: tuple[Journey, ...],
+    scenarios: tuple[Scenario, ...],
+    instance: str,
+    at: int,
+    data: dict[str, Any] | None = None,
+    *,
+    one_per_scenario: bool = True,
+) -> tuple[Journey, ...]:
     """Start each scenario at its first step, triggered at ``at`` by event ``instance``.
 
     With ``one_per_scenario`` a scenario's running journey is replaced (a cart has one
@@ -31,20 +37,26 @@ def start(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...], instan
             return (fresh,)
         return (*[j for j in journeys if j.scenario != only.name], fresh)
     names = {s.name for s in scenarios}
-    kept = [j for j in journeys
-            if j.scenario not in names or (not one_per_scenario and j.instance != instance)]
-    return (*kept, *(Journey(s.name, instance, 1, at, at + s.steps[0].delay_ms, data)
-                     for s in scenarios))
+    kept = [
+        j
+        for j in journeys
+        if j.scenario not in names or (not one_per_scenario and j.instance != instance)
+    ]
+    return (
+        *kept,
+        *(Journey(s.name, instance, 1, at, at + s.steps[0].delay_ms, data) for s in scenarios),
+    )
 
 
-def keep_latest(journeys: tuple[Journey, ...], names: Collection[str],
-                count: int) -> tuple[Journey, ...]:
+def keep_latest(
+    journeys: tuple[Journey, ...], names: Collection[str], count: int
+) -> tuple[Journey, ...]:
     """At most ``count`` journeys of the scenarios ``names`` (instances side by side): the
     ones started last; among equal start times, the ones added last."""
     members = [n for n, journey in enumerate(journeys) if journey.scenario in names]
     if len(members) <= count:
         return journeys
-    dropped = set(sorted(members, key=lambda n: journeys[n].started_at)[:len(members) - count])
+    dropped = set(sorted(members, key=lambda n: journeys[n].started_at)[: len(members) - count])
     return tuple(journey for n, journey in enumerate(journeys) if n not in dropped)
 
 
@@ -64,8 +76,11 @@ def next_step(journey: Journey, scenario: Scenario) -> Journey | None:
     return journey._replace(step=journey.step + 1, due_at=journey.started_at + delay)
 
 
-def replan(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...],
-           plan: Callable[[Scenario], Journey | None]) -> tuple[Journey, ...]:
+def replan(
+    journeys: tuple[Journey, ...],
+    scenarios: tuple[Scenario, ...],
+    plan: Callable[[Scenario], Journey | None],
+) -> tuple[Journey, ...]:
     """Replace each scenario's journey by what ``plan`` makes of it now (``None``: none)."""
     names = {s.name for s in scenarios}
     kept = [j for j in journeys if j.scenario not in names]
@@ -77,17 +92,25 @@ def replan(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...],
 INSTANCE_FIELDS = ("cart_id", "order_id")
 
 
-def exit_on(journeys: tuple[Journey, ...], scenarios: tuple[Scenario, ...],
-            record: Mapping[str, Any], at: int) -> tuple[Journey, ...]:
+def exit_on(
+    journeys: tuple[Journey, ...],
+    scenarios: tuple[Scenario, ...],
+    record: Mapping[str, Any],
+    at: int,
+) -> tuple[Journey, ...]:
     """End the journeys whose scenario's ``exit_when`` the event (``record``) meets, when it
     happened after they started and names the same instance (cart, order, product) if both
     name one."""
-    ending = {s.name: s for s in scenarios if s.exit_when
-              and any(matches(conditions, record) for conditions in s.exit_when)}
+    ending = {
+        s.name: s
+        for s in scenarios
+        if s.exit_when and any(matches(conditions, record) for conditions in s.exit_when)
+    }
     if not ending:
         return journeys
-    kept = tuple(j for j in journeys
-                 if j.scenario not in ending or j.started_at > at or not _same(j, record))
+    kept = tuple(
+        j for j in journeys if j.scenario not in ending or j.started_at > at or not _same(j, record)
+    )
     return journeys if len(kept) == len(journeys) else kept
 
 

@@ -19,8 +19,16 @@ def zone(name: str | None) -> tzinfo:
 
 
 def at_local(day: date, minute_of_day: int, zone_name: str | None) -> int:
-    return from_datetime(datetime(day.year, day.month, day.day, minute_of_day // 60,
-                                  minute_of_day % 60, tzinfo=zone(zone_name)))
+    return from_datetime(
+        datetime(
+            day.year,
+            day.month,
+            day.day,
+            minute_of_day // 60,
+            minute_of_day % 60,
+            tzinfo=zone(zone_name),
+        )
+    )
 
 
 def local_year(moment: int, zone_name: str | None) -> int:

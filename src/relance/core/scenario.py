@@ -96,8 +96,9 @@ class Scenario:
 
     def __post_init__(self) -> None:
         if not self.family:
-            object.__setattr__(self, "family", default_family(self.kind, self.transactional,
-                                                              self.digest))
+            object.__setattr__(
+                self, "family", default_family(self.kind, self.transactional, self.digest)
+            )
 
     @property
     def delay_ms(self) -> int:
@@ -117,4 +118,5 @@ def default_family(kind: str, transactional: bool, digest: str | None) -> str:
         return "transactional"
     # Imported here: the detectors import this module. No Scenario is made before they are.
     from relance.core.detectors import registry
+
     return registry.family(kind)

@@ -49,8 +49,9 @@ class Policy:
     sunsets: bool = field(init=False, repr=False, compare=False)  # either is set
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sunsets", self.sunset_after_sends is not None
-                           or self.sunset_after_ms is not None)
+        object.__setattr__(
+            self, "sunsets", self.sunset_after_sends is not None or self.sunset_after_ms is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,9 @@ class InputRules:
 
     def __post_init__(self) -> None:
         others = (self.max_name_bytes, self.max_url_bytes, self.max_query_bytes)
-        object.__setattr__(self, "screen", tuple(limit // 4 for limit in (
-            self.max_id_bytes, *others)))
+        object.__setattr__(
+            self, "screen", tuple(limit // 4 for limit in (self.max_id_bytes, *others))
+        )
         object.__setattr__(self, "smallest_field_bytes", min(self.max_id_bytes, *others))
         object.__setattr__(self, "smallest_other_bytes", min(others))
 
@@ -132,19 +134,20 @@ class Config:
     timed_variants: bool = field(init=False, repr=False, compare=False)
     # Per event class, the hooks of the kinds configured (or always run) that react to it,
     # in the registry's order, each with the scenarios of its kinds.
-    reactions: dict[type[Event], tuple[Reaction, ...]] = field(init=False, repr=False,
-                                                              compare=False)
+    reactions: dict[type[Event], tuple[Reaction, ...]] = field(
+        init=False, repr=False, compare=False
+    )
     # The same with, for each, whether the scenarios' ``when`` filters them (the event
     # class triggers the kind and a scenario has conditions).
     _screened: dict[type[Event], tuple[tuple[Reaction, bool], ...]] = field(
-        init=False, repr=False, compare=False)
+        init=False, repr=False, compare=False
+    )
     # Kind -> detector, for every kind configured.
     detectors: dict[str, Detector] = field(init=False, repr=False, compare=False)
     # The kinds a catalog update may answer (back in stock, price drop), with their
     # scenarios; what runs after every step of a contact (``Detector.tidy``); the kinds
     # with ``Detector.fired`` and ``ended`` hooks.
-    answering: tuple[tuple[Detector, Scenarios], ...] = field(init=False, repr=False,
-                                                              compare=False)
+    answering: tuple[tuple[Detector, Scenarios], ...] = field(init=False, repr=False, compare=False)
     tidying: tuple[Detector, ...] = field(init=False, repr=False, compare=False)
     firing: frozenset[str] = field(init=False, repr=False, compare=False)
     ending: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -162,37 +165,46 @@ class Config:
     def __post_init__(self) -> None:
         """Refuses a kind no detector implements (``registry.UnknownKindError``)."""
         found = {s.kind: registry.detector_for(s.kind, s.name) for s in self.scenarios}
-        groups = [(d, tuple(s for kind in d.kinds for s in self.scenarios if s.kind == kind))
-                  for d in registry.detectors()]
+        groups = [
+            (d, tuple(s for kind in d.kinds for s in self.scenarios if s.kind == kind))
+            for d in registry.detectors()
+        ]
         active = [(d, scenarios) for d, scenarios in groups if scenarios or d.always]
-        screened = {cls: tuple(((getattr(d, HOOKS[cls]), scenarios),
-                                cls.type in d.triggers and any(s.when for s in scenarios))
-                               for d, scenarios in active if defines(d, HOOKS[cls]))
-                    for cls in HOOKS}
+        screened = _screened(active)
         setting = object.__setattr__  # frozen: the derived fields are set once, here
         setting(self, "_by_name", {s.name: s for s in self.scenarios})
         setting(self, "conditional", any(s.when or s.exit_when for s in self.scenarios))
-        setting(self, "timed_variants", any(
-            s.experiment and any(v.delay_ms is not None for v in s.experiment.variants)
-            for s in self.scenarios))
+        setting(
+            self,
+            "timed_variants",
+            any(
+                s.experiment and any(v.delay_ms is not None for v in s.experiment.variants)
+                for s in self.scenarios
+            ),
+        )
         setting(self, "_screened", screened)
-        setting(self, "reactions", {cls: tuple(reaction for reaction, _ in entries)
-                                    for cls, entries in screened.items()})
+        setting(
+            self,
+            "reactions",
+            {cls: tuple(reaction for reaction, _ in entries) for cls, entries in screened.items()},
+        )
         setting(self, "detectors", found)
-        setting(self, "answering", tuple((d, scenarios) for d, scenarios in active
-                                         if d.follows is not None and scenarios))
+        setting(
+            self,
+            "answering",
+            tuple((d, scenarios) for d, scenarios in active if d.follows is not None and scenarios),
+        )
         setting(self, "tidying", tuple(d for d, _ in active if defines(d, "tidy")))
         setting(self, "firing", frozenset(k for k, d in found.items() if defines(d, "fired")))
         setting(self, "ending", frozenset(k for k, d in found.items() if defines(d, "ended")))
-        setting(self, "browsing", frozenset(s.name for s in self.scenarios
-                                            if found[s.kind].shows_views))
+        setting(
+            self, "browsing", frozenset(s.name for s in self.scenarios if found[s.kind].shows_views)
+        )
         setting(self, "relates", any(found[s.kind].relates(s) for s in self.scenarios))
         conditioned = [s for s in self.scenarios if any(step.engaged for step in s.steps)]
         setting(self, "conditioned", frozenset(s.name for s in conditioned))
         setting(self, "touching", self.policy.attribution != "none" or bool(conditioned))
-        setting(self, "touch_kept_ms", max((
-            *(max(s.after_send_ms, s.after_click_ms) for s in self.scenarios),
-            *(s.steps[-1].delay_ms - s.steps[0].delay_ms for s in conditioned)), default=0))
+        setting(self, "touch_kept_ms", _touch_kept_ms(self.scenarios, conditioned))
 
     def enabled(self) -> Iterator[Scenario]:
         yield from self.scenarios
@@ -203,23 +215,67 @@ class Config:
     def of_kind(self, kind: str) -> tuple[Scenario, ...]:
         return tuple(s for s in self.scenarios if s.kind == kind)
 
-    def triggered(self, event_class: type[Event], record: Mapping[str, Any]
-                  ) -> tuple[Reaction, ...] | None:
+    def triggered(
+        self, event_class: type[Event], record: Mapping[str, Any]
+    ) -> tuple[Reaction, ...] | None:
         """``reactions`` for an event (as ``record``), without the scenarios whose ``when``
         it does not meet; ``None`` for a class no hook takes."""
         entries = self._screened.get(event_class)
         if entries is None:
             return None
-        return tuple((hook, tuple(s for s in scenarios if not s.when
-                                  or matches(s.when, record))) if screened
-                     else (hook, scenarios) for (hook, scenarios), screened in entries)
+        return tuple(
+            (hook, tuple(s for s in scenarios if not s.when or matches(s.when, record)))
+            if screened
+            else (hook, scenarios)
+            for (hook, scenarios), screened in entries
+        )
 
     def with_delays(self, delay_ms: int) -> Config:
         """Every step ``delay_ms`` after the previous one (the demo's short delays)."""
-        return Config(tuple(
-            replace(s, steps=tuple(replace(step, delay_ms=delay_ms * (n + 1) if step.delay_ms
-                                           else 0) for n, step in enumerate(s.steps)))
-            for s in self.scenarios), self.policy, self.inputs)
+        return Config(
+            tuple(
+                replace(
+                    s,
+                    steps=tuple(
+                        replace(step, delay_ms=delay_ms * (n + 1) if step.delay_ms else 0)
+                        for n, step in enumerate(s.steps)
+                    ),
+                )
+                for s in self.scenarios
+            ),
+            self.policy,
+            self.inputs,
+        )
+
+
+def _screened(
+    active: list[tuple[Detector, Scenarios]],
+) -> dict[type[Event], tuple[tuple[Reaction, bool], ...]]:
+    """Per event class, the hooks of the detectors configured, each with whether its
+    scenarios have ``when`` conditions on that event (``Config.triggered`` screens those)."""
+    return {
+        cls: tuple(
+            (
+                (getattr(d, HOOKS[cls]), scenarios),
+                cls.type in d.triggers and any(s.when for s in scenarios),
+            )
+            for d, scenarios in active
+            if defines(d, HOOKS[cls])
+        )
+        for cls in HOOKS
+    }
+
+
+def _touch_kept_ms(scenarios: Scenarios, conditioned: list[Scenario]) -> int:
+    """How long a contact remembers a message it was sent: the longest attribution window,
+    or the longest wait of a step that depends on engagement."""
+    return max(
+        (
+            *(max(s.after_send_ms, s.after_click_ms) for s in scenarios),
+            *(s.steps[-1].delay_ms - s.steps[0].delay_ms for s in conditioned),
+        ),
+        default=0,
+    )
 
 
 def _one_step(delay_ms: int, template: str) -> tuple[Step, ...]:
@@ -227,39 +283,125 @@ def _one_step(delay_ms: int, template: str) -> tuple[Step, ...]:
 
 
 def _order_update(name: str, status: str, priority: int) -> Scenario:
-    return Scenario(name, "order_status", _one_step(0, name), 0, priority, "email",
-                    transactional=True, statuses=frozenset({status}))
+    return Scenario(
+        name,
+        "order_status",
+        _one_step(0, name),
+        0,
+        priority,
+        "email",
+        transactional=True,
+        statuses=frozenset({status}),
+    )
 
 
-CATALOGUE: Final[dict[str, Scenario]] = {s.name: s for s in (
-    Scenario("cart_abandonment", "cart_abandonment", _one_step(HOUR_MS, "cart_abandonment"),
-             24 * HOUR_MS, 100, "email"),
-    Scenario("browse_abandonment", "browse_abandonment",
-             _one_step(HOUR_MS, "browse_abandonment"), 24 * HOUR_MS, 50, "email"),
-    Scenario("category_abandonment", "category_abandonment",
-             _one_step(HOUR_MS, "category_abandonment"), 24 * HOUR_MS, 45, "email"),
-    Scenario("search_abandonment", "search_abandonment",
-             _one_step(30 * MINUTE_MS, "search_abandonment"), 24 * HOUR_MS, 40, "email"),
-    _order_update("order_confirmation", "placed", 1000),
-    _order_update("shipping_update", "shipped", 900),
-    _order_update("delivery_update", "delivered", 900),
-    _order_update("order_cancellation", "cancelled", 1000),
-    Scenario("review_request", "order_status", _one_step(14 * DAY_MS, "review_request"),
-             0, 40, "email", statuses=frozenset({"delivered"})),
-    Scenario("cross_sell", "cross_sell", _one_step(7 * DAY_MS, "cross_sell"), 7 * DAY_MS, 30,
-             "email", statuses=frozenset({"delivered"})),
-    Scenario("price_drop", "price_drop", _one_step(0, "price_drop"), 7 * DAY_MS, 65, "email",
-             stale_after_ms=14 * DAY_MS),
-    Scenario("birthday", "birthday", _one_step(0, "birthday"), 0, 60, "email"),
-    Scenario("back_in_stock", "back_in_stock", _one_step(0, "back_in_stock"), 0, 70, "email",
-             stale_after_ms=30 * DAY_MS),
-    Scenario("subscription_expiry", "subscription_expiry",
-             _one_step(0, "subscription_expiry"), 0, 80, "email", transactional=True),
-    Scenario("welcome", "welcome", (Step(0, "welcome"), Step(DAY_MS, "welcome_ordered"),
-                                    Step(25 * DAY_MS, "welcome_reminder")), 0, 90, "email"),
-    Scenario("reactivation", "reactivation", _one_step(60 * DAY_MS, "reactivation"),
-             30 * DAY_MS, 10, "email"),
-)}
+CATALOGUE: Final[dict[str, Scenario]] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "cart_abandonment",
+            "cart_abandonment",
+            _one_step(HOUR_MS, "cart_abandonment"),
+            24 * HOUR_MS,
+            100,
+            "email",
+        ),
+        Scenario(
+            "browse_abandonment",
+            "browse_abandonment",
+            _one_step(HOUR_MS, "browse_abandonment"),
+            24 * HOUR_MS,
+            50,
+            "email",
+        ),
+        Scenario(
+            "category_abandonment",
+            "category_abandonment",
+            _one_step(HOUR_MS, "category_abandonment"),
+            24 * HOUR_MS,
+            45,
+            "email",
+        ),
+        Scenario(
+            "search_abandonment",
+            "search_abandonment",
+            _one_step(30 * MINUTE_MS, "search_abandonment"),
+            24 * HOUR_MS,
+            40,
+            "email",
+        ),
+        _order_update("order_confirmation", "placed", 1000),
+        _order_update("shipping_update", "shipped", 900),
+        _order_update("delivery_update", "delivered", 900),
+        _order_update("order_cancellation", "cancelled", 1000),
+        Scenario(
+            "review_request",
+            "order_status",
+            _one_step(14 * DAY_MS, "review_request"),
+            0,
+            40,
+            "email",
+            statuses=frozenset({"delivered"}),
+        ),
+        Scenario(
+            "cross_sell",
+            "cross_sell",
+            _one_step(7 * DAY_MS, "cross_sell"),
+            7 * DAY_MS,
+            30,
+            "email",
+            statuses=frozenset({"delivered"}),
+        ),
+        Scenario(
+            "price_drop",
+            "price_drop",
+            _one_step(0, "price_drop"),
+            7 * DAY_MS,
+            65,
+            "email",
+            stale_after_ms=14 * DAY_MS,
+        ),
+        Scenario("birthday", "birthday", _one_step(0, "birthday"), 0, 60, "email"),
+        Scenario(
+            "back_in_stock",
+            "back_in_stock",
+            _one_step(0, "back_in_stock"),
+            0,
+            70,
+            "email",
+            stale_after_ms=30 * DAY_MS,
+        ),
+        Scenario(
+            "subscription_expiry",
+            "subscription_expiry",
+            _one_step(0, "subscription_expiry"),
+            0,
+            80,
+            "email",
+            transactional=True,
+        ),
+        Scenario(
+            "welcome",
+            "welcome",
+            (
+                Step(0, "welcome"),
+                Step(DAY_MS, "welcome_ordered"),
+                Step(25 * DAY_MS, "welcome_reminder"),
+            ),
+            0,
+            90,
+            "email",
+        ),
+        Scenario(
+            "reactivation",
+            "reactivation",
+            _one_step(60 * DAY_MS, "reactivation"),
+            30 * DAY_MS,
+            10,
+            "email",
+        ),
+    )
+}
 # What runs without a configuration file. The rest of the catalogue is off until a file
 # lists it; the order notifications above all: most shop platforms already send them, and
 # twice is worse than once.
@@ -268,6 +410,13 @@ DEFAULT_CONFIG: Final = Config((CATALOGUE["cart_abandonment"], CATALOGUE["browse
 
 def digest_scenario(period: str, members: list[Scenario]) -> Scenario:
     """The scenario that sends a period's digest; its members passed contact policy already."""
-    return Scenario(f"digest_{period}", "digest", _one_step(0, "digest"), 0,
-                    max(s.priority for s in members), "email", transactional=True,
-                    marketing=any(not s.transactional for s in members))
+    return Scenario(
+        f"digest_{period}",
+        "digest",
+        _one_step(0, "digest"),
+        0,
+        max(s.priority for s in members),
+        "email",
+        transactional=True,
+        marketing=any(not s.transactional for s in members),
+    )

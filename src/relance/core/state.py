@@ -58,18 +58,24 @@ class Profile(_Value, frozen=True):
             phone=event.phone if event.phone is not None else self.phone,
             locale=event.locale if event.locale is not None else self.locale,
             timezone=event.timezone if event.timezone is not None else self.timezone,
-            marketing_opt_in=(event.marketing_opt_in if event.marketing_opt_in is not None
-                              else self.marketing_opt_in),
+            marketing_opt_in=(
+                event.marketing_opt_in
+                if event.marketing_opt_in is not None
+                else self.marketing_opt_in
+            ),
             birthday=event.birthday if event.birthday is not None else self.birthday,
-            subscription_ends_on=(event.subscription_ends_on
-                                  if event.subscription_ends_on is not None
-                                  else self.subscription_ends_on),
+            subscription_ends_on=(
+                event.subscription_ends_on
+                if event.subscription_ends_on is not None
+                else self.subscription_ends_on
+            ),
             sms_opt_in=event.sms_opt_in if event.sms_opt_in is not None else self.sms_opt_in,
             blocked=blocked,
             engaged_at=self.engaged_at,
             first_name=event.first_name if event.first_name is not None else self.first_name,
-            attributes=(self.attributes if event.attributes is None
-                        else tuple(event.attributes.items())),
+            attributes=(
+                self.attributes if event.attributes is None else tuple(event.attributes.items())
+            ),
         )
 
     def engaged(self, event: Engagement) -> Profile:
@@ -89,13 +95,25 @@ class Profile(_Value, frozen=True):
 
     def _lifted(self, event: ContactProfile) -> tuple[tuple[str, str, int], ...]:
         """``blocked`` without the unsubscribes the consent in ``event`` lifts."""
-        consented = {c for c, given in (("email", event.marketing_opt_in),
-                                        ("sms", event.sms_opt_in)) if given is True}
-        anew = {c for c in consented
-                if (self.sms_opt_in if c == "sms" else self.marketing_opt_in) is False}
-        return tuple(b for b in self.blocked if not (
-            b[0] in consented and b[2] < event.occurred_at
-            and (b[1] == "unsubscribed" or (b[0] in anew and b[1].startswith(SCOPED)))))
+        consented = {
+            c
+            for c, given in (("email", event.marketing_opt_in), ("sms", event.sms_opt_in))
+            if given is True
+        }
+        anew = {
+            c
+            for c in consented
+            if (self.sms_opt_in if c == "sms" else self.marketing_opt_in) is False
+        }
+        return tuple(
+            b
+            for b in self.blocked
+            if not (
+                b[0] in consented
+                and b[2] < event.occurred_at
+                and (b[1] == "unsubscribed" or (b[0] in anew and b[1].startswith(SCOPED)))
+            )
+        )
 
     def consents(self, channel: str) -> bool:
         """Marketing consent on ``channel``: ``sms_opt_in`` for SMS, else the email one."""
@@ -108,13 +126,12 @@ class Profile(_Value, frozen=True):
             if blocked_channel == channel:
                 if not reason.startswith(SCOPED):
                     return reason
-                if family is not None and reason[len(SCOPED):] == family:
+                if family is not None and reason[len(SCOPED) :] == family:
                     return "unsubscribed"
         return None
 
 
-_BLOCKS = {"unsubscribe": "unsubscribed", "hard_bounce": "bounced",
-           "spam_complaint": "complained"}
+_BLOCKS = {"unsubscribe": "unsubscribed", "hard_bounce": "bounced", "spam_complaint": "complained"}
 SCOPED = "unsubscribed:"  # then the family
 
 

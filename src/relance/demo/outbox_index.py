@@ -20,10 +20,12 @@ from typing import Final
 
 INDEX: Final = "index.html"
 VIEWS: Final = "view"
-_STYLE: Final = ("body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#18181b}"
-                 "table{border-collapse:collapse;width:100%}"
-                 "th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e4e4e7;"
-                 "font-size:14px}th{background:#f4f4f5}")
+_STYLE: Final = (
+    "body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#18181b}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e4e4e7;"
+    "font-size:14px}th{background:#f4f4f5}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,27 +72,37 @@ class OutboxIndex:
             _write(self.folder / view, body)
         date = message["Date"]
         moment = date.datetime.isoformat(sep=" ", timespec="seconds") if date else ""
-        self.entries.append(Entry(moment, str(message["To"] or ""),
-                                  str(message["Subject"] or ""),
-                                  str(message["Content-Language"] or ""), view, path.name))
+        self.entries.append(
+            Entry(
+                moment,
+                str(message["To"] or ""),
+                str(message["Subject"] or ""),
+                str(message["Content-Language"] or ""),
+                view,
+                path.name,
+            )
+        )
         _write(self.folder / INDEX, self.page())
 
     def page(self) -> str:
         rows = []
         for entry in reversed(self.entries):  # the latest first
             subject = html.escape(entry.subject) or "(no subject)"
-            shown = (f'<a href="{html.escape(entry.view)}">{subject}</a>' if entry.view
-                     else subject)
-            rows.append(f"<tr><td>{html.escape(entry.time)}</td>"
-                        f"<td>{html.escape(entry.recipient)}</td><td>{shown}</td>"
-                        f"<td>{html.escape(entry.language)}</td>"
-                        f'<td><a href="{html.escape(entry.eml)}">.eml</a></td></tr>')
+            shown = f'<a href="{html.escape(entry.view)}">{subject}</a>' if entry.view else subject
+            rows.append(
+                f"<tr><td>{html.escape(entry.time)}</td>"
+                f"<td>{html.escape(entry.recipient)}</td><td>{shown}</td>"
+                f"<td>{html.escape(entry.language)}</td>"
+                f'<td><a href="{html.escape(entry.eml)}">.eml</a></td></tr>'
+            )
         count = len(self.entries)
-        return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                "<title>relance demo: outbox</title>\n"
-                f"<style>{_STYLE}</style>\n</head>\n<body>\n"
-                f"<h1>Outbox: {count} email{'s' if count != 1 else ''}</h1>\n"
-                "<p>Every email the demo's mail sink received, the latest first. This page "
-                "is written again as mail arrives: reload it.</p>\n"
-                "<table>\n<tr><th>Time</th><th>To</th><th>Subject</th><th>Language</th>"
-                "<th>File</th></tr>\n" + "\n".join(rows) + "\n</table>\n</body>\n</html>\n")
+        return (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            "<title>relance demo: outbox</title>\n"
+            f"<style>{_STYLE}</style>\n</head>\n<body>\n"
+            f"<h1>Outbox: {count} email{'s' if count != 1 else ''}</h1>\n"
+            "<p>Every email the demo's mail sink received, the latest first. This page "
+            "is written again as mail arrives: reload it.</p>\n"
+            "<table>\n<tr><th>Time</th><th>To</th><th>Subject</th><th>Language</th>"
+            "<th>File</th></tr>\n" + "\n".join(rows) + "\n</table>\n</body>\n</html>\n"
+        )

@@ -23,20 +23,23 @@ from typing import Any
 STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def spawn(args: Sequence[str], *, log: Path | None = None,
-          **options: Any) -> subprocess.Popen[bytes]:
+def spawn(
+    args: Sequence[str], *, log: Path | None = None, **options: Any
+) -> subprocess.Popen[bytes]:
     """Start ``args`` in a process group of its own; stdout and stderr appended to ``log``
     unless ``options`` (any ``subprocess.Popen`` keyword) say otherwise."""
     if log is None:
         return subprocess.Popen(args, start_new_session=True, **options)
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(args, start_new_session=True,
-                                **{"stdout": out, "stderr": subprocess.STDOUT, **options})
+        return subprocess.Popen(
+            args, start_new_session=True, **{"stdout": out, "stderr": subprocess.STDOUT, **options}
+        )
 
 
 @contextmanager
-def running(args: Sequence[str], *, grace: float = 15.0, log: Path | None = None,
-            **options: Any) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    args: Sequence[str], *, grace: float = 15.0, log: Path | None = None, **options: Any
+) -> Iterator[subprocess.Popen[bytes]]:
     """``spawn`` for the block; stopped when it ends, by an exception or an interrupt too."""
     process = spawn(args, log=log, **options)
     try:

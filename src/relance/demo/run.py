@@ -55,10 +55,22 @@ brand:
   support_email: help@shop.example
 """
 # Setting name -> the RELANCE_* variable naming that topic; names are the Settings defaults.
-TOPIC_SETTINGS: Final = ("topic_page_views", "topic_carts", "topic_orders", "topic_contacts",
-                         "topic_engagement", "topic_deliveries", "topic_dlq", "topic_results")
-INPUT_OF: Final = {"page_view": "topic_page_views", "cart": "topic_carts",
-                   "order": "topic_orders", "contact": "topic_contacts"}
+TOPIC_SETTINGS: Final = (
+    "topic_page_views",
+    "topic_carts",
+    "topic_orders",
+    "topic_contacts",
+    "topic_engagement",
+    "topic_deliveries",
+    "topic_dlq",
+    "topic_results",
+)
+INPUT_OF: Final = {
+    "page_view": "topic_page_views",
+    "cart": "topic_carts",
+    "order": "topic_orders",
+    "contact": "topic_contacts",
+}
 SHOPPERS_PER_SECOND: Final = 2.0
 COMPRESSION: Final = 15  # a shopper's minute between two pages becomes four seconds
 PROGRESS_EVERY: Final = 5.0
@@ -107,8 +119,9 @@ class Traffic:
 
     def _produce(self, event: Event) -> None:
         stamped = replace(event, occurred_at=time.time_ns() // 1_000_000)
-        self.producer.produce(topic(INPUT_OF[event.type]), key=event.contact_id.encode(),
-                              value=avro.encode(stamped))
+        self.producer.produce(
+            topic(INPUT_OF[event.type]), key=event.contact_id.encode(), value=avro.encode(stamped)
+        )
         self.events += 1
 
     def flush(self) -> int:
@@ -118,8 +131,15 @@ class Traffic:
 def new_producer(bootstrap: str) -> Producer:
     # murmur2 like faust, so all of a contact's inputs meet on one partition; one record per
     # batch because the embedded broker reports end offsets per batch.
-    return Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random",
-                     "batch.num.messages": 1, "linger.ms": 0, "log.connection.close": False})
+    return Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "partitioner": "murmur2_random",
+            "batch.num.messages": 1,
+            "linger.ms": 0,
+            "log.connection.close": False,
+        }
+    )
 
 
 def metrics(port: int) -> dict[str, float]:
@@ -157,23 +177,31 @@ class Pipeline:
         scenarios.write_text(SCENARIOS, encoding="utf-8")
         # Only the demo's settings: RELANCE_* and SCHEMA_REGISTRY_* variables of the caller's
         # shell (a production cluster's, its credentials) are left out.
-        inherited = {k: v for k, v in os.environ.items()
-                     if not k.startswith(("RELANCE_", "SCHEMA_REGISTRY_"))}
-        self.env = {**inherited,
-                    "RELANCE_BROKER": broker.url,
-                    "RELANCE_APP_ID": "relance-demo",
-                    "RELANCE_PARTITIONS": str(PARTITIONS), "RELANCE_SESSION_TIMEOUT": "6",
-                    "RELANCE_COMMIT_INTERVAL": "0.5",
-                    "RELANCE_WEB_PORT": str(self.worker_port),
-                    "RELANCE_SENDER_WEB_PORT": str(self.sender_port),
-                    "RELANCE_SMTP_HOST": "127.0.0.1", "RELANCE_SMTP_PORT": str(smtp_port),
-                    "RELANCE_RETRY_BACKOFF": "0.2", "RELANCE_SCENARIOS": str(scenarios),
-                    "RELANCE_MAIL_FROM": "Demo Shop <shop@example.com>",
-                    # The links of the emails lead to the demo's gateway, signed with a key
-                    # of this run only.
-                    "RELANCE_GATEWAY_WEB_PORT": str(self.gateway_port),
-                    "RELANCE_GATEWAY_URL": self.gateway_url,
-                    "RELANCE_LINK_KEYS": f"demo:{secrets.token_urlsafe(24)}"}
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("RELANCE_", "SCHEMA_REGISTRY_"))
+        }
+        self.env = {
+            **inherited,
+            "RELANCE_BROKER": broker.url,
+            "RELANCE_APP_ID": "relance-demo",
+            "RELANCE_PARTITIONS": str(PARTITIONS),
+            "RELANCE_SESSION_TIMEOUT": "6",
+            "RELANCE_COMMIT_INTERVAL": "0.5",
+            "RELANCE_WEB_PORT": str(self.worker_port),
+            "RELANCE_SENDER_WEB_PORT": str(self.sender_port),
+            "RELANCE_SMTP_HOST": "127.0.0.1",
+            "RELANCE_SMTP_PORT": str(smtp_port),
+            "RELANCE_RETRY_BACKOFF": "0.2",
+            "RELANCE_SCENARIOS": str(scenarios),
+            "RELANCE_MAIL_FROM": "Demo Shop <shop@example.com>",
+            # The links of the emails lead to the demo's gateway, signed with a key
+            # of this run only.
+            "RELANCE_GATEWAY_WEB_PORT": str(self.gateway_port),
+            "RELANCE_GATEWAY_URL": self.gateway_url,
+            "RELANCE_LINK_KEYS": f"demo:{secrets.token_urlsafe(24)}",
+        }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self) -> None:
@@ -181,8 +209,9 @@ class Pipeline:
             log = self.folder / f"{kind}.log"
             log.unlink(missing_ok=True)
             # A group of its own: Ctrl-C reaches the demo only, which stops them in order.
-            self.processes[kind] = spawn([sys.executable, "-m", "relance", kind], log=log,
-                                         env=self.env, cwd=self.folder)
+            self.processes[kind] = spawn(
+                [sys.executable, "-m", "relance", kind], log=log, env=self.env, cwd=self.folder
+            )
 
     def exited(self) -> str | None:
         """The first process that stopped on its own, if any."""
@@ -217,14 +246,17 @@ def run_demo(outbox: Path, folder: Path, duration: float | None = None) -> int:
     started = time.monotonic()
     with interrupted_by_signals(), ExitStack() as stack:
         try:
-            say("starting the embedded broker, the SMTP sink, the worker, the sender and the "
-                "gateway ...")
+            say(
+                "starting the embedded broker, the SMTP sink, the worker, the sender and the "
+                "gateway ..."
+            )
             broker = EmbeddedBroker(log=folder / "broker.log")
             stack.callback(broker.stop)  # also when Ctrl-C comes while it starts
             broker.start()
-            broker.create_topics(TopicSpec(topic(name), PARTITIONS,
-                                           compacted=name == "topic_contacts")
-                                 for name in TOPIC_SETTINGS)
+            broker.create_topics(
+                TopicSpec(topic(name), PARTITIONS, compacted=name == "topic_contacts")
+                for name in TOPIC_SETTINGS
+            )
             sink = stack.enter_context(MailSink(outbox, index=True))
             pipeline = Pipeline(folder, broker, sink.port)
             stack.callback(pipeline.stop)
@@ -240,11 +272,14 @@ def run_demo(outbox: Path, folder: Path, duration: float | None = None) -> int:
         shield()
         say("stopping ...")
         traffic.flush()
-        decided = max(decided, total(metrics(pipeline.worker_port),
-                                     "relance_commands_decided_total"))
-    say(f"ran {ran:.0f}s: {traffic.events} events of {traffic.shoppers} "
+        decided = max(
+            decided, total(metrics(pipeline.worker_port), "relance_commands_decided_total")
+        )
+    say(
+        f"ran {ran:.0f}s: {traffic.events} events of {traffic.shoppers} "
         f"shoppers produced, {decided} commands decided, {len(sink.paths())} emails saved "
-        f"in {outbox}")
+        f"in {outbox}"
+    )
     return code
 
 
@@ -253,17 +288,16 @@ def banner(pipeline: Pipeline, outbox: Path, duration: float | None) -> None:
     say(f"outbox page      {outbox / INDEX}  (open it in a browser: every email caught)")
     say(f"worker metrics   http://127.0.0.1:{pipeline.worker_port}/metrics")
     say(f"sender metrics   http://127.0.0.1:{pipeline.sender_port}/metrics")
-    say(f"gateway          {pipeline.gateway_url}  (the emails' unsubscribe and preference "
-        "links)")
-    say(f"logs             {pipeline.folder}  (broker.log, worker.log, sender.log, "
-        "gateway.log)")
+    say(f"gateway          {pipeline.gateway_url}  (the emails' unsubscribe and preference links)")
+    say(f"logs             {pipeline.folder}  (broker.log, worker.log, sender.log, gateway.log)")
     say("scenarios        cart left 20s -> reminder; products viewed, no cart, 30s -> reminder")
     until = f" (or after {duration:g}s)" if duration is not None else ""
     say(f"shoppers arrive now; stop with Ctrl-C{until}")
 
 
-def watch(traffic: Traffic, pipeline: Pipeline, sink: MailSink, started: float,
-          duration: float | None) -> tuple[int, int]:
+def watch(
+    traffic: Traffic, pipeline: Pipeline, sink: MailSink, started: float, duration: float | None
+) -> tuple[int, int]:
     """Drive the traffic and print progress until the end; (exit code, commands decided)."""
     decided = 0
     next_report = started + PROGRESS_EVERY
@@ -289,8 +323,10 @@ def report(traffic: Traffic, pipeline: Pipeline, sink: MailSink, elapsed: float)
     sender = metrics(pipeline.sender_port)
     decided = total(worker, "relance_commands_decided_total")
     state = "" if worker and sender else "  (worker/sender still starting)"
-    say(f"[{elapsed:4.0f}s] shoppers {traffic.shoppers}, events produced {traffic.events}, "
+    say(
+        f"[{elapsed:4.0f}s] shoppers {traffic.shoppers}, events produced {traffic.events}, "
         f"consumed {total(worker, 'relance_events_consumed_total')}, commands decided "
         f"{decided}, delivered {total(sender, 'relance_deliveries_total', 'delivered')}, "
-        f"emails in outbox {len(sink.paths())}{state}")
+        f"emails in outbox {len(sink.paths())}{state}"
+    )
     return decided

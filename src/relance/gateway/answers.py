@@ -57,9 +57,18 @@ class Gateway:
     ``clicks``: whether a followed click link writes a click event (it redirects either
     way)."""
 
-    def __init__(self, *, keys: Sequence[Key], max_age: Mapping[str, int], shop: Shop,
-                 families: Mapping[str, tuple[str, ...]], write: Writer,
-                 clock: Callable[[], int], metrics: GatewayMetrics, clicks: bool) -> None:
+    def __init__(
+        self,
+        *,
+        keys: Sequence[Key],
+        max_age: Mapping[str, int],
+        shop: Shop,
+        families: Mapping[str, tuple[str, ...]],
+        write: Writer,
+        clock: Callable[[], int],
+        metrics: GatewayMetrics,
+        clicks: bool,
+    ) -> None:
         self.keys = keys
         self.max_age = max_age
         self.shop = shop
@@ -74,23 +83,35 @@ class Gateway:
     async def answer(self, route: str, request: WebRequest) -> WebAnswer:
         """The answer to ``request`` on ``route`` (``u``, ``p`` or ``c``)."""
         purpose = ROUTES[route]
-        language = negotiate(request.query.get("lang"), request.headers.get("accept-language"),
-                             self.default, TEXTS)
+        language = negotiate(
+            request.query.get("lang"), request.headers.get("accept-language"), self.default, TEXTS
+        )
         try:
-            claims = verify(request.params.get("token", ""), self.keys,
-                            now=self.clock() // 1000, max_age=self.max_age)
+            claims = verify(
+                request.params.get("token", ""),
+                self.keys,
+                now=self.clock() // 1000,
+                max_age=self.max_age,
+            )
         except TokenError as exc:
-            return self._refused(purpose, language, "expired" if exc.reason in _EXPIRED
-                                 else "invalid")
-        if claims.purpose != purpose or claims.channel not in CHANNELS \
-                or (purpose == "unsubscribe" and claims.scope not in SCOPES):
+            return self._refused(
+                purpose, language, "expired" if exc.reason in _EXPIRED else "invalid"
+            )
+        if (
+            claims.purpose != purpose
+            or claims.channel not in CHANNELS
+            or (purpose == "unsubscribe" and claims.scope not in SCOPES)
+        ):
             return self._refused(purpose, language, "invalid")
         words = Wording(language, self.shop, claims.channel)
         if purpose == "click":
             return await self._click(claims, language)
         if request.method != "POST":
-            body = (unsubscribe_form(words) if purpose == "unsubscribe"
-                    else preferences_form(words, self._offered(claims.channel)))
+            body = (
+                unsubscribe_form(words)
+                if purpose == "unsubscribe"
+                else preferences_form(words, self._offered(claims.channel))
+            )
             title = f"{purpose}_title"
             return self._page(purpose, "page", 200, words, title, body)
         if purpose == "unsubscribe":
@@ -108,8 +129,15 @@ class Gateway:
         event = engagements.unsubscribe(claims, scope, self.clock())
         outcome = await self._written_once(event)
         if outcome == "unavailable":
-            return self._page(claims.purpose, outcome, 503, words, "unavailable_title",
-                              [paragraph(words("unavailable"))], {"Retry-After": "60"})
+            return self._page(
+                claims.purpose,
+                outcome,
+                503,
+                words,
+                "unavailable_title",
+                [paragraph(words("unavailable"))],
+                {"Retry-After": "60"},
+            )
         if scope == "all":
             body = [paragraph(words("unsubscribed"))]
             title = "unsubscribed_title"
@@ -123,8 +151,12 @@ class Gateway:
     async def _click(self, claims: Claims, language: str) -> WebAnswer:
         target = claims.url
         parts = urlsplit(target or "")
-        if target is None or parts.scheme not in ("http", "https") or not parts.hostname \
-                or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        if (
+            target is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+        ):
             return self._refused("click", language, "invalid")
         outcome = "redirected"
         if self.clicks:
@@ -158,7 +190,15 @@ class Gateway:
         body = [paragraph(words(outcome)), *shop_links(words)]
         return self._page(purpose, outcome, status, words, f"{outcome}_title", body)
 
-    def _page(self, purpose: str, outcome: str, status: int, words: Wording, title: str,
-              body: list[str], extra: Mapping[str, str] | None = None) -> WebAnswer:
+    def _page(
+        self,
+        purpose: str,
+        outcome: str,
+        status: int,
+        words: Wording,
+        title: str,
+        body: list[str],
+        extra: Mapping[str, str] | None = None,
+    ) -> WebAnswer:
         self.metrics.requests.labels(purpose, outcome).inc()
         return WebAnswer(status, page(words, title, body), headers(self.shop, extra))

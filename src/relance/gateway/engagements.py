@@ -28,11 +28,24 @@ def event_id(claims: Claims, purpose: str, scope: str) -> str:
 def unsubscribe(claims: Claims, scope: str, now_ms: int) -> Engagement:
     """``claims``' contact leaves ``scope`` (``all`` or a family) on its channel; the
     purpose is the link's (a one-click unsubscribe or a choice on the preference page)."""
-    return Engagement(event_id(claims, claims.purpose, scope), claims.contact_id, now_ms,
-                      "unsubscribe", claims.channel, claims.command_id, scope)
+    return Engagement(
+        event_id(claims, claims.purpose, scope),
+        claims.contact_id,
+        now_ms,
+        "unsubscribe",
+        claims.channel,
+        claims.command_id,
+        scope,
+    )
 
 
 def click(claims: Claims, now_ms: int) -> Engagement:
     """The contact followed the link of message ``claims.command_id`` to ``claims.url``."""
-    return Engagement(event_id(claims, "click", claims.scope), claims.contact_id, now_ms,
-                      "click", claims.channel, claims.command_id)
+    return Engagement(
+        event_id(claims, "click", claims.scope),
+        claims.contact_id,
+        now_ms,
+        "click",
+        claims.channel,
+        claims.command_id,
+    )

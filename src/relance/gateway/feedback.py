@@ -59,8 +59,14 @@ def iso_ms(value: object) -> int | None:
     return int(moment.timestamp() * 1000) if moment.tzinfo is not None else None
 
 
-def engagement(esp: str, identity: tuple[object, ...], ids: Mapping[str, Any],
-               kind: EngagementKind, at_ms: int | None, now_ms: int) -> Feedback:
+def engagement(
+    esp: str,
+    identity: tuple[object, ...],
+    ids: Mapping[str, Any],
+    kind: EngagementKind,
+    at_ms: int | None,
+    now_ms: int,
+) -> Feedback:
     """The engagement event of ``kind`` for the contact ``ids`` name (the echoed metadata),
     identified by ``identity``; at the ESP's time, never later than ``now_ms`` (an event is
     not in the future, and a clock ahead of the gateway's would get it dead-lettered)."""
@@ -69,5 +75,11 @@ def engagement(esp: str, identity: tuple[object, ...], ids: Mapping[str, Any],
         return Dropped("no_contact")
     name = "\x1f".join([esp, kind, *(str(part) for part in identity)])
     occurred = now_ms if at_ms is None else min(at_ms, now_ms)
-    return Engagement(str(uuid.uuid5(FEEDBACK_NAMESPACE, name)), contact, occurred, kind,
-                      "email", text(ids, COMMAND_ID_KEY))
+    return Engagement(
+        str(uuid.uuid5(FEEDBACK_NAMESPACE, name)),
+        contact,
+        occurred,
+        kind,
+        "email",
+        text(ids, COMMAND_ID_KEY),
+    )

@@ -31,8 +31,9 @@ def _accepted(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(weighted)]
 
 
-def negotiate(lang: str | None, accept_language: str | None, default: str,
-              available: Collection[str]) -> str:
+def negotiate(
+    lang: str | None, accept_language: str | None, default: str, available: Collection[str]
+) -> str:
     """The first of ``available`` (lower-case tags) the chain reaches; ``default`` must
     reach one, else the first available is used."""
     for tag in ([lang] if lang else []) + _accepted(accept_language or "") + [default]:

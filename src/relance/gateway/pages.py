@@ -60,15 +60,18 @@ class Shop:
         colors = getattr(brand, "colors", None)
         name = getattr(brand, "name", None)
         support = getattr(brand, "support_email", None)
-        return cls(name=name if isinstance(name, str) and name.strip() else None,
-                   url=_web(getattr(brand, "shop_url", None)),
-                   logo_url=_web(getattr(brand, "logo_url", None)),
-                   support_email=(support if isinstance(support, str)
-                                  and email_problem(support) is None else None),
-                   accent=_color(getattr(colors, "accent", None), cls.accent),
-                   background=_color(getattr(colors, "background", None), cls.background),
-                   text=_color(getattr(colors, "text", None), cls.text),
-                   default_locale=str(getattr(brand, "default_locale", None) or "en"))
+        return cls(
+            name=name if isinstance(name, str) and name.strip() else None,
+            url=_web(getattr(brand, "shop_url", None)),
+            logo_url=_web(getattr(brand, "logo_url", None)),
+            support_email=(
+                support if isinstance(support, str) and email_problem(support) is None else None
+            ),
+            accent=_color(getattr(colors, "accent", None), cls.accent),
+            background=_color(getattr(colors, "background", None), cls.background),
+            text=_color(getattr(colors, "text", None), cls.text),
+            default_locale=str(getattr(brand, "default_locale", None) or "en"),
+        )
 
     @cached_property
     def style(self) -> str:
@@ -83,7 +86,8 @@ class Shop:
             f"button{{background:{self.accent};color:#fff;border:0;border-radius:6px;"
             "padding:.75rem 1.5rem;font-size:1rem;cursor:pointer;margin-top:1rem}"
             "label{display:block;margin:.5rem 0}.note{color:#52525b;font-size:.9rem}"
-            ".error{color:#b91c1c}")
+            ".error{color:#b91c1c}"
+        )
 
     @cached_property
     def style_hash(self) -> str:
@@ -100,8 +104,7 @@ class Wording:
         self.texts = TEXTS[language]
         self.shop = shop
         what = self.texts["what_sms" if channel == "sms" else "what_email"]
-        self.values = {"shop": escape(shop.name or self.texts["a_shop"]),
-                       "what": escape(what)}
+        self.values = {"shop": escape(shop.name or self.texts["a_shop"]), "what": escape(what)}
 
     def __call__(self, key: str, **values: str) -> str:
         """The text ``key``, its placeholders filled with escaped values."""
@@ -117,8 +120,9 @@ def page(words: Wording, title_key: str, body: Iterable[str]) -> bytes:
     """A whole page: the shop's header, the title, ``body`` (HTML already escaped)."""
     shop = words.shop
     if shop.logo_url:
-        header = f'<header><img src="{escape(shop.logo_url)}" alt="{words.values["shop"]}">' \
-                 "</header>"
+        header = (
+            f'<header><img src="{escape(shop.logo_url)}" alt="{words.values["shop"]}"></header>'
+        )
     else:
         header = f"<header>{words.values['shop']}</header>" if shop.name else ""
     title = words(title_key)
@@ -151,23 +155,27 @@ def shop_links(words: Wording) -> list[str]:
 
 def unsubscribe_form(words: Wording) -> list[str]:
     # The hidden field makes the button's POST the one RFC 8058 mail clients send.
-    return [paragraph(words("unsubscribe_ask")),
-            '<form method="post">'
-            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            f'<button type="submit">{words("unsubscribe_button")}</button></form>']
+    return [
+        paragraph(words("unsubscribe_ask")),
+        '<form method="post">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        f'<button type="submit">{words("unsubscribe_button")}</button></form>',
+    ]
 
 
-def preferences_form(words: Wording, families: Iterable[str], error: bool = False
-                     ) -> list[str]:
+def preferences_form(words: Wording, families: Iterable[str], error: bool = False) -> list[str]:
     options = [*((f"family_{family}", family) for family in families), ("family_all", "all")]
     inputs = "".join(
-        f'<label><input type="radio" name="scope" value="{value}" required> '
-        f"{words(key)}</label>" for key, value in options)
+        f'<label><input type="radio" name="scope" value="{value}" required> {words(key)}</label>'
+        for key, value in options
+    )
     body = [paragraph(words("preferences_ask"))]
     if error:
         body.append(paragraph(words("choose_one"), "error"))
-    body.append(f'<form method="post">{inputs}'
-                f'<button type="submit">{words("preferences_button")}</button></form>')
+    body.append(
+        f'<form method="post">{inputs}'
+        f'<button type="submit">{words("preferences_button")}</button></form>'
+    )
     return body
 
 
@@ -178,8 +186,8 @@ def headers(shop: Shop, extra: Mapping[str, str] | None = None) -> dict[str, str
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",
         "Content-Security-Policy": f"default-src 'none'; style-src {shop.style_hash}; "
-                                   "img-src https: http:; form-action 'self'; "
-                                   "frame-ancestors 'none'; base-uri 'none'",
+        "img-src https: http:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",

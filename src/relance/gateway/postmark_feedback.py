@@ -29,14 +29,23 @@ from relance.gateway.feedback import Dropped, Feedback, WebhookError, engagement
 ESP: Final = "postmark"
 HARD_BOUNCES: Final = frozenset({"HardBounce", "BadEmailAddress"})
 BOUNCE_KINDS: Final[dict[str, EngagementKind]] = {
-    **dict.fromkeys(HARD_BOUNCES, "hard_bounce"), "SpamComplaint": "spam_complaint",
-    "Unsubscribe": "unsubscribe"}
+    **dict.fromkeys(HARD_BOUNCES, "hard_bounce"),
+    "SpamComplaint": "spam_complaint",
+    "Unsubscribe": "unsubscribe",
+}
 SUPPRESSIONS: Final[dict[str, EngagementKind]] = {
-    "HardBounce": "hard_bounce", "SpamComplaint": "spam_complaint",
-    "ManualSuppression": "unsubscribe"}
+    "HardBounce": "hard_bounce",
+    "SpamComplaint": "spam_complaint",
+    "ManualSuppression": "unsubscribe",
+}
 # The field that holds each record's time.
-TIMES: Final = {"Bounce": "BouncedAt", "SpamComplaint": "BouncedAt", "Open": "ReceivedAt",
-                "Click": "ReceivedAt", "SubscriptionChange": "ChangedAt"}
+TIMES: Final = {
+    "Bounce": "BouncedAt",
+    "SpamComplaint": "BouncedAt",
+    "Open": "ReceivedAt",
+    "Click": "ReceivedAt",
+    "SubscriptionChange": "ChangedAt",
+}
 
 
 def postmark_record(body: bytes) -> Mapping[str, Any]:
@@ -78,9 +87,15 @@ def postmark_feedback(record: Mapping[str, Any], now_ms: int) -> Feedback:
     metadata = record.get("Metadata")
     at = record.get(TIMES[what])
     # Postmark gives no event id: what it sends again with a retried request names it.
-    identity = (what, text(record, "MessageID") or text(record, "MessageId"), at,
-                record.get("ID"), text(record, "OriginalLink"),
-                text(record, "SuppressionReason"), text(record, "Email") or
-                text(record, "Recipient"))
-    return engagement(ESP, identity, metadata if isinstance(metadata, dict) else {}, kind,
-                      iso_ms(at), now_ms)
+    identity = (
+        what,
+        text(record, "MessageID") or text(record, "MessageId"),
+        at,
+        record.get("ID"),
+        text(record, "OriginalLink"),
+        text(record, "SuppressionReason"),
+        text(record, "Email") or text(record, "Recipient"),
+    )
+    return engagement(
+        ESP, identity, metadata if isinstance(metadata, dict) else {}, kind, iso_ms(at), now_ms
+    )

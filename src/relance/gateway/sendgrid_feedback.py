@@ -27,11 +27,17 @@ from relance.gateway.feedback import Dropped, Feedback, WebhookError, engagement
 
 ESP: Final = "sendgrid"
 KINDS: Final[dict[str, EngagementKind]] = {
-    "spamreport": "spam_complaint", "unsubscribe": "unsubscribe",
-    "group_unsubscribe": "unsubscribe", "open": "open", "click": "click"}
+    "spamreport": "spam_complaint",
+    "unsubscribe": "unsubscribe",
+    "group_unsubscribe": "unsubscribe",
+    "open": "open",
+    "click": "click",
+}
 DROPPED_BY_LIST: Final[dict[str, EngagementKind]] = {
-    "Bounced Address": "hard_bounce", "Spam Reporting Address": "spam_complaint",
-    "Unsubscribed Address": "unsubscribe"}
+    "Bounced Address": "hard_bounce",
+    "Spam Reporting Address": "spam_complaint",
+    "Unsubscribed Address": "unsubscribe",
+}
 
 
 def sendgrid_events(body: bytes) -> Sequence[object]:
@@ -68,8 +74,15 @@ def sendgrid_feedback(event: object, now_ms: int) -> Feedback:
     if isinstance(kind, Dropped):
         return kind
     stamp = event.get("timestamp")
-    at = int(stamp * 1000) if isinstance(stamp, int | float) and not isinstance(
-        stamp, bool) else None
-    identity = (text(event, "sg_event_id") or "", text(event, "sg_message_id"), stamp,
-                text(event, "url"))
+    at = (
+        int(stamp * 1000)
+        if isinstance(stamp, int | float) and not isinstance(stamp, bool)
+        else None
+    )
+    identity = (
+        text(event, "sg_event_id") or "",
+        text(event, "sg_message_id"),
+        stamp,
+        text(event, "url"),
+    )
     return engagement(ESP, identity, event, kind, at, now_ms)

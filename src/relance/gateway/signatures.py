@@ -34,15 +34,19 @@ def public_key(text: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def signed_by(key: ec.EllipticCurvePublicKey, signature: str | None, timestamp: str | None,
-              body: bytes) -> bool:
+def signed_by(
+    key: ec.EllipticCurvePublicKey, signature: str | None, timestamp: str | None, body: bytes
+) -> bool:
     """Whether ``signature`` (base64 DER, the signature header) signs ``timestamp`` (the
     timestamp header, as sent) followed by the raw ``body``."""
     if not signature or not timestamp:
         return False
     try:
-        key.verify(base64.b64decode(signature, validate=True), timestamp.encode() + body,
-                   ec.ECDSA(hashes.SHA256()))
+        key.verify(
+            base64.b64decode(signature, validate=True),
+            timestamp.encode() + body,
+            ec.ECDSA(hashes.SHA256()),
+        )
     except (InvalidSignature, ValueError, binascii.Error):
         return False
     return True

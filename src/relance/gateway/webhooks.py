@@ -51,9 +51,15 @@ class Webhooks:
     (``signatures.credentials``); ``sendgrid_key``: the key SendGrid signs with; either
     None when that ESP's webhook is off. ``write`` and ``clock`` are the gateway's."""
 
-    def __init__(self, *, postmark_auth: bytes | None,
-                 sendgrid_key: ec.EllipticCurvePublicKey | None, write: Writer,
-                 clock: Callable[[], int], metrics: GatewayMetrics) -> None:
+    def __init__(
+        self,
+        *,
+        postmark_auth: bytes | None,
+        sendgrid_key: ec.EllipticCurvePublicKey | None,
+        write: Writer,
+        clock: Callable[[], int],
+        metrics: GatewayMetrics,
+    ) -> None:
         self.postmark_auth = postmark_auth
         self.sendgrid_key = sendgrid_key
         self.write = write
@@ -64,14 +70,25 @@ class Webhooks:
     @property
     def served(self) -> tuple[str, ...]:
         """The ESPs whose webhook is on."""
-        return tuple(esp for esp, on in (("postmark", self.postmark_auth is not None),
-                                         ("sendgrid", self.sendgrid_key is not None)) if on)
+        return tuple(
+            esp
+            for esp, on in (
+                ("postmark", self.postmark_auth is not None),
+                ("sendgrid", self.sendgrid_key is not None),
+            )
+            if on
+        )
 
     async def postmark(self, request: WebRequest) -> WebAnswer:
         if self.postmark_auth is None or not basic_auth_matches(
-                request.headers.get("authorization"), self.postmark_auth):
-            return self._answer("postmark", "unauthorized", 401,
-                                {"WWW-Authenticate": 'Basic realm="relance webhooks"'})
+            request.headers.get("authorization"), self.postmark_auth
+        ):
+            return self._answer(
+                "postmark",
+                "unauthorized",
+                401,
+                {"WWW-Authenticate": 'Basic realm="relance webhooks"'},
+            )
         try:
             found = [postmark_feedback(postmark_record(request.body), self.clock())]
         except WebhookError as exc:
@@ -80,8 +97,11 @@ class Webhooks:
 
     async def sendgrid(self, request: WebRequest) -> WebAnswer:
         if self.sendgrid_key is None or not signed_by(
-                self.sendgrid_key, request.headers.get(SIGNATURE_HEADER),
-                request.headers.get(TIMESTAMP_HEADER), request.body):
+            self.sendgrid_key,
+            request.headers.get(SIGNATURE_HEADER),
+            request.headers.get(TIMESTAMP_HEADER),
+            request.body,
+        ):
             return self._answer("sendgrid", "unauthorized", 401)
         now = self.clock()
         found: list[Feedback] = []
@@ -108,15 +128,21 @@ class Webhooks:
             else:
                 events[item.event_id] = item
         started = time.perf_counter()
-        results = await asyncio.gather(*(self.write(e, WAIT) for e in events.values()),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(self.write(e, WAIT) for e in events.values()), return_exceptions=True
+        )
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             for error in failed:
                 if not isinstance(error, BrokerError):
                     raise error
-            log.warning("%d of %d %s webhook events were not written: %s", len(failed),
-                        len(events), esp, failed[0])
+            log.warning(
+                "%d of %d %s webhook events were not written: %s",
+                len(failed),
+                len(events),
+                esp,
+                failed[0],
+            )
             return self._answer(esp, "unavailable", 503, {"Retry-After": "60"})
         if events:
             self.metrics.write_latency.observe(time.perf_counter() - started)
@@ -135,7 +161,13 @@ class Webhooks:
         log.warning("a %s webhook request was refused: %s", esp, exc)
         return self._answer(esp, "malformed", 400, body=f"malformed: {exc}\n")
 
-    def _answer(self, esp: str, outcome: str, status: int,
-                extra: dict[str, str] | None = None, body: str | None = None) -> WebAnswer:
+    def _answer(
+        self,
+        esp: str,
+        outcome: str,
+        status: int,
+        extra: dict[str, str] | None = None,
+        body: str | None = None,
+    ) -> WebAnswer:
         self.metrics.webhook_requests.labels(esp, outcome).inc()
         return WebAnswer(status, (body or f"{outcome}\n").encode(), {**_TEXT, **(extra or {})})

@@ -65,14 +65,17 @@ class _App(faust.App):
 
 def new_app(app_id: str, web_port: int) -> faust.App:
     """A faust app with its web server only; its Kafka services never start."""
-    app = _App(app_id, web_port=web_port, web_bind="0.0.0.0", web_enabled=True,
-               autodiscover=False)
+    app = _App(app_id, web_port=web_port, web_bind="0.0.0.0", web_enabled=True, autodiscover=False)
     app.boot_strategy = app.BootStrategy(app, enable_kafka=False)
     return app
 
 
-def host_loop(app: faust.App, run: Callable[[threading.Event], Awaitable[None]],
-              failure: Failure, name: str = "the loop") -> None:
+def host_loop(
+    app: faust.App,
+    run: Callable[[threading.Event], Awaitable[None]],
+    failure: Failure,
+    name: str = "the loop",
+) -> None:
     """Run ``run(stopping)`` as the app's task; SIGTERM sets ``stopping`` and the app waits
     for ``run`` to return (its last work settled and committed) before it stops. A failure
     of ``run`` stops the process (``failure``)."""
@@ -137,11 +140,16 @@ def add_page(app: faust.App, page: Page) -> None:
         body = await _body(request, page.max_body) if request.method == "POST" else b""
         if body is None:
             return aiohttp.web.Response(status=413, text="request body too large\n")
-        answer = await page.answer(WebRequest(
-            request.method, params, {name: request.query.get(name) for name in request.query},
-            {name.lower(): value for name, value in request.headers.items()}, body))
-        return aiohttp.web.Response(status=answer.status, body=answer.body,
-                                    headers=answer.headers)
+        answer = await page.answer(
+            WebRequest(
+                request.method,
+                params,
+                {name: request.query.get(name) for name in request.query},
+                {name.lower(): value for name, value in request.headers.items()},
+                body,
+            )
+        )
+        return aiohttp.web.Response(status=answer.status, body=answer.body, headers=answer.headers)
 
     methods = {"get": handle} if "GET" in page.methods else {}
     if "POST" in page.methods:
@@ -167,8 +175,9 @@ def serve(settings: Settings, process: Process) -> int:
     """Run ``process`` until SIGTERM (or Ctrl-C) has stopped its loop, or the loop failed;
     the exit code (1 after a failure)."""
     failure = Failure()
-    worker = faust.Worker(host(process, failure), loglevel=settings.log_level,
-                          logging_config=logging_config(settings))
+    worker = faust.Worker(
+        host(process, failure), loglevel=settings.log_level, logging_config=logging_config(settings)
+    )
     failure.stop = worker.stop
     code: int | str | None = 0
     try:

@@ -51,12 +51,14 @@ class AckedWriter:
         self.stopped = True
         left = self.producer.flush(self.flush_timeout)
         if left:
-            raise BrokerError(f"{left} records not acknowledged within "
-                              f"{self.flush_timeout:.0f}s at the stop")
+            raise BrokerError(
+                f"{left} records not acknowledged within {self.flush_timeout:.0f}s at the stop"
+            )
 
 
-def _settle(acked: asyncio.Future[None], error: KafkaError | None, topic: str,
-            message: Any) -> None:
+def _settle(
+    acked: asyncio.Future[None], error: KafkaError | None, topic: str, message: Any
+) -> None:
     if acked.done():  # the writer stopped waiting (a timeout)
         return
     if error is None:

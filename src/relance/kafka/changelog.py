@@ -33,10 +33,15 @@ class Changelog:
         tables: dict[int, Table] = {p: {} for p in wanted}
         if not wanted:
             return tables
-        reader = kafka.consumer(self.settings, f"{self.topic}-restore",
-                                **{"enable.partition.eof": True,
-                                   "fetch.max.bytes": 64 * 1024 * 1024,
-                                   "max.partition.fetch.bytes": 16 * 1024 * 1024})
+        reader = kafka.consumer(
+            self.settings,
+            f"{self.topic}-restore",
+            **{
+                "enable.partition.eof": True,
+                "fetch.max.bytes": 64 * 1024 * 1024,
+                "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            },
+        )
         started = time.monotonic()
 
         def take(message: Message[bytes, bytes]) -> None:
@@ -50,12 +55,22 @@ class Changelog:
 
         try:
             reader.assign([TopicPartition(self.topic, p, 0) for p in wanted])
-            records = kafka.read_to_end(reader, [(self.topic, p) for p in wanted], take,
-                                        what=f"changelog {self.topic}", timeout=timeout,
-                                        strict=True)
+            records = kafka.read_to_end(
+                reader,
+                [(self.topic, p) for p in wanted],
+                take,
+                what=f"changelog {self.topic}",
+                timeout=timeout,
+                strict=True,
+            )
         finally:
             reader.close()
-        log.info("changelog %s: partitions %s restored, %d records, %d contacts in %.1fs",
-                 self.topic, wanted, records, sum(len(t) for t in tables.values()),
-                 time.monotonic() - started)
+        log.info(
+            "changelog %s: partitions %s restored, %d records, %d contacts in %.1fs",
+            self.topic,
+            wanted,
+            records,
+            sum(len(t) for t in tables.values()),
+            time.monotonic() - started,
+        )
         return tables

@@ -94,8 +94,12 @@ def producer_config(settings: Settings) -> dict[str, Any]:
 
 def admin_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """An admin client's configuration (topic creation and checks, the health probe)."""
-    return {**settings.kafka_properties(), "bootstrap.servers": bootstrap_servers(settings.broker),
-            "logger": CLIENT_LOG, **overrides}
+    return {
+        **settings.kafka_properties(),
+        "bootstrap.servers": bootstrap_servers(settings.broker),
+        "logger": CLIENT_LOG,
+        **overrides,
+    }
 
 
 def consumer(settings: Settings, group: str, **overrides: Any) -> Consumer:
@@ -117,12 +121,14 @@ def schema_registry_config(settings: Settings) -> dict[str, Any] | None:
         return None
     config: dict[str, Any] = {"url": settings.schema_registry_url}
     if settings.schema_registry_basic_auth_user_info is not None:
-        config["basic.auth.user.info"] = \
+        config["basic.auth.user.info"] = (
             settings.schema_registry_basic_auth_user_info.get_secret_value()
-    for key, path in (("ssl.ca.location", settings.schema_registry_ssl_ca_location),
-                      ("ssl.certificate.location",
-                       settings.schema_registry_ssl_certificate_location),
-                      ("ssl.key.location", settings.schema_registry_ssl_key_location)):
+        )
+    for key, path in (
+        ("ssl.ca.location", settings.schema_registry_ssl_ca_location),
+        ("ssl.certificate.location", settings.schema_registry_ssl_certificate_location),
+        ("ssl.key.location", settings.schema_registry_ssl_key_location),
+    ):
         if path is not None:
             config[key] = str(path)
     return config
@@ -154,9 +160,15 @@ def retention_ms(settings: Settings, topic: str) -> int | None:
     return int(entry.value)
 
 
-def read_to_end(reader: Consumer, partitions: Iterable[tuple[str, int]],
-                take: Callable[[Message[bytes, bytes]], None], *, what: str,
-                timeout: float = 600.0, strict: bool = False) -> int:
+def read_to_end(
+    reader: Consumer,
+    partitions: Iterable[tuple[str, int]],
+    take: Callable[[Message[bytes, bytes]], None],
+    *,
+    what: str,
+    timeout: float = 600.0,
+    strict: bool = False,
+) -> int:
     """Consume the assigned ``partitions`` until each reports its end (partition EOF, which
     ``reader`` must enable), handing every record to ``take``; the count read.
 
@@ -169,8 +181,9 @@ def read_to_end(reader: Consumer, partitions: Iterable[tuple[str, int]],
     read = 0
     while open_:
         if time.monotonic() - started > timeout:
-            raise BrokerError(f"{what}: {sorted(open_)} not read to their end within "
-                              f"{timeout:.0f}s")
+            raise BrokerError(
+                f"{what}: {sorted(open_)} not read to their end within {timeout:.0f}s"
+            )
         for message in reader.consume(10_000, 0.5):
             error = message.error()
             if error is None:
@@ -192,7 +205,7 @@ def key_partition(key: bytes, partitions: int) -> int:
     h = (0x9747B28C ^ length) & mask
     tail = length & ~3
     for i in range(0, tail, 4):
-        k = int.from_bytes(key[i:i + 4], "little")
+        k = int.from_bytes(key[i : i + 4], "little")
         k = (k * m) & mask
         k ^= k >> 24
         k = (k * m) & mask
@@ -249,7 +262,10 @@ def property_problems(settings: Settings) -> list[ConfigProblem]:
     given: dict[str, Any] = {**settings.kafka_properties(), "logger": _QUIET}
     problems = []
     builds: tuple[Callable[[dict[str, Any]], object], ...] = (
-        Producer, lambda c: Consumer({**c, "group.id": "relance-check"}), AdminClient)
+        Producer,
+        lambda c: Consumer({**c, "group.id": "relance-check"}),
+        AdminClient,
+    )
     for build in builds:
         try:
             build(given)
@@ -262,15 +278,19 @@ def property_problems(settings: Settings) -> list[ConfigProblem]:
         try:
             SchemaRegistryClient(config)
         except (ValueError, TypeError, OSError) as exc:  # OSError: a certificate not read
-            problems.append(ConfigProblem("environment", None, "SCHEMA_REGISTRY_URL",
-                                          mask(str(exc), settings.secrets())))
+            problems.append(
+                ConfigProblem(
+                    "environment", None, "SCHEMA_REGISTRY_URL", mask(str(exc), settings.secrets())
+                )
+            )
     return problems
 
 
 def _property_problem(settings: Settings, text: str) -> ConfigProblem:
     """librdkafka's words, under the variable of the property they name."""
-    named = [settings.kafka[name].variable for name in _NAMED.findall(text)
-             if name in settings.kafka]
+    named = [
+        settings.kafka[name].variable for name in _NAMED.findall(text) if name in settings.kafka
+    ]
     variable = named[0] if named else "RELANCE_KAFKA_*"
     text = text.removeprefix("Failed to create producer: ")
     return ConfigProblem("environment", None, variable, mask(text, settings.secrets()))

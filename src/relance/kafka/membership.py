@@ -42,14 +42,14 @@ class Member(Protocol):
     def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
         """Finish the work in hand before ``revoked`` go; the offsets to commit for them."""
 
-    def release(self, consumer: Consumer, gone: set[TopicPartitionKey],
-                partitions: set[int]) -> None:
+    def release(
+        self, consumer: Consumer, gone: set[TopicPartitionKey], partitions: set[int]
+    ) -> None:
         """Forget ``gone``; ``partitions``: the partition numbers no longer held at all."""
 
 
 class Membership:
-    def __init__(self, member: Member, *, restored: str,
-                 held: Callable[[int], None]) -> None:
+    def __init__(self, member: Member, *, restored: str, held: Callable[[int], None]) -> None:
         """``restored``: what the loop keeps per partition, for ``problems``; ``held`` is
         told how many partitions are held after each change."""
         self.member = member
@@ -67,8 +67,12 @@ class Membership:
         self._lock = threading.Lock()  # commits come from the loop and from rebalances
 
     def subscribe(self, consumer: Consumer, topics: Iterable[str]) -> None:
-        consumer.subscribe(list(topics), on_assign=self._on_assign,
-                           on_revoke=self._on_revoke, on_lost=self._on_lost)
+        consumer.subscribe(
+            list(topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
 
     def problems(self) -> list[str]:
         """What keeps the loop from being ready (read from the web thread)."""
@@ -84,15 +88,18 @@ class Membership:
     def commit_due(self, interval: float) -> bool:
         return time.monotonic() - self.last_commit >= interval
 
-    def commit(self, consumer: Consumer, positions: Mapping[TopicPartitionKey, int], *,
-               sync: bool) -> None:
+    def commit(
+        self, consumer: Consumer, positions: Mapping[TopicPartitionKey, int], *, sync: bool
+    ) -> None:
         """Commit ``positions`` (per topic-partition, the next offset to read)."""
         with self._lock:
             if self.failure is not None:
                 return  # what was read since the last commit may not be stored
-            offsets = [TopicPartition(topic, partition, offset)
-                       for (topic, partition), offset in positions.items()
-                       if sync or self.committed.get((topic, partition)) != offset]
+            offsets = [
+                TopicPartition(topic, partition, offset)
+                for (topic, partition), offset in positions.items()
+                if sync or self.committed.get((topic, partition)) != offset
+            ]
             self.last_commit = time.monotonic()
             kafka.commit(consumer, offsets, sync=sync)
             for tp in offsets:
@@ -105,8 +112,7 @@ class Membership:
     def refresh_highwater(self, consumer: Consumer) -> None:
         # Cached: the end offset the last fetch response reported, no request per call.
         for topic, partition in self.assigned:
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                     cached=True)
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
             self.highwater[topic, partition] = high
 
     def behind(self, topics: Iterable[str], position: Position) -> Counter[str]:

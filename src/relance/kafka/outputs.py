@@ -32,15 +32,25 @@ def refusal(error: KafkaError, topic: str, partition: int | None, size: int) -> 
     where = f"{topic}[{partition}]" if partition is not None and partition >= 0 else topic
     text = f"{where}: a record of {size} bytes was refused: {error.str()}"
     if error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
-        text += (" (the limits are RELANCE_PRODUCER_MESSAGE_MAX_BYTES here and the topic's "
-                 "max.message.bytes on the broker: raise both, or find why it is so large)")
+        text += (
+            " (the limits are RELANCE_PRODUCER_MESSAGE_MAX_BYTES here and the topic's "
+            "max.message.bytes on the broker: raise both, or find why it is so large)"
+        )
     return text
 
 
 class Outputs:
-    def __init__(self, producer: Producer, codec: OutputCodec, *, deliveries: str, dlq: str,
-                 clock: Callable[[], int], decisions: str | None = None,
-                 flush_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        producer: Producer,
+        codec: OutputCodec,
+        *,
+        deliveries: str,
+        dlq: str,
+        clock: Callable[[], int],
+        decisions: str | None = None,
+        flush_timeout: float = 60.0,
+    ) -> None:
         self.producer = producer
         self.codec = codec
         self.deliveries = deliveries
@@ -63,8 +73,9 @@ class Outputs:
                 self.producer.poll(0.5)  # the local queue is full: let it drain once
                 self.producer.produce(topic, value, key, on_delivery=self._report, **extra)
         except BufferError as exc:
-            raise BrokerError(f"{topic}: the producer's queue is still full after 0.5 s "
-                              f"({exc})") from exc
+            raise BrokerError(
+                f"{topic}: the producer's queue is still full after 0.5 s ({exc})"
+            ) from exc
         except KafkaException as exc:
             error = exc.args[0]
             partition = extra.get("partition")
@@ -82,14 +93,14 @@ class Outputs:
         return key_partition(key, len(found)) if found else None
 
     def command(self, command: SendCommand) -> None:
-        self._produce(self.deliveries, self.codec.encode_send(command),
-                      command.contact_id.encode())
+        self._produce(self.deliveries, self.codec.encode_send(command), command.contact_id.encode())
 
     def decision(self, outcome: Outcome) -> None:
         """On the decisions topic, if there is one."""
         if self.decisions:
-            self._produce(self.decisions, orjson.dumps(decision_record(outcome)),
-                          outcome.contact_id.encode())
+            self._produce(
+                self.decisions, orjson.dumps(decision_record(outcome)), outcome.contact_id.encode()
+            )
 
     def dead_letter(self, letter: DeadLetter) -> None:
         key, value, headers = letter.record(self.clock())

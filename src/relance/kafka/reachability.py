@@ -90,8 +90,10 @@ class Reachability:
         except SchemaRegistryError as exc:
             if exc.http_status_code == 403:
                 return None  # it answers; a key for some subjects may not list them all
-            return (f"the schema registry {self._registry_at} answers {exc.http_status_code}: "
-                    f"{_said(exc.error_message)}")
+            return (
+                f"the schema registry {self._registry_at} answers {exc.http_status_code}: "
+                f"{_said(exc.error_message)}"
+            )
         except Exception as exc:  # refused, timed out, a TLS failure: all alike here
             return f"the schema registry {self._registry_at} does not answer: {_said(exc)}"
         return None

@@ -73,17 +73,37 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         (settings.topic_results, False, False, "output: delivery results", (SENDER,)),
         (ledger_changelog(settings), True, True, "the sender's delivery ledger", (SENDER,)),
     ]
-    return [TopicSpec(name, settings.partitions, compacted, settings.replication_factor,
-                      settings.min_insync_replicas, exact, purpose, users)
-            for name, compacted, exact, purpose, users in wanted if name]
+    return [
+        TopicSpec(
+            name,
+            settings.partitions,
+            compacted,
+            settings.replication_factor,
+            settings.min_insync_replicas,
+            exact,
+            purpose,
+            users,
+        )
+        for name, compacted, exact, purpose, users in wanted
+        if name
+    ]
 
 
-def of_scenario_file(settings: Settings, name: str, purpose: str, *, compacted: bool = False,
-                     exact: bool = True) -> TopicSpec:
+def of_scenario_file(
+    settings: Settings, name: str, purpose: str, *, compacted: bool = False, exact: bool = True
+) -> TopicSpec:
     """A topic the scenario file asks the worker for (a source, the identity stage's), with
     the replication settings of the others."""
-    return TopicSpec(name, settings.partitions, compacted, settings.replication_factor,
-                     settings.min_insync_replicas, exact, purpose, (WORKER,))
+    return TopicSpec(
+        name,
+        settings.partitions,
+        compacted,
+        settings.replication_factor,
+        settings.min_insync_replicas,
+        exact,
+        purpose,
+        (WORKER,),
+    )
 
 
 def used_by(settings: Settings, user: str) -> list[TopicSpec]:
@@ -109,10 +129,13 @@ def create_topics(client: Any, topics: Iterable[TopicSpec]) -> list[str]:
 
     admin = _admin(client)
     existing = set(admin.list_topics(timeout=10).topics)
-    wanted = [NewTopic(t.name, t.partitions, t.replication, config=t.config())
-              for t in topics if t.name not in existing]
+    wanted = [
+        NewTopic(t.name, t.partitions, t.replication, config=t.config())
+        for t in topics
+        if t.name not in existing
+    ]
     created = []
-    for name, future in (admin.create_topics(wanted).items() if wanted else ()):
+    for name, future in admin.create_topics(wanted).items() if wanted else ():
         try:
             future.result(timeout=30)
         except Exception as exc:
@@ -136,13 +159,19 @@ def ensure(client: Any, specs: Iterable[TopicSpec]) -> list[str]:
             continue  # created a moment ago and not yet in this broker's metadata
         partitions = metadata.partitions
         if spec.exact and len(partitions) != spec.partitions:
-            raise BrokerError(f"topic {spec.name} has {len(partitions)} partitions, expected "
-                              f"{spec.partitions} (RELANCE_PARTITIONS)")
+            raise BrokerError(
+                f"topic {spec.name} has {len(partitions)} partitions, expected "
+                f"{spec.partitions} (RELANCE_PARTITIONS)"
+            )
         replicas = min((len(p.replicas) for p in partitions.values()), default=0)
         if 0 < replicas < spec.replication:
-            log.warning("topic %s has %d replicas, RELANCE_REPLICATION_FACTOR asks for %d: "
-                        "relance does not change existing topics", spec.name, replicas,
-                        spec.replication)
+            log.warning(
+                "topic %s has %d replicas, RELANCE_REPLICATION_FACTOR asks for %d: "
+                "relance does not change existing topics",
+                spec.name,
+                replicas,
+                spec.replication,
+            )
     for name in created:
         log.info("created topic %s", name)
     return created

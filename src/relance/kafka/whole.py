@@ -26,8 +26,15 @@ Take = Callable[["Message[bytes, bytes]", bool], None]
 
 
 class WholeTopics:
-    def __init__(self, new_reader: Callable[[], Consumer], topics: Sequence[str], take: Take,
-                 *, what: str, describe: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        new_reader: Callable[[], Consumer],
+        topics: Sequence[str],
+        take: Take,
+        *,
+        what: str,
+        describe: Callable[[], str] | None = None,
+    ) -> None:
         """``new_reader``: a consumer with ``enable.partition.eof``; ``describe`` adds what
         was learnt to the line logged once the topics are read up."""
         self.new_reader = new_reader
@@ -57,10 +64,20 @@ class WholeTopics:
             return 0
         reader.assign(assigned)
         started = time.monotonic()
-        read = read_to_end(reader, [(tp.topic, tp.partition) for tp in assigned],
-                           lambda message: self.take(message, False), what=self.what)
-        log.info("%s %s: %d messages read in %.1fs%s", self.what, self.found, read,
-                 time.monotonic() - started, f" ({self.describe()})" if self.describe else "")
+        read = read_to_end(
+            reader,
+            [(tp.topic, tp.partition) for tp in assigned],
+            lambda message: self.take(message, False),
+            what=self.what,
+        )
+        log.info(
+            "%s %s: %d messages read in %.1fs%s",
+            self.what,
+            self.found,
+            read,
+            time.monotonic() - started,
+            f" ({self.describe()})" if self.describe else "",
+        )
         return read
 
     def poll(self, timeout: float = 0.0) -> int:
@@ -94,8 +111,9 @@ class Follower:
         self.topics.start()
         if not self.topics.found:
             return
-        self._thread = threading.Thread(target=self._follow, name=f"follow {self.topics.what}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._follow, name=f"follow {self.topics.what}", daemon=True
+        )
         self._thread.start()
 
     def _follow(self) -> None:

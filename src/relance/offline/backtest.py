@@ -76,9 +76,12 @@ class Backtest:
         return [r for cid, r in sorted(self.old.sent.items()) if cid not in self.new.sent]
 
     def changed(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        return [(old, self.new.sent[cid]) for cid, old in sorted(self.old.sent.items())
-                if cid in self.new.sent and any(
-                    old.get(key) != self.new.sent[cid].get(key) for key in COMPARED)]
+        return [
+            (old, self.new.sent[cid])
+            for cid, old in sorted(self.old.sent.items())
+            if cid in self.new.sent
+            and any(old.get(key) != self.new.sent[cid].get(key) for key in COMPARED)
+        ]
 
     def by_scenario(self) -> dict[str, dict[str, int]]:
         counts: dict[str, Counter[str]] = {}
@@ -100,8 +103,10 @@ class Backtest:
     def suppressions(self) -> dict[str, dict[str, int]]:
         """Per reason, how many candidates each run suppressed."""
         old, new = _by_reason(self.old.suppressed), _by_reason(self.new.suppressed)
-        return {reason: {"old": old[reason], "new": new[reason]}
-                for reason in sorted(old.keys() | new.keys())}
+        return {
+            reason: {"old": old[reason], "new": new[reason]}
+            for reason in sorted(old.keys() | new.keys())
+        }
 
     def distribution(self) -> dict[str, dict[str, int]]:
         """How many contacts get 0, 1, 2, 3 or more messages, under each file."""
@@ -126,10 +131,17 @@ def _by_reason(counts: Counter[tuple[str, str]]) -> Counter[str]:
     return found
 
 
-def backtest(path: str, old: Config, new: Config, *, workers: int = 1,
-             until: int | None = None, horizon: Horizon | None = None,
-             report: IO[str] | None = None,
-             where: Callable[[int], str] | None = None) -> Backtest:
+def backtest(
+    path: str,
+    old: Config,
+    new: Config,
+    *,
+    workers: int = 1,
+    until: int | None = None,
+    horizon: Horizon | None = None,
+    report: IO[str] | None = None,
+    where: Callable[[int], str] | None = None,
+) -> Backtest:
     """Replay ``path`` under ``old`` and under ``new``; ``report`` hears of the invalid lines
     once (they are the same in both replays)."""
     with _replayable(path) as replayable:
@@ -137,9 +149,17 @@ def backtest(path: str, old: Config, new: Config, *, workers: int = 1,
         for config, tell in ((old, report), (new, None)):
             buffer = io.BytesIO()
             run = Run()
-            run.summary = simulate(replayable, config, buffer, workers=workers, until=until,
-                                   horizon=horizon, explain=True, report=tell,
-                                   where=where or (lambda n: f"{path}:{n}"))
+            run.summary = simulate(
+                replayable,
+                config,
+                buffer,
+                workers=workers,
+                until=until,
+                horizon=horizon,
+                explain=True,
+                report=tell,
+                where=where or (lambda n: f"{path}:{n}"),
+            )
             for line in buffer.getvalue().splitlines():
                 run.take(orjson.loads(line))
             runs.append(run)
@@ -172,74 +192,118 @@ def _contacts(path: str) -> set[str]:
 def as_json(test: Backtest, old: str, new: str) -> dict[str, Any]:
     """Everything the text says, and every command added, removed and changed."""
     return {
-        "backtest": True, "note": NOTE, "old": old, "new": new,
-        "events": test.old.summary.events, "invalid": test.old.summary.invalid,
+        "backtest": True,
+        "note": NOTE,
+        "old": old,
+        "new": new,
+        "events": test.old.summary.events,
+        "invalid": test.old.summary.invalid,
         "contacts": len(test.contacts),
         "commands": test.by_scenario(),
         "added": [{**_brief(r), "old": test.old.fate(r["command_id"])} for r in test.added()],
-        "removed": [{**_brief(r), "new": test.new.fate(r["command_id"])}
-                    for r in test.removed()],
-        "changed": [{**_brief(o), "changes": {k: {"old": o.get(k), "new": n.get(k)}
-                                              for k in COMPARED if o.get(k) != n.get(k)}}
-                    for o, n in test.changed()],
+        "removed": [{**_brief(r), "new": test.new.fate(r["command_id"])} for r in test.removed()],
+        "changed": [
+            {
+                **_brief(o),
+                "changes": {
+                    k: {"old": o.get(k), "new": n.get(k)} for k in COMPARED if o.get(k) != n.get(k)
+                },
+            }
+            for o, n in test.changed()
+        ],
         "suppressed": test.suppressions(),
         "messages_per_contact": test.distribution(),
-        "most_affected": [{"contact_id": c, "old": o, "new": n, "difference": n - o}
-                          for c, o, n in test.most_affected()],
+        "most_affected": [
+            {"contact_id": c, "old": o, "new": n, "difference": n - o}
+            for c, o, n in test.most_affected()
+        ],
     }
 
 
 def _brief(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: record.get(key) for key in ("command_id", "contact_id", "scenario", "step",
-                                              "decided_at", "template", "variant")}
+    return {
+        key: record.get(key)
+        for key in (
+            "command_id",
+            "contact_id",
+            "scenario",
+            "step",
+            "decided_at",
+            "template",
+            "variant",
+        )
+    }
 
 
 def as_text(test: Backtest, old: str, new: str) -> list[str]:
     summary = test.old.summary
-    lines = [NOTE, f"old: {old}", f"new: {new}",
-             f"events: {summary.events} read, {summary.invalid} invalid lines, "
-             f"{len(test.contacts)} contacts", "", "commands by scenario:"]
+    lines = [
+        NOTE,
+        f"old: {old}",
+        f"new: {new}",
+        f"events: {summary.events} read, {summary.invalid} invalid lines, "
+        f"{len(test.contacts)} contacts",
+        "",
+        "commands by scenario:",
+    ]
     by_scenario = test.by_scenario()
-    lines += table(["scenario", "old", "new", "added", "removed", "changed"],
-                   [[s, *(str(c[k]) for k in ("old", "new", "added", "removed", "changed"))]
-                    for s, c in by_scenario.items()] or [["(none)", "0", "0", "0", "0", "0"]],
-                   indent="  ")
+    lines += table(
+        ["scenario", "old", "new", "added", "removed", "changed"],
+        [
+            [s, *(str(c[k]) for k in ("old", "new", "added", "removed", "changed"))]
+            for s, c in by_scenario.items()
+        ]
+        or [["(none)", "0", "0", "0", "0", "0"]],
+        indent="  ",
+    )
     lines += _listed(test)
     suppressions = test.suppressions()
     lines += ["", "suppressions by reason:"]
-    lines += table(["reason", "old", "new"], [[r, str(c["old"]), str(c["new"])]
-                                              for r, c in suppressions.items()]
-                   or [["(none)", "0", "0"]], indent="  ")
+    lines += table(
+        ["reason", "old", "new"],
+        [[r, str(c["old"]), str(c["new"])] for r, c in suppressions.items()]
+        or [["(none)", "0", "0"]],
+        indent="  ",
+    )
     lines += ["", "messages per contact:"]
-    lines += table(["messages", "old", "new"], [[b, str(c["old"]), str(c["new"])]
-                                                for b, c in test.distribution().items()],
-                   indent="  ")
+    lines += table(
+        ["messages", "old", "new"],
+        [[b, str(c["old"]), str(c["new"])] for b, c in test.distribution().items()],
+        indent="  ",
+    )
     affected = test.most_affected()
     lines += ["", f"contacts most affected (top {len(affected)} by the change in messages):"]
-    lines += table(["contact", "old", "new", "difference"],
-                   [[c, str(o), str(n), f"{n - o:+d}"] for c, o, n in affected]
-                   or [["(none)", "", "", ""]], indent="  ")
+    lines += table(
+        ["contact", "old", "new", "difference"],
+        [[c, str(o), str(n), f"{n - o:+d}"] for c, o, n in affected] or [["(none)", "", "", ""]],
+        indent="  ",
+    )
     return lines
-
 
 
 def _listed(test: Backtest, most: int = LISTED) -> list[str]:
     """The commands added, removed and changed, the first ``most`` of each (JSON has all)."""
-    added = [[*_where(r), r["decided_at"], test.old.fate(r["command_id"])]
-             for r in test.added()]
-    removed = [[*_where(r), r["decided_at"], test.new.fate(r["command_id"])]
-               for r in test.removed()]
-    changed = [[*_where(o), "; ".join(f"{k} {o.get(k)} -> {n.get(k)}" for k in COMPARED
-                                      if o.get(k) != n.get(k))] for o, n in test.changed()]
+    added = [[*_where(r), r["decided_at"], test.old.fate(r["command_id"])] for r in test.added()]
+    removed = [
+        [*_where(r), r["decided_at"], test.new.fate(r["command_id"])] for r in test.removed()
+    ]
+    changed = [
+        [
+            *_where(o),
+            "; ".join(f"{k} {o.get(k)} -> {n.get(k)}" for k in COMPARED if o.get(k) != n.get(k)),
+        ]
+        for o, n in test.changed()
+    ]
     lines = []
-    for what, rows, last in (("added", added, ["decided_at", "old"]),
-                             ("removed", removed, ["decided_at", "new"]),
-                             ("changed", changed, ["change"])):
+    for what, rows, last in (
+        ("added", added, ["decided_at", "old"]),
+        ("removed", removed, ["decided_at", "new"]),
+        ("changed", changed, ["change"]),
+    ):
         if rows:
             more = f" (the first {most}; --format json lists all)" if len(rows) > most else ""
             lines += ["", f"commands {what}: {len(rows)}{more}"]
-            lines += table(["contact", "scenario", "step", *last], rows[:most], left=2,
-                           indent="  ")
+            lines += table(["contact", "scenario", "step", *last], rows[:most], left=2, indent="  ")
     return lines
 
 

@@ -52,8 +52,9 @@ class InvalidRecordError(RelanceError):
         self.error = error
 
 
-def export_inputs(settings: Settings, config: Config, span: TimeRange, out: IO[bytes], *,
-                  strict: bool = False) -> Exported:
+def export_inputs(
+    settings: Settings, config: Config, span: TimeRange, out: IO[bytes], *, strict: bool = False
+) -> Exported:
     """Write the events of the input topics within ``span`` to ``out``, in event time."""
     from relance.wiring import input_decoder  # the worker's own decoders, per topic format
     from relance.worker.build import inputs_of
@@ -65,8 +66,11 @@ def export_inputs(settings: Settings, config: Config, span: TimeRange, out: IO[b
     exported = Exported()
 
     def keep(message: Message[bytes, bytes], read: Callable[[bytes], tuple[int, bytes]]) -> None:
-        topic, partition, offset = message.topic() or "", message.partition() or 0, \
-            message.offset() or 0
+        topic, partition, offset = (
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+        )
         try:
             occurred_at, line = read(message.value() or b"")
         except InvalidEventError as error:
@@ -86,12 +90,19 @@ def export_inputs(settings: Settings, config: Config, span: TimeRange, out: IO[b
 
     reader = offline_reader(settings, "simulate")
     try:
-        exported.missing = read_range(reader, list(types), span, lambda message: keep(
-            message, lambda raw: event(raw, message.topic() or "")))
+        exported.missing = read_range(
+            reader,
+            list(types),
+            span,
+            lambda message: keep(message, lambda raw: event(raw, message.topic() or "")),
+        )
         if settings.topic_catalog:
-            exported.missing += read_range(reader, [settings.topic_catalog],
-                                           TimeRange(0, span.until),
-                                           lambda message: keep(message, product))
+            exported.missing += read_range(
+                reader,
+                [settings.topic_catalog],
+                TimeRange(0, span.until),
+                lambda message: keep(message, product),
+            )
     finally:
         reader.close()
     lines.sort()

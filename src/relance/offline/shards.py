@@ -43,8 +43,11 @@ class LineIndex:
 
     @classmethod
     def join(cls, parts: list[LineIndex]) -> LineIndex:
-        return cls(b"".join(p.owners for p in parts), _packed([p.times for p in parts]),
-                   b"".join(p.types for p in parts))
+        return cls(
+            b"".join(p.owners for p in parts),
+            _packed([p.times for p in parts]),
+            b"".join(p.types for p in parts),
+        )
 
 
 def _packed(parts: list[Sequence[int]]) -> Sequence[int]:
@@ -58,9 +61,14 @@ def _packed(parts: list[Sequence[int]]) -> Sequence[int]:
     return packed
 
 
-def index_range(path: str, start: int, end: int | None, shards: int,
-                tracking: InputSource | None = None,
-                rules: InputRules | None = None) -> LineIndex:
+def index_range(
+    path: str,
+    start: int,
+    end: int | None,
+    shards: int,
+    tracking: InputSource | None = None,
+    rules: InputRules | None = None,
+) -> LineIndex:
     """Read the contact, time and type of every line in ``[start, end)``; with
     ``tracking``, of the events each line of that source maps to (``rules``: the file's)."""
     owners, times, types = bytearray(), [], bytearray()
@@ -82,8 +90,9 @@ def index_range(path: str, start: int, end: int | None, shards: int,
     return LineIndex(bytes(owners), _packed([times]), bytes(types))
 
 
-def _mapped_envelope(tracking: InputSource, rules: InputRules) -> Callable[[bytes],
-                                                                          Envelope | None]:
+def _mapped_envelope(
+    tracking: InputSource, rules: InputRules
+) -> Callable[[bytes], Envelope | None]:
     """The envelope of a source line: the contact of its events, the latest of their times,
     ``order`` if one is an order (what every shard learns from). None for a line of no
     contact's events (skipped or refused): shard 0 reports it."""

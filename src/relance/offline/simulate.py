@@ -90,7 +90,8 @@ class Summary:
     # currency).
     conversions: Counter[tuple[str, bool]] = field(default_factory=Counter)
     revenue: defaultdict[tuple[str, bool, str], float] = field(
-        default_factory=lambda: defaultdict(float))
+        default_factory=lambda: defaultdict(float)
+    )
     # What the identity stage did with anonymous visitors' events and links (buffered ...).
     visitors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -121,19 +122,35 @@ class Summary:
 
     def lines(self) -> list[str]:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
-        return [
-            f"events read: {self.events}, invalid lines: {self.invalid}, "
-            f"duplicates: {self.duplicates}, {rate:,.0f} events/s",
-            *self._attributed(),
-            "commands: " + _counts(self.commands),
-            "suppressed: " + (", ".join(
-                f"{reason}={n} ({_counts(by_scenario)})"
-                for reason, n, by_scenario in _by_reason(self.suppressed)) or "none"),
-        ] + (["deferred: " + ", ".join(
-            f"{reason}={n} ({_counts(by_scenario)})"
-            for reason, n, by_scenario in _by_reason(self.deferred))] if self.deferred else []
-        ) + ([f"source events skipped: {_counts(self.skipped)}"] if self.skipped else []
-        ) + ([f"anonymous visitors: {_counts(self.visitors)}"] if self.visitors else [])
+        return (
+            [
+                f"events read: {self.events}, invalid lines: {self.invalid}, "
+                f"duplicates: {self.duplicates}, {rate:,.0f} events/s",
+                *self._attributed(),
+                "commands: " + _counts(self.commands),
+                "suppressed: "
+                + (
+                    ", ".join(
+                        f"{reason}={n} ({_counts(by_scenario)})"
+                        for reason, n, by_scenario in _by_reason(self.suppressed)
+                    )
+                    or "none"
+                ),
+            ]
+            + (
+                [
+                    "deferred: "
+                    + ", ".join(
+                        f"{reason}={n} ({_counts(by_scenario)})"
+                        for reason, n, by_scenario in _by_reason(self.deferred)
+                    )
+                ]
+                if self.deferred
+                else []
+            )
+            + ([f"source events skipped: {_counts(self.skipped)}"] if self.skipped else [])
+            + ([f"anonymous visitors: {_counts(self.visitors)}"] if self.visitors else [])
+        )
 
     def _attributed(self) -> list[str]:
         """``attributed: cart_abandonment=3 (EUR 120.00), ...`` and the same for holdouts."""
@@ -141,16 +158,22 @@ class Summary:
         for held, title in ((False, "attributed orders"), (True, "holdout orders")):
             counts = {s: n for (s, h), n in self.conversions.items() if h is held}
             if counts:
-                lines.append(f"{title}: " + ", ".join(
-                    f"{scenario}={n} ({_revenue(self.revenue, scenario, held)})"
-                    for scenario, n in sorted(counts.items())))
+                lines.append(
+                    f"{title}: "
+                    + ", ".join(
+                        f"{scenario}={n} ({_revenue(self.revenue, scenario, held)})"
+                        for scenario, n in sorted(counts.items())
+                    )
+                )
         return lines
 
 
 def _revenue(revenue: dict[tuple[str, bool, str], float], scenario: str, held: bool) -> str:
-    return ", ".join(f"{currency} {total:.2f}" for (s, h, currency), total
-                     in sorted(revenue.items()) if s == scenario and h is held)
-
+    return ", ".join(
+        f"{currency} {total:.2f}"
+        for (s, h, currency), total in sorted(revenue.items())
+        if s == scenario and h is held
+    )
 
 
 def _by_reason(counts: Counter[tuple[str, str]]) -> list[tuple[str, int, Counter[str]]]:
@@ -174,11 +197,19 @@ class ShardResult:
     invalid: list[tuple[int, InvalidEventError]]
 
 
-def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0,
-                 index: LineIndex | None = None, until: int | None = None,
-                 strict: bool = False, source: str = "<events>",
-                 explain: bool = False, horizon: Horizon | None = None,
-                 tracking: InputSource | None = None) -> ShardResult:
+def replay_shard(
+    lines: Iterable[bytes],
+    config: Config,
+    *,
+    shard: int = 0,
+    index: LineIndex | None = None,
+    until: int | None = None,
+    strict: bool = False,
+    source: str = "<events>",
+    explain: bool = False,
+    horizon: Horizon | None = None,
+    tracking: InputSource | None = None,
+) -> ShardResult:
     """Replay the lines of one shard's contacts, as ``index`` assigns them (without one,
     every line is this shard's); a line that is every shard's (no readable contact and time,
     or a catalog record) is shard 0's to report. Without a ``horizon`` no time is too late.
@@ -193,8 +224,16 @@ def replay_shard(lines: Iterable[bytes], config: Config, *, shard: int = 0,
 class _Replay:
     """One shard's replay; ``run`` is the per-line loop, the rare paths are methods."""
 
-    def __init__(self, config: Config, shard: int, index: LineIndex | None, strict: bool,
-                 source: str, explain: bool, horizon: Horizon | None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        shard: int,
+        index: LineIndex | None,
+        strict: bool,
+        source: str,
+        explain: bool,
+        horizon: Horizon | None,
+    ) -> None:
         self.engine = Engine(config)
         self.rules = config.inputs
         self.shard = shard
@@ -220,11 +259,19 @@ class _Replay:
                 commands.append((outcome.decided_at, outcome.command_id, line))
 
     def run(self, lines: Iterable[bytes], until: int | None) -> ShardResult:
-        engine, rules, shard, latest, keep = (self.engine, self.rules, self.shard, self.latest,
-                                              self.keep)
+        engine, rules, shard, latest, keep = (
+            self.engine,
+            self.rules,
+            self.shard,
+            self.latest,
+            self.keep,
+        )
         summary = self.result.summary
-        owners, times, types = (None, [], b"") if self.index is None else (
-            self.index.owners, self.index.times, self.index.types)
+        owners, times, types = (
+            (None, [], b"")
+            if self.index is None
+            else (self.index.owners, self.index.times, self.index.types)
+        )
         for number, line in enumerate(lines, 1):
             if line.isspace() or not line:
                 continue
@@ -242,8 +289,9 @@ class _Replay:
                         keep(fired)
                     continue
             try:
-                event = decode(line, rules=rules) if tag is None else decode(
-                    line, rules=rules, tag=tag)
+                event = (
+                    decode(line, rules=rules) if tag is None else decode(line, rules=rules, tag=tag)
+                )
                 if event.occurred_at > latest:
                     raise _too_late(self.horizon, event.occurred_at)
             except InvalidEventError as error:
@@ -260,8 +308,9 @@ class _Replay:
             keep(engine.advance(max(ends)))
         return self.result
 
-    def run_source(self, lines: Iterable[bytes], until: int | None,
-                   adapter: Adapter) -> ShardResult:
+    def run_source(
+        self, lines: Iterable[bytes], until: int | None, adapter: Adapter
+    ) -> ShardResult:
         """``run`` for a source's lines, each mapped to its events by ``adapter``. A line
         that maps to no contact's events (skipped, refused) is shard 0's, and moves no
         clock: the worker never reads it either."""
@@ -339,8 +388,9 @@ class _Replay:
         if isinstance(order, Order):
             self.engine.basket(order)
 
-    def refused(self, line: bytes, number: int, moment: int | None,
-                error: InvalidEventError) -> None:
+    def refused(
+        self, line: bytes, number: int, moment: int | None, error: InvalidEventError
+    ) -> None:
         """A line that is not a valid event: a catalog update (every shard's), or invalid,
         reported once and moving the clock when its time can be read."""
         if moment is None and _is_catalog(line):
@@ -376,24 +426,90 @@ def _is_catalog(line: bytes) -> bool:
     return isinstance(record, dict) and record.get("type") == "product"
 
 
-def _replay_file(path: str, config: Config, shard: int, index: LineIndex, until: int | None,
-                 strict: bool, explain: bool, horizon: Horizon | None,
-                 tracking: InputSource | None) -> ShardResult | StrictModeError:
+def _replay_file(
+    path: str,
+    config: Config,
+    shard: int,
+    index: LineIndex,
+    until: int | None,
+    strict: bool,
+    explain: bool,
+    horizon: Horizon | None,
+    tracking: InputSource | None,
+) -> ShardResult | StrictModeError:
     with open_events(path) as lines:
         try:
-            return replay_shard(lines, config, shard=shard, index=index, until=until,
-                                strict=strict, source=path, explain=explain, horizon=horizon,
-                                tracking=tracking)
+            return replay_shard(
+                lines,
+                config,
+                shard=shard,
+                index=index,
+                until=until,
+                strict=strict,
+                source=path,
+                explain=explain,
+                horizon=horizon,
+                tracking=tracking,
+            )
         except StrictModeError as exc:
             return exc  # returned, not raised: the parent picks the earliest line of all shards
 
 
-def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
-             until: int | None = None, strict: bool = False,
-             report: IO[str] | None = None, explain: bool = False,
-             horizon: Horizon | None = None,
-             where: Callable[[int], str] | None = None,
-             tracking: InputSource | None = None) -> Summary:
+def _replay_shards(
+    path: str,
+    config: Config,
+    workers: int,
+    until: int | None,
+    strict: bool,
+    explain: bool,
+    horizon: Horizon | None,
+    tracking: InputSource | None,
+) -> list[ShardResult]:
+    """The file replayed by ``workers`` processes, each the contacts of its shard; a strict
+    replay's error is the earliest line's of all."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        # More ranges than workers, so that one slowed down does not hold up the rest.
+        ranges = byte_ranges(path, workers * 4)
+        index = LineIndex.join(
+            pool.starmap(
+                index_range,
+                [(path, start, end, workers, tracking, config.inputs) for start, end in ranges],
+                chunksize=1,
+            )
+        )
+        outcomes = pool.starmap(
+            _replay_file,
+            [
+                (path, config, shard, index, until, strict, explain, horizon, tracking)
+                for shard in range(workers)
+            ],
+        )
+        # Let the workers finish before the pool's exit terminates them: a worker killed
+        # while it holds the task queue's lock leaves the other blocked, and the exit
+        # joining it hung forever (seen with two workers on a loaded machine).
+        pool.close()
+        pool.join()
+    errors = [o for o in outcomes if isinstance(o, StrictModeError)]
+    if errors:
+        raise min(errors, key=lambda error: error.line)
+    return [o for o in outcomes if isinstance(o, ShardResult)]
+
+
+def simulate(
+    path: str,
+    config: Config,
+    emit: IO[bytes],
+    *,
+    workers: int = 1,
+    until: int | None = None,
+    strict: bool = False,
+    report: IO[str] | None = None,
+    explain: bool = False,
+    horizon: Horizon | None = None,
+    where: Callable[[int], str] | None = None,
+    tracking: InputSource | None = None,
+) -> Summary:
     """Replay a file (``-`` for stdin) and write the decided commands as JSON lines; with
     ``explain``, one decision per candidate instead (sent, or suppressed with the reason).
     Events later than the ``horizon`` are refused (the command line always gives one).
@@ -404,36 +520,29 @@ def simulate(path: str, config: Config, emit: IO[bytes], *, workers: int = 1,
         workers = 1  # a visitor's events become another contact's: one process sees both
     if workers <= 1 or path == "-":
         with open_events(path) as lines:
-            results = [replay_shard(lines, config, until=until, strict=strict, source=path,
-                                    explain=explain, horizon=horizon, tracking=tracking)]
+            results = [
+                replay_shard(
+                    lines,
+                    config,
+                    until=until,
+                    strict=strict,
+                    source=path,
+                    explain=explain,
+                    horizon=horizon,
+                    tracking=tracking,
+                )
+            ]
     else:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            # More ranges than workers, so that one slowed down does not hold up the rest.
-            ranges = byte_ranges(path, workers * 4)
-            index = LineIndex.join(pool.starmap(index_range, [
-                (path, start, end, workers, tracking, config.inputs)
-                for start, end in ranges], chunksize=1))
-            outcomes = pool.starmap(_replay_file, [
-                (path, config, shard, index, until, strict, explain, horizon, tracking)
-                for shard in range(workers)])
-            # Let the workers finish before the pool's exit terminates them: a worker killed
-            # while it holds the task queue's lock leaves the other blocked, and the exit
-            # joining it hung forever (seen with two workers on a loaded machine).
-            pool.close()
-            pool.join()
-        errors = [o for o in outcomes if isinstance(o, StrictModeError)]
-        if errors:
-            raise min(errors, key=lambda error: error.line)
-        results = [o for o in outcomes if isinstance(o, ShardResult)]
+        results = _replay_shards(path, config, workers, until, strict, explain, horizon, tracking)
     summary = Summary()
     for result in results:
         summary.add(result.summary)
     for _, _, line in heapq.merge(*(sorted(r.commands) for r in results)):
         emit.write(line)
     if report is not None:
-        for number, error in sorted((i for r in results for i in r.invalid),
-                                    key=lambda item: item[0]):
+        for number, error in sorted(
+            (i for r in results for i in r.invalid), key=lambda item: item[0]
+        ):
             report.write(f"{where(number) if where else f'{path}:{number}'}: {error}\n")
     summary.seconds = time.perf_counter() - started
     return summary

@@ -33,8 +33,9 @@ class TimeRange:
 
     def __post_init__(self) -> None:
         if self.until is not None and self.until <= self.since:
-            raise ValueError("the end of the range (--until) must be later than its start "
-                             "(--since)")
+            raise ValueError(
+                "the end of the range (--until) must be later than its start (--since)"
+            )
 
     def holds(self, stamp: int) -> bool:
         return stamp >= self.since and (self.until is None or stamp < self.until)
@@ -43,12 +44,16 @@ class TimeRange:
 def offline_reader(settings: Settings, purpose: str) -> Consumer:
     """A consumer of its own group (``<app id>-<purpose>``), which it never joins nor commits
     to: records are read from assigned partitions only."""
-    return kafka.consumer(settings, f"{settings.app_id}-{purpose}",
-                          **{"enable.partition.eof": True, "enable.auto.offset.store": False})
+    return kafka.consumer(
+        settings,
+        f"{settings.app_id}-{purpose}",
+        **{"enable.partition.eof": True, "enable.auto.offset.store": False},
+    )
 
 
-def read_range(reader: Consumer, topics: Sequence[str], span: TimeRange, take: Take, *,
-               timeout: float = 600.0) -> list[str]:
+def read_range(
+    reader: Consumer, topics: Sequence[str], span: TimeRange, take: Take, *, timeout: float = 600.0
+) -> list[str]:
     """Hand every record of ``topics`` within ``span`` to ``take``, partition by partition
     in offset order (partitions interleaved); the topics that do not exist (not read)."""
     missing, starts = [], []
@@ -72,14 +77,16 @@ def read_range(reader: Consumer, topics: Sequence[str], span: TimeRange, take: T
     return missing
 
 
-def _consume(reader: Consumer, open_: set[tuple[str, int]], span: TimeRange, take: Take,
-             timeout: float) -> None:
+def _consume(
+    reader: Consumer, open_: set[tuple[str, int]], span: TimeRange, take: Take, timeout: float
+) -> None:
     """Until every partition has reached its end or a record stamped at or after ``until``."""
     started_at = time.monotonic()
     while open_:
         if time.monotonic() - started_at > timeout:
-            raise BrokerError(f"{sorted(open_)} not read to the end of the range within "
-                              f"{timeout:.0f}s")
+            raise BrokerError(
+                f"{sorted(open_)} not read to the end of the range within {timeout:.0f}s"
+            )
         for message in reader.consume(10_000, 0.5):
             where = (message.topic() or "", message.partition() or 0)
             error = message.error()

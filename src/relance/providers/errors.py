@@ -34,8 +34,9 @@ class TemporaryDeliveryError(DeliveryError):
     """The same message may go through later (4xx reply, network failure, timeout);
     ``retry_after``: seconds the server asked to wait before the next attempt, if it did."""
 
-    def __init__(self, text: str, code: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, text: str, code: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(text, code)
         self.retry_after = retry_after
 

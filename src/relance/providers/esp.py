@@ -37,8 +37,20 @@ COMMAND_ID_KEY: Final = "relance_command_id"
 CONTACT_ID_KEY: Final = "relance_contact_id"
 
 # Headers the request carries as fields of their own, or that the ESP writes itself.
-_AS_FIELDS: Final = frozenset({"from", "to", "cc", "bcc", "reply-to", "subject", "date",
-                               "mime-version", "content-type", "content-transfer-encoding"})
+_AS_FIELDS: Final = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "reply-to",
+        "subject",
+        "date",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
 _MOST_BODY: Final = 64 * 1024  # bytes of an answer read: its error, not a page of HTML
 
 
@@ -76,9 +88,11 @@ class Mail:
 
 
 def _addresses(message: EmailMessage, name: str) -> tuple[tuple[str, str], ...]:
-    return tuple((display, address) for display, address
-                 in getaddresses([str(value) for value in message.get_all(name, [])])
-                 if address)
+    return tuple(
+        (display, address)
+        for display, address in getaddresses([str(value) for value in message.get_all(name, [])])
+        if address
+    )
 
 
 def _body(message: EmailMessage, subtype: str) -> str | None:
@@ -96,13 +110,22 @@ def mail_of(message: EmailMessage) -> Mail:
     to = _addresses(message, "To")
     if sender is None or not to:
         raise ValueError("the message has no From or no To address")
-    headers = tuple((name, str(value)) for name, value in message.items()
-                    if name.lower() not in _AS_FIELDS)
+    headers = tuple(
+        (name, str(value)) for name, value in message.items() if name.lower() not in _AS_FIELDS
+    )
     command_id = message.get(COMMAND_ID_HEADER)
-    return Mail(sender, to, _addresses(message, "Cc"), _addresses(message, "Bcc"),
-                _addresses(message, "Reply-To"), str(message.get("Subject", "")),
-                _body(message, "plain"), _body(message, "html"), headers,
-                str(command_id) if command_id else None)
+    return Mail(
+        sender,
+        to,
+        _addresses(message, "Cc"),
+        _addresses(message, "Bcc"),
+        _addresses(message, "Reply-To"),
+        str(message.get("Subject", "")),
+        _body(message, "plain"),
+        _body(message, "html"),
+        headers,
+        str(command_id) if command_id else None,
+    )
 
 
 def retry_after(headers: Mapping[str, str], now: float) -> float | None:
@@ -123,7 +146,7 @@ def retry_after(headers: Mapping[str, str], now: float) -> float | None:
 def shortened(text: str, most: int = 300) -> str:
     """An ESP's message for an error detail: one line, and not a page long."""
     line = " ".join(text.split())
-    return line if len(line) <= most else line[:most - 1] + "…"
+    return line if len(line) <= most else line[: most - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +166,9 @@ class Api(Protocol):
 
     def request(self, message: EmailMessage, dispatch: Dispatch | None) -> Request: ...
 
-    def refusal(self, status: int, body: bytes, headers: Mapping[str, str],
-                now: float) -> DeliveryError | None:
+    def refusal(
+        self, status: int, body: bytes, headers: Mapping[str, str], now: float
+    ) -> DeliveryError | None:
         """None when the ESP accepted the message, else what its answer means."""
         ...
 
@@ -152,8 +176,14 @@ class Api(Protocol):
 class EspProvider:
     """A ``Provider`` posting each message to ``base_url`` as ``api`` builds it."""
 
-    def __init__(self, api: Api, base_url: str, *, timeout: float = 30.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        api: Api,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.api = api
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
@@ -175,9 +205,11 @@ class EspProvider:
         except ValueError as exc:  # a message no ESP request can carry: the same every time
             raise PermanentDeliveryError(f"{self.api.name}: {exc}") from exc
         try:
-            async with self._opened().post(self.base_url + request.path,
-                                           data=orjson.dumps(request.body),
-                                           headers=request.headers) as reply:
+            async with self._opened().post(
+                self.base_url + request.path,
+                data=orjson.dumps(request.body),
+                headers=request.headers,
+            ) as reply:
                 status, headers = reply.status, reply.headers
                 body = b""
                 async for chunk in reply.content.iter_chunked(8192):
@@ -185,11 +217,13 @@ class EspProvider:
                     if len(body) >= _MOST_BODY:
                         break
         except aiohttp.ClientConnectorCertificateError as exc:
-            raise PermanentDeliveryError(f"{self.api.name}: TLS certificate refused: "
-                                         f"{exc.certificate_error}") from exc
+            raise PermanentDeliveryError(
+                f"{self.api.name}: TLS certificate refused: {exc.certificate_error}"
+            ) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TemporaryDeliveryError(
-                f"{self.api.name} unreachable: {str(exc) or type(exc).__name__}") from exc
+                f"{self.api.name} unreachable: {str(exc) or type(exc).__name__}"
+            ) from exc
         refused = self.api.refusal(status, body, headers, self.clock())
         if refused is not None:
             raise refused
@@ -218,8 +252,7 @@ def text_of(body: bytes) -> str:
     return shortened(body.decode("utf-8", "replace"))
 
 
-def by_status(name: str, status: int, detail: str,
-              wait: float | None = None) -> DeliveryError:
+def by_status(name: str, status: int, detail: str, wait: float | None = None) -> DeliveryError:
     """The error an HTTP refusal stands for: temporary (with the wait asked) or permanent."""
     text = f"{name}: {detail}" if detail else name
     if temporary_status(status):

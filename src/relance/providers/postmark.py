@@ -40,11 +40,19 @@ NAME: Final = "Postmark"
 URL: Final = "https://api.postmarkapp.com"
 # Postmark's API error codes (its API overview) that a send can meet, in words.
 ERROR_CODES: Final = {
-    10: "bad or missing server token", 100: "maintenance", 300: "invalid email request",
-    400: "sender signature not found", 401: "sender signature not confirmed",
-    402: "invalid JSON", 403: "incompatible JSON", 405: "not allowed to send",
-    406: "inactive recipient", 409: "JSON required", 412: "account is pending",
-    413: "account may not send", 429: "rate limit exceeded",
+    10: "bad or missing server token",
+    100: "maintenance",
+    300: "invalid email request",
+    400: "sender signature not found",
+    401: "sender signature not confirmed",
+    402: "invalid JSON",
+    403: "incompatible JSON",
+    405: "not allowed to send",
+    406: "inactive recipient",
+    409: "JSON required",
+    412: "account is pending",
+    413: "account may not send",
+    429: "rate limit exceeded",
 }
 # Error codes that say "later", whatever the HTTP status they come with.
 _LATER: Final = frozenset({100, 429})
@@ -66,8 +74,12 @@ def _list(addresses: tuple[tuple[str, str], ...]) -> str:
 
 def postmark_body(mail: Mail, dispatch: Dispatch | None, stream: str) -> dict[str, Any]:
     """The JSON of ``POST /email`` for ``mail``, sent through ``stream``."""
-    body: dict[str, Any] = {"From": postmark_address(*mail.sender), "To": _list(mail.to),
-                            "Subject": mail.subject, "MessageStream": stream}
+    body: dict[str, Any] = {
+        "From": postmark_address(*mail.sender),
+        "To": _list(mail.to),
+        "Subject": mail.subject,
+        "MessageStream": stream,
+    }
     for key, addresses in (("Cc", mail.cc), ("Bcc", mail.bcc), ("ReplyTo", mail.reply_to)):
         if addresses:
             body[key] = _list(addresses)
@@ -94,11 +106,13 @@ def _detail(answer: Mapping[str, Any], body: bytes) -> tuple[int | None, str]:
     words = ERROR_CODES.get(code)
     said = shortened(message) if isinstance(message, str) and message else ""
     return code, f"ErrorCode {code}" + (f" ({words})" if words else "") + (
-        f": {said}" if said else "")
+        f": {said}" if said else ""
+    )
 
 
-def postmark_refusal(status: int, body: bytes, headers: Mapping[str, str],
-                     now: float) -> DeliveryError | None:
+def postmark_refusal(
+    status: int, body: bytes, headers: Mapping[str, str], now: float
+) -> DeliveryError | None:
     """None when Postmark took the message, else what its answer means."""
     answer = json_object(body)
     code, detail = _detail(answer, body)
@@ -123,11 +137,17 @@ class Postmark:
     def request(self, message: EmailMessage, dispatch: Dispatch | None) -> Request:
         marketing = dispatch is None or dispatch.marketing
         stream = self.marketing_stream if marketing else self.transactional_stream
-        return Request("/email", {"Accept": "application/json",
-                                  "Content-Type": "application/json",
-                                  "X-Postmark-Server-Token": self.token},
-                       postmark_body(mail_of(message), dispatch, stream))
+        return Request(
+            "/email",
+            {
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "X-Postmark-Server-Token": self.token,
+            },
+            postmark_body(mail_of(message), dispatch, stream),
+        )
 
-    def refusal(self, status: int, body: bytes, headers: Mapping[str, str],
-                now: float) -> DeliveryError | None:
+    def refusal(
+        self, status: int, body: bytes, headers: Mapping[str, str], now: float
+    ) -> DeliveryError | None:
         return postmark_refusal(status, body, headers, now)

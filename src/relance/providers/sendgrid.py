@@ -42,9 +42,22 @@ from relance.providers.esp import (
 NAME: Final = "SendGrid"
 URL: Final = "https://api.sendgrid.com"
 # Headers SendGrid does not let a request set (its Mail Send reference).
-RESERVED: Final = frozenset({"x-sg-id", "x-sg-eid", "received", "dkim-signature",
-                             "content-type", "content-transfer-encoding", "to", "from",
-                             "subject", "reply-to", "cc", "bcc"})
+RESERVED: Final = frozenset(
+    {
+        "x-sg-id",
+        "x-sg-eid",
+        "received",
+        "dkim-signature",
+        "content-type",
+        "content-transfer-encoding",
+        "to",
+        "from",
+        "subject",
+        "reply-to",
+        "cc",
+        "bcc",
+    }
+)
 _MOST_CATEGORY: Final = 255
 
 
@@ -59,8 +72,11 @@ def _header_value(value: str) -> str:
 
 def _categories(dispatch: Dispatch) -> list[str]:
     kind = "marketing" if dispatch.marketing else "transactional"
-    return [name for name in dict.fromkeys((dispatch.scenario, kind))
-            if name and name.isascii() and len(name) <= _MOST_CATEGORY]
+    return [
+        name
+        for name in dict.fromkeys((dispatch.scenario, kind))
+        if name and name.isascii() and len(name) <= _MOST_CATEGORY
+    ]
 
 
 def sendgrid_body(mail: Mail, dispatch: Dispatch | None) -> dict[str, Any]:
@@ -69,16 +85,24 @@ def sendgrid_body(mail: Mail, dispatch: Dispatch | None) -> dict[str, Any]:
     for key, addresses in (("cc", mail.cc), ("bcc", mail.bcc)):
         if addresses:
             personalization[key] = [_address(*a) for a in addresses]
-    content = [{"type": kind, "value": value}
-               for kind, value in (("text/plain", mail.text), ("text/html", mail.html))
-               if value]
-    body: dict[str, Any] = {"personalizations": [personalization],
-                            "from": _address(*mail.sender), "subject": mail.subject,
-                            "content": content}
+    content = [
+        {"type": kind, "value": value}
+        for kind, value in (("text/plain", mail.text), ("text/html", mail.html))
+        if value
+    ]
+    body: dict[str, Any] = {
+        "personalizations": [personalization],
+        "from": _address(*mail.sender),
+        "subject": mail.subject,
+        "content": content,
+    }
     if mail.reply_to:
         body["reply_to"] = _address(*mail.reply_to[0])
-    headers = {name: _header_value(value) for name, value in mail.headers_for(dispatch)
-               if name.lower() not in RESERVED}
+    headers = {
+        name: _header_value(value)
+        for name, value in mail.headers_for(dispatch)
+        if name.lower() not in RESERVED
+    }
     if headers:
         body["headers"] = headers
     custom_args = mail.metadata(dispatch)
@@ -97,8 +121,11 @@ def _detail(answer: Mapping[str, Any], body: bytes) -> str:
     for error in errors:
         if isinstance(error, Mapping) and isinstance(error.get("message"), str):
             where = error.get("field")
-            said.append(f"{where}: {error['message']}" if isinstance(where, str) and where
-                        else error["message"])
+            said.append(
+                f"{where}: {error['message']}"
+                if isinstance(where, str) and where
+                else error["message"]
+            )
     return shortened("; ".join(said)) if said else text_of(body)
 
 
@@ -107,8 +134,9 @@ def _reset_wait(headers: Mapping[str, str], now: float) -> float | None:
     return max(0.0, int(reset) - now) if reset.isdigit() else None
 
 
-def sendgrid_refusal(status: int, body: bytes, headers: Mapping[str, str],
-                     now: float) -> DeliveryError | None:
+def sendgrid_refusal(
+    status: int, body: bytes, headers: Mapping[str, str], now: float
+) -> DeliveryError | None:
     """None when SendGrid took the message, else what its answer means."""
     if 200 <= status < 300:
         return None
@@ -127,10 +155,13 @@ class SendGrid:
     name: str = NAME
 
     def request(self, message: EmailMessage, dispatch: Dispatch | None) -> Request:
-        return Request("/v3/mail/send", {"Authorization": f"Bearer {self.api_key}",
-                                         "Content-Type": "application/json"},
-                       sendgrid_body(mail_of(message), dispatch))
+        return Request(
+            "/v3/mail/send",
+            {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"},
+            sendgrid_body(mail_of(message), dispatch),
+        )
 
-    def refusal(self, status: int, body: bytes, headers: Mapping[str, str],
-                now: float) -> DeliveryError | None:
+    def refusal(
+        self, status: int, body: bytes, headers: Mapping[str, str], now: float
+    ) -> DeliveryError | None:
         return sendgrid_refusal(status, body, headers, now)

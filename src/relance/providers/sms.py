@@ -26,8 +26,14 @@ class SmsMessage:
 
 
 class HttpSmsProvider:
-    def __init__(self, url: str, *, token: str | None = None, sender: str | None = None,
-                 timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        sender: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
         self.url = url
         self.token = token
         self.sender = sender
@@ -37,11 +43,17 @@ class HttpSmsProvider:
         headers = {"Idempotency-Key": message.command_id}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        body = {"id": message.command_id, "to": message.to, "from": self.sender,
-                "text": message.text}
+        body = {
+            "id": message.command_id,
+            "to": message.to,
+            "from": self.sender,
+            "text": message.text,
+        }
         try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as session, \
-                    session.post(self.url, json=body, headers=headers) as reply:
+            async with (
+                aiohttp.ClientSession(timeout=self.timeout) as session,
+                session.post(self.url, json=body, headers=headers) as reply,
+            ):
                 if 200 <= reply.status < 300:
                     return
                 text = (await reply.text())[:200]

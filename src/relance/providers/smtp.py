@@ -26,12 +26,23 @@ class SmtpProvider:
     (e.g. a private CA); without it certificates are verified against the system's.
     """
 
-    def __init__(self, host: str, port: int, *, username: str | None = None,
-                 password: str | None = None, starttls: bool = False, use_tls: bool = False,
-                 timeout: float = 30.0, tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        use_tls: bool = False,
+        timeout: float = 30.0,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         if starttls and use_tls:
-            raise ValueError("starttls and use_tls are exclusive: STARTTLS upgrades a plain "
-                             "connection, use_tls starts with TLS")
+            raise ValueError(
+                "starttls and use_tls are exclusive: STARTTLS upgrades a plain "
+                "connection, use_tls starts with TLS"
+            )
         if password is not None and username is None:
             raise ValueError("a password without a username")
         self.host = host
@@ -44,16 +55,22 @@ class SmtpProvider:
         self.tls_context = tls_context
 
     def __repr__(self) -> str:  # never shows the password
-        return (f"SmtpProvider({self.host!r}, {self.port}, username={self.username!r}, "
-                f"starttls={self.starttls}, use_tls={self.use_tls})")
+        return (
+            f"SmtpProvider({self.host!r}, {self.port}, username={self.username!r}, "
+            f"starttls={self.starttls}, use_tls={self.use_tls})"
+        )
 
     async def send(self, message: EmailMessage, dispatch: Dispatch | None = None) -> None:
         """Send ``message`` to its To/Cc/Bcc recipients; raise a ``DeliveryError`` on failure.
         ``dispatch`` is for ESPs: the relay gets the command id in the message's headers."""
         client = aiosmtplib.SMTP(
-            hostname=self.host, port=self.port, username=self.username,
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
             password=self.password if self.username is not None else None,
-            use_tls=self.use_tls, start_tls=self.starttls, timeout=self.timeout,
+            use_tls=self.use_tls,
+            start_tls=self.starttls,
+            timeout=self.timeout,
             tls_context=self.tls_context,
         )
         try:

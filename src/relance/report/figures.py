@@ -90,7 +90,8 @@ class Figures:
 
 def figures(seen: Observations, min_conversions: int = MIN_CONVERSIONS) -> Figures:
     groups: dict[tuple[str, int], dict[str | None, list[str]]] = defaultdict(
-        lambda: defaultdict(list))
+        lambda: defaultdict(list)
+    )
     held: dict[tuple[str, int], list[str]] = defaultdict(list)
     for command_id, trial in seen.trials.items():  # counted only: any order will do
         where = (trial.scenario, trial.step)
@@ -106,11 +107,13 @@ def figures(seen: Observations, min_conversions: int = MIN_CONVERSIONS) -> Figur
         treated = [(v, variants[v]) for v in sorted(variants, key=lambda v: v or "")]
         if len(treated) > 1:
             treated.append((ALL, [c for _, ids in treated for c in ids]))
-        rows = tuple(_row(v, _arm(ids, seen, by_command), holdout, min_conversions)
-                     for v, ids in treated)
+        rows = tuple(
+            _row(v, _arm(ids, seen, by_command), holdout, min_conversions) for v, ids in treated
+        )
         steps.append(Step(where[0], where[1], rows, holdout))
-    return Figures(tuple(steps), seen.unmatched(), min_conversions, seen.results_read,
-                   seen.clicks_read)
+    return Figures(
+        tuple(steps), seen.unmatched(), min_conversions, seen.results_read, seen.clicks_read
+    )
 
 
 def _orders_by_command(seen: Observations) -> dict[str, list[tuple[float, str]]]:
@@ -121,17 +124,21 @@ def _orders_by_command(seen: Observations) -> dict[str, list[tuple[float, str]]]
     return found
 
 
-def _arm(ids: list[str], seen: Observations,
-         by_command: dict[str, list[tuple[float, str]]]) -> Arm:
+def _arm(ids: list[str], seen: Observations, by_command: dict[str, list[tuple[float, str]]]) -> Arm:
     revenue: dict[str, list[float]] = defaultdict(list)
     orders = Counter[str]()
     for command_id in ids:
         for amount, currency in by_command.get(command_id, ()):
             revenue[currency].append(amount)
             orders[command_id] += 1
-    return Arm(len(ids), sum(1 for c in ids if c in seen.delivered),
-               sum(1 for c in ids if c in seen.clicked), len(orders), orders.total(),
-               {c: math.fsum(v) for c, v in sorted(revenue.items())})
+    return Arm(
+        len(ids),
+        sum(1 for c in ids if c in seen.delivered),
+        sum(1 for c in ids if c in seen.clicked),
+        len(orders),
+        orders.total(),
+        {c: math.fsum(v) for c, v in sorted(revenue.items())},
+    )
 
 
 def _row(variant: str | None, arm: Arm, holdout: Arm | None, least: int) -> Row:
@@ -145,4 +152,3 @@ def _row(variant: str | None, arm: Arm, holdout: Arm | None, least: int) -> Row:
     else:
         verdict = POSITIVE if lift.estimate > 0 else NEGATIVE
     return Row(variant, arm, lift, verdict)
-

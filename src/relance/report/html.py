@@ -41,22 +41,30 @@ td:last-child, th:last-child { white-space: normal; text-align: left; min-width:
 
 
 def as_html(report: Figures, title: str = "relance report") -> str:
-    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}"
-             f"</title><style>{STYLE}</style></head><body><h1>{escape(title)}</h1>",
-             f"<p class=note>Unit: the {escape(UNIT)}. Lift: the treated conversion rate "
-             f"minus the holdout's, in percentage points, with {escape(INTERVAL)}. Flagged "
-             f"(in amber): not enough to conclude, fewer than {report.min_conversions} "
-             "conversions in an arm or an interval that includes 0.</p>"]
+    parts = [
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}"
+        f"</title><style>{STYLE}</style></head><body><h1>{escape(title)}</h1>",
+        f"<p class=note>Unit: the {escape(UNIT)}. Lift: the treated conversion rate "
+        f"minus the holdout's, in percentage points, with {escape(INTERVAL)}. Flagged "
+        f"(in amber): not enough to conclude, fewer than {report.min_conversions} "
+        "conversions in an arm or an interval that includes 0.</p>",
+    ]
     for scenario, steps in report.scenarios().items():
         parts.append(f"<h2>{escape(scenario)}</h2>")
         for step in steps:
-            parts += [f"<h3>Step {step.step}</h3>", _sentences(step, report.min_conversions),
-                      _chart(step), _table(step, report)]
+            parts += [
+                f"<h3>Step {step.step}</h3>",
+                _sentences(step, report.min_conversions),
+                _chart(step),
+                _table(step, report),
+            ]
     if not report.steps:
         parts.append("<p>No decision sent or held out was read.</p>")
     if report.unmatched:
-        parts.append(f"<p class=note>{report.unmatched} attributed orders name a decision "
-                     "that was not read (outside the range): not counted.</p>")
+        parts.append(
+            f"<p class=note>{report.unmatched} attributed orders name a decision "
+            "that was not read (outside the range): not counted.</p>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -70,8 +78,10 @@ def _sentences(step: Step, least: int) -> str:
     for row in step.rows:
         name = escape(_label(row))
         if row.lift is None or step.holdout is None:
-            said.append(f"<li>{name}: {percent(row.arm.rate)} converted of "
-                        f"{row.arm.trials} sent; no holdout to compare with.</li>")
+            said.append(
+                f"<li>{name}: {percent(row.arm.rate)} converted of "
+                f"{row.arm.trials} sent; no holdout to compare with.</li>"
+            )
             continue
         css = "verdict flagged" if row.verdict in FLAGGED else "verdict"
         said.append(
@@ -79,15 +89,15 @@ def _sentences(step: Step, least: int) -> str:
             f"{percent(step.holdout.rate)} held out: <b>{points(row.lift.estimate)} pts</b> "
             f"(95 % interval {points(row.lift.low)} to {points(row.lift.high)}), "
             f"<span class='{css}'>{escape(verdict_text(row, step, least).lstrip('* '))}</span>."
-            "</li>")
+            "</li>"
+        )
     return "<ul>" + "".join(said) + "</ul>"
 
 
 def _bars(step: Step) -> list[tuple[str, Arm, str]]:
     """(label, arm, colour) of each bar: the variants (without their sum), then the holdout."""
     rows = [r for r in step.rows if r.variant != ALL]
-    bars = [(_label(r), r.arm, FLAGGED_FILL if r.verdict in FLAGGED else TREATED)
-            for r in rows]
+    bars = [(_label(r), r.arm, FLAGGED_FILL if r.verdict in FLAGGED else TREATED) for r in rows]
     if step.holdout is not None:
         bars.append(("holdout", step.holdout, HOLDOUT))
     return bars
@@ -96,31 +106,51 @@ def _bars(step: Step) -> list[tuple[str, Arm, str]]:
 def _chart(step: Step) -> str:
     bars = _bars(step)
     currencies = sorted({c for _, arm, _ in bars for c in arm.revenue})
-    panels = [_panel("Conversion rate (95 % interval)", [
-        (label, arm.rate, arm.interval.low, arm.interval.high, colour, percent(arm.rate))
-        for label, arm, colour in bars], percent)]
+    panels = [
+        _panel(
+            "Conversion rate (95 % interval)",
+            [
+                (label, arm.rate, arm.interval.low, arm.interval.high, colour, percent(arm.rate))
+                for label, arm, colour in bars
+            ],
+            percent,
+        )
+    ]
     for currency in currencies:
-        values = [(label, arm.per_trial().get(currency, 0.0), colour) for label, arm, colour
-                  in bars]
-        panels.append(_panel(f"Revenue per message ({escape(currency)})", [
-            (label, v, None, None, colour, f"{v:,.2f}") for label, v, colour in values],
-            _amount))
+        values = [
+            (label, arm.per_trial().get(currency, 0.0), colour) for label, arm, colour in bars
+        ]
+        panels.append(
+            _panel(
+                f"Revenue per message ({escape(currency)})",
+                [(label, v, None, None, colour, f"{v:,.2f}") for label, v, colour in values],
+                _amount,
+            )
+        )
     width = PANEL_W * len(panels)
     height = PANEL_H + TOP + BOTTOM + 20
-    body = "".join(f"<g transform='translate({i * PANEL_W},0)'>{p}</g>"
-                   for i, p in enumerate(panels)) + _legend(height - 8)
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-            f"viewBox='0 0 {width} {height}' role='img' font-family='system-ui, sans-serif' "
-            f"font-size='11'>{body}</svg>")
+    body = "".join(
+        f"<g transform='translate({i * PANEL_W},0)'>{p}</g>" for i, p in enumerate(panels)
+    ) + _legend(height - 8)
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' role='img' font-family='system-ui, sans-serif' "
+        f"font-size='11'>{body}</svg>"
+    )
 
 
 def _legend(y: float) -> str:
-    keys = (("sent", TREATED), ("sent, flagged: not enough to conclude", FLAGGED_FILL),
-            ("holdout (not sent)", HOLDOUT))
+    keys = (
+        ("sent", TREATED),
+        ("sent, flagged: not enough to conclude", FLAGGED_FILL),
+        ("holdout (not sent)", HOLDOUT),
+    )
     out, x = [], LEFT
     for text, colour in keys:
-        out.append(f"<rect x='{x}' y='{y - 9}' width='10' height='10' fill='{colour}'/>"
-                   f"<text x='{x + 14}' y='{y}'>{escape(text)}</text>")
+        out.append(
+            f"<rect x='{x}' y='{y - 9}' width='10' height='10' fill='{colour}'/>"
+            f"<text x='{x + 14}' y='{y}'>{escape(text)}</text>"
+        )
         x += 24 + 6 * len(text)
     return "".join(out)
 
@@ -143,24 +173,32 @@ def _panel(title: str, bars: Sequence[Bar], tick: Callable[[float], str]) -> str
     out = [f"<text x='{LEFT}' y='16' font-size='12' font-weight='600'>{title}</text>"]
     for i in range(5):
         value = step * i
-        out.append(f"<line x1='{LEFT}' x2='{LEFT + plot_w}' y1='{y(value):.1f}' "
-                   f"y2='{y(value):.1f}' stroke='#e2e8f0'/>"
-                   f"<text x='{LEFT - 4}' y='{y(value) + 4:.1f}' text-anchor='end' "
-                   f"fill='#4a5568'>{escape(tick(value))}</text>")
+        out.append(
+            f"<line x1='{LEFT}' x2='{LEFT + plot_w}' y1='{y(value):.1f}' "
+            f"y2='{y(value):.1f}' stroke='#e2e8f0'/>"
+            f"<text x='{LEFT - 4}' y='{y(value) + 4:.1f}' text-anchor='end' "
+            f"fill='#4a5568'>{escape(tick(value))}</text>"
+        )
     for i, (label, value, low, high, colour, text) in enumerate(bars):
         x = LEFT + slot * i + (slot - bar_w) / 2
         centre = x + bar_w / 2
-        out.append(f"<rect x='{x:.1f}' y='{y(value):.1f}' width='{bar_w:.1f}' "
-                   f"height='{y(0) - y(value):.1f}' fill='{colour}'/>")
+        out.append(
+            f"<rect x='{x:.1f}' y='{y(value):.1f}' width='{bar_w:.1f}' "
+            f"height='{y(0) - y(value):.1f}' fill='{colour}'/>"
+        )
         label_y = y(value) - 4
         if low is not None and high is not None:
-            out.append(f"<path d='M{centre:.1f} {y(high):.1f}V{y(low):.1f}"
-                       f"M{centre - 6:.1f} {y(high):.1f}h12M{centre - 6:.1f} {y(low):.1f}h12' "
-                       "stroke='#1a202c' stroke-width='1.3' fill='none'/>")
+            out.append(
+                f"<path d='M{centre:.1f} {y(high):.1f}V{y(low):.1f}"
+                f"M{centre - 6:.1f} {y(high):.1f}h12M{centre - 6:.1f} {y(low):.1f}h12' "
+                "stroke='#1a202c' stroke-width='1.3' fill='none'/>"
+            )
             label_y = y(high) - 4
-        out.append(f"<text x='{centre:.1f}' y='{label_y:.1f}' text-anchor='middle'>"
-                   f"{escape(text)}</text><text x='{centre:.1f}' y='{y(0) + 16:.1f}' "
-                   f"text-anchor='middle'>{escape(label[:14])}</text>")
+        out.append(
+            f"<text x='{centre:.1f}' y='{label_y:.1f}' text-anchor='middle'>"
+            f"{escape(text)}</text><text x='{centre:.1f}' y='{y(0) + 16:.1f}' "
+            f"text-anchor='middle'>{escape(label[:14])}</text>"
+        )
     return "".join(out)
 
 
@@ -182,16 +220,31 @@ def _table(step: Step, report: Figures) -> str:
     for row in step.rows:
         lift, interval = lift_text(row.lift)
         css = " class=flagged" if row.verdict in FLAGGED else ""
-        verdict = ("" if row.verdict == NO_HOLDOUT
-                   else verdict_text(row, step, report.min_conversions).lstrip("* "))
-        rows.append([escape(_label(row)), *(_html(cell(row.arm)) for _, cell in columns),
-                     lift, interval, f"<span{css}>{escape(verdict)}</span>"])
+        verdict = (
+            ""
+            if row.verdict == NO_HOLDOUT
+            else verdict_text(row, step, report.min_conversions).lstrip("* ")
+        )
+        rows.append(
+            [
+                escape(_label(row)),
+                *(_html(cell(row.arm)) for _, cell in columns),
+                lift,
+                interval,
+                f"<span{css}>{escape(verdict)}</span>",
+            ]
+        )
     if step.holdout is not None:
-        rows.append(["holdout (not sent)", *(_html(cell(step.holdout)) for _, cell in columns),
-                     "", "", ""])
-    return ("<div class=wide><table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
-            + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-            + "</table></div>")
+        rows.append(
+            ["holdout (not sent)", *(_html(cell(step.holdout)) for _, cell in columns), "", "", ""]
+        )
+    return (
+        "<div class=wide><table><tr>"
+        + "".join(f"<th>{h}</th>" for h in head)
+        + "</tr>"
+        + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+        + "</table></div>"
+    )
 
 
 def _html(cell: str) -> str:

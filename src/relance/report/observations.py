@@ -56,18 +56,25 @@ class Observations:
         elif outcome == "sent" or (outcome == "suppressed" and record.get("reason") == "holdout"):
             if trial:
                 self.trials[_text(record, "command_id")] = Trial(
-                    _text(record, "scenario"), _step(record), _optional(record, "variant")
-                    if outcome == "sent" else None, outcome == "suppressed")
+                    _text(record, "scenario"),
+                    _step(record),
+                    _optional(record, "variant") if outcome == "sent" else None,
+                    outcome == "suppressed",
+                )
         else:
             self.ignored[str(outcome)] += 1
 
     def _attributed(self, record: dict[str, Any]) -> None:
         revenue = record.get("revenue")
-        if isinstance(revenue, bool) or not isinstance(revenue, int | float) \
-                or not math.isfinite(revenue):
+        if (
+            isinstance(revenue, bool)
+            or not isinstance(revenue, int | float)
+            or not math.isfinite(revenue)
+        ):
             raise BadRecordError(f"revenue must be a number, not {revenue!r}")
         self.attributed[_text(record, "command_id"), _text(record, "order_id")] = Attribution(
-            float(revenue), _text(record, "currency"))
+            float(revenue), _text(record, "currency")
+        )
 
     def result(self, record: Any) -> None:
         """A delivery result (``schemas/delivery_result.avsc``)."""

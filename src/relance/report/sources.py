@@ -77,8 +77,15 @@ def _click(event: object, seen: Observations) -> None:
         seen.click(event.command_id)
 
 
-def from_kafka(settings: Settings, span: TimeRange, seen: Observations, tell: Tell, *,
-               results: bool = True, engagement: bool = True) -> None:
+def from_kafka(
+    settings: Settings,
+    span: TimeRange,
+    seen: Observations,
+    tell: Tell,
+    *,
+    results: bool = True,
+    engagement: bool = True,
+) -> None:
     """The decisions topic (JSON), and unless told not to the results topic (in the output
     format) and the engagement topic (in the input format)."""
     if not settings.topic_decisions:
@@ -86,39 +93,76 @@ def from_kafka(settings: Settings, span: TimeRange, seen: Observations, tell: Te
     after = TimeRange(span.since, None)
     reader = offline_reader(settings, "report")
     try:
+
         def decision(message: Message[bytes, bytes]) -> None:
             trial = span.holds(message.timestamp()[1])
-            _use(lambda raw: seen.decision(_object(raw), trial=trial), message.value() or b"",
-                 _where(message), tell)
+            _use(
+                lambda raw: seen.decision(_object(raw), trial=trial),
+                message.value() or b"",
+                _where(message),
+                tell,
+            )
 
         _read(reader, settings.topic_decisions, after, decision, tell, required=True)
-        _what_followed(reader, settings, after, seen, tell, results=results,
-                       engagement=engagement)
+        _what_followed(reader, settings, after, seen, tell, results=results, engagement=engagement)
     finally:
         reader.close()
 
 
-def _what_followed(reader: Any, settings: Settings, after: TimeRange, seen: Observations,
-                   tell: Tell, *, results: bool, engagement: bool) -> None:
+def _what_followed(
+    reader: Any,
+    settings: Settings,
+    after: TimeRange,
+    seen: Observations,
+    tell: Tell,
+    *,
+    results: bool,
+    engagement: bool,
+) -> None:
     """The results topic (delivered) and the engagement topic (clicked), from the range on."""
     from relance.wiring import input_decoder, output_codec  # the processes' own decoders
 
     if results and settings.topic_results:
         codec = output_codec(settings)
         seen.results_read = True
-        _read(reader, settings.topic_results, after, lambda message: _use(
-            lambda raw: seen.result(codec.decode_result(raw)), message.value() or b"",
-            _where(message), tell), tell)
+        _read(
+            reader,
+            settings.topic_results,
+            after,
+            lambda message: _use(
+                lambda raw: seen.result(codec.decode_result(raw)),
+                message.value() or b"",
+                _where(message),
+                tell,
+            ),
+            tell,
+        )
     if engagement and settings.topic_engagement:
         decode = input_decoder(settings, _RULES)
         seen.clicks_read = True
-        _read(reader, settings.topic_engagement, after, lambda message: _use(
-            lambda raw: _click(decode(raw, "engagement"), seen), message.value() or b"",
-            _where(message), tell), tell)
+        _read(
+            reader,
+            settings.topic_engagement,
+            after,
+            lambda message: _use(
+                lambda raw: _click(decode(raw, "engagement"), seen),
+                message.value() or b"",
+                _where(message),
+                tell,
+            ),
+            tell,
+        )
 
 
-def _read(reader: Any, topic: str, span: TimeRange, take: Callable[[Message[bytes, bytes]],
-          None], tell: Tell, *, required: bool = False) -> None:
+def _read(
+    reader: Any,
+    topic: str,
+    span: TimeRange,
+    take: Callable[[Message[bytes, bytes]], None],
+    tell: Tell,
+    *,
+    required: bool = False,
+) -> None:
     if read_range(reader, [topic], span, take):
         if required:
             raise BrokerError(f"topic {topic} not found")

@@ -27,8 +27,9 @@ def catalog_follower(settings: Settings, catalog: Catalog, rules: InputRules) ->
     scenario file's input limits)."""
 
     def new_reader() -> Consumer:
-        return kafka.consumer(settings, f"{settings.app_id}-sender-catalog",
-                              **{"enable.partition.eof": True})
+        return kafka.consumer(
+            settings, f"{settings.app_id}-sender-catalog", **{"enable.partition.eof": True}
+        )
 
     def take(message: Message[bytes, bytes], live: bool) -> None:
         value = message.value()
@@ -36,5 +37,12 @@ def catalog_follower(settings: Settings, catalog: Catalog, rules: InputRules) ->
             with contextlib.suppress(InvalidEventError):
                 catalog.update(catalog_codec.decode(value, rules=rules))
 
-    return Follower(WholeTopics(new_reader, [settings.topic_catalog], take, what="catalog",
-                                describe=lambda: f"{len(catalog)} products"))
+    return Follower(
+        WholeTopics(
+            new_reader,
+            [settings.topic_catalog],
+            take,
+            what="catalog",
+            describe=lambda: f"{len(catalog)} products",
+        )
+    )

@@ -21,8 +21,9 @@ def marketing_email(config: Config) -> list[str]:
     return [s.name for s in config.scenarios if s.channel == "email" and s.is_marketing]
 
 
-def marketing_problems(config: Config, brand: Brand, *, gateway: bool, file: str
-                       ) -> list[ConfigProblem]:
+def marketing_problems(
+    config: Config, brand: Brand, *, gateway: bool, file: str
+) -> list[ConfigProblem]:
     """Why marketing email cannot be sent legally (``gateway``: whether RELANCE_GATEWAY_URL
     and RELANCE_LINK_KEYS are both set; ``file``: the scenario file, for the problem)."""
     names = marketing_email(config)
@@ -31,12 +32,23 @@ def marketing_problems(config: Config, brand: Brand, *, gateway: bool, file: str
     shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
     found = []
     if not gateway:
-        found.append(ConfigProblem(
-            "environment", None, "RELANCE_GATEWAY_URL",
-            f"marketing email ({shown}) needs an unsubscribe link in every message: set "
-            "RELANCE_GATEWAY_URL and RELANCE_LINK_KEYS (relance gateway serves the links)"))
+        found.append(
+            ConfigProblem(
+                "environment",
+                None,
+                "RELANCE_GATEWAY_URL",
+                f"marketing email ({shown}) needs an unsubscribe link in every message: set "
+                "RELANCE_GATEWAY_URL and RELANCE_LINK_KEYS (relance gateway serves the links)",
+            )
+        )
     for key in brand.missing():
-        found.append(ConfigProblem(
-            file, None, key, f"marketing email ({shown}) needs the shop's name and postal "
-            "address in its footer: give them in the file's brand section"))
+        found.append(
+            ConfigProblem(
+                file,
+                None,
+                key,
+                f"marketing email ({shown}) needs the shop's name and postal "
+                "address in its footer: give them in the file's brand section",
+            )
+        )
     return found

@@ -53,14 +53,24 @@ class Entry:
 
 
 class Delivery:
-    def __init__(self, *, renderer: Renderer,
-                 provider: Provider, sender: str, report: Report,
-                 sms: HttpSmsProvider | None = None, catalog: Catalog | None = None,
-                 flush: Callable[[], Awaitable[None]], clock: Callable[[], int],
-                 observe: Callable[[str, str, float | None], None],
-                 attempted: Callable[[str, str], None], outages: Outages,
-                 backoff: Backoff, horizon_ms: int,
-                 transactional: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        *,
+        renderer: Renderer,
+        provider: Provider,
+        sender: str,
+        report: Report,
+        sms: HttpSmsProvider | None = None,
+        catalog: Catalog | None = None,
+        flush: Callable[[], Awaitable[None]],
+        clock: Callable[[], int],
+        observe: Callable[[str, str, float | None], None],
+        attempted: Callable[[str, str], None],
+        outages: Outages,
+        backoff: Backoff,
+        horizon_ms: int,
+        transactional: frozenset[str] = frozenset(),
+    ) -> None:
         """``transactional``: the scenarios whose emails are not marketing (an ESP sends
         them through its transactional stream)."""
         self.renderer = renderer
@@ -78,29 +88,48 @@ class Delivery:
         self.horizon_ms = horizon_ms
         self.transactional = transactional
 
-    async def handle(self, command: Mapping[str, Any], ledger: MutableMapping[bytes, bytes],
-                     where: Where | None = None, wait: Wait = asyncio.sleep) -> None:
+    async def handle(
+        self,
+        command: Mapping[str, Any],
+        ledger: MutableMapping[bytes, bytes],
+        where: Where | None = None,
+        wait: Wait = asyncio.sleep,
+    ) -> None:
         """``ledger``: the ids handled in the command's partition (``Ledger.partition``);
         ``where``: the delivery message's topic, partition and offset, for the logs;
         ``wait`` sleeps between two attempts, and may raise ``Abandoned``."""
         entry = Entry(ledger, str(command["command_id"]).encode())
-        extra = {**(where or {}), "contact_id": command.get("contact_id"),
-                 "command_id": command.get("command_id")}
+        extra = {
+            **(where or {}),
+            "contact_id": command.get("contact_id"),
+            "command_id": command.get("command_id"),
+        }
         if ledger.get(entry.key) is not None:
-            log.info("command %s for contact %s already handled: skipped",
-                     command["command_id"], command.get("contact_id"), extra=extra)
+            log.info(
+                "command %s for contact %s already handled: skipped",
+                command["command_id"],
+                command.get("contact_id"),
+                extra=extra,
+            )
             await self._record(command, "duplicate", 0, None, extra)
             return
         if self.catalog is not None:
             checked = recheck(command, self.catalog)
             if checked is None:
-                await self._settle(entry, command, "withdrawn", 0,
-                                   "every product it shows is sold out now", extra)
+                await self._settle(
+                    entry, command, "withdrawn", 0, "every product it shows is sold out now", extra
+                )
                 return
             command = checked
         if command.get("channel") == "sms" and self.sms is None:
-            await self._settle(entry, command, "permanent_failure", 0,
-                               "no SMS gateway is configured (RELANCE_SMS_URL)", extra)
+            await self._settle(
+                entry,
+                command,
+                "permanent_failure",
+                0,
+                "no SMS gateway is configured (RELANCE_SMS_URL)",
+                extra,
+            )
             return
         try:
             send, language = self._sending(command)
@@ -113,8 +142,7 @@ class Delivery:
         finally:
             self.outages.released()
 
-    def _sending(self, command: Mapping[str, Any]
-                 ) -> tuple[Callable[[], Awaitable[None]], str]:
+    def _sending(self, command: Mapping[str, Any]) -> tuple[Callable[[], Awaitable[None]], str]:
         """The message built, and the language it is in (a render or address error shows
         here, before any attempt)."""
         if command.get("channel") == "sms":
@@ -122,8 +150,9 @@ class Delivery:
             recipient = command.get("recipient") or {}
             phone = recipient.get("phone") if isinstance(recipient, Mapping) else None
             if not isinstance(phone, str) or not phone.strip():
-                raise MessageError(str(command.get("command_id")),
-                                   "the recipient has no phone number")
+                raise MessageError(
+                    str(command.get("command_id")), "the recipient has no phone number"
+                )
             text = self.renderer.render_text_message(command)
             sms = SmsMessage(str(command["command_id"]), phone, text.text)
             gateway = self.sms
@@ -133,12 +162,22 @@ class Delivery:
         scenario = str(command.get("scenario", ""))
         # The command says (a command from before the field, its scenario in the file).
         marketing = command.get("marketing") is not False and scenario not in self.transactional
-        dispatch = Dispatch(str(command["command_id"]), str(command.get("contact_id", "")),
-                            scenario, marketing=marketing)
+        dispatch = Dispatch(
+            str(command["command_id"]),
+            str(command.get("contact_id", "")),
+            scenario,
+            marketing=marketing,
+        )
         return (lambda: self.provider.send(message, dispatch)), rendered.language
 
-    async def _deliver(self, entry: Entry, command: Mapping[str, Any],
-                       send: Callable[[], Awaitable[None]], extra: Where, wait: Wait) -> None:
+    async def _deliver(
+        self,
+        entry: Entry,
+        command: Mapping[str, Any],
+        send: Callable[[], Awaitable[None]],
+        extra: Where,
+        wait: Wait,
+    ) -> None:
         """Attempts until one is final or the command expires; a temporary failure is
         reported and retried after a backoff, never the end of a command."""
         deadline, why = expiry(command, self.horizon_ms)
@@ -159,28 +198,47 @@ class Delivery:
             except PermanentDeliveryError as error:
                 self.attempted(channel, "permanent_failure")
                 self.outages.answered(channel)
-                await self._settle(entry, command, "permanent_failure", failures + 1,
-                                   str(error), extra)
+                await self._settle(
+                    entry, command, "permanent_failure", failures + 1, str(error), extra
+                )
                 return
             else:
                 self.attempted(channel, "delivered")
                 self.outages.answered(channel)
                 await self._settle(entry, command, "delivered", failures + 1, None, extra)
                 return
-        tried = f" after {failures} attempts, the last: {last}" if failures else \
-            ", not attempted"
-        await self._settle(entry, command, "expired", failures,
-                           f"not delivered by {to_iso(deadline)} ({why}){tried}", extra)
+        tried = f" after {failures} attempts, the last: {last}" if failures else ", not attempted"
+        await self._settle(
+            entry,
+            command,
+            "expired",
+            failures,
+            f"not delivered by {to_iso(deadline)} ({why}){tried}",
+            extra,
+        )
 
-    async def _settle(self, entry: Entry, command: Mapping[str, Any], outcome: str,
-                      attempt: int, detail: str | None, extra: Where) -> None:
+    async def _settle(
+        self,
+        entry: Entry,
+        command: Mapping[str, Any],
+        outcome: str,
+        attempt: int,
+        detail: str | None,
+        extra: Where,
+    ) -> None:
         """The final outcome: into the ledger (flushed) first, then reported."""
         entry.ledger[entry.key] = f"{outcome}@{to_iso(self.clock())}".encode()
         await self.flush()
         await self._record(command, outcome, attempt, detail, extra)
 
-    async def _record(self, command: Mapping[str, Any], outcome: str, attempt: int,
-                      detail: str | None, extra: Where) -> None:
+    async def _record(
+        self,
+        command: Mapping[str, Any],
+        outcome: str,
+        attempt: int,
+        detail: str | None,
+        extra: Where,
+    ) -> None:
         """On the results topic: a final outcome (also counted), or a temporary failure."""
         now = self.clock()
         channel = str(command.get("channel", "email"))
@@ -190,11 +248,25 @@ class Delivery:
         if outcome != "temporary_failure":
             self.observe(channel, outcome, latency)
         if outcome not in ("delivered", "duplicate"):
-            log.warning("command %s for contact %s: %s (attempt %d) %s", command["command_id"],
-                        command.get("contact_id"), outcome, attempt, detail or "", extra=extra)
-        await self.report({
-            "command_id": command["command_id"], "contact_id": command["contact_id"],
-            "scenario": command["scenario"], "channel": channel, "attempt": attempt,
-            "outcome": outcome, "detail": detail, "at": to_iso(now),
-            "language": extra.get("language"),
-        })
+            log.warning(
+                "command %s for contact %s: %s (attempt %d) %s",
+                command["command_id"],
+                command.get("contact_id"),
+                outcome,
+                attempt,
+                detail or "",
+                extra=extra,
+            )
+        await self.report(
+            {
+                "command_id": command["command_id"],
+                "contact_id": command["contact_id"],
+                "scenario": command["scenario"],
+                "channel": channel,
+                "attempt": attempt,
+                "outcome": outcome,
+                "detail": detail,
+                "at": to_iso(now),
+                "language": extra.get("language"),
+            }
+        )

@@ -1,8 +1,8 @@
 """Errors of turning a send command into an email (rendering and message building).
 
-    RelanceError
-     ├── RenderError    a template is missing or failed to render (names the template)
-     └── MessageError   a rendered email cannot become a message (e.g. no recipient address)
+RelanceError
+ ├── RenderError    a template is missing or failed to render (names the template)
+ └── MessageError   a rendered email cannot become a message (e.g. no recipient address)
 """
 
 from __future__ import annotations

@@ -71,8 +71,7 @@ def money(price: Any, currency: str | None = None) -> str:
     if not _is_number(price):
         shown = "" if price is None else str(price)
         return f"{shown} {currency}" if currency and shown else shown
-    if isinstance(currency, str) and len(currency) == _CURRENCY_CODE_LENGTH \
-            and currency.isalpha():
+    if isinstance(currency, str) and len(currency) == _CURRENCY_CODE_LENGTH and currency.isalpha():
         return str(format_currency(price, currency.upper(), locale=_locale()))
     shown = str(format_decimal(price, format="#,##0.00", locale=_locale()))
     return f"{shown} {currency}" if currency else shown

@@ -71,8 +71,11 @@ class Ledger:
                 del table[key]
             forgotten += len(old)
         if forgotten:
-            log.info("delivery ledger: %d ids settled before %s forgotten", forgotten,
-                     to_iso(now_ms - self.retention_ms))
+            log.info(
+                "delivery ledger: %d ids settled before %s forgotten",
+                forgotten,
+                to_iso(now_ms - self.retention_ms),
+            )
         return forgotten
 
     def drop(self, partitions: set[int]) -> None:

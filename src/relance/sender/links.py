@@ -61,8 +61,9 @@ class MessageLinks:
     """The links of the message ``command`` in ``language``; ``gateway`` None: no gateway is
     configured, so there is no unsubscribe, preference or click link."""
 
-    def __init__(self, command: Mapping[str, Any], language: str, rules: Links,
-                 gateway: LinkSigner | None) -> None:
+    def __init__(
+        self, command: Mapping[str, Any], language: str, rules: Links, gateway: LinkSigner | None
+    ) -> None:
         self.rules = rules
         self.gateway = gateway
         self.language = language
@@ -74,21 +75,34 @@ class MessageLinks:
         self.issued_at = parse_iso(decided) // 1000 if isinstance(decided, str) else 0
         variant, step = command.get("variant"), command.get("step")
         content = variant if isinstance(variant, str) and variant else f"step-{step or 1}"
-        self.utm = [("utm_source", rules.utm_source),
-                    ("utm_medium", rules.utm_medium or self.channel),
-                    ("utm_campaign", self.scenario), ("utm_content", content)]
+        self.utm = [
+            ("utm_source", rules.utm_source),
+            ("utm_medium", rules.utm_medium or self.channel),
+            ("utm_campaign", self.scenario),
+            ("utm_content", content),
+        ]
 
     def _claims(self, purpose: Any, scope: str, url: str | None = None) -> Claims:
-        return Claims(purpose, self.contact, self.channel, scope, self.issued_at,
-                      self.command_id if url is not None else None, url)
+        return Claims(
+            purpose,
+            self.contact,
+            self.channel,
+            scope,
+            self.issued_at,
+            self.command_id if url is not None else None,
+            url,
+        )
 
     def shop(self, url: Any) -> str | None:
         """A link to the shop as the message shows it: tagged, and tracked if asked."""
         if not isinstance(url, str) or not url:
             return None
         final = with_utm(url, self.utm) if self.rules.utm else url
-        if not self.rules.click_tracking or self.gateway is None \
-                or urlsplit(final).scheme not in _WEB:
+        if (
+            not self.rules.click_tracking
+            or self.gateway is None
+            or urlsplit(final).scheme not in _WEB
+        ):
             return final
         return self.gateway.link(self._claims("click", self.scenario, final))
 

@@ -41,31 +41,55 @@ log = logging.getLogger(__name__)
 class ResultSink:
     """The sender's writes besides the ledger; each returns once the broker acknowledged."""
 
-    def __init__(self, outputs: Outputs, codec: OutputCodec, *, results: str,
-                 rejected: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        outputs: Outputs,
+        codec: OutputCodec,
+        *,
+        results: str,
+        rejected: Callable[[str, str], None],
+    ) -> None:
         self.outputs = outputs
         self.codec = codec
         self.results = results
         self.rejected = rejected
 
     async def dead_letter(self, message: Message[bytes, bytes], error: InvalidEventError) -> None:
-        letter = DeadLetter(message.topic() or "", message.partition() or 0,
-                            message.offset() or 0, message.key(), message.value(), error)
+        letter = DeadLetter(
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+            message.key(),
+            message.value(),
+            error,
+        )
         self.outputs.dead_letter(refuse(letter, self.rejected, message.key()))
         await asyncio.to_thread(self.outputs.wait)
 
     async def result(self, record: dict[str, Any]) -> None:
-        self.outputs.put(self.results, str(record["contact_id"]).encode(),
-                         self.codec.encode_result(record))
+        self.outputs.put(
+            self.results, str(record["contact_id"]).encode(), self.codec.encode_result(record)
+        )
         await asyncio.to_thread(self.outputs.wait)
 
 
 class SenderLoop:
-    def __init__(self, *, topic: str, codec: OutputCodec, delivery: Delivery, sink: ResultSink,
-                 ledger: Ledger, new_consumer: Callable[[], Consumer], metrics: Metrics,
-                 commit_interval: float, clock: Callable[[], int],
-                 sweep_interval: float = 3600.0, batch_size: int = 100,
-                 wait: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        topic: str,
+        codec: OutputCodec,
+        delivery: Delivery,
+        sink: ResultSink,
+        ledger: Ledger,
+        new_consumer: Callable[[], Consumer],
+        metrics: Metrics,
+        commit_interval: float,
+        clock: Callable[[], int],
+        sweep_interval: float = 3600.0,
+        batch_size: int = 100,
+        wait: float = 0.5,
+    ) -> None:
         self.topic = topic
         self.codec = codec
         self.delivery = delivery
@@ -79,8 +103,9 @@ class SenderLoop:
         self.commit_interval = commit_interval
         self.sweep_interval = sweep_interval
         self._last_sweep = time.monotonic()
-        self.membership = Membership(self, restored="the delivery ledger",
-                                     held=metrics.partitions_assigned.set)
+        self.membership = Membership(
+            self, restored="the delivery ledger", held=metrics.partitions_assigned.set
+        )
         self._next: dict[int, int] = {}  # partition -> offset after the last command handled
         self._revoked: dict[int, int] = {}  # partition -> times revoked, to tell a hold it was
         self._queue: deque[Message[bytes, bytes]] = deque()  # read, not yet handled
@@ -110,8 +135,9 @@ class SenderLoop:
             await asyncio.to_thread(consumer.close)
             self.membership.joined = False
 
-    async def _handle(self, consumer: Consumer, message: Message[bytes, bytes],
-                      stopping: threading.Event) -> None:
+    async def _handle(
+        self, consumer: Consumer, message: Message[bytes, bytes], stopping: threading.Event
+    ) -> None:
         if not kafka.readable(message):
             return
         partition, offset = message.partition(), message.offset()
@@ -133,15 +159,27 @@ class SenderLoop:
             try:
                 await self.delivery.handle(command, ledger, where, wait)
             except Abandoned as why:
-                log.info("command %s left for whoever reads it next: %s",
-                         command.get("command_id"), why,
-                         extra={**where, "contact_id": command.get("contact_id"),
-                                "command_id": command.get("command_id")})
+                log.info(
+                    "command %s left for whoever reads it next: %s",
+                    command.get("command_id"),
+                    why,
+                    extra={
+                        **where,
+                        "contact_id": command.get("contact_id"),
+                        "command_id": command.get("command_id"),
+                    },
+                )
                 return  # neither settled nor committed
         self._next[partition] = offset + 1
 
-    async def _hold(self, consumer: Consumer, partition: int, revoked: int,
-                    stopping: threading.Event, seconds: float) -> None:
+    async def _hold(
+        self,
+        consumer: Consumer,
+        partition: int,
+        revoked: int,
+        stopping: threading.Event,
+        seconds: float,
+    ) -> None:
         """Wait ``seconds`` before the next attempt at a command of ``partition``, the
         assigned partitions paused and the consumer polled, so that the group keeps this
         member and rebalances run; ``Abandoned`` once the partition is revoked or the sender
@@ -160,8 +198,9 @@ class SenderLoop:
                     return
                 # Paused partitions return nothing; a partition assigned in a rebalance is
                 # paused as it comes (_on_assign), and whatever comes anyway waits its turn.
-                read = await asyncio.to_thread(consumer.consume, self.batch_size,
-                                               min(left, self.wait))
+                read = await asyncio.to_thread(
+                    consumer.consume, self.batch_size, min(left, self.wait)
+                )
                 self._queue.extend(read)
                 self._housekeeping(consumer)
         finally:
@@ -211,8 +250,7 @@ class SenderLoop:
     def settle(self, revoked: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return self._positions({partition for _, partition in revoked})
 
-    def release(self, consumer: Consumer, gone: set[tuple[str, int]],
-                partitions: set[int]) -> None:
+    def release(self, consumer: Consumer, gone: set[tuple[str, int]], partitions: set[int]) -> None:
         for partition in partitions:
             self._next.pop(partition, None)
             self._revoked[partition] = self._revoked.get(partition, 0) + 1

@@ -39,8 +39,7 @@ class UriListHeader(UnstructuredHeader):
 
 _HEADERS = HeaderRegistry()
 # map_to_type mixes BaseHeader in itself, as it does for its own UnstructuredHeader.
-_HEADERS.map_to_type("list-unsubscribe",
-                     UriListHeader)  # type: ignore[arg-type]  # BaseHeader is mixed in there
+_HEADERS.map_to_type("list-unsubscribe", UriListHeader)  # type: ignore[arg-type]  # BaseHeader is mixed in there
 # The header objects keep this policy's classes whatever policy a provider flattens with.
 MESSAGE_POLICY: Final = email.policy.default.clone(header_factory=_HEADERS)
 
@@ -51,8 +50,14 @@ def _domain_of(sender: str) -> str | None:
     return domain if at and local and domain else None
 
 
-def build_message(command: Mapping[str, Any], rendered: RenderedEmail, *, sender: str,
-                  domain: str | None = None, now: datetime | None = None) -> EmailMessage:
+def build_message(
+    command: Mapping[str, Any],
+    rendered: RenderedEmail,
+    *,
+    sender: str,
+    domain: str | None = None,
+    now: datetime | None = None,
+) -> EmailMessage:
     """A multipart/alternative message (text, then HTML) addressed to the command's recipient.
 
     ``domain`` is the right-hand side of the Message-ID (default: the sender's domain);
@@ -67,8 +72,10 @@ def build_message(command: Mapping[str, Any], rendered: RenderedEmail, *, sender
         raise MessageError(command_id, "the recipient has no email address")
     id_domain = domain or _domain_of(sender)
     if id_domain is None:
-        raise MessageError(command_id, f"no domain for the Message-ID: sender {sender!r} has "
-                                       "none and no domain was given")
+        raise MessageError(
+            command_id,
+            f"no domain for the Message-ID: sender {sender!r} has none and no domain was given",
+        )
     message = EmailMessage(policy=MESSAGE_POLICY)
     try:
         message["From"] = sender
@@ -78,8 +85,7 @@ def build_message(command: Mapping[str, Any], rendered: RenderedEmail, *, sender
         message["Message-ID"] = f"<{command_id}@{id_domain}>"
         message[COMMAND_ID_HEADER] = command_id
         if rendered.list_unsubscribe:
-            message["List-Unsubscribe"] = ", ".join(f"<{uri}>"
-                                                    for uri in rendered.list_unsubscribe)
+            message["List-Unsubscribe"] = ", ".join(f"<{uri}>" for uri in rendered.list_unsubscribe)
             message["List-Unsubscribe-Post"] = ONE_CLICK
     except ValueError as exc:  # e.g. a header value with a line break in it
         raise MessageError(command_id, f"bad header: {exc}") from exc

@@ -60,6 +60,8 @@ class Outages:
         channel = self._retrying[0]
         outage = self._outages[channel]
         seconds = max(0, self.clock() - outage.since) // 1000
-        return [f"the {channel} provider ({self.names.get(channel, channel)}) has failed "
-                f"every attempt since {to_iso(outage.since)} ({seconds} s), retrying; "
-                f"last error: {outage.error}"]
+        return [
+            f"the {channel} provider ({self.names.get(channel, channel)}) has failed "
+            f"every attempt since {to_iso(outage.since)} ({seconds} s), retrying; "
+            f"last error: {outage.error}"
+        ]

@@ -28,33 +28,69 @@ DECIDED_AT: Final = 1_714_561_200_000  # 2024-05-01T11:00:00Z
 
 
 def _product(n: int, name: str, price: float, category: str = "shoes") -> dict[str, Any]:
-    return {"id": f"sku-{n}", "name": name, "price": price, "currency": "EUR",
-            "category_id": category, "url": f"https://shop.example/p/sku-{n}",
-            "image_url": f"https://shop.example/i/sku-{n}.jpg", "in_stock": True}
+    return {
+        "id": f"sku-{n}",
+        "name": name,
+        "price": price,
+        "currency": "EUR",
+        "category_id": category,
+        "url": f"https://shop.example/p/sku-{n}",
+        "image_url": f"https://shop.example/i/sku-{n}.jpg",
+        "in_stock": True,
+    }
 
 
 SHOE: Final = _product(1, "Trail shoe", 89.9)
 SOCKS: Final = _product(2, "Merino socks", 12.5)
 JACKET: Final = _product(3, "Rain jacket", 149.0, "jackets")
-ORDER: Final = {"order_id": "o-1042", "status": "placed", "total": 204.3, "currency": "EUR",
-                "cart_id": "cart-9", "items": [{"product": SHOE, "quantity": 2},
-                                               {"product": SOCKS, "quantity": 2}]}
+ORDER: Final = {
+    "order_id": "o-1042",
+    "status": "placed",
+    "total": 204.3,
+    "currency": "EUR",
+    "cart_id": "cart-9",
+    "items": [{"product": SHOE, "quantity": 2}, {"product": SOCKS, "quantity": 2}],
+}
 DIGEST_ITEMS: Final = [
-    {"scenario": "back_in_stock", "template": "back_in_stock", "decided_at": 0,
-     "payload": {"product": JACKET}},
-    {"scenario": "price_drop", "template": "price_drop", "decided_at": 0,
-     "payload": {"product": SHOE}},
-    {"scenario": "shipping_update", "template": "shipping_update", "decided_at": 0,
-     "payload": {"order": {"order_id": "o-1042"}}}]
+    {
+        "scenario": "back_in_stock",
+        "template": "back_in_stock",
+        "decided_at": 0,
+        "payload": {"product": JACKET},
+    },
+    {
+        "scenario": "price_drop",
+        "template": "price_drop",
+        "decided_at": 0,
+        "payload": {"product": SHOE},
+    },
+    {
+        "scenario": "shipping_update",
+        "template": "shipping_update",
+        "decided_at": 0,
+        "payload": {"order": {"order_id": "o-1042"}},
+    },
+]
 # Per scenario kind: what its detector puts in a command's payload.
 SAMPLES: Final[dict[str, dict[str, Any]]] = {
-    "cart_abandonment": {"cart_id": "cart-9", "items": [
-        {"product": SHOE, "quantity": 1}, {"product": SOCKS, "quantity": 2},
-        {"product": JACKET, "quantity": 1}]},
-    "browse_abandonment": {"products": [{"product": SHOE, "views": 3},
-                                        {"product": {**JACKET, "in_stock": False}, "views": 1}]},
-    "category_abandonment": {"category_id": "shoes", "products": [
-        {"product": SHOE, "views": 3}, {"product": SOCKS, "views": 2}]},
+    "cart_abandonment": {
+        "cart_id": "cart-9",
+        "items": [
+            {"product": SHOE, "quantity": 1},
+            {"product": SOCKS, "quantity": 2},
+            {"product": JACKET, "quantity": 1},
+        ],
+    },
+    "browse_abandonment": {
+        "products": [
+            {"product": SHOE, "views": 3},
+            {"product": {**JACKET, "in_stock": False}, "views": 1},
+        ]
+    },
+    "category_abandonment": {
+        "category_id": "shoes",
+        "products": [{"product": SHOE, "views": 3}, {"product": SOCKS, "views": 2}],
+    },
     "search_abandonment": {"search_query": "waterproof trail shoes"},
     "order_status": {"order": ORDER},
     "cross_sell": {"order": ORDER, "products": [{"product": JACKET, "views": 0}]},
@@ -69,19 +105,27 @@ SAMPLES: Final[dict[str, dict[str, Any]]] = {
 FIRST_NAMES: Final = {"fr": "Marie"}  # else Alex
 
 
-def sample_command(scenario: Scenario, *, step: int = 1, locale: str | None = None,
-                   channel: str | None = None) -> dict[str, Any]:
+def sample_command(
+    scenario: Scenario, *, step: int = 1, locale: str | None = None, channel: str | None = None
+) -> dict[str, Any]:
     """A command ``scenario`` could send, as its detector would fill it."""
     tag = normalized(locale)
     first_name = FIRST_NAMES.get(language_of(tag) if tag else "", "Alex")
     template = scenario.steps[min(max(step, 1), len(scenario.steps)) - 1].template
     return SendCommand(
-        command_id="00000000-0000-5000-8000-000000000000", contact_id="preview",
-        scenario=scenario.name, step=step, channel=channel or scenario.channel,
-        template=template, priority=scenario.priority, decided_at=DECIDED_AT,
-        recipient=Recipient("marie@example.com", tag, "Europe/Paris", "+33612345678",
-                            first_name, {"tier": "gold"}),
-        payload=SAMPLES.get(scenario.kind, {}), marketing=scenario.is_marketing,
+        command_id="00000000-0000-5000-8000-000000000000",
+        contact_id="preview",
+        scenario=scenario.name,
+        step=step,
+        channel=channel or scenario.channel,
+        template=template,
+        priority=scenario.priority,
+        decided_at=DECIDED_AT,
+        recipient=Recipient(
+            "marie@example.com", tag, "Europe/Paris", "+33612345678", first_name, {"tier": "gold"}
+        ),
+        payload=SAMPLES.get(scenario.kind, {}),
+        marketing=scenario.is_marketing,
     ).to_record()
 
 
@@ -99,12 +143,22 @@ def sample_gateway(url: str | None, key: Key | None) -> LinkSigner:
     return LinkSigner(SAMPLE_GATEWAY, Key("preview", secrets.token_bytes(16)))
 
 
-def preview(scenario: Scenario, out: Path, *, brand: Brand, gateway: LinkSigner,
-            template_dir: Path | None = None, locale: str | None = None,
-            channel: str | None = None, step: int = 1, mailbox: str | None = None) -> Preview:
+def preview(
+    scenario: Scenario,
+    out: Path,
+    *,
+    brand: Brand,
+    gateway: LinkSigner,
+    template_dir: Path | None = None,
+    locale: str | None = None,
+    channel: str | None = None,
+    step: int = 1,
+    mailbox: str | None = None,
+) -> Preview:
     """Render ``scenario``'s step ``step`` and write its parts into ``out``."""
-    command = sample_command(scenario, step=step, locale=locale or brand.default_locale,
-                             channel=channel)
+    command = sample_command(
+        scenario, step=step, locale=locale or brand.default_locale, channel=channel
+    )
     renderer = Renderer(template_dir, brand=brand, gateway=gateway, mailbox=mailbox)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{scenario.name}.{step}" if step > 1 else scenario.name

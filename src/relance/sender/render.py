@@ -57,11 +57,21 @@ from relance.sender.links import LinkSigner, MessageLinks
 from relance.sender.template_files import MAIN_PART, TemplateFiles
 from relance.sender.template_files import PARTS as CHANNEL_PARTS
 
-PRODUCT_FIELDS: Final = ("id", "name", "price", "currency", "category_id", "url",
-                         "image_url", "in_stock")
+PRODUCT_FIELDS: Final = (
+    "id",
+    "name",
+    "price",
+    "currency",
+    "category_id",
+    "url",
+    "image_url",
+    "in_stock",
+)
 PARTS: Final = CHANNEL_PARTS["email"]
-NO_UNSUBSCRIBE: Final = ("a marketing email needs its unsubscribe link, and there is no "
-                         "gateway to make it: set RELANCE_GATEWAY_URL and RELANCE_LINK_KEYS")
+NO_UNSUBSCRIBE: Final = (
+    "a marketing email needs its unsubscribe link, and there is no "
+    "gateway to make it: set RELANCE_GATEWAY_URL and RELANCE_LINK_KEYS"
+)
 
 __all__ = ["PRODUCT_FIELDS", "RenderedEmail", "Renderer", "money", "template_context"]
 
@@ -91,10 +101,14 @@ def _product(raw: Any, links: MessageLinks | None = None) -> dict[str, Any]:
 
 
 DIGEST_NOTES: Final = {
-    "back_in_stock": "Back in stock", "price_drop": "Now cheaper",
-    "order_confirmation": "Order received", "shipping_update": "Order on its way",
-    "delivery_update": "Order delivered", "order_cancellation": "Order cancelled",
-    "review_request": "Tell us about your order", "cross_sell": "Goes well with your order",
+    "back_in_stock": "Back in stock",
+    "price_drop": "Now cheaper",
+    "order_confirmation": "Order received",
+    "shipping_update": "Order on its way",
+    "delivery_update": "Order delivered",
+    "order_cancellation": "Order cancelled",
+    "review_request": "Tell us about your order",
+    "cross_sell": "Goes well with your order",
 }
 
 
@@ -105,58 +119,86 @@ def digest_note(item: Mapping[str, Any], notes: Mapping[str, str] | None = None)
     return (notes or DIGEST_NOTES).get(scenario, scenario.replace("_", " ").capitalize())
 
 
-def _lines(payload: Mapping[str, Any], key: str, count: str,
-           links: MessageLinks | None) -> list[dict[str, Any]]:
+def _lines(
+    payload: Mapping[str, Any], key: str, count: str, links: MessageLinks | None
+) -> list[dict[str, Any]]:
     lines = payload.get(key) or []
-    return [{**line, "product": _product(line.get("product"), links),
-             count: line.get(count, 1)} for line in lines if isinstance(line, Mapping)]
+    return [
+        {**line, "product": _product(line.get("product"), links), count: line.get(count, 1)}
+        for line in lines
+        if isinstance(line, Mapping)
+    ]
 
 
-def _all_items(payload: Mapping[str, Any], order: Mapping[str, Any],
-               links: MessageLinks | None) -> list[dict[str, Any]]:
-    return (_lines(payload, "items", "quantity", links)
-            or _lines(order, "items", "quantity", links)
-            or _lines({"items": [payload]} if "product" in payload else {}, "items",
-                      "quantity", links))
+def _all_items(
+    payload: Mapping[str, Any], order: Mapping[str, Any], links: MessageLinks | None
+) -> list[dict[str, Any]]:
+    return (
+        _lines(payload, "items", "quantity", links)
+        or _lines(order, "items", "quantity", links)
+        or _lines({"items": [payload]} if "product" in payload else {}, "items", "quantity", links)
+    )
 
 
-def cart_summary(items: list[dict[str, Any]], cart_id: Any, brand: Brand,
-                 links: MessageLinks | None) -> dict[str, Any]:
+def cart_summary(
+    items: list[dict[str, Any]], cart_id: Any, brand: Brand, links: MessageLinks | None
+) -> dict[str, Any]:
     """The cart's total (only when every line has a price, all in one currency), its size,
     and its page: the shop's cart page, else the first product that has a link."""
-    prices = [(line["product"]["price"], line["product"]["currency"], line["quantity"])
-              for line in items]
+    prices = [
+        (line["product"]["price"], line["product"]["currency"], line["quantity"]) for line in items
+    ]
     currencies = {currency for _, currency, _ in prices}
-    priced = prices and len(currencies) == 1 and all(
-        isinstance(p, int | float) and not isinstance(p, bool) and isinstance(q, int)
-        for p, _, q in prices)
+    priced = (
+        prices
+        and len(currencies) == 1
+        and all(
+            isinstance(p, int | float) and not isinstance(p, bool) and isinstance(q, int)
+            for p, _, q in prices
+        )
+    )
     url = brand.cart_link(cart_id)
     first = next((line["product"]["url"] for line in items if line["product"]["url"]), None)
     quantities = [q for _, _, q in prices if isinstance(q, int)]
-    return {"id": cart_id if isinstance(cart_id, str) else None,
-            "url": (links.shop(url) if links is not None else url) if url else first,
-            "total": round(sum(p * q for p, _, q in prices), 2) if priced else None,
-            "currency": next(iter(currencies)) if priced else None,
-            "lines": len(items), "quantity": sum(quantities)}
+    return {
+        "id": cart_id if isinstance(cart_id, str) else None,
+        "url": (links.shop(url) if links is not None else url) if url else first,
+        "total": round(sum(p * q for p, _, q in prices), 2) if priced else None,
+        "currency": next(iter(currencies)) if priced else None,
+        "lines": len(items),
+        "quantity": sum(quantities),
+    }
 
 
 def _brand(brand: Brand, links: MessageLinks | None) -> dict[str, Any]:
     def link(url: str | None) -> str | None:
         return links.shop(url) if links is not None and url else url
 
-    return {"name": brand.shown_name, "address": brand.shown_address,
-            "address_lines": [line.strip() for line in brand.shown_address.splitlines()
-                              if line.strip()],
-            "shop_url": link(brand.shop_url), "account_url": link(brand.account_url),
-            "support_email": brand.support_email, "logo_url": brand.logo_url,
-            "colors": {"accent": brand.colors.accent, "background": brand.colors.background,
-                       "text": brand.colors.text},
-            "placeholder": bool(brand.missing())}
+    return {
+        "name": brand.shown_name,
+        "address": brand.shown_address,
+        "address_lines": [
+            line.strip() for line in brand.shown_address.splitlines() if line.strip()
+        ],
+        "shop_url": link(brand.shop_url),
+        "account_url": link(brand.account_url),
+        "support_email": brand.support_email,
+        "logo_url": brand.logo_url,
+        "colors": {
+            "accent": brand.colors.accent,
+            "background": brand.colors.background,
+            "text": brand.colors.text,
+        },
+        "placeholder": bool(brand.missing()),
+    }
 
 
-def template_context(command: Mapping[str, Any], brand: Brand | None = None,
-                     links: MessageLinks | None = None, language: str = "en"
-                     ) -> dict[str, Any]:
+def template_context(
+    command: Mapping[str, Any],
+    brand: Brand | None = None,
+    links: MessageLinks | None = None,
+    language: str = "en",
+) -> dict[str, Any]:
     """What the templates see (see the module docstring)."""
     brand = brand or Brand()
     payload = command.get("payload") or {}
@@ -168,8 +210,11 @@ def template_context(command: Mapping[str, Any], brand: Brand | None = None,
     shop = _brand(brand, links)
     return {
         "command": command,
-        "recipient": {**recipient, "first_name": recipient.get("first_name"),
-                      "attributes": recipient.get("attributes") or {}},
+        "recipient": {
+            **recipient,
+            "first_name": recipient.get("first_name"),
+            "attributes": recipient.get("attributes") or {},
+        },
         "payload": payload,
         "items": items[:shown],
         "more_items": max(0, len(items) - shown),
@@ -178,9 +223,12 @@ def template_context(command: Mapping[str, Any], brand: Brand | None = None,
         "order": order,
         "cart": cart_summary(items, payload.get("cart_id"), brand, links),
         "brand": shop,
-        "links": {"unsubscribe": links.unsubscribe if links is not None else None,
-                  "preferences": links.preferences if links is not None else None,
-                  "shop": shop["shop_url"], "account": shop["account_url"]},
+        "links": {
+            "unsubscribe": links.unsubscribe if links is not None else None,
+            "preferences": links.preferences if links is not None else None,
+            "shop": shop["shop_url"],
+            "account": shop["account_url"],
+        },
         "max_lines": shown,
         "message_links": links,  # for product_fields(product, message_links)
         "marketing": command.get("marketing", True) is not False,
@@ -194,9 +242,12 @@ def _shows_unsubscribe(name: str, link: str | None, **parts: str) -> None:
     templates (the shipped footer has it)."""
     for part, body in parts.items():
         if link is None or link not in body:
-            raise RenderError(f"{name}.{part}", "a marketing email must show its unsubscribe "
-                              "link: put {{ links.unsubscribe }} in it (the shipped footer, "
-                              f'{{% include "_footer.{part}" %}}, does)')
+            raise RenderError(
+                f"{name}.{part}",
+                "a marketing email must show its unsubscribe "
+                "link: put {{ links.unsubscribe }} in it (the shipped footer, "
+                f'{{% include "_footer.{part}" %}}, does)',
+            )
 
 
 class Renderer:
@@ -205,8 +256,14 @@ class Renderer:
     (None: no gateway configured, so a marketing email cannot be rendered) and ``mailbox``
     is List-Unsubscribe's ``mailto:``."""
 
-    def __init__(self, template_dir: Path | None = None, *, brand: Brand | None = None,
-                 gateway: LinkSigner | None = None, mailbox: str | None = None) -> None:
+    def __init__(
+        self,
+        template_dir: Path | None = None,
+        *,
+        brand: Brand | None = None,
+        gateway: LinkSigner | None = None,
+        mailbox: str | None = None,
+    ) -> None:
         self.files = TemplateFiles(template_dir)
         self.brand = brand or Brand()
         self.gateway = gateway
@@ -218,12 +275,16 @@ class Renderer:
         levels = tuple(level for level in chain if self.files.folders_at(level))
         env = self._envs.get(levels)
         if env is None:
-            loaders = [jinja2.FileSystemLoader(folder) for level in levels
-                       for folder in self.files.folders_at(level)]
+            loaders = [
+                jinja2.FileSystemLoader(folder)
+                for level in levels
+                for folder in self.files.folders_at(level)
+            ]
             env = jinja2.Environment(
                 loader=jinja2.ChoiceLoader(loaders),
-                autoescape=jinja2.select_autoescape(enabled_extensions=("html",),
-                                                    default_for_string=False, default=False),
+                autoescape=jinja2.select_autoescape(
+                    enabled_extensions=("html",), default_for_string=False, default=False
+                ),
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
                 lstrip_blocks=True,
@@ -235,8 +296,9 @@ class Renderer:
             self._envs[levels] = env
         return env
 
-    def _prepare(self, command: Mapping[str, Any], channel: str
-                 ) -> tuple[str, jinja2.Environment, dict[str, Any], MessageLinks]:
+    def _prepare(
+        self, command: Mapping[str, Any], channel: str
+    ) -> tuple[str, jinja2.Environment, dict[str, Any], MessageLinks]:
         name = command.get("template")
         if not isinstance(name, str) or not name:
             raise RenderError(str(name), "the command names no template")
@@ -259,13 +321,17 @@ class Renderer:
                 raise RenderError(f"{name}.html", NO_UNSUBSCRIBE)
         locale = formatting_locale(context["locale"], context["language"])
         with formatting(locale):
-            subject, html, text = (self._part(env, f"{name}.{part}", context)
-                                   for part in PARTS)
+            subject, html, text = (self._part(env, f"{name}.{part}", context) for part in PARTS)
         if context["marketing"]:
             _shows_unsubscribe(name, links.unsubscribe, html=html, txt=text)
         # A subject is one header line: fold any newline or run of spaces into one space.
-        return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text,
-                             language=context["language"], list_unsubscribe=headers)
+        return RenderedEmail(
+            subject=" ".join(subject.split()),
+            html=html,
+            text=text,
+            language=context["language"],
+            list_unsubscribe=headers,
+        )
 
     def render_sms(self, command: Mapping[str, Any]) -> str:
         """The command's ``template`` as SMS text (``X.sms.txt``), whitespace folded."""
@@ -285,11 +351,13 @@ class Renderer:
             return env.get_template(filename).render(context)
         except jinja2.TemplateNotFound as exc:
             missing = "" if exc.name == filename else f"{exc.name!r}, which it includes, is "
-            raise RenderError(filename, f"{missing}not found in the template folder nor the "
-                                        "shipped templates") from None
+            raise RenderError(
+                filename, f"{missing}not found in the template folder nor the shipped templates"
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(filename, f"syntax error on line {exc.lineno}: {exc.message}") \
-                from exc
+            raise RenderError(
+                filename, f"syntax error on line {exc.lineno}: {exc.message}"
+            ) from exc
         except jinja2.UndefinedError as exc:
             raise RenderError(filename, f"undefined variable: {exc.message}") from exc
         except Exception as exc:  # a template is user code: any failure in it is a render error

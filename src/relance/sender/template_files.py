@@ -20,8 +20,10 @@ from relance.locales import normalized
 
 SHIPPED_TEMPLATES: Final = Path(__file__).parent / "templates"
 # The files a template ``X`` needs, per channel: ``X.subject.txt``, ``X.html``, ``X.txt``.
-PARTS: Final[dict[str, tuple[str, ...]]] = {"email": ("subject.txt", "html", "txt"),
-                                            "sms": ("sms.txt",)}
+PARTS: Final[dict[str, tuple[str, ...]]] = {
+    "email": ("subject.txt", "html", "txt"),
+    "sms": ("sms.txt",),
+}
 # The file whose language is the message's: the body, for each channel.
 MAIN_PART: Final = {"email": "html", "sms": "sms.txt"}
 
@@ -32,20 +34,34 @@ class TemplateFiles:
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folders = (SHIPPED_TEMPLATES,) if folder is None else (folder, SHIPPED_TEMPLATES)
-        self.where = ("the shipped templates" if folder is None
-                      else f"the template folder {folder} nor the shipped templates")
+        self.where = (
+            "the shipped templates"
+            if folder is None
+            else f"the template folder {folder} nor the shipped templates"
+        )
 
     @cached_property
     def languages(self) -> tuple[str, ...]:
         """The language folders of every folder (``fr``, ``fr-CA``), sorted."""
-        return tuple(sorted({path.name for folder in self.folders if folder.is_dir()
-                             for path in folder.iterdir()
-                             if path.is_dir() and normalized(path.name) == path.name}))
+        return tuple(
+            sorted(
+                {
+                    path.name
+                    for folder in self.folders
+                    if folder.is_dir()
+                    for path in folder.iterdir()
+                    if path.is_dir() and normalized(path.name) == path.name
+                }
+            )
+        )
 
     def folders_at(self, level: str) -> list[Path]:
         """The folders of one level of a fallback chain (``""``: the roots), first wins."""
-        return [folder / level if level else folder for folder in self.folders
-                if (folder / level).is_dir()]
+        return [
+            folder / level if level else folder
+            for folder in self.folders
+            if (folder / level).is_dir()
+        ]
 
     def has(self, level: str, name: str) -> bool:
         return any((folder / name).is_file() for folder in self.folders_at(level))

@@ -56,8 +56,7 @@ class Taken:
 
 def anonymous_id(contact_id: str) -> str | None:
     """The anonymous id of an ``anon:`` contact id, else None."""
-    return contact_id[len(ANONYMOUS_PREFIX):] if contact_id.startswith(ANONYMOUS_PREFIX) \
-        else None
+    return contact_id[len(ANONYMOUS_PREFIX) :] if contact_id.startswith(ANONYMOUS_PREFIX) else None
 
 
 def rekeyed(event: Event, contact: str, at: int | None = None) -> Event:
@@ -85,9 +84,8 @@ def take_event(visitor: Visitor | None, event: Event, rules: InputRules) -> Take
         return Taken((), visitor, "buffered")
     oldest = seen - rules.anonymous_window_ms
     # In time order whatever order they came in: a source's partitions are read in any.
-    kept = tuple(sorted((e for e in (*kept, event) if e.occurred_at >= oldest),
-                        key=_chronological))
-    kept = kept[-rules.anonymous_max_events:]
+    kept = tuple(sorted((e for e in (*kept, event) if e.occurred_at >= oldest), key=_chronological))
+    kept = kept[-rules.anonymous_max_events :]
     return Taken((), Visitor(seen, None, kept), "buffered" if event in kept else "dropped")
 
 
@@ -103,14 +101,11 @@ def take_link(visitor: Visitor | None, contact: str, at: int, rules: InputRules)
         visitor = None
     seen = at if visitor is None else max(at, visitor.seen_at)
     if visitor is None or visitor.contact is not None:
-        since = visitor.linked_at if visitor is not None and visitor.contact == contact \
-            else at
+        since = visitor.linked_at if visitor is not None and visitor.contact == contact else at
         return Taken((), Visitor(seen, contact, (), since), "linked")
     oldest = at - rules.anonymous_window_ms
-    released = tuple(rekeyed(e, contact, at) for e in visitor.events
-                     if e.occurred_at >= oldest)
-    return Taken(released, Visitor(seen, contact, (), at),
-                 "released" if released else "linked")
+    released = tuple(rekeyed(e, contact, at) for e in visitor.events if e.occurred_at >= oldest)
+    return Taken(released, Visitor(seen, contact, (), at), "released" if released else "linked")
 
 
 def expired(visitor: Visitor, now: int, rules: InputRules) -> bool:
@@ -126,12 +121,12 @@ class Identities:
         self.now = 0  # the latest time seen: visitors a window older expire
 
     def event(self, anonymous: str, event: Event) -> Taken:
-        return self._keep(anonymous, take_event(self.visitors.get(anonymous), event,
-                                                self.rules))
+        return self._keep(anonymous, take_event(self.visitors.get(anonymous), event, self.rules))
 
     def link(self, anonymous: str, contact: str, at: int) -> Taken:
-        return self._keep(anonymous, take_link(self.visitors.get(anonymous), contact, at,
-                                               self.rules))
+        return self._keep(
+            anonymous, take_link(self.visitors.get(anonymous), contact, at, self.rules)
+        )
 
     def _keep(self, anonymous: str, taken: Taken) -> Taken:
         if taken.visitor is None:
@@ -145,8 +140,9 @@ class Identities:
         """Forget the visitors seen last a window before the latest time seen (or ``now``,
         if later). Memory only: a visitor a window old is taken as new either way."""
         self.now = max(self.now, now or 0)
-        gone = [key for key, visitor in self.visitors.items()
-                if expired(visitor, self.now, self.rules)]
+        gone = [
+            key for key, visitor in self.visitors.items() if expired(visitor, self.now, self.rules)
+        ]
         for key in gone:
             del self.visitors[key]
         return gone
@@ -165,8 +161,9 @@ def event_record(event: Event) -> bytes:
 def link_record(contact: str, at: int, events: tuple[Event, ...] = ()) -> bytes:
     """A link, with the events of the source event that made it (written after what it
     releases, which is older)."""
-    return orjson.dumps({"kind": LINK, "contact": contact, "at": at,
-                         "events": [event_to_record(e) for e in events]})
+    return orjson.dumps(
+        {"kind": LINK, "contact": contact, "at": at, "events": [event_to_record(e) for e in events]}
+    )
 
 
 def read_record(raw: bytes, rules: InputRules) -> tuple[str, Any]:
@@ -187,16 +184,24 @@ def read_record(raw: bytes, rules: InputRules) -> tuple[str, Any]:
 
 
 def visitor_bytes(visitor: Visitor) -> bytes:
-    return orjson.dumps({"seen_at": visitor.seen_at, "contact": visitor.contact,
-                         "events": [event_to_record(e) for e in visitor.events],
-                         "linked_at": visitor.linked_at})
+    return orjson.dumps(
+        {
+            "seen_at": visitor.seen_at,
+            "contact": visitor.contact,
+            "events": [event_to_record(e) for e in visitor.events],
+            "linked_at": visitor.linked_at,
+        }
+    )
 
 
 def visitor_from(raw: bytes, rules: InputRules) -> Visitor:
     record = orjson.loads(raw)
-    return Visitor(int(record["seen_at"]), record["contact"],
-                   tuple(event_from_record(e, rules=rules) for e in record["events"]),
-                   int(record.get("linked_at", 0)))
+    return Visitor(
+        int(record["seen_at"]),
+        record["contact"],
+        tuple(event_from_record(e, rules=rules) for e in record["events"]),
+        int(record.get("linked_at", 0)),
+    )
 
 
 def resolve(items: list[Mapped], identities: Identities) -> tuple[list[Event], list[str]]:

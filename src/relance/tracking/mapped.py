@@ -66,16 +66,23 @@ def unknown(name: str, unknown_events: str) -> Mapped:
     """An event outside the source's specification: skipped, or refused (the default)."""
     if unknown_events == "skip":
         return skip(name, UNKNOWN)
-    raise InvalidEventError("unknown_type", f"{name}: not an event relance maps (the "
-                            "source's unknown_events: skip counts such events instead)")
+    raise InvalidEventError(
+        "unknown_type",
+        f"{name}: not an event relance maps (the "
+        "source's unknown_events: skip counts such events instead)",
+    )
 
 
 # Canonical records become events as JSON does (``codec.json``): msgspec builds and
 # type-checks them in C, ``fits_rules`` checks what types cannot say, and a record either
 # refuses is validated again by ``records``, which accepts the same and explains the rest.
 _TYPES: Final[dict[Any, type[Event]]] = {
-    "page_view": PageView, "cart": CartChange, "order": Order, "contact": ContactProfile,
-    "engagement": Engagement}
+    "page_view": PageView,
+    "cart": CartChange,
+    "order": Order,
+    "contact": ContactProfile,
+    "engagement": Engagement,
+}
 
 
 def _event(record: dict[str, Any], rules: InputRules) -> Event:
@@ -91,20 +98,28 @@ def _event(record: dict[str, Any], rules: InputRules) -> Event:
     return event_from_record(record, rules=rules)
 
 
-def build(records: list[dict[str, Any]], name: str, rules: InputRules, *,
-          anonymous: bool = False, link: str | None = None) -> Mapped:
+def build(
+    records: list[dict[str, Any]],
+    name: str,
+    rules: InputRules,
+    *,
+    anonymous: bool = False,
+    link: str | None = None,
+) -> Mapped:
     """Validate canonical ``records`` (each with its ``type``) into events."""
     events = []
     for record in records:
         try:
             events.append(_event(record, rules))
         except InvalidEventError as error:
-            raise InvalidEventError(error.reason, f"{name}: as an event of type "
-                                    f"{record.get('type')}, {error.detail}") from None
+            raise InvalidEventError(
+                error.reason, f"{name}: as an event of type {record.get('type')}, {error.detail}"
+            ) from None
     if anonymous or not link or not events:
         return Mapped(name, tuple(events), ANONYMOUS if anonymous else None)
-    return Mapped(name, tuple(events), None,
-                  (link, events[0].contact_id, max(e.occurred_at for e in events)))
+    return Mapped(
+        name, tuple(events), None, (link, events[0].contact_id, max(e.occurred_at for e in events))
+    )
 
 
 def refused(name: str, error: InvalidEventError) -> InvalidEventError:

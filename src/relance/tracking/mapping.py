@@ -38,28 +38,57 @@ from relance.tracking.values import (
     stable_id,
 )
 
-PRODUCT: Final = tuple(f"product.{name}" for name in (
-    "id", "name", "price", "currency", "category_id", "url", "image_url", "in_stock"))
+PRODUCT: Final = tuple(
+    f"product.{name}"
+    for name in ("id", "name", "price", "currency", "category_id", "url", "image_url", "in_stock")
+)
 COMMON: Final = ("event_id", "contact_id", "occurred_at")
 FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "page_view": ("page_type", "category_id", "search_query", "url", *PRODUCT),
     "cart": ("action", "quantity", "cart_id", *PRODUCT),
     "order": ("order_id", "status", "total", "currency", "cart_id"),
-    "contact": ("email", "phone", "locale", "timezone", "marketing_opt_in", "birthday",
-                "subscription_ends_on", "sms_opt_in", "first_name"),
+    "contact": (
+        "email",
+        "phone",
+        "locale",
+        "timezone",
+        "marketing_opt_in",
+        "birthday",
+        "subscription_ends_on",
+        "sms_opt_in",
+        "first_name",
+    ),
     "engagement": ("kind", "channel", "command_id", "scope"),
 }
 ITEM_FIELDS: Final = ("quantity", *PRODUCT)
 # Fields a mapping must fill for every event of a type (currency may be the source's option).
 REQUIRED: Final[dict[str, tuple[str, ...]]] = {
-    "page_view": ("page_type",), "cart": ("action",), "order": ("order_id", "status", "total"),
-    "contact": (), "engagement": ("kind",)}
+    "page_view": ("page_type",),
+    "cart": ("action",),
+    "order": ("order_id", "status", "total"),
+    "contact": (),
+    "engagement": ("kind",),
+}
 CHOICES: Final[dict[str, frozenset[str]]] = {
-    "page_type": PAGE_TYPES, "action": CART_ACTIONS, "status": ORDER_STATUSES,
-    "kind": ENGAGEMENT_KINDS, "channel": CHANNELS}
+    "page_type": PAGE_TYPES,
+    "action": CART_ACTIONS,
+    "status": ORDER_STATUSES,
+    "kind": ENGAGEMENT_KINDS,
+    "channel": CHANNELS,
+}
 UNITS: Final = {"s": 1000, "ms": 1, "us": 0.001}
-_IDS: Final = frozenset({"event_id", "contact_id", "order_id", "cart_id", "category_id",
-                         "command_id", "product.id", "product.category_id"})
+_IDS: Final = frozenset(
+    {
+        "event_id",
+        "contact_id",
+        "order_id",
+        "cart_id",
+        "category_id",
+        "command_id",
+        "product.id",
+        "product.category_id",
+    }
+)
 _FLAGS: Final = frozenset({"marketing_opt_in", "sms_opt_in", "product.in_stock"})
 
 
@@ -169,15 +198,20 @@ class MappedSource:
                 found = _converter(name, self.currency)(found, value.where)
             _set(target, name, found)
 
-    def _record(self, record: Any, event: EventMapping
-                ) -> tuple[dict[str, Any], bool, str | None]:
+    def _record(self, record: Any, event: EventMapping) -> tuple[dict[str, Any], bool, str | None]:
         """The canonical record, whether it is an anonymous visitor's, and the anonymous id
         it names beside a contact id (who that visitor is)."""
         canonical: dict[str, Any] = {"type": event.type}
         own = {name for name, _ in event.fields}
-        self._fill(canonical, record, tuple(
-            (name, value) for name, value in self.mapping.fields
-            if (name in COMMON or name in FIELDS[event.type]) and name not in own))
+        self._fill(
+            canonical,
+            record,
+            tuple(
+                (name, value)
+                for name, value in self.mapping.fields
+                if (name in COMMON or name in FIELDS[event.type]) and name not in own
+            ),
+        )
         self._fill(canonical, record, event.fields)
         if event.each is not None:
             canonical["items"] = self._items(record, event)
@@ -185,8 +219,7 @@ class MappedSource:
             canonical["currency"] = self.currency  # the source's option, when not mapped
         anonymous, visitor = False, None
         if self.mapping.anonymous_id is not None:
-            visitor = ident(self.mapping.anonymous_id.read(record),
-                            self.mapping.anonymous_id.where)
+            visitor = ident(self.mapping.anonymous_id.read(record), self.mapping.anonymous_id.where)
             if visitor and not canonical.get("contact_id"):
                 canonical["contact_id"] = ANONYMOUS_PREFIX + visitor
                 anonymous = True
@@ -198,8 +231,10 @@ class MappedSource:
         assert event.each is not None
         lines = path(record, event.each) if event.each else record
         if not isinstance(lines, list):
-            raise InvalidEventError("bad_type" if lines is not None else "missing_field",
-                                    f"{event.each} must be a list of the order's lines")
+            raise InvalidEventError(
+                "bad_type" if lines is not None else "missing_field",
+                f"{event.each} must be a list of the order's lines",
+            )
         items = []
         for line in lines:
             item: dict[str, Any] = {}
@@ -214,9 +249,9 @@ def _scaled(found: Any, value: Value) -> int:
     if type(found) is str and found.strip().lstrip("-").isdigit():
         found = int(found)
     if type(found) is int:
-        return found * 1000 if value.unit == "s" else found // 1000 if value.unit == "us" \
-            else found
+        return found * 1000 if value.unit == "s" else found // 1000 if value.unit == "us" else found
     if type(found) is float and math.isfinite(found):
         return math.floor(found * UNITS[value.unit or "ms"])
-    raise InvalidEventError("bad_type", f"{value.where} must be a number of {value.unit}, "
-                            f"not {found!r}")
+    raise InvalidEventError(
+        "bad_type", f"{value.where} must be a number of {value.unit}, not {found!r}"
+    )

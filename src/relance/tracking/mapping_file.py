@@ -57,9 +57,9 @@ class _Reader:
     def problem(self, node: yaml.Node, key: str, text: str) -> None:
         self.problems.append(ConfigProblem(self.file, node.start_mark.line + 1, key, text))
 
-    def entries(self, node: yaml.Node, key: str,
-                allowed: tuple[str, ...] | None = None) -> dict[str, tuple[yaml.Node,
-                                                                          yaml.Node]]:
+    def entries(
+        self, node: yaml.Node, key: str, allowed: tuple[str, ...] | None = None
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, key, "must be a mapping")
             return {}
@@ -92,15 +92,17 @@ class _Reader:
         entries = self.entries(node, key, _VALUE)
         values = {k: self.scalar(v, f"{key}.{k}") for k, (_, v) in entries.items()}
         if ("path" in values) == ("value" in values):
-            self.problem(node, key, "give either path (a field of the event) or value "
-                         "(a constant)")
+            self.problem(node, key, "give either path (a field of the event) or value (a constant)")
             return None
         if "value" in values:
             return self._constant(node, key, name, values["value"])
         unit = values.get("unit")
         if unit is not None and (name != "occurred_at" or unit not in UNITS):
-            self.problem(entries["unit"][1], f"{key}.unit", "only occurred_at has a unit, "
-                         f"one of {', '.join(UNITS)}")
+            self.problem(
+                entries["unit"][1],
+                f"{key}.unit",
+                f"only occurred_at has a unit, one of {', '.join(UNITS)}",
+            )
             return None
         if not isinstance(values["path"], str):
             self.problem(entries["path"][1], f"{key}.path", "must be a path like customer.id")
@@ -114,8 +116,7 @@ class _Reader:
             return None
         return Value(constant=value)
 
-    def fields(self, node: yaml.Node, key: str, allowed: frozenset[str]
-               ) -> tuple[Fields, set[str]]:
+    def fields(self, node: yaml.Node, key: str, allowed: frozenset[str]) -> tuple[Fields, set[str]]:
         """The fields at ``node``, and the names given (a bad value is a problem already,
         not a missing field as well)."""
         found = []
@@ -123,8 +124,11 @@ class _Reader:
         for name, (name_node, value_node) in self.entries(node, key).items():
             here = f"{key}.{name}"
             if name not in allowed:
-                self.problem(name_node, here, "is not a canonical field here (allowed: "
-                             f"{', '.join(sorted(allowed))})")
+                self.problem(
+                    name_node,
+                    here,
+                    f"is not a canonical field here (allowed: {', '.join(sorted(allowed))})",
+                )
                 continue
             given.add(name)
             value = self.value(value_node, here, name)
@@ -133,8 +137,9 @@ class _Reader:
         return tuple(found), given
 
 
-def _event(reader: _Reader, name: str, node: yaml.Node, shared: set[str],
-           anonymous: bool) -> EventMapping | None:
+def _event(
+    reader: _Reader, name: str, node: yaml.Node, shared: set[str], anonymous: bool
+) -> EventMapping | None:
     where = f"events.{name}"
     if isinstance(node, yaml.ScalarNode) and reader.scalar(node, where) == "skip":
         return EventMapping("skip")
@@ -145,16 +150,22 @@ def _event(reader: _Reader, name: str, node: yaml.Node, shared: set[str],
         return None
     kind = reader.scalar(entries["type"][1], f"{where}.type")
     if kind not in FIELDS:
-        reader.problem(entries["type"][1], f"{where}.type",
-                       f"{kind!r} is not a type ({', '.join(FIELDS)})")
+        reader.problem(
+            entries["type"][1], f"{where}.type", f"{kind!r} is not a type ({', '.join(FIELDS)})"
+        )
         return None
-    own, named = (reader.fields(entries["fields"][1], f"{where}.fields",
-                                frozenset(COMMON + FIELDS[kind])) if "fields" in entries
-                  else ((), set()))
+    own, named = (
+        reader.fields(entries["fields"][1], f"{where}.fields", frozenset(COMMON + FIELDS[kind]))
+        if "fields" in entries
+        else ((), set())
+    )
     each, items = _items(reader, entries, where, kind)
     given = named | {n for n in shared if n in COMMON + FIELDS[kind]}
-    missing = [n for n in ("contact_id", "occurred_at", *REQUIRED[kind]) if n not in given
-               and not (n == "contact_id" and anonymous)]
+    missing = [
+        n
+        for n in ("contact_id", "occurred_at", *REQUIRED[kind])
+        if n not in given and not (n == "contact_id" and anonymous)
+    ]
     if any(n.startswith("product.") for n in given) and "product.id" not in given:
         missing.append("product.id")
     if missing:
@@ -162,8 +173,9 @@ def _event(reader: _Reader, name: str, node: yaml.Node, shared: set[str],
     return EventMapping(kind, own, each, items)
 
 
-def _items(reader: _Reader, entries: dict[str, tuple[yaml.Node, yaml.Node]], where: str,
-           kind: str) -> tuple[str | None, Fields]:
+def _items(
+    reader: _Reader, entries: dict[str, tuple[yaml.Node, yaml.Node]], where: str, kind: str
+) -> tuple[str | None, Fields]:
     if "items" not in entries:
         return None, ()
     key_node, node = entries["items"]
@@ -172,12 +184,17 @@ def _items(reader: _Reader, entries: dict[str, tuple[yaml.Node, yaml.Node]], whe
         return None, ()
     parts = reader.entries(node, f"{where}.items", ("each", "fields"))
     each = reader.scalar(parts["each"][1], f"{where}.items.each") if "each" in parts else None
-    fields, named = (reader.fields(parts["fields"][1], f"{where}.items.fields",
-                                   frozenset(ITEM_FIELDS)) if "fields" in parts
-                     else ((), set()))
+    fields, named = (
+        reader.fields(parts["fields"][1], f"{where}.items.fields", frozenset(ITEM_FIELDS))
+        if "fields" in parts
+        else ((), set())
+    )
     if not isinstance(each, str) or "product.id" not in named:
-        reader.problem(node, f"{where}.items", "needs each (the path of the order's lines) "
-                       "and fields with product.id")
+        reader.problem(
+            node,
+            f"{where}.items",
+            "needs each (the path of the order's lines) and fields with product.id",
+        )
         return None, ()
     return each, fields
 
@@ -191,8 +208,11 @@ def read_mapping(path: Path) -> tuple[Mapping | None, list[ConfigProblem]]:
         return None, [ConfigProblem(file, None, None, exc.strerror or str(exc))]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [ConfigProblem(file, None if mark is None else mark.line + 1, None,
-                                    f"not valid YAML: {exc}")]
+        return None, [
+            ConfigProblem(
+                file, None if mark is None else mark.line + 1, None, f"not valid YAML: {exc}"
+            )
+        ]
     if root is None:
         return None, [ConfigProblem(file, 1, None, "the file is empty")]
     reader = _Reader(file)
@@ -201,13 +221,18 @@ def read_mapping(path: Path) -> tuple[Mapping | None, list[ConfigProblem]]:
         if key not in top and isinstance(root, yaml.MappingNode):
             reader.problem(root, key, "is required")
     event = reader.value(top["event"][1], "event", "event") if "event" in top else None
-    anonymous = (reader.value(top["anonymous_id"][1], "anonymous_id", "anonymous_id")
-                 if "anonymous_id" in top else None)
-    shared, named = (reader.fields(top["fields"][1], "fields", _ANY_FIELD) if "fields" in top
-                     else ((), set()))
+    anonymous = (
+        reader.value(top["anonymous_id"][1], "anonymous_id", "anonymous_id")
+        if "anonymous_id" in top
+        else None
+    )
+    shared, named = (
+        reader.fields(top["fields"][1], "fields", _ANY_FIELD) if "fields" in top else ((), set())
+    )
     events = []
-    for name, (_, node) in (reader.entries(top["events"][1], "events")
-                            if "events" in top else {}).items():
+    for name, (_, node) in (
+        reader.entries(top["events"][1], "events") if "events" in top else {}
+    ).items():
         found = _event(reader, name, node, named, anonymous is not None)
         if found is not None:
             events.append((name, found))

@@ -63,8 +63,10 @@ class Canonical:
 Make = Callable[[InputSource, InputRules], Adapter]
 # Every source format's own options: the values each takes (None: any currency code).
 UNKNOWN_EVENTS: Final = frozenset({"dead_letter", "skip"})
-_COMMON: Final[dict[str, frozenset[str] | None]] = {"currency": None,
-                                                    "unknown_events": UNKNOWN_EVENTS}
+_COMMON: Final[dict[str, frozenset[str] | None]] = {
+    "currency": None,
+    "unknown_events": UNKNOWN_EVENTS,
+}
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,14 @@ def _formats() -> dict[str, Format]:
         "canonical": Format(Canonical, {}),
         "segment": Format(Segment, _COMMON),
         "ga4": Format(Ga4, _COMMON),
-        "shopify": Format(Shopify, {**_COMMON,
-                                    "contact_id": frozenset({"customer_id", "email"}),
-                                    "product_id": frozenset({"product_id", "variant_id",
-                                                             "sku"})}),
+        "shopify": Format(
+            Shopify,
+            {
+                **_COMMON,
+                "contact_id": frozenset({"customer_id", "email"}),
+                "product_id": frozenset({"product_id", "variant_id", "sku"}),
+            },
+        ),
         "mapping": Format(MappedSource, _COMMON),
     }
 

@@ -47,8 +47,9 @@ def ident(value: Any, where: str) -> str | None:
         return value
     if type(value) is int:
         return str(value)
-    raise InvalidEventError("bad_type", f"{where} must be a string or a whole number, not "
-                            f"{kind_of(value)}")
+    raise InvalidEventError(
+        "bad_type", f"{where} must be a string or a whole number, not {kind_of(value)}"
+    )
 
 
 def money(value: Any, where: str) -> float | None:
@@ -65,8 +66,9 @@ def money(value: Any, where: str) -> float | None:
         if _DECIMAL.fullmatch(value.strip()):
             return float(value)
     else:
-        raise InvalidEventError("bad_type", f"{where} must be a number or a decimal string, "
-                                f"not {kind_of(value)}")
+        raise InvalidEventError(
+            "bad_type", f"{where} must be a number or a decimal string, not {kind_of(value)}"
+        )
     raise InvalidEventError("bad_value", f"{where} must be a decimal number, not {value!r}")
 
 
@@ -77,22 +79,26 @@ def quantity(value: Any, where: str, default: int = 1) -> int:
     found: int | None = None
     if type(value) is int:
         found = value
-    elif ((type(value) is float and value.is_integer())
-          or (type(value) is str and _DIGITS.fullmatch(value.strip()))):
+    elif (type(value) is float and value.is_integer()) or (
+        type(value) is str and _DIGITS.fullmatch(value.strip())
+    ):
         found = int(value)
     if found is None or not 0 < found <= MAX_QUANTITY:
-        raise InvalidEventError("bad_value", f"{where} must be a whole number from 1 to "
-                                f"{MAX_QUANTITY}, not {value!r}")
+        raise InvalidEventError(
+            "bad_value", f"{where} must be a whole number from 1 to {MAX_QUANTITY}, not {value!r}"
+        )
     return found
 
 
 def iso_ms(value: Any, where: str) -> int:
     """An ISO-8601 time with its offset, to epoch ms (finer digits are dropped)."""
     if type(value) is not str:
-        raise InvalidEventError("missing_field" if value is None else "bad_type",
-                                f"{where} is required (ISO-8601 with an offset)"
-                                if value is None else f"{where} must be an ISO-8601 string, "
-                                f"not {kind_of(value)}")
+        raise InvalidEventError(
+            "missing_field" if value is None else "bad_type",
+            f"{where} is required (ISO-8601 with an offset)"
+            if value is None
+            else f"{where} must be an ISO-8601 string, not {kind_of(value)}",
+        )
     try:
         return parse_iso(value)
     except ValueError as exc:
@@ -106,10 +112,10 @@ def micros_ms(value: Any, where: str) -> int:
         value = int(value)
     if type(value) is not int:
         if value is None:
-            raise InvalidEventError("missing_field", f"{where} is required (epoch "
-                                    "microseconds)")
-        raise InvalidEventError("bad_type", f"{where} must be epoch microseconds, not "
-                                f"{kind_of(value)}")
+            raise InvalidEventError("missing_field", f"{where} is required (epoch microseconds)")
+        raise InvalidEventError(
+            "bad_type", f"{where} must be epoch microseconds, not {kind_of(value)}"
+        )
     return value // 1000
 
 
@@ -133,8 +139,7 @@ def currency(value: Any, where: str, default: str | None) -> str | None:
         return default
     if type(value) is str and _CURRENCY.fullmatch(value):
         return value.upper()
-    raise InvalidEventError("bad_value", f"{where} must be a currency code like EUR, not "
-                            f"{value!r}")
+    raise InvalidEventError("bad_value", f"{where} must be a currency code like EUR, not {value!r}")
 
 
 def stable_id(prefix: str, raw: Any) -> str:

@@ -32,8 +32,9 @@ class Backpressure:
             raise ValueError("low must be between 1 and high")
         self.paused: set[TopicPartitionKey] = set()
 
-    def adjust(self, partition: int, waiting: Mapping[str, int]
-               ) -> tuple[list[TopicPartitionKey], list[TopicPartitionKey]]:
+    def adjust(
+        self, partition: int, waiting: Mapping[str, int]
+    ) -> tuple[list[TopicPartitionKey], list[TopicPartitionKey]]:
         """Given the messages waiting per input topic of ``partition``, what to pause and
         what to resume now."""
         total = sum(waiting.values())

@@ -33,17 +33,30 @@ def wall_clock_ms() -> int:
 
 
 def inputs_of(settings: Settings) -> Inputs:
-    return Inputs(((settings.topic_page_views, "page_view"), (settings.topic_carts, "cart"),
-                   (settings.topic_orders, "order"), (settings.topic_contacts, "contact"),
-                   (settings.topic_engagement, "engagement")))
+    return Inputs(
+        (
+            (settings.topic_page_views, "page_view"),
+            (settings.topic_carts, "cart"),
+            (settings.topic_orders, "order"),
+            (settings.topic_contacts, "contact"),
+            (settings.topic_engagement, "engagement"),
+        )
+    )
 
 
 def changelog_topic(settings: Settings) -> str:
     return topics.worker_changelog(settings)
 
 
-def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: Outputs,
-               observer: LoopObserver, clock: Callable[[], int] = wall_clock_ms) -> BatchLoop:
+def build_loop(
+    settings: Settings,
+    config: Config,
+    *,
+    decode: Decode,
+    outputs: Outputs,
+    observer: LoopObserver,
+    clock: Callable[[], int] = wall_clock_ms,
+) -> BatchLoop:
     inputs = inputs_of(settings)
     kafka.ensure_topics(settings, topics.used_by(settings, topics.WORKER))
     changelog = Changelog(settings, changelog_topic(settings))
@@ -53,18 +66,33 @@ def build_loop(settings: Settings, config: Config, *, decode: Decode, outputs: O
         return kafka.consumer(settings, f"{settings.app_id}-worker", **static)
 
     def new_shared_reader() -> Consumer:
-        return kafka.consumer(settings, f"{settings.app_id}-worker-shared",
-                              **{"enable.partition.eof": True})
+        return kafka.consumer(
+            settings, f"{settings.app_id}-worker-shared", **{"enable.partition.eof": True}
+        )
 
-    pipeline = Pipeline(config, inputs, decode, observer, clock,
-                        max_skew_ms=int(settings.max_clock_skew * 1000))
-    shared = shared_topics(pipeline, observer, new_shared_reader,
-                           catalog=settings.topic_catalog or None,
-                           orders=settings.topic_orders if _learns_baskets(config) else None)
-    return BatchLoop(pipeline, changelog, outputs, new_consumer, observer, clock=clock,
-                     batch_size=settings.batch_size, wait=settings.tick_interval,
-                     commit_interval=settings.commit_interval,
-                     merge_max_waiting=settings.merge_max_waiting, shared=shared)
+    pipeline = Pipeline(
+        config, inputs, decode, observer, clock, max_skew_ms=int(settings.max_clock_skew * 1000)
+    )
+    shared = shared_topics(
+        pipeline,
+        observer,
+        new_shared_reader,
+        catalog=settings.topic_catalog or None,
+        orders=settings.topic_orders if _learns_baskets(config) else None,
+    )
+    return BatchLoop(
+        pipeline,
+        changelog,
+        outputs,
+        new_consumer,
+        observer,
+        clock=clock,
+        batch_size=settings.batch_size,
+        wait=settings.tick_interval,
+        commit_interval=settings.commit_interval,
+        merge_max_waiting=settings.merge_max_waiting,
+        shared=shared,
+    )
 
 
 def _learns_baskets(config: Config) -> bool:

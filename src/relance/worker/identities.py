@@ -53,9 +53,15 @@ _MOST_STATE_BYTES: Final = 900_000  # under the broker's default 1 MB record lim
 
 
 class IdentityStage:
-    def __init__(self, topic: str, changelog: Changelog, rules: InputRules, outputs: Outputs,
-                 targets: Mapping[EventType, Target],
-                 observe: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        topic: str,
+        changelog: Changelog,
+        rules: InputRules,
+        outputs: Outputs,
+        targets: Mapping[EventType, Target],
+        observe: Callable[[str, str], None],
+    ) -> None:
         self.topic = topic
         self.changelog = changelog
         self.rules = rules
@@ -111,8 +117,7 @@ class IdentityStage:
             self.outputs.put(target, event.contact_id.encode(), encode(event))
         if taken.outcome == "released":
             self.outputs.wait()  # the events before the state that says they went
-        raw = None if taken.visitor is None else self._fitted(partition, anonymous,
-                                                             taken.visitor)
+        raw = None if taken.visitor is None else self._fitted(partition, anonymous, taken.visitor)
         self.outputs.put(self.changelog.topic, anonymous.encode(), raw, partition=partition)
         self.observe(self.topic, taken.outcome)
 
@@ -121,8 +126,9 @@ class IdentityStage:
         a record may be (events near ``max_event_bytes``), which only the worker does."""
         raw = visitor_bytes(visitor)
         while len(raw) > _MOST_STATE_BYTES and visitor.events:
-            visitor = Visitor(visitor.seen_at, visitor.contact, visitor.events[1:],
-                              visitor.linked_at)
+            visitor = Visitor(
+                visitor.seen_at, visitor.contact, visitor.events[1:], visitor.linked_at
+            )
             self.tables[partition].visitors[anonymous] = visitor
             raw = visitor_bytes(visitor)
             self.observe(self.topic, "dropped")
@@ -134,8 +140,9 @@ class IdentityStage:
         now = max((t.now for t in self.tables.values()), default=0)
         for partition, table in self.tables.items():
             for anonymous in table.expire(now):
-                self.outputs.put(self.changelog.topic, anonymous.encode(), None,
-                                 partition=partition)
+                self.outputs.put(
+                    self.changelog.topic, anonymous.encode(), None, partition=partition
+                )
                 self.observe(self.topic, "expired")
         return sum(len(t.visitors) for t in self.tables.values())
 

@@ -57,11 +57,21 @@ class LoopObserver(Observer, Protocol):
 
 
 class BatchLoop:
-    def __init__(self, pipeline: Pipeline, changelog: Changelog, outputs: Outputs,
-                 new_consumer: Callable[[], Consumer], observer: LoopObserver, *,
-                 clock: Callable[[], int], batch_size: int, wait: float,
-                 commit_interval: float, merge_max_waiting: int = 20_000,
-                 shared: WholeTopics | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        changelog: Changelog,
+        outputs: Outputs,
+        new_consumer: Callable[[], Consumer],
+        observer: LoopObserver,
+        *,
+        clock: Callable[[], int],
+        batch_size: int,
+        wait: float,
+        commit_interval: float,
+        merge_max_waiting: int = 20_000,
+        shared: WholeTopics | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.changelog = changelog
         self.outputs = outputs
@@ -140,13 +150,22 @@ class BatchLoop:
         pause, resume = self.backpressure.adjust(partition, waiting)
         if pause:
             self._consumer.pause([TopicPartition(t, p) for t, p in pause])
-            log.info("partition %d: %d messages wait in the event-time merge; pausing %s "
-                     "until fewer than %d wait", partition, sum(waiting.values()),
-                     sorted(t for t, _ in pause), self.backpressure.low)
+            log.info(
+                "partition %d: %d messages wait in the event-time merge; pausing %s "
+                "until fewer than %d wait",
+                partition,
+                sum(waiting.values()),
+                sorted(t for t, _ in pause),
+                self.backpressure.low,
+            )
         if resume:
             self._consumer.resume([TopicPartition(t, p) for t, p in resume])
-            log.info("partition %d: resuming %s (%d messages wait)", partition,
-                     sorted(t for t, _ in resume), sum(waiting.values()))
+            log.info(
+                "partition %d: resuming %s (%d messages wait)",
+                partition,
+                sorted(t for t, _ in resume),
+                sum(waiting.values()),
+            )
 
     def _read(self, key: TopicPartitionKey) -> int | None:
         """The offset after the last message handed to the pipeline, if any."""
@@ -162,8 +181,9 @@ class BatchLoop:
         return self.membership.position(key, self._read(key)) >= highwater
 
     def _report_lag(self) -> None:
-        for topic, messages in self.membership.behind(self.pipeline.inputs.names,
-                                                      self._read).items():
+        for topic, messages in self.membership.behind(
+            self.pipeline.inputs.names, self._read
+        ).items():
             self.observer.lag(topic, messages)
 
     def _settle(self, *, sync: bool, save: bool = False) -> None:
@@ -200,13 +220,17 @@ class BatchLoop:
         if self.membership.failure is not None:
             return
         self.membership.failure = exc
-        log.error("worker stopping without committing: %s; the next start reads again from "
-                  "the last commit, which covers only what was stored", str(exc) or repr(exc))
+        log.error(
+            "worker stopping without committing: %s; the next start reads again from "
+            "the last commit, which covers only what was stored",
+            str(exc) or repr(exc),
+        )
 
     def _commit(self, *, sync: bool) -> None:
         assert self._consumer is not None
-        self.membership.commit(self._consumer,
-                               self.pipeline.positions(self.membership.assigned), sync=sync)
+        self.membership.commit(
+            self._consumer, self.pipeline.positions(self.membership.assigned), sync=sync
+        )
 
     # What the membership asks of the loop at a rebalance (inside ``consume``).
 
@@ -224,8 +248,9 @@ class BatchLoop:
         self._settle(sync=False, save=True)  # a revoked partition's states go with it
         return self.pipeline.positions(revoked)
 
-    def release(self, consumer: Consumer, gone: set[TopicPartitionKey],
-                partitions: set[int]) -> None:
+    def release(
+        self, consumer: Consumer, gone: set[TopicPartitionKey], partitions: set[int]
+    ) -> None:
         paused = self.backpressure.forget(gone)
         if paused and self.failure is None:
             # The client keeps a partition paused across a rebalance; its merge is dropped.

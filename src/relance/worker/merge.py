@@ -39,7 +39,8 @@ class EventTimeMerge:
         """Whether an event is waiting and no input that is behind has nothing waiting."""
         queues = self._waiting.get(partition, {})
         return any(queues.values()) and all(
-            queue or caught_up(topic, partition) for topic, queue in queues.items())
+            queue or caught_up(topic, partition) for topic, queue in queues.items()
+        )
 
     def pop_ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> Pending | None:
         """The oldest waiting event of ``partition``, if nothing older can still arrive."""

@@ -72,16 +72,24 @@ class Inputs:
 
 
 class Pipeline:
-    def __init__(self, config: Config, inputs: Inputs, decode: Decode, observer: Observer,
-                 clock: Callable[[], int],
-                 decode_catalog: Callable[[bytes], CatalogUpdate] | None = None, *,
-                 max_skew_ms: int = 3_600_000) -> None:
+    def __init__(
+        self,
+        config: Config,
+        inputs: Inputs,
+        decode: Decode,
+        observer: Observer,
+        clock: Callable[[], int],
+        decode_catalog: Callable[[bytes], CatalogUpdate] | None = None,
+        *,
+        max_skew_ms: int = 3_600_000,
+    ) -> None:
         """``decode`` and ``decode_catalog`` (by default the catalog codec) keep the input
         limits of ``config``; ``max_skew_ms`` is how far ahead of ``clock`` (the wall clock)
         an event's time may be."""
         self.config = config
         self.decode_catalog = decode_catalog or (
-            lambda raw: catalog_codec.decode(raw, rules=config.inputs))
+            lambda raw: catalog_codec.decode(raw, rules=config.inputs)
+        )
         self.max_skew_ms = max_skew_ms
         # The latest event time accepted, as of the last look at the clock: looked at again
         # only for an event beyond it, so the check costs one comparison an event.
@@ -116,8 +124,9 @@ class Pipeline:
 
     def _begin(self, partition: int) -> PartitionTransaction:
         """Open the partition's next round: its engine reads and writes through it."""
-        transaction = PartitionTransaction(self.tables[partition], partition,
-                                           len(self.inputs.topics))
+        transaction = PartitionTransaction(
+            self.tables[partition], partition, len(self.inputs.topics)
+        )
         self.engines[partition].states = transaction
         self.transactions[partition] = transaction
         return transaction
@@ -136,8 +145,9 @@ class Pipeline:
     def pending(self) -> int:
         return sum(len(engine.due) for engine in self.engines.values())
 
-    def handle(self, topic: str, partition: int, offset: int, key: bytes | None,
-               value: bytes | None) -> None:
+    def handle(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None:
         """One input message: decode it (or dead-letter it) and queue it in event-time
         order; ``drain`` applies it once nothing older can still arrive."""
         self.received[topic, partition] = offset
@@ -153,8 +163,16 @@ class Pipeline:
             self.watermarks.observe(topic, partition, event.occurred_at)
             self.merge.push(partition, Pending(event, topic, offset))
 
-    def catalog_update(self, topic: str, partition: int, offset: int, key: bytes | None,
-                       value: bytes | None, *, live: bool = True) -> None:
+    def catalog_update(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        *,
+        live: bool = True,
+    ) -> None:
         """A catalog message: the catalog takes it, and (``live``) contacts who watched the
         product while sold out get back in stock. Reading the catalog up at start is not
         live: those updates happened before and were answered then."""
@@ -215,12 +233,18 @@ class Pipeline:
     def _apply(self, partition: int, item: Pending) -> bool:
         """Apply one event; whether it was (neither already applied nor a duplicate)."""
         event, topic, offset = item.event, item.topic, item.offset
-        applied = self.transactions[partition].apply(self.engines[partition], event,
-                                                     self._index[topic], offset)
+        applied = self.transactions[partition].apply(
+            self.engines[partition], event, self._index[topic], offset
+        )
         if applied is None:
-            log.info("%s[%d]@%d contact %s: already applied, skipped", topic, partition,
-                     offset, event.contact_id,
-                     extra=about(topic, partition, offset, event.contact_id))
+            log.info(
+                "%s[%d]@%d contact %s: already applied, skipped",
+                topic,
+                partition,
+                offset,
+                event.contact_id,
+                extra=about(topic, partition, offset, event.contact_id),
+            )
             return False
         if applied.outcomes:
             self._emit(applied.outcomes)

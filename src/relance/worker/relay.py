@@ -58,10 +58,19 @@ class RelayObserver(Protocol):
 
 
 class SourceRelay:
-    def __init__(self, adapters: Mapping[str, Adapter], targets: Mapping[EventType, Target],
-                 outputs: Outputs, new_consumer: Callable[[], Consumer],
-                 observer: RelayObserver, *, batch_size: int, wait: float,
-                 commit_interval: float, identity: IdentityStage | None = None) -> None:
+    def __init__(
+        self,
+        adapters: Mapping[str, Adapter],
+        targets: Mapping[EventType, Target],
+        outputs: Outputs,
+        new_consumer: Callable[[], Consumer],
+        observer: RelayObserver,
+        *,
+        batch_size: int,
+        wait: float,
+        commit_interval: float,
+        identity: IdentityStage | None = None,
+    ) -> None:
         """``adapters``: per source topic; ``targets``: per canonical event type;
         ``identity``: the stage of anonymous visitors, when the scenario file keeps them."""
         self.adapters = adapters
@@ -90,8 +99,7 @@ class SourceRelay:
         except BaseException as exc:
             if self.membership.failure is None:
                 self.membership.failure = exc
-                log.error("source relay stopping without committing: %s",
-                          str(exc) or repr(exc))
+                log.error("source relay stopping without committing: %s", str(exc) or repr(exc))
             raise
         finally:
             consumer.close()
@@ -112,8 +120,14 @@ class SourceRelay:
                 counts[topic] += 1
                 continue
             headers = message.headers()
-            self.relay(topic, partition, offset, message.key(), message.value(),
-                       headers if isinstance(headers, list) else None)
+            self.relay(
+                topic,
+                partition,
+                offset,
+                message.key(),
+                message.value(),
+                headers if isinstance(headers, list) else None,
+            )
             counts[topic] += 1
         for topic, count in counts.items():
             self.observer.consumed(topic, count)
@@ -125,8 +139,15 @@ class SourceRelay:
             self.observer.visitors(self.identity.expire())
         self._settle(sync=False)
 
-    def relay(self, topic: str, partition: int, offset: int, key: bytes | None,
-              value: bytes | None, headers: Headers | None) -> None:
+    def relay(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers | None,
+    ) -> None:
         """One source message: its events written to their input topics, or its dead
         letter; acknowledged by the next ``_settle``."""
         self.read[topic, partition] = offset
@@ -147,11 +168,11 @@ class SourceRelay:
                 continue
             for event in item.events:
                 target, encode = self.targets[event.type]
-                self.outputs.put(target, event.contact_id.encode(), encode(event),
-                                 headers=origin)
+                self.outputs.put(target, event.contact_id.encode(), encode(event), headers=origin)
 
-    def identify(self, topic: str, partition: int, offset: int, key: bytes | None,
-                 value: bytes | None) -> None:
+    def identify(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None:
         """A record of the identity topic, taken by the identity stage."""
         assert self.identity is not None
         self.read[topic, partition] = offset
@@ -170,8 +191,9 @@ class SourceRelay:
         self.outputs.wait()
         if sync or self.membership.commit_due(self.commit_interval):
             assert self._consumer is not None
-            self.membership.commit(self._consumer, self.positions(self.membership.assigned),
-                                   sync=sync)
+            self.membership.commit(
+                self._consumer, self.positions(self.membership.assigned), sync=sync
+            )
 
     def positions(self, keys: set[TopicPartitionKey]) -> dict[TopicPartitionKey, int]:
         return {key: self.read[key] + 1 for key in keys if key in self.read}
@@ -181,15 +203,17 @@ class SourceRelay:
     def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
         if self.identity is None:
             return ""  # nothing is kept per partition
-        return self.identity.restore(tp.partition for tp in partitions
-                                     if tp.topic == self.identity.topic)
+        return self.identity.restore(
+            tp.partition for tp in partitions if tp.topic == self.identity.topic
+        )
 
     def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
         self.outputs.wait()
         return self.positions(revoked)
 
-    def release(self, consumer: Consumer, gone: set[TopicPartitionKey],
-                partitions: set[int]) -> None:
+    def release(
+        self, consumer: Consumer, gone: set[TopicPartitionKey], partitions: set[int]
+    ) -> None:
         for key in gone:
             self.read.pop(key, None)
         if self.identity is not None:

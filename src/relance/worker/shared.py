@@ -15,18 +15,29 @@ from relance.kafka.whole import WholeTopics
 from relance.worker.pipeline import Observer, Pipeline
 
 
-def shared_topics(pipeline: Pipeline, observer: Observer, new_reader: Callable[[], Consumer],
-                  *, catalog: str | None, orders: str | None) -> WholeTopics:
+def shared_topics(
+    pipeline: Pipeline,
+    observer: Observer,
+    new_reader: Callable[[], Consumer],
+    *,
+    catalog: str | None,
+    orders: str | None,
+) -> WholeTopics:
     def take(message: Message[bytes, bytes], live: bool) -> None:
         topic, partition, offset = message.topic(), message.partition(), message.offset()
         assert topic is not None and partition is not None and offset is not None
         if topic == catalog:
-            pipeline.catalog_update(topic, partition, offset, message.key(), message.value(),
-                                    live=live)
+            pipeline.catalog_update(
+                topic, partition, offset, message.key(), message.value(), live=live
+            )
             observer.consumed(topic, 1)
         else:
             pipeline.basket(message.value())
 
-    return WholeTopics(new_reader, [t for t in (catalog, orders) if t], take,
-                       what="shared topics",
-                       describe=lambda: f"{len(pipeline.catalog)} products known")
+    return WholeTopics(
+        new_reader,
+        [t for t in (catalog, orders) if t],
+        take,
+        what="shared topics",
+        describe=lambda: f"{len(pipeline.catalog)} products known",
+    )

@@ -83,8 +83,7 @@ class PartitionTransaction:
     def __setitem__(self, key: str, state: ContactState) -> None:
         self._states[key] = state
 
-    def apply(self, engine: Engine, event: Event, input_index: int, offset: int
-              ) -> Applied | None:
+    def apply(self, engine: Engine, event: Event, input_index: int, offset: int) -> Applied | None:
         """``event``, read at ``offset`` of input ``input_index``, through ``engine`` (whose
         states this is); ``None`` when its contact's state already holds that offset."""
         if self.committed:
@@ -97,7 +96,7 @@ class PartitionTransaction:
         applied = engine.apply(event)
         if self._states.get(key) is not before:  # the engine wrote the state: it holds this
             held = self._none if offsets is None else offsets
-            self._offsets[key] = (*held[:input_index], offset, *held[input_index + 1:])
+            self._offsets[key] = (*held[:input_index], offset, *held[input_index + 1 :])
         return applied
 
     def commit(self) -> list[bytes]:
@@ -108,8 +107,9 @@ class PartitionTransaction:
         changes = {}
         for key, state in self._states.items():
             offsets = self.offsets(key)
-            changes[key.encode()] = Stored(self.partition,
-                                           self._none if offsets is None else offsets, state)
+            changes[key.encode()] = Stored(
+                self.partition, self._none if offsets is None else offsets, state
+            )
         self.table.update(changes)
         return list(changes)
 

@@ -26,8 +26,9 @@ class Watermarks:
         for topic in self.topics:
             self._seen.pop((topic, partition), None)
 
-    def time(self, partition: int, *, caught_up: Callable[[str, int], bool],
-             wall_now: int) -> int | None:
+    def time(
+        self, partition: int, *, caught_up: Callable[[str, int], bool], wall_now: int
+    ) -> int | None:
         """The shard's event time, or ``None`` while some input has told nothing yet."""
         least: int | None = None
         for topic in self.topics:

@@ -20,22 +20,32 @@ class Reactivation(Detector):
     kinds = ("reactivation",)
     triggers = frozenset({"page_view", "cart", "order"})
 
-    def _active(self, fold: Fold, event: PageView | CartChange | Order,
-                scenarios: Scenarios) -> None:
+    def _active(
+        self, fold: Fold, event: PageView | CartChange | Order, scenarios: Scenarios
+    ) -> None:
         at = event.occurred_at
         journeys = fold.journeys
         # Events read out of order: an older one does not move a wait back.
-        moving = tuple(s for s in scenarios if not any(
-            j.scenario == s.name and j.started_at >= at for j in journeys))
+        moving = tuple(
+            s
+            for s in scenarios
+            if not any(j.scenario == s.name and j.started_at >= at for j in journeys)
+        )
         if moving:
             fold.journeys = start(journeys, moving, event.event_id, at)
 
     on_view = on_cart = on_order = _active
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate:
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         {"last_active_at": to_iso(journey.started_at)})
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate:
+        return Candidate(
+            journey.scenario,
+            journey.instance,
+            journey.step,
+            journey.due_at,
+            {"last_active_at": to_iso(journey.started_at)},
+        )
 
 
 DETECTOR = Reactivation()

@@ -108,12 +108,14 @@ class Detector:
     def on_contact(self, fold: Fold, profile: ContactProfile, scenarios: Scenarios, /) -> None:
         """Fold a profile in (``fold.profile`` is the updated one)."""
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         raise NotImplementedError(f"{type(self).__name__} raises no candidate")
 
-    def following(self, state: ContactState, journey: Journey,
-                  scenario: Scenario) -> Journey | None:
+    def following(
+        self, state: ContactState, journey: Journey, scenario: Scenario
+    ) -> Journey | None:
         """The journey's next step after ``journey``'s, or ``None``: it ends."""
         return next_step(journey, scenario)
 
@@ -137,16 +139,21 @@ class Detector:
         """Whether a catalog update may answer the contacts that follow its product."""
         return False
 
-    def on_catalog(self, state: ContactState, update: CatalogUpdate,
-                   scenarios: Scenarios) -> ContactState:
+    def on_catalog(
+        self, state: ContactState, update: CatalogUpdate, scenarios: Scenarios
+    ) -> ContactState:
         """Answer a catalog update for a contact that follows its product."""
         return state
 
 
 # Per event class, the hook that folds it in. Engagements reach no detector: they change
 # the profile (consent, opens and clicks), which decisions read.
-HOOKS: Final[dict[type[Event], str]] = {PageView: "on_view", CartChange: "on_cart",
-                                        Order: "on_order", ContactProfile: "on_contact"}
+HOOKS: Final[dict[type[Event], str]] = {
+    PageView: "on_view",
+    CartChange: "on_cart",
+    Order: "on_order",
+    ContactProfile: "on_contact",
+}
 
 
 def defines(detector: Detector, hook: str) -> bool:

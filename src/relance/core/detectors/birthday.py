@@ -57,26 +57,36 @@ class Birthday(Detector):
     def on_contact(self, fold: Fold, profile: ContactProfile, scenarios: Scenarios) -> None:
         """Plan each birthday scenario when the birthday or time zone is new or changed."""
         before, after, journeys = fold.before.profile, fold.profile, fold.journeys
-        if not scenarios or (before.birthday == after.birthday
-                             and before.timezone == after.timezone
-                             and all(any(j.scenario == s.name for j in journeys)
-                                     or after.birthday is None for s in scenarios)):
+        if not scenarios or (
+            before.birthday == after.birthday
+            and before.timezone == after.timezone
+            and all(
+                any(j.scenario == s.name for j in journeys) or after.birthday is None
+                for s in scenarios
+            )
+        ):
             return
         at = profile.occurred_at
-        fold.journeys = replan(journeys, scenarios,
-                               lambda scenario: planned(after, scenario, at))
+        fold.journeys = replan(journeys, scenarios, lambda scenario: planned(after, scenario, at))
 
-    def following(self, state: ContactState, journey: Journey,
-                  scenario: Scenario) -> Journey | None:
+    def following(
+        self, state: ContactState, journey: Journey, scenario: Scenario
+    ) -> Journey | None:
         """Next year's."""
         return planned(state.profile, scenario, journey.due_at)
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         if state.profile.birthday is None:
             return None
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         {"year": int(journey.instance)})
+        return Candidate(
+            journey.scenario,
+            journey.instance,
+            journey.step,
+            journey.due_at,
+            {"year": int(journey.instance)},
+        )
 
 
 DETECTOR = Birthday()

@@ -54,9 +54,13 @@ class BrowseAbandonment(Detector):
         """A product view with no open cart arms the reminders or moves them later. It is
         recorded also when another kind shows the viewed products (``views_wanted``)."""
         browse = fold.browse
-        if ((not scenarios and not fold.views_wanted) or fold.cart.lines
-                or view.page_type != "product" or view.product is None
-                or view.occurred_at <= browse.disarmed_at):
+        if (
+            (not scenarios and not fold.views_wanted)
+            or fold.cart.lines
+            or view.page_type != "product"
+            or view.product is None
+            or view.occurred_at <= browse.disarmed_at
+        ):
             return
         fold.browse = Browse(_record_view(browse.viewed, view), browse.disarmed_at)
         fold.journeys = start(fold.journeys, scenarios, view.event_id, view.occurred_at)
@@ -69,17 +73,20 @@ class BrowseAbandonment(Detector):
         if order.status == "placed":
             _disarm(fold, order.occurred_at, scenarios)
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         """The most viewed products still on sale, as the catalog now describes them."""
         on_sale = [v for v in state.browse.viewed if not catalog.sold_out(v.product.id)]
         if not on_sale:
             return None
         top = sorted(on_sale, key=_rank, reverse=True)[:PRODUCTS_SHOWN]
-        payload = {"products": [{"product": catalog.current(v.product).to_record(),
-                                 "views": v.views} for v in top]}
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         payload)
+        payload = {
+            "products": [
+                {"product": catalog.current(v.product).to_record(), "views": v.views} for v in top
+            ]
+        }
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)
 
     def tidy(self, state: ContactState, config: Config) -> ContactState:
         """Views are answered (or given up on) once no journey that shows them is left:

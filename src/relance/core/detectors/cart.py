@@ -17,8 +17,9 @@ from relance.core.scenario import Scenario
 from relance.core.state import Cart, CartLine, ContactState, Journey
 
 
-def _apply_change(lines: tuple[CartLine, ...], change: CartChange,
-                  max_lines: int) -> tuple[CartLine, ...]:
+def _apply_change(
+    lines: tuple[CartLine, ...], change: CartChange, max_lines: int
+) -> tuple[CartLine, ...]:
     if change.action == "clear" or change.product is None:
         return ()
     product = change.product
@@ -34,8 +35,9 @@ def _apply_change(lines: tuple[CartLine, ...], change: CartChange,
         return others
     if current:
         # Keep the line where it was so the reminder lists items in the order they were added.
-        return tuple(CartLine(product, quantity) if line.product.id == product.id else line
-                     for line in lines)
+        return tuple(
+            CartLine(product, quantity) if line.product.id == product.id else line for line in lines
+        )
     return (*others, CartLine(product, quantity))[-max_lines:]
 
 
@@ -60,8 +62,7 @@ class CartAbandonment(Detector):
             fold.journeys = cancel(fold.journeys, scenarios)
         else:
             fold.cart = Cart(lines, cart_id, change.event_id, cart.closed_at)
-            fold.journeys = start(fold.journeys, scenarios, change.event_id,
-                                  change.occurred_at)
+            fold.journeys = start(fold.journeys, scenarios, change.event_id, change.occurred_at)
 
     def on_order(self, fold: Fold, order: Order, scenarios: Scenarios) -> None:
         """A placed order converts: the cart is closed and its reminders stop. When both
@@ -74,17 +75,19 @@ class CartAbandonment(Detector):
         fold.cart = Cart(closed_at=max(cart.closed_at, order.occurred_at))
         fold.journeys = cancel(fold.journeys, scenarios)
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         """The cart as the catalog now describes it; what is sold out is not advertised."""
-        items = [{"product": catalog.current(line.product).to_record(),
-                  "quantity": line.quantity}
-                 for line in state.cart.lines if not catalog.sold_out(line.product.id)]
+        items = [
+            {"product": catalog.current(line.product).to_record(), "quantity": line.quantity}
+            for line in state.cart.lines
+            if not catalog.sold_out(line.product.id)
+        ]
         if not items:
             return None
         payload = {"cart_id": state.cart.cart_id, "items": items}
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         payload)
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)
 
 
 DETECTOR = CartAbandonment()

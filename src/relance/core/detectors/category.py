@@ -35,18 +35,26 @@ class CategoryAbandonment(Detector):
             return
         fold.views_wanted = True  # its message shows the category's viewed products
         product = view.product
-        if (fold.cart.lines or view.page_type != "product" or product is None
-                or not product.category_id or view.occurred_at <= fold.browse.disarmed_at):
+        if (
+            fold.cart.lines
+            or view.page_type != "product"
+            or product is None
+            or not product.category_id
+            or view.occurred_at <= fold.browse.disarmed_at
+        ):
             return
         category = product.category_id
         counts = fold.categories
         views = next((n for c, n, _ in counts if c == category), 0) + 1
-        fold.categories = (*(entry for entry in counts if entry[0] != category),
-                           (category, views, view.occurred_at))[-CATEGORIES_KEPT:]
+        fold.categories = (
+            *(entry for entry in counts if entry[0] != category),
+            (category, views, view.occurred_at),
+        )[-CATEGORIES_KEPT:]
         ready = tuple(s for s in scenarios if views >= s.min_views)
         if ready:
-            fold.journeys = start(fold.journeys, ready, view.event_id, view.occurred_at,
-                                  {"category_id": category})
+            fold.journeys = start(
+                fold.journeys, ready, view.event_id, view.occurred_at, {"category_id": category}
+            )
 
     def on_cart(self, fold: Fold, change: CartChange, scenarios: Scenarios) -> None:
         if change.action == "add":
@@ -56,27 +64,37 @@ class CategoryAbandonment(Detector):
         if order.status == "placed":
             fold.categories, fold.journeys = (), cancel(fold.journeys, scenarios)
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         if journey.data is None:
             return None
         category = journey.data["category_id"]
-        viewed = sorted((v for v in state.browse.viewed if v.product.category_id == category
-                         and not catalog.sold_out(v.product.id)),
-                        key=lambda v: (v.views, v.last_viewed_at),
-                        reverse=True)[:PRODUCTS_SHOWN]
-        payload = {"category_id": category,
-                   "products": [{"product": catalog.current(v.product).to_record(),
-                                 "views": v.views} for v in viewed]}
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         payload)
+        viewed = sorted(
+            (
+                v
+                for v in state.browse.viewed
+                if v.product.category_id == category and not catalog.sold_out(v.product.id)
+            ),
+            key=lambda v: (v.views, v.last_viewed_at),
+            reverse=True,
+        )[:PRODUCTS_SHOWN]
+        payload = {
+            "category_id": category,
+            "products": [
+                {"product": catalog.current(v.product).to_record(), "views": v.views}
+                for v in viewed
+            ],
+        }
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)
 
     def ended(self, state: ContactState, journey: Journey) -> ContactState:
         """Answered: that category's views count again from zero."""
         if not journey.data:
             return state
-        return state._replace(categories=tuple(
-            c for c in state.categories if c[0] != journey.data["category_id"]))
+        return state._replace(
+            categories=tuple(c for c in state.categories if c[0] != journey.data["category_id"])
+        )
 
 
 DETECTOR = CategoryAbandonment()

@@ -46,8 +46,12 @@ def hold(state: ContactState, command: SendCommand, scenario: Scenario) -> Conta
     assert scenario.digest is not None
     name = name_of(scenario.digest)
     key, due = _period(scenario.digest, command.decided_at, state.profile.timezone)
-    item: dict[str, Any] = {"scenario": command.scenario, "template": command.template,
-                            "decided_at": command.decided_at, "payload": _line(command.payload)}
+    item: dict[str, Any] = {
+        "scenario": command.scenario,
+        "template": command.template,
+        "decided_at": command.decided_at,
+        "payload": _line(command.payload),
+    }
     pending = (*state.pending, (name, key, item))[-HELD_KEPT:]
     journeys = state.journeys
     if not any(j.scenario == name and j.instance == key for j in journeys):
@@ -57,8 +61,11 @@ def hold(state: ContactState, command: SendCommand, scenario: Scenario) -> Conta
 
 def _line(payload: dict[str, Any]) -> dict[str, Any]:
     """What of a held message's payload a digest line shows."""
-    return {key: value for key, value in payload.items()
-            if key == "product" or value is None or type(value) in (str, int, float, bool)}
+    return {
+        key: value
+        for key, value in payload.items()
+        if key == "product" or value is None or type(value) in (str, int, float, bool)
+    }
 
 
 class Digests(Detector):
@@ -66,23 +73,35 @@ class Digests(Detector):
     ``digest``, whatever their kind; ``contact`` calls it after policy decided them."""
 
     kinds = ("digest",)
-    not_configured = ("relance makes one per period for the scenarios with digest: daily or "
-                      "weekly")
+    not_configured = "relance makes one per period for the scenarios with digest: daily or weekly"
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
-        items = [item for name, key, item in state.pending
-                 if name == journey.scenario and key == journey.instance]
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
+        items = [
+            item
+            for name, key, item in state.pending
+            if name == journey.scenario and key == journey.instance
+        ]
         if not items:
             return None
-        return Candidate(journey.scenario, journey.instance, 1, journey.due_at,
-                         {"period": journey.instance, "items": items})
+        return Candidate(
+            journey.scenario,
+            journey.instance,
+            1,
+            journey.due_at,
+            {"period": journey.instance, "items": items},
+        )
 
     def fired(self, state: ContactState, journey: Journey) -> ContactState:
         """The period's messages went out (or could not): they are no longer held."""
-        return state._replace(pending=tuple(
-            p for p in state.pending
-            if not (p[0] == journey.scenario and p[1] == journey.instance)))
+        return state._replace(
+            pending=tuple(
+                p
+                for p in state.pending
+                if not (p[0] == journey.scenario and p[1] == journey.instance)
+            )
+        )
 
 
 DETECTOR = Digests()

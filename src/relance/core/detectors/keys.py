@@ -77,5 +77,4 @@ class Key:
         """The scenario's value of this key (its default when it has none)."""
         if self.field is not None:
             return getattr(scenario, self.field)
-        return next((value for name, value in scenario.options if name == self.name),
-                    self.default)
+        return next((value for name, value in scenario.options if name == self.name), self.default)

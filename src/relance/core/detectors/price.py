@@ -41,41 +41,51 @@ class PriceDrop(Detector):
     def concerns(self, update: CatalogUpdate) -> bool:
         return update.product.price is not None and update.product.in_stock is not False
 
-    def on_catalog(self, state: ContactState, update: CatalogUpdate,
-                   scenarios: Scenarios) -> ContactState:
+    def on_catalog(
+        self, state: ContactState, update: CatalogUpdate, scenarios: Scenarios
+    ) -> ContactState:
         product = update.product
         seen = next((i for i in state.interests if i[0] == product.id), None)
         if seen is None or product.price is None or seen[2] > update.occurred_at:
             return state
         _, price_seen, at = seen
         dropped = tuple(
-            s for s in scenarios
+            s
+            for s in scenarios
             if product.price <= price_seen * (1 - s.min_drop_percent / 100)
-            and (s.stale_after_ms is None or update.occurred_at - at <= s.stale_after_ms))
+            and (s.stale_after_ms is None or update.occurred_at - at <= s.stale_after_ms)
+        )
         if not dropped:
             return state
-        journeys = start(state.journeys, dropped, update.event_id, update.occurred_at,
-                         {"product": product.to_record(), "previous_price": price_seen},
-                         one_per_scenario=False)
+        journeys = start(
+            state.journeys,
+            dropped,
+            update.event_id,
+            update.occurred_at,
+            {"product": product.to_record(), "previous_price": price_seen},
+            one_per_scenario=False,
+        )
         journeys = keep_latest(journeys, {s.name for s in scenarios}, DROPS_KEPT)
-        return state._replace(journeys=journeys, interests=tuple(
-            i for i in state.interests if i[0] != product.id))
+        return state._replace(
+            journeys=journeys, interests=tuple(i for i in state.interests if i[0] != product.id)
+        )
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         """Not sent if the product sold out or its price went back up meanwhile."""
         if journey.data is None:
             return None
         product_id = journey.data["product"]["id"]
         current = catalog.get(product_id)
         if catalog.sold_out(product_id) or (
-                current is not None and current.price is not None
-                and current.price > journey.data["product"]["price"]):
+            current is not None
+            and current.price is not None
+            and current.price > journey.data["product"]["price"]
+        ):
             return None
-        data = (journey.data if current is None
-                else {**journey.data, "product": current.to_record()})
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         data)
+        data = journey.data if current is None else {**journey.data, "product": current.to_record()}
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, data)
 
 
 def _seen(fold: Fold, event: PageView | CartChange) -> None:

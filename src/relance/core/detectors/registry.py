@@ -29,10 +29,20 @@ from relance.core.detectors import (
 )
 from relance.core.detectors.base import Detector
 
-BUILT_IN: Final = (activity.DETECTOR, cart.DETECTOR, category.DETECTOR, browse.DETECTOR,
-                   stock.DETECTOR, search.DETECTOR, price.DETECTOR, orders.DETECTOR,
-                   birthday.DETECTOR, subscription.DETECTOR, welcome.DETECTOR,
-                   digest.DETECTOR)
+BUILT_IN: Final = (
+    activity.DETECTOR,
+    cart.DETECTOR,
+    category.DETECTOR,
+    browse.DETECTOR,
+    stock.DETECTOR,
+    search.DETECTOR,
+    price.DETECTOR,
+    orders.DETECTOR,
+    birthday.DETECTOR,
+    subscription.DETECTOR,
+    welcome.DETECTOR,
+    digest.DETECTOR,
+)
 
 _DETECTORS: list[Detector] = []
 _BY_KIND: dict[str, Detector] = {}
@@ -51,8 +61,10 @@ def register(detector: Detector) -> None:
     """Add a detector's kinds; a kind may have one detector only."""
     taken = [kind for kind in detector.kinds if kind in _BY_KIND]
     if taken or not detector.kinds:
-        raise ValueError(f"{type(detector).__name__}: "
-                         + (f"kind {', '.join(taken)} is taken" if taken else "it has no kind"))
+        raise ValueError(
+            f"{type(detector).__name__}: "
+            + (f"kind {', '.join(taken)} is taken" if taken else "it has no kind")
+        )
     _DETECTORS.append(detector)
     _BY_KIND.update(dict.fromkeys(detector.kinds, detector))
 

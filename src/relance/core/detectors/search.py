@@ -24,10 +24,13 @@ class SearchAbandonment(Detector):
         if not scenarios:
             return
         if view.page_type == "search" and view.search_query:
-            fold.journeys = start(fold.journeys, _later(fold.journeys, scenarios,
-                                                        view.occurred_at),
-                                  view.event_id, view.occurred_at,
-                                  {"search_query": view.search_query})
+            fold.journeys = start(
+                fold.journeys,
+                _later(fold.journeys, scenarios, view.occurred_at),
+                view.event_id,
+                view.occurred_at,
+                {"search_query": view.search_query},
+            )
         elif view.page_type == "product":
             fold.journeys = _cancel(fold.journeys, scenarios, view.occurred_at)
 
@@ -39,25 +42,31 @@ class SearchAbandonment(Detector):
         if order.status == "placed":
             fold.journeys = _cancel(fold.journeys, scenarios, order.occurred_at)
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         if journey.data is None:
             return None
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         journey.data)
+        return Candidate(
+            journey.scenario, journey.instance, journey.step, journey.due_at, journey.data
+        )
 
 
 def _later(journeys: Journeys, scenarios: Scenarios, at: int) -> Scenarios:
     """Scenarios whose running journey (if any) started before ``at``: a search read late
     does not replace a newer one."""
-    return tuple(s for s in scenarios
-                 if not any(j.scenario == s.name and j.started_at > at for j in journeys))
+    return tuple(
+        s
+        for s in scenarios
+        if not any(j.scenario == s.name and j.started_at > at for j in journeys)
+    )
 
 
 def _cancel(journeys: Journeys, scenarios: Scenarios, at: int) -> Journeys:
     """A view or cart add answers only the searches made before it."""
-    older = tuple(s for s in scenarios
-                  if any(j.scenario == s.name and j.started_at <= at for j in journeys))
+    older = tuple(
+        s for s in scenarios if any(j.scenario == s.name and j.started_at <= at for j in journeys)
+    )
     return cancel(journeys, older)
 
 

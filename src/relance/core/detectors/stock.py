@@ -33,8 +33,9 @@ class BackInStock(Detector):
         if not scenarios or view.page_type != "product" or product is None:
             return
         watching = fold.watching
-        sold_out = product.in_stock is False or (product.in_stock is None
-                                                 and fold.catalog.sold_out(product.id))
+        sold_out = product.in_stock is False or (
+            product.in_stock is None and fold.catalog.sold_out(product.id)
+        )
         kept = tuple(w for w in watching if w[0] != product.id)
         if not sold_out:
             if len(kept) != len(watching):
@@ -45,23 +46,34 @@ class BackInStock(Detector):
     def concerns(self, update: CatalogUpdate) -> bool:
         return update.product.in_stock is True
 
-    def on_catalog(self, state: ContactState, update: CatalogUpdate,
-                   scenarios: Scenarios) -> ContactState:
+    def on_catalog(
+        self, state: ContactState, update: CatalogUpdate, scenarios: Scenarios
+    ) -> ContactState:
         """Start each back-in-stock scenario for a contact watching the restocked product."""
         product_id = update.product.id
         since = next((at for pid, at in state.watching if pid == product_id), None)
         if since is None or since > update.occurred_at:
             return state
         watching = tuple(w for w in state.watching if w[0] != product_id)
-        fresh = tuple(s for s in scenarios if s.stale_after_ms is None
-                      or update.occurred_at - since <= s.stale_after_ms)
-        journeys = start(state.journeys, fresh, update.event_id, update.occurred_at,
-                         {"product": update.product.to_record()}, one_per_scenario=False)
+        fresh = tuple(
+            s
+            for s in scenarios
+            if s.stale_after_ms is None or update.occurred_at - since <= s.stale_after_ms
+        )
+        journeys = start(
+            state.journeys,
+            fresh,
+            update.event_id,
+            update.occurred_at,
+            {"product": update.product.to_record()},
+            one_per_scenario=False,
+        )
         journeys = keep_latest(journeys, {s.name for s in scenarios}, RESTOCKS_KEPT)
         return state._replace(watching=watching, journeys=journeys)
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         if journey.data is None:
             return None
         product_id = journey.data["product"]["id"]
@@ -69,8 +81,7 @@ class BackInStock(Detector):
             return None
         current = catalog.get(product_id)
         data = journey.data if current is None else {"product": current.to_record()}
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         data)
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, data)
 
 
 DETECTOR = BackInStock()

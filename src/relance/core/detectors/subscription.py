@@ -45,31 +45,42 @@ class SubscriptionExpiry(Detector):
     kinds = ("subscription_expiry",)
     family = "reminders"
     triggers = frozenset({"contact"})
-    keys = (Key("send_at", TimeOfDay(), "send_at_minute"),
-            Key("days_before", Days(), "days_before"))
+    keys = (
+        Key("send_at", TimeOfDay(), "send_at_minute"),
+        Key("days_before", Days(), "days_before"),
+    )
     dated = True
 
     def on_contact(self, fold: Fold, profile: ContactProfile, scenarios: Scenarios) -> None:
         before, after = fold.before.profile, fold.profile
-        if not scenarios or (before.subscription_ends_on == after.subscription_ends_on
-                             and before.timezone == after.timezone):
+        if not scenarios or (
+            before.subscription_ends_on == after.subscription_ends_on
+            and before.timezone == after.timezone
+        ):
             return
         at = profile.occurred_at
-        fold.journeys = replan(fold.journeys, scenarios,
-                               lambda scenario: planned(after, scenario, at))
+        fold.journeys = replan(
+            fold.journeys, scenarios, lambda scenario: planned(after, scenario, at)
+        )
 
-    def following(self, state: ContactState, journey: Journey,
-                  scenario: Scenario) -> Journey | None:
+    def following(
+        self, state: ContactState, journey: Journey, scenario: Scenario
+    ) -> Journey | None:
         return planned(state.profile, scenario, journey.due_at, journey.step + 1)
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate | None:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate | None:
         ends = state.profile.subscription_ends_on
         if ends is None or ends.isoformat() != journey.instance:
             return None
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         {"ends_on": journey.instance,
-                          "days_left": scenario.days_before[journey.step - 1]})
+        return Candidate(
+            journey.scenario,
+            journey.instance,
+            journey.step,
+            journey.due_at,
+            {"ends_on": journey.instance, "days_left": scenario.days_before[journey.step - 1]},
+        )
 
 
 DETECTOR = SubscriptionExpiry()

@@ -29,16 +29,22 @@ ORDERED, OTHERWISE = 2, 3
 class Welcome(Detector):
     kinds = ("welcome",)
     triggers = frozenset({"contact"})
-    keys = (Key("window", Duration(), "window_ms"),
-            Key("if_ordered", Branch(ORDERED)), Key("otherwise", Branch(OTHERWISE)))
+    keys = (
+        Key("window", Duration(), "window_ms"),
+        Key("if_ordered", Branch(ORDERED)),
+        Key("otherwise", Branch(OTHERWISE)),
+    )
 
     def on_contact(self, fold: Fold, profile: ContactProfile, scenarios: Scenarios) -> None:
         """Start on the first consent: not on a later one, nor while one is under way."""
         state, journeys = fold.before, fold.journeys
         if fold.profile.marketing_opt_in is not True or state.profile.marketing_opt_in is True:
             return
-        fresh = tuple(s for s in scenarios if state.sent_at(s.name) is None
-                      and not any(j.scenario == s.name for j in journeys))
+        fresh = tuple(
+            s
+            for s in scenarios
+            if state.sent_at(s.name) is None and not any(j.scenario == s.name for j in journeys)
+        )
         if fresh:
             fold.journeys = start(journeys, fresh, profile.event_id, profile.occurred_at)
 
@@ -47,11 +53,13 @@ class Welcome(Detector):
         if order.status != "placed" or not scenarios:
             return
         by_name = {s.name: s for s in scenarios}
-        fold.journeys = tuple(_ordered(journey, by_name.get(journey.scenario), order)
-                              for journey in fold.journeys)
+        fold.journeys = tuple(
+            _ordered(journey, by_name.get(journey.scenario), order) for journey in fold.journeys
+        )
 
-    def following(self, state: ContactState, journey: Journey,
-                  scenario: Scenario) -> Journey | None:
+    def following(
+        self, state: ContactState, journey: Journey, scenario: Scenario
+    ) -> Journey | None:
         if journey.step != 1:
             return None
         ordered_at = (journey.data or {}).get("ordered_at")
@@ -59,21 +67,27 @@ class Welcome(Detector):
             due = max(journey.due_at, ordered_at + scenario.steps[ORDERED - 1].delay_ms)
             return journey._replace(step=ORDERED, due_at=due)
         return journey._replace(
-            step=OTHERWISE, due_at=journey.started_at + scenario.steps[OTHERWISE - 1].delay_ms)
+            step=OTHERWISE, due_at=journey.started_at + scenario.steps[OTHERWISE - 1].delay_ms
+        )
 
-    def candidate(self, state: ContactState, journey: Journey, scenario: Scenario,
-                  catalog: Catalog) -> Candidate:
+    def candidate(
+        self, state: ContactState, journey: Journey, scenario: Scenario, catalog: Catalog
+    ) -> Candidate:
         """The ordered branch offers products that go with what was bought."""
         data = journey.data or {}
         payload: dict[str, Any] = {}
         if journey.step == ORDERED:
-            bought = [Product(p["id"], category_id=p.get("category_id"))
-                      for p in data.get("bought", ())]
-            payload = {"order_id": data["order_id"], "products": [
-                {"product": p.to_record(), "views": 0}
-                for p in catalog.related.suggest(bought, catalog)]}
-        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at,
-                         payload)
+            bought = [
+                Product(p["id"], category_id=p.get("category_id")) for p in data.get("bought", ())
+            ]
+            payload = {
+                "order_id": data["order_id"],
+                "products": [
+                    {"product": p.to_record(), "views": 0}
+                    for p in catalog.related.suggest(bought, catalog)
+                ],
+            }
+        return Candidate(journey.scenario, journey.instance, journey.step, journey.due_at, payload)
 
     def relates(self, scenario: Scenario) -> bool:
         return True
@@ -81,17 +95,25 @@ class Welcome(Detector):
 
 def _ordered(journey: Journey, scenario: Scenario | None, order: Order) -> Journey:
     """The journey after a placed order: its ordered branch, if the order is its to take."""
-    if (scenario is None or journey.step not in (1, OTHERWISE)
-            or not journey.started_at <= order.occurred_at
-            <= journey.started_at + scenario.window_ms
-            or (journey.data or {}).get("ordered_at")):
+    if (
+        scenario is None
+        or journey.step not in (1, OTHERWISE)
+        or not journey.started_at <= order.occurred_at <= journey.started_at + scenario.window_ms
+        or (journey.data or {}).get("ordered_at")
+    ):
         return journey
-    data = {"ordered_at": order.occurred_at, "order_id": order.order_id,
-            "bought": [{"id": item.product.id, "category_id": item.product.category_id}
-                       for item in order.items[:ORDER_ITEMS_KEPT]]}
+    data = {
+        "ordered_at": order.occurred_at,
+        "order_id": order.order_id,
+        "bought": [
+            {"id": item.product.id, "category_id": item.product.category_id}
+            for item in order.items[:ORDER_ITEMS_KEPT]
+        ],
+    }
     if journey.step == OTHERWISE:  # the welcome went out: the branch is next
-        return journey._replace(step=ORDERED, data=data,
-                                due_at=order.occurred_at + scenario.steps[ORDERED - 1].delay_ms)
+        return journey._replace(
+            step=ORDERED, data=data, due_at=order.occurred_at + scenario.steps[ORDERED - 1].delay_ms
+        )
     return journey._replace(data=data)  # the welcome, when it goes, chooses the branch
 
 

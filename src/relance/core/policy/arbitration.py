@@ -14,8 +14,9 @@ from relance.core.scenarios import Config, Scenario
 from relance.core.state import ContactState, Journey
 
 
-def outranked_until(state: ContactState, due: Journey, scenario: Scenario,
-                    config: Config) -> int | None:
+def outranked_until(
+    state: ContactState, due: Journey, scenario: Scenario, config: Config
+) -> int | None:
     """When the message that outranks ``due`` goes (went) out, or ``None`` if none does."""
     window = config.policy.arbitration_window_ms
     if not window or scenario.transactional:
@@ -23,13 +24,23 @@ def outranked_until(state: ContactState, due: Journey, scenario: Scenario,
     at = due.due_at
     for name, sent_at in state.last_sent:
         other = config.get(name)
-        if (other is not None and name != scenario.name and not other.transactional
-                and at - window <= sent_at <= at and other.priority >= scenario.priority):
+        if (
+            other is not None
+            and name != scenario.name
+            and not other.transactional
+            and at - window <= sent_at <= at
+            and other.priority >= scenario.priority
+        ):
             return sent_at
     for journey in state.journeys:
         other = config.get(journey.scenario)
-        if (journey is not due and other is not None and journey.scenario != scenario.name
-                and not other.transactional and at <= journey.due_at <= at + window
-                and other.priority > scenario.priority):
+        if (
+            journey is not due
+            and other is not None
+            and journey.scenario != scenario.name
+            and not other.transactional
+            and at <= journey.due_at <= at + window
+            and other.priority > scenario.priority
+        ):
             return journey.due_at
     return None

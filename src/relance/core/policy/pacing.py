@@ -51,8 +51,13 @@ def quiet_until(moment: int, timezone: str | None, hours: tuple[int, int] | None
     return from_datetime(_at(day.replace(tzinfo=None), end).replace(tzinfo=zone(timezone)))
 
 
-def cap_until(sends: tuple[int, ...], moment: int, timezone: str | None, per_day: int | None,
-              per_week: int | None) -> int | None:
+def cap_until(
+    sends: tuple[int, ...],
+    moment: int,
+    timezone: str | None,
+    per_day: int | None,
+    per_week: int | None,
+) -> int | None:
     """When the next message may go if ``sends`` (times of this channel's marketing
     messages) already reached a cap for the local day or week of ``moment``."""
     local = _local(moment, timezone)

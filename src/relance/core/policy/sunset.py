@@ -18,5 +18,6 @@ def unengaged(state: ContactState, policy: Policy, at: int) -> bool:
     if reach is None or not reach.unanswered:
         return False
     sends, span = policy.sunset_after_sends, policy.sunset_after_ms
-    return ((sends is not None and reach.unanswered >= sends)
-            or (span is not None and at - reach.unanswered_since >= span))
+    return (sends is not None and reach.unanswered >= sends) or (
+        span is not None and at - reach.unanswered_since >= span
+    )

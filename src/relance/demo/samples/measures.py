@@ -22,8 +22,12 @@ WINDOW = 5000
 
 # The replayed clickstream of a large online store (10 copies of its contacts: 219,380
 # events, 45,040 contacts) whose run gave the issue's figures: what "realistic" aims at.
-TARGET: Mapping[str, float] = {"events_per_contact": 219_380 / 45_040, "views": 0.78,
-                               "profiles": 0.20, "distinct_per_window": 0.59}
+TARGET: Mapping[str, float] = {
+    "events_per_contact": 219_380 / 45_040,
+    "views": 0.78,
+    "profiles": 0.20,
+    "distinct_per_window": 0.59,
+}
 LABELS: Mapping[str, str] = {
     "events": "events",
     "contacts": "contacts",
@@ -40,8 +44,7 @@ LABELS: Mapping[str, str] = {
     "carts_per_order": "cart changes per order (contacts who order)",
     "distinct_per_window": f"distinct contacts in {WINDOW:,} events",
 }
-SHARES = frozenset({"views", "profiles", "carts", "orders", "repeat_views",
-                    "distinct_per_window"})
+SHARES = frozenset({"views", "profiles", "carts", "orders", "repeat_views", "distinct_per_window"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,25 +89,31 @@ def measure(events: Sequence[Event]) -> Measures:
     carting = [c for c in per_contact.values() if c["cart"]]
     ordering = [c for c in per_contact.values() if c["order"]]
     return Measures(
-        events=len(events), contacts=len(per_contact),
+        events=len(events),
+        contacts=len(per_contact),
         events_per_contact=len(events) / max(1, len(per_contact)),
-        views=kinds["view"] / total, profiles=kinds["profile"] / total,
-        carts=kinds["cart"] / total, orders=kinds["order"] / total,
+        views=kinds["view"] / total,
+        profiles=kinds["profile"] / total,
+        carts=kinds["cart"] / total,
+        orders=kinds["order"] / total,
         events_per_visit=statistics.fmean(visits) if visits else 0.0,
         median_events_per_visit=statistics.median(visits) if visits else 0.0,
         median_gap_s=statistics.median(gaps) / 1000 if gaps else 0.0,
         repeat_views=repeats / max(1, kinds["view"]),
         views_per_cart=_ratio(carting, "view", "cart"),
         carts_per_order=_ratio(ordering, "cart", "order"),
-        distinct_per_window=distinct_per_window(events))
+        distinct_per_window=distinct_per_window(events),
+    )
 
 
 def distinct_per_window(events: Sequence[Event], window: int = WINDOW) -> float | None:
     """The mean share of distinct contacts in consecutive windows of ``window`` events."""
     if len(events) < window:
         return None
-    shares = [len({e.contact_id for e in events[i:i + window]}) / window
-              for i in range(0, len(events) - window + 1, window)]
+    shares = [
+        len({e.contact_id for e in events[i : i + window]}) / window
+        for i in range(0, len(events) - window + 1, window)
+    ]
     return statistics.fmean(shares)
 
 

@@ -30,8 +30,9 @@ PRICE_CUT_EVERY = 25  # one in 25 is 20% cheaper from the middle on
 def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
     rng = random.Random(seed)
     start = 1_714_521_600_000
-    events = generate(contacts, sessions_per_contact=days / 7, hours=24 * days, start=start,
-                      seed=seed)
+    events = generate(
+        contacts, sessions_per_contact=days / 7, hours=24 * days, start=start, seed=seed
+    )
     middle = start + days * DAY_MS // 2
     sold_out: dict[str, PageView] = {}
     cut: dict[str, Product] = {}
@@ -39,15 +40,30 @@ def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
     out: list[Event | CatalogUpdate] = []
     for event in events:
         if isinstance(event, ContactProfile):
-            event = replace(event, timezone=rng.choice(ZONES), birthday=date(
-                1970 + rng.randrange(35), 5, 1 + rng.randrange(min(days, 28))))
+            event = replace(
+                event,
+                timezone=rng.choice(ZONES),
+                birthday=date(1970 + rng.randrange(35), 5, 1 + rng.randrange(min(days, 28))),
+            )
         elif isinstance(event, PageView) and event.product is not None:
             event = _viewed(event, event.product, rng, middle, cut, sold_out, extra)
         elif isinstance(event, Order):
-            extra.append(replace(event, event_id=f"{event.event_id}-shipped", status="shipped",
-                                 occurred_at=event.occurred_at + DAY_MS))
-            extra.append(replace(event, event_id=f"{event.event_id}-delivered",
-                                 status="delivered", occurred_at=event.occurred_at + 3 * DAY_MS))
+            extra.append(
+                replace(
+                    event,
+                    event_id=f"{event.event_id}-shipped",
+                    status="shipped",
+                    occurred_at=event.occurred_at + DAY_MS,
+                )
+            )
+            extra.append(
+                replace(
+                    event,
+                    event_id=f"{event.event_id}-delivered",
+                    status="delivered",
+                    occurred_at=event.occurred_at + 3 * DAY_MS,
+                )
+            )
         out.append(event)
     out.extend(extra)
     out.extend(_catalog_updates(sold_out, cut, middle))
@@ -55,9 +71,15 @@ def month(contacts: int, days: int, seed: int) -> list[Event | CatalogUpdate]:
     return out
 
 
-def _viewed(event: PageView, product: Product, rng: random.Random, middle: int,
-            cut: dict[str, Product], sold_out: dict[str, PageView],
-            extra: list[Event | CatalogUpdate]) -> PageView:
+def _viewed(
+    event: PageView,
+    product: Product,
+    rng: random.Random,
+    middle: int,
+    cut: dict[str, Product],
+    sold_out: dict[str, PageView],
+    extra: list[Event | CatalogUpdate],
+) -> PageView:
     """A product view, sold out before the middle of the month for some products (which
     are restocked then), noted for a price cut for others, followed by a search for some."""
     number = int(product.id.rsplit("-", 1)[-1])
@@ -67,24 +89,38 @@ def _viewed(event: PageView, product: Product, rng: random.Random, middle: int,
         event = replace(event, product=replace(product, in_stock=False))
         sold_out.setdefault(product.id, event)
     if rng.random() < 0.02:
-        extra.append(PageView(f"{event.event_id}-s", event.contact_id,
-                              event.occurred_at + MINUTE_MS, "search",
-                              search_query=product.category_id))
+        extra.append(
+            PageView(
+                f"{event.event_id}-s",
+                event.contact_id,
+                event.occurred_at + MINUTE_MS,
+                "search",
+                search_query=product.category_id,
+            )
+        )
     return event
 
 
-def _catalog_updates(sold_out: dict[str, PageView], cut: dict[str, Product],
-                     middle: int) -> list[CatalogUpdate]:
+def _catalog_updates(
+    sold_out: dict[str, PageView], cut: dict[str, Product], middle: int
+) -> list[CatalogUpdate]:
     """The restocks and the price cuts of the middle of the month."""
     updates = []
     for product_id, view in sorted(sold_out.items()):
         assert view.product is not None
-        updates.append(CatalogUpdate(f"restock-{product_id}", middle + HOUR_MS,
-                                     replace(view.product, in_stock=True)))
+        updates.append(
+            CatalogUpdate(
+                f"restock-{product_id}", middle + HOUR_MS, replace(view.product, in_stock=True)
+            )
+        )
     for product_id, product in sorted(cut.items()):
-        updates.append(CatalogUpdate(f"price-cut-{product_id}", middle + 2 * HOUR_MS,
-                                     replace(product, price=round((product.price or 0) * 0.8,
-                                                                  2))))
+        updates.append(
+            CatalogUpdate(
+                f"price-cut-{product_id}",
+                middle + 2 * HOUR_MS,
+                replace(product, price=round((product.price or 0) * 0.8, 2)),
+            )
+        )
     return updates
 
 
@@ -96,8 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     write = sys.stdout.buffer.write
     for event in month(args.contacts, args.days, args.seed):
-        write((catalog_codec.encode_json(event) if isinstance(event, CatalogUpdate)
-               else encode(event)) + b"\n")
+        write(
+            (
+                catalog_codec.encode_json(event)
+                if isinstance(event, CatalogUpdate)
+                else encode(event)
+            )
+            + b"\n"
+        )
 
 
 if __name__ == "__main__":

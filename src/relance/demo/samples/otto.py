@@ -28,20 +28,31 @@ PROFILE_LEAD_MS = 1000
 
 
 def product(aid: int) -> Product:
-    return Product(str(aid), name=f"OTTO article {aid}", price=None, currency="EUR",
-                   url=f"https://www.otto.de/p/{aid}", image_url=None)
+    return Product(
+        str(aid),
+        name=f"OTTO article {aid}",
+        price=None,
+        currency="EUR",
+        url=f"https://www.otto.de/p/{aid}",
+        image_url=None,
+    )
 
 
 def session_events(session: dict[str, Any]) -> Iterator[Event]:
     contact = f"otto-{session['session']}"
     rows = session["events"]
-    yield ContactProfile(f"{contact}-profile", contact, rows[0]["ts"] - PROFILE_LEAD_MS,
-                         email=f"{contact}@example.com", locale="de-DE",
-                         timezone="Europe/Berlin", marketing_opt_in=True)
+    yield ContactProfile(
+        f"{contact}-profile",
+        contact,
+        rows[0]["ts"] - PROFILE_LEAD_MS,
+        email=f"{contact}@example.com",
+        locale="de-DE",
+        timezone="Europe/Berlin",
+        marketing_opt_in=True,
+    )
     for index, row in enumerate(rows):
         if row["type"] == "clicks":
-            yield PageView(f"{contact}-{index}", contact, row["ts"], "product",
-                           product(row["aid"]))
+            yield PageView(f"{contact}-{index}", contact, row["ts"], "product", product(row["aid"]))
         elif row["type"] == "carts":
             yield CartChange(f"{contact}-{index}", contact, row["ts"], "add", product(row["aid"]))
     orders = [(i, r) for i, r in enumerate(rows) if r["type"] == "orders"]
@@ -49,8 +60,16 @@ def session_events(session: dict[str, Any]) -> Iterator[Event]:
         lines = list(group)
         items = tuple(OrderItem(product(r["aid"]), 1) for _, r in lines)
         first = lines[0][0]
-        yield Order(f"{contact}-{first}", contact, ts, f"{contact}-order-{first}", "placed",
-                    items, 0.0, "EUR")
+        yield Order(
+            f"{contact}-{first}",
+            contact,
+            ts,
+            f"{contact}-order-{first}",
+            "placed",
+            items,
+            0.0,
+            "EUR",
+        )
 
 
 def events(sessions: Iterable[dict[str, Any]]) -> list[Event]:

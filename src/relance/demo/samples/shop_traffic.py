@@ -78,8 +78,9 @@ def generate(contacts: int, *, seed: int = 1, start: int = START) -> list[Event]
     return events
 
 
-def _contact(shop: Shop, rng: random.Random, contact: str, start: int,
-             loop: int) -> Iterator[Event]:
+def _contact(
+    shop: Shop, rng: random.Random, contact: str, start: int, loop: int
+) -> Iterator[Event]:
     kind = SHOPPER if rng.random() < SHOPPER.share else BROWSER
     visits = [rng.randrange(loop)]
     while rng.random() < kind.returns:
@@ -88,25 +89,41 @@ def _contact(shop: Shop, rng: random.Random, contact: str, start: int,
     # Come round to the loop's start; the earliest visit then is the first.
     visits = sorted(start + at % loop for at in visits)
     lead = rng.randint(SECOND_MS, PROFILE_LEAD_MS)
-    yield ContactProfile(f"{contact}-profile", contact, visits[0] - lead,
-                         email=f"{contact}@example.com", locale="en-GB",
-                         timezone="Europe/London", marketing_opt_in=rng.random() < OPT_IN)
+    yield ContactProfile(
+        f"{contact}-profile",
+        contact,
+        visits[0] - lead,
+        email=f"{contact}@example.com",
+        locale="en-GB",
+        timezone="Europe/London",
+        marketing_opt_in=rng.random() < OPT_IN,
+    )
     viewed: list[str] = []
     cart: dict[str, int] = {}
     after = 0  # a visit starts at least 30 minutes after the last one ended
     for index, at in enumerate(visits):
-        visit = list(_visit(shop, rng, kind, f"{contact}-{index}", contact,
-                            max(at, after), viewed, cart))
+        visit = list(
+            _visit(shop, rng, kind, f"{contact}-{index}", contact, max(at, after), viewed, cart)
+        )
         after = visit[-1].occurred_at + VISIT_GAP_MS
         yield from visit
 
 
-def _visit(shop: Shop, rng: random.Random, kind: Visitor, prefix: str, contact: str, at: int,
-           viewed: list[str], cart: dict[str, int]) -> Iterator[Event]:
+def _visit(
+    shop: Shop,
+    rng: random.Random,
+    kind: Visitor,
+    prefix: str,
+    contact: str,
+    at: int,
+    viewed: list[str],
+    cart: dict[str, int],
+) -> Iterator[Event]:
     """One visit: product views in a burst, a cart add after some, maybe an order at the
     end. ``viewed`` and ``cart`` carry over to the contact's next visit."""
-    count = min(MAX_VIEWS, max(1, round(rng.lognormvariate(math.log(kind.views_median),
-                                                           VIEWS_SIGMA))))
+    count = min(
+        MAX_VIEWS, max(1, round(rng.lognormvariate(math.log(kind.views_median), VIEWS_SIGMA)))
+    )
     by_id = shop.by_id
     t, number = at, 0
     for view in range(count):
@@ -129,8 +146,9 @@ def _visit(shop: Shop, rng: random.Random, kind: Visitor, prefix: str, contact: 
         t += _gap(rng)
         items = tuple(OrderItem(by_id[key], quantity) for key, quantity in cart.items())
         total = round(sum((item.product.price or 0) * item.quantity for item in items), 2)
-        yield Order(f"{prefix}-{number}", contact, t, f"order-{prefix}", "placed", items,
-                    total, "EUR")
+        yield Order(
+            f"{prefix}-{number}", contact, t, f"order-{prefix}", "placed", items, total, "EUR"
+        )
         cart.clear()
 
 

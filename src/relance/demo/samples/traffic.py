@@ -37,13 +37,23 @@ class Shop:
     def build(cls, size: int = 5000, seed: int = 7) -> Shop:
         rng = random.Random(seed)
         products = tuple(
-            Product(f"sku-{i}", f"{CATEGORIES[i % len(CATEGORIES)].title()[:-1]} {i}",
-                    round(rng.uniform(5, 300), 2), "EUR", CATEGORIES[i % len(CATEGORIES)],
-                    f"https://shop.example/p/sku-{i}", f"https://shop.example/img/sku-{i}.jpg",
-                    True)
-            for i in range(size))
-        return cls(products, tuple(accumulate(1 / (rank + 1) ** 1.1 for rank in range(size))),
-                   {product.id: product for product in products})
+            Product(
+                f"sku-{i}",
+                f"{CATEGORIES[i % len(CATEGORIES)].title()[:-1]} {i}",
+                round(rng.uniform(5, 300), 2),
+                "EUR",
+                CATEGORIES[i % len(CATEGORIES)],
+                f"https://shop.example/p/sku-{i}",
+                f"https://shop.example/img/sku-{i}.jpg",
+                True,
+            )
+            for i in range(size)
+        )
+        return cls(
+            products,
+            tuple(accumulate(1 / (rank + 1) ** 1.1 for rank in range(size))),
+            {product.id: product for product in products},
+        )
 
     def pick(self, rng: random.Random, k: int = 1) -> list[Product]:
         return rng.choices(self.products, cum_weights=self.cum_weights, k=k)
@@ -51,11 +61,13 @@ class Shop:
 
 # (locale, time zone, first names): French, Canadian French (French templates), English
 # twice, and German, which has no templates and falls back to English.
-PERSONAS: Final = (("fr-FR", "Europe/Paris", ("Marie", "Lucas", "Chloé")),
-                   ("fr-CA", "America/Montreal", ("Gabriel", "Léa")),
-                   ("en-GB", "Europe/London", ("Oliver", "Amelia", None)),
-                   ("en-IE", "Europe/Dublin", ("Aoife", "Conor")),
-                   ("de-DE", "Europe/Berlin", ("Jonas", None)))
+PERSONAS: Final = (
+    ("fr-FR", "Europe/Paris", ("Marie", "Lucas", "Chloé")),
+    ("fr-CA", "America/Montreal", ("Gabriel", "Léa")),
+    ("en-GB", "Europe/London", ("Oliver", "Amelia", None)),
+    ("en-IE", "Europe/Dublin", ("Aoife", "Conor")),
+    ("de-DE", "Europe/Berlin", ("Jonas", None)),
+)
 
 
 def persona(contact: str) -> tuple[str, str, str | None]:
@@ -66,8 +78,9 @@ def persona(contact: str) -> tuple[str, str, str | None]:
     return locale, zone, names[(number // len(PERSONAS)) % len(names)]
 
 
-def session(shop: Shop, rng: random.Random, contact: str, start: int,
-            with_profile: bool) -> Iterator[Event]:
+def session(
+    shop: Shop, rng: random.Random, contact: str, start: int, with_profile: bool
+) -> Iterator[Event]:
     """One visit: a profile maybe, some views, maybe a cart, maybe an order."""
     ids = iter(range(1_000_000))
     t = start
@@ -77,9 +90,16 @@ def session(shop: Shop, rng: random.Random, contact: str, start: int,
 
     if with_profile:
         locale, zone, first_name = persona(contact)
-        yield ContactProfile(next_id(), contact, t, email=f"{contact}@example.com",
-                             locale=locale, timezone=zone,
-                             marketing_opt_in=rng.random() < 0.8, first_name=first_name)
+        yield ContactProfile(
+            next_id(),
+            contact,
+            t,
+            email=f"{contact}@example.com",
+            locale=locale,
+            timezone=zone,
+            marketing_opt_in=rng.random() < 0.8,
+            first_name=first_name,
+        )
     viewed = shop.pick(rng, rng.randint(1, 12))
     carted: list[Product] = []
     for product in viewed:
@@ -96,12 +116,19 @@ def session(shop: Shop, rng: random.Random, contact: str, start: int,
         t += rng.randint(60, 600) * SECOND_MS
         items = tuple(OrderItem(p, 1) for p in carted)
         total = round(sum(p.price or 0 for p in carted), 2)
-        yield Order(next_id(), contact, t, f"order-{contact}-{start}", "placed", items, total,
-                    "EUR")
+        yield Order(
+            next_id(), contact, t, f"order-{contact}-{start}", "placed", items, total, "EUR"
+        )
 
 
-def generate(contacts: int, *, sessions_per_contact: float = 2.0, hours: int = 48,
-             start: int = 1_714_521_600_000, seed: int = 1) -> list[Event]:
+def generate(
+    contacts: int,
+    *,
+    sessions_per_contact: float = 2.0,
+    hours: int = 48,
+    start: int = 1_714_521_600_000,
+    seed: int = 1,
+) -> list[Event]:
     """Events of ``contacts`` shoppers over ``hours``, sorted by time."""
     rng = random.Random(seed)
     shop = Shop.build()
@@ -111,8 +138,10 @@ def generate(contacts: int, *, sessions_per_contact: float = 2.0, hours: int = 4
         visits = max(1, round(rng.expovariate(1 / sessions_per_contact)))
         starts = sorted(start + rng.randrange(hours * HOUR_MS) for _ in range(visits))
         for index, visit_start in enumerate(starts):
-            events.extend(session(shop, rng, contact, visit_start,
-                                  with_profile=index == 0 and rng.random() < 0.7))
+            events.extend(
+                session(
+                    shop, rng, contact, visit_start, with_profile=index == 0 and rng.random() < 0.7
+                )
+            )
     events.sort(key=lambda event: event.occurred_at)
     return events
-
