@@ -142,8 +142,7 @@ def test_a_one_click_post_unsubscribes_and_the_next_reminder_is_suppressed_not_t
 ) -> None:
     env = configure(
         stack,
-        "scenarios:\n  cart_abandonment: {delay: 3s, quiet_period: 1s}\n"
-        "  order_confirmation: {}\n" + BRAND,
+        "scenarios:\n  cart_abandonment: {delay: 3s, quiet_period: 1s}\n  order_confirmation: {}\n",
     )
     stack.start("worker", **env)
     stack.start("sender", **env)
@@ -246,7 +245,7 @@ def test_leaving_reminders_on_the_preference_page_stops_them_and_not_recommendat
     env = configure(
         stack,
         "scenarios:\n  cart_abandonment: {delay: 3s}\n"
-        "  browse_abandonment: {delay: 3s, family: recommendations}\n" + BRAND,
+        "  browse_abandonment: {delay: 3s, family: recommendations}\n",
     )
     stack.start("worker", **env)
     stack.start("sender", **env)

@@ -149,8 +149,11 @@ def retention_ms(settings: Settings, topic: str) -> int | None:
     """The topic's ``retention.ms`` as the broker reports it (-1: forever), or ``None`` when
     the broker does not say (some, Tansu among them, report only what was set)."""
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    # Kept while its future is waited for: a client collected first destroys its handle,
+    # and the answer is an error (the retention was then taken as unknown).
+    client = admin(settings)
     try:
-        (future,) = admin(settings).describe_configs([resource]).values()
+        (future,) = client.describe_configs([resource]).values()
         entry = future.result(timeout=10).get("retention.ms")
     except KafkaException as exc:
         log.warning("cannot read the configuration of topic %s: %s", topic, exc)
