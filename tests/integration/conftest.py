@@ -35,6 +35,19 @@ from ..brokers import BrokerChoiceError, broker_from
 RUN = os.environ.setdefault(leftovers.MARK, uuid.uuid4().hex)
 
 PARTITIONS = 4
+# Each test's topics (prefixed with its own id by ``Stack.topic``).
+TOPICS = (
+    "page-views",
+    "carts",
+    "orders",
+    "contacts",
+    "catalog",
+    "engagement",
+    "relance-deliveries",
+    "relance-dlq",
+    "relance-delivery-results",
+    "relance-decisions",
+)
 # What a sender needs to send marketing email: the shop's name and address (the footer) ...
 BRAND = "brand: {name: Test Shop, address: '1 Test Street, 75000 Paris'}\n"
 SCENARIOS = (
@@ -135,18 +148,7 @@ class Stack:
             "RELANCE_GATEWAY_URL": GATEWAY_URL,
             "RELANCE_LINK_KEYS": LINK_KEYS,
         }
-        for name in (
-            "page-views",
-            "carts",
-            "orders",
-            "contacts",
-            "catalog",
-            "engagement",
-            "relance-deliveries",
-            "relance-dlq",
-            "relance-delivery-results",
-            "relance-decisions",
-        ):
+        for name in TOPICS:
             key = "RELANCE_TOPIC_" + {
                 "relance-deliveries": "DELIVERIES",
                 "relance-dlq": "DLQ",
@@ -154,21 +156,14 @@ class Stack:
                 "relance-decisions": "DECISIONS",
             }.get(name, name.upper().replace("-", "_"))
             self.env[key] = self.topic(name)
-        self.broker.create_topics(
+        self.broker.create_topics(self.specs())
+
+    def specs(self) -> list[TopicSpec]:
+        """This test's topics as the broker gets them (the profiles and the catalog compacted)."""
+        return [
             TopicSpec(self.topic(name), PARTITIONS, compacted=name in ("contacts", "catalog"))
-            for name in (
-                "page-views",
-                "carts",
-                "orders",
-                "contacts",
-                "catalog",
-                "engagement",
-                "relance-deliveries",
-                "relance-dlq",
-                "relance-delivery-results",
-                "relance-decisions",
-            )
-        )
+            for name in TOPICS
+        ]
 
     def start(
         self, kind: str, *, name: str | None = None, **overrides: str

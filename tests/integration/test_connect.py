@@ -51,18 +51,6 @@ SHOE = Product(
     "https://shop.example/img/sku-1.jpg",
     True,
 )
-TOPICS = (
-    "page-views",
-    "carts",
-    "orders",
-    "contacts",
-    "catalog",
-    "engagement",
-    "relance-deliveries",
-    "relance-dlq",
-    "relance-delivery-results",
-    "relance-decisions",
-)
 
 
 def now_ms() -> int:
@@ -242,14 +230,7 @@ def test_a_worker_started_before_its_broker_waits_then_decides_what_came_meanwhi
                 time.sleep(1)
             with EmbeddedBroker(port=port, log=tmp_path / "tansu.log") as broker:
                 # Produced before either is ready: the worker must still decide it.
-                broker.create_topics(
-                    [
-                        TopicSpec(
-                            stack.topic(name), PARTITIONS, compacted=name in ("contacts", "catalog")
-                        )
-                        for name in TOPICS
-                    ]
-                )
+                broker.create_topics(stack.specs())
                 produce({"bootstrap.servers": broker.bootstrap}, stack, a_cart_left("max"))
                 for web in ports:
                     wait_for(lambda web=web: get(web, "/readyz") == (200, "ready\n"), timeout=120)

@@ -22,20 +22,10 @@ from relance.sender.render import Renderer
 from relance.tokens import Key
 
 from .esp_server import TOKEN, Answer, EspServer, Kind, postmark_error, sendgrid_error
+from .test_smtp import COMMAND_ID, SHOE
 
 pytestmark = pytest.mark.integration
 
-COMMAND_ID = "4f0abcfc-c65d-5759-b93e-b13a7fadd55f"
-SHOE = {
-    "id": "sku-1",
-    "name": "Trail shoe",
-    "price": 89.9,
-    "currency": "EUR",
-    "category_id": None,
-    "url": "https://shop.example/p/sku-1",
-    "image_url": "https://shop.example/i/sku-1.jpg",
-    "in_stock": True,
-}
 DISPATCH = Dispatch(COMMAND_ID, "c1", "cart_abandonment")
 RENDERER = Renderer(gateway=LinkSigner("https://shop.example", Key("k1", b"0123456789abcdef")))
 
