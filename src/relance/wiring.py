@@ -107,6 +107,7 @@ class MetricsObserver:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self._commands: dict[str, tuple[Any, Any]] = {}  # scenario -> its two series
+        self._sends: dict[tuple[str, str], Any] = {}  # (scenario, variant) -> its series
 
     def consumed(self, topic: str, count: int = 1) -> None:
         self.metrics.events_consumed.labels(topic).inc(count)
@@ -137,9 +138,11 @@ class MetricsObserver:
             series[0].inc()
             series[1].observe(max(0.0, (wall_now_ms - outcome.decided_at) / 1000))
             if outcome.marketing:
-                self.metrics.conversions.sends.labels(
-                    outcome.scenario, outcome.variant or "none"
-                ).inc()
+                labels = (outcome.scenario, outcome.variant or "none")
+                sends = self._sends.get(labels)
+                if sends is None:  # as above: labels() once per scenario and variant
+                    sends = self._sends[labels] = self.metrics.conversions.sends.labels(*labels)
+                sends.inc()
         elif isinstance(outcome, Attribution):
             self.attributed(outcome)
         elif isinstance(outcome, Deferral):
