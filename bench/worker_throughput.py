@@ -341,9 +341,38 @@ def recovery(
         worker.kill()
         began = worker.start()
         again = worker.until(worker.ready, 600) - began
-    restored = [line for line in worker.log.read_text().splitlines() if "restored" in line]
+    lines = worker.log.read_text().splitlines()
+    restored = [line for line in lines if "restored" in line]
     print("  worker log: " + "\n  worker log: ".join(restored))
-    return {"contacts": contacts, "first_start": cold, "after_kill": again, "rss_mb": rss}
+    (cold_join, cold_restore), (kill_join, kill_restore) = phases(lines)[-2:]
+    return {
+        "contacts": contacts,
+        "first_start": cold,
+        "first_group_wait": cold_join,
+        "first_restore": cold_restore,
+        "after_kill": again,
+        "kill_group_wait": kill_join,
+        "kill_restore": kill_restore,
+        "rss_mb": rss,
+    }
+
+
+def phases(lines: Sequence[str]) -> list[tuple[float, float]]:
+    """Per start in a worker's log: seconds from its first line to the partitions assigned
+    (the group join, the broker's), and from there to ready (restoring the states)."""
+    found: list[tuple[float, float]] = []
+    started = assigned = 0.0
+    for line in lines:
+        if not line.startswith("[") or "] [INFO] " not in line:
+            continue
+        at = time.mktime(time.strptime(line[1:20], "%Y-%m-%d %H:%M:%S")) + int(line[21:24]) / 1000
+        if "worker starting" in line:
+            started = at
+        elif "assigned partitions" in line:
+            assigned = at
+        elif ": ready: partitions" in line:
+            found.append((assigned - started, at - assigned))
+    return found
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from relance.codec import json as json_codec
 from relance.core.commands import Outcome
 from relance.core.events import CartChange, CatalogUpdate, ContactProfile, Event, PageView, Product
 from relance.core.scenarios import DEFAULT_CONFIG
+from relance.scenario_file import load_config
 from relance.worker.pipeline import Inputs, Pipeline
 from relance.worker.store import decode_stored
 
@@ -273,3 +274,32 @@ def test_a_drain_asks_once_per_input_whether_it_is_caught_up() -> None:
     made.drain(0, caught_up)
     assert made.positions([("views", 0)]) == {("views", 0): 50}  # all applied
     assert sorted(asked) == ["carts", "contacts", "orders", "views"]  # once each
+
+
+def test_a_restored_state_is_indexed_for_its_deadlines_and_the_products_it_watches() -> None:
+    config = load_config("scenarios:\n  back_in_stock: {}\n  cart_abandonment: {}\n")
+    decode = partial(json_codec.decode, rules=config.inputs)
+    made = Pipeline(config, INPUTS, decode, Counts(), lambda: 0)
+    made.assign(0, {})
+    boot = Product("sku-2", "Boot", in_stock=False)
+    made.catalog_update("catalog", 0, 0, b"sku-2", catalog_encoded("u0", 1, boot))
+    feed(made, "contacts", 0, ContactProfile("p", "ann", 1, email="a@x", marketing_opt_in=True))
+    feed(made, "views", 0, PageView("v", "ann", 2, "product", boot))
+    feed(made, "carts", 0, CartChange("c", "ann", 3, "add", SHOE, 1))
+    made.drain(0, everything_read)
+    table = dict(made.commit_states()[0])
+    restarted = Pipeline(config, INPUTS, decode, Counts(), lambda: 0)
+    restarted.catalog = made.catalog  # as read up from the catalog topic at start
+    restarted.assign(0, table)  # indexed from a view of each state, not the whole state
+    assert restarted.engines[0].indexed == ("watching",)
+    assert restarted.pending() == 1  # the cart's deadline: ann is due
+    back = Product("sku-2", "Boot", in_stock=True)
+    restarted.catalog_update("catalog", 0, 1, b"sku-2", catalog_encoded("u1", 4, back))
+    # The watcher was found: the message waits for its sending hour.
+    state = restarted.transactions[0].get("ann")
+    assert state is not None
+    assert sorted(j.scenario for j in state.journeys) == ["back_in_stock", "cart_abandonment"]
+
+
+def catalog_encoded(update_id: str, at: int, product: Product) -> bytes:
+    return catalog_codec.encode_json(CatalogUpdate(update_id, at, product))

@@ -93,3 +93,23 @@ def test_a_state_with_what_marketing_reached_reads_back_whatever_else_it_uses() 
         assert decode_stored(encode_stored(stored)) == stored
     # Without it, a state is written as before it existed.
     assert encode_stored(Stored(0, (5, -1), plain._replace(reach=None))) == WRITTEN_BEFORE
+
+
+def test_the_index_view_of_a_stored_state_reads_what_indexing_it_needs() -> None:
+    from relance.worker.store import index_decoder
+
+    full = a_full_state()
+    two = full._replace(journeys=(*full.journeys, full.journeys[0]._replace(due_at=17)))
+    for raw, state in (
+        (WRITTEN_BEFORE, full),
+        (encode_stored(Stored(1, (2,), two)), two),
+        (msgspec.msgpack.encode([0, [5], ["c1"]]), ContactState("c1")),
+    ):
+        view = index_decoder(["watching", "interests"])(raw)
+        assert (view.next_due, view.watching, view.interests) == (
+            state.next_due,
+            state.watching,
+            state.interests,
+        )
+        assert view.journeys == state.journeys
+    assert index_decoder([])(encode_stored(Stored(1, (2,), two))).next_due == 17

@@ -32,6 +32,13 @@ class States(Protocol):
     def __setitem__(self, key: str, state: ContactState, /) -> None: ...
 
 
+class Indexed(Protocol):
+    """What indexing a state reads: its earliest deadline (and the followed fields)."""
+
+    @property
+    def next_due(self) -> int | None: ...
+
+
 class Applied(msgspec.Struct, frozen=True, gc=False):
     """What taking one event did: the outcomes decided (deadlines it reached fire first),
     and whether it was a duplicate of an event the contact already had, skipped."""
@@ -67,12 +74,18 @@ class Engine:
         )
         self._parts = tuple(part for _, part, _, _ in self.followers)
 
-    def schedule(self, key: str, state: ContactState) -> None:
-        """Index a state the engine did not write itself (one restored from a changelog)."""
+    @property
+    def indexed(self) -> tuple[str, ...]:
+        """The state fields ``schedule`` reads besides ``next_due``."""
+        return self._parts
+
+    def schedule(self, key: str, state: Indexed) -> None:
+        """Index a state the engine did not write itself (one restored from a changelog):
+        ``state`` may be a view of only ``next_due`` and the ``indexed`` fields."""
         self.due.schedule(key, state.next_due)
         self._watch(key, state)
 
-    def _watch(self, key: str, state: ContactState) -> None:
+    def _watch(self, key: str, state: Indexed) -> None:
         for _, part, _, index in self.followers:
             for entry in getattr(state, part):
                 index.setdefault(entry[0], set()).add(key)

@@ -92,15 +92,18 @@ class BatchLoop:
         return self.membership.failure
 
     def run(self, stopping: threading.Event) -> None:
-        if self.shared is not None:
-            self.shared.start()
         for topic in self.pipeline.inputs.names:
             # Series from the start, so that rate() counts the very first event.
             self.observer.consumed(topic, 0)
             self.observer.duplicate(topic, 0)
         consumer = self._consumer = self.new_consumer()
+        # Subscribed first: the client joins the group in its own threads while the shared
+        # topics are read (a join waits on the broker for seconds); the partitions come, and
+        # are restored, in the first ``consume``, once those topics are read up.
         self.membership.subscribe(consumer, self.pipeline.inputs.names)
         try:
+            if self.shared is not None:
+                self.shared.start()
             with rare_collections():
                 while not stopping.is_set():
                     self.step(consumer.consume(self.batch_size, self.wait))

@@ -29,7 +29,7 @@ from relance.errors import InvalidEventError
 from relance.logs import about
 from relance.worker.merge import EventTimeMerge, Pending
 from relance.worker.outbox import Outbox
-from relance.worker.store import Stored, decode_stored
+from relance.worker.store import Stored, index_decoder
 from relance.worker.transaction import ChangelogRecords, PartitionTransaction
 from relance.worker.transaction import save as save_states
 from relance.worker.watermark import Watermarks
@@ -118,8 +118,9 @@ class Pipeline:
         self.tables[partition] = table  # type: ignore[assignment]  # bytes only, as recovered
         self.unsaved[partition] = {}
         self._begin(partition)
+        index = index_decoder(engine.indexed)
         for key, raw in table.items():
-            engine.schedule(key.decode(), decode_stored(raw).state)
+            engine.schedule(key.decode(), index(raw))
         self.observer.pending(self.pending())
 
     def _begin(self, partition: int) -> PartitionTransaction:
