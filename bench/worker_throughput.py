@@ -23,7 +23,10 @@ One run, one broker, one process at a time:
 3. latency: fresh contacts produced live at half the median rate with a 5 s delay on both
    scenarios; deadline -> command on the delivery topic, p50 and p99;
 4. recovery: ``--recovery-contacts`` states written to a worker's changelog, then the
-   worker started, killed and started again; seconds until it is ready each time.
+   worker started, killed and started again; seconds until it is ready each time, and of
+   them the wait for the group (to the partitions assigned) and the restore (to ready).
+   Twice: with the defaults, and as deploy/k8s runs a worker (static membership and a
+   state folder, so the restart reads its partitions while it waits for the group).
 
 It prints the yardstick of ``simulate_throughput.py`` (a fixed Python loop's time) before
 and after, as the machine's speed differs from day to day.
@@ -302,9 +305,14 @@ def _read_lags(
 
 
 def recovery(
-    broker: EmbeddedBroker, root: Path, templates: list[bytes], contacts: int
+    broker: EmbeddedBroker,
+    root: Path,
+    templates: list[bytes],
+    contacts: int,
+    prefix: str = "rec",
+    **env: str,
 ) -> dict[str, float]:
-    topic = "rec-worker-contact-state-changelog"
+    topic = worker_changelog(prefix)
     broker.create_topics([TopicSpec(topic, PARTITIONS, compacted=True)])
     producer = Producer(
         {
@@ -334,7 +342,7 @@ def recovery(
         f"wrote {contacts:,} states ({total / 1e6:.0f} MB) to {topic} in "
         f"{time.perf_counter() - started:.1f}s"
     )
-    with Worker(broker, root, "rec") as worker:
+    with Worker(broker, root, prefix, **env) as worker:
         began = worker.start()
         cold = worker.until(worker.ready, 600) - began
         rss, _ = worker.memory_mb()
@@ -475,6 +483,13 @@ def run(args: argparse.Namespace, root: Path) -> None:
             table = read_changelog(broker, worker_changelog("r1-relance-json"))
             templates = list(table.values())[:10_000]
             report("recovery", recovery(broker, root, templates, args.recovery_contacts))
+            # As deploy/k8s runs a worker: a static member, with a folder kept across
+            # restarts, so a restart reads its partitions while it joins.
+            deployed = {"RELANCE_INSTANCE_ID": "recd-0", "RELANCE_STATE_DIR": str(root / "state")}
+            report(
+                "recovery as deployed (RELANCE_INSTANCE_ID, RELANCE_STATE_DIR)",
+                recovery(broker, root, templates, args.recovery_contacts, "recd", **deployed),
+            )
     print(f"yardstick after: {yardstick():.2f}s", flush=True)
 
 

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         "(its pod name in a StatefulSet): a restart within the "
         "session timeout keeps its partitions, no rebalance",
     )
+    state_dir: Path | None = Field(
+        None,
+        description="A folder kept across restarts of a worker (an emptyDir in Kubernetes): "
+        "the worker notes there the partitions it holds, and once restarted reads their "
+        "changelog while it waits to join its group",
+    )
     scenarios: Path | None = Field(
         None, description="Scenario configuration (YAML); built-in defaults when unset"
     )

@@ -10,7 +10,7 @@ from confluent_kafka import Producer
 
 from relance.demo.broker import Broker
 from relance.errors import BrokerError
-from relance.kafka.changelog import Changelog
+from relance.kafka.changelog import Changelog, ReadAhead
 from relance.kafka.topics import TopicSpec
 from relance.settings import load_settings
 
@@ -56,3 +56,37 @@ def test_a_reader_that_fails_fails_the_restore(broker: Broker) -> None:
     # Partition 9 does not exist: its reader never reaches an end, and says so.
     with pytest.raises(BrokerError, match=r"not read to their end|Unknown partition"):
         Changelog(settings, topic, readers=4).recover([0, 1, 2, 9], timeout=8)
+
+
+def test_a_restore_goes_on_from_a_read_ahead_and_drops_what_it_was_not_assigned(
+    broker: Broker,
+) -> None:
+    topic = f"restore-{uuid.uuid4().hex[:8]}"
+    expected = written(broker, topic)
+    settings = load_settings(broker=broker.url, app_id="restore", partitions=PARTITIONS)
+    changelog = Changelog(settings, topic)
+    ahead = ReadAhead(changelog, [0, 1, 2])
+    ahead.wait()  # what the owner writes next comes after what it read
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    # An overwrite, a deletion, a new key.
+    producer.produce(topic, b"later", b"c-1-5", 1)
+    producer.produce(topic, None, b"c-1-6", 1)
+    producer.produce(topic, b"new", b"c-1-new", 1)
+    assert producer.flush(10) == 0
+    expected[1] |= {b"c-1-5": b"later", b"c-1-new": b"new"}
+    expected[1].pop(b"c-1-6", None)
+    tables = changelog.recover([1, 3], ahead=ahead)
+    assert tables == {1: expected[1], 3: expected[3]}
+    assert ahead.take([0, 2]) == ({}, {})  # dropped once taken
+
+
+def test_a_read_ahead_that_fails_leaves_the_restore_to_read_from_the_start(
+    broker: Broker,
+) -> None:
+    topic = f"restore-{uuid.uuid4().hex[:8]}"
+    expected = written(broker, topic)
+    settings = load_settings(broker=broker.url, app_id="restore", partitions=PARTITIONS)
+    failing = Changelog(settings, topic)
+    ahead = ReadAhead(failing, [0, 9], timeout=8)  # partition 9 does not exist
+    tables = Changelog(settings, topic).recover([0], ahead=ahead)
+    assert ahead.failed and tables == {0: expected[0]}

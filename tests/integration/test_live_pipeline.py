@@ -198,11 +198,17 @@ def test_a_json_command_missing_its_decision_time_is_dead_lettered_and_the_sende
     assert stack.metrics("sender")[rejected] == 1.0
 
 
-def test_worker_killed_between_cart_add_and_deadline_sends_exactly_one_email(stack: Stack) -> None:
-    """The restarted worker restores the cart from the changelog and fires its deadline."""
+@pytest.mark.parametrize("state_dir", [False, True], ids=["restore", "read-ahead"])
+def test_worker_killed_between_cart_add_and_deadline_sends_exactly_one_email(
+    stack: Stack, state_dir: bool
+) -> None:
+    """The restarted worker restores the cart from the changelog and fires its deadline;
+    with a state folder, it reads the partitions it held while it joins its group."""
     longer = stack.root / "longer.yaml"
     longer.write_text("scenarios:\n  cart_abandonment: {delay: 20s}\n")
     worker = {"RELANCE_SCENARIOS": str(longer)}
+    if state_dir:
+        worker["RELANCE_STATE_DIR"] = str(stack.root / "state")
     stack.start("worker", **worker)
     stack.start("sender")
     t = now_ms()
@@ -216,7 +222,12 @@ def test_worker_killed_between_cart_add_and_deadline_sends_exactly_one_email(sta
     wait_for(lambda: stack.sink.messages(), timeout=120)
     time.sleep(5)
     assert [m["To"] for m in stack.sink.messages()] == ["eve@example.com"]
-    assert "ready: partitions [0, 1, 2, 3], 1 deadlines pending" in stack.log("worker")
+    log = stack.log("worker")
+    assert "ready: partitions [0, 1, 2, 3], 1 deadlines pending" in log
+    ahead = "partitions [0, 1, 2, 3] read ahead (held before the restart), 1 contacts"
+    assert (ahead in log) is state_dir
+    assert ("(1 contacts of [0, 1, 2, 3] read ahead)" in log) is state_dir
+    assert ("read ahead" in log) is state_dir
 
 
 def test_sender_killed_after_smtp_acceptance_does_not_send_twice(stack: Stack) -> None:

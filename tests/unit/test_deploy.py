@@ -249,17 +249,21 @@ def test_the_worker_is_a_stateful_set_for_its_stable_id() -> None:
 
 def test_no_workload_has_a_data_volume_as_nothing_is_kept_on_disk() -> None:
     """States and the ledger are rebuilt from their changelog topics; faust keeps no files.
-    The only volumes are the scenario file and the cluster's secrets, read-only."""
+    The only volumes are the scenario file and the cluster's secrets, read-only, and the
+    worker's note of the partitions it holds, in a small emptyDir (RELANCE_STATE_DIR)."""
     assert "volumeClaimTemplates" not in named("StatefulSet", "relance-worker")["spec"]
     for workload in workloads():
+        name = workload["metadata"]["name"]
         volumes = workload["spec"]["template"]["spec"].get("volumes", [])
-        assert all("configMap" in volume or "secret" in volume for volume in volumes), workload[
-            "metadata"
-        ]["name"]
+        scratch = {v["name"] for v in volumes if "emptyDir" in v}
+        assert all("configMap" in v or "secret" in v for v in volumes if v["name"] not in scratch)
+        assert scratch == ({"state"} if name == "relance-worker" else set()), name
         for container in containers(workload):
-            assert all(m.get("readOnly") for m in container.get("volumeMounts", [])), workload[
-                "metadata"
-            ]["name"]
+            mounts = [m for m in container.get("volumeMounts", []) if m["name"] not in scratch]
+            assert all(m.get("readOnly") for m in mounts), name
+    worker = containers(named("StatefulSet", "relance-worker"))[0]
+    (state,) = [m for m in worker["volumeMounts"] if m["name"] == "state"]
+    assert {"name": "RELANCE_STATE_DIR", "value": state["mountPath"]} in worker["env"]
     assert containers(named("Deployment", "relance-sender"))[0]["args"] == ["sender"]
 
 

@@ -21,6 +21,7 @@ from relance.kafka import topics
 from relance.kafka.changelog import Changelog
 from relance.kafka.outputs import Outputs
 from relance.settings import Settings
+from relance.worker.holdings import Holdings
 from relance.worker.loop import BatchLoop, LoopObserver
 from relance.worker.pipeline import Decode, Inputs, Pipeline
 from relance.worker.shared import shared_topics
@@ -92,6 +93,7 @@ def build_loop(
         commit_interval=settings.commit_interval,
         merge_max_waiting=settings.merge_max_waiting,
         shared=shared,
+        holdings=Holdings(settings.state_dir, f"{settings.app_id}-worker"),
     )
 
 

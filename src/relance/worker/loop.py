@@ -40,11 +40,12 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from relance.gc_tuning import rare_collections
 from relance.kafka import clients as kafka
-from relance.kafka.changelog import Changelog
+from relance.kafka.changelog import Changelog, ReadAhead
 from relance.kafka.membership import Membership, TopicPartitionKey
 from relance.kafka.outputs import Outputs
 from relance.kafka.whole import WholeTopics
 from relance.worker.backpressure import Backpressure
+from relance.worker.holdings import Holdings
 from relance.worker.pipeline import Observer, Pipeline
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class BatchLoop:
         commit_interval: float,
         merge_max_waiting: int = 20_000,
         shared: WholeTopics | None = None,
+        holdings: Holdings | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.changelog = changelog
@@ -85,6 +87,8 @@ class BatchLoop:
         self._consumer: Consumer | None = None
         self.shared = shared
         self.backpressure = Backpressure(merge_max_waiting)
+        self.holdings = holdings
+        self._ahead: ReadAhead | None = None
 
     @property
     def failure(self) -> BaseException | None:
@@ -96,6 +100,9 @@ class BatchLoop:
             # Series from the start, so that rate() counts the very first event.
             self.observer.consumed(topic, 0)
             self.observer.duplicate(topic, 0)
+        held = self.holdings.read() if self.holdings is not None else []
+        if held:
+            self._ahead = ReadAhead(self.changelog, held)
         consumer = self._consumer = self.new_consumer()
         # Subscribed first: the client joins the group in its own threads while the shared
         # topics are read (a join waits on the broker for seconds); the partitions come, and
@@ -240,11 +247,14 @@ class BatchLoop:
     def restore(self, consumer: Consumer, partitions: list[TopicPartition]) -> str:
         numbers = sorted({tp.partition for tp in partitions})
         started = time.monotonic()
-        tables = self.changelog.recover(numbers)
+        ahead, self._ahead = self._ahead, None  # only the first assignment follows a restart
+        tables = self.changelog.recover(numbers, ahead=ahead)
         if numbers:
             self.observer.recovered(time.monotonic() - started)
         for number in numbers:
             self.pipeline.assign(number, tables[number])
+        if self.holdings is not None:
+            self.holdings.note(self.pipeline.engines)
         return f"{self.pipeline.pending()} deadlines pending"
 
     def settle(self, revoked: set[TopicPartitionKey]) -> Mapping[TopicPartitionKey, int]:
@@ -260,3 +270,5 @@ class BatchLoop:
             consumer.resume([TopicPartition(t, p) for t, p in paused])
         for number in partitions:
             self.pipeline.revoke(number)
+        if partitions and self.holdings is not None:
+            self.holdings.note(self.pipeline.engines)
