@@ -4,6 +4,7 @@ record of each key, tombstones applied, every partition read to its end. Real br
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 import pytest
 from confluent_kafka import Producer
@@ -12,7 +13,7 @@ from relance.demo.broker import Broker
 from relance.errors import BrokerError
 from relance.kafka.changelog import Changelog, ReadAhead
 from relance.kafka.topics import TopicSpec
-from relance.settings import load_settings
+from relance.settings import Settings, load_settings
 
 pytestmark = pytest.mark.integration
 
@@ -38,10 +39,24 @@ def written(broker: Broker, topic: str) -> dict[int, dict[bytes, bytes]]:
     return expected
 
 
-def test_readers_at_once_restore_the_last_record_of_each_key(broker: Broker) -> None:
+class Written(NamedTuple):
+    """A changelog topic as ``written`` left it, and the settings to read it with."""
+
+    topic: str
+    expected: dict[int, dict[bytes, bytes]]
+    settings: Settings
+
+
+@pytest.fixture
+def changelog_topic(broker: Broker) -> Written:
     topic = f"restore-{uuid.uuid4().hex[:8]}"
     expected = written(broker, topic)
     settings = load_settings(broker=broker.url, app_id="restore", partitions=PARTITIONS)
+    return Written(topic, expected, settings)
+
+
+def test_readers_at_once_restore_the_last_record_of_each_key(changelog_topic: Written) -> None:
+    topic, expected, settings = changelog_topic
     for readers in (1, 4):
         tables = Changelog(settings, topic, readers=readers).recover(range(PARTITIONS))
         assert tables == expected, f"{readers} readers"
@@ -49,21 +64,17 @@ def test_readers_at_once_restore_the_last_record_of_each_key(broker: Broker) -> 
     assert Changelog(settings, topic).recover([5, 1, 3]) == {p: expected[p] for p in (1, 3, 5)}
 
 
-def test_a_reader_that_fails_fails_the_restore(broker: Broker) -> None:
-    topic = f"restore-{uuid.uuid4().hex[:8]}"
-    written(broker, topic)
-    settings = load_settings(broker=broker.url, app_id="restore", partitions=PARTITIONS)
+def test_a_reader_that_fails_fails_the_restore(changelog_topic: Written) -> None:
+    topic, _, settings = changelog_topic
     # Partition 9 does not exist: its reader never reaches an end, and says so.
     with pytest.raises(BrokerError, match=r"not read to their end|Unknown partition"):
         Changelog(settings, topic, readers=4).recover([0, 1, 2, 9], timeout=8)
 
 
 def test_a_restore_goes_on_from_a_read_ahead_and_drops_what_it_was_not_assigned(
-    broker: Broker,
+    broker: Broker, changelog_topic: Written
 ) -> None:
-    topic = f"restore-{uuid.uuid4().hex[:8]}"
-    expected = written(broker, topic)
-    settings = load_settings(broker=broker.url, app_id="restore", partitions=PARTITIONS)
+    topic, expected, settings = changelog_topic
     changelog = Changelog(settings, topic)
     ahead = ReadAhead(changelog, [0, 1, 2])
     ahead.wait()  # what the owner writes next comes after what it read
@@ -81,12 +92,10 @@ def test_a_restore_goes_on_from_a_read_ahead_and_drops_what_it_was_not_assigned(
 
 
 def test_a_read_ahead_that_fails_leaves_the_restore_to_read_from_the_start(
-    broker: Broker,
+    changelog_topic: Written,
 ) -> None:
-    topic = f"restore-{uuid.uuid4().hex[:8]}"
-    expected = written(broker, topic)
-    settings = load_settings(broker=broker.url, app_id="restore", partitions=PARTITIONS)
-    failing = Changelog(settings, topic)
-    ahead = ReadAhead(failing, [0, 9], timeout=8)  # partition 9 does not exist
-    tables = Changelog(settings, topic).recover([0], ahead=ahead)
+    topic, expected, settings = changelog_topic
+    changelog = Changelog(settings, topic)
+    ahead = ReadAhead(changelog, [0, 9], timeout=8)  # partition 9 does not exist
+    tables = changelog.recover([0], ahead=ahead)
     assert ahead.failed and tables == {0: expected[0]}

@@ -189,7 +189,7 @@ class ReadAhead:
         self.wait()
         if self.failed:
             return {}, {}
-        kept = [p for p in partitions if p in self.positions or p in self.tables]
+        kept = [p for p in partitions if p in self.tables]  # every partition it read
         tables = {p: self.tables[p] for p in kept}
         positions = {p: self.positions.get(p, 0) for p in kept}
         self.tables, self.positions = {}, {}
