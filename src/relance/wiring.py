@@ -35,7 +35,7 @@ from relance.kafka import clients as kafka
 from relance.kafka import topics
 from relance.kafka.acked import AckedWriter
 from relance.kafka.changelog import Changelog
-from relance.kafka.outputs import Outputs
+from relance.kafka.outputs import FAILURES_ONLY, Outputs
 from relance.kafka.reachability import Reachability
 from relance.metrics import GatewayMetrics, Metrics
 from relance.providers.base import Provider
@@ -226,7 +226,7 @@ def worker_process(settings: Settings, config: Config, registry: CollectorRegist
 
     def build() -> list[Callable[[threading.Event], None]]:
         outputs = Outputs(
-            kafka.producer(settings),
+            kafka.producer(settings, **FAILURES_ONLY),
             output_codec(settings),
             deliveries=settings.topic_deliveries,
             dlq=settings.topic_dlq,
@@ -329,7 +329,7 @@ def source_relay(
         for topic, event_type in inputs_of(settings).topics
     }
     outputs = Outputs(
-        kafka.producer(settings),
+        kafka.producer(settings, **FAILURES_ONLY),
         output_codec(settings),
         deliveries=settings.topic_deliveries,
         dlq=settings.topic_dlq,
@@ -505,7 +505,7 @@ class _Sending:
         catalog = Catalog() if settings.topic_catalog else None
         kafka.ensure_topics(settings, topics.used_by(settings, topics.SENDER))
         outputs = Outputs(
-            kafka.producer(settings),
+            kafka.producer(settings, **FAILURES_ONLY),
             codec,
             deliveries=settings.topic_deliveries,
             dlq=settings.topic_dlq,

@@ -75,7 +75,7 @@ def consumer_config(settings: Settings, group: str, **overrides: Any) -> dict[st
     }
 
 
-def producer_config(settings: Settings) -> dict[str, Any]:
+def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """A producer's configuration, layered as ``consumer_config``'s."""
     return {
         "linger.ms": 5,
@@ -89,6 +89,7 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "partitioner": "murmur2_random",
         "message.max.bytes": settings.producer_message_max_bytes,
         "logger": CLIENT_LOG,
+        **overrides,
     }
 
 
@@ -106,8 +107,8 @@ def consumer(settings: Settings, group: str, **overrides: Any) -> Consumer:
     return Consumer(consumer_config(settings, group, **overrides))
 
 
-def producer(settings: Settings) -> Producer:
-    return Producer(producer_config(settings))
+def producer(settings: Settings, **overrides: Any) -> Producer:
+    return Producer(producer_config(settings, **overrides))
 
 
 def admin(settings: Settings, **overrides: Any) -> AdminClient:

@@ -39,6 +39,12 @@ def refusal(error: KafkaError, topic: str, partition: int | None, size: int) -> 
     return text
 
 
+# What ``Outputs`` needs of its producer: a report for a failed record only (``wait``
+# flushes, then raises what failed). A report per record costs the consume loop's thread a
+# Python call and a message object each: 1.5 us a record, measured.
+FAILURES_ONLY = {"delivery.report.only.error": True}
+
+
 class Outputs:
     def __init__(
         self,
