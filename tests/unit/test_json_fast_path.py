@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from relance.codec.json import _UNREAD, _fast, envelope
+from relance.codec.json import _UNREAD, _fast, _tag, envelope
 from relance.codec.records import event_from_record
 from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
@@ -113,11 +113,14 @@ def slow(record: dict[str, Any]) -> Any:
         return None
 
 
+@pytest.mark.parametrize("separators", [(", ", ": "), (",", ":")], ids=["spaced", "compact"])
 @pytest.mark.parametrize("base", BASES, ids=lambda b: b["type"])
-def test_fast_path_agrees_with_the_checking_path(base: dict[str, Any]) -> None:
+def test_fast_path_agrees_with_the_checking_path(
+    base: dict[str, Any], separators: tuple[str, str]
+) -> None:
     accepted = 0
     for record in [base, *mutations(base)]:
-        raw = json.dumps(record).encode()
+        raw = json.dumps(record, separators=separators).encode()
         fast = _fast(raw, None, _UNREAD)
         found = envelope(raw)
         if found is not None:  # simulate passes the type it read with the envelope
@@ -129,3 +132,25 @@ def test_fast_path_agrees_with_the_checking_path(base: dict[str, Any]) -> None:
         assert checked == fast, record
         assert repr(checked) == repr(fast), record  # same types too (1.0 vs 1)
     assert accepted > 10
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "found"),
+    [
+        (b'{"type":"page_view","contact_id":"c"}', None, "page_view"),
+        (b'{"type":"orders","contact_id":"c"}', None, "orders"),  # not a kind: parsed
+        (b'{"type": "cart"}', None, "cart"),
+        # A type further in may be a nested object's: parsed, the record has none.
+        (b'{"product":{"type":"order"},"contact_id":"c"}', None, None),
+        (b'{"product":{"type":"order"},"contact_id":"c"}', "page_view", None),
+        (b'{"type":"order","product":{"type":"cart"}}', None, "order"),
+        (b'{"contact_id":"c","type":"cart"}', None, "cart"),
+        (b'{"type":"cart"}', "cart", "cart"),
+        (b'{"type":"cart"}', "order", "cart"),
+        (b'{"contact_id":"c"}', None, None),
+    ],
+)
+def test_the_type_read_is_the_records_own_not_a_nested_objects(
+    raw: bytes, expected: Any, found: str | None
+) -> None:
+    assert _tag(raw, expected) == found
