@@ -24,7 +24,9 @@ from typing import Any
 from confluent_kafka import Producer
 
 from relance.demo.broker import EmbeddedBroker, TopicSpec
+from relance.kafka.clients import producer_config
 from relance.kafka.outputs import FAILURES_ONLY
+from relance.settings import Settings
 
 SETTINGS: dict[str, dict[str, Any]] = {"every record": {}, "failures only": FAILURES_ONLY}
 
@@ -34,24 +36,16 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def produce(bootstrap: str, records: int, extra: dict[str, Any]) -> tuple[float, float]:
-    """CPU µs a record and wall seconds, for ``records`` produced and flushed."""
+def produce(broker: str, records: int, extra: dict[str, Any]) -> tuple[float, float]:
+    """CPU µs a record and wall seconds, for ``records`` produced and flushed by the
+    processes' producer (``producer_config``) with ``extra`` on top."""
     failed: list[object] = []
 
     def report(error: object, _message: object) -> None:
         if error is not None:
             failed.append(error)
 
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "linger.ms": 5,
-            "batch.num.messages": 10_000,
-            "queue.buffering.max.messages": 1_000_000,
-            "acks": "all",
-            **extra,
-        }
-    )
+    producer = Producer(producer_config(Settings(broker=broker), **extra))
     producer.produce("reports", b"warm", b"up", 0, on_delivery=report)
     producer.flush(30)
     value = b"x" * 230
@@ -80,7 +74,7 @@ def main() -> None:
         names = list(SETTINGS)
         for number in range(args.rounds):
             for name in names[number % 2 :] + names[: number % 2]:
-                found[name].append(produce(broker.bootstrap, args.records, SETTINGS[name]))
+                found[name].append(produce(broker.url, args.records, SETTINGS[name]))
     for name, runs in found.items():
         cpu = [c for c, _ in runs]
         wall = [w for _, w in runs]

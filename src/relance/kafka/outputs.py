@@ -41,7 +41,7 @@ def refusal(error: KafkaError, topic: str, partition: int | None, size: int) -> 
 
 # What ``Outputs`` needs of its producer: a report for a failed record only (``wait``
 # flushes, then raises what failed). A report per record costs the consume loop's thread a
-# Python call and a message object each: 1.5 us a record, measured.
+# Python call and a message object each: 0.9 us a record (bench/delivery_reports.py).
 FAILURES_ONLY = {"delivery.report.only.error": True}
 
 
