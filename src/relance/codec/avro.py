@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Any, Final
 
 import fastavro
+import msgspec
 
-from relance.codec.limits import too_large_event
-from relance.codec.records import event_from_record
-from relance.core.events import Event, EventType, event_to_record
+from relance.codec import event_reader
+from relance.codec.limits import check_fields, too_large_event
+from relance.codec.records import event_from_record, fits_rules
+from relance.core.events import (
+    CartChange,
+    ContactProfile,
+    Event,
+    EventType,
+    Order,
+    PageView,
+    event_to_record,
+)
 from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
 
@@ -94,6 +104,38 @@ def read_record(full_name: str, raw: bytes, start: int = 0) -> Any:
     return record
 
 
+# The types the fast path reads, as the JSON one (engagements are few, and checked).
+_FAST: Final[dict[EventType, type[Event]]] = {
+    "page_view": PageView,
+    "cart": CartChange,
+    "order": Order,
+    "contact": ContactProfile,
+}
+
+
+@cache
+def _fast_reader(event_type: EventType) -> Any:
+    try:
+        return event_reader.reader(schema_for(event_type))
+    except event_reader.UnreadError:
+        return None
+
+
+def _fast(raw: bytes, start: int, event_type: EventType) -> Event | None:
+    """The event if the fast reader reads the body and msgspec the record, and it keeps the
+    rules types cannot express (sizes apart: the caller checks those); else ``None``, and
+    the checking path reads it again to say what is wrong."""
+    kind = _FAST.get(event_type)
+    read = None if kind is None else _fast_reader(event_type)
+    if read is None:
+        return None
+    try:
+        event: Event = msgspec.convert(read(raw, start), kind)
+    except (event_reader.UnreadError, msgspec.ValidationError):
+        return None
+    return event if fits_rules(event) else None
+
+
 def decode(raw: bytes, event_type: EventType, start: int = 0, *, rules: InputRules) -> Event:
     """The event in the Avro body ``raw[start:]``; ``rules`` bound the message's size (all of
     ``raw``, framing included) and its fields'."""
@@ -101,6 +143,18 @@ def decode(raw: bytes, event_type: EventType, start: int = 0, *, rules: InputRul
     size = len(raw)
     if size > rules.max_event_bytes:
         raise too_large_event(size, rules, lambda: read_record(full_name, raw, start))
+    event = _fast(raw, start, event_type)
+    if event is not None:
+        if size > rules.smallest_field_bytes:  # as the checking path: no field can be over
+            check_fields(event, rules, size)
+        return event
+    return _checked(raw, event_type, start, size, rules)
+
+
+def _checked(raw: bytes, event_type: EventType, start: int, size: int, rules: InputRules) -> Event:
+    """``decode`` through fastavro and the checking path of ``records``, which explains
+    what is wrong with a body."""
+    full_name = RECORD_SCHEMA[event_type]
     try:
         record = read_record(full_name, raw, start)
     except InvalidEventError:
