@@ -12,9 +12,11 @@ the consumer can dead-letter any bad message. A topic's format is ``"json"``, ``
   event has, so the two cannot be confused.
 - anything else is plain Avro.
 
-Avro is read and written with fastavro; the records it reads are validated by ``records``,
-like JSON ones. Every decoder keeps the size limits of the ``rules`` it is given (the
-scenario file's ``inputs``), which ``relance simulate`` keeps too.
+Avro is written with fastavro. It is read as JSON is: a fast path (``event_reader``, then
+msgspec's typed conversion) for well-formed events, and fastavro with the checks of
+``records`` for any body the fast path leaves, which explains what is wrong with it. Every
+decoder keeps the size limits of the ``rules`` it is given (the scenario file's
+``inputs``), which ``relance simulate`` keeps too.
 """
 
 from __future__ import annotations
