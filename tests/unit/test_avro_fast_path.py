@@ -61,6 +61,8 @@ EVENTS: list[Event] = [
     ContactProfile("e10", "c4", 7, timezone="Mars/Olympus"),  # refused
     ContactProfile("e11", "c4", 8, email="not an address"),  # refused
     ContactProfile("e12", "c4", 9, attributes={"tier": "gold"}),  # the checking path's
+    ContactProfile("e17", "c4", 10, email="A@Example.COM", locale="", attributes={}),
+    ContactProfile("e18", "c4", 11, attributes={"": "v"}),  # refused
     # The first and last times a datetime holds, and one past each: fastavro refuses those.
     PageView("e13", "c5", 253_402_300_799_999, "home"),
     PageView("e14", "c5", 253_402_300_800_000, "home"),
