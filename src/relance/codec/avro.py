@@ -13,16 +13,8 @@ import msgspec
 
 from relance.codec import event_reader
 from relance.codec.limits import check_fields, too_large_event
-from relance.codec.records import event_from_record, fits_rules
-from relance.core.events import (
-    CartChange,
-    ContactProfile,
-    Event,
-    EventType,
-    Order,
-    PageView,
-    event_to_record,
-)
+from relance.codec.records import FAST_TYPES, event_from_record, fits_rules
+from relance.core.events import Event, EventType, event_to_record
 from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
 
@@ -104,15 +96,6 @@ def read_record(full_name: str, raw: bytes, start: int = 0) -> Any:
     return record
 
 
-# The types the fast path reads, as the JSON one (engagements are few, and checked).
-_FAST: Final[dict[EventType, type[Event]]] = {
-    "page_view": PageView,
-    "cart": CartChange,
-    "order": Order,
-    "contact": ContactProfile,
-}
-
-
 @cache
 def _fast_reader(event_type: EventType) -> Any:
     try:
@@ -125,7 +108,7 @@ def _fast(raw: bytes, start: int, event_type: EventType) -> Event | None:
     """The event if the fast reader reads the body and msgspec the record, and it keeps the
     rules types cannot express (sizes apart: the caller checks those); else ``None``, and
     the checking path reads it again to say what is wrong."""
-    kind = _FAST.get(event_type)
+    kind = FAST_TYPES.get(event_type)
     read = None if kind is None else _fast_reader(event_type)
     if read is None:
         return None

@@ -15,14 +15,10 @@ import msgspec
 import orjson
 
 from relance.codec.limits import SCREENS, measure, too_large_event
-from relance.codec.records import event_from_record, fits_rules
+from relance.codec.records import FAST_TYPES, event_from_record, fits_rules
 from relance.core.events import (
-    CartChange,
-    ContactProfile,
     Event,
     EventType,
-    Order,
-    PageView,
     event_to_record,
 )
 from relance.core.scenarios import InputRules
@@ -36,10 +32,7 @@ class _Tag(msgspec.Struct):
 
 _TAG = msgspec.json.Decoder(_Tag)
 _FAST: dict[Any, msgspec.json.Decoder[Any]] = {
-    "page_view": msgspec.json.Decoder(PageView),
-    "cart": msgspec.json.Decoder(CartChange),
-    "order": msgspec.json.Decoder(Order),
-    "contact": msgspec.json.Decoder(ContactProfile),
+    kind: msgspec.json.Decoder(event_class) for kind, event_class in FAST_TYPES.items()
 }
 
 

@@ -362,6 +362,16 @@ def event_from_record(
     return event
 
 
+# The types a fast path (``codec.json``, ``codec.avro``) decodes by their types alone and
+# ``fits_rules``: engagements are few, and taken by the checking path.
+FAST_TYPES: dict[EventType, type[Event]] = {
+    "page_view": PageView,
+    "cart": CartChange,
+    "order": Order,
+    "contact": ContactProfile,
+}
+
+
 def fits_rules(event: Event) -> bool:
     """Whether an event decoded by a type-checking fast path also keeps the rules above that
     types cannot express; if not, the caller decodes it again here to learn why."""
