@@ -4,6 +4,7 @@ cut short, altered at every byte and extended."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -119,10 +120,32 @@ def test_fast_path_reads_a_framed_body_from_its_start(event: Event) -> None:
         assert fast == checked, changed
 
 
-@pytest.mark.parametrize("event", [EVENTS[0], EVENTS[3], EVENTS[6], EVENTS[8]])
+@pytest.mark.parametrize("event", [EVENTS[0], EVENTS[3], EVENTS[6], EVENTS[8], EVENTS[11]])
 def test_the_fast_path_is_taken_for_valid_events(event: Event) -> None:
     # Else the comparisons above would pass with the fast path never taken.
     assert avro._fast(avro.encode(event), 0, event.type) == event
+
+
+@pytest.mark.parametrize(
+    ("rules", "detail"),
+    [
+        (InputRules(max_attributes=2), "3 entries, more than inputs.max_attributes (2)"),
+        (InputRules(max_attribute_bytes=4), "attributes value 'tier' is 6 bytes"),
+    ],
+)
+def test_a_small_profile_s_attributes_are_counted_and_measured_on_both_paths(
+    rules: InputRules, detail: str
+) -> None:
+    # 80 bytes: below the size under which no other field is measured.
+    event = ContactProfile("e", "c", 1, attributes={"tier": "argent", "a": "b", "c": "d"})
+    raw = avro.encode(event)
+    assert len(raw) <= rules.smallest_field_bytes
+    for read in (
+        lambda: avro.decode(raw, "contact", rules=rules),
+        lambda: avro._checked(raw, "contact", 0, len(raw), rules),
+    ):
+        with pytest.raises(InvalidEventError, match=re.escape(detail)):
+            read()
 
 
 def test_small_field_limits_refuse_on_both_paths() -> None:

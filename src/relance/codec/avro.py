@@ -14,7 +14,7 @@ import msgspec
 from relance.codec import event_reader
 from relance.codec.limits import check_fields, too_large_event
 from relance.codec.records import FAST_TYPES, event_from_record, fits_rules
-from relance.core.events import Event, EventType, event_to_record
+from relance.core.events import ContactProfile, Event, EventType, event_to_record
 from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
 
@@ -116,7 +116,7 @@ def _fast(raw: bytes, start: int, event_type: EventType) -> Event | None:
         event: Event = msgspec.convert(read(raw, start), kind)
     except (event_reader.UnreadError, msgspec.ValidationError):
         return None
-    return event if fits_rules(event) else None
+    return event if fits_rules(event, typed_attributes=True) else None
 
 
 def decode(raw: bytes, event_type: EventType, start: int = 0, *, rules: InputRules) -> Event:
@@ -128,7 +128,11 @@ def decode(raw: bytes, event_type: EventType, start: int = 0, *, rules: InputRul
         raise too_large_event(size, rules, lambda: read_record(full_name, raw, start))
     event = _fast(raw, start, event_type)
     if event is not None:
-        if size > rules.smallest_field_bytes:  # as the checking path: no field can be over
+        # As the checking path: in a small message no field can be over, but a profile's
+        # attributes are counted whatever its size.
+        if size > rules.smallest_field_bytes or (
+            type(event) is ContactProfile and event.attributes
+        ):
             check_fields(event, rules, size)
         return event
     return _checked(raw, event_type, start, size, rules)

@@ -372,9 +372,12 @@ FAST_TYPES: dict[EventType, type[Event]] = {
 }
 
 
-def fits_rules(event: Event) -> bool:
+def fits_rules(event: Event, *, typed_attributes: bool = False) -> bool:
     """Whether an event decoded by a type-checking fast path also keeps the rules above that
-    types cannot express; if not, the caller decodes it again here to learn why."""
+    types cannot express; if not, the caller decodes it again here to learn why.
+    ``typed_attributes``: the path has read a profile's attributes as strings to strings, as
+    Avro's map of strings is read, and counts and measures them as the checking path does
+    (``check_fields`` whatever the message's size); only an empty key is then left."""
     if not (event.event_id and event.contact_id):
         return False
     if isinstance(event, PageView):
@@ -396,8 +399,9 @@ def fits_rules(event: Event) -> bool:
     if isinstance(event, ContactProfile):
         # Attributes are checked on the checking path, which counts them (the rules say
         # how many may be given, whatever the message's size); profile upserts are few.
+        attributes = event.attributes
         return (
-            not event.attributes
+            (not attributes or (typed_attributes and "" not in attributes))
             and (event.timezone is None or _known_zone(event.timezone))
             and (event.email is None or email_problem(event.email) is None)
             and (event.phone is None or is_phone(event.phone))
