@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -12,9 +13,9 @@ import fastavro
 import msgspec
 
 from relance.codec import event_reader
-from relance.codec.limits import check_fields, too_large_event
-from relance.codec.records import FAST_TYPES, event_from_record, fits_rules
-from relance.core.events import ContactProfile, Event, EventType, event_to_record
+from relance.codec.limits import too_large_event
+from relance.codec.records import FAST_TYPES, check_sizes, event_from_record, fits_rules
+from relance.core.events import Event, EventType, event_to_record
 from relance.core.scenarios import InputRules
 from relance.errors import InvalidEventError
 
@@ -97,7 +98,7 @@ def read_record(full_name: str, raw: bytes, start: int = 0) -> Any:
 
 
 @cache
-def _fast_reader(event_type: EventType) -> Any:
+def _fast_reader(event_type: EventType) -> Callable[[bytes, int], Any] | None:
     try:
         return event_reader.reader(schema_for(event_type))
     except event_reader.UnreadError:
@@ -128,12 +129,7 @@ def decode(raw: bytes, event_type: EventType, start: int = 0, *, rules: InputRul
         raise too_large_event(size, rules, lambda: read_record(full_name, raw, start))
     event = _fast(raw, start, event_type)
     if event is not None:
-        # As the checking path: in a small message no field can be over, but a profile's
-        # attributes are counted whatever its size.
-        if size > rules.smallest_field_bytes or (
-            type(event) is ContactProfile and event.attributes
-        ):
-            check_fields(event, rules, size)
+        check_sizes(event, rules, size)  # as the checking path does
         return event
     return _checked(raw, event_type, start, size, rules)
 

@@ -74,33 +74,31 @@ def _date(buf: bytes, pos: int) -> tuple[date, int]:
         raise UnreadError from None
 
 
+_LOGICAL: dict[tuple[str, str], Read] = {
+    ("long", "timestamp-millis"): _timestamp_millis,
+    ("int", "date"): _date,
+}
+
+
 def _blocks(item: Read, keyed: bool) -> Read:
-    """An array (a list of ``item``) or, ``keyed``, a map: blocks of items, each led by its
-    count (negative: followed by the block's size in bytes), up to an empty block."""
+    """An array (a list of what ``item`` reads) or, ``keyed``, a map (``item`` reading a key
+    and its value): blocks of items, each led by its count (negative: followed by the
+    block's size in bytes), up to an empty block."""
 
     def blocks(buf: bytes, pos: int) -> tuple[Any, int]:
         items: list[Any] = []
-        pairs: dict[str, Any] = {}
         while True:
             count, pos = _long(buf, pos)
             if count == 0:
-                return (pairs if keyed else items), pos
+                return (dict(items) if keyed else items), pos
             if count < 0:
                 count = -count
                 _, pos = _long(buf, pos)
             if count > len(buf) - pos:  # each item of ours takes a byte or more
                 raise UnreadError
             for _ in range(count):
-                if keyed:
-                    size, pos = _long(buf, pos)
-                    end = pos + size
-                    if size < 0 or end > len(buf):
-                        raise UnreadError
-                    name = buf[pos:end].decode()
-                    pairs[name], pos = item(buf, end)
-                else:
-                    value, pos = item(buf, pos)
-                    items.append(value)
+                value, pos = item(buf, pos)
+                items.append(value)
 
     return blocks
 
@@ -135,17 +133,20 @@ class _Writer:
         }
 
     def record(self, schema: Mapping[str, Any]) -> Read:
-        if schema["name"]:
-            self.named[schema["name"]] = schema
-        lines = ["def read(buf, pos):", "    size_of = len(buf)"]
-        names = []
+        self.named[schema["name"]] = schema
+        lines, names = [], []
         for n, field in enumerate(schema["fields"]):
-            target = f"f{n}"
-            lines += self.value(field["type"], target, "    ")
-            names.append(f"{field['name']!r}: {target}")
-        lines.append(f"    return {{{', '.join(names)}}}, pos")
+            lines += self.value(field["type"], f"f{n}", "    ")
+            names.append(f"{field['name']!r}: f{n}")
+        return self._compile(lines, "{" + ", ".join(names) + "}")
+
+    def _compile(self, lines: list[str], result: str) -> Read:
+        """A function running ``lines`` from ``pos`` and returning ``result`` with the
+        position after it."""
+        source = ["def read(buf, pos):", "    size_of = len(buf)", *lines]
+        source.append(f"    return {result}, pos")
         scope = dict(self.scope)
-        exec("\n".join(lines), scope)  # our own schemas' text, once
+        exec("\n".join(source), scope)  # our own schemas' text, once
         found: Read = scope["read"]
         return found
 
@@ -155,11 +156,14 @@ class _Writer:
             return self._union(schema, target, pad)
         if isinstance(schema, str) and schema in self.named:
             schema = self.named[schema]
-        kind = schema if isinstance(schema, str) else schema["type"]
-        logical = None if isinstance(schema, str) else schema.get("logicalType")
+        if isinstance(schema, str):
+            kind, logical = schema, None
+        elif isinstance(schema["type"], (dict, list)):  # {"type": {...}}: the inner one
+            return self.value(schema["type"], target, pad)
+        else:
+            kind, logical = schema["type"], schema.get("logicalType")
         if logical is not None:
-            found = {("long", "timestamp-millis"): _timestamp_millis, ("int", "date"): _date}
-            return self._call(found.get((kind, logical)), target, pad)
+            return self._call(_LOGICAL.get((kind, logical)), target, pad)
         if kind in _INLINE:
             return [pad + line.format(t=target) for line in _INLINE[kind]]
         if kind == "int":
@@ -173,12 +177,12 @@ class _Writer:
             return [pad + line.format(t=target, n=len(symbols)) for line in _ENUM] + [
                 f"{pad}{target} = {symbols!r}[index >> 1]"
             ]
-        if kind in ("array", "map"):
-            inner = schema["items"] if kind == "array" else schema["values"]
-            item = _unwrap(self.record({"name": "", "fields": [{"name": "v", "type": inner}]}))
-            return self._call(_blocks(item, kind == "map"), target, pad)
-        if isinstance(kind, (dict, list)):
-            return self.value(kind, target, pad)
+        if kind == "array":
+            item = self._compile(self.value(schema["items"], "v", "    "), "v")
+            return self._call(_blocks(item, keyed=False), target, pad)
+        if kind == "map":
+            lines = self.value("string", "k", "    ") + self.value(schema["values"], "v", "    ")
+            return self._call(_blocks(self._compile(lines, "(k, v)"), keyed=True), target, pad)
         raise UnreadError
 
     def _call(self, read: Read | None, target: str, pad: str) -> list[str]:
@@ -196,24 +200,13 @@ class _Writer:
         lines = [f"{pad}index = buf[pos]", f"{pad}pos += 1"]
         for n, branch in enumerate(branches):
             lines.append(f"{pad}{'if' if n == 0 else 'elif'} index == {2 * n}:")
-            lines += self.value(branch, target, pad + "    ") if branch != "null" else []
-            if branch == "null":
-                lines.append(f"{pad}    {target} = None")
+            lines += self.value(branch, target, pad + "    ")
         lines += [f"{pad}else:", f"{pad}    raise UnreadError"]
         return lines
 
 
-def _unwrap(read: Read) -> Read:
-    """The reader of a one-field record ``{"v": ...}`` as a reader of that field's value."""
-
-    def value(buf: bytes, pos: int) -> tuple[Any, int]:
-        found, pos = read(buf, pos)
-        return found["v"], pos
-
-    return value
-
-
-# A string (its length nearly always one byte), a double, a boolean; ``{t}`` the target.
+# A string (its length nearly always one byte), a double, a boolean, a null; ``{t}`` the
+# target.
 _INLINE: dict[str, tuple[str, ...]] = {
     "string": (
         "size = buf[pos]",

@@ -351,15 +351,21 @@ def event_from_record(
             "unknown_type", f"type must be one of {', '.join(sorted(DECODERS))}, not {kind!r}"
         )
     event = decoder(record)
-    # A profile's attributes are counted whatever the message's size: many tiny entries fit
-    # in a small message.
+    check_sizes(event, rules, size)
+    return event
+
+
+def check_sizes(event: Event, rules: InputRules, size: int | None) -> None:
+    """Refuse ``event`` if a field is over its limit (``limits.check_fields``). ``size``, the
+    bytes of its message if known, spares the check in a message too small for any field
+    to be over, but not a profile's attributes, which are counted whatever the message's
+    size: many tiny entries fit in a small message."""
     if (
         size is None
         or size > rules.smallest_field_bytes
         or (type(event) is ContactProfile and event.attributes)
     ):
         check_fields(event, rules, size)
-    return event
 
 
 # The types a fast path (``codec.json``, ``codec.avro``) decodes by their types alone and
@@ -377,7 +383,7 @@ def fits_rules(event: Event, *, typed_attributes: bool = False) -> bool:
     types cannot express; if not, the caller decodes it again here to learn why.
     ``typed_attributes``: the path has read a profile's attributes as strings to strings, as
     Avro's map of strings is read, and counts and measures them as the checking path does
-    (``check_fields`` whatever the message's size); only an empty key is then left."""
+    (``check_sizes``); only an empty key is then left."""
     if not (event.event_id and event.contact_id):
         return False
     if isinstance(event, PageView):
@@ -397,8 +403,8 @@ def fits_rules(event: Event, *, typed_attributes: bool = False) -> bool:
             0 < item.quantity <= MAX_QUANTITY and item.product.id for item in event.items
         )
     if isinstance(event, ContactProfile):
-        # Attributes are checked on the checking path, which counts them (the rules say
-        # how many may be given, whatever the message's size); profile upserts are few.
+        # Attributes are left to the checking path, which checks their types, unless the
+        # path read them typed (``typed_attributes``); profile upserts are few.
         attributes = event.attributes
         return (
             (not attributes or (typed_attributes and "" not in attributes))
