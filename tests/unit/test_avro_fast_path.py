@@ -4,10 +4,12 @@ cut short, altered at every byte and extended."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 from typing import Any
 
+import fastavro
 import pytest
 
 from relance.codec import avro
@@ -191,3 +193,24 @@ def test_longs_fastavro_reads_otherwise_are_left_to_it(body: bytes) -> None:
 def test_a_schema_with_a_type_it_does_not_read_is_left_to_fastavro() -> None:
     with pytest.raises(UnreadError):
         reader({"type": "record", "name": "F", "fields": [{"name": "x", "type": "float"}]})
+
+
+def test_blocks_with_a_negative_count_read_as_fastavro_reads_them() -> None:
+    # A writer may lead a block with -count and the block's size in bytes (Java's
+    # BlockingBinaryEncoder does); fastavro writes positive counts only.
+    schema = {
+        "type": "record",
+        "name": "Blocks",
+        "fields": [
+            {"name": "m", "type": {"type": "map", "values": "string"}},
+            {"name": "a", "type": {"type": "array", "items": "long"}},
+        ],
+    }
+    body = (
+        b"\x01\x08\x02k\x02v"  # map: a block of -1 entry in 4 bytes,
+        b"\x02\x02j\x02w\x00"  # one of 1 entry, and the empty block
+        b"\x03\x04\x02\x04\x00"  # array: -2 items in 2 bytes (1 and 2), the empty block
+    )
+    expected = fastavro.schemaless_reader(io.BytesIO(body), fastavro.parse_schema(schema), None)
+    assert expected == {"m": {"k": "v", "j": "w"}, "a": [1, 2]}
+    assert reader(fastavro.parse_schema(schema))(body, 0) == expected
