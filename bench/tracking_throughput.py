@@ -18,11 +18,11 @@ import argparse
 import io
 import statistics
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
+from msgspec.structs import replace
 
 from relance.codec.json import encode
 from relance.core.events import CartChange, ContactProfile, Event, Order, PageView, Product

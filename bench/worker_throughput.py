@@ -42,7 +42,6 @@ on an error, Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from contextlib import contextmanager
 from itertools import cycle
 from pathlib import Path
 
+import msgspec
 import orjson
 from confluent_kafka import Consumer, Producer
 
@@ -268,7 +268,7 @@ def _produce_live(
         while sent < due:
             event = next(source)
             lap = sent // len(events)
-            event = dataclasses.replace(
+            event = msgspec.structs.replace(
                 event, occurred_at=now_ms, contact_id=f"{event.contact_id}-{lap}"
             )
             producer.produce(worker.topics[event.type], encode(event), event.contact_id.encode())

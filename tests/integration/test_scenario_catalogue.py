@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
+from msgspec.structs import replace
 
 from relance.codec import catalog as catalog_codec
 from relance.codec.outputs import AvroOutputCodec

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MethodType
 from typing import Any, cast
 
+import msgspec
 import pytest
 
 from relance import tokens
@@ -113,7 +114,9 @@ def kinds_of(hook: Callable[..., Any]) -> tuple[str, ...]:
 def priced(minute: float, pid: str, price: float) -> PageView:
     event = view(minute, pid)
     assert event.product is not None
-    return replace(event, product=replace(event.product, price=price))
+    return msgspec.structs.replace(
+        event, product=msgspec.structs.replace(event.product, price=price)
+    )
 
 
 def test_a_new_kind_is_its_detector_its_templates_and_one_catalogue_entry(

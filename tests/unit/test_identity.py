@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
@@ -122,7 +123,7 @@ def test_a_visitor_and_a_record_survive_their_bytes_and_junk_is_refused() -> Non
     visitor = table.visitors["v1"]
     assert visitor_from(visitor_bytes(visitor), RULES) == visitor
     assert read_record(link_record("ann", T), RULES) == ("link", ("ann", T, ()))
-    own = (dataclasses.replace(view("e9", T), contact_id="ann"),)
+    own = (msgspec.structs.replace(view("e9", T), contact_id="ann"),)
     assert read_record(link_record("ann", T, own), RULES) == ("link", ("ann", T, own))
     for junk in (b"{", b'{"kind": "link"}', b'{"kind": "other"}', b"[]"):
         with pytest.raises(InvalidEventError):

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from relance.codec import avro
 from relance.codec import catalog as catalog_codec

@@ -6,9 +6,10 @@ The Avro schemas in ``schemas/`` describe the same records field for field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Final, Literal, get_args
+
+import msgspec
 
 PageType = Literal["product", "category", "search", "cart", "checkout", "home", "other"]
 CartAction = Literal["add", "remove", "update", "clear", "other"]
@@ -38,8 +39,14 @@ MAX_QUANTITY: Final = 2**31 - 1
 OTHER: Final = "other"
 
 
-@dataclass(frozen=True, slots=True)
-class Product:
+class _Record(msgspec.Struct, frozen=True, gc=False):
+    """Immutable, and a struct rather than a dataclass: decoded for every message, and
+    msgspec builds a struct in about half the time (a frozen dataclass's fields are set one
+    ``object.__setattr__`` at a time). Never in a reference cycle, so not tracked by the
+    cycle collector."""
+
+
+class Product(_Record, frozen=True):
     """A product as the shop describes it at the time of the event."""
 
     id: str
@@ -64,8 +71,7 @@ class Product:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class PageView:
+class PageView(_Record, frozen=True):
     event_id: str
     contact_id: str
     occurred_at: int
@@ -78,8 +84,7 @@ class PageView:
     type: ClassVar[EventType] = "page_view"
 
 
-@dataclass(frozen=True, slots=True)
-class CartChange:
+class CartChange(_Record, frozen=True):
     """``quantity`` is the new quantity for ``update`` and the delta for ``add``/``remove``."""
 
     event_id: str
@@ -93,14 +98,12 @@ class CartChange:
     type: ClassVar[EventType] = "cart"
 
 
-@dataclass(frozen=True, slots=True)
-class OrderItem:
+class OrderItem(_Record, frozen=True):
     product: Product
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
+class Order(_Record, frozen=True):
     event_id: str
     contact_id: str
     occurred_at: int
@@ -114,8 +117,7 @@ class Order:
     type: ClassVar[EventType] = "order"
 
 
-@dataclass(frozen=True, slots=True)
-class ContactProfile:
+class ContactProfile(_Record, frozen=True):
     """A profile upsert: a field left as ``None`` keeps the value already known."""
 
     event_id: str
@@ -137,8 +139,7 @@ class ContactProfile:
     type: ClassVar[EventType] = "contact"
 
 
-@dataclass(frozen=True, slots=True)
-class Engagement:
+class Engagement(_Record, frozen=True):
     """What a contact did with messages (topic ``engagement``, keyed by contact id): the
     unsubscribes, hard bounces and spam complaints that stop marketing, opens and clicks.
     ``scope`` is an unsubscribe's: ``all`` the channel's marketing, or one of ``FAMILIES``."""
@@ -157,8 +158,7 @@ class Engagement:
 Event = PageView | CartChange | Order | ContactProfile | Engagement
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogUpdate:
+class CatalogUpdate(_Record, frozen=True):
     """A product as the shop's catalog now describes it (topic ``catalog``, keyed by id).
 
     Not a contact event: it has no contact, every worker reads all of it, and it changes
@@ -175,7 +175,7 @@ class CatalogUpdate:
 def event_to_record(event: Event) -> dict[str, Any]:
     """The event as a plain record: the Avro field layout plus ``type``, times as epoch ms."""
     record: dict[str, Any] = {"type": event.type}
-    for name in event.__dataclass_fields__:
+    for name in event.__struct_fields__:
         value = getattr(event, name)
         if isinstance(value, Product):
             value = value.to_record()

@@ -20,11 +20,11 @@ import sys
 import time
 import urllib.request
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
 from confluent_kafka import Producer
+from msgspec.structs import replace
 
 from relance.codec import avro
 from relance.core.events import Event

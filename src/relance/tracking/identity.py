@@ -20,10 +20,10 @@ identity topic, kept in a compacted changelog) and in ``relance simulate``.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
 import orjson
 
 from relance.codec.records import event_from_record
@@ -61,8 +61,8 @@ def anonymous_id(contact_id: str) -> str | None:
 
 def rekeyed(event: Event, contact: str, at: int | None = None) -> Event:
     if at is None or at <= event.occurred_at:
-        return dataclasses.replace(event, contact_id=contact)
-    return dataclasses.replace(event, contact_id=contact, occurred_at=at)
+        return msgspec.structs.replace(event, contact_id=contact)
+    return msgspec.structs.replace(event, contact_id=contact, occurred_at=at)
 
 
 def take_event(visitor: Visitor | None, event: Event, rules: InputRules) -> Taken:

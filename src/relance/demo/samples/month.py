@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from dataclasses import replace
 from datetime import date
+
+from msgspec.structs import replace
 
 from relance.codec import catalog as catalog_codec
 from relance.codec.json import encode
