@@ -10,7 +10,8 @@ when it picks the next record of a task by timestamp.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from heapq import heapify, heappop, heapreplace
 from typing import NamedTuple
 
 from relance.core.events import Event
@@ -44,14 +45,31 @@ class EventTimeMerge:
 
     def pop_ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> Pending | None:
         """The oldest waiting event of ``partition``, if nothing older can still arrive."""
-        oldest: deque[Pending] | None = None
-        for topic, queue in self._waiting.get(partition, {}).items():
-            if not queue:
-                if not caught_up(topic, partition):
-                    return None
-            elif oldest is None or queue[0].event.occurred_at < oldest[0].event.occurred_at:
-                oldest = queue
-        return None if oldest is None else oldest.popleft()
+        return next(self.released(partition, caught_up), None)
+
+    def released(self, partition: int, caught_up: Callable[[str, int], bool]) -> Iterator[Pending]:
+        """The waiting events of ``partition`` oldest first, taken from it one by one while
+        nothing older can still arrive: until an input that is behind has nothing waiting.
+        Equal times go in the order of ``topics``. A heap of the inputs' first events: a
+        scan of every input for each event cost twice as much (four inputs)."""
+        queues = list(self._waiting.get(partition, {}).items())
+        heads = []
+        for number, (topic, queue) in enumerate(queues):
+            if queue:
+                heads.append((queue[0].event.occurred_at, number, queue))
+            elif not caught_up(topic, partition):
+                return
+        heapify(heads)
+        while heads:
+            _, number, queue = heads[0]
+            item = queue.popleft()
+            if queue:
+                heapreplace(heads, (queue[0].event.occurred_at, number, queue))
+            else:
+                heappop(heads)
+            yield item
+            if not queue and not caught_up(queues[number][0], partition):
+                return
 
     def earliest(self, partition: int) -> int | None:
         queues = self._waiting.get(partition, {})

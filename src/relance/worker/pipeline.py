@@ -226,7 +226,7 @@ class Pipeline:
             return found
 
         applied = 0
-        while (item := self.merge.pop_ready(partition, read_up)) is not None:
+        for item in self.merge.released(partition, read_up):
             applied += self._apply(partition, item)
         if applied:  # counted once per batch: a counter's increment takes a lock
             self.observer.applied(applied)
