@@ -80,7 +80,7 @@ def test_a_lagging_input_keeps_the_buffer_bounded_and_every_event_released_in_or
         def caught_up(topic: str, partition: int) -> bool:
             return not sources[topic][0]
 
-        while (item := merge.pop_ready(0, caught_up)) is not None:
+        for item in merge.released(0, caught_up):
             released.append(item.event.occurred_at)
         cap.adjust(0, merge.sizes(0))
         if not views and not profiles and not merge.waiting(0):

@@ -36,17 +36,6 @@ class EventTimeMerge:
             queues = self._waiting[partition] = {t: deque() for t in self.topics}
         queues[item.topic].append(item)
 
-    def ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> bool:
-        """Whether an event is waiting and no input that is behind has nothing waiting."""
-        queues = self._waiting.get(partition, {})
-        return any(queues.values()) and all(
-            queue or caught_up(topic, partition) for topic, queue in queues.items()
-        )
-
-    def pop_ready(self, partition: int, caught_up: Callable[[str, int], bool]) -> Pending | None:
-        """The oldest waiting event of ``partition``, if nothing older can still arrive."""
-        return next(self.released(partition, caught_up), None)
-
     def released(self, partition: int, caught_up: Callable[[str, int], bool]) -> Iterator[Pending]:
         """The waiting events of ``partition`` oldest first, taken from it one by one while
         nothing older can still arrive: until an input that is behind has nothing waiting.
