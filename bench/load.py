@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterable, Mapping
 
 import msgspec
-import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -159,7 +158,7 @@ def _learn_head(heads: dict[str, bytes], slow: set[str], event: Event) -> bytes:
     """
     expected = encode(event)
     if event.type not in slow:
-        head = b'{"type":' + orjson.dumps(event.type) + b","
+        head = b'{"type":' + msgspec.json.encode(event.type) + b","
         if head + msgspec.json.encode(event)[1:] == expected:
             heads[event.type] = head
         else:
